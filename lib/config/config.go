@@ -1,0 +1,72 @@
+package config
+
+import (
+	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+)
+
+// Config is ehos.yaml.
+type Config struct {
+	Pool         Pool              `yaml:"pool"`
+	Scaling      Scaling           `yaml:"scaling"`
+	Clouds       []cloud.Config    `yaml:"clouds"`
+	Templates    Templates         `yaml:"templates"`
+	TemplateVars map[string]string `yaml:"template_vars,omitempty"`
+	Worker       Worker            `yaml:"worker"`
+	Log          Log               `yaml:"log"`
+}
+
+// Pool describes the HTCondor pool the workers join.
+type Pool struct {
+	Name           string `yaml:"name"`            // value of the ehos_pool metadata; tag <pool_name>
+	Owner          string `yaml:"owner"`           // value of ehos_owner; default: the host name
+	CentralManager string `yaml:"central_manager"` // address workers use; tag <host_ip>
+	CollectorPort  int    `yaml:"collector_port"`  // tag <collector_port>; default 9618
+	UIDDomain      string `yaml:"uid_domain"`      // tag <uid_domain>
+	TrustDomain    string `yaml:"trust_domain"`    // tag <trust_domain>; default central_manager
+}
+
+// Scaling holds the knobs of the decision.
+type Scaling struct {
+	Min                int           `yaml:"min"`         // workers kept even with no demand
+	Max                int           `yaml:"max"`         // workers at most, all clouds together
+	Spare              int           `yaml:"spare"`       // idle workers kept warm beyond demand
+	MaxBooting         int           `yaml:"max_booting"` // VMs booting at once, all clouds
+	MaxCreatesPerCycle int           `yaml:"max_creates_per_cycle"`
+	Cycle              time.Duration `yaml:"cycle"`              // time between cycles
+	IdleBeforeRetire   time.Duration `yaml:"idle_before_retire"` // idle this long → drain
+	MinLifetime        time.Duration `yaml:"min_lifetime"`       // never retire younger workers
+	BootTimeout        time.Duration `yaml:"boot_timeout"`       // created → joined, else reaped
+	DrainTimeout       time.Duration `yaml:"drain_timeout"`      // retiring → gone; reported, never forced while jobs run
+	DeleteTimeout      time.Duration `yaml:"delete_timeout"`     // deleting → gone, else retried with backoff
+	OrphanGrace        time.Duration `yaml:"orphan_grace"`       // owned VM unknown to us this long → reaped
+	BackoffInitial     time.Duration `yaml:"backoff_initial"`    // first back-off of a failing cloud
+	BackoffMax         time.Duration `yaml:"backoff_max"`
+	DryRun             bool          `yaml:"dry_run"`
+}
+
+// Templates says which cloud-init templates to use. A bare file name is
+// looked up in EtcDir first (an admin's edited copy) and then in ShareDir
+// (the shipped one).
+type Templates struct {
+	Worker   string `yaml:"worker"`
+	Master   string `yaml:"master"`
+	Base     string `yaml:"base"`
+	EtcDir   string `yaml:"etc_dir"`
+	ShareDir string `yaml:"share_dir"`
+}
+
+// Worker configures what each worker gets.
+type Worker struct {
+	TokenLifetime time.Duration `yaml:"token_lifetime"` // lifetime of each worker's IDTOKEN; ≥ max_lifetime
+	MaxLifetime   time.Duration `yaml:"max_lifetime"`   // 0: unbounded; workers older than this are retired
+	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format"` // json or console
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	File   string `yaml:"file"`   // default: $(LOG)/EHOSProvisionerLog under condor_master, stderr by hand
+}

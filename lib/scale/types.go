@@ -1,0 +1,151 @@
+package scale
+
+import (
+	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+)
+
+// Resources is an amount of each resource HTCondor matches on. Memory and
+// disk are in MB (HTCondor's RequestMemory is MB; RequestDisk is KB and is
+// converted by the caller).
+type Resources struct {
+	Cpus     int `json:"cpus"`
+	MemoryMB int `json:"memory_mb"`
+	DiskMB   int `json:"disk_mb"`
+	GPUs     int `json:"gpus"`
+}
+
+// OfferKey names one flavor in one cloud region.
+type OfferKey struct {
+	Loc    cloud.Location `json:"loc"`
+	Flavor string         `json:"flavor"`
+}
+
+func (k OfferKey) String() string { return k.Loc.String() + "/" + k.Flavor }
+
+// Offer is a flavor a region can boot, with what a worker of that flavor
+// offers to jobs (after the OS's share) and its relative cost.
+type Offer struct {
+	OfferKey
+	Size Resources `json:"size"`
+	Cost float64   `json:"cost"`
+}
+
+// Region is one cloud region as the provisioner last saw it.
+type Region struct {
+	Loc    cloud.Location `json:"loc"`
+	Offers []Offer        `json:"offers"`
+	// Limits is the region's quota; nil when it could not be read this cycle,
+	// in which case nothing is created there.
+	Limits        *cloud.Limits `json:"limits,omitempty"`
+	BackoffUntil  time.Time     `json:"backoff_until,omitempty"`
+	BackoffReason string        `json:"backoff_reason,omitempty"`
+}
+
+// Cloud is per-cloud policy shared by its regions.
+type Cloud struct {
+	Name   string `json:"name"`
+	MaxVMs int    `json:"max_vms"` // 0: no per-cloud limit
+	Weight int    `json:"weight"`  // higher is preferred at equal cost
+}
+
+// Demand is a group of idle jobs of one shape at one schedd (an autocluster).
+type Demand struct {
+	Key    string    `json:"key"`  // stable: "<schedd>#<autocluster>"
+	Need   Resources `json:"need"` // per job
+	Idle   int       `json:"idle"` // idle jobs in the group
+	Oldest time.Time `json:"oldest"`
+	// Eligible lists the offers HTCondor's negotiator matched these jobs to
+	// (their Requirements hold against that flavor's offline ad). Empty means
+	// no configured flavor can run them: they get no VM.
+	Eligible []OfferKey `json:"eligible"`
+}
+
+// NodeState is where a VM is in its life, as lib/provision classifies it.
+type NodeState string
+
+const (
+	Requested NodeState = "requested" // create sent, not yet in a list answer
+	Booting   NodeState = "booting"   // in the cloud (BUILD or ACTIVE), no startd ad yet
+	Idle      NodeState = "idle"      // startd joined, nothing claimed
+	Busy      NodeState = "busy"      // at least one claimed slot
+	Retiring  NodeState = "retiring"  // drain sent; waits for running jobs
+	Drained   NodeState = "drained"   // retiring and its startd is gone or has nothing claimed
+	Deleting  NodeState = "deleting"  // delete sent, still listed
+	Failed    NodeState = "failed"    // cloud ERROR (or SHUTOFF); never recovers by itself
+)
+
+// Node is one VM ehos owns.
+type Node struct {
+	ID         string    `json:"id"`   // cloud server id; "" while Requested
+	Name       string    `json:"name"` // ehos name (= startd name)
+	Offer      OfferKey  `json:"offer"`
+	State      NodeState `json:"state"`
+	StateSince time.Time `json:"state_since"` // when it entered State
+	Created    time.Time `json:"created"`
+	IdleSince  time.Time `json:"idle_since,omitempty"` // Idle nodes: when it last became idle
+	Free       Resources `json:"free"`                 // unclaimed resources of a joined node
+	Running    int       `json:"running"`              // jobs running on it
+	Fault      string    `json:"fault,omitempty"`      // cloud fault for Failed nodes
+	Attempts   int       `json:"attempts,omitempty"`   // delete attempts so far (Deleting)
+}
+
+// Knobs are the scaling settings (ehos.yaml `scaling:`, overridable by EHOS_*
+// HTCondor knobs).
+type Knobs struct {
+	Min                int
+	Max                int
+	Spare              int
+	MaxBooting         int
+	MaxCreatesPerCycle int
+	IdleBeforeRetire   time.Duration
+	MinLifetime        time.Duration
+	MaxLifetime        time.Duration // 0: unbounded
+	BootTimeout        time.Duration
+	DrainTimeout       time.Duration
+	DeleteTimeout      time.Duration
+}
+
+// Input is everything Decide looks at.
+type Input struct {
+	Now     time.Time
+	Knobs   Knobs
+	Clouds  []Cloud
+	Regions []Region
+	Demand  []Demand
+	Nodes   []Node
+}
+
+// Create asks for Count new VMs of one offer.
+type Create struct {
+	Offer  OfferKey `json:"offer"`
+	Count  int      `json:"count"`
+	Reason string   `json:"reason"`
+	Serves []string `json:"serves,omitempty"` // demand keys it is for
+}
+
+// Action is a drain or a delete of one node.
+type Action struct {
+	Node   string `json:"node"` // Node.Name
+	ID     string `json:"id"`   // Node.ID
+	Reason string `json:"reason"`
+}
+
+// Unmet is demand this decision leaves waiting, and why.
+type Unmet struct {
+	Demand string `json:"demand"`
+	Jobs   int    `json:"jobs"`
+	Reason string `json:"reason"`
+}
+
+// Decision is what to do this cycle.
+type Decision struct {
+	Creates []Create `json:"creates,omitempty"`
+	Drains  []Action `json:"drains,omitempty"`
+	Deletes []Action `json:"deletes,omitempty"`
+	Unmet   []Unmet  `json:"unmet,omitempty"`
+	// Notes are other reasons worth showing (a drain that overran
+	// DrainTimeout, a region skipped for back-off).
+	Notes []string `json:"notes,omitempty"`
+}
