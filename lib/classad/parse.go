@@ -1,0 +1,185 @@
+package classad
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ParseJSON reads the output of a tool's -json option: an array of ads. Empty
+// output (HTCondor prints nothing at all when nothing matches) is no ads.
+// Expressions, which HTCondor writes as "\/Expr(...)\/" strings, become Expr
+// values.
+func ParseJSON(data []byte) ([]Ad, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var raw []map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("classad: parse JSON ads: %w", err)
+	}
+	ads := make([]Ad, 0, len(raw))
+	for i, obj := range raw {
+		ad := make(Ad, len(obj))
+		for k, rv := range obj {
+			v, err := jsonValue(rv)
+			if err != nil {
+				return nil, fmt.Errorf("classad: ad %d attribute %s: %w", i, k, err)
+			}
+			ad[k] = v
+		}
+		ads = append(ads, ad)
+	}
+	return ads, nil
+}
+
+func jsonValue(rv json.RawMessage) (Value, error) {
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(rv))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err != nil {
+		return Value{}, err
+	}
+	switch t := x.(type) {
+	case nil:
+		return Value{}, nil
+	case bool:
+		return Bool(t), nil
+	case string:
+		if strings.HasPrefix(t, "/Expr(") && strings.HasSuffix(t, ")/") {
+			return Expr(t[len("/Expr(") : len(t)-2]), nil
+		}
+		return String(t), nil
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return Int(i), nil
+		}
+		f, err := t.Float64()
+		if err != nil {
+			return Value{}, err
+		}
+		return Float(f), nil
+	default:
+		// Lists and nested ads are kept as their JSON text in an expression;
+		// ehos reads them with ParseJSONValue where it needs them.
+		return Expr(string(rv)), nil
+	}
+}
+
+// ParseLong reads old-syntax ads as printed by `condor_status -long` or
+// `condor_q -long`: `Name = Value` lines, ads separated by blank lines.
+func ParseLong(data []byte) ([]Ad, error) {
+	var ads []Ad
+	cur := Ad{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			if len(cur) > 0 {
+				ads = append(ads, cur)
+				cur = Ad{}
+			}
+			continue
+		}
+		name, val, ok := strings.Cut(text, "=")
+		name = strings.TrimSpace(name)
+		if !ok || !ValidName(name) {
+			return nil, fmt.Errorf("classad: line %d: not an attribute: %q", line, text)
+		}
+		v, err := ParseValue(strings.TrimSpace(val))
+		if err != nil {
+			return nil, fmt.Errorf("classad: line %d: %s: %w", line, name, err)
+		}
+		cur[name] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("classad: read: %w", err)
+	}
+	if len(cur) > 0 {
+		ads = append(ads, cur)
+	}
+	return ads, nil
+}
+
+// ParseValue reads one literal: a quoted string, an integer, a real, true or
+// false, or undefined. Anything else is kept as an expression.
+func ParseValue(text string) (Value, error) {
+	switch strings.ToLower(text) {
+	case "true":
+		return Bool(true), nil
+	case "false":
+		return Bool(false), nil
+	case "undefined", "":
+		return Value{}, nil
+	}
+	if strings.HasPrefix(text, `"`) {
+		s, rest, err := unquote(text)
+		if err != nil {
+			return Value{}, err
+		}
+		if strings.TrimSpace(rest) == "" {
+			return String(s), nil
+		}
+		return Expr(text), nil
+	}
+	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return Int(i), nil
+	}
+	if f, err := strconv.ParseFloat(text, 64); err == nil {
+		return Float(f), nil
+	}
+	return Expr(text), nil
+}
+
+// unquote reads a string literal at the start of text and returns it and the
+// text after it.
+func unquote(text string) (string, string, error) {
+	var b strings.Builder
+	for i := 1; i < len(text); i++ {
+		c := text[i]
+		switch c {
+		case '"':
+			return b.String(), text[i+1:], nil
+		case '\\':
+			i++
+			if i >= len(text) {
+				return "", "", fmt.Errorf("unterminated escape in %s", text)
+			}
+			switch e := text[i]; e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case '"', '\\', '\'', '/':
+				b.WriteByte(e)
+			default:
+				if e >= '0' && e <= '7' {
+					j := i
+					for j < len(text) && j < i+3 && text[j] >= '0' && text[j] <= '7' {
+						j++
+					}
+					n, _ := strconv.ParseUint(text[i:j], 8, 8)
+					b.WriteByte(byte(n))
+					i = j - 1
+				} else {
+					b.WriteByte('\\')
+					b.WriteByte(e)
+				}
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", "", fmt.Errorf("unterminated string %s", text)
+}
