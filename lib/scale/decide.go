@@ -620,8 +620,8 @@ func (p *planner) open(g *group, rem int) int {
 			_, lim, bind := p.room(top)
 			how = fmt.Sprintf("cheapest fit with room; %s in %s: %s", p.offers[top].Flavor, p.offers[top].Loc, p.why(top, lim, bind))
 		}
-		ci := p.create(best, n, fmt.Sprintf("%d idle jobs of %s from %s need %d × %s in %s (%s, %d jobs per VM)",
-			jobs, fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, bestPer))
+		ci := p.create(best, n, fmt.Sprintf("%s of %s from %s need %d × %s in %s (%s, %s per VM)",
+			plural(jobs, "idle job"), fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, plural(bestPer, "job")))
 		p.serves[ci] = append(p.serves[ci], g.d.Key)
 		full, part := jobs/bestPer, jobs%bestPer
 		if full > 0 {
@@ -694,7 +694,7 @@ func (p *planner) keepMin() {
 	}
 	live, planned := p.live, p.created
 	made, short := p.fill(want, func(n int, o *offer) string {
-		return fmt.Sprintf("min %d workers (%d live, %d planned): %d × %s in %s (cheapest offer)", p.k.Min, live, planned, n, o.Flavor, o.Loc)
+		return fmt.Sprintf("min %d: %d live, %d planned; %d × %s in %s (cheapest offer)", p.k.Min, live, planned, n, o.Flavor, o.Loc)
 	})
 	p.minMade = made
 	if short != "" {
@@ -723,7 +723,7 @@ func (p *planner) keepSpare() {
 		return
 	}
 	made, short := p.fill(want, func(n int, o *offer) string {
-		return fmt.Sprintf("spare %d idle workers (%d unused now): %d × %s in %s (cheapest offer)", p.k.Spare, have, n, o.Flavor, o.Loc)
+		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (cheapest offer)", p.k.Spare, have, n, o.Flavor, o.Loc)
 	})
 	if short != "" {
 		p.note("spare %d workers: %d more wanted, blocked: %s", p.k.Spare, want-made, short)
@@ -836,6 +836,13 @@ func fmtRes(r Resources) string {
 		s += fmt.Sprintf("/%d gpu", r.GPUs)
 	}
 	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // dur rounds a duration to the second for reasons.
