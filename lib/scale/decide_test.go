@@ -417,7 +417,9 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "min lifetime protects a young idle node",
-			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Idle, small, age(20*time.Minute), idleFor(15*time.Minute))} },
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, age(20*time.Minute), idleFor(15*time.Minute))}
+			},
 			want: Decision{},
 		},
 		{
