@@ -27,7 +27,7 @@ func bigInput() Input {
 	for _, loc := range locs {
 		reg := Region{Loc: loc, Limits: &cloud.Limits{MaxInstances: 3000, UsedInstances: 700, MaxCores: 100000, UsedCores: 9000, MaxRAMMB: 400 << 20, UsedRAMMB: 30 << 20}}
 		for f := 0; f < 10; f++ {
-			cpus := 1 << (f / 2)         // 1,1,2,2,...,16,16
+			cpus := 1 << (f / 2)          // 1,1,2,2,...,16,16
 			mem := cpus * 2048 << (f % 2) // 2 or 4 GB per cpu
 			k := OfferKey{Loc: loc, Flavor: fmt.Sprintf("f%02d", f)}
 			reg.Offers = append(reg.Offers, Offer{OfferKey: k, Size: Resources{Cpus: cpus, MemoryMB: mem, DiskMB: cpus * 20480}, Cost: float64(cpus) + float64(mem)/4096})
