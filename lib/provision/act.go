@@ -111,7 +111,40 @@ func (p *Provisioner) deleteRetryAfter(tries int) time.Duration {
 	return d
 }
 
-// create boots the VMs of a decision, a few at a time. It returns the regions
+// createRequest is the create call for one worker: ownership metadata,
+// and the cloud's image, network and key pair with per-region overrides.
+func (p *Provisioner) createRequest(r *region, name string, f cloud.Flavor, userData []byte) cloud.CreateRequest {
+	cfg := r.spec.Config
+	req := cloud.CreateRequest{
+		Name:             name,
+		Flavor:           f.ID,
+		Image:            cfg.Image,
+		Network:          cfg.Network,
+		KeyPair:          cfg.KeyPair,
+		SecurityGroups:   cfg.SecurityGroups,
+		AvailabilityZone: cfg.AvailabilityZone,
+		UserData:         userData,
+		Metadata: map[string]string{
+			cloud.MetaPool:  p.opt.Pool,
+			cloud.MetaOwner: p.opt.Owner,
+			cloud.MetaName:  name,
+		},
+	}
+	if o, ok := cfg.RegionOverrides[r.loc.Region]; ok {
+		if o.Image != "" {
+			req.Image = o.Image
+		}
+		if o.Network != "" {
+			req.Network = o.Network
+		}
+		if o.KeyPair != "" {
+			req.KeyPair = o.KeyPair
+		}
+	}
+	return req
+}
+
+// create boots the VMs of a decision. It returns the regions
 // where a create failed; those are backed off and get no more creates this
 // cycle.
 func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale.Create, rep *Report) map[cloud.Location]bool {
@@ -138,6 +171,9 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 		}
 	}
 
+	// Creates run one after another within a region, so the first failure
+	// there stops the rest, and regions run in parallel. Nova answers a
+	// create at once (the boot is asynchronous), so this costs little.
 	var (
 		mu     sync.Mutex
 		failed = map[cloud.Location]bool{}
@@ -145,85 +181,67 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, p.opt.CreateParallel)
 	)
+	byRegion := map[*region][]unit{}
+	var order []*region
 	for _, u := range units {
-		mu.Lock()
-		skip := failed[u.r.loc] || fatal
-		mu.Unlock()
-		if skip {
-			continue
+		if byRegion[u.r] == nil {
+			order = append(order, u.r)
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(u unit) {
-			defer func() { <-sem; wg.Done() }()
+		byRegion[u.r] = append(byRegion[u.r], u)
+	}
+	one := func(u unit) bool {
+		name := p.opt.NewName()
+		offer := scale.OfferKey{Loc: u.r.loc, Flavor: u.flavor.Name}
+		log := p.opt.Log.With().Str("node", name).Str("cloud", u.r.loc.Cloud).Str("region", u.r.loc.Region).Str("flavor", u.flavor.Name).Logger()
+		ud, err := p.boot.UserData(ctx, NewVM{Name: name, Offer: offer, Flavor: u.flavor})
+		if err != nil {
+			// A template or token problem is ours, not the cloud's: stop
+			// creating anywhere and say so.
 			mu.Lock()
-			skip := failed[u.r.loc] || fatal
+			fatal = true
+			rep.Errors = append(rep.Errors, fmt.Sprintf("prepare user-data for %s: %v", name, err))
 			mu.Unlock()
-			if skip {
-				return
+			log.Error().Err(err).Msg("cannot prepare user-data: no VM created")
+			return false
+		}
+		req := p.createRequest(u.r, name, u.flavor, ud)
+		vm, err := u.r.spec.Cloud.Create(ctx, u.r.loc.Region, req)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed[u.r.loc] = true
+			p.fail(u.r, now, err)
+			rep.Errors = append(rep.Errors, fmt.Sprintf("create %s in %s: %v", name, u.r.loc, err))
+			if errors.Is(err, cloud.ErrTransient) {
+				// The server may exist after all: its metadata lets the
+				// next list adopt it, so nothing leaks.
+				log.Warn().Err(err).Msg("create may have failed; the next list will tell")
+			} else {
+				log.Warn().Err(err).Msg("create failed")
 			}
-			name := p.opt.NewName()
-			offer := scale.OfferKey{Loc: u.r.loc, Flavor: u.flavor.Name}
-			log := p.opt.Log.With().Str("node", name).Str("cloud", u.r.loc.Cloud).Str("region", u.r.loc.Region).Str("flavor", u.flavor.Name).Logger()
-			ud, err := p.boot.UserData(ctx, NewVM{Name: name, Offer: offer, Flavor: u.flavor})
-			if err != nil {
-				// A template or token problem is ours, not the cloud's: stop
-				// creating anywhere and say so.
+			return false
+		}
+		u.r.backoff.reset()
+		p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now}
+		rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
+		log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
+		return true
+	}
+	for _, r := range order {
+		wg.Add(1)
+		go func(us []unit) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for _, u := range us {
 				mu.Lock()
-				fatal = true
-				rep.Errors = append(rep.Errors, fmt.Sprintf("prepare user-data for %s: %v", name, err))
+				stop := fatal
 				mu.Unlock()
-				log.Error().Err(err).Msg("cannot prepare user-data: no VM created")
-				return
-			}
-			cfg := u.r.spec.Config
-			req := cloud.CreateRequest{
-				Name:             name,
-				Flavor:           u.flavor.ID,
-				Image:            cfg.Image,
-				Network:          cfg.Network,
-				KeyPair:          cfg.KeyPair,
-				SecurityGroups:   cfg.SecurityGroups,
-				AvailabilityZone: cfg.AvailabilityZone,
-				UserData:         ud,
-				Metadata: map[string]string{
-					cloud.MetaPool:  p.opt.Pool,
-					cloud.MetaOwner: p.opt.Owner,
-					cloud.MetaName:  name,
-				},
-			}
-			if o, ok := cfg.RegionOverrides[u.r.loc.Region]; ok {
-				if o.Image != "" {
-					req.Image = o.Image
-				}
-				if o.Network != "" {
-					req.Network = o.Network
-				}
-				if o.KeyPair != "" {
-					req.KeyPair = o.KeyPair
+				if stop || !one(u) {
+					return
 				}
 			}
-			vm, err := u.r.spec.Cloud.Create(ctx, u.r.loc.Region, req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed[u.r.loc] = true
-				p.fail(u.r, now, err)
-				rep.Errors = append(rep.Errors, fmt.Sprintf("create %s in %s: %v", name, u.r.loc, err))
-				if errors.Is(err, cloud.ErrTransient) {
-					// The server may exist after all: its metadata lets the
-					// next list adopt it, so nothing leaks.
-					log.Warn().Err(err).Msg("create may have failed; the next list will tell")
-				} else {
-					log.Warn().Err(err).Msg("create failed")
-				}
-				return
-			}
-			u.r.backoff.reset()
-			p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now}
-			rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
-			log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
-		}(u)
+		}(byRegion[r])
 	}
 	wg.Wait()
 	return failed
