@@ -96,7 +96,9 @@ func shuffled(r *rand.Rand, in Input) Input {
 	out.Nodes = slices.Clone(in.Nodes)
 	for i := range out.Regions {
 		out.Regions[i].Offers = slices.Clone(out.Regions[i].Offers)
-		r.Shuffle(len(out.Regions[i].Offers), func(a, b int) { out.Regions[i].Offers[a], out.Regions[i].Offers[b] = out.Regions[i].Offers[b], out.Regions[i].Offers[a] })
+		r.Shuffle(len(out.Regions[i].Offers), func(a, b int) {
+			out.Regions[i].Offers[a], out.Regions[i].Offers[b] = out.Regions[i].Offers[b], out.Regions[i].Offers[a]
+		})
 	}
 	for i := range out.Demand {
 		out.Demand[i].Eligible = slices.Clone(out.Demand[i].Eligible)
