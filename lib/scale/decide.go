@@ -430,7 +430,26 @@ func (p *planner) room(oi int) (int, limit, string) {
 	if r.limits == nil {
 		return 0, limQuotaUnknown, ""
 	}
-	n, lim, bind := unlimited, limNone, ""
+	n, lim := p.globalRoom()
+	bind := ""
+	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
+		if k := max(c.maxVMs-c.live-c.planned, 0); k < n {
+			n, lim = k, limCloud
+		}
+	}
+	l := *r.limits
+	l.UsedInstances += r.inst
+	l.UsedCores += r.cores
+	l.UsedRAMMB += r.ram
+	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
+		n, lim, bind = h, limQuota, b
+	}
+	return n, lim, bind
+}
+
+// globalRoom is how many more VMs the knobs shared by all clouds allow.
+func (p *planner) globalRoom() (int, limit) {
+	n, lim := unlimited, limNone
 	take := func(k int, l limit) {
 		if k < n {
 			n, lim = max(k, 0), l
@@ -445,17 +464,7 @@ func (p *planner) room(oi int) (int, limit, string) {
 	if p.k.MaxCreatesPerCycle > 0 {
 		take(p.k.MaxCreatesPerCycle-p.created, limPerCycle)
 	}
-	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
-		take(c.maxVMs-c.live-c.planned, limCloud)
-	}
-	l := *r.limits
-	l.UsedInstances += r.inst
-	l.UsedCores += r.cores
-	l.UsedRAMMB += r.ram
-	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
-		n, lim, bind = h, limQuota, b
-	}
-	return n, lim, bind
+	return n, lim
 }
 
 // why says in words why offer oi has no room.
@@ -582,6 +591,11 @@ func (p *planner) packDemand() {
 func (p *planner) open(g *group, rem int) int {
 	need := g.need
 	for rem > 0 {
+		if n, lim := p.globalRoom(); n == 0 {
+			// saves asking every offer when a shared knob binds
+			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
+			return rem
+		}
 		best, top := -1, -1
 		var bestCost, topCost float64
 		var bestPer, bestRoom int
@@ -664,6 +678,10 @@ func (p *planner) fill(want int, why func(n int, o *offer) string) (int, string)
 	var stop []string
 	for _, oi := range p.byPref {
 		if made == want {
+			break
+		}
+		if n, lim := p.globalRoom(); n == 0 {
+			stop = []string{p.why(oi, lim, "")}
 			break
 		}
 		room, lim, bind := p.room(oi)
