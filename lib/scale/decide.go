@@ -296,11 +296,10 @@ func (p *planner) lifecycle() {
 // node that had att attempts is due: the gaps double from DeleteTimeout up
 // to 8 × DeleteTimeout.
 func deleteDue(t time.Duration, att int) time.Duration {
-	var due time.Duration
-	for i := 0; i < att; i++ {
-		due += t << min(i, 3)
+	if att <= 4 {
+		return t * time.Duration(1<<att-1) // T, 3T, 7T, 15T
 	}
-	return due
+	return 15*t + time.Duration(att-4)*8*t
 }
 
 func (p *planner) del(i int, why string) {

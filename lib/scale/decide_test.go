@@ -565,3 +565,15 @@ func TestDecide(t *testing.T) {
 		t.Fatalf("only %d cases", len(tests))
 	}
 }
+
+func TestDeleteDue(t *testing.T) {
+	const T = time.Minute
+	for att, want := range []time.Duration{0, T, 3 * T, 7 * T, 15 * T, 23 * T, 31 * T} {
+		if att == 0 {
+			continue
+		}
+		if got := deleteDue(T, att); got != want {
+			t.Errorf("deleteDue(T, %d) = %v, want %v", att, got, want)
+		}
+	}
+}
