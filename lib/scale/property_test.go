@@ -63,6 +63,9 @@ func randomInput(r *rand.Rand) Input {
 				d.Eligible = append(d.Eligible, o.OfferKey)
 			}
 		}
+		if pick(5) == 0 { // a flavor only old nodes still have
+			d.Eligible = append(d.Eligible, OfferKey{Loc: cloud.Location{Cloud: "gone", Region: "r"}, Flavor: "old"})
+		}
 		in.Demand = append(in.Demand, d)
 	}
 	states := []NodeState{Requested, Booting, Idle, Busy, Retiring, Drained, Deleting, Failed}
