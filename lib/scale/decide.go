@@ -863,7 +863,7 @@ func keys(ks []OfferKey) string {
 		s[i] = k.String()
 	}
 	slices.Sort(s)
-	return strings.Join(s, ", ")
+	return strings.Join(slices.Compact(s), ", ")
 }
 
 // fmtRes writes resources as "4 cpu/8192 MB", with disk and GPUs when asked.

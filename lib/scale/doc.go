@@ -32,7 +32,10 @@
 // Capacity coming. Requested and booting nodes offer their offer's full Size,
 // idle and busy nodes their Free resources, retiring, drained, deleting and
 // failed nodes and nodes drained now nothing. A demand group only uses
-// capacity of offers in its Eligible list.
+// capacity of offers in its Eligible list. Nodes of a flavor no region
+// offers this cycle (removed from the config, region not listed) still
+// serve demand that lists their offer, and are kept from retiring while it
+// could use them; nothing new is created from such an offer.
 //
 // Packing. A job asks at least one cpu (as HTCondor does). Demand groups are
 // placed largest first (GPUs, then cpus, memory, disk; then oldest; then
