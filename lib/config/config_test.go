@@ -34,12 +34,12 @@ func TestParseDefaults(t *testing.T) {
 }
 
 func TestParseExplicitZeroWins(t *testing.T) {
-	cfg, err := Parse("ehos.yaml", []byte(minimal+"scaling:\n  max: 0\n  idle_before_retire: 0s\n"))
+	cfg, err := Parse("ehos.yaml", []byte(minimal+"scaling:\n  dry_run: false\n  idle_before_retire: 0s\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Scaling.Max != 0 || cfg.Scaling.IdleBeforeRetire != 0 {
-		t.Errorf("explicit zero lost: max=%d idle=%s", cfg.Scaling.Max, cfg.Scaling.IdleBeforeRetire)
+	if cfg.Scaling.IdleBeforeRetire != 0 {
+		t.Errorf("explicit zero lost: idle=%s", cfg.Scaling.IdleBeforeRetire)
 	}
 }
 

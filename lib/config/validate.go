@@ -41,10 +41,13 @@ func (c *Config) Validate() error {
 	for _, f := range []struct {
 		key string
 		v   int
-	}{{"scaling.min", s.Min}, {"scaling.max", s.Max}, {"scaling.spare", s.Spare}} {
+	}{{"scaling.min", s.Min}, {"scaling.spare", s.Spare}} {
 		if f.v < 0 {
 			bad(f.key, f.v, "must be 0 or more")
 		}
+	}
+	if s.Max < 1 {
+		bad("scaling.max", s.Max, "must be 1 or more (set clouds[].enabled: false to stop creating VMs)")
 	}
 	if s.Min > s.Max {
 		bad("scaling.min", s.Min, "is above scaling.max (%d)", s.Max)
