@@ -158,6 +158,4 @@ queue 2
 	}
 	b, _ := runCombined(pool, "condor_status", "-pool", fmt.Sprintf("127.0.0.1:%d", 1), "-json")
 	os.WriteFile(filepath.Join(out, "unreachable-status.txt"), b, 0o644)
-	b, _ = runCombined(pool, "condor_q", "-pool", "127.0.0.1:1", "-name", "nosuch", "-json")
-	os.WriteFile(filepath.Join(out, "unreachable-queue.txt"), b, 0o644)
 }
