@@ -159,3 +159,25 @@ queue 2
 	b, _ := runCombined(pool, "condor_status", "-pool", fmt.Sprintf("127.0.0.1:%d", 1), "-json")
 	os.WriteFile(filepath.Join(out, "unreachable-status.txt"), b, 0o644)
 }
+
+// The tools (ehos@ over FS, with the pool's tools token) may advertise startd
+// ads, as the provisioner does for offline flavor ads, although the collector
+// demands IDTOKENS for ADVERTISE_STARTD.
+func TestToolsCanAdvertiseOfflineStartdAds(t *testing.T) {
+	pool := StartPool(t, PoolOptions{})
+	c := pool.Client()
+	ctx := context.Background()
+	ad := classad.Ad{
+		"MyType": classad.String("Machine"), "Name": classad.String("flavor-m1.small"), "Machine": classad.String("flavor-m1.small"),
+		"Cpus": classad.Int(2), "Memory": classad.Int(4096), "Disk": classad.Int(20000000), "OpSys": classad.String("LINUX"), "Arch": classad.String("X86_64"),
+		"START": classad.Bool(true), "Requirements": classad.Expr("START"), "State": classad.String("Unclaimed"), "Activity": classad.String("Idle"),
+		"Offline": classad.Bool(true), "MyAddress": classad.String("<127.0.0.1:1>"), "StartdIpAddr": classad.String("<127.0.0.1:1>"), "UpdateSequenceNumber": classad.Int(1),
+	}
+	if err := c.Advertise(ctx, "UPDATE_STARTD_AD", []classad.Ad{ad}); err != nil {
+		t.Fatal(err)
+	}
+	pool.WaitFor(t, 20*time.Second, "the offline ad", func(ctx context.Context) (bool, error) {
+		ads, err := c.Status(ctx, condor.StatusQuery{Constraint: "Offline =?= True", Attrs: []string{"Name"}})
+		return len(ads) == 1 && ads[0].GetString("Name") == "flavor-m1.small", err
+	})
+}
