@@ -80,7 +80,10 @@ SEC_ADVERTISE_MASTER_AUTHENTICATION_METHODS = IDTOKENS
 
 // workerConfig: a master and a partitionable startd, named; no family session
 // (a second master on the host would be refused with it); a retirement time so
-// a graceful drain lets jobs finish.
+// a graceful drain lets jobs finish. The retirement time must exceed
+// MACHINE_MAX_VACATE_TIME (default 600 s): a draining startd evicts early so
+// that retirement plus vacate time fits, so with both at 600 s a graceful
+// drain evicted the job at once (seen with 23.9).
 const workerConfig = `
 DAEMON_LIST = MASTER, STARTD
 MASTER_NAME = %s
@@ -97,7 +100,8 @@ PREEMPT = False
 KILL = False
 WANT_SUSPEND = False
 WANT_VACATE = False
-MAXJOBRETIREMENTTIME = 600
+MAXJOBRETIREMENTTIME = 3600
+MACHINE_MAX_VACATE_TIME = 10
 STARTD_NOCLAIM_SHUTDOWN = 0
 RUNBENCHMARKS = False
 `

@@ -76,7 +76,7 @@ queue
 		errText, _ := os.ReadFile(filepath.Join(jobDir, "err.txt"))
 		t.Fatalf("job output %q (stderr %q), want it to name a slot of worker1", out, errText)
 	}
-	hist, err := c.Run(ctx, "condor_history", "-limit", "1", "-af", "JobStatus", "LastRemoteHost", fmt.Sprintf("%d.0", cluster))
+	hist, err := c.Run(ctx, "condor_history", fmt.Sprintf("%d.0", cluster), "-limit", "1", "-af", "JobStatus", "LastRemoteHost")
 	if err != nil {
 		t.Fatal(err)
 	}
