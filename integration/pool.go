@@ -329,3 +329,38 @@ func logTails(dir string) string {
 	}
 	return b.String()
 }
+
+// JobDir makes a directory under the pool's dir, owned by the pool user, for
+// a test's submit files, job output and logs (jobs and the schedd run as
+// ehos and need to write there).
+func (p *Pool) JobDir(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(p.Dir, "jobs", name)
+	mkdirOwned(t, filepath.Dir(dir), 0o755)
+	mkdirOwned(t, dir, 0o755)
+	return dir
+}
+
+// MkdirOwned makes dir (and its parents) owned by the pool user with mode:
+// what a condor_master started with StartMaster needs for its LOCAL_DIR and
+// the directories in it.
+func MkdirOwned(dir string, mode os.FileMode) error {
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	if err := os.Chown(dir, PoolUID, PoolUID); err != nil {
+		return err
+	}
+	return os.Chmod(dir, mode)
+}
+
+// WriteOwned writes a file owned by the pool user (a config, a token: 0600).
+func WriteOwned(path string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(path, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chown(path, PoolUID, PoolUID); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode)
+}
