@@ -151,8 +151,8 @@ func scan(src []byte) []token {
 
 // lineIndex turns byte offsets into line and column numbers.
 type lineIndex struct {
-	src   []byte
-	file  string
+	src    []byte
+	file   string
 	starts []int // byte offset of the start of each line
 }
 
