@@ -10,23 +10,16 @@ import (
 	"github.com/ehos-project/ehos/lib/config"
 )
 
-// Default directories, as the original tool advised: an admin's edited copy
-// in the etc directory wins over the shipped one in the share directory.
-const (
-	DefaultEtcDir   = "/usr/local/etc/ehos"
-	DefaultShareDir = "/usr/local/share/ehos"
-)
-
 // SearchDirs is where a bare template name is looked for, in order: the etc
 // directory, the share directory, then checkout/cloudinit when checkout (a
 // source tree of ehos) is not "".
 func SearchDirs(t config.Templates, checkout string) []string {
 	etc, share := t.EtcDir, t.ShareDir
 	if etc == "" {
-		etc = DefaultEtcDir
+		etc = config.DefaultEtcDir
 	}
 	if share == "" {
-		share = DefaultShareDir
+		share = config.DefaultShareDir
 	}
 	dirs := []string{etc, share}
 	if checkout != "" {
