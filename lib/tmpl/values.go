@@ -83,13 +83,13 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		}
 		v[name] = val
 	}
+	port := 9618
+	if cfg != nil && cfg.Pool.CollectorPort != 0 {
+		port = cfg.Pool.CollectorPort
+	}
+	set("collector_port", strconv.Itoa(port))
 	if cfg != nil {
 		set("host_ip", cfg.Pool.CentralManager)
-		port := cfg.Pool.CollectorPort
-		if port == 0 {
-			port = 9618
-		}
-		set("collector_port", strconv.Itoa(port))
 		set("uid_domain", cfg.Pool.UIDDomain)
 		td := cfg.Pool.TrustDomain
 		if td == "" {
@@ -125,6 +125,8 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 			switch {
 			case !ValidName(n):
 				errs = append(errs, fmt.Sprintf("template_vars.%s: not a tag name (lower-case letters, digits and _, starting with a letter)", n))
+			case looksSecret(n):
+				errs = append(errs, fmt.Sprintf("template_vars.%s: looks like a secret; user-data is readable by every process on the VM and through the metadata service, so secrets do not go into templates", n))
 			case IsBuiltin(n):
 				errs = append(errs, fmt.Sprintf("template_vars.%s: shadows the built-in tag <%s> (%s); choose another name", n, n, Builtin[n]))
 			default:
@@ -136,4 +138,16 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		return nil, fmt.Errorf("template values:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return v, nil
+}
+
+// looksSecret reports whether a template_vars name suggests a secret. The
+// one secret ehos itself puts into user-data is <worker_token>, minted per VM
+// and narrowly scoped.
+func looksSecret(name string) bool {
+	for _, w := range []string{"password", "passwd", "secret", "token", "private_key", "credential"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,7 +45,7 @@ func TestValues(t *testing.T) {
 func TestValuesRefuses(t *testing.T) {
 	cfg := &config.Config{
 		Pool:         config.Pool{Name: `p"1`, CentralManager: "cm"},
-		TemplateVars: map[string]string{"host_ip": "x", "Bad-Name": "y", "ok": "z"},
+		TemplateVars: map[string]string{"host_ip": "x", "Bad-Name": "y", "ok": "z", "db_password": "hunter2"},
 	}
 	_, err := Values(cfg, VMValues{Flavor: "m1$(x)", WorkerToken: "a b"})
 	if err == nil {
@@ -57,6 +57,7 @@ func TestValuesRefuses(t *testing.T) {
 		"<worker_token> holds white space",
 		"template_vars.host_ip: shadows the built-in tag <host_ip>",
 		"template_vars.Bad-Name: not a tag name",
+		"template_vars.db_password: looks like a secret",
 	} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error lacks %q:\n%v", w, err)
