@@ -3,3 +3,9 @@ module github.com/ehos-project/ehos
 go 1.26
 
 require github.com/google/go-cmp v0.7.0
+
+require (
+	github.com/gophercloud/gophercloud/v2 v2.15.0 // indirect
+	github.com/gophercloud/utils/v2 v2.0.0-20260626221802-4ae35253ac13 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
