@@ -1,0 +1,302 @@
+package openstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/gophercloud/gophercloud/v2"
+	gcos "github.com/gophercloud/gophercloud/v2/openstack"
+	tokens3 "github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+	"github.com/gophercloud/utils/v2/openstack/clientconfig"
+	"gopkg.in/yaml.v3"
+)
+
+// EnvVars is the cloud name that means "the OS_* environment variables"
+// rather than a clouds.yaml entry.
+const EnvVars = "envvars"
+
+// ComputeMicroversion is the Nova microversion ehos speaks: 2.47 embeds the
+// flavor (with its name) in server details, and networks "none"/"auto"
+// (2.37) are available. Zed's Nova supports up to 2.93.
+const ComputeMicroversion = "2.47"
+
+// Options tune how clouds are opened. The zero value finds clouds.yaml
+// the usual way.
+type Options struct {
+	// CloudsFile is a clouds.yaml to read instead of searching
+	// OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/clouds.yaml
+	// and /etc/openstack/clouds.yaml.
+	CloudsFile string
+	// Timeout bounds each HTTP request; default 60s.
+	Timeout time.Duration
+	// HTTPClient replaces the default client (its Timeout is left alone).
+	HTTPClient *http.Client
+}
+
+// Entry is what a clouds.yaml entry (or the environment) says, without
+// contacting the cloud.
+type Entry struct {
+	Name       string   // the entry's name, or EnvVars
+	AuthURL    string   // Keystone endpoint
+	AuthType   string   // password, v3applicationcredential, token, ...
+	RegionName string   // the entry's region_name (OS_REGION_NAME for envvars)
+	Regions    []string // the entry's regions list, if any
+}
+
+// LookupEntry reads the clouds.yaml entry name (or the environment for
+// EnvVars) without any network traffic. A missing entry is an error naming it.
+func LookupEntry(name string, opts Options) (Entry, error) {
+	if name == EnvVars {
+		return Entry{Name: name, AuthURL: os.Getenv("OS_AUTH_URL"), AuthType: os.Getenv("OS_AUTH_TYPE"),
+			RegionName: os.Getenv("OS_REGION_NAME")}, nil
+	}
+	c, err := clientconfig.GetCloudFromYAML(clientOpts(name, opts))
+	if err != nil {
+		return Entry{}, fmt.Errorf("cloud %q: %w", name, err)
+	}
+	e := Entry{Name: name, AuthType: string(c.AuthType), RegionName: c.RegionName}
+	if c.AuthInfo != nil {
+		e.AuthURL = c.AuthInfo.AuthURL
+	}
+	for _, r := range c.Regions {
+		e.Regions = append(e.Regions, r.Name)
+	}
+	return e, nil
+}
+
+// fileYAML reads clouds.yaml from one given path.
+type fileYAML struct{ path string }
+
+func (f fileYAML) LoadCloudsYAML() (map[string]clientconfig.Cloud, error) {
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return nil, err
+	}
+	var c clientconfig.Clouds
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path, err)
+	}
+	return c.Clouds, nil
+}
+func (fileYAML) LoadSecureCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
+func (fileYAML) LoadPublicCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
+
+func clientOpts(name string, opts Options) *clientconfig.ClientOpts {
+	co := &clientconfig.ClientOpts{}
+	if name != EnvVars {
+		co.Cloud = name
+	}
+	if opts.CloudsFile != "" {
+		co.YAMLOpts = fileYAML{opts.CloudsFile}
+	}
+	return co
+}
+
+// Cloud is one authenticated clouds.yaml entry with service clients for
+// each of its regions. It is safe for concurrent use.
+type Cloud struct {
+	name     string
+	provider *gophercloud.ProviderClient
+	regions  []string // the regions ehos uses, checked against the catalog
+	catalog  []string // every region with a compute endpoint
+	iface    gophercloud.Availability
+
+	mu      sync.Mutex
+	clients map[string]*regionClients
+}
+
+type regionClients struct {
+	compute, image, network *gophercloud.ServiceClient
+	flavors                 []cloud.Flavor
+	flavorsAt               time.Time
+}
+
+const flavorCacheTTL = 10 * time.Minute
+
+// Open authenticates to the clouds.yaml entry cfg.Name (or the OS_*
+// environment for "envvars") and checks cfg.Regions (default: the entry's
+// region_name) against the Keystone catalog. Errors name the cloud and the
+// missing region. Authentication errors are classified (*cloud.APIError).
+func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
+	entry, err := LookupEntry(cfg.Name, opts)
+	if err != nil {
+		return nil, err
+	}
+	co := clientOpts(cfg.Name, opts)
+	ao, err := clientconfig.AuthOptions(co)
+	if err != nil {
+		return nil, fmt.Errorf("cloud %q: %w", cfg.Name, err)
+	}
+	// A token can be re-used but not renewed; anything else is kept so
+	// that gophercloud re-authenticates once on a 401.
+	ao.AllowReauth = ao.TokenID == ""
+	pc, err := gcos.NewClient(ao.IdentityEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("cloud %q: auth_url %q: %w", cfg.Name, ao.IdentityEndpoint, err)
+	}
+	if opts.HTTPClient != nil {
+		pc.HTTPClient = *opts.HTTPClient
+	} else {
+		t := opts.Timeout
+		if t == 0 {
+			t = 60 * time.Second
+		}
+		pc.HTTPClient = http.Client{Timeout: t}
+	}
+	loc := cloud.Location{Cloud: cfg.Name, Region: "keystone"}
+	if err := gcos.Authenticate(ctx, pc, *ao); err != nil {
+		return nil, classify("authenticate", loc, err)
+	}
+	c := &Cloud{name: cfg.Name, provider: pc, clients: map[string]*regionClients{}, iface: gophercloud.AvailabilityPublic}
+	if it := os.Getenv("OS_INTERFACE"); it != "" {
+		c.iface = clientconfig.GetEndpointType(it)
+	}
+	c.catalog, err = catalogRegions(pc)
+	if err != nil {
+		return nil, classify("read service catalog", loc, err)
+	}
+	want := cfg.Regions
+	if len(want) == 0 {
+		if entry.RegionName == "" {
+			if len(c.catalog) != 1 {
+				return nil, fmt.Errorf("cloud %q: no regions configured and no region_name in its clouds.yaml entry (the catalog has %s)", cfg.Name, strings.Join(c.catalog, ", "))
+			}
+			want = c.catalog
+		} else {
+			want = []string{entry.RegionName}
+		}
+	}
+	var missing []string
+	for _, r := range want {
+		if !slices.Contains(c.catalog, r) {
+			missing = append(missing, fmt.Sprintf("%q", r))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("cloud %q: region %s not in its catalog (it has %s)", cfg.Name, strings.Join(missing, ", "), strings.Join(c.catalog, ", "))
+	}
+	c.regions = want
+	return c, nil
+}
+
+// OpenAll opens every enabled entry of cfgs. It returns the clouds that
+// opened and every failure joined, each naming its cloud.
+func OpenAll(ctx context.Context, cfgs []cloud.Config, opts Options) ([]*Cloud, error) {
+	var out []*Cloud
+	var errs []error
+	for _, cfg := range cfgs {
+		if !cfg.IsEnabled() {
+			continue
+		}
+		c, err := Open(ctx, cfg, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, errors.Join(errs...)
+}
+
+func catalogRegions(pc *gophercloud.ProviderClient) ([]string, error) {
+	res, ok := pc.GetAuthResult().(tokens3.CreateResult)
+	if !ok {
+		return nil, fmt.Errorf("not a Keystone v3 token (%T)", pc.GetAuthResult())
+	}
+	cat, err := res.ExtractServiceCatalog()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, e := range cat.Entries {
+		if e.Type != "compute" {
+			continue
+		}
+		for _, ep := range e.Endpoints {
+			r := ep.Region
+			if r == "" {
+				r = ep.RegionID
+			}
+			seen[r] = true
+		}
+	}
+	var out []string
+	for r := range seen {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Name is the cloud's name as in ehos.yaml (the clouds.yaml entry).
+func (c *Cloud) Name() string { return c.name }
+
+// Regions are the regions ehos uses in this cloud.
+func (c *Cloud) Regions() []string { return slices.Clone(c.regions) }
+
+// CatalogRegions are all regions with a compute endpoint.
+func (c *Cloud) CatalogRegions() []string { return slices.Clone(c.catalog) }
+
+func (c *Cloud) loc(region string) cloud.Location {
+	return cloud.Location{Cloud: c.name, Region: region}
+}
+
+// region returns (creating once) the service clients of a region.
+func (c *Cloud) region(region string) (*regionClients, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc, ok := c.clients[region]; ok {
+		return rc, nil
+	}
+	if !slices.Contains(c.catalog, region) {
+		return nil, &cloud.APIError{Class: cloud.ErrNotFound, Op: "find region", Location: c.loc(region),
+			Message: fmt.Sprintf("region %q is not in the catalog of cloud %q", region, c.name)}
+	}
+	eo := gophercloud.EndpointOpts{Region: region, Availability: c.iface}
+	compute, err := gcos.NewComputeV2(c.provider, eo)
+	if err != nil {
+		return nil, classify("find compute endpoint", c.loc(region), err)
+	}
+	compute.Microversion = ComputeMicroversion
+	rc := &regionClients{compute: compute}
+	// Image and network endpoints are optional until used.
+	if img, err := gcos.NewImageV2(c.provider, eo); err == nil {
+		rc.image = img
+	}
+	if nw, err := gcos.NewNetworkV2(c.provider, eo); err == nil {
+		rc.network = nw
+	}
+	c.clients[region] = rc
+	return rc, nil
+}
+
+func (c *Cloud) imageClient(region string) (*gophercloud.ServiceClient, error) {
+	rc, err := c.region(region)
+	if err != nil {
+		return nil, err
+	}
+	if rc.image == nil {
+		return nil, &cloud.APIError{Class: cloud.ErrFatal, Op: "find image endpoint", Location: c.loc(region), Message: "no image service in the catalog"}
+	}
+	return rc.image, nil
+}
+
+func (c *Cloud) networkClient(region string) (*gophercloud.ServiceClient, error) {
+	rc, err := c.region(region)
+	if err != nil {
+		return nil, err
+	}
+	if rc.network == nil {
+		return nil, &cloud.APIError{Class: cloud.ErrFatal, Op: "find network endpoint", Location: c.loc(region), Message: "no network service in the catalog"}
+	}
+	return rc.network, nil
+}
