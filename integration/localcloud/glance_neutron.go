@@ -2,7 +2,6 @@ package localcloud
 
 import (
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -27,6 +26,12 @@ func neutronError(w http.ResponseWriter, code int, msg string) {
 
 func (s *Server) imageRoutes(mux *http.ServeMux) {
 	p := "/image/{region}/v2"
+	mux.HandleFunc("GET /image/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
+		u := s.url + "/image/" + r.PathValue("region") + "/v2/"
+		writeJSON(w, 300, map[string]any{"versions": []any{
+			map[string]any{"id": "v2.16", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+		}})
+	})
 	mux.Handle("GET "+p+"/images", s.regional(glanceError, s.listImages))
 	mux.Handle("GET "+p+"/images/{id}", s.regional(glanceError, s.getImage))
 	mux.Handle("DELETE "+p+"/images/{id}", s.regional(glanceError, s.deleteImage))
@@ -89,6 +94,12 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request, rg *region)
 
 func (s *Server) networkRoutes(mux *http.ServeMux) {
 	p := "/network/{region}/v2.0"
+	mux.HandleFunc("GET /network/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
+		u := s.url + "/network/" + r.PathValue("region") + "/v2.0/"
+		writeJSON(w, 200, map[string]any{"versions": []any{
+			map[string]any{"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+		}})
+	})
 	mux.Handle("GET "+p+"/networks", s.regional(neutronError, s.listNetworks))
 	mux.Handle("GET "+p+"/networks/{id}", s.regional(neutronError, s.getNetwork))
 	mux.Handle("GET "+p+"/security-groups", s.regional(neutronError, s.listSecGroups))
@@ -194,5 +205,3 @@ func (s *Server) listSecRules(w http.ResponseWriter, r *http.Request, rg *region
 	}
 	writeJSON(w, 200, map[string]any{"security_group_rules": list})
 }
-
-var _ = strings.TrimSpace

@@ -268,35 +268,41 @@ func (c *Cloud) region(region string) (*regionClients, error) {
 	}
 	compute.Microversion = ComputeMicroversion
 	rc := &regionClients{compute: compute}
-	// Image and network endpoints are optional until used.
-	if img, err := gcos.NewImageV2(c.provider, eo); err == nil {
-		rc.image = img
-	}
-	if nw, err := gcos.NewNetworkV2(c.provider, eo); err == nil {
-		rc.network = nw
-	}
 	c.clients[region] = rc
 	return rc, nil
 }
 
-func (c *Cloud) imageClient(region string) (*gophercloud.ServiceClient, error) {
-	rc, err := c.region(region)
-	if err != nil {
-		return nil, err
-	}
-	if rc.image == nil {
-		return nil, &cloud.APIError{Class: cloud.ErrFatal, Op: "find image endpoint", Location: c.loc(region), Message: "no image service in the catalog"}
-	}
-	return rc.image, nil
+// imageClient and networkClient are made on first use: gophercloud asks an
+// unversioned endpoint for its versions, a request that can fail.
+func (c *Cloud) imageClient(ctx context.Context, region string) (*gophercloud.ServiceClient, error) {
+	return c.lazyClient(ctx, region, "image", func(rc *regionClients) **gophercloud.ServiceClient { return &rc.image }, gcos.NewImageV2)
 }
 
-func (c *Cloud) networkClient(region string) (*gophercloud.ServiceClient, error) {
+func (c *Cloud) networkClient(ctx context.Context, region string) (*gophercloud.ServiceClient, error) {
+	return c.lazyClient(ctx, region, "network", func(rc *regionClients) **gophercloud.ServiceClient { return &rc.network }, gcos.NewNetworkV2)
+}
+
+func (c *Cloud) lazyClient(ctx context.Context, region, service string, field func(*regionClients) **gophercloud.ServiceClient,
+	mk func(*gophercloud.ProviderClient, gophercloud.EndpointOpts) (*gophercloud.ServiceClient, error)) (*gophercloud.ServiceClient, error) {
 	rc, err := c.region(region)
 	if err != nil {
 		return nil, err
 	}
-	if rc.network == nil {
-		return nil, &cloud.APIError{Class: cloud.ErrFatal, Op: "find network endpoint", Location: c.loc(region), Message: "no network service in the catalog"}
+	c.mu.Lock()
+	sc := *field(rc)
+	c.mu.Unlock()
+	if sc != nil {
+		return sc, nil
 	}
-	return rc.network, nil
+	if err := ctx.Err(); err != nil {
+		return nil, classify("find "+service+" endpoint", c.loc(region), err)
+	}
+	sc, err = mk(c.provider, gophercloud.EndpointOpts{Region: region, Availability: c.iface})
+	if err != nil {
+		return nil, classify("find "+service+" endpoint", c.loc(region), err)
+	}
+	c.mu.Lock()
+	*field(rc) = sc
+	c.mu.Unlock()
+	return sc, nil
 }

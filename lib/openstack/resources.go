@@ -77,7 +77,7 @@ func (c *Cloud) ResolveFlavor(ctx context.Context, region, nameOrID string) (clo
 // name are an error (fatal), since ehos would pick one at random.
 func (c *Cloud) ResolveImage(ctx context.Context, region, nameOrID string) (cloud.Image, error) {
 	const op = "resolve image"
-	ic, err := c.imageClient(region)
+	ic, err := c.imageClient(ctx, region)
 	if err != nil {
 		return cloud.Image{}, err
 	}
@@ -111,7 +111,7 @@ func (c *Cloud) ResolveImage(ctx context.Context, region, nameOrID string) (clou
 // WaitImage polls an image every poll until it is active, failed (killed,
 // deleted: fatal) or ctx ends.
 func (c *Cloud) WaitImage(ctx context.Context, region, id string, poll time.Duration) (cloud.Image, error) {
-	ic, err := c.imageClient(region)
+	ic, err := c.imageClient(ctx, region)
 	if err != nil {
 		return cloud.Image{}, err
 	}
@@ -156,7 +156,7 @@ func (c *Cloud) Limits(ctx context.Context, region string) (cloud.Limits, error)
 // ResolveNetwork finds a network by id, else by name.
 func (c *Cloud) ResolveNetwork(ctx context.Context, region, nameOrID string) (cloud.Network, error) {
 	const op = "resolve network"
-	nc, err := c.networkClient(region)
+	nc, err := c.networkClient(ctx, region)
 	if err != nil {
 		return cloud.Network{}, err
 	}
@@ -197,7 +197,7 @@ func (c *Cloud) KeyPairExists(ctx context.Context, region, name string) error {
 // with id) nameOrID.
 func (c *Cloud) SecurityGroupRules(ctx context.Context, region, nameOrID string) ([]cloud.SecurityRule, error) {
 	op := fmt.Sprintf("read security group %q", nameOrID)
-	nc, err := c.networkClient(region)
+	nc, err := c.networkClient(ctx, region)
 	if err != nil {
 		return nil, err
 	}
