@@ -136,6 +136,9 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 	fmt.Fprintf(&b, "LIBEXEC = $(RELEASE_DIR)/libexec/condor\nSHARE = $(RELEASE_DIR)/share/condor\nINCLUDE = $(RELEASE_DIR)/include/condor\n")
 	fmt.Fprintf(&b, "ETC = %s/etc/condor\nLOCAL_DIR = %s/var\nLOCAL_CONFIG_FILE =\nLOCAL_CONFIG_DIR =\n", mroot, mroot)
 	fmt.Fprintf(&b, "DAEMON_LIST = MASTER, STARTD\nSEC_TOKEN_DIRECTORY = %s/etc/condor/tokens.d\nSEC_PASSWORD_DIRECTORY = %s/etc/condor/passwords.d\n", mroot, mroot)
+	// Benchmarks cost CPU on a shared test machine and hold a fast
+	// shutdown for ~15s; the VM's config may turn them back on.
+	b.WriteString("RunBenchmarks = False\nBENCHMARKS_JOBLIST =\n")
 	b.WriteString("\n# The VM's own configuration, from its cloud-init.\n")
 	for _, inc := range includes {
 		fmt.Fprintf(&b, "include : %s\n", inMaster(inc))

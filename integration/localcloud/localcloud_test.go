@@ -102,7 +102,6 @@ func getToken(t *testing.T, s *Server) string {
 	return resp.Header.Get("X-Subject-Token")
 }
 
-
 func TestCondorRunnerLayout(t *testing.T) {
 	dir := t.TempDir()
 	var cfgSeen string
