@@ -30,6 +30,11 @@ type Offer struct {
 	OfferKey
 	Size Resources `json:"size"`
 	Cost float64   `json:"cost"`
+	// VCPUs and RAMMB are the flavor's own size, what Nova counts against
+	// the region's cores and ram quota (Size is what is left for jobs after
+	// the OS's share). Zero: Size's figure is used.
+	VCPUs int `json:"vcpus,omitempty"`
+	RAMMB int `json:"ram_mb,omitempty"`
 }
 
 // Region is one cloud region as the provisioner last saw it.

@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	poolNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	tagNameRE  = regexp.MustCompile(`^[a-z0-9_]+$`)
+)
+
+// Validate returns every problem at once (joined with errors.Join), each
+// naming the key path and the bad value. Call it after defaults are applied.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, val any, why string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %v: %s", key, fmtVal(val), fmt.Sprintf(why, args...)))
+	}
+
+	p := c.Pool
+	if !poolNameRE.MatchString(p.Name) {
+		bad("pool.name", p.Name, "must be 1-40 lower-case letters, digits or '-', starting with a letter or digit (it goes into VM names and metadata)")
+	}
+	if p.CentralManager == "" {
+		bad("pool.central_manager", p.CentralManager, "is required: the address workers use to reach the collector")
+	} else if strings.ContainsAny(p.CentralManager, " \t\n\"'<>") {
+		bad("pool.central_manager", p.CentralManager, "is not a host name or address")
+	}
+	if p.CollectorPort < 1 || p.CollectorPort > 65535 {
+		bad("pool.collector_port", p.CollectorPort, "must be 1-65535")
+	}
+	if p.Owner == "" {
+		bad("pool.owner", p.Owner, "is required (default: this host's name, which could not be read)")
+	}
+
+	s := c.Scaling
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"scaling.min", s.Min}, {"scaling.max", s.Max}, {"scaling.spare", s.Spare}} {
+		if f.v < 0 {
+			bad(f.key, f.v, "must be 0 or more")
+		}
+	}
+	if s.Min > s.Max {
+		bad("scaling.min", s.Min, "is above scaling.max (%d)", s.Max)
+	}
+	if s.Spare > s.Max {
+		bad("scaling.spare", s.Spare, "is above scaling.max (%d)", s.Max)
+	}
+	if s.MaxBooting < 1 {
+		bad("scaling.max_booting", s.MaxBooting, "must be 1 or more")
+	}
+	if s.MaxCreatesPerCycle < 1 {
+		bad("scaling.max_creates_per_cycle", s.MaxCreatesPerCycle, "must be 1 or more")
+	}
+	for _, f := range []struct {
+		key string
+		v   time.Duration
+		min time.Duration
+	}{
+		{"scaling.cycle", s.Cycle, time.Second},
+		{"scaling.idle_before_retire", s.IdleBeforeRetire, 0},
+		{"scaling.min_lifetime", s.MinLifetime, 0},
+		{"scaling.boot_timeout", s.BootTimeout, 10 * time.Second},
+		{"scaling.drain_timeout", s.DrainTimeout, time.Second},
+		{"scaling.delete_timeout", s.DeleteTimeout, time.Second},
+		{"scaling.orphan_grace", s.OrphanGrace, 0},
+		{"scaling.backoff_initial", s.BackoffInitial, time.Second},
+		{"scaling.backoff_max", s.BackoffMax, time.Second},
+		{"worker.max_lifetime", c.Worker.MaxLifetime, 0},
+	} {
+		if f.v < f.min {
+			bad(f.key, f.v, "must be at least %s", f.min)
+		}
+	}
+	if s.BackoffMax < s.BackoffInitial {
+		bad("scaling.backoff_max", s.BackoffMax, "is below scaling.backoff_initial (%s)", s.BackoffInitial)
+	}
+
+	if len(c.Clouds) == 0 {
+		bad("clouds", "[]", "at least one cloud is required")
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Clouds {
+		k := fmt.Sprintf("clouds[%d]", i)
+		if cl.Name == "" {
+			bad(k+".name", cl.Name, "is required: the name of an entry in clouds.yaml, or \"envvars\" for OS_* variables")
+		} else if seen[cl.Name] {
+			bad(k+".name", cl.Name, "is listed twice")
+		}
+		seen[cl.Name] = true
+		if cl.Image == "" {
+			bad(k+".image", cl.Image, "is required (name or id)")
+		}
+		if len(cl.Flavors) == 0 {
+			bad(k+".flavors", "[]", "at least one flavor is required")
+		}
+		for j, f := range cl.Flavors {
+			if strings.TrimSpace(f) == "" {
+				bad(fmt.Sprintf("%s.flavors[%d]", k, j), f, "is empty")
+			}
+		}
+		for name := range cl.FlavorOverrides {
+			if !contains(cl.Flavors, name) {
+				bad(k+".flavor_overrides."+name, name, "is not in %s.flavors", k)
+			}
+		}
+		for j, r := range cl.Regions {
+			if strings.TrimSpace(r) == "" {
+				bad(fmt.Sprintf("%s.regions[%d]", k, j), r, "is empty")
+			}
+		}
+		for name := range cl.RegionOverrides {
+			if len(cl.Regions) > 0 && !contains(cl.Regions, name) {
+				bad(k+".region_overrides."+name, name, "is not in %s.regions", k)
+			}
+		}
+		if cl.MaxVMs < 0 {
+			bad(k+".max_vms", cl.MaxVMs, "must be 0 (no limit) or more")
+		}
+		if cl.Weight < 0 {
+			bad(k+".weight", cl.Weight, "must be 0 or more")
+		}
+	}
+
+	for name := range c.TemplateVars {
+		if !tagNameRE.MatchString(name) {
+			bad("template_vars."+name, name, "tag names are lower-case letters, digits and '_'")
+		}
+	}
+
+	if c.Worker.MaxLifetime > 0 && c.Worker.TokenLifetime < c.Worker.MaxLifetime {
+		bad("worker.token_lifetime", c.Worker.TokenLifetime, "is shorter than worker.max_lifetime (%s): workers would lose their token while alive", c.Worker.MaxLifetime)
+	}
+	if c.Worker.TokenLifetime < time.Hour {
+		bad("worker.token_lifetime", c.Worker.TokenLifetime, "must be at least 1h")
+	}
+	switch c.Log.Format {
+	case "json", "console":
+	default:
+		bad("log.format", c.Log.Format, "must be json or console")
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("log.level", c.Log.Level, "must be one of trace, debug, info, warn, error")
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func fmtVal(v any) string {
+	switch t := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", t)
+	default:
+		return fmt.Sprint(t)
+	}
+}

@@ -1,0 +1,66 @@
+package provision
+
+import (
+	"context"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// Cloud is one cloud entry (one clouds.yaml entry, several regions).
+type Cloud interface {
+	// List returns the servers in region whose metadata says they belong to
+	// pool (and, when owner is not empty, to that owner).
+	List(ctx context.Context, region, pool, owner string) ([]cloud.VM, error)
+	Create(ctx context.Context, region string, req cloud.CreateRequest) (cloud.VM, error)
+	// Delete is idempotent: a server that is already gone is not an error.
+	Delete(ctx context.Context, region, id string) error
+	Flavors(ctx context.Context, region string) ([]cloud.Flavor, error)
+	Limits(ctx context.Context, region string) (cloud.Limits, error)
+}
+
+// Worker is one worker's startd as the collector sees it, identified by the
+// attributes its startd cron hook publishes.
+type Worker struct {
+	Name       string // EHOSName: the VM's ehos name
+	InstanceID string // EHOSInstanceID: the cloud server id, when the hook knows it
+	Machine    string // Machine attribute
+	Slot       string // name of a slot to pass to condor_drain
+	Claimed    int    // claimed slots (running jobs)
+	Free       scale.Resources
+	IdleSince  time.Time // when it last became idle; zero when claimed
+	Draining   bool      // a drain is in progress or done
+	Healthy    bool
+	Reason     string // EHOSHealthReason
+}
+
+// Pool is what provision needs from HTCondor.
+type Pool interface {
+	// Demand returns the idle job groups from EHOSDemand ads, with the offers
+	// HTCondor's negotiator matched them to.
+	Demand(ctx context.Context) ([]scale.Demand, error)
+	// Workers returns the startd ads of this pool's workers.
+	Workers(ctx context.Context) ([]Worker, error)
+	// Offer advertises one offline startd ad per offer, so the negotiator
+	// tells which flavors idle jobs could run on.
+	Offer(ctx context.Context, offers []scale.Offer) error
+	// Drain asks a worker to finish its jobs and accept no more.
+	Drain(ctx context.Context, w Worker) error
+	// Publish advertises the provisioner's own ad.
+	Publish(ctx context.Context, ad classad.Ad) error
+}
+
+// NewVM describes a worker about to be created, for Bootstrap.
+type NewVM struct {
+	Name   string
+	Offer  scale.OfferKey
+	Flavor cloud.Flavor
+}
+
+// Bootstrap produces a worker's user-data: its rendered cloud-init with its
+// own freshly minted token. It is called once per VM, just before create.
+type Bootstrap interface {
+	UserData(ctx context.Context, vm NewVM) ([]byte, error)
+}

@@ -1,0 +1,329 @@
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// CloudSpec is one configured cloud with its client.
+type CloudSpec struct {
+	Config cloud.Config // from ehos.yaml; Regions must be resolved (not empty)
+	Cloud  Cloud
+}
+
+// Options configure a Provisioner.
+type Options struct {
+	Pool           string // pool name: ehos_pool metadata
+	Owner          string // this provisioner: ehos_owner metadata
+	Knobs          scale.Knobs
+	DryRun         bool
+	OrphanGrace    time.Duration // a joined worker's startd missing this long → its VM is reaped
+	BackoffInitial time.Duration
+	BackoffMax     time.Duration
+	FlavorRefresh  time.Duration // how often flavor lists are re-read; default 10m
+	CreateParallel int           // creates in flight at once; default 4
+	Clouds         []CloudSpec
+	Log            zerolog.Logger
+	// NewName makes a VM name; default "ehos-<pool>-<8 hex>".
+	NewName func() string
+}
+
+// Provisioner runs the reconcile loop. It is not safe for concurrent RunOnce
+// calls; Run calls it from one goroutine.
+type Provisioner struct {
+	opt     Options
+	pool    Pool
+	boot    Bootstrap
+	regions []*region
+	tracks  map[string]*track // by VM name
+	seq     int64
+	last    Report
+}
+
+type region struct {
+	loc       cloud.Location
+	spec      CloudSpec
+	flavors   []cloud.Flavor
+	flavorsAt time.Time
+	limits    *cloud.Limits
+	vms       []cloud.VM
+	listed    bool // vms is from a successful list (this or an earlier cycle)
+	listOK    bool // this cycle's list succeeded
+	backoff   backoff
+	lastErr   string
+}
+
+// track is what the provisioner remembers about one of its VMs between
+// cycles. It is a cache: after a restart it is rebuilt from the cloud and
+// the collector.
+type track struct {
+	name        string
+	id          string
+	offer       scale.OfferKey
+	created     time.Time
+	state       scale.NodeState
+	since       time.Time
+	joined      bool      // its startd was seen at least once
+	lastSeen    time.Time // last time its startd ad was seen
+	drainSent   time.Time
+	deleteSent  time.Time
+	deleteTries int
+	fault       string
+}
+
+// New makes a Provisioner. It does no I/O.
+func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
+	if opt.Pool == "" || opt.Owner == "" {
+		return nil, errors.New("provision: pool and owner are required")
+	}
+	if len(opt.Clouds) == 0 {
+		return nil, errors.New("provision: no clouds")
+	}
+	if opt.FlavorRefresh == 0 {
+		opt.FlavorRefresh = 10 * time.Minute
+	}
+	if opt.CreateParallel <= 0 {
+		opt.CreateParallel = 4
+	}
+	if opt.BackoffInitial <= 0 {
+		opt.BackoffInitial = 30 * time.Second
+	}
+	if opt.BackoffMax < opt.BackoffInitial {
+		opt.BackoffMax = 30 * opt.BackoffInitial
+	}
+	if opt.OrphanGrace <= 0 {
+		opt.OrphanGrace = 10 * time.Minute
+	}
+	if opt.NewName == nil {
+		pool := opt.Pool
+		opt.NewName = func() string {
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			return "ehos-" + pool + "-" + hex.EncodeToString(b[:])
+		}
+	}
+	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{}}
+	for _, cs := range opt.Clouds {
+		if !cs.Config.IsEnabled() {
+			continue
+		}
+		if len(cs.Config.Regions) == 0 {
+			return nil, fmt.Errorf("provision: cloud %q has no regions", cs.Config.Name)
+		}
+		for _, r := range cs.Config.Regions {
+			p.regions = append(p.regions, &region{loc: cloud.Location{Cloud: cs.Config.Name, Region: r}, spec: cs})
+		}
+	}
+	if len(p.regions) == 0 {
+		return nil, errors.New("provision: every cloud is disabled")
+	}
+	return p, nil
+}
+
+// Run cycles until ctx is done. A cycle that has started finishes even when
+// ctx ends (SIGTERM: finish the cycle, then exit); hard cancel is the
+// caller's choice of a second, already-cancelled context in cycleCtx.
+func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx func() context.Context) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		cctx := cycleCtx()
+		if _, err := p.RunOnce(cctx, time.Now()); err != nil {
+			p.opt.Log.Error().Err(err).Msg("cycle failed")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs one cycle at time now: observe, decide, act, publish.
+func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error) {
+	start := time.Now()
+	log := p.opt.Log
+	rep := Report{Time: now, Pool: p.opt.Pool, Owner: p.opt.Owner, DryRun: p.opt.DryRun}
+
+	p.observeClouds(ctx, now)
+	workers, werr := p.pool.Workers(ctx)
+	demand, derr := p.pool.Demand(ctx)
+	if werr != nil {
+		rep.Errors = append(rep.Errors, "collector (workers): "+werr.Error())
+	}
+	if derr != nil {
+		rep.Errors = append(rep.Errors, "collector (demand): "+derr.Error())
+	}
+	for _, r := range p.regions {
+		if r.lastErr != "" {
+			rep.Errors = append(rep.Errors, r.loc.String()+": "+r.lastErr)
+		}
+	}
+
+	in := p.buildInput(now, workers, werr == nil)
+	if derr == nil {
+		in.Demand = demand
+	}
+	offers := allOffers(in.Regions)
+	if err := p.pool.Offer(ctx, offers); err != nil {
+		rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
+	}
+
+	dec := scale.Decide(in)
+	// Unknown is never "none": without the collector's view of the workers
+	// nothing may be drained or deleted, and without demand nothing is
+	// created for it.
+	if werr != nil {
+		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, "collector unreachable: no action this cycle")}
+	} else if derr != nil {
+		dec.Creates = nil
+		dec.Notes = append(dec.Notes, "demand unknown (collector query failed): no VM created this cycle")
+	}
+	dec = p.dropUnknownRegions(dec, in)
+
+	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
+		Interface("decision", dec).Msg("decided")
+
+	if p.opt.DryRun {
+		for _, c := range dec.Creates {
+			log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason).Msg("dry run: would create")
+		}
+		for _, a := range dec.Drains {
+			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would drain")
+		}
+		for _, a := range dec.Deletes {
+			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would delete")
+		}
+	} else {
+		p.act(ctx, now, in, &dec, workers, &rep)
+	}
+
+	rep.Decision = dec
+	rep.Nodes = p.nodesNow(in)
+	rep.Demand = in.Demand
+	rep.Regions = p.regionReports(now)
+	rep.Duration = time.Since(start)
+	p.seq++
+	if err := p.pool.Publish(ctx, rep.Ad(p.seq)); err != nil {
+		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
+		log.Warn().Err(err).Msg("publish provisioner ad")
+	}
+	p.last = rep
+	return rep, nil
+}
+
+// Last returns the report of the last cycle.
+func (p *Provisioner) Last() Report { return p.last }
+
+// observeClouds reads every region in parallel: flavors (cached), limits and
+// the VMs this pool owns. A failure leaves the region's last known VMs in
+// place and marks it unknown for this cycle.
+func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
+	var wg sync.WaitGroup
+	for _, r := range p.regions {
+		wg.Add(1)
+		go func(r *region) {
+			defer wg.Done()
+			r.listOK = false
+			r.lastErr = ""
+			cl := r.spec.Cloud
+			var errs []string
+			if r.flavors == nil || now.Sub(r.flavorsAt) >= p.opt.FlavorRefresh {
+				fl, err := cl.Flavors(ctx, r.loc.Region)
+				if err != nil {
+					errs = append(errs, "flavors: "+err.Error())
+					p.fail(r, now, err)
+				} else {
+					r.flavors, r.flavorsAt = fl, now
+				}
+			}
+			lim, err := cl.Limits(ctx, r.loc.Region)
+			if err != nil {
+				r.limits = nil
+				errs = append(errs, "limits: "+err.Error())
+				p.fail(r, now, err)
+			} else {
+				r.limits = &lim
+			}
+			vms, err := cl.List(ctx, r.loc.Region, p.opt.Pool, "")
+			if err != nil {
+				errs = append(errs, "list servers: "+err.Error())
+				p.fail(r, now, err)
+			} else {
+				r.vms, r.listed, r.listOK = vms, true, true
+			}
+			if len(errs) == 0 && now.Sub(r.backoff.until) > p.opt.BackoffMax {
+				r.backoff.reset() // quiet for long enough: forget old failures
+			}
+			r.lastErr = strings.Join(errs, "; ")
+		}(r)
+	}
+	wg.Wait()
+}
+
+func (p *Provisioner) fail(r *region, now time.Time, err error) {
+	r.backoff.fail(now, err, p.opt.BackoffInitial, p.opt.BackoffMax)
+	p.opt.Log.Warn().Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).Err(err).
+		Time("backoff_until", r.backoff.until).Msg("cloud call failed: backing off")
+}
+
+// dropUnknownRegions removes actions on nodes of regions whose list failed
+// this cycle: what we believe about them may be stale.
+func (p *Provisioner) dropUnknownRegions(dec scale.Decision, in scale.Input) scale.Decision {
+	unknown := map[cloud.Location]bool{}
+	for _, r := range p.regions {
+		if !r.listOK {
+			unknown[r.loc] = true
+		}
+	}
+	if len(unknown) == 0 {
+		return dec
+	}
+	locOf := map[string]cloud.Location{}
+	for _, n := range in.Nodes {
+		locOf[n.Name] = n.Offer.Loc
+	}
+	keep := func(as []scale.Action) []scale.Action {
+		var out []scale.Action
+		for _, a := range as {
+			if unknown[locOf[a.Node]] {
+				dec.Notes = append(dec.Notes, fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason))
+				continue
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	dec.Drains = keep(dec.Drains)
+	dec.Deletes = keep(dec.Deletes)
+	var creates []scale.Create
+	for _, c := range dec.Creates {
+		if unknown[c.Offer.Loc] {
+			continue
+		}
+		creates = append(creates, c)
+	}
+	dec.Creates = creates
+	return dec
+}
+
+func allOffers(regions []scale.Region) []scale.Offer {
+	var out []scale.Offer
+	for _, r := range regions {
+		out = append(out, r.Offers...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

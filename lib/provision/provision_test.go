@@ -1,0 +1,358 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+type rig struct {
+	t     *testing.T
+	a, b  *fakeCloud
+	pool  *fakePool
+	boot  *fakeBoot
+	p     *Provisioner
+	now   time.Time
+	names int
+}
+
+func knobs() scale.Knobs {
+	return scale.Knobs{
+		Max: 10, MaxBooting: 10, MaxCreatesPerCycle: 10,
+		IdleBeforeRetire: 5 * time.Minute, BootTimeout: 10 * time.Minute,
+		DrainTimeout: time.Hour, DeleteTimeout: 2 * time.Minute,
+	}
+}
+
+// newRig makes a provisioner over two clouds, a (region r1) and b (region r2).
+func newRig(t *testing.T, k scale.Knobs, mutate ...func(*Options)) *rig {
+	t.Helper()
+	r := &rig{t: t, a: newFakeCloud("a"), b: newFakeCloud("b"), pool: newFakePool(), boot: &fakeBoot{}, now: t0}
+	r.a.clock, r.b.clock = &r.now, &r.now
+	r.p = r.build(k, mutate...)
+	return r
+}
+
+func (r *rig) build(k scale.Knobs, mutate ...func(*Options)) *Provisioner {
+	r.t.Helper()
+	opt := Options{
+		Pool: "demo", Owner: "cm1", Knobs: k, BackoffInitial: time.Minute, BackoffMax: 10 * time.Minute,
+		OrphanGrace: 3 * time.Minute,
+		Clouds: []CloudSpec{
+			{Config: cloud.Config{Name: "a", Regions: []string{"r1"}, Image: "img", Flavors: []string{"small", "large"}, Weight: 2}, Cloud: r.a},
+			{Config: cloud.Config{Name: "b", Regions: []string{"r2"}, Image: "img", Flavors: []string{"small", "large"}, Weight: 1}, Cloud: r.b},
+		},
+		Log: zerolog.Nop(),
+		NewName: func() string {
+			r.names++
+			return fmt.Sprintf("ehos-demo-%03d", r.names)
+		},
+	}
+	for _, m := range mutate {
+		m(&opt)
+	}
+	p, err := New(opt, r.pool, r.boot)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+func (r *rig) cycle(d time.Duration) Report {
+	r.t.Helper()
+	r.now = r.now.Add(d)
+	rep, err := r.p.RunOnce(context.Background(), r.now)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rep
+}
+
+func offerKey(c, reg, f string) scale.OfferKey {
+	return scale.OfferKey{Loc: cloud.Location{Cloud: c, Region: reg}, Flavor: f}
+}
+
+func smallDemand(n int, eligible ...scale.OfferKey) []scale.Demand {
+	return []scale.Demand{{Key: "schedd#1", Need: scale.Resources{Cpus: 1, MemoryMB: 512, DiskMB: 100}, Idle: n, Oldest: t0, Eligible: eligible}}
+}
+
+func (r *rig) servers(c *fakeCloud) []cloud.VM {
+	vms, err := c.List(context.Background(), map[string]string{"a": "r1", "b": "r2"}[c.name], "demo", "")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return vms
+}
+
+func TestLifecycleFromZeroAndBack(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(2, offerKey("a", "r1", "small"), offerKey("b", "r2", "small"))
+
+	rep := r.cycle(0)
+	if got := r.a.count() + r.b.count(); got != 2 {
+		t.Fatalf("created %d VMs for 2 one-cpu jobs on a one-cpu flavor, want 2; decision %+v", got, rep.Decision)
+	}
+	if r.a.count() != 2 {
+		t.Errorf("higher-weight cloud a not preferred: a=%d b=%d", r.a.count(), r.b.count())
+	}
+	for _, vm := range r.servers(r.a) {
+		if vm.Metadata[cloud.MetaPool] != "demo" || vm.Metadata[cloud.MetaOwner] != "cm1" || vm.Metadata[cloud.MetaName] != vm.Name {
+			t.Errorf("ownership metadata wrong: %v", vm.Metadata)
+		}
+	}
+
+	// Booting VMs are capacity that is coming: no second create.
+	rep = r.cycle(30 * time.Second)
+	if r.a.count() != 2 || rep.Counts()[scale.Booting] != 2 {
+		t.Fatalf("after a cycle of booting: %d VMs, counts %v", r.a.count(), rep.Counts())
+	}
+
+	// They join and take the jobs.
+	r.pool.demand = nil
+	for _, vm := range r.servers(r.a) {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 1, time.Time{})
+	}
+	rep = r.cycle(30 * time.Second)
+	if rep.Counts()[scale.Busy] != 2 {
+		t.Fatalf("counts %v, want 2 busy", rep.Counts())
+	}
+
+	// Jobs finish; the workers idle past idle_before_retire and are drained.
+	for _, vm := range r.servers(r.a) {
+		r.pool.setClaimed(vm.Name, 0, r.now)
+	}
+	rep = r.cycle(time.Minute)
+	if len(r.pool.drains) != 0 {
+		t.Fatalf("drained too early: %v", r.pool.drains)
+	}
+	rep = r.cycle(6 * time.Minute)
+	if len(r.pool.drains) != 2 {
+		t.Fatalf("drains %v after idling 6m, want 2; decision %+v", r.pool.drains, rep.Decision)
+	}
+	// Drained (nothing claimed) → deleted.
+	rep = r.cycle(30 * time.Second)
+	if r.a.count() != 0 {
+		t.Fatalf("%d VMs left after drain, decision %+v", r.a.count(), rep.Decision)
+	}
+	rep = r.cycle(30 * time.Second)
+	if len(rep.Nodes) != 0 {
+		t.Errorf("nodes still reported: %+v", rep.Nodes)
+	}
+}
+
+func TestRestartAdoptsWithoutDuplicates(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	if r.a.count() != 3 {
+		t.Fatalf("created %d, want 3", r.a.count())
+	}
+	// kill -9: a new provisioner with no memory, same clouds and pool.
+	r.p = r.build(knobs())
+	rep := r.cycle(20 * time.Second)
+	if r.a.count() != 3 || r.a.callsLike("create") != 3 {
+		t.Fatalf("restart created more VMs: %d servers, %d creates; decision %+v", r.a.count(), r.a.callsLike("create"), rep.Decision)
+	}
+	if rep.Counts()[scale.Booting] != 3 {
+		t.Errorf("adopted counts %v, want 3 booting", rep.Counts())
+	}
+}
+
+func TestCollectorDownMeansNoDestructiveAction(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.join(vm, 0, r.now)
+	r.pool.demand = nil
+	r.cycle(time.Minute)
+
+	r.pool.fail = errors.New("connection refused")
+	rep := r.cycle(time.Hour) // idle and past boot timeout: would be drained if we trusted "no workers"
+	if r.a.callsLike("delete") != 0 || len(r.pool.drains) != 0 {
+		t.Fatalf("acted while the collector was down: deletes=%d drains=%v", r.a.callsLike("delete"), r.pool.drains)
+	}
+	if len(rep.Errors) == 0 {
+		t.Error("collector failure not reported")
+	}
+}
+
+func TestFailedListKeepsRegionUntouched(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusError)
+	r.a.listErr = func(string) error { return &cloud.APIError{Class: cloud.ErrTransient, Op: "list servers", Status: 503} }
+	rep := r.cycle(time.Minute)
+	if r.a.callsLike("delete") != 0 {
+		t.Fatalf("deleted in a region whose list failed")
+	}
+	if len(rep.Nodes) != 1 {
+		t.Errorf("node forgotten when its region could not be listed: %+v", rep.Nodes)
+	}
+	r.a.listErr = nil
+	r.cycle(5 * time.Minute) // the back-off has passed; ERROR is seen → delete
+	for _, id := range r.a.ids() {
+		if id == vm.ID {
+			t.Errorf("ERROR server not deleted once the region answered again")
+		}
+	}
+}
+
+func TestQuotaMovesDemandToNextRegion(t *testing.T) {
+	r := newRig(t, knobs())
+	r.a.createErr = func(string) error {
+		return &cloud.APIError{Class: cloud.ErrQuota, Op: "create server", Status: 403, Message: "Quota exceeded for instances"}
+	}
+	r.pool.demand = smallDemand(2, offerKey("a", "r1", "small"), offerKey("b", "r2", "small"))
+	rep := r.cycle(0)
+	if r.b.count() != 2 {
+		t.Fatalf("demand not moved to b in the same cycle: b has %d; actions %v errors %v", r.b.count(), rep.Actions, rep.Errors)
+	}
+	if r.a.callsLike("create") != 1 {
+		t.Errorf("kept creating in a failing region: %d creates", r.a.callsLike("create"))
+	}
+	var backedOff bool
+	for _, rr := range rep.Regions {
+		if rr.Location.Cloud == "a" && strings.Contains(rr.BackoffReason, "quota") {
+			backedOff = true
+		}
+	}
+	if !backedOff {
+		t.Errorf("region a not reported backing off for quota: %+v", rep.Regions)
+	}
+	// Exponential: a second failure backs off longer.
+	first := r.p.regions[0].backoff.until.Sub(r.now)
+	r.pool.demand = smallDemand(4, offerKey("a", "r1", "small"))
+	r.cycle(2 * time.Minute)
+	second := r.p.regions[0].backoff.until.Sub(r.now)
+	if second <= first {
+		t.Errorf("back-off did not grow: %s then %s", first, second)
+	}
+}
+
+func TestNeverJoinedIsReaped(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	r.a.setStatus(r.servers(r.a)[0].ID, cloud.StatusActive)
+	r.cycle(5 * time.Minute)
+	if r.a.callsLike("delete") != 0 {
+		t.Fatal("reaped before the boot timeout")
+	}
+	r.cycle(6 * time.Minute)
+	if r.a.callsLike("delete") != 1 {
+		t.Fatalf("never-joined VM not reaped after the boot timeout")
+	}
+}
+
+func TestDeleteFailureRetriedWithBackoff(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	r.pool.demand = nil
+	r.a.setStatus(r.servers(r.a)[0].ID, cloud.StatusError)
+	r.a.deleteErr = func(string, string) error {
+		return &cloud.APIError{Class: cloud.ErrTransient, Op: "delete server", Status: 500}
+	}
+	rep := r.cycle(time.Minute)
+	if r.a.callsLike("delete") != 1 || len(rep.Errors) == 0 {
+		t.Fatalf("delete not attempted or failure not reported: %d, %v", r.a.callsLike("delete"), rep.Errors)
+	}
+	r.cycle(30 * time.Second)
+	if r.a.callsLike("delete") != 1 {
+		t.Fatalf("delete retried without waiting")
+	}
+	r.a.deleteErr = nil
+	r.cycle(10 * time.Minute)
+	if r.a.count() != 0 {
+		t.Fatalf("delete not retried: %d attempts", r.a.callsLike("delete"))
+	}
+}
+
+func TestBusyWorkerNeverDrained(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.join(vm, 1, time.Time{})
+	r.pool.demand = nil
+	for i := 0; i < 10; i++ {
+		r.cycle(time.Hour)
+	}
+	if len(r.pool.drains) != 0 || r.a.callsLike("delete") != 0 {
+		t.Fatalf("busy worker drained %v or deleted %d", r.pool.drains, r.a.callsLike("delete"))
+	}
+}
+
+func TestDryRunActsOnNothing(t *testing.T) {
+	r := newRig(t, knobs(), func(o *Options) { o.DryRun = true })
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	rep := r.cycle(0)
+	if r.a.callsLike("create") != 0 || r.boot.calls != 0 {
+		t.Fatalf("dry run created VMs")
+	}
+	if len(rep.Decision.Creates) == 0 {
+		t.Fatalf("dry run decided nothing")
+	}
+	if len(r.pool.published) != 1 || !r.pool.published[0].GetBool("EHOSDryRun", false) {
+		t.Errorf("dry run not published")
+	}
+}
+
+func TestForeignVMsUntouched(t *testing.T) {
+	r := newRig(t, knobs())
+	r.a.servers["x"] = &cloud.VM{ID: "x", Name: "other", Location: cloud.Location{Cloud: "a", Region: "r1"}, Flavor: "small",
+		Status: cloud.StatusError, Metadata: map[string]string{cloud.MetaPool: "demo", cloud.MetaOwner: "cm2", cloud.MetaName: "other"}}
+	rep := r.cycle(time.Hour)
+	if r.a.callsLike("delete") != 0 || len(rep.Nodes) != 0 {
+		t.Fatalf("another owner's VM was adopted or deleted")
+	}
+	if rep.Regions[0].Foreign != 1 {
+		t.Errorf("foreign VM not reported: %+v", rep.Regions[0])
+	}
+}
+
+func TestUserDataFailureCreatesNothing(t *testing.T) {
+	r := newRig(t, knobs())
+	r.boot.err = errors.New("worker.yaml:3:7: unknown tag <hots_ip>")
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	rep := r.cycle(0)
+	if r.a.callsLike("create")+r.b.callsLike("create") != 0 {
+		t.Fatal("created a VM without user-data")
+	}
+	if len(rep.Errors) == 0 || !strings.Contains(strings.Join(rep.Errors, "\n"), "hots_ip") {
+		t.Errorf("template error not reported: %v", rep.Errors)
+	}
+}
+
+func TestPublishedAd(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(2, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	ad := r.pool.published[len(r.pool.published)-1]
+	if ad.GetString("MyType") != AdType || ad.GetInt("EHOSNodesRequested", -1) != 2 || ad.GetInt("EHOSIdleJobs", -1) != 2 {
+		t.Errorf("ad: %v", ad)
+	}
+	back, err := ReportFromAd(ad)
+	if err != nil || len(back.Nodes) != 2 {
+		t.Fatalf("report from ad: %v %+v", err, back)
+	}
+	if len(r.pool.offers) != 4 {
+		t.Errorf("flavor offers advertised: %d, want 4", len(r.pool.offers))
+	}
+}

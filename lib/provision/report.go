@@ -1,0 +1,191 @@
+package provision
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// AdType is the MyType of the provisioner's own ad.
+const AdType = "EHOSProvisioner"
+
+// Report is what one cycle saw, decided and did. It is published (as JSON
+// inside the EHOSProvisioner ad) for `ehos status` and `ehos nodes`.
+type Report struct {
+	Time     time.Time      `json:"time"`
+	Duration time.Duration  `json:"duration"`
+	Pool     string         `json:"pool"`
+	Owner    string         `json:"owner"`
+	DryRun   bool           `json:"dry_run,omitempty"`
+	Demand   []scale.Demand `json:"demand,omitempty"`
+	Nodes    []NodeReport   `json:"nodes,omitempty"`
+	Regions  []RegionReport `json:"regions,omitempty"`
+	Decision scale.Decision `json:"decision"`
+	Actions  []string       `json:"actions,omitempty"`
+	Errors   []string       `json:"errors,omitempty"`
+}
+
+// NodeReport is one VM as `ehos nodes` shows it.
+type NodeReport struct {
+	Name      string          `json:"name"`
+	ID        string          `json:"id"`
+	Location  cloud.Location  `json:"location"`
+	Flavor    string          `json:"flavor"`
+	State     scale.NodeState `json:"state"`
+	Since     time.Time       `json:"since"`
+	Created   time.Time       `json:"created"`
+	Running   int             `json:"running"`
+	IdleSince time.Time       `json:"idle_since,omitempty"`
+	Fault     string          `json:"fault,omitempty"`
+}
+
+// RegionReport is one region's health.
+type RegionReport struct {
+	Location      cloud.Location `json:"location"`
+	Listed        bool           `json:"listed"` // this cycle's list succeeded
+	VMs           int            `json:"vms"`
+	Foreign       int            `json:"foreign,omitempty"` // this pool's VMs owned by another provisioner
+	Limits        *cloud.Limits  `json:"limits,omitempty"`
+	BackoffUntil  time.Time      `json:"backoff_until,omitempty"`
+	BackoffReason string         `json:"backoff_reason,omitempty"`
+	Error         string         `json:"error,omitempty"`
+}
+
+func (p *Provisioner) nodesNow(in scale.Input) []NodeReport {
+	out := make([]NodeReport, 0, len(p.tracks))
+	for _, n := range in.Nodes {
+		t := p.tracks[n.Name]
+		if t == nil {
+			continue
+		}
+		out = append(out, NodeReport{
+			Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state,
+			Since: t.since, Created: t.created, Running: n.Running, IdleSince: n.IdleSince, Fault: t.fault,
+		})
+	}
+	// VMs created this cycle.
+	have := map[string]bool{}
+	for _, n := range out {
+		have[n.Name] = true
+	}
+	for _, t := range p.tracks {
+		if !have[t.name] {
+			out = append(out, NodeReport{Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state, Since: t.since, Created: t.created})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (p *Provisioner) regionReports(now time.Time) []RegionReport {
+	var out []RegionReport
+	for _, r := range p.regions {
+		rr := RegionReport{Location: r.loc, Listed: r.listOK, Limits: r.limits, Error: r.lastErr}
+		for _, vm := range r.vms {
+			if vm.Metadata[cloud.MetaOwner] == p.opt.Owner {
+				rr.VMs++
+			} else {
+				rr.Foreign++
+			}
+		}
+		if r.backoff.active(now) {
+			rr.BackoffUntil, rr.BackoffReason = r.backoff.until, r.backoff.reason
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// Counts returns the number of nodes in each state.
+func (r Report) Counts() map[scale.NodeState]int {
+	c := map[scale.NodeState]int{}
+	for _, n := range r.Nodes {
+		c[n.State]++
+	}
+	return c
+}
+
+// IdleJobs is the number of idle jobs in the demand.
+func (r Report) IdleJobs() int {
+	n := 0
+	for _, d := range r.Demand {
+		n += d.Idle
+	}
+	return n
+}
+
+// maxReportJSON bounds the JSON carried in the ad; a larger report is
+// summarised (nodes and demand dropped) so the ad stays small.
+const maxReportJSON = 256 << 10
+
+// Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
+func (r Report) Ad(seq int64) classad.Ad {
+	ad := classad.Ad{
+		"MyType":               classad.String(AdType),
+		"Name":                 classad.String(r.Pool + "@" + r.Owner),
+		"EHOSPool":             classad.String(r.Pool),
+		"EHOSOwner":            classad.String(r.Owner),
+		"EHOSLastCycle":        classad.Int(r.Time.Unix()),
+		"EHOSCycleDuration":    classad.Float(r.Duration.Seconds()),
+		"EHOSDryRun":           classad.Bool(r.DryRun),
+		"EHOSIdleJobs":         classad.Int(int64(r.IdleJobs())),
+		"EHOSNodes":            classad.Int(int64(len(r.Nodes))),
+		"EHOSCreates":          classad.Int(int64(countCreates(r.Decision))),
+		"EHOSDrains":           classad.Int(int64(len(r.Decision.Drains))),
+		"EHOSDeletes":          classad.Int(int64(len(r.Decision.Deletes))),
+		"UpdateSequenceNumber": classad.Int(seq),
+	}
+	counts := r.Counts()
+	for _, s := range []scale.NodeState{scale.Requested, scale.Booting, scale.Idle, scale.Busy, scale.Retiring, scale.Drained, scale.Deleting, scale.Failed} {
+		ad["EHOSNodes"+strings.ToUpper(string(s[:1]))+string(s[1:])] = classad.Int(int64(counts[s]))
+	}
+	var backoffs []string
+	for _, rr := range r.Regions {
+		if !rr.BackoffUntil.IsZero() {
+			backoffs = append(backoffs, fmt.Sprintf("%s until %s: %s", rr.Location, rr.BackoffUntil.UTC().Format(time.RFC3339), rr.BackoffReason))
+		}
+	}
+	ad["EHOSBackoffs"] = classad.String(strings.Join(backoffs, "; "))
+	if len(r.Errors) > 0 {
+		ad["EHOSLastError"] = classad.String(r.Errors[len(r.Errors)-1])
+	} else {
+		ad["EHOSLastError"] = classad.String("")
+	}
+	b, err := json.Marshal(r)
+	if err == nil && len(b) > maxReportJSON {
+		small := r
+		small.Nodes, small.Demand = nil, nil
+		b, err = json.Marshal(small)
+	}
+	if err == nil {
+		ad["EHOSReport"] = classad.String(string(b))
+	}
+	return ad
+}
+
+func countCreates(d scale.Decision) int {
+	n := 0
+	for _, c := range d.Creates {
+		n += c.Count
+	}
+	return n
+}
+
+// ReportFromAd reads the report back out of an EHOSProvisioner ad.
+func ReportFromAd(ad classad.Ad) (Report, error) {
+	var r Report
+	s := ad.GetString("EHOSReport")
+	if s == "" {
+		return r, fmt.Errorf("%s ad %q has no EHOSReport", AdType, ad.GetString("Name"))
+	}
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return r, fmt.Errorf("%s ad %q: bad EHOSReport: %w", AdType, ad.GetString("Name"), err)
+	}
+	return r, nil
+}

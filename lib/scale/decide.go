@@ -1,0 +1,849 @@
+package scale
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+)
+
+// Decide returns what to do this cycle. It is pure: the same Input always
+// gives the same Decision, whatever the order of the slices in it. See the
+// package documentation for the rules.
+func Decide(in Input) Decision {
+	p := newPlanner(in)
+	p.lifecycle()
+	p.capacity()
+	p.packDemand()
+	p.keepMin()
+	p.keepSpare()
+	p.retireIdle()
+	return p.finish()
+}
+
+const unlimited = math.MaxInt32
+
+// limit names what stops a create.
+type limit int
+
+const (
+	limNone limit = iota
+	limBackoff
+	limQuotaUnknown
+	limMax
+	limBooting
+	limPerCycle
+	limCloud
+	limQuota
+)
+
+type offer struct {
+	Offer
+	region int // index into planner.regions
+	cloud  int // index into planner.clouds
+	vcpus  int // counted against the cores quota
+	ramMB  int // counted against the ram quota
+	weight int
+}
+
+type region struct {
+	loc     cloud.Location
+	limits  *cloud.Limits
+	backoff bool
+	until   time.Time
+	why     string
+	// planned this cycle, on top of limits.Used*
+	inst, cores, ram int
+}
+
+type cloudState struct {
+	name    string
+	maxVMs  int
+	live    int
+	planned int
+}
+
+// group is one demand group being placed.
+type group struct {
+	d      Demand
+	need   Resources
+	elig   []int // offer indices, sorted, unique
+	unknwn []OfferKey
+	placed int
+	fits   bool // some eligible offer holds at least one job
+}
+
+// bin is the unclaimed capacity of one existing node.
+type bin struct {
+	node  int // index into planner.nodes
+	offer int // -1 when the node's offer is not configured
+	free  Resources
+	kind  int // 0 busy, 1 idle, 2 requested/booting
+	used  bool
+}
+
+// planned is a class of identical VMs created this cycle: count VMs of one
+// offer, each with free left over. Classes keep the packing per group
+// instead of per job or per VM.
+type planned struct {
+	offer  int
+	count  int
+	free   Resources
+	create int // index into decision.Creates
+}
+
+type planner struct {
+	in      Input
+	k       Knobs
+	nodes   []Node
+	gone    []bool // deleted or drained this cycle: not capacity any more
+	deleted []bool // deleted this cycle: not live any more
+
+	offers   []offer
+	offerIdx map[OfferKey]int
+	byPref   []int // offer indices, cheapest first (min and spare)
+	regions  []region
+	clouds   []cloudState
+	cloudIdx map[string]int
+
+	live    int // live nodes (not deleting/failed/drained, not deleted now)
+	booting int // requested or booting, not deleted now
+	created int // VMs created this cycle
+
+	groups  []group
+	bins    []bin
+	plans   []planned
+	serves  [][]string // per create
+	minMade int        // VMs created for min this cycle
+
+	d Decision
+}
+
+func newPlanner(in Input) *planner {
+	p := &planner{in: in, k: clean(in.Knobs), offerIdx: map[OfferKey]int{}, cloudIdx: map[string]int{}}
+
+	clouds := slices.Clone(in.Clouds)
+	slices.SortStableFunc(clouds, func(a, b Cloud) int { return strings.Compare(a.Name, b.Name) })
+	cloudOf := func(name string) int {
+		if i, ok := p.cloudIdx[name]; ok {
+			return i
+		}
+		c := cloudState{name: name}
+		for _, cc := range clouds {
+			if cc.Name == name {
+				c.maxVMs = max(cc.MaxVMs, 0)
+				break
+			}
+		}
+		p.clouds = append(p.clouds, c)
+		p.cloudIdx[name] = len(p.clouds) - 1
+		return len(p.clouds) - 1
+	}
+	weightOf := func(name string) int {
+		for _, cc := range clouds {
+			if cc.Name == name {
+				return cc.Weight
+			}
+		}
+		return 0
+	}
+
+	regs := slices.Clone(in.Regions)
+	slices.SortStableFunc(regs, func(a, b Region) int { return cmpLoc(a.Loc, b.Loc) })
+	for _, r := range regs {
+		if len(p.regions) > 0 && p.regions[len(p.regions)-1].loc == r.Loc {
+			continue // a region listed twice: the first wins
+		}
+		rs := region{loc: r.Loc, until: r.BackoffUntil, why: r.BackoffReason}
+		if r.Limits != nil {
+			l := *r.Limits
+			rs.limits = &l
+		}
+		rs.backoff = r.BackoffUntil.After(in.Now)
+		p.regions = append(p.regions, rs)
+		ri := len(p.regions) - 1
+		ci := cloudOf(r.Loc.Cloud)
+		w := weightOf(r.Loc.Cloud)
+		for _, o := range r.Offers {
+			o.Loc = r.Loc // an offer belongs to the region that lists it
+			if _, dup := p.offerIdx[o.OfferKey]; dup {
+				continue
+			}
+			of := offer{Offer: o, region: ri, cloud: ci, vcpus: o.VCPUs, ramMB: o.RAMMB, weight: w}
+			if of.vcpus <= 0 {
+				of.vcpus = o.Size.Cpus
+			}
+			if of.ramMB <= 0 {
+				of.ramMB = o.Size.MemoryMB
+			}
+			p.offers = append(p.offers, of)
+			p.offerIdx[o.OfferKey] = len(p.offers) - 1
+		}
+	}
+	// Offer indices follow key order, so everything derived from them is
+	// independent of the input's order.
+	slices.SortFunc(p.offers, func(a, b offer) int { return cmpKey(a.OfferKey, b.OfferKey) })
+	for i, o := range p.offers {
+		p.offerIdx[o.OfferKey] = i
+	}
+	p.byPref = make([]int, len(p.offers))
+	for i := range p.byPref {
+		p.byPref[i] = i
+	}
+	slices.SortStableFunc(p.byPref, func(a, b int) int {
+		oa, ob := &p.offers[a], &p.offers[b]
+		return cmp.Or(cmp.Compare(oa.Cost, ob.Cost), cmp.Compare(ob.weight, oa.weight), cmpKey(oa.OfferKey, ob.OfferKey))
+	})
+
+	p.nodes = slices.Clone(in.Nodes)
+	slices.SortStableFunc(p.nodes, func(a, b Node) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
+	p.gone = make([]bool, len(p.nodes))
+	p.deleted = make([]bool, len(p.nodes))
+	for _, n := range p.nodes {
+		cloudOf(n.Offer.Loc.Cloud)
+	}
+	return p
+}
+
+// clean turns negative knobs into zero (no limit / disabled).
+func clean(k Knobs) Knobs {
+	for _, v := range []*int{&k.Min, &k.Max, &k.Spare, &k.MaxBooting, &k.MaxCreatesPerCycle} {
+		*v = max(*v, 0)
+	}
+	for _, v := range []*time.Duration{&k.IdleBeforeRetire, &k.MinLifetime, &k.MaxLifetime, &k.BootTimeout, &k.DrainTimeout, &k.DeleteTimeout} {
+		*v = max(*v, 0)
+	}
+	return k
+}
+
+func cmpLoc(a, b cloud.Location) int {
+	return cmp.Or(strings.Compare(a.Cloud, b.Cloud), strings.Compare(a.Region, b.Region))
+}
+
+func cmpKey(a, b OfferKey) int {
+	return cmp.Or(cmpLoc(a.Loc, b.Loc), strings.Compare(a.Flavor, b.Flavor))
+}
+
+func (p *planner) isLive(s NodeState) bool {
+	switch s {
+	case Deleting, Failed, Drained:
+		return false
+	}
+	return true
+}
+
+// lifecycle decides deletes and max-lifetime drains, then counts what is
+// left alive.
+func (p *planner) lifecycle() {
+	now, k := p.in.Now, p.k
+	for i, n := range p.nodes {
+		in := now.Sub(n.StateSince)
+		switch n.State {
+		case Failed:
+			fault := n.Fault
+			if fault == "" {
+				fault = "no fault message"
+			}
+			p.del(i, fmt.Sprintf("failed in the cloud: %s", fault))
+		case Requested, Booting:
+			if k.BootTimeout > 0 && in >= k.BootTimeout {
+				p.del(i, fmt.Sprintf("never joined within boot timeout %s (%s for %s)", k.BootTimeout, n.State, dur(in)))
+			}
+		case Drained:
+			if n.Running > 0 {
+				p.note("%s is drained but reports %d running jobs: not deleted", n.Name, n.Running)
+			} else {
+				p.del(i, "drained, no job running")
+			}
+		case Deleting:
+			if k.DeleteTimeout > 0 {
+				att := max(n.Attempts, 1)
+				if due := deleteDue(k.DeleteTimeout, att); in >= due {
+					p.del(i, fmt.Sprintf("delete still pending after %s: retry, attempt %d", dur(in), att+1))
+				}
+			}
+		case Retiring:
+			if k.DrainTimeout > 0 && in >= k.DrainTimeout {
+				if n.Running > 0 {
+					p.note("%s has been retiring for %s, past drain timeout %s, and still runs %d jobs: waiting, a running job is never killed", n.Name, dur(in), k.DrainTimeout, n.Running)
+				} else {
+					p.del(i, fmt.Sprintf("retiring for %s, past drain timeout %s, no job running", dur(in), k.DrainTimeout))
+				}
+			}
+		case Idle, Busy:
+			if age := now.Sub(n.Created); k.MaxLifetime > 0 && age >= k.MaxLifetime {
+				p.drain(i, fmt.Sprintf("max lifetime %s reached (age %s): running jobs finish first", k.MaxLifetime, dur(age)))
+			}
+		}
+	}
+	for i, n := range p.nodes {
+		// a node drained now for max lifetime is retiring: still live
+		if p.isLive(n.State) && !p.deleted[i] {
+			p.live++
+			p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]].live++
+		}
+		if (n.State == Requested || n.State == Booting) && !p.deleted[i] {
+			p.booting++
+		}
+	}
+}
+
+// deleteDue is when, counted from entering Deleting, the next delete of a
+// node that had att attempts is due: the gaps double from DeleteTimeout up
+// to 8 × DeleteTimeout.
+func deleteDue(t time.Duration, att int) time.Duration {
+	var due time.Duration
+	for i := 0; i < att; i++ {
+		due += t << min(i, 3)
+	}
+	return due
+}
+
+func (p *planner) del(i int, why string) {
+	n := p.nodes[i]
+	p.gone[i], p.deleted[i] = true, true
+	p.d.Deletes = append(p.d.Deletes, Action{Node: n.Name, ID: n.ID, Reason: why})
+}
+
+func (p *planner) drain(i int, why string) {
+	n := p.nodes[i]
+	p.gone[i] = true
+	p.d.Drains = append(p.d.Drains, Action{Node: n.Name, ID: n.ID, Reason: why})
+}
+
+func (p *planner) note(format string, a ...any) {
+	p.d.Notes = append(p.d.Notes, fmt.Sprintf(format, a...))
+}
+
+// capacity turns the nodes still standing into bins and the demand into
+// groups, largest first.
+func (p *planner) capacity() {
+	for i, n := range p.nodes {
+		if p.gone[i] {
+			continue
+		}
+		oi, ok := p.offerIdx[n.Offer]
+		if !ok {
+			oi = -1
+		}
+		b := bin{node: i, offer: oi}
+		switch n.State {
+		case Requested, Booting:
+			b.kind = 2
+			if oi >= 0 {
+				b.free = p.offers[oi].Size
+			}
+		case Idle:
+			b.kind, b.free = 1, n.Free
+		case Busy:
+			b.kind, b.free = 0, n.Free
+		default:
+			continue
+		}
+		p.bins = append(p.bins, b)
+	}
+	// Busy nodes first, so idle ones stay free to retire or to count as
+	// spare; booting ones last, since joined ones run jobs sooner.
+	slices.SortStableFunc(p.bins, func(a, b bin) int { return cmp.Compare(a.kind, b.kind) })
+
+	for _, r := range p.regions {
+		switch {
+		case r.backoff:
+			p.note("%s backing off until %s (%s): no VM created there", r.loc, r.until.UTC().Format(time.RFC3339), orNone(r.why))
+		case r.limits == nil:
+			p.note("%s quota unknown (limits not read this cycle): no VM created there", r.loc)
+		}
+	}
+
+	for _, d := range p.in.Demand {
+		if d.Idle <= 0 {
+			continue
+		}
+		g := group{d: d, need: norm(d.Need)}
+		for _, k := range d.Eligible {
+			if oi, ok := p.offerIdx[k]; ok {
+				g.elig = append(g.elig, oi)
+				if fit(p.offers[oi].Size, g.need) > 0 {
+					g.fits = true
+				}
+			} else {
+				g.unknwn = append(g.unknwn, k)
+			}
+		}
+		slices.Sort(g.elig)
+		g.elig = slices.Compact(g.elig)
+		p.groups = append(p.groups, g)
+	}
+	slices.SortFunc(p.groups, func(a, b group) int {
+		x, y := a.need, b.need
+		return cmp.Or(cmp.Compare(y.GPUs, x.GPUs), cmp.Compare(y.Cpus, x.Cpus), cmp.Compare(y.MemoryMB, x.MemoryMB),
+			cmp.Compare(y.DiskMB, x.DiskMB), a.d.Oldest.Compare(b.d.Oldest), strings.Compare(a.d.Key, b.d.Key))
+	})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
+}
+
+// norm makes a job ask at least one cpu, as HTCondor does, and nothing
+// negative.
+func norm(r Resources) Resources {
+	r.Cpus = max(r.Cpus, 1)
+	r.MemoryMB, r.DiskMB, r.GPUs = max(r.MemoryMB, 0), max(r.DiskMB, 0), max(r.GPUs, 0)
+	return r
+}
+
+// fit is how many jobs of need fit in free (need.Cpus ≥ 1).
+func fit(free, need Resources) int {
+	n := max(free.Cpus, 0) / need.Cpus
+	if need.MemoryMB > 0 {
+		n = min(n, max(free.MemoryMB, 0)/need.MemoryMB)
+	}
+	if need.DiskMB > 0 {
+		n = min(n, max(free.DiskMB, 0)/need.DiskMB)
+	}
+	if need.GPUs > 0 {
+		n = min(n, max(free.GPUs, 0)/need.GPUs)
+	}
+	return n
+}
+
+func sub(r, need Resources, n int) Resources {
+	return Resources{Cpus: r.Cpus - n*need.Cpus, MemoryMB: r.MemoryMB - n*need.MemoryMB, DiskMB: r.DiskMB - n*need.DiskMB, GPUs: r.GPUs - n*need.GPUs}
+}
+
+// room is how many more VMs of offer oi may be created now, and the limit
+// that binds (limNone when nothing does).
+func (p *planner) room(oi int) (int, limit, string) {
+	o := &p.offers[oi]
+	r := &p.regions[o.region]
+	if r.backoff {
+		return 0, limBackoff, ""
+	}
+	if r.limits == nil {
+		return 0, limQuotaUnknown, ""
+	}
+	n, lim, bind := unlimited, limNone, ""
+	take := func(k int, l limit) {
+		if k < n {
+			n, lim = max(k, 0), l
+		}
+	}
+	if p.k.Max > 0 {
+		take(p.k.Max-p.live-p.created, limMax)
+	}
+	if p.k.MaxBooting > 0 {
+		take(p.k.MaxBooting-p.booting-p.created, limBooting)
+	}
+	if p.k.MaxCreatesPerCycle > 0 {
+		take(p.k.MaxCreatesPerCycle-p.created, limPerCycle)
+	}
+	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
+		take(c.maxVMs-c.live-c.planned, limCloud)
+	}
+	l := *r.limits
+	l.UsedInstances += r.inst
+	l.UsedCores += r.cores
+	l.UsedRAMMB += r.ram
+	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
+		n, lim, bind = h, limQuota, b
+	}
+	return n, lim, bind
+}
+
+// why says in words why offer oi has no room.
+func (p *planner) why(oi int, lim limit, bind string) string {
+	o := &p.offers[oi]
+	r := &p.regions[o.region]
+	k := p.k
+	switch lim {
+	case limBackoff:
+		return fmt.Sprintf("%s backing off until %s (%s)", r.loc, r.until.UTC().Format(time.RFC3339), orNone(r.why))
+	case limQuotaUnknown:
+		return fmt.Sprintf("%s quota unknown", r.loc)
+	case limMax:
+		return fmt.Sprintf("max %d workers reached (%d live, %d planned)", k.Max, p.live, p.created)
+	case limBooting:
+		return fmt.Sprintf("max_booting %d reached (%d booting, %d planned)", k.MaxBooting, p.booting, p.created)
+	case limPerCycle:
+		return fmt.Sprintf("max_creates_per_cycle %d reached", k.MaxCreatesPerCycle)
+	case limCloud:
+		c := &p.clouds[o.cloud]
+		return fmt.Sprintf("cloud %s max_vms %d reached (%d live, %d planned)", c.name, c.maxVMs, c.live, c.planned)
+	case limQuota:
+		l := r.limits
+		switch bind {
+		case "instances":
+			return fmt.Sprintf("%s quota: instances %d used + %d planned of %d", r.loc, l.UsedInstances, r.inst, l.MaxInstances)
+		case "cores":
+			return fmt.Sprintf("%s quota: cores %d used + %d planned of %d, %s needs %d", r.loc, l.UsedCores, r.cores, l.MaxCores, o.Flavor, o.vcpus)
+		default:
+			return fmt.Sprintf("%s quota: ram %d MB used + %d MB planned of %d MB, %s needs %d MB", r.loc, l.UsedRAMMB, r.ram, l.MaxRAMMB, o.Flavor, o.ramMB)
+		}
+	}
+	return "no limit"
+}
+
+// create records n new VMs of offer oi.
+func (p *planner) create(oi, n int, why string) int {
+	o := &p.offers[oi]
+	r := &p.regions[o.region]
+	p.created += n
+	p.clouds[o.cloud].planned += n
+	r.inst += n
+	r.cores += n * o.vcpus
+	r.ram += n * o.ramMB
+	p.d.Creates = append(p.d.Creates, Create{Offer: o.OfferKey, Count: n, Reason: why})
+	p.serves = append(p.serves, nil)
+	return len(p.d.Creates) - 1
+}
+
+// packDemand places each group, largest first: on existing capacity, then
+// on VMs planned this cycle, then on new VMs.
+func (p *planner) packDemand() {
+	elig := make([]bool, len(p.offers))
+	for gi := range p.groups {
+		g := &p.groups[gi]
+		switch {
+		case len(g.d.Eligible) == 0:
+			p.unmet(g, g.d.Idle, "no configured flavor matches these jobs (HTCondor's negotiator matched none)")
+			continue
+		case len(g.elig) == 0:
+			p.unmet(g, g.d.Idle, fmt.Sprintf("none of the flavors matched (%s) is offered this cycle", keys(g.unknwn)))
+			continue
+		case !g.fits:
+			p.unmet(g, g.d.Idle, fmt.Sprintf("no eligible flavor is large enough for %s", fmtRes(g.need)))
+			continue
+		}
+		for _, oi := range g.elig {
+			elig[oi] = true
+		}
+		rem := g.d.Idle
+		need := g.need
+
+		for bi := 0; bi < len(p.bins) && rem > 0; bi++ {
+			b := &p.bins[bi]
+			if b.offer < 0 || !elig[b.offer] {
+				continue
+			}
+			if q := min(fit(b.free, need), rem); q > 0 {
+				b.free = sub(b.free, need, q)
+				b.used = true
+				rem -= q
+			}
+		}
+
+		for pi := 0; pi < len(p.plans) && rem > 0; pi++ {
+			c := &p.plans[pi]
+			if c.count == 0 || !elig[c.offer] {
+				continue
+			}
+			q := fit(c.free, need)
+			if q == 0 {
+				continue
+			}
+			p.serves[c.create] = append(p.serves[c.create], g.d.Key)
+			if c.count*q <= rem {
+				rem -= c.count * q
+				c.free = sub(c.free, need, q)
+				continue
+			}
+			// Fill part of the class: full VMs, one partly filled, the rest
+			// untouched.
+			orig := *c
+			full, part := rem/q, rem%q
+			c.count, c.free = full, sub(orig.free, need, q)
+			if part > 0 {
+				p.plans = append(p.plans, planned{offer: orig.offer, count: 1, free: sub(orig.free, need, part), create: orig.create})
+			}
+			if left := orig.count - full - min(part, 1); left > 0 {
+				p.plans = append(p.plans, planned{offer: orig.offer, count: left, free: orig.free, create: orig.create})
+			}
+			rem = 0
+		}
+
+		rem = p.open(g, rem)
+		for _, oi := range g.elig {
+			elig[oi] = false
+		}
+		g.placed = g.d.Idle - rem
+	}
+}
+
+// open creates new VMs for rem jobs of g, choosing among its eligible offers
+// the one that serves them at the lowest cost, and returns the jobs left.
+func (p *planner) open(g *group, rem int) int {
+	need := g.need
+	for rem > 0 {
+		best, top := -1, -1
+		var bestCost, topCost float64
+		var bestPer, bestRoom int
+		better := func(oi int, cost float64, than int, thanCost float64) bool {
+			if than < 0 {
+				return true
+			}
+			a, b := &p.offers[oi], &p.offers[than]
+			return cmp.Or(cmp.Compare(cost, thanCost), cmp.Compare(b.weight, a.weight), cmp.Compare(a.Cost, b.Cost), cmpKey(a.OfferKey, b.OfferKey)) < 0
+		}
+		for _, oi := range g.elig {
+			o := &p.offers[oi]
+			per := fit(o.Size, need)
+			if per == 0 {
+				continue
+			}
+			// cost of serving the jobs left, counting the last VM's empty part
+			cost := float64((rem+per-1)/per) * o.Cost / float64(rem)
+			if better(oi, cost, top, topCost) {
+				top, topCost = oi, cost
+			}
+			room, _, _ := p.room(oi)
+			if room > 0 && better(oi, cost, best, bestCost) {
+				best, bestCost, bestPer, bestRoom = oi, cost, per, room
+			}
+		}
+		if best < 0 {
+			p.unmet(g, rem, "no room: "+p.stuck(g))
+			return rem
+		}
+		o := &p.offers[best]
+		n := min((rem+bestPer-1)/bestPer, bestRoom)
+		jobs := min(n*bestPer, rem)
+		how := "cheapest fit"
+		if best != top {
+			_, lim, bind := p.room(top)
+			how = fmt.Sprintf("cheapest fit with room; %s in %s: %s", p.offers[top].Flavor, p.offers[top].Loc, p.why(top, lim, bind))
+		}
+		ci := p.create(best, n, fmt.Sprintf("%s of %s from %s need %d × %s in %s (%s, %s per VM)",
+			plural(jobs, "idle job"), fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, plural(bestPer, "job")))
+		p.serves[ci] = append(p.serves[ci], g.d.Key)
+		full, part := jobs/bestPer, jobs%bestPer
+		if full > 0 {
+			if f := sub(o.Size, need, bestPer); f.Cpus > 0 {
+				p.plans = append(p.plans, planned{offer: best, count: full, free: f, create: ci})
+			}
+		}
+		if part > 0 {
+			p.plans = append(p.plans, planned{offer: best, count: 1, free: sub(o.Size, need, part), create: ci})
+		}
+		rem -= jobs
+	}
+	return 0
+}
+
+// stuck says why none of g's eligible offers has room.
+func (p *planner) stuck(g *group) string {
+	var why []string
+	for _, oi := range g.elig {
+		if fit(p.offers[oi].Size, g.need) == 0 {
+			continue
+		}
+		if _, lim, bind := p.room(oi); lim != limNone {
+			if w := p.why(oi, lim, bind); !slices.Contains(why, w) {
+				why = append(why, w)
+			}
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+func (p *planner) unmet(g *group, jobs int, why string) {
+	p.d.Unmet = append(p.d.Unmet, Unmet{Demand: g.d.Key, Jobs: jobs, Reason: why})
+}
+
+// fill creates up to want VMs of the cheapest offers with room, for min or
+// spare, and returns how many it created and, when short, why.
+func (p *planner) fill(want int, why func(n int, o *offer) string) (int, string) {
+	made := 0
+	var stop []string
+	for _, oi := range p.byPref {
+		if made == want {
+			break
+		}
+		room, lim, bind := p.room(oi)
+		if room <= 0 {
+			if w := p.why(oi, lim, bind); !slices.Contains(stop, w) {
+				stop = append(stop, w)
+			}
+			continue
+		}
+		n := min(room, want-made)
+		p.create(oi, n, why(n, &p.offers[oi]))
+		made += n
+	}
+	if made < want {
+		if len(stop) == 0 {
+			stop = append(stop, "no offer configured")
+		}
+		return made, strings.Join(stop, "; ")
+	}
+	return made, ""
+}
+
+// keepMin creates the cheapest VMs while fewer than Min are live.
+func (p *planner) keepMin() {
+	want := p.k.Min - p.live - p.created
+	if want <= 0 {
+		return
+	}
+	live, planned := p.live, p.created
+	made, short := p.fill(want, func(n int, o *offer) string {
+		return fmt.Sprintf("min %d: %d live, %d planned; %d × %s in %s (cheapest offer)", p.k.Min, live, planned, n, o.Flavor, o.Loc)
+	})
+	p.minMade = made
+	if short != "" {
+		p.note("min %d workers: %d more wanted, blocked: %s", p.k.Min, want-made, short)
+	}
+}
+
+// spare counts nodes that demand does not use: idle joined ones and
+// requested or booting ones.
+func (p *planner) spare() int {
+	n := 0
+	for _, b := range p.bins {
+		if b.kind > 0 && !b.used {
+			n++
+		}
+	}
+	return n
+}
+
+// keepSpare creates the cheapest VMs while fewer than Spare nodes are unused
+// by demand (VMs created for min count, since they will be idle).
+func (p *planner) keepSpare() {
+	have := p.spare() + p.minMade
+	want := p.k.Spare - have
+	if want <= 0 {
+		return
+	}
+	made, short := p.fill(want, func(n int, o *offer) string {
+		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (cheapest offer)", p.k.Spare, have, n, o.Flavor, o.Loc)
+	})
+	if short != "" {
+		p.note("spare %d workers: %d more wanted, blocked: %s", p.k.Spare, want-made, short)
+	}
+}
+
+// retireIdle drains idle nodes that have been idle long enough, are old
+// enough, and that no waiting job could use, keeping Min nodes that are not
+// retiring and Spare unused ones.
+func (p *planner) retireIdle() {
+	now, k := p.in.Now, p.k
+	byOffer := make([][]int, len(p.offers)) // groups eligible per offer
+	for gi, g := range p.groups {
+		for _, oi := range g.elig {
+			byOffer[oi] = append(byOffer[oi], gi)
+		}
+	}
+	type cand struct {
+		node  int
+		since time.Time
+		cost  float64
+	}
+	var cands []cand
+	for _, b := range p.bins {
+		if b.kind != 1 {
+			continue
+		}
+		n := p.nodes[b.node]
+		since := n.IdleSince
+		if since.IsZero() {
+			since = n.StateSince
+		}
+		if now.Sub(since) < k.IdleBeforeRetire || now.Sub(n.Created) < k.MinLifetime {
+			continue
+		}
+		wanted := false
+		if b.offer >= 0 {
+			for _, gi := range byOffer[b.offer] {
+				g := &p.groups[gi]
+				if fit(n.Free, g.need) > 0 {
+					wanted = true
+					break
+				}
+			}
+		}
+		if wanted {
+			continue
+		}
+		c := cand{node: b.node, since: since}
+		if b.offer >= 0 {
+			c.cost = p.offers[b.offer].Cost
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return
+	}
+	serving := 0 // live nodes not retiring
+	for i, n := range p.nodes {
+		if !p.gone[i] && p.isLive(n.State) && n.State != Retiring {
+			serving++
+		}
+	}
+	spare := p.spare()
+	allow := min(len(cands), serving-k.Min, spare-k.Spare)
+	if allow <= 0 {
+		return
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		return cmp.Or(a.since.Compare(b.since), cmp.Compare(b.cost, a.cost))
+	})
+	for _, c := range cands[:allow] {
+		p.drain(c.node, fmt.Sprintf("idle for %s (idle_before_retire %s) and no waiting job fits it; keeps min %d, spare %d",
+			dur(now.Sub(c.since)), k.IdleBeforeRetire, k.Min, k.Spare))
+	}
+}
+
+func (p *planner) finish() Decision {
+	for i := range p.d.Creates {
+		s := p.serves[i]
+		slices.Sort(s)
+		p.d.Creates[i].Serves = slices.Compact(s)
+	}
+	byNode := func(a, b Action) int { return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.ID, b.ID)) }
+	slices.SortStableFunc(p.d.Drains, byNode)
+	slices.SortStableFunc(p.d.Deletes, byNode)
+	slices.SortStableFunc(p.d.Unmet, func(a, b Unmet) int {
+		return cmp.Or(strings.Compare(a.Demand, b.Demand), strings.Compare(a.Reason, b.Reason))
+	})
+	slices.Sort(p.d.Notes)
+	return p.d
+}
+
+func keys(ks []OfferKey) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = k.String()
+	}
+	slices.Sort(s)
+	return strings.Join(s, ", ")
+}
+
+// fmtRes writes resources as "4 cpu/8192 MB", with disk and GPUs when asked.
+func fmtRes(r Resources) string {
+	s := fmt.Sprintf("%d cpu/%d MB", r.Cpus, r.MemoryMB)
+	if r.DiskMB > 0 {
+		s += fmt.Sprintf("/%d MB disk", r.DiskMB)
+	}
+	if r.GPUs > 0 {
+		s += fmt.Sprintf("/%d gpu", r.GPUs)
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// dur rounds a duration to the second for reasons.
+func dur(d time.Duration) time.Duration { return d.Round(time.Second) }

@@ -1,0 +1,567 @@
+package scale
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/google/go-cmp/cmp"
+)
+
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+var (
+	locA = cloud.Location{Cloud: "siteA", Region: "RegionOne"}
+	locB = cloud.Location{Cloud: "siteB", Region: "RegionOne"}
+
+	small  = OfferKey{Loc: locA, Flavor: "m1.small"}  // 2 cpu, cost 2
+	medium = OfferKey{Loc: locA, Flavor: "m1.medium"} // 4 cpu, cost 4
+	large  = OfferKey{Loc: locA, Flavor: "m1.large"}  // 8 cpu, cost 8
+	bMed   = OfferKey{Loc: locB, Flavor: "b.medium"}  // 4 cpu, cost 4, cloud weight 2
+	gpu    = OfferKey{Loc: locB, Flavor: "g.large"}   // 8 cpu, 1 gpu, cost 20
+)
+
+var sizes = map[OfferKey]Resources{
+	small:  {Cpus: 2, MemoryMB: 4096, DiskMB: 20480},
+	medium: {Cpus: 4, MemoryMB: 8192, DiskMB: 40960},
+	large:  {Cpus: 8, MemoryMB: 16384, DiskMB: 81920},
+	bMed:   {Cpus: 4, MemoryMB: 8192, DiskMB: 40960},
+	gpu:    {Cpus: 8, MemoryMB: 32768, DiskMB: 81920, GPUs: 1},
+}
+
+func unlimitedQuota() *cloud.Limits {
+	return &cloud.Limits{MaxInstances: -1, MaxCores: -1, MaxRAMMB: -1}
+}
+
+// base is two clouds, one region each, generous knobs, nothing running.
+func base() Input {
+	of := func(k OfferKey, cost float64) Offer { return Offer{OfferKey: k, Size: sizes[k], Cost: cost} }
+	return Input{
+		Now: now,
+		Knobs: Knobs{
+			Max: 20, MaxBooting: 10, MaxCreatesPerCycle: 10,
+			IdleBeforeRetire: 10 * time.Minute, MinLifetime: 30 * time.Minute,
+			BootTimeout: 15 * time.Minute, DrainTimeout: time.Hour, DeleteTimeout: 5 * time.Minute,
+		},
+		Clouds: []Cloud{{Name: "siteA", Weight: 1}, {Name: "siteB", Weight: 2}},
+		Regions: []Region{
+			{Loc: locA, Offers: []Offer{of(small, 2), of(medium, 4), of(large, 8)}, Limits: unlimitedQuota()},
+			{Loc: locB, Offers: []Offer{of(bMed, 4), of(gpu, 20)}, Limits: unlimitedQuota()},
+		},
+	}
+}
+
+func jobs(key string, cpus, mem, idle int, elig ...OfferKey) Demand {
+	return Demand{Key: key, Need: Resources{Cpus: cpus, MemoryMB: mem}, Idle: idle, Oldest: now.Add(-time.Minute), Eligible: elig}
+}
+
+// node is a VM two hours old, an hour in its state; idle and booting ones
+// offer their whole size, busy ones nothing unless changed.
+func node(name string, st NodeState, o OfferKey, mods ...func(*Node)) Node {
+	n := Node{ID: "id-" + name, Name: name, Offer: o, State: st, StateSince: now.Add(-time.Hour), Created: now.Add(-2 * time.Hour)}
+	switch st {
+	case Idle:
+		n.Free, n.IdleSince = sizes[o], now.Add(-time.Hour)
+	case Busy:
+		n.Running = 1
+	case Requested:
+		n.ID = ""
+	}
+	for _, m := range mods {
+		m(&n)
+	}
+	return n
+}
+
+func since(d time.Duration) func(*Node) { return func(n *Node) { n.StateSince = now.Add(-d) } }
+func age(d time.Duration) func(*Node)   { return func(n *Node) { n.Created = now.Add(-d) } }
+func idleFor(d time.Duration) func(*Node) {
+	return func(n *Node) { n.IdleSince = now.Add(-d) }
+}
+func free(r Resources) func(*Node) { return func(n *Node) { n.Free = r } }
+func running(k int) func(*Node)    { return func(n *Node) { n.Running = k } }
+
+func TestDecide(t *testing.T) {
+	backoffUntil := now.Add(10 * time.Minute)
+	tests := []struct {
+		name string
+		mod  func(*Input)
+		want Decision
+	}{
+		{
+			name: "nothing to do",
+			mod:  func(in *Input) {},
+			want: Decision{},
+		},
+		{
+			name: "scale from zero workers, two jobs per VM",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 4, large)} },
+			want: Decision{Creates: []Create{{Offer: large, Count: 2, Serves: []string{"s#1"},
+				Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "cheapest flavor that fits",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 2, 2048, 1, large, small, medium)} },
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 2 cpu/2048 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "cost per job counts the empty part of the last VM",
+			// 3 jobs: m1.large (2 per VM) costs 16, m1.medium (1 per VM) 12.
+			mod: func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 3, large, medium)} },
+			want: Decision{Creates: []Create{{Offer: medium, Count: 3, Serves: []string{"s#1"},
+				Reason: "3 idle jobs of 4 cpu/8192 MB from s#1 need 3 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "equal cost per job: cheaper VM",
+			// 4 jobs: 4 × m1.medium = 16 = 2 × m1.large
+			mod: func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 4, large, medium)} },
+			want: Decision{Creates: []Create{{Offer: medium, Count: 4, Serves: []string{"s#1"},
+				Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 4 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "weight breaks a cost tie",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 2, medium, bMed)} },
+			want: Decision{Creates: []Create{{Offer: bMed, Count: 2, Serves: []string{"s#1"},
+				Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "pinned to one cloud",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)} },
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "gpu jobs only on the gpu flavor",
+			mod: func(in *Input) {
+				d := jobs("s#1", 4, 8192, 1, large, gpu)
+				d.Need.GPUs = 1
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{{Offer: gpu, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB/1 gpu from s#1 need 1 × g.large in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "impossible demand: no eligible flavor",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 1, 1024, 5)} },
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 5,
+				Reason: "no configured flavor matches these jobs (HTCondor's negotiator matched none)"}}},
+		},
+		{
+			name: "guard: eligible flavors too small",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 16, 8192, 2, small, large)} },
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2,
+				Reason: "no eligible flavor is large enough for 16 cpu/8192 MB"}}},
+		},
+		{
+			name: "eligible flavor not offered this cycle",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#1", 1, 1024, 1, OfferKey{Loc: cloud.Location{Cloud: "siteC", Region: "R"}, Flavor: "x"})}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1,
+				Reason: "none of the flavors matched (siteC/R/x) is offered this cycle"}}},
+		},
+		{
+			name: "mixed shapes packed: small jobs fill the large job's VM",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#2", 2, 4096, 2, small, large), jobs("s#1", 4, 8192, 1, large)}
+			},
+			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1", "s#2"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "booting capacity counted: no double create",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, large)}
+				in.Nodes = []Node{node("w1", Booting, large, since(2*time.Minute))}
+			},
+			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "requested capacity counted",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 2, large)}
+				in.Nodes = []Node{node("w1", Requested, large, since(time.Minute))}
+			},
+			want: Decision{},
+		},
+		{
+			name: "free capacity on a busy node counted",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
+				in.Nodes = []Node{node("w1", Busy, large, free(Resources{Cpus: 4, MemoryMB: 8192, DiskMB: 40960}))}
+			},
+			want: Decision{},
+		},
+		{
+			name: "free capacity of a flavor the jobs do not match is not used",
+			mod: func(in *Input) {
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+				in.Nodes = []Node{node("w1", Busy, large, free(Resources{Cpus: 4, MemoryMB: 8192, DiskMB: 40960}))}
+			},
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "max",
+			mod: func(in *Input) {
+				in.Knobs.Max = 3
+				in.Nodes = []Node{node("w1", Busy, small)}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 5, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 3 workers reached (1 live, 2 planned)"}},
+			},
+		},
+		{
+			name: "already above max: nothing created",
+			mod: func(in *Input) {
+				in.Knobs.Max = 1
+				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 workers reached (2 live, 0 planned)"}}},
+		},
+		{
+			name: "max booting",
+			mod: func(in *Input) {
+				in.Knobs.MaxBooting = 3
+				in.Nodes = []Node{node("w1", Booting, small, since(time.Minute)), node("w2", Requested, small, since(time.Minute))}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: max_booting 3 reached (2 booting, 1 planned)"}},
+			},
+		},
+		{
+			name: "max creates per cycle",
+			mod: func(in *Input) {
+				in.Knobs.MaxCreatesPerCycle = 2
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 5, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max_creates_per_cycle 2 reached"}},
+			},
+		},
+		{
+			name: "per-cloud max moves demand to the other cloud",
+			mod: func(in *Input) {
+				in.Clouds[1].MaxVMs = 1
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium, bMed)}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
+				{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached (0 live, 1 planned), 1 job per VM)"},
+			}},
+		},
+		{
+			name: "quota: instances",
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 5, UsedInstances: 4, MaxCores: -1, MaxRAMMB: -1}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5"}},
+			},
+		},
+		{
+			name: "quota: cores",
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: -1, MaxCores: 10, UsedCores: 4, MaxRAMMB: -1}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: cores 4 used + 4 planned of 10, m1.medium needs 4"}},
+			},
+		},
+		{
+			name: "quota: ram counts the flavor's own RAM, not what jobs get",
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: -1, MaxCores: -1, MaxRAMMB: 20000}
+				in.Regions[0].Offers[1].RAMMB = 9000
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: ram 0 MB used + 18000 MB planned of 20000 MB, m1.medium needs 9000 MB"}},
+			},
+		},
+		{
+			name: "quota unknown: nothing created there",
+			mod: func(in *Input) {
+				in.Regions[1].Limits = nil
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, bMed)}
+			},
+			want: Decision{
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteB/RegionOne quota unknown"}},
+				Notes: []string{"siteB/RegionOne quota unknown (limits not read this cycle): no VM created there"},
+			},
+		},
+		{
+			name: "backoff moves demand to another region",
+			mod: func(in *Input) {
+				in.Regions[1].BackoffUntil, in.Regions[1].BackoffReason = backoffUntil, "quota exceeded"
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, bMed, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded), 1 job per VM)"}},
+				Notes: []string{"siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded): no VM created there"},
+			},
+		},
+		{
+			name: "backoff over: region used again",
+			mod: func(in *Input) {
+				in.Regions[1].BackoffUntil = now.Add(-time.Second)
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, bMed, medium)}
+			},
+			want: Decision{Creates: []Create{{Offer: bMed, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "min from zero: cheapest offer",
+			mod:  func(in *Input) { in.Knobs.Min = 2 },
+			want: Decision{Creates: []Create{{Offer: small, Count: 2,
+				Reason: "min 2: 0 live, 0 planned; 2 × m1.small in siteA/RegionOne (cheapest offer)"}}},
+		},
+		{
+			name: "min met by demand creates",
+			mod: func(in *Input) {
+				in.Knobs.Min = 1
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
+		{
+			name: "min kept: only the surplus idle node is drained, longest idle first",
+			mod: func(in *Input) {
+				in.Knobs.Min = 1
+				in.Nodes = []Node{node("w1", Idle, small, idleFor(20*time.Minute)), node("w2", Idle, small, idleFor(50*time.Minute))}
+			},
+			want: Decision{Drains: []Action{{Node: "w2", ID: "id-w2",
+				Reason: "idle for 50m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 1, spare 0"}}},
+		},
+		{
+			name: "spare on top of demand",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+				{Offer: small, Count: 1, Reason: "spare 1: 0 unused now; 1 × m1.small in siteA/RegionOne (cheapest offer)"},
+			}},
+		},
+		{
+			name: "spare met by a booting node no demand uses",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Nodes = []Node{node("w1", Booting, small, since(time.Minute))}
+			},
+			want: Decision{},
+		},
+		{
+			name: "an idle node demand uses is not spare",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Nodes = []Node{node("w1", Idle, large)}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1,
+				Reason: "spare 1: 0 unused now; 1 × m1.small in siteA/RegionOne (cheapest offer)"}}},
+		},
+		{
+			name: "spare idle nodes kept from retiring",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Nodes = []Node{node("w1", Idle, small), node("w2", Idle, small, idleFor(2*time.Hour))}
+			},
+			want: Decision{Drains: []Action{{Node: "w2", ID: "id-w2",
+				Reason: "idle for 2h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"}}},
+		},
+		{
+			name: "idle retire order: longest idle first, then the dearer one",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Nodes = []Node{
+					node("w1", Idle, small, idleFor(30*time.Minute)),
+					node("w2", Idle, large, idleFor(30*time.Minute)),
+					node("w3", Idle, medium, idleFor(90*time.Minute)),
+				}
+			},
+			want: Decision{Drains: []Action{
+				{Node: "w2", ID: "id-w2", Reason: "idle for 30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"},
+				{Node: "w3", ID: "id-w3", Reason: "idle for 1h30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"},
+			}},
+		},
+		{
+			name: "idle not long enough",
+			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Idle, small, idleFor(5*time.Minute))} },
+			want: Decision{},
+		},
+		{
+			name: "min lifetime protects a young idle node",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, age(20*time.Minute), idleFor(15*time.Minute))}
+			},
+			want: Decision{},
+		},
+		{
+			name: "idle node a waiting job could use is not retired",
+			// The job is packed onto the busy node's free cpus, but it could
+			// run on the idle one too: keep it.
+			mod: func(in *Input) {
+				in.Nodes = []Node{
+					node("w1", Busy, large, free(Resources{Cpus: 4, MemoryMB: 8192, DiskMB: 40960})),
+					node("w2", Idle, large),
+				}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
+			},
+			want: Decision{},
+		},
+		{
+			name: "busy node never drained without max lifetime",
+			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Busy, large, age(100*time.Hour))} },
+			want: Decision{},
+		},
+		{
+			name: "max lifetime drains a busy node peacefully; its free capacity is not counted",
+			mod: func(in *Input) {
+				in.Knobs.MaxLifetime = 24 * time.Hour
+				in.Nodes = []Node{node("w1", Busy, large, age(25*time.Hour), free(Resources{Cpus: 4, MemoryMB: 8192, DiskMB: 40960}))}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}},
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "max lifetime 24h0m0s reached (age 25h0m0s): running jobs finish first"}},
+			},
+		},
+		{
+			name: "boot timeout: never joined nodes deleted and replaced",
+			mod: func(in *Input) {
+				in.Nodes = []Node{
+					node("w1", Booting, medium, since(20*time.Minute)),
+					node("w2", Requested, medium, since(16*time.Minute)),
+					node("w3", Booting, medium, since(14*time.Minute)),
+				}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Deletes: []Action{
+					{Node: "w1", ID: "id-w1", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"},
+					{Node: "w2", Reason: "never joined within boot timeout 15m0s (requested for 16m0s)"},
+				},
+			},
+		},
+		{
+			name: "boot timeout frees max booting for replacements",
+			mod: func(in *Input) {
+				in.Knobs.MaxBooting = 1
+				in.Nodes = []Node{node("w1", Booting, medium, since(20*time.Minute))}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"}},
+			},
+		},
+		{
+			name: "failed node deleted with its fault",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Failed, medium, func(n *Node) { n.Fault = "No valid host was found" })}
+			},
+			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "failed in the cloud: No valid host was found"}}},
+		},
+		{
+			name: "drained node deleted",
+			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Drained, medium)} },
+			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "drained, no job running"}}},
+		},
+		{
+			name: "delete retried with growing gaps",
+			mod: func(in *Input) {
+				in.Nodes = []Node{
+					node("w1", Deleting, medium, since(6*time.Minute), func(n *Node) { n.Attempts = 1 }),
+					node("w2", Deleting, medium, since(6*time.Minute), func(n *Node) { n.Attempts = 2 }),  // next due at 15m
+					node("w3", Deleting, medium, since(16*time.Minute), func(n *Node) { n.Attempts = 2 }), // due
+					node("w4", Deleting, medium, since(4*time.Minute), func(n *Node) { n.Attempts = 1 }),  // not yet
+				}
+			},
+			want: Decision{Deletes: []Action{
+				{Node: "w1", ID: "id-w1", Reason: "delete still pending after 6m0s: retry, attempt 2"},
+				{Node: "w3", ID: "id-w3", Reason: "delete still pending after 16m0s: retry, attempt 3"},
+			}},
+		},
+		{
+			name: "drain timeout: running jobs are never killed, a note instead",
+			mod: func(in *Input) {
+				in.Nodes = []Node{
+					node("w1", Retiring, large, since(2*time.Hour), running(2)),
+					node("w2", Retiring, large, since(2*time.Hour)),
+					node("w3", Retiring, large, since(10*time.Minute), running(1)),
+				}
+			},
+			want: Decision{
+				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: "retiring for 2h0m0s, past drain timeout 1h0m0s, no job running"}},
+				Notes:   []string{"w1 has been retiring for 2h0m0s, past drain timeout 1h0m0s, and still runs 2 jobs: waiting, a running job is never killed"},
+			},
+		},
+		{
+			name: "retiring, deleting and failed nodes offer no capacity",
+			mod: func(in *Input) {
+				in.Nodes = []Node{
+					node("w1", Retiring, large, since(time.Minute), free(sizes[large])),
+					node("w2", Deleting, large, since(time.Minute), free(sizes[large])),
+				}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
+			},
+			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "largest group first when max binds",
+			mod: func(in *Input) {
+				in.Knobs.Max = 1
+				in.Demand = []Demand{jobs("s#1", 1, 1024, 1, small), jobs("s#2", 2, 4096, 1, small)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#2"},
+					Reason: "1 idle job of 2 cpu/4096 MB from s#2 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 workers reached (0 live, 1 planned)"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base()
+			tt.mod(&in)
+			got := Decide(in)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if len(tests) < 30 {
+		t.Fatalf("only %d cases", len(tests))
+	}
+}
