@@ -43,7 +43,6 @@ type vm struct {
 	seq        int
 	timer      *time.Timer
 	stop       func(context.Context) error
-	root       string
 	console    []string
 	ips        map[string]string // network name → address
 	deleted    bool

@@ -261,7 +261,6 @@ type ServerInfo struct {
 	Flavor   string            `json:"flavor"`
 	Metadata map[string]string `json:"metadata"`
 	Running  bool              `json:"running"` // a VMRunner started it and it has not been stopped
-	Root     string            `json:"root,omitempty"`
 }
 
 // Servers lists the servers of a region ("" for all), oldest first.
@@ -281,7 +280,7 @@ func (s *Server) Servers(regionName string) []ServerInfo {
 	out := make([]ServerInfo, 0, len(vms))
 	for _, v := range vms {
 		out = append(out, ServerInfo{ID: v.id, Name: v.name, Region: v.region.name, Status: v.status,
-			Flavor: v.flavor.Name, Metadata: v.metadata, Running: v.stop != nil, Root: v.root})
+			Flavor: v.flavor.Name, Metadata: v.metadata, Running: v.stop != nil})
 	}
 	return out
 }

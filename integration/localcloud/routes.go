@@ -47,6 +47,7 @@ func (s *Server) regional(errf errorWriter, h func(http.ResponseWriter, *http.Re
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.requests[r.Pattern]++
 		if !s.checkToken(r, rg) {
 			errf(w, 401, "The request you have made requires authentication.")
 			return
@@ -79,4 +80,25 @@ func (s *Server) routes() http.Handler {
 	s.networkRoutes(mux)
 	s.adminRoutes(mux)
 	return mux
+}
+
+// RequestCounts returns how many requests each route received (keyed by
+// its pattern, e.g. "GET /compute/{region}/v2.1/servers/detail"), since
+// the start or the last ResetRequestCounts. Tests use it to prove that a
+// listing costs one paged call and no per-server GETs.
+func (s *Server) RequestCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.requests))
+	for k, v := range s.requests {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetRequestCounts zeroes RequestCounts.
+func (s *Server) ResetRequestCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = map[string]int{}
 }

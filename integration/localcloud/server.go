@@ -72,6 +72,7 @@ type Server struct {
 	regions  map[string]*region     // by name
 	tokens   map[string]*token
 	authFail bool
+	requests map[string]int // by route pattern
 	seq      int
 	wg       sync.WaitGroup // runner goroutines
 	closed   bool
@@ -120,10 +121,11 @@ func Start(opts Options) (*Server, error) {
 		opts.Quota = DefaultQuota
 	}
 	s := &Server{
-		opts:    opts,
-		clouds:  map[string]*cloudState{},
-		regions: map[string]*region{},
-		tokens:  map[string]*token{},
+		opts:     opts,
+		clouds:   map[string]*cloudState{},
+		regions:  map[string]*region{},
+		tokens:   map[string]*token{},
+		requests: map[string]int{},
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range opts.Clouds {

@@ -50,6 +50,7 @@ type Entry struct {
 	AuthType   string   // password, v3applicationcredential, token, ...
 	RegionName string   // the entry's region_name (OS_REGION_NAME for envvars)
 	Regions    []string // the entry's regions list, if any
+	Interface  string   // endpoint interface: public (default), internal, admin
 }
 
 // LookupEntry reads the clouds.yaml entry name (or the environment for
@@ -57,13 +58,19 @@ type Entry struct {
 func LookupEntry(name string, opts Options) (Entry, error) {
 	if name == EnvVars {
 		return Entry{Name: name, AuthURL: os.Getenv("OS_AUTH_URL"), AuthType: os.Getenv("OS_AUTH_TYPE"),
-			RegionName: os.Getenv("OS_REGION_NAME")}, nil
+			RegionName: os.Getenv("OS_REGION_NAME"), Interface: os.Getenv("OS_INTERFACE")}, nil
 	}
 	c, err := clientconfig.GetCloudFromYAML(clientOpts(name, opts))
 	if err != nil {
 		return Entry{}, fmt.Errorf("cloud %q: %w", name, err)
 	}
-	e := Entry{Name: name, AuthType: string(c.AuthType), RegionName: c.RegionName}
+	e := Entry{Name: name, AuthType: string(c.AuthType), RegionName: c.RegionName, Interface: c.EndpointType}
+	if e.Interface == "" {
+		e.Interface = c.Interface
+	}
+	if e.Interface == "" {
+		e.Interface = os.Getenv("OS_INTERFACE")
+	}
 	if c.AuthInfo != nil {
 		e.AuthURL = c.AuthInfo.AuthURL
 	}
@@ -112,6 +119,32 @@ type Cloud struct {
 
 	mu      sync.Mutex
 	clients map[string]*regionClients
+	cache   map[string]cached // resolved images and networks, by kind/region/name
+}
+
+// cached is a resolved name. Creates resolve their image and network each
+// time; caching them for a minute keeps a burst of creates to one call each.
+type cached struct {
+	v  any
+	at time.Time
+}
+
+const resolveCacheTTL = time.Minute
+
+func (c *Cloud) cacheGet(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.cache[key]
+	if !ok || time.Since(e.at) > resolveCacheTTL {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (c *Cloud) cachePut(key string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cache[key] = cached{v: v, at: time.Now()}
 }
 
 type regionClients struct {
@@ -156,10 +189,8 @@ func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
 	if err := gcos.Authenticate(ctx, pc, *ao); err != nil {
 		return nil, classify("authenticate", loc, err)
 	}
-	c := &Cloud{name: cfg.Name, provider: pc, clients: map[string]*regionClients{}, iface: gophercloud.AvailabilityPublic}
-	if it := os.Getenv("OS_INTERFACE"); it != "" {
-		c.iface = clientconfig.GetEndpointType(it)
-	}
+	c := &Cloud{name: cfg.Name, provider: pc, clients: map[string]*regionClients{},
+		iface: clientconfig.GetEndpointType(entry.Interface), cache: map[string]cached{}}
 	c.catalog, err = catalogRegions(pc)
 	if err != nil {
 		return nil, classify("read service catalog", loc, err)

@@ -286,6 +286,45 @@ func TestPaging(t *testing.T) {
 	if len(vms) != 11 || len(seen) != 11 {
 		t.Errorf("listed %d servers (%d distinct) over pages of 4, want 11", len(vms), len(seen))
 	}
+	// One paged listing: ceil(13/4) = 4 pages (the last one short), no
+	// per-server GETs, no flavor lookups (2.47 embeds flavor names).
+	e.srv.ResetRequestCounts()
+	if _, err := c.List(ctx(t), "RegionOne", "p", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"GET /compute/{region}/v2.1/servers/detail": 4}
+	if got := e.srv.RequestCounts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests of one List: %v, want %v", got, want)
+	}
+}
+
+func TestCreateCostsOneCallOnceWarm(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	c := e.open(t, "alpha")
+	req := cloud.CreateRequest{Name: "w", Flavor: "m1.small", Image: "ehos-worker", Network: "private",
+		Metadata: map[string]string{cloud.MetaPool: "p"}}
+	if _, err := c.Create(ctx(t), "RegionOne", req); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequestCounts()
+	for i := 0; i < 3; i++ {
+		if _, err := c.Create(ctx(t), "RegionOne", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]int{"POST /compute/{region}/v2.1/servers": 3}
+	if got := e.srv.RequestCounts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests of three creates: %v, want %v", got, want)
+	}
+}
+
+func TestTokenLifetime(t *testing.T) {
+	e := start(t, localcloud.Options{TokenTTL: 300 * time.Millisecond})
+	c := e.open(t, "alpha")
+	time.Sleep(400 * time.Millisecond) // the token has expired on its own
+	if _, err := c.Flavors(ctx(t), "RegionOne"); err != nil {
+		t.Fatalf("after natural expiry: %v", err)
+	}
 }
 
 func TestReauthenticatesOnceOnExpiredToken(t *testing.T) {

@@ -74,8 +74,21 @@ func (c *Cloud) ResolveFlavor(ctx context.Context, region, nameOrID string) (clo
 }
 
 // ResolveImage finds an image by id, else by name. Several images with one
-// name are an error (fatal), since ehos would pick one at random.
+// name are an error (fatal), since ehos would pick one at random. Answers
+// are cached for a minute.
 func (c *Cloud) ResolveImage(ctx context.Context, region, nameOrID string) (cloud.Image, error) {
+	key := "image/" + region + "/" + nameOrID
+	if v, ok := c.cacheGet(key); ok {
+		return v.(cloud.Image), nil
+	}
+	img, err := c.resolveImage(ctx, region, nameOrID)
+	if err == nil {
+		c.cachePut(key, img)
+	}
+	return img, err
+}
+
+func (c *Cloud) resolveImage(ctx context.Context, region, nameOrID string) (cloud.Image, error) {
 	const op = "resolve image"
 	ic, err := c.imageClient(ctx, region)
 	if err != nil {
@@ -153,8 +166,21 @@ func (c *Cloud) Limits(ctx context.Context, region string) (cloud.Limits, error)
 	}, nil
 }
 
-// ResolveNetwork finds a network by id, else by name.
+// ResolveNetwork finds a network by id, else by name. Answers are cached
+// for a minute.
 func (c *Cloud) ResolveNetwork(ctx context.Context, region, nameOrID string) (cloud.Network, error) {
+	key := "network/" + region + "/" + nameOrID
+	if v, ok := c.cacheGet(key); ok {
+		return v.(cloud.Network), nil
+	}
+	n, err := c.resolveNetwork(ctx, region, nameOrID)
+	if err == nil {
+		c.cachePut(key, n)
+	}
+	return n, err
+}
+
+func (c *Cloud) resolveNetwork(ctx context.Context, region, nameOrID string) (cloud.Network, error) {
 	const op = "resolve network"
 	nc, err := c.networkClient(ctx, region)
 	if err != nil {
