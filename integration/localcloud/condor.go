@@ -54,6 +54,10 @@ type CondorRunner struct {
 	ExtraConfig string
 	// KeepRoots leaves a VM's root in place after it stops.
 	KeepRoots bool
+	// PathMap maps further guest directories, as the master sees them, in
+	// the VM's HTCondor config (e.g. /usr/local/libexec/ehos → where the
+	// ehos binaries are), applied before the per-VM root mapping.
+	PathMap map[string]string
 }
 
 var _ VMRunner = (*CondorRunner)(nil)
@@ -104,7 +108,7 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 		if !strings.HasPrefix(w.GuestPath, "/etc/condor/") {
 			continue
 		}
-		if err := rewritePaths(w.HostPath, mroot); err != nil {
+		if err := rewritePaths(w.HostPath, mroot, c.PathMap); err != nil {
 			cleanup()
 			return nil, err
 		}
@@ -148,6 +152,16 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 		fmt.Fprintf(&b, "%s = %s/%s\n", k, mroot, dirs[k])
 	}
 	fmt.Fprintf(&b, "LOCAL_DIR = %s/var\nEHOS_VM_ROOT = %s\n", mroot, mroot)
+	// The host's cores and memory are not the VM's: advertise the flavor.
+	if vm.VCPUs > 0 {
+		fmt.Fprintf(&b, "NUM_CPUS = %d\n", vm.VCPUs)
+	}
+	if vm.RAMMB > 0 {
+		fmt.Fprintf(&b, "MEMORY = %d\n", vm.RAMMB)
+	}
+	if vm.DiskGB > 0 {
+		fmt.Fprintf(&b, "DISK = %d\n", vm.DiskGB*1024*1024) // KiB
+	}
 	b.WriteString("NETWORK_INTERFACE = 127.0.0.1\nBIND_ALL_INTERFACES = False\nUSE_SHARED_PORT = False\nSEC_USE_FAMILY_SESSION = False\n")
 	fmt.Fprintf(&b, "if !defined MASTER_NAME\n  MASTER_NAME = %s\nendif\nif !defined STARTD_NAME\n  STARTD_NAME = %s\nendif\n", name, name)
 	if c.ExtraConfig != "" {
@@ -181,7 +195,7 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 
 // rewritePaths moves absolute paths into the usual HTCondor directories
 // under root, in the value part of config lines.
-func rewritePaths(file, root string) error {
+func rewritePaths(file, root string, extra map[string]string) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -198,8 +212,11 @@ func rewritePaths(file, root string) error {
 			continue
 		}
 		nv := v
+		for guest, to := range extra {
+			nv = replaceDir(nv, guest, to)
+		}
 		for _, d := range condorDirs {
-			nv = rewriteDir(nv, d, root)
+			nv = replaceDir(nv, d, root+d)
 		}
 		if nv != v {
 			lines[i], changed = k+"="+nv, true
@@ -215,10 +232,9 @@ func rewritePaths(file, root string) error {
 	return os.WriteFile(file, []byte(strings.Join(lines, "\n")), st.Mode().Perm())
 }
 
-// rewriteDir prefixes root to occurrences of dir that start a path (after
-// start of value, space, comma, quote, colon or '=') and end at a path
-// boundary.
-func rewriteDir(v, dir, root string) string {
+// replaceDir replaces occurrences of dir that start a path (after start of
+// value, space, comma, quote, colon or '=') and end at a path boundary.
+func replaceDir(v, dir, to string) string {
 	var out strings.Builder
 	for {
 		i := strings.Index(v, dir)
@@ -239,9 +255,10 @@ func rewriteDir(v, dir, root string) string {
 		endOK := after == '/' || strings.IndexByte(" \t,\"')\r", after) >= 0 || end == len(v)
 		out.WriteString(v[:i])
 		if startOK && endOK {
-			out.WriteString(root)
+			out.WriteString(to)
+		} else {
+			out.WriteString(dir)
 		}
-		out.WriteString(dir)
 		v = v[end:]
 	}
 }

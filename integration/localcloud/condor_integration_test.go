@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,6 +76,15 @@ func TestRealVM(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("StartLog written %v after create", time.Since(created0))
+	// HTCondor reads the generated config as intended.
+	cfg := strings.TrimPrefix(filepath.Join(root, "etc/condor/condor_config"), trixie)
+	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "--", "sh", "-ec",
+		`mount -t proc proc "$1/proc"; CONDOR_CONFIG="$2" exec chroot --userspec=4242:4242 "$1" condor_config_val STARTD_NAME NUM_CPUS MEMORY LOG NETWORK_INTERFACE`,
+		"sh", trixie, cfg).CombinedOutput()
+	want := "real1\n1\n2048\n" + strings.TrimPrefix(root, trixie) + "/var/log/condor\n127.0.0.1\n"
+	if err != nil || string(out) != want {
+		t.Errorf("condor_config_val: %v\n%s\nwant\n%s", err, out, want)
+	}
 	if !s.Servers("RegionOne")[0].Running {
 		t.Error("server not marked running")
 	}

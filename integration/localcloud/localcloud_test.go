@@ -164,3 +164,51 @@ func TestCondorRunnerLayout(t *testing.T) {
 type stopFunc func(context.Context) error
 
 func (f stopFunc) Stop(ctx context.Context) error { return f(ctx) }
+
+// The worker template as lib/tmpl renders it (testdata copied from
+// lib/tmpl/testdata/worker.golden) lands in the VM root with its paths
+// moved there and the flavor's size advertised.
+func TestCondorRunnerWorkerTemplate(t *testing.T) {
+	ud, err := os.ReadFile("testdata/worker-rendered.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r := &CondorRunner{Dir: dir, UID: -1, KeepRoots: true,
+		PathMap: map[string]string{"/usr/local/libexec/ehos": "/opt/ehos/bin"},
+		StartMaster: func(ctx context.Context, cfg string) (Stopper, error) {
+			return stopFunc(func(context.Context) error { return nil }), nil
+		}}
+	vm := VMInfo{ID: "0123456789abcdef", Name: "ehos-bgo-pool-0001", Cloud: "alpha", Region: "RegionOne",
+		Flavor: "m1.large", VCPUs: 4, RAMMB: 8192, DiskGB: 80,
+		Metadata: map[string]string{"ehos_name": "ehos-bgo-pool-0001"}, Console: io.Discard}
+	stop, err := r.Start(context.Background(), vm, ud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop(context.Background())
+	root := filepath.Join(dir, "ehos-bgo-pool-0001-01234567")
+	conf, _ := os.ReadFile(filepath.Join(root, "etc/condor/config.d/50-ehos-worker.conf"))
+	for _, want := range []string{
+		"SEC_TOKEN_DIRECTORY = " + root + "/etc/condor/tokens.d",
+		"EHOS_IDENTITY_FILE = " + root + "/etc/ehos/identity",
+		"EHOS_LIBEXEC = /opt/ehos/bin",
+		"MASTER_NAME = $(EHOS_INSTANCE_NAME)",
+	} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("50-ehos-worker.conf lacks %q", want)
+		}
+	}
+	main, _ := os.ReadFile(filepath.Join(root, "etc/condor/condor_config"))
+	for _, want := range []string{"NUM_CPUS = 4\n", "MEMORY = 8192\n",
+		"include : " + root + "/etc/condor/config.d/40-ehos-worker-vm.conf\ninclude : " + root + "/etc/condor/config.d/50-ehos-worker.conf\n"} {
+		if !strings.Contains(string(main), want) {
+			t.Errorf("condor_config lacks %q:\n%s", want, main)
+		}
+	}
+	for _, f := range []string{"etc/condor/tokens.d/ehos-worker", "etc/ehos/identity"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
