@@ -40,6 +40,11 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient replaces the default client (its Timeout is left alone).
 	HTTPClient *http.Client
+	// ComputeMicroversion overrides ComputeMicroversion for clouds older
+	// than Pike. Below 2.47 flavor names come from one cached flavor
+	// listing; below 2.37 Network "" and "auto" omit networks and "none"
+	// is refused.
+	ComputeMicroversion string
 }
 
 // Entry is what a clouds.yaml entry (or the environment) says, without
@@ -111,11 +116,12 @@ func clientOpts(name string, opts Options) *clientconfig.ClientOpts {
 // Cloud is one authenticated clouds.yaml entry with service clients for
 // each of its regions. It is safe for concurrent use.
 type Cloud struct {
-	name     string
-	provider *gophercloud.ProviderClient
-	regions  []string // the regions ehos uses, checked against the catalog
-	catalog  []string // every region with a compute endpoint
-	iface    gophercloud.Availability
+	name         string
+	provider     *gophercloud.ProviderClient
+	regions      []string // the regions ehos uses, checked against the catalog
+	catalog      []string // every region with a compute endpoint
+	iface        gophercloud.Availability
+	microversion string
 
 	mu      sync.Mutex
 	clients map[string]*regionClients
@@ -189,7 +195,11 @@ func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
 	if err := gcos.Authenticate(ctx, pc, *ao); err != nil {
 		return nil, classify("authenticate", loc, err)
 	}
-	c := &Cloud{name: cfg.Name, provider: pc, clients: map[string]*regionClients{},
+	mv := opts.ComputeMicroversion
+	if mv == "" {
+		mv = ComputeMicroversion
+	}
+	c := &Cloud{name: cfg.Name, provider: pc, clients: map[string]*regionClients{}, microversion: mv,
 		iface: clientconfig.GetEndpointType(entry.Interface), cache: map[string]cached{}}
 	c.catalog, err = catalogRegions(pc)
 	if err != nil {
@@ -268,6 +278,13 @@ func catalogRegions(pc *gophercloud.ProviderClient) ([]string, error) {
 	return out, nil
 }
 
+// atLeast reports whether the compute microversion is at least 2.minor.
+func (c *Cloud) atLeast(minor int) bool {
+	var maj, min int
+	fmt.Sscanf(c.microversion, "%d.%d", &maj, &min)
+	return maj > 2 || (maj == 2 && min >= minor)
+}
+
 // Name is the cloud's name as in ehos.yaml (the clouds.yaml entry).
 func (c *Cloud) Name() string { return c.name }
 
@@ -297,7 +314,7 @@ func (c *Cloud) region(region string) (*regionClients, error) {
 	if err != nil {
 		return nil, classify("find compute endpoint", c.loc(region), err)
 	}
-	compute.Microversion = ComputeMicroversion
+	compute.Microversion = c.microversion
 	rc := &regionClients{compute: compute}
 	c.clients[region] = rc
 	return rc, nil

@@ -547,3 +547,33 @@ func TestAdminEndpoint(t *testing.T) {
 		t.Errorf("after admin 429 fault: %v", err)
 	}
 }
+
+func TestOldMicroversion(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	e.opts.ComputeMicroversion = "2.1"
+	c := e.open(t, "alpha")
+	vm, err := c.Create(ctx(t), "RegionOne", cloud.CreateRequest{Name: "old", Flavor: "m1.large", Image: "debian-12",
+		Metadata: map[string]string{cloud.MetaPool: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetRequestCounts()
+	got := waitStatus(t, c, "RegionOne", "p", vm.ID, cloud.StatusBuild)
+	if got.FlavorID != "4" || got.Flavor != "m1.large" {
+		t.Errorf("flavor id %q name %q, want 4 m1.large", got.FlavorID, got.Flavor)
+	}
+	// The flavor names came from the cached listing made by Create.
+	if n := e.srv.RequestCounts()["GET /compute/{region}/v2.1/flavors/detail"]; n != 0 {
+		t.Errorf("%d flavor listings during List, want 0 (cached)", n)
+	}
+	if _, err := c.Create(ctx(t), "RegionOne", cloud.CreateRequest{Name: "x", Flavor: "1", Image: "debian-12", Network: "none"}); !errors.Is(err, cloud.ErrFatal) {
+		t.Errorf("network none at 2.1: %v, want ErrFatal", err)
+	}
+	zones, err := c.AvailabilityZones(ctx(t), "RegionOne")
+	if err != nil || !slices.Equal(zones, []string{"nova"}) {
+		t.Errorf("zones %v %v", zones, err)
+	}
+	if got, err := c.Get(ctx(t), "RegionOne", vm.ID); err != nil || got.Name != "old" {
+		t.Errorf("get: %+v %v", got, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/availabilityzones"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/limits"
@@ -263,6 +264,29 @@ func (c *Cloud) SecurityGroupRules(ctx context.Context, region, nameOrID string)
 		out = append(out, cloud.SecurityRule{Group: g.Name, Direction: r.Direction, EtherType: r.EtherType,
 			Protocol: r.Protocol, PortMin: r.PortRangeMin, PortMax: r.PortRangeMax,
 			RemoteIPPrefix: r.RemoteIPPrefix, RemoteGroupID: r.RemoteGroupID})
+	}
+	return out, nil
+}
+
+// AvailabilityZones lists the region's available compute zones.
+func (c *Cloud) AvailabilityZones(ctx context.Context, region string) ([]string, error) {
+	rc, err := c.region(region)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := availabilityzones.List(rc.compute).AllPages(ctx)
+	if err != nil {
+		return nil, classify("list availability zones", c.loc(region), err)
+	}
+	list, err := availabilityzones.ExtractAvailabilityZones(pages)
+	if err != nil {
+		return nil, classify("list availability zones", c.loc(region), err)
+	}
+	var out []string
+	for _, z := range list {
+		if z.ZoneState.Available {
+			out = append(out, z.ZoneName)
+		}
 	}
 	return out, nil
 }

@@ -125,8 +125,14 @@ func (c *Cloud) Create(ctx context.Context, region string, r cloud.CreateRequest
 	var nets any
 	switch r.Network {
 	case "", "auto":
-		nets = "auto"
+		if c.atLeast(37) {
+			nets = "auto"
+		}
 	case "none":
+		if !c.atLeast(37) {
+			return cloud.VM{}, &cloud.APIError{Class: cloud.ErrFatal, Op: op, Location: loc,
+				Message: `network "none" needs compute microversion 2.37 or later`}
+		}
 		nets = "none"
 	default:
 		n, err := c.ResolveNetwork(ctx, region, r.Network)
