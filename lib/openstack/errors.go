@@ -29,6 +29,10 @@ func classify(op string, loc cloud.Location, err error) error {
 	e := &cloud.APIError{Op: op, Location: loc, Err: err}
 	var reauth *gophercloud.ErrUnableToReauthenticate
 	var code gophercloud.ErrUnexpectedResponseCode
+	var codePtr *gophercloud.ErrUnexpectedResponseCode
+	if !errors.As(err, &code) && errors.As(err, &codePtr) && codePtr != nil {
+		code = *codePtr // gophercloud returns values, but be safe with pointers
+	}
 	switch {
 	case errors.As(err, &reauth):
 		e.Class, e.Status = cloud.ErrAuth, http.StatusUnauthorized
@@ -41,7 +45,7 @@ func classify(op string, loc cloud.Location, err error) error {
 				e.Message += ": " + reauth.ErrReauth.Error()
 			}
 		}
-	case errors.As(err, &code):
+	case code.Actual != 0:
 		e.Status = code.Actual
 		e.Message = bodyMessage(code.Body)
 		e.Class = classByStatus(code.Actual, e.Message)

@@ -30,6 +30,7 @@ func TestClassifyBodies(t *testing.T) {
 		{"neutron overquota", resp(409, `{"NeutronError": {"type": "OverQuota", "message": "Quota exceeded for resources: ['port'].", "detail": ""}}`, nil), cloud.ErrQuota, "Quota exceeded for resources: ['port']."},
 		{"html 502", resp(502, "<html><body>Bad Gateway</body></html>", nil), cloud.ErrTransient, "<html><body>Bad Gateway</body></html>"},
 		{"reauth failed", &gophercloud.ErrUnableToReauthenticate{ErrOriginal: resp(401, "", nil), ErrReauth: resp(401, `{"error": {"message": "bad password"}}`, nil)}, cloud.ErrAuth, "re-authentication failed: bad password"},
+		{"pointer 404", &gophercloud.ErrUnexpectedResponseCode{Actual: 404, Body: []byte(`{"itemNotFound": {"message": "gone", "code": 404}}`)}, cloud.ErrNotFound, "gone"},
 		{"401 after reauth", &gophercloud.ErrErrorAfterReauthentication{ErrOriginal: resp(401, "", nil)}, cloud.ErrAuth, ""},
 	}
 	for _, tc := range tests {
