@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -575,5 +576,99 @@ func TestOldMicroversion(t *testing.T) {
 	}
 	if got, err := c.Get(ctx(t), "RegionOne", vm.ID); err != nil || got.Name != "old" {
 		t.Errorf("get: %+v %v", got, err)
+	}
+}
+
+// Many creates and deletes at once across clouds and regions, with a
+// runner that records starts and stops: nothing lost, nothing left running.
+func TestConcurrentCreateDelete(t *testing.T) {
+	var mu sync.Mutex
+	running := map[string]bool{}
+	e := start(t, localcloud.Options{BootDelay: 5 * time.Millisecond, Runner: localcloud.RunnerFunc(
+		func(_ context.Context, vm localcloud.VMInfo, _ []byte) (func(context.Context) error, error) {
+			mu.Lock()
+			running[vm.ID] = true
+			mu.Unlock()
+			return func(context.Context) error {
+				mu.Lock()
+				delete(running, vm.ID)
+				mu.Unlock()
+				return nil
+			}, nil
+		})})
+	alpha := e.open(t, "alpha", "RegionOne", "RegionTwo")
+	beta := e.open(t, "beta")
+	type target struct {
+		c      *openstack.Cloud
+		region string
+	}
+	targets := []target{{alpha, "RegionOne"}, {alpha, "RegionTwo"}, {beta, "RegionThree"}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, tg := range targets {
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := tg.c.Create(ctx(t), tg.region, cloud.CreateRequest{Name: fmt.Sprintf("w%d", i), Flavor: "m1.tiny",
+					Image: "ehos-worker", Metadata: map[string]string{cloud.MetaPool: "p"}})
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, tg := range targets {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			vms, err := tg.c.List(ctx(t), tg.region, "p", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			active := 0
+			for _, v := range vms {
+				if v.Status == cloud.StatusActive {
+					active++
+				}
+			}
+			if active == 8 {
+				for _, v := range vms {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if err := tg.c.Delete(ctx(t), tg.region, v.ID); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d of 8 active", tg.region, active)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(running)
+		mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d VMs still running after their servers were deleted", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(e.srv.Servers("")); n != 0 {
+		t.Errorf("%d servers left", n)
 	}
 }
