@@ -38,7 +38,9 @@ func run() error {
 		condorRoot = flag.String("condor-root", "/var/lib/ehos/trixie", "the Debian trixie root holding HTCondor")
 		condorUser = flag.Int("condor-uid", 4242, "uid and gid the VMs' condor_masters run as")
 		verbose    = flag.Bool("v", false, "log runner events")
+		pathMap    = mapFlag{}
 	)
+	flag.Var(pathMap, "map", "GUEST=PATH: in the VMs' HTCondor config, replace the guest directory GUEST by PATH (as seen inside -condor-root); repeatable, e.g. -map /usr/local/libexec/ehos=/opt/ehos/libexec")
 	flag.Parse()
 	opts := localcloud.Options{Addr: *addr, BootDelay: *bootDelay, TokenTTL: *tokenTTL, PageSize: *pageSize}
 	if *verbose {
@@ -56,6 +58,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		r.PathMap = pathMap
 		opts.Runner = r
 	}
 	t0 := time.Now()
@@ -125,4 +128,17 @@ func chrootRunner(vmsDir, root string, uid int) (*localcloud.CondorRunner, error
 		return nil, err
 	}
 	return localcloud.NewChrootRunner(vmsDir, root, uid)
+}
+
+type mapFlag map[string]string
+
+func (m mapFlag) String() string { return fmt.Sprint(map[string]string(m)) }
+
+func (m mapFlag) Set(v string) error {
+	k, p, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(k, "/") || !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("want /GUEST/DIR=/PATH, got %q", v)
+	}
+	m[k] = p
+	return nil
 }
