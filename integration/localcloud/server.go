@@ -178,10 +178,17 @@ func (s *Server) Close() error {
 		}
 	}
 	s.mu.Unlock()
+	// Requests are short; but Shutdown waits 5s for connections a client
+	// opened and never used, so give it a moment and then close hard.
+	sctx, scancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	err := s.http.Shutdown(sctx)
+	scancel()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.http.Close()
+	}
+	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
-	s.cancel()
 	var errs []error
 	for _, stop := range stops {
 		errs = append(errs, stop(ctx))

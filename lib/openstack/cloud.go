@@ -61,13 +61,21 @@ type Entry struct {
 // LookupEntry reads the clouds.yaml entry name (or the environment for
 // EnvVars) without any network traffic. A missing entry is an error naming it.
 func LookupEntry(name string, opts Options) (Entry, error) {
+	e, _, err := lookup(name, opts)
+	return e, err
+}
+
+func lookup(name string, opts Options) (Entry, *clientconfig.Cloud, error) {
 	if name == EnvVars {
 		return Entry{Name: name, AuthURL: os.Getenv("OS_AUTH_URL"), AuthType: os.Getenv("OS_AUTH_TYPE"),
-			RegionName: os.Getenv("OS_REGION_NAME"), Interface: os.Getenv("OS_INTERFACE")}, nil
+			RegionName: os.Getenv("OS_REGION_NAME"), Interface: os.Getenv("OS_INTERFACE")}, &clientconfig.Cloud{}, nil
 	}
 	c, err := clientconfig.GetCloudFromYAML(clientOpts(name, opts))
 	if err != nil {
-		return Entry{}, fmt.Errorf("cloud %q: %w", name, err)
+		return Entry{}, nil, fmt.Errorf("cloud %q: %w", name, err)
+	}
+	if c == nil { // no name and not exactly one entry
+		return Entry{}, nil, fmt.Errorf("cloud %q: not found in clouds.yaml", name)
 	}
 	e := Entry{Name: name, AuthType: string(c.AuthType), RegionName: c.RegionName, Interface: c.EndpointType}
 	if e.Interface == "" {
@@ -82,7 +90,7 @@ func LookupEntry(name string, opts Options) (Entry, error) {
 	for _, r := range c.Regions {
 		e.Regions = append(e.Regions, r.Name)
 	}
-	return e, nil
+	return e, c, nil
 }
 
 // fileYAML reads clouds.yaml from one given path.
@@ -166,7 +174,7 @@ const flavorCacheTTL = 10 * time.Minute
 // region_name) against the Keystone catalog. Errors name the cloud and the
 // missing region. Authentication errors are classified (*cloud.APIError).
 func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
-	entry, err := LookupEntry(cfg.Name, opts)
+	entry, yc, err := lookup(cfg.Name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +197,14 @@ func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
 		if t == 0 {
 			t = 60 * time.Second
 		}
-		pc.HTTPClient = http.Client{Timeout: t}
+		// cacert, cert/key and verify from the entry (or OS_CACERT, ...).
+		tlsConfig, err := clientconfig.PrepareTLSConfig("OS_", yc)
+		if err != nil {
+			return nil, fmt.Errorf("cloud %q: TLS settings: %w", cfg.Name, err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsConfig
+		pc.HTTPClient = http.Client{Timeout: t, Transport: tr}
 	}
 	loc := cloud.Location{Cloud: cfg.Name, Region: "keystone"}
 	if err := gcos.Authenticate(ctx, pc, *ao); err != nil {
