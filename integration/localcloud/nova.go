@@ -176,8 +176,17 @@ func (s *Server) serverJSON(v *vm, mv int) map[string]any {
 		"os-extended-volumes:volumes_attached": []any{},
 		"config_drive":                         "",
 	}
+	if mv >= 2009 {
+		out["locked"] = false
+	}
+	if mv >= 2019 {
+		out["description"] = nil
+	}
 	if mv >= 2026 {
 		out["tags"] = []string{}
+	}
+	if v.status != "BUILD" {
+		out["hostId"] = "3f1c6b9e0c2d4a8b9e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f" // sha224-like, as Nova's
 	}
 	if v.fault != nil {
 		out["fault"] = v.fault
@@ -325,7 +334,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		}
 	}
 	if img == nil {
-		novaError(w, 400, "Image "+b.ImageRef+" could not be found.")
+		novaError(w, 400, "Can not find requested image") // Nova's words (Zed)
 		return
 	}
 	if img.Status != "active" {
@@ -432,7 +441,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 func (rg *region) parseNetworks(raw json.RawMessage, mv int) ([]*network, string) {
 	if len(raw) == 0 || string(raw) == "null" {
 		if mv >= 2037 {
-			return nil, "Invalid input for field/attribute server. Value: {...}. 'networks' is a required property"
+			return nil, "Invalid input for field/attribute server. Value: {...}. 'networks' is a required property" // Nova prints the whole body
 		}
 		return rg.networks[:1], ""
 	}
@@ -796,16 +805,19 @@ func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *regio
 func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
 	inst, cores, ram := rg.usage()
 	q := rg.quota
-	writeJSON(w, 200, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": map[string]any{
+	abs := map[string]any{
 		"maxTotalInstances": q.Instances, "totalInstancesUsed": inst,
 		"maxTotalCores": q.Cores, "totalCoresUsed": cores,
 		"maxTotalRAMSize": q.RAMMB, "totalRAMUsed": ram,
 		"maxTotalKeypairs": 100, "maxServerMeta": 128, "maxImageMeta": 128,
 		"maxPersonality": 5, "maxPersonalitySize": 10240,
-		"maxSecurityGroups": 10, "maxSecurityGroupRules": 20, "totalSecurityGroupsUsed": 0,
-		"maxTotalFloatingIps": 10, "totalFloatingIpsUsed": 0,
 		"maxServerGroups": 10, "maxServerGroupMembers": 10, "totalServerGroupsUsed": 0,
-	}}})
+	}
+	if microversion(r) < 2036 { // network proxies, gone from 2.36 on
+		abs["maxSecurityGroups"], abs["maxSecurityGroupRules"], abs["totalSecurityGroupsUsed"] = 10, 20, 0
+		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = 10, 0
+	}
+	writeJSON(w, 200, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
 }
 
 func (s *Server) availabilityZones(w http.ResponseWriter, r *http.Request, rg *region) {

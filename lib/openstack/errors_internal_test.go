@@ -30,6 +30,10 @@ func TestClassifyBodies(t *testing.T) {
 		{"neutron overquota", resp(409, `{"NeutronError": {"type": "OverQuota", "message": "Quota exceeded for resources: ['port'].", "detail": ""}}`, nil), cloud.ErrQuota, "Quota exceeded for resources: ['port']."},
 		{"html 502", resp(502, "<html><body>Bad Gateway</body></html>", nil), cloud.ErrTransient, "<html><body>Bad Gateway</body></html>"},
 		{"reauth failed", &gophercloud.ErrUnableToReauthenticate{ErrOriginal: resp(401, "", nil), ErrReauth: resp(401, `{"error": {"message": "bad password"}}`, nil)}, cloud.ErrAuth, "re-authentication failed: bad password"},
+		// Bodies captured from a real Nova (Zed) by the realos tests.
+		{"zed quota cores", resp(403, `{"forbidden": {"code": 403, "message": "Quota exceeded for cores: Requested 2, but already used 0 of 1 cores"}}`, nil), cloud.ErrQuota, "Quota exceeded for cores: Requested 2, but already used 0 of 1 cores"},
+		{"zed image", resp(400, `{"badRequest": {"code": 400, "message": "Can not find requested image"}}`, nil), cloud.ErrFatal, "Can not find requested image"},
+		{"zed server 404", resp(404, `{"itemNotFound": {"code": 404, "message": "Instance 00000000-0000-4000-8000-000000000000 could not be found."}}`, nil), cloud.ErrNotFound, "Instance 00000000-0000-4000-8000-000000000000 could not be found."},
 		{"pointer 404", &gophercloud.ErrUnexpectedResponseCode{Actual: 404, Body: []byte(`{"itemNotFound": {"message": "gone", "code": 404}}`)}, cloud.ErrNotFound, "gone"},
 		{"401 after reauth", &gophercloud.ErrErrorAfterReauthentication{ErrOriginal: resp(401, "", nil)}, cloud.ErrAuth, ""},
 	}
