@@ -99,10 +99,10 @@ func (v Value) Text() string {
 	return "undefined"
 }
 
-// Quote returns s as a ClassAd string literal. Backslash and double quote
-// are escaped; control characters (newline above all, which would end the
-// attribute in the old syntax) are written as escapes; invalid UTF-8 is
-// replaced.
+// Quote returns s as a new-syntax ClassAd string literal, the form of
+// expressions (-constraint, Requirements, `-long:new`). Backslash and double
+// quote are escaped; control characters are written as escapes; invalid UTF-8
+// is replaced.
 func Quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
@@ -131,6 +131,58 @@ func Quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// QuoteOld returns s as an old-syntax string literal, the form of
+// `condor_advertise` input and `condor_status -long` output. Measured against
+// HTCondor 23.9 (integration test TestClassadQuotingRoundTripsThroughHTCondor):
+// the old syntax has one escape, \" for a quote; every other backslash is
+// literal (a backslash before the closing quote too), and there is no way to
+// write a line break or a control character. So quotes are escaped, line
+// breaks and control characters other than tab become a space, invalid UTF-8
+// is replaced: a hostile value can be mangled but never end the string or the
+// line.
+func QuoteOld(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\t':
+			b.WriteByte('\t')
+		case r < 0x20 || r == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// OldSafe returns s as it reads back after a trip through QuoteOld and
+// HTCondor: what a caller should compare against.
+func OldSafe(s string) string {
+	v, err := parseOldValue(QuoteOld(s))
+	if err != nil {
+		return ""
+	}
+	out, _ := v.Str()
+	return out
+}
+
+// textOld is the value in the old syntax (strings differ; the rest is the same).
+func (v Value) textOld() string {
+	if v.kind == kString {
+		return QuoteOld(v.s)
+	}
+	return v.Text()
 }
 
 // ValidName reports whether name is a legal attribute name.
@@ -210,7 +262,7 @@ func (a Ad) Set(name string, v Value) {
 	a[name] = v
 }
 
-// MarshalText writes the ad in the old syntax, one `Name = Value` a line,
+// MarshalText writes the ad in the old syntax (see QuoteOld), one `Name = Value` a line,
 // sorted by name so output is stable. Names that are not legal attribute
 // names are an error (they would let a caller inject text).
 func (a Ad) MarshalText() ([]byte, error) {
@@ -229,7 +281,7 @@ func (a Ad) MarshalText() ([]byte, error) {
 	for _, k := range names {
 		b.WriteString(k)
 		b.WriteString(" = ")
-		b.WriteString(a[k].Text())
+		b.WriteString(a[k].textOld())
 		b.WriteByte('\n')
 	}
 	return []byte(b.String()), nil

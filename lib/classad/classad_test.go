@@ -30,7 +30,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 
 func TestMarshalAndParseLong(t *testing.T) {
 	ads := []Ad{
-		{"MyType": String("EHOSDemand"), "Name": String("x\ny = 1"), "Idle": Int(3), "Cost": Float(2), "Ok": Bool(true), "Req": Expr("TARGET.Cpus >= 2")},
+		{"MyType": String("EHOSDemand"), "Name": String("x y = 1"), "Idle": Int(3), "Cost": Float(2), "Ok": Bool(true), "Req": Expr("TARGET.Cpus >= 2")},
 		{"MyType": String("Other"), "N": Int(-1)},
 	}
 	text, err := MarshalAds(ads)
@@ -82,5 +82,35 @@ func TestParseJSON(t *testing.T) {
 	}
 	if _, err := ParseJSON([]byte("[{")); err == nil {
 		t.Error("truncated JSON accepted")
+	}
+}
+
+// The old syntax (condor_advertise input, -long output) has one escape, \"
+// for a quote; backslashes are literal; line breaks cannot be written. These
+// expectations were measured against HTCondor 23.9 (see the integration test
+// TestClassadQuotingRoundTripsThroughHTCondor).
+func TestQuoteOld(t *testing.T) {
+	cases := []struct{ in, quoted, back string }{
+		{`plain`, `"plain"`, `plain`},
+		{`a "q" b`, `"a \"q\" b"`, `a "q" b`},
+		{`back\slash`, `"back\slash"`, `back\slash`},
+		{`trailing\`, `"trailing\"`, `trailing\`},
+		{`\"`, `"\\""`, `\"`},
+		{"new\nline = injected", `"new line = injected"`, "new line = injected"},
+		{"tab\there", "\"tab\there\"", "tab\there"},
+		{"ctl\x01\x7f\r", `"ctl   "`, "ctl   "},
+		{`"; Requirements = True; x = "`, `"\"; Requirements = True; x = \""`, `"; Requirements = True; x = "`},
+	}
+	for _, c := range cases {
+		if got := QuoteOld(c.in); got != c.quoted {
+			t.Errorf("QuoteOld(%q) = %s, want %s", c.in, got, c.quoted)
+		}
+		ads, err := ParseLong([]byte("A = " + QuoteOld(c.in) + "\n"))
+		if err != nil || len(ads) != 1 {
+			t.Fatalf("ParseLong: %v", err)
+		}
+		if got := ads[0].GetString("A"); got != c.back || OldSafe(c.in) != c.back {
+			t.Errorf("%q read back as %q (OldSafe %q), want %q", c.in, got, OldSafe(c.in), c.back)
+		}
 	}
 }

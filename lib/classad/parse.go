@@ -95,7 +95,7 @@ func ParseLong(data []byte) ([]Ad, error) {
 		if !ok || !ValidName(name) {
 			return nil, fmt.Errorf("classad: line %d: not an attribute: %q", line, text)
 		}
-		v, err := ParseValue(strings.TrimSpace(val))
+		v, err := parseOldValue(strings.TrimSpace(val))
 		if err != nil {
 			return nil, fmt.Errorf("classad: line %d: %s: %w", line, name, err)
 		}
@@ -110,7 +110,32 @@ func ParseLong(data []byte) ([]Ad, error) {
 	return ads, nil
 }
 
-// ParseValue reads one literal: a quoted string, an integer, a real, true or
+// parseOldValue is ParseValue for old-syntax text (`-long` output): in a
+// string, \" is a quote unless that quote ends the text; every other
+// backslash is literal. (HTCondor's ConvertEscapingOldToNew.)
+func parseOldValue(text string) (Value, error) {
+	if !strings.HasPrefix(text, `"`) || len(text) < 2 || !strings.HasSuffix(text, `"`) {
+		return ParseValue(text)
+	}
+	body := text[1 : len(text)-1]
+	var b strings.Builder
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == '\\' && i+1 < len(body) && body[i+1] == '"' {
+			b.WriteByte('"')
+			i++
+			continue
+		}
+		if c == '"' {
+			// An unescaped quote inside: not a plain string literal.
+			return Expr(text), nil
+		}
+		b.WriteByte(c)
+	}
+	return String(b.String()), nil
+}
+
+// ParseValue reads one new-syntax literal: a quoted string, an integer, a real, true or
 // false, or undefined. Anything else is kept as an expression.
 func ParseValue(text string) (Value, error) {
 	switch strings.ToLower(text) {
