@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ehos-project/ehos/integration"
 	"github.com/ehos-project/ehos/integration/localcloud"
 )
 
@@ -34,13 +35,11 @@ func run() error {
 		pageSize   = flag.Int("page-size", 1000, "Nova's maximum page size (osapi_max_limit)")
 		faultsFile = flag.String("faults", "", `JSON file {"RegionOne": {faults...}, ...} applied at start`)
 		quota      = flag.String("quota", "", "quota of every region: instances=N,cores=N,ram_mb=N (-1 unlimited)")
-		vmsDir     = flag.String("vms", "", "run ACTIVE servers as real condor_masters under this directory (inside -condor-root)")
-		condorRoot = flag.String("condor-root", "/var/lib/ehos/trixie", "the Debian trixie root holding HTCondor")
-		condorUser = flag.Int("condor-uid", 4242, "uid and gid the VMs' condor_masters run as")
+		vmsDir     = flag.String("vms", "", "run ACTIVE servers as real condor_masters with their roots under this directory (under /tmp or /work; HTCondor from $EHOS_CONDOR_ROOT, default /var/lib/ehos/trixie)")
 		verbose    = flag.Bool("v", false, "log runner events")
 		pathMap    = mapFlag{}
 	)
-	flag.Var(pathMap, "map", "GUEST=PATH: in the VMs' HTCondor config, replace the guest directory GUEST by PATH (as seen inside -condor-root); repeatable, e.g. -map /usr/local/libexec/ehos=/opt/ehos/libexec")
+	flag.Var(pathMap, "map", "GUEST=PATH: in the VMs' HTCondor config, replace the guest directory GUEST by PATH (under /tmp, /work or the repository, which condor-wrap binds into the HTCondor root); repeatable, e.g. -map /usr/local/libexec/ehos=/opt/ehos/libexec")
 	flag.Parse()
 	opts := localcloud.Options{Addr: *addr, BootDelay: *bootDelay, TokenTTL: *tokenTTL, PageSize: *pageSize}
 	if *verbose {
@@ -54,7 +53,7 @@ func run() error {
 		opts.Quota = q
 	}
 	if *vmsDir != "" {
-		r, err := chrootRunner(*vmsDir, *condorRoot, *condorUser)
+		r, err := condorRunner(*vmsDir)
 		if err != nil {
 			return err
 		}
@@ -123,11 +122,23 @@ func parseQuota(s string) (localcloud.Quota, error) {
 	return q, nil
 }
 
-func chrootRunner(vmsDir, root string, uid int) (*localcloud.CondorRunner, error) {
+// condorRunner runs VMs through the foundation harness: condor_master in
+// the trixie root via scripts/condor-wrap, which binds /tmp and /work at the
+// same paths, so the VM roots can live there.
+func condorRunner(vmsDir string) (*localcloud.CondorRunner, error) {
+	inst, err := integration.FindCondor()
+	if err != nil {
+		return nil, fmt.Errorf("-vms needs HTCondor: %w (run make condor as root)", err)
+	}
 	if err := os.MkdirAll(vmsDir, 0o755); err != nil {
 		return nil, err
 	}
-	return localcloud.NewChrootRunner(vmsDir, root, uid)
+	return &localcloud.CondorRunner{
+		Dir: vmsDir, UID: inst.UID, GID: inst.UID,
+		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
+			return integration.StartMaster(ctx, inst, cfg)
+		},
+	}, nil
 }
 
 type mapFlag map[string]string
