@@ -672,3 +672,19 @@ func TestConcurrentCreateDelete(t *testing.T) {
 		t.Errorf("%d servers left", n)
 	}
 }
+
+func TestOpenAuthErrors(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	bad := filepath.Join(t.TempDir(), "clouds.yaml")
+	yml := strings.Replace(string(e.srv.CloudsYAML()), "alpha-secret", "wrong", 1)
+	os.WriteFile(bad, []byte(yml), 0o600)
+	_, err := openstack.Open(ctx(t), cloud.Config{Name: "alpha"}, openstack.Options{CloudsFile: bad})
+	if !errors.Is(err, cloud.ErrAuth) {
+		t.Errorf("wrong password: %v, want ErrAuth", err)
+	}
+	e.srv.Close()
+	_, err = openstack.Open(ctx(t), cloud.Config{Name: "alpha"}, e.opts)
+	if !errors.Is(err, cloud.ErrTransient) {
+		t.Errorf("Keystone down: %v, want ErrTransient", err)
+	}
+}
