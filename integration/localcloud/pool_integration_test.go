@@ -63,10 +63,16 @@ func TestServerJoinsPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(vms, 0o755)
-	t.Cleanup(func() { os.RemoveAll(vms) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kept the VM roots in %s", vms)
+			return
+		}
+		os.RemoveAll(vms)
+	})
 	runner := &localcloud.CondorRunner{
 		Dir: vms, UID: integration.PoolUID, GID: integration.PoolUID,
-		KeepRoots: true, // removed with vms; kept for the logs if the test fails
+		KeepRoots: true, // for their logs if the test fails; removed with vms otherwise
 		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
 			return integration.StartMaster(ctx, pool.Install, cfg)
 		},
