@@ -117,3 +117,38 @@ func (r CreateRequest) String() string {
 	// Never print UserData: it carries the worker's token.
 	return fmt.Sprintf("server %q flavor %q image %q", r.Name, r.Flavor, r.Image)
 }
+
+// Network is a network a server can be attached to.
+type Network struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
+// SecurityRule is one rule of a security group, as `ehos clouds check`
+// needs it to verify that workers can reach the collector.
+type SecurityRule struct {
+	Group          string `json:"group"`     // the security group's name
+	Direction      string `json:"direction"` // ingress or egress
+	EtherType      string `json:"ethertype"` // IPv4 or IPv6
+	Protocol       string `json:"protocol"`  // tcp, udp, icmp; "" for any
+	PortMin        int    `json:"port_min"`  // 0 with PortMax 0: any port
+	PortMax        int    `json:"port_max"`
+	RemoteIPPrefix string `json:"remote_ip_prefix,omitempty"`
+	RemoteGroupID  string `json:"remote_group_id,omitempty"`
+}
+
+// Allows reports whether the rule lets ingress traffic of proto reach
+// port (protocol "" and ports 0/0 mean any).
+func (r SecurityRule) Allows(proto string, port int) bool {
+	if r.Direction != "ingress" {
+		return false
+	}
+	if r.Protocol != "" && r.Protocol != "any" && r.Protocol != proto {
+		return false
+	}
+	if r.PortMin == 0 && r.PortMax == 0 {
+		return true
+	}
+	return port >= r.PortMin && port <= r.PortMax
+}

@@ -1,0 +1,207 @@
+package localcloud
+
+import (
+	"net/http"
+	"time"
+)
+
+// Glance answers errors as plain text wrapped in a small HTML page; a JSON
+// body with the message is close enough for clients, which read the status.
+func glanceError(w http.ResponseWriter, code int, msg string) {
+	if code == 401 {
+		keystoneError(w, 401, "Unauthorized", msg)
+		return
+	}
+	writeJSON(w, code, map[string]any{"code": code, "title": http.StatusText(code), "message": msg})
+}
+
+func neutronError(w http.ResponseWriter, code int, msg string) {
+	if code == 401 {
+		keystoneError(w, 401, "Unauthorized", msg)
+		return
+	}
+	typ := map[int]string{400: "BadRequest", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "OverQuota", 500: "InternalServerError", 503: "ServiceUnavailable"}[code]
+	writeJSON(w, code, map[string]any{"NeutronError": map[string]any{"type": typ, "message": msg, "detail": ""}})
+}
+
+func (s *Server) imageRoutes(mux *http.ServeMux) {
+	p := "/image/{region}/v2"
+	mux.HandleFunc("GET /image/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
+		u := s.url + "/image/" + r.PathValue("region") + "/v2/"
+		writeJSON(w, 300, map[string]any{"versions": []any{
+			map[string]any{"id": "v2.16", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+		}})
+	})
+	mux.Handle("GET "+p+"/images", s.regional(glanceError, s.listImages))
+	mux.Handle("GET "+p+"/images/{id}", s.regional(glanceError, s.getImage))
+	mux.Handle("DELETE "+p+"/images/{id}", s.regional(glanceError, s.deleteImage))
+}
+
+func (s *Server) imageJSON(rg *region, i *image) map[string]any {
+	out := map[string]any{
+		"id": i.ID, "name": i.Name, "status": i.Status, "visibility": "public", "protected": false,
+		"os_hidden": false, "tags": []string{}, "container_format": "bare", "disk_format": "qcow2",
+		"min_disk": i.MinDisk, "min_ram": i.MinRAM, "size": 1 << 20, "virtual_size": nil, "checksum": "",
+		"owner":      rg.cloud.projectID,
+		"created_at": i.Created.Format(time.RFC3339), "updated_at": i.Created.Format(time.RFC3339),
+		"self": "/v2/images/" + i.ID, "file": "/v2/images/" + i.ID + "/file", "schema": "/v2/schemas/image",
+	}
+	if i.ServerID != "" {
+		out["instance_uuid"], out["image_type"] = i.ServerID, "snapshot"
+	}
+	return out
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request, rg *region) {
+	q := r.URL.Query()
+	list := []any{}
+	for _, i := range rg.images {
+		if n := q.Get("name"); n != "" && n != i.Name {
+			continue
+		}
+		if st := q.Get("status"); st != "" && st != i.Status {
+			continue
+		}
+		if id := q.Get("id"); id != "" && id != i.ID {
+			continue
+		}
+		list = append(list, s.imageJSON(rg, i))
+	}
+	writeJSON(w, 200, map[string]any{"images": list, "first": "/v2/images", "schema": "/v2/schemas/images"})
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, i := range rg.images {
+		if i.ID == r.PathValue("id") {
+			writeJSON(w, 200, s.imageJSON(rg, i))
+			return
+		}
+	}
+	glanceError(w, 404, "No image found with ID "+r.PathValue("id"))
+}
+
+func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request, rg *region) {
+	for k, i := range rg.images {
+		if i.ID == r.PathValue("id") {
+			i.Status = "deleted"
+			rg.images = append(rg.images[:k], rg.images[k+1:]...)
+			w.WriteHeader(204)
+			return
+		}
+	}
+	glanceError(w, 404, "No image found with ID "+r.PathValue("id"))
+}
+
+func (s *Server) networkRoutes(mux *http.ServeMux) {
+	p := "/network/{region}/v2.0"
+	mux.HandleFunc("GET /network/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
+		u := s.url + "/network/" + r.PathValue("region") + "/v2.0/"
+		writeJSON(w, 200, map[string]any{"versions": []any{
+			map[string]any{"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+		}})
+	})
+	mux.Handle("GET "+p+"/networks", s.regional(neutronError, s.listNetworks))
+	mux.Handle("GET "+p+"/networks/{id}", s.regional(neutronError, s.getNetwork))
+	mux.Handle("GET "+p+"/security-groups", s.regional(neutronError, s.listSecGroups))
+	mux.Handle("GET "+p+"/security-groups/{id}", s.regional(neutronError, s.getSecGroup))
+	mux.Handle("GET "+p+"/security-group-rules", s.regional(neutronError, s.listSecRules))
+}
+
+func (s *Server) networkJSON(rg *region, n *network) map[string]any {
+	return map[string]any{
+		"id": n.ID, "name": n.Name, "status": "ACTIVE", "admin_state_up": true, "shared": false,
+		"subnets": []string{}, "tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID,
+		"router:external": n.Name == "public", "mtu": 1450, "availability_zones": []string{"nova"},
+		"description": "", "tags": []string{},
+	}
+}
+
+// match applies Neutron's equality filters for the given fields.
+func match(r *http.Request, fields map[string]string) bool {
+	q := r.URL.Query()
+	for k, v := range fields {
+		if want, ok := q[k]; ok && len(want) > 0 {
+			found := false
+			for _, w := range want {
+				found = found || w == v
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, n := range rg.networks {
+		if match(r, map[string]string{"id": n.ID, "name": n.Name}) {
+			list = append(list, s.networkJSON(rg, n))
+		}
+	}
+	writeJSON(w, 200, map[string]any{"networks": list})
+}
+
+func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, n := range rg.networks {
+		if n.ID == r.PathValue("id") {
+			writeJSON(w, 200, map[string]any{"network": s.networkJSON(rg, n)})
+			return
+		}
+	}
+	neutronError(w, 404, "Network "+r.PathValue("id")+" could not be found.")
+}
+
+func (s *Server) ruleJSON(rg *region, g *secGroup, r secRule) map[string]any {
+	return map[string]any{
+		"id": r.ID, "direction": r.Direction, "ethertype": r.EtherType, "protocol": r.Protocol,
+		"port_range_min": r.PortRangeMin, "port_range_max": r.PortRangeMax,
+		"remote_ip_prefix": r.RemoteIPPrefix, "remote_group_id": r.RemoteGroupID,
+		"security_group_id": g.ID, "tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID,
+		"description": "",
+	}
+}
+
+func (s *Server) secGroupJSON(rg *region, g *secGroup) map[string]any {
+	rules := []any{}
+	for _, r := range g.Rules {
+		rules = append(rules, s.ruleJSON(rg, g, r))
+	}
+	return map[string]any{
+		"id": g.ID, "name": g.Name, "description": g.Description, "security_group_rules": rules,
+		"tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID, "stateful": true, "tags": []string{},
+	}
+}
+
+func (s *Server) listSecGroups(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, g := range rg.secgrps {
+		if match(r, map[string]string{"id": g.ID, "name": g.Name}) {
+			list = append(list, s.secGroupJSON(rg, g))
+		}
+	}
+	writeJSON(w, 200, map[string]any{"security_groups": list})
+}
+
+func (s *Server) getSecGroup(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, g := range rg.secgrps {
+		if g.ID == r.PathValue("id") {
+			writeJSON(w, 200, map[string]any{"security_group": s.secGroupJSON(rg, g)})
+			return
+		}
+	}
+	neutronError(w, 404, "Security group "+r.PathValue("id")+" does not exist")
+}
+
+func (s *Server) listSecRules(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, g := range rg.secgrps {
+		for _, rule := range g.Rules {
+			if match(r, map[string]string{"security_group_id": g.ID, "direction": rule.Direction, "id": rule.ID}) {
+				list = append(list, s.ruleJSON(rg, g, rule))
+			}
+		}
+	}
+	writeJSON(w, 200, map[string]any{"security_group_rules": list})
+}

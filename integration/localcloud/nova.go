@@ -1,0 +1,829 @@
+package localcloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	maxMicroversion = "2.96"
+	maxUserData     = 65535 // Nova's limit on the base64-encoded user_data
+	consoleMaxLines = 2000
+)
+
+type vm struct {
+	id, name   string
+	region     *region
+	flavor     *flavor
+	image      *image
+	metadata   map[string]string
+	keyName    string
+	secGroups  []string
+	networks   []*network
+	az         string
+	userData   []byte
+	status     string
+	vmState    string
+	taskState  string
+	powerState int
+	fault      map[string]any
+	created    time.Time
+	updated    time.Time
+	launched   time.Time
+	seq        int
+	timer      *time.Timer
+	stop       func(context.Context) error
+	console    []string
+	ips        map[string]string // network name → address
+	deleted    bool
+}
+
+// microversion of a compute request as major*1000+minor (2.1 → 2001).
+func microversion(r *http.Request) int {
+	v := r.Header.Get("X-OpenStack-Nova-API-Version")
+	if h := r.Header.Get("OpenStack-API-Version"); h != "" {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(h), "compute "); ok {
+			v = strings.TrimSpace(rest)
+		}
+	}
+	if v == "" {
+		v = "2.1"
+	}
+	if v == "latest" {
+		v = maxMicroversion
+	}
+	maj, min, _ := strings.Cut(v, ".")
+	a, _ := strconv.Atoi(maj)
+	b, _ := strconv.Atoi(min)
+	return a*1000 + b
+}
+
+var novaErrorKey = map[int]string{
+	400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest",
+	413: "overLimit", 429: "overLimit", 500: "computeFault", 501: "notImplemented", 503: "serviceUnavailable",
+}
+
+func novaError(w http.ResponseWriter, code int, msg string) {
+	if code == 401 { // keystonemiddleware answers before Nova does
+		keystoneError(w, 401, "Unauthorized", msg)
+		return
+	}
+	key, ok := novaErrorKey[code]
+	if !ok {
+		key = "computeFault"
+	}
+	body := map[string]any{"message": msg, "code": code}
+	if code == 413 || code == 429 {
+		body["retryAfter"] = "0"
+	}
+	writeJSON(w, code, map[string]any{key: body})
+}
+
+func (s *Server) computeRoutes(mux *http.ServeMux) {
+	p := "/compute/{region}/v2.1"
+	h := func(pattern string, f func(http.ResponseWriter, *http.Request, *region)) {
+		method, path, _ := strings.Cut(pattern, " ")
+		mux.Handle(method+" "+p+path, s.regional(novaError, f))
+	}
+	mux.Handle("GET "+p+"/{$}", s.regional(novaError, s.novaVersion))
+	h("GET /servers", s.listServers)
+	h("GET /servers/detail", s.listServers)
+	h("POST /servers", s.createServer)
+	h("GET /servers/{id}", s.getServer)
+	h("DELETE /servers/{id}", s.deleteServer)
+	h("POST /servers/{id}/action", s.serverAction)
+	h("GET /flavors", s.listFlavors)
+	h("GET /flavors/detail", s.listFlavors)
+	h("GET /flavors/{id}", s.getFlavor)
+	h("GET /os-keypairs", s.listKeypairs)
+	h("GET /os-keypairs/{name}", s.getKeypair)
+	h("POST /os-keypairs", s.createKeypair)
+	h("DELETE /os-keypairs/{name}", s.deleteKeypair)
+	h("GET /limits", s.limits)
+	h("GET /os-availability-zone", s.availabilityZones)
+}
+
+func (s *Server) novaVersion(w http.ResponseWriter, r *http.Request, rg *region) {
+	writeJSON(w, 200, map[string]any{"version": map[string]any{
+		"id": "v2.1", "status": "CURRENT", "version": maxMicroversion, "min_version": "2.1",
+		"updated": "2013-07-23T11:33:21Z",
+		"links":   []any{map[string]any{"rel": "self", "href": s.url + "/compute/" + rg.name + "/v2.1/"}},
+	}})
+}
+
+func (s *Server) serverLinks(rg *region, id string) []any {
+	u := s.url + "/compute/" + rg.name + "/v2.1/servers/" + id
+	return []any{map[string]any{"rel": "self", "href": u}, map[string]any{"rel": "bookmark", "href": u}}
+}
+
+func (s *Server) serverJSON(v *vm, mv int) map[string]any {
+	rg := v.region
+	var fl map[string]any
+	if mv >= 2047 {
+		fl = map[string]any{"original_name": v.flavor.Name, "vcpus": v.flavor.VCPUs, "ram": v.flavor.RAMMB,
+			"disk": v.flavor.DiskGB, "ephemeral": 0, "swap": 0, "extra_specs": map[string]string{}}
+	} else {
+		fl = map[string]any{"id": v.flavor.ID, "links": []any{map[string]any{"rel": "bookmark", "href": s.url + "/compute/" + rg.name + "/flavors/" + v.flavor.ID}}}
+	}
+	addrs := map[string]any{}
+	if v.status != "BUILD" || v.ips != nil {
+		for _, n := range v.networks {
+			if ip, ok := v.ips[n.Name]; ok {
+				addrs[n.Name] = []any{map[string]any{"version": 4, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"}}
+			}
+		}
+	}
+	var sgs []any
+	for _, g := range v.secGroups {
+		sgs = append(sgs, map[string]any{"name": g})
+	}
+	var taskState, launched any
+	if v.taskState != "" {
+		taskState = v.taskState
+	}
+	if !v.launched.IsZero() {
+		launched = v.launched.Format("2006-01-02T15:04:05.000000")
+	}
+	md := v.metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	out := map[string]any{
+		"id": v.id, "name": v.name, "status": v.status,
+		"tenant_id": rg.cloud.projectID, "user_id": rg.cloud.userID,
+		"created": v.created.Format(time.RFC3339), "updated": v.updated.Format(time.RFC3339),
+		"hostId": "", "accessIPv4": "", "accessIPv6": "", "progress": 0,
+		"image":     map[string]any{"id": v.image.ID, "links": []any{}},
+		"flavor":    fl,
+		"addresses": addrs, "metadata": md,
+		"links":                       s.serverLinks(rg, v.id),
+		"key_name":                    nilIfEmpty(v.keyName),
+		"security_groups":             sgs,
+		"OS-DCF:diskConfig":           "MANUAL",
+		"OS-EXT-AZ:availability_zone": v.az,
+		"OS-EXT-STS:vm_state":         v.vmState, "OS-EXT-STS:task_state": taskState, "OS-EXT-STS:power_state": v.powerState,
+		"OS-SRV-USG:launched_at": launched, "OS-SRV-USG:terminated_at": nil,
+		"os-extended-volumes:volumes_attached": []any{},
+		"config_drive":                         "",
+	}
+	if mv >= 2009 {
+		out["locked"] = false
+	}
+	if mv >= 2019 {
+		out["description"] = nil
+	}
+	if mv >= 2026 {
+		out["tags"] = []string{}
+	}
+	if v.status != "BUILD" {
+		out["hostId"] = "3f1c6b9e0c2d4a8b9e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f" // sha224-like, as Nova's
+	}
+	if v.fault != nil {
+		out["fault"] = v.fault
+	}
+	return out
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// sortVMs orders newest first (Nova's default sort: created_at desc) or
+// oldest first.
+func sortVMs(vms []*vm, newestFirst bool) {
+	sort.Slice(vms, func(i, j int) bool {
+		if newestFirst {
+			return vms[i].seq > vms[j].seq
+		}
+		return vms[i].seq < vms[j].seq
+	})
+}
+
+func (s *Server) listServers(w http.ResponseWriter, r *http.Request, rg *region) {
+	q := r.URL.Query()
+	limit := s.opts.PageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			novaError(w, 400, "Invalid input for query parameters limit. Value: "+l+".")
+			return
+		}
+		limit = min(n, s.opts.PageSize)
+	}
+	var nameRE *regexp.Regexp
+	if n := q.Get("name"); n != "" {
+		var err error
+		if nameRE, err = regexp.Compile(n); err != nil {
+			novaError(w, 400, "Invalid input for query parameters name.")
+			return
+		}
+	}
+	status := strings.ToUpper(q.Get("status"))
+	var vms []*vm
+	for _, v := range rg.servers {
+		if nameRE != nil && !nameRE.MatchString(v.name) {
+			continue
+		}
+		if status != "" && v.status != status {
+			continue
+		}
+		vms = append(vms, v)
+	}
+	sortVMs(vms, true)
+	if m := q.Get("marker"); m != "" {
+		i := 0
+		for ; i < len(vms) && vms[i].id != m; i++ {
+		}
+		if i == len(vms) {
+			novaError(w, 400, "marker ["+m+"] not found")
+			return
+		}
+		vms = vms[i+1:]
+	}
+	full := len(vms) >= limit
+	if len(vms) > limit {
+		vms = vms[:limit]
+	}
+	detail := strings.HasSuffix(r.URL.Path, "/detail")
+	mv := microversion(r)
+	list := make([]any, 0, len(vms))
+	for _, v := range vms {
+		if detail {
+			list = append(list, s.serverJSON(v, mv))
+		} else {
+			list = append(list, map[string]any{"id": v.id, "name": v.name, "links": s.serverLinks(rg, v.id)})
+		}
+	}
+	body := map[string]any{"servers": list}
+	if full && len(vms) > 0 {
+		nq := url.Values{}
+		for k, vs := range q {
+			nq[k] = vs
+		}
+		nq.Set("limit", strconv.Itoa(limit))
+		nq.Set("marker", vms[len(vms)-1].id)
+		body["servers_links"] = []any{map[string]any{"rel": "next", "href": s.url + r.URL.Path + "?" + nq.Encode()}}
+	}
+	writeJSON(w, 200, body)
+}
+
+func (s *Server) findVM(w http.ResponseWriter, r *http.Request, rg *region) *vm {
+	id := r.PathValue("id")
+	v, ok := rg.servers[id]
+	if !ok {
+		novaError(w, 404, "Instance "+id+" could not be found.")
+		return nil
+	}
+	return v
+}
+
+func (s *Server) getServer(w http.ResponseWriter, r *http.Request, rg *region) {
+	if v := s.findVM(w, r, rg); v != nil {
+		writeJSON(w, 200, map[string]any{"server": s.serverJSON(v, microversion(r))})
+	}
+}
+
+type createBody struct {
+	Server *struct {
+		Name           string                  `json:"name"`
+		ImageRef       string                  `json:"imageRef"`
+		FlavorRef      string                  `json:"flavorRef"`
+		UserData       string                  `json:"user_data"`
+		Metadata       map[string]any          `json:"metadata"`
+		KeyName        string                  `json:"key_name"`
+		SecurityGroups []struct{ Name string } `json:"security_groups"`
+		Networks       json.RawMessage         `json:"networks"`
+		AZ             string                  `json:"availability_zone"`
+	} `json:"server"`
+}
+
+func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region) {
+	var body createBody
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Server == nil {
+		novaError(w, 400, "Invalid input for field/attribute server. Value: None. None is not of type 'object'")
+		return
+	}
+	b := body.Server
+	mv := microversion(r)
+	if strings.TrimSpace(b.Name) == "" {
+		novaError(w, 400, "Invalid input for field/attribute name. Value: "+b.Name+". ''  does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'")
+		return
+	}
+	fl := rg.flavorByRef(b.FlavorRef)
+	if fl == nil {
+		novaError(w, 400, "Flavor "+b.FlavorRef+" could not be found.")
+		return
+	}
+	var img *image
+	for _, i := range rg.images {
+		if i.ID == b.ImageRef {
+			img = i
+		}
+	}
+	if img == nil {
+		novaError(w, 400, "Can not find requested image") // Nova's words (Zed)
+		return
+	}
+	if img.Status != "active" {
+		novaError(w, 400, "Image "+b.ImageRef+" is not active.")
+		return
+	}
+	md := map[string]string{}
+	for k, v := range b.Metadata {
+		sv, ok := v.(string)
+		if !ok {
+			novaError(w, 400, fmt.Sprintf("Invalid input for field/attribute metadata. Value: %v is not of type 'string'", v))
+			return
+		}
+		if len(k) > 255 || len(sv) > 255 {
+			novaError(w, 400, "Invalid input for field/attribute metadata. Value: "+k+". too long")
+			return
+		}
+		md[k] = sv
+	}
+	if len(md) > 128 {
+		novaError(w, 403, "Quota exceeded for metadata_items: Requested 129, but already used 0 of 128 metadata_items")
+		return
+	}
+	var ud []byte
+	if b.UserData != "" {
+		if len(b.UserData) > maxUserData {
+			novaError(w, 400, fmt.Sprintf("User data too large. User data must be no larger than %d bytes once base64 encoded. Your data is %d bytes", maxUserData, len(b.UserData)))
+			return
+		}
+		var err error
+		if ud, err = base64.StdEncoding.DecodeString(b.UserData); err != nil {
+			novaError(w, 400, "User data needs to be valid base 64.")
+			return
+		}
+	}
+	if b.KeyName != "" {
+		if _, ok := rg.keypairs[b.KeyName]; !ok {
+			novaError(w, 400, "Invalid key_name provided.")
+			return
+		}
+	}
+	var groups []string
+	for _, g := range b.SecurityGroups {
+		var found *secGroup
+		for _, sg := range rg.secgrps {
+			if sg.Name == g.Name || sg.ID == g.Name {
+				found = sg
+			}
+		}
+		if found == nil {
+			novaError(w, 400, "Security group "+g.Name+" not found.")
+			return
+		}
+		groups = append(groups, found.Name)
+	}
+	if len(groups) == 0 {
+		groups = []string{"default"}
+	}
+	nets, msg := rg.parseNetworks(b.Networks, mv)
+	if msg != "" {
+		novaError(w, 400, msg)
+		return
+	}
+	az := b.AZ
+	if az == "" {
+		az = "nova"
+	}
+	okAZ := false
+	for _, a := range rg.azs {
+		okAZ = okAZ || a == az
+	}
+	if !okAZ {
+		novaError(w, 400, "The requested availability zone is not available")
+		return
+	}
+	inst, cores, ram := rg.usage()
+	q := rg.quota
+	over := func(res string, req, used, max int) bool {
+		if max < 0 || used+req <= max {
+			return false
+		}
+		status := rg.faults.QuotaStatus
+		if status == 0 {
+			status = 403
+		}
+		novaError(w, status, fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", res, req, used, max, res))
+		return true
+	}
+	if over("instances", 1, inst, q.Instances) || over("cores", fl.VCPUs, cores, q.Cores) || over("ram", fl.RAMMB, ram, q.RAMMB) {
+		return
+	}
+	v := s.newVM(rg, b.Name, fl, img, md)
+	v.keyName, v.secGroups, v.networks, v.az, v.userData = b.KeyName, groups, nets, az, ud
+	v.consolef("[    0.000000] Linux version 6.1.0-ehos-local (ehos@localcloud)")
+	v.consolef("cloud-init: instance %s (%s) in %s, flavor %s", v.id, v.name, rg.name, fl.Name)
+	s.scheduleBoot(v)
+	w.Header().Set("Location", s.url+"/compute/"+rg.name+"/v2.1/servers/"+v.id)
+	writeJSON(w, 202, map[string]any{"server": map[string]any{
+		"id": v.id, "links": s.serverLinks(rg, v.id), "OS-DCF:diskConfig": "MANUAL",
+		"security_groups": []any{map[string]any{"name": groups[0]}}, "adminPass": "local-" + v.id[:8],
+	}})
+}
+
+func (rg *region) parseNetworks(raw json.RawMessage, mv int) ([]*network, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		if mv >= 2037 {
+			return nil, "Invalid input for field/attribute server. Value: {...}. 'networks' is a required property" // Nova prints the whole body
+		}
+		return rg.networks[:1], ""
+	}
+	var word string
+	if json.Unmarshal(raw, &word) == nil {
+		switch word {
+		case "none":
+			return nil, ""
+		case "auto":
+			return rg.networks[:1], ""
+		}
+		return nil, "Invalid input for field/attribute networks. Value: " + word + "."
+	}
+	var list []struct {
+		UUID string `json:"uuid"`
+		Port string `json:"port"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, "Invalid input for field/attribute networks."
+	}
+	var out []*network
+	for _, n := range list {
+		var found *network
+		for _, nw := range rg.networks {
+			if nw.ID == n.UUID {
+				found = nw
+			}
+		}
+		if found == nil {
+			return nil, "Network " + n.UUID + " could not be found."
+		}
+		out = append(out, found)
+	}
+	return out, ""
+}
+
+// newVM registers a server in BUILD; s.mu held.
+func (s *Server) newVM(rg *region, name string, fl *flavor, img *image, md map[string]string) *vm {
+	s.seq++
+	now := time.Now().UTC()
+	v := &vm{
+		id: newID(), name: name, region: rg, flavor: fl, image: img, metadata: md,
+		status: "BUILD", vmState: "building", taskState: "scheduling", az: "nova",
+		created: now, updated: now, seq: s.seq, secGroups: []string{"default"},
+		networks: rg.networks[:1],
+	}
+	rg.servers[v.id] = v
+	return v
+}
+
+func (v *vm) consolef(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	v.console = append(v.console, strings.Split(strings.TrimRight(line, "\n"), "\n")...)
+	if len(v.console) > consoleMaxLines {
+		v.console = v.console[len(v.console)-consoleMaxLines:]
+	}
+}
+
+// scheduleBoot arms the BUILD → ACTIVE/ERROR transition; s.mu held.
+func (s *Server) scheduleBoot(v *vm) {
+	f := v.region.faults
+	v.taskState = "spawning"
+	if f.StuckBuild {
+		v.consolef("nova-compute: spawning is taking a long time")
+		return
+	}
+	delay := s.opts.BootDelay
+	if f.BootDelay > 0 {
+		delay = time.Duration(f.BootDelay)
+	}
+	bootErr := f.BootError
+	v.timer = time.AfterFunc(delay, func() { s.finishBoot(v, bootErr) })
+}
+
+func (s *Server) finishBoot(v *vm, bootErr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v.deleted || s.closed {
+		return
+	}
+	now := time.Now().UTC()
+	v.updated, v.taskState = now, ""
+	if bootErr != "" {
+		v.status, v.vmState, v.powerState = "ERROR", "error", 0
+		v.fault = map[string]any{"code": 500, "message": bootErr, "created": now.Format(time.RFC3339)}
+		v.consolef("nova-compute: instance failed to spawn: %s", bootErr)
+		return
+	}
+	v.status, v.vmState, v.powerState, v.launched = "ACTIVE", "active", 1, now
+	v.ips = map[string]string{}
+	for _, n := range v.networks {
+		v.region.nextIP++
+		v.ips[n.Name] = fmt.Sprintf("%s.%d", n.Subnet, 10+v.region.nextIP%240)
+	}
+	v.consolef("cloud-init: booted, %d bytes of user-data", len(v.userData))
+	if s.opts.Runner != nil {
+		s.startRunner(v)
+	}
+}
+
+// startRunner runs the VM through the VMRunner in the background; s.mu held.
+func (s *Server) startRunner(v *vm) {
+	info := VMInfo{ID: v.id, Name: v.name, Cloud: v.region.cloud.spec.Name, Region: v.region.name,
+		Flavor: v.flavor.Name, VCPUs: v.flavor.VCPUs, RAMMB: v.flavor.RAMMB, DiskGB: v.flavor.DiskGB,
+		Metadata: copyMap(v.metadata), Console: consoleWriter{s, v}}
+	ud := v.userData
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		stop, err := s.opts.Runner.Start(s.baseCtx, info, ud)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err != nil {
+			v.consolef("ehos-local: could not run the VM: %v", err)
+			s.logf("localcloud: run server %s (%s): %v", v.name, v.id, err)
+			return
+		}
+		if v.deleted || s.closed {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.stopVM(v, stop) }()
+			return
+		}
+		v.stop = stop
+		v.consolef("ehos-local: VM running")
+	}()
+}
+
+func (s *Server) stopVM(v *vm, stop func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		s.logf("localcloud: stop server %s (%s): %v", v.name, v.id, err)
+	}
+}
+
+type consoleWriter struct {
+	s *Server
+	v *vm
+}
+
+func (c consoleWriter) Write(p []byte) (int, error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.v.consolef("%s", bytes.TrimRight(p, "\n"))
+	return len(p), nil
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request, rg *region) {
+	v := s.findVM(w, r, rg)
+	if v == nil {
+		return
+	}
+	v.deleted = true
+	delete(rg.servers, v.id)
+	if v.timer != nil {
+		v.timer.Stop()
+	}
+	if v.stop != nil {
+		stop := v.stop
+		v.stop = nil
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.stopVM(v, stop) }()
+	}
+	w.WriteHeader(204)
+}
+
+func (s *Server) serverAction(w http.ResponseWriter, r *http.Request, rg *region) {
+	v := s.findVM(w, r, rg)
+	if v == nil {
+		return
+	}
+	var body map[string]json.RawMessage
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body) != 1 {
+		novaError(w, 400, "Malformed request body")
+		return
+	}
+	for action, arg := range body {
+		switch action {
+		case "os-getConsoleOutput":
+			var a struct {
+				Length any `json:"length"`
+			}
+			_ = json.Unmarshal(arg, &a)
+			n := -1
+			switch l := a.Length.(type) {
+			case float64:
+				n = int(l)
+			case string:
+				if k, err := strconv.Atoi(l); err == nil {
+					n = k
+				}
+			}
+			lines := v.console
+			if n >= 0 && n < len(lines) {
+				lines = lines[len(lines)-n:]
+			}
+			writeJSON(w, 200, map[string]any{"output": strings.Join(lines, "\n") + "\n"})
+		case "os-stop":
+			if v.status != "ACTIVE" {
+				novaError(w, 409, "Cannot 'stop' instance "+v.id+" while it is in vm_state "+v.vmState)
+				return
+			}
+			v.status, v.vmState, v.powerState = "SHUTOFF", "stopped", 4
+			v.consolef("reboot: Power down")
+			w.WriteHeader(202)
+		case "os-start":
+			if v.status != "SHUTOFF" {
+				novaError(w, 409, "Cannot 'start' instance "+v.id+" while it is in vm_state "+v.vmState)
+				return
+			}
+			v.status, v.vmState, v.powerState = "ACTIVE", "active", 1
+			w.WriteHeader(202)
+		case "createImage":
+			var a struct {
+				Name     string            `json:"name"`
+				Metadata map[string]string `json:"metadata"`
+			}
+			if err := json.Unmarshal(arg, &a); err != nil || a.Name == "" {
+				novaError(w, 400, "Invalid input for field/attribute name.")
+				return
+			}
+			if v.status != "ACTIVE" && v.status != "SHUTOFF" {
+				novaError(w, 409, "Cannot 'createImage' instance "+v.id+" while it is in vm_state "+v.vmState)
+				return
+			}
+			img := &image{ID: newID(), Name: a.Name, Status: "queued", Created: time.Now().UTC(), ServerID: v.id, MinDisk: v.flavor.DiskGB}
+			rg.images = append(rg.images, img)
+			delay := s.opts.BootDelay
+			if d := rg.faults.BootDelay; d > 0 {
+				delay = time.Duration(d)
+			}
+			time.AfterFunc(delay/2, func() { s.setImageStatus(img, "saving") })
+			time.AfterFunc(delay, func() { s.setImageStatus(img, "active") })
+			w.Header().Set("Location", s.url+"/image/"+rg.name+"/v2/images/"+img.ID)
+			if microversion(r) >= 2045 {
+				writeJSON(w, 202, map[string]any{"image_id": img.ID})
+			} else {
+				w.WriteHeader(202)
+			}
+		default:
+			novaError(w, 400, "There is no such action: "+action)
+		}
+	}
+}
+
+func (s *Server) setImageStatus(img *image, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if img.Status != "deleted" {
+		img.Status = status
+	}
+}
+
+func (s *Server) flavorJSON(rg *region, f *flavor, detail bool) map[string]any {
+	u := s.url + "/compute/" + rg.name + "/v2.1/flavors/" + f.ID
+	out := map[string]any{"id": f.ID, "name": f.Name, "links": []any{map[string]any{"rel": "self", "href": u}}, "description": nil}
+	if detail {
+		out["vcpus"], out["ram"], out["disk"] = f.VCPUs, f.RAMMB, f.DiskGB
+		out["OS-FLV-EXT-DATA:ephemeral"], out["swap"], out["rxtx_factor"] = 0, 0, 1.0
+		out["os-flavor-access:is_public"], out["OS-FLV-DISABLED:disabled"] = true, false
+	}
+	return out
+}
+
+func (s *Server) listFlavors(w http.ResponseWriter, r *http.Request, rg *region) {
+	detail := strings.HasSuffix(r.URL.Path, "/detail")
+	var list []any
+	for _, f := range rg.flavors {
+		list = append(list, s.flavorJSON(rg, f, detail))
+	}
+	writeJSON(w, 200, map[string]any{"flavors": list})
+}
+
+func (s *Server) getFlavor(w http.ResponseWriter, r *http.Request, rg *region) {
+	id := r.PathValue("id")
+	for _, f := range rg.flavors {
+		if f.ID == id {
+			writeJSON(w, 200, map[string]any{"flavor": s.flavorJSON(rg, f, true)})
+			return
+		}
+	}
+	novaError(w, 404, "Flavor "+id+" could not be found.")
+}
+
+func keypairJSON(k *keypair, mv int) map[string]any {
+	out := map[string]any{"name": k.Name, "public_key": k.PublicKey, "fingerprint": k.Fingerprint}
+	if mv >= 2002 {
+		out["type"] = "ssh"
+	}
+	return out
+}
+
+func (s *Server) listKeypairs(w http.ResponseWriter, r *http.Request, rg *region) {
+	var names []string
+	for n := range rg.keypairs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	list := []any{}
+	for _, n := range names {
+		list = append(list, map[string]any{"keypair": keypairJSON(rg.keypairs[n], microversion(r))})
+	}
+	writeJSON(w, 200, map[string]any{"keypairs": list})
+}
+
+func (s *Server) getKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
+	k, ok := rg.keypairs[r.PathValue("name")]
+	if !ok {
+		novaError(w, 404, "Keypair "+r.PathValue("name")+" not found for user "+rg.cloud.userID)
+		return
+	}
+	out := keypairJSON(k, microversion(r))
+	out["id"], out["user_id"], out["deleted"] = 1, rg.cloud.userID, false
+	out["created_at"] = k.Created.Format("2006-01-02T15:04:05.000000")
+	writeJSON(w, 200, map[string]any{"keypair": out})
+}
+
+func (s *Server) createKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
+	var body struct {
+		Keypair struct {
+			Name      string `json:"name"`
+			PublicKey string `json:"public_key"`
+		} `json:"keypair"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Keypair.Name == "" {
+		novaError(w, 400, "Invalid input for field/attribute keypair.")
+		return
+	}
+	if body.Keypair.PublicKey == "" {
+		novaError(w, 400, "Keypair generation is not supported by the local cloud: give public_key")
+		return
+	}
+	if _, dup := rg.keypairs[body.Keypair.Name]; dup {
+		novaError(w, 409, "Key pair '"+body.Keypair.Name+"' already exists.")
+		return
+	}
+	k := &keypair{Name: body.Keypair.Name, PublicKey: body.Keypair.PublicKey, Fingerprint: "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff", Created: time.Now().UTC()}
+	rg.keypairs[k.Name] = k
+	out := keypairJSON(k, microversion(r))
+	out["user_id"] = rg.cloud.userID
+	writeJSON(w, 200, map[string]any{"keypair": out})
+}
+
+func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
+	if _, ok := rg.keypairs[r.PathValue("name")]; !ok {
+		novaError(w, 404, "Keypair "+r.PathValue("name")+" not found for user "+rg.cloud.userID)
+		return
+	}
+	delete(rg.keypairs, r.PathValue("name"))
+	w.WriteHeader(202)
+}
+
+func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
+	inst, cores, ram := rg.usage()
+	q := rg.quota
+	abs := map[string]any{
+		"maxTotalInstances": q.Instances, "totalInstancesUsed": inst,
+		"maxTotalCores": q.Cores, "totalCoresUsed": cores,
+		"maxTotalRAMSize": q.RAMMB, "totalRAMUsed": ram,
+		"maxTotalKeypairs": 100, "maxServerMeta": 128, "maxImageMeta": 128,
+		"maxPersonality": 5, "maxPersonalitySize": 10240,
+		"maxServerGroups": 10, "maxServerGroupMembers": 10, "totalServerGroupsUsed": 0,
+	}
+	if microversion(r) < 2036 { // network proxies, gone from 2.36 on
+		abs["maxSecurityGroups"], abs["maxSecurityGroupRules"], abs["totalSecurityGroupsUsed"] = 10, 20, 0
+		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = 10, 0
+	}
+	writeJSON(w, 200, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
+}
+
+func (s *Server) availabilityZones(w http.ResponseWriter, r *http.Request, rg *region) {
+	var list []any
+	for _, a := range rg.azs {
+		list = append(list, map[string]any{"zoneName": a, "zoneState": map[string]any{"available": true}, "hosts": nil})
+	}
+	writeJSON(w, 200, map[string]any{"availabilityZoneInfo": list})
+}
