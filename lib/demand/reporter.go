@@ -1,0 +1,317 @@
+package demand
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ehos-project/ehos/lib/classad"
+)
+
+// Condor is what the reporter needs of HTCondor's tools; *condor.Client
+// satisfies it.
+type Condor interface {
+	Run(ctx context.Context, tool string, args ...string) ([]byte, error)
+	Advertise(ctx context.Context, command string, ads []classad.Ad) error
+}
+
+// Projections the reporter asks the schedd for. The autocluster query
+// returns one short line per shape; the idle query two numbers per idle job.
+// Neither ever carries a whole job ad.
+var (
+	autoclusterAttrs = []string{"AutoClusterId", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs", AttrCloud, AttrRegion, AttrFlavor}
+	// IdleConstraint is the jobs that count as demand: idle, and not
+	// scheduler or local universe (they never need a worker).
+	IdleConstraint = "JobStatus == 1 && JobUniverse != 7 && JobUniverse != 12"
+)
+
+// Reporter advertises one schedd's idle demand. Make one and call Cycle (or
+// Run); it remembers which ads it advertised so it can withdraw them.
+type Reporter struct {
+	Condor Condor
+	// Schedd is the schedd's Name. "" picks the only schedd the collector
+	// knows, which is right for a personal pool but not for several schedds.
+	Schedd   string
+	Pool     string        // EHOSPool of the ads (ehos.yaml pool name); may be ""
+	Lifetime time.Duration // ClassAdLifetime of the ads
+	Log      zerolog.Logger
+
+	live     map[string]bool // names advertised and not withdrawn
+	started  bool
+	resolved string // schedd name last resolved
+}
+
+// Stats describe one cycle.
+type Stats struct {
+	Schedd      string
+	Groups      int
+	Idle        int
+	Unclustered int   // idle jobs the schedd had not yet put in an autocluster
+	Withdrawn   int   // ads withdrawn this cycle
+	BytesRead   int64 // tool output read
+	Duration    time.Duration
+}
+
+// Cycle queries the schedd once and advertises (or withdraws) its demand.
+// A failed query returns an error and advertises nothing: the ads of the
+// last good cycle stay until their lifetime, rather than reporting zero.
+func (r *Reporter) Cycle(ctx context.Context, now time.Time) (Stats, error) {
+	start := time.Now()
+	st := Stats{}
+	defer func() { st.Duration = time.Since(start) }()
+	name, addr, n, err := r.resolveSchedd(ctx)
+	st.BytesRead += n
+	if err != nil {
+		return st, err
+	}
+	st.Schedd = name
+	groups, unclustered, n, err := r.query(ctx, name, addr)
+	st.BytesRead += n
+	if err != nil {
+		return st, err
+	}
+	st.Groups, st.Unclustered = len(groups), unclustered
+	for _, g := range groups {
+		st.Idle += g.Idle
+	}
+	keep := map[string]bool{}
+	for _, g := range groups {
+		keep[g.AdName()] = true
+	}
+	if len(groups) > 0 {
+		if err := r.Condor.Advertise(ctx, "UPDATE_AD_GENERIC", DemandAds(groups, r.Pool, r.Lifetime, now)); err != nil {
+			return st, fmt.Errorf("advertise demand of schedd %q: %w", name, err)
+		}
+	}
+	// Withdraw what is no longer there, and on the first cycle whatever an
+	// earlier incarnation of this reporter left behind.
+	gone := 0
+	for n := range r.live {
+		if !keep[n] {
+			gone++
+		}
+	}
+	if gone > 0 || !r.started {
+		names := make([]string, 0, len(keep))
+		for n := range keep {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if err := r.Condor.Advertise(ctx, "INVALIDATE_ADS_GENERIC", []classad.Ad{WithdrawAd(name, names)}); err != nil {
+			// Kept in live: tried again next cycle; they expire anyway.
+			r.Log.Warn().Err(err).Int("ads", gone).Msg("withdraw demand ads failed")
+		} else {
+			st.Withdrawn = gone
+			for n := range r.live {
+				if !keep[n] {
+					delete(r.live, n)
+				}
+			}
+		}
+	}
+	r.started = true
+	if r.live == nil {
+		r.live = map[string]bool{}
+	}
+	for n := range keep {
+		r.live[n] = true
+	}
+	return st, nil
+}
+
+// Run calls Cycle every interval until ctx ends. Failed cycles are logged
+// and skipped. The ads are left to expire on exit: when the schedd restarts
+// the job comes back and refreshes them, without a gap in demand.
+func (r *Reporter) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		st, err := r.Cycle(ctx, time.Now())
+		if err != nil {
+			r.Log.Error().Err(err).Msg("demand cycle skipped")
+		} else {
+			r.Log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).
+				Int("unclustered", st.Unclustered).Int("withdrawn", st.Withdrawn).
+				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// resolveSchedd finds the schedd's Name and address in the collector. The
+// address changes when the schedd restarts, so it is looked up every cycle
+// (one small answer: two attributes per schedd).
+func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int64, err error) {
+	args := []string{"-schedd", "-json", "-attributes", "Name,MyAddress"}
+	if r.Schedd != "" {
+		args = append(args, "-constraint", "Name == "+classad.Quote(r.Schedd))
+	}
+	out, err := r.Condor.Run(ctx, "condor_status", args...)
+	n = int64(len(out))
+	if err != nil {
+		return "", "", n, fmt.Errorf("look up schedd %q: %w", r.Schedd, err)
+	}
+	ads, err := classad.ParseJSON(out)
+	if err != nil {
+		return "", "", n, fmt.Errorf("look up schedd %q: %w", r.Schedd, err)
+	}
+	switch {
+	case len(ads) == 1:
+	case len(ads) == 0:
+		return "", "", n, fmt.Errorf("schedd %q not in the collector", r.Schedd)
+	default:
+		return "", "", n, fmt.Errorf("%d schedds in the collector: name one (--schedd)", len(ads))
+	}
+	return ads[0].GetString("Name"), ads[0].GetString("MyAddress"), n, nil
+}
+
+func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, unclustered int, n int64, err error) {
+	target := []string{"-name", schedd, "-allusers"}
+	acOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-autocluster", "-af:tV", strings.Join(autoclusterAttrs, " "))...)
+	n += int64(len(acOut))
+	if err != nil {
+		return nil, 0, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
+	}
+	idleOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-constraint", IdleConstraint, "-af", "AutoClusterId", "QDate")...)
+	n += int64(len(idleOut))
+	if err != nil {
+		return nil, 0, n, fmt.Errorf("idle jobs of schedd %q: %w", schedd, err)
+	}
+	shapes, err := ParseAutoclusters(acOut)
+	if err != nil {
+		return nil, 0, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
+	}
+	counts, unclustered, err := ParseIdle(idleOut)
+	if err != nil {
+		return nil, 0, n, fmt.Errorf("idle jobs of schedd %q: %w", schedd, err)
+	}
+	return Join(schedd, addr, shapes, counts), unclustered, n, nil
+}
+
+// Shape is one autocluster as `condor_q -autocluster -af:tV` prints it.
+type Shape struct {
+	ID       int
+	Cpus     int
+	MemoryMB int
+	DiskKB   int64
+	GPUs     int
+	Pin      Pin
+}
+
+// IdleCount is the idle jobs of one autocluster.
+type IdleCount struct {
+	Idle   int
+	Oldest time.Time
+}
+
+// ParseAutoclusters reads the output of `condor_q -autocluster -af:tV`
+// with the attributes AutoClusterId RequestCpus RequestMemory RequestDisk
+// RequestGPUs EHOSCloud EHOSRegion EHOSFlavor. Undefined requests take
+// HTCondor's defaults (1 CPU, no GPU); a line that cannot be read is an
+// error, since a shape silently lost would be demand silently lost.
+func ParseAutoclusters(out []byte) (map[int]Shape, error) {
+	shapes := map[int]Shape{}
+	for i, line := range strings.Split(string(out), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != len(autoclusterAttrs) {
+			return nil, fmt.Errorf("line %d: %d fields, want %d: %q", i+1, len(f), len(autoclusterAttrs), line)
+		}
+		v := make([]classad.Value, len(f))
+		for j, s := range f {
+			x, err := classad.ParseValue(strings.TrimSpace(s))
+			if err != nil {
+				return nil, fmt.Errorf("line %d field %s: %w", i+1, autoclusterAttrs[j], err)
+			}
+			v[j] = x
+		}
+		id, ok := v[0].IntVal()
+		if !ok {
+			return nil, fmt.Errorf("line %d: AutoClusterId %q", i+1, f[0])
+		}
+		num := func(x classad.Value, def int64) int64 {
+			if f, ok := x.FloatVal(); ok && f >= 0 {
+				return int64(f + 0.999999) // requests are rounded up
+			}
+			return def
+		}
+		str := func(x classad.Value) string { s, _ := x.Str(); return s }
+		shapes[int(id)] = Shape{
+			ID:       int(id),
+			Cpus:     int(num(v[1], 1)),
+			MemoryMB: int(num(v[2], 0)),
+			DiskKB:   num(v[3], 0),
+			GPUs:     int(num(v[4], 0)),
+			Pin:      Pin{Cloud: str(v[5]), Region: str(v[6]), Flavor: str(v[7])},
+		}
+	}
+	return shapes, nil
+}
+
+// ParseIdle reads `condor_q -af AutoClusterId QDate` of the idle jobs:
+// count and oldest QDate per autocluster, and how many idle jobs had no
+// autocluster yet (just submitted: they are counted next cycle).
+func ParseIdle(out []byte) (map[int]IdleCount, int, error) {
+	counts := map[int]IdleCount{}
+	unclustered := 0
+	for i, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 {
+			return nil, 0, fmt.Errorf("line %d: %q", i+1, line)
+		}
+		if f[0] == "undefined" {
+			unclustered++
+			continue
+		}
+		id, err := strconv.Atoi(f[0])
+		if err != nil {
+			return nil, 0, fmt.Errorf("line %d: AutoClusterId %q", i+1, f[0])
+		}
+		q, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return nil, 0, fmt.Errorf("line %d: QDate %q", i+1, f[1])
+		}
+		c := counts[id]
+		c.Idle++
+		if t := time.Unix(q, 0).UTC(); c.Oldest.IsZero() || t.Before(c.Oldest) {
+			c.Oldest = t
+		}
+		counts[id] = c
+	}
+	return counts, unclustered, nil
+}
+
+// Join makes the groups of one schedd: every autocluster with idle jobs.
+// Idle jobs whose autocluster is not (yet) in the autocluster answer are
+// left out; they appear next cycle.
+func Join(schedd, addr string, shapes map[int]Shape, counts map[int]IdleCount) []Group {
+	groups := make([]Group, 0, len(counts))
+	for id, c := range counts {
+		s, ok := shapes[id]
+		if !ok || c.Idle == 0 {
+			continue
+		}
+		groups = append(groups, Group{
+			Schedd: schedd, ScheddAddr: addr, Autocluster: id,
+			Cpus: s.Cpus, MemoryMB: s.MemoryMB, DiskKB: s.DiskKB, GPUs: s.GPUs,
+			Idle: c.Idle, Oldest: c.Oldest, Pin: s.Pin,
+		})
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Autocluster < groups[j].Autocluster })
+	return groups
+}
+
