@@ -95,18 +95,13 @@ func DemandAds(groups []Group, pool string, lifetime time.Duration, now time.Tim
 }
 
 // WithdrawAd is the query ad of `condor_advertise INVALIDATE_ADS_GENERIC`
-// that removes the named EHOSDemand ads of one schedd.
-func WithdrawAd(schedd string, names []string) classad.Ad {
+// that removes every EHOSDemand ad of one schedd except those named in
+// keep. Withdrawing "all but the current ones" also clears what an earlier
+// run of the reporter left behind.
+func WithdrawAd(schedd string, keep []string) classad.Ad {
 	req := "MyType == " + classad.Quote(DemandType) + " && " + AttrSchedd + " == " + classad.Quote(schedd)
-	if len(names) > 0 {
-		req += " && ("
-		for i, n := range names {
-			if i > 0 {
-				req += " || "
-			}
-			req += "Name == " + classad.Quote(n)
-		}
-		req += ")"
+	for _, n := range keep {
+		req += " && Name != " + classad.Quote(n)
 	}
 	return classad.Ad{
 		"MyType":       classad.String("Query"),

@@ -163,10 +163,12 @@ type offlineMatch struct {
 // -attributes FlavorAttrs`: for every (schedd, autocluster) the offers it
 // matched, cheapest first.
 //
-// An ad whose MachineLastMatchTime is missing or older than maxAge is
-// skipped: the negotiator never clears OfflineMatches, it only stops
-// updating them when nothing matches that flavor any more. maxAge should be
-// about two negotiation cycles. An ad whose OfflineMatches cannot be read is
+// An ad whose MachineLastMatchTime is missing, older than maxAge, or more
+// than maxAge/4 older than the newest MachineLastMatchTime of all the ads
+// (the latest negotiation cycle) is skipped: the negotiator never clears
+// OfflineMatches, it only stops updating them when nothing matches that
+// flavor any more, and autocluster ids are reused. maxAge should be about
+// two negotiation intervals. An ad whose OfflineMatches cannot be read is
 // skipped too (its offers are not eligible this cycle) and named in the
 // returned error, which is otherwise nil; the map is valid either way.
 func Eligibility(flavorAds []classad.Ad, now time.Time, maxAge time.Duration) (map[AutoclusterKey][]scale.OfferKey, error) {
@@ -176,9 +178,17 @@ func Eligibility(flavorAds []classad.Ad, now time.Time, maxAge time.Duration) (m
 	}
 	found := map[AutoclusterKey][]cand{}
 	var bad []string
+	// The newest match time is the latest negotiation cycle. All of one
+	// cycle's matches fall within its (short) duration, so an ad matched
+	// well before it was not matched in it: its list is left over.
+	var newest int64
+	for _, ad := range flavorAds {
+		newest = max(newest, ad.GetInt(AttrLastMatc, 0))
+	}
+	slack := int64(max(maxAge/4, time.Second) / time.Second)
 	for _, ad := range flavorAds {
 		last := ad.GetInt(AttrLastMatc, 0)
-		if last <= 0 || now.Sub(time.Unix(last, 0)) > maxAge {
+		if last <= 0 || now.Sub(time.Unix(last, 0)) > maxAge || last < newest-slack {
 			continue
 		}
 		key := scale.OfferKey{

@@ -60,9 +60,8 @@ type Stats struct {
 // Cycle queries the schedd once and advertises (or withdraws) its demand.
 // A failed query returns an error and advertises nothing: the ads of the
 // last good cycle stay until their lifetime, rather than reporting zero.
-func (r *Reporter) Cycle(ctx context.Context, now time.Time) (Stats, error) {
+func (r *Reporter) Cycle(ctx context.Context, now time.Time) (st Stats, err error) {
 	start := time.Now()
-	st := Stats{}
 	defer func() { st.Duration = time.Since(start) }()
 	name, addr, n, err := r.resolveSchedd(ctx)
 	st.BytesRead += n
@@ -176,7 +175,7 @@ func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int6
 
 func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, unclustered int, n int64, err error) {
 	target := []string{"-name", schedd, "-allusers"}
-	acOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-autocluster", "-af:tV", strings.Join(autoclusterAttrs, " "))...)
+	acOut, err := r.Condor.Run(ctx, "condor_q", append(append(target, "-autocluster", "-af:tV"), autoclusterAttrs...)...)
 	n += int64(len(acOut))
 	if err != nil {
 		return nil, 0, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
