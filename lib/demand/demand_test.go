@@ -54,7 +54,7 @@ func TestFlavorAdsAreValidText(t *testing.T) {
 
 func TestNormalizeAddress(t *testing.T) {
 	for in, want := range map[string]string{
-		"<127.0.0.1:41889?addrs=127.0.0.1-41889&alias=vm>":                    "127.0.0.1:41889",
+		"<127.0.0.1:41889?addrs=127.0.0.1-41889&alias=vm>":                     "127.0.0.1:41889",
 		"<10.0.0.5:9618?addrs=10.0.0.5-9618&alias=cm&noUDP&sock=schedd_12_34>": "10.0.0.5:9618?sock=schedd_12_34",
 		"127.0.0.1:9618": "127.0.0.1:9618",
 		"":               "",

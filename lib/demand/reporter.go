@@ -313,4 +313,3 @@ func Join(schedd, addr string, shapes map[int]Shape, counts map[int]IdleCount) [
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Autocluster < groups[j].Autocluster })
 	return groups
 }
-
