@@ -18,6 +18,9 @@ import (
 // Options are the hook's inputs.
 type Options struct {
 	IdentityFile string
+	// InstanceIDFile is read when the identity has no instance_id
+	// (cloud-init writes /var/lib/cloud/data/instance-id); "" skips it.
+	InstanceIDFile string
 	MetadataURL  string // "" (the default): never contacted
 	// Dirs HTCondor must be able to write, by knob name (EXECUTE, LOG,
 	// SPOOL). An empty path is a problem: the caller could not find it.
@@ -50,6 +53,11 @@ func Check(ctx context.Context, o Options) Report {
 		r.Identity, problems = ParseIdentity(data)
 		for _, p := range problems {
 			r.Reasons = append(r.Reasons, fmt.Sprintf("identity %s: %s", o.IdentityFile, p))
+		}
+	}
+	if r.Identity.InstanceID == "" && o.InstanceIDFile != "" {
+		if b, err := os.ReadFile(o.InstanceIDFile); err == nil {
+			r.Identity.InstanceID = strings.TrimSpace(string(b))
 		}
 	}
 	if o.MetadataURL != "" {

@@ -20,15 +20,17 @@ const DefaultIdentityFile = "/etc/ehos/identity"
 // Identity is who a worker is. The file holds `key=value` lines:
 //
 //	# written by cloud-init (cloudinit/worker.yaml)
-//	instance_id=6f1c0c3e-6a0e-4d1b-9a61-1b2f1f5a9e10
-//	name=ehos-w-abc123
+//	instance_name=ehos-w-abc123
 //	cloud=mycloud
 //	region=RegionOne
 //	flavor=m1.large
 //	pool=ehos
-//	boot_time=2026-11-24T16:31:07Z
+//	ehos_version=v0.1.0
 //
-// Blank lines and lines starting with '#' are ignored; spaces around key and
+// (the form cloudinit/worker.yaml writes). Optional keys: instance_id (the
+// cloud's server id, which a template cannot know before the server exists:
+// by default it comes from cloud-init's own /var/lib/cloud/data/instance-id)
+// and boot_time. name is accepted for instance_name. Blank lines and lines starting with '#' are ignored; spaces around key and
 // value are trimmed; a value may be wrapped in double quotes (Go/C escapes
 // inside); unknown keys are ignored so newer templates work with older hooks.
 // boot_time is RFC 3339 or Unix seconds; when absent the kernel's boot time
@@ -45,7 +47,7 @@ type Identity struct {
 
 // Required are the keys without which the provisioner cannot join the
 // worker to its VM.
-var Required = []string{"instance_id", "name", "pool"}
+var Required = []string{"instance_name", "pool"}
 
 // ParseIdentity reads an identity file. It returns what it could read and
 // every problem found (a bad line does not hide the good ones).
@@ -75,12 +77,12 @@ func ParseIdentity(data []byte) (Identity, []string) {
 			}
 			v = u
 		}
-		seen[k] = v != ""
 		switch k {
 		case "instance_id":
 			id.InstanceID = v
-		case "name":
+		case "instance_name", "name":
 			id.Name = v
+			k = "instance_name"
 		case "cloud":
 			id.Cloud = v
 		case "region":
@@ -97,6 +99,7 @@ func ParseIdentity(data []byte) (Identity, []string) {
 			}
 			id.BootTime = t
 		}
+		seen[k] = v != ""
 	}
 	if err := sc.Err(); err != nil {
 		problems = append(problems, "read: "+err.Error())
@@ -135,7 +138,7 @@ func (id Identity) Format() string {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
 	put("instance_id", id.InstanceID)
-	put("name", id.Name)
+	put("instance_name", id.Name)
 	put("cloud", id.Cloud)
 	put("region", id.Region)
 	put("flavor", id.Flavor)

@@ -41,7 +41,7 @@ func TestParseIdentityProblems(t *testing.T) {
 	}
 	// The unterminated quote is kept as a literal value (it does not end in
 	// a quote), which is the least surprising reading.
-	if _, p := ParseIdentity([]byte("instance_id=\"a\\q\"\nname=n\npool=p\n")); len(p) != 2 {
+	if _, p := ParseIdentity([]byte("instance_id=\"a\\q\"\nname=n\npool=p\n")); len(p) != 1 {
 		t.Errorf("bad escape not reported: %v", p)
 	}
 }
@@ -62,13 +62,16 @@ func checkAd(t *testing.T, r Report) classad.Ad {
 func TestCheckHealthy(t *testing.T) {
 	dir := t.TempDir()
 	idf := filepath.Join(dir, "identity")
-	os.WriteFile(idf, []byte("instance_id=i-1\nname=w1\ncloud=c\nregion=r\nflavor=f\npool=p\n"), 0o644)
+	// What cloudinit/worker.yaml writes; the id comes from cloud-init's file.
+	os.WriteFile(idf, []byte("instance_name=w1\ncloud=c\nregion=r\nflavor=f\npool=p\nehos_version=v1\n"), 0o644)
+	iidf := filepath.Join(dir, "instance-id")
+	os.WriteFile(iidf, []byte("i-1\n"), 0o644)
 	r := Check(context.Background(), Options{
-		IdentityFile: idf, Dirs: map[string]string{"EXECUTE": dir, "LOG": dir, "SPOOL": dir},
+		IdentityFile: idf, InstanceIDFile: iidf, Dirs: map[string]string{"EXECUTE": dir, "LOG": dir, "SPOOL": dir},
 		ScratchDir: dir, MinScratchMB: 1, BootTime: time.Unix(1795530000, 0),
 	})
 	ad := checkAd(t, r)
-	if !ad.GetBool("EHOSHealthy", false) || ad.GetString("EHOSHealthReason") != "ok" || ad.GetString("EHOSName") != "w1" ||
+	if !ad.GetBool("EHOSHealthy", false) || ad.GetString("EHOSHealthReason") != "ok" || ad.GetString("EHOSName") != "w1" || ad.GetString("EHOSInstanceID") != "i-1" ||
 		ad.GetInt("EHOSBootTime", 0) != 1795530000 || ad.GetString("EHOSFlavor") != "f" {
 		t.Errorf("ad: %v (reasons %v)", ad, r.Reasons)
 	}
