@@ -107,35 +107,40 @@ func TestEligibilityFromCapturedVerdict(t *testing.T) {
 
 func TestParseScheddAnswers(t *testing.T) {
 	ac, _ := os.ReadFile("testdata/autocluster.txt")
-	idle, _ := os.ReadFile("testdata/idle.txt")
+	busy, _ := os.ReadFile("testdata/notidle.txt")
+	qd, _ := os.ReadFile("testdata/qdates.txt")
 	shapes, err := ParseAutoclusters(ac)
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, unclustered, err := ParseIdle(append(idle, []byte("undefined 1795538200\n")...))
+	notIdle, err := ParseNotIdle(busy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unclustered != 1 {
-		t.Errorf("unclustered = %d", unclustered)
+	qdates, err := ParseQDates(qd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := Join("ehos@vm", "<127.0.0.1:41889>", shapes, counts)
+	got := Join("ehos@vm", "<127.0.0.1:41889>", shapes, notIdle, qdates)
 	q1, q2 := time.Unix(1795537867, 0).UTC(), time.Unix(1795538125, 0).UTC()
 	want := []Group{
 		{Schedd: "ehos@vm", ScheddAddr: "<127.0.0.1:41889>", Autocluster: 1, Cpus: 1, MemoryMB: 1000, DiskKB: 45, Idle: 2, Oldest: q2, Pin: Pin{Flavor: "small"}},
 		{Schedd: "ehos@vm", ScheddAddr: "<127.0.0.1:41889>", Autocluster: 2, Cpus: 1, MemoryMB: 1000, DiskKB: 45, Idle: 3, Oldest: q1},
-		{Schedd: "ehos@vm", ScheddAddr: "<127.0.0.1:41889>", Autocluster: 3, Cpus: 1, MemoryMB: 1000, DiskKB: 45, Idle: 1, Oldest: q1},
+		{Schedd: "ehos@vm", ScheddAddr: "<127.0.0.1:41889>", Autocluster: 3, Cpus: 4, MemoryMB: 8000, DiskKB: 45, Idle: 1, Oldest: q1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"1\t2\n", "x\t1\t1\t1\t1\tundefined\tundefined\tundefined\n"} {
+	for _, bad := range []string{"1\t2\n", "x\t1\t\"1.0\"\t1\t1\t1\t1\tundefined\tundefined\tundefined\n"} {
 		if _, err := ParseAutoclusters([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}
-	if _, _, err := ParseIdle([]byte("1 x\n")); err == nil {
+	if _, err := ParseQDates([]byte("1 0 x\n")); err == nil {
 		t.Error("bad QDate accepted")
+	}
+	if _, err := ParseNotIdle([]byte("x\n")); err == nil {
+		t.Error("bad autocluster id accepted")
 	}
 }
 
@@ -217,9 +222,9 @@ func TestSplitKey(t *testing.T) {
 // fakeCondor answers the reporter's three queries from strings and records
 // what it advertised.
 type fakeCondor struct {
-	schedd, ac, idle string
-	fail             map[string]error // by first argument after the tool
-	adverts          []string         // command: names
+	schedd, ac, busy, qdates string
+	fail                     map[string]error // by first argument after the tool
+	adverts                  []string         // command: names
 }
 
 func (f *fakeCondor) Run(_ context.Context, tool string, args ...string) ([]byte, error) {
@@ -228,8 +233,10 @@ func (f *fakeCondor) Run(_ context.Context, tool string, args ...string) ([]byte
 		return []byte(f.schedd), f.fail["status"]
 	case tool == "condor_q" && strings.Contains(strings.Join(args, " "), "-autocluster"):
 		return []byte(f.ac), f.fail["autocluster"]
+	case tool == "condor_q" && strings.Contains(strings.Join(args, " "), "-constraint"):
+		return []byte(f.busy), f.fail["busy"]
 	case tool == "condor_q":
-		return []byte(f.idle), f.fail["idle"]
+		return []byte(f.qdates), f.fail["qdates"]
 	}
 	return nil, errors.New("unexpected tool " + tool)
 }
@@ -250,10 +257,11 @@ func (f *fakeCondor) Advertise(_ context.Context, cmd string, ads []classad.Ad) 
 
 func TestReporterCycle(t *testing.T) {
 	ac, _ := os.ReadFile("testdata/autocluster.txt")
-	idle, _ := os.ReadFile("testdata/idle.txt")
+	busy, _ := os.ReadFile("testdata/notidle.txt")
+	qd, _ := os.ReadFile("testdata/qdates.txt")
 	f := &fakeCondor{
 		schedd: `[{"Name": "ehos@vm", "MyAddress": "<127.0.0.1:41889?addrs=127.0.0.1-41889&alias=vm>"}]`,
-		ac:     string(ac), idle: string(idle), fail: map[string]error{},
+		ac:     string(ac), busy: string(busy), qdates: string(qd), fail: map[string]error{},
 	}
 	r := &Reporter{Condor: f, Pool: "p", Lifetime: time.Minute, Log: zerolog.Nop()}
 	ctx := context.Background()
@@ -273,14 +281,14 @@ func TestReporterCycle(t *testing.T) {
 
 	// A failed query advertises and withdraws nothing.
 	f.adverts = nil
-	f.fail["idle"] = errors.New("schedd down")
+	f.fail["busy"] = errors.New("schedd down")
 	if _, err := r.Cycle(ctx, now); err == nil || len(f.adverts) != 0 {
 		t.Fatalf("failed query: err %v, adverts %v", err, f.adverts)
 	}
-	delete(f.fail, "idle")
+	delete(f.fail, "busy")
 
 	// Autocluster 2's jobs start: only its ad is withdrawn.
-	f.idle = "1 1795538125\n3 1795537867\n"
+	f.busy = "2\n2\n2\n2\n"
 	if st, err := r.Cycle(ctx, now); err != nil || st.Withdrawn != 1 {
 		t.Fatalf("third cycle: %+v %v", st, err)
 	}
@@ -292,8 +300,8 @@ func TestReporterCycle(t *testing.T) {
 		t.Errorf("third cycle adverts (-want +got):\n%s", diff)
 	}
 
-	// Nothing idle (HTCondor prints nothing at all): everything withdrawn.
-	f.adverts, f.idle = nil, ""
+	// An empty queue (HTCondor prints nothing at all): everything withdrawn.
+	f.adverts, f.ac = nil, ""
 	if st, err := r.Cycle(ctx, now); err != nil || st.Withdrawn != 2 || st.Groups != 0 {
 		t.Fatalf("empty queue: %+v %v", st, err)
 	}

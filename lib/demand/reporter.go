@@ -20,14 +20,22 @@ type Condor interface {
 	Advertise(ctx context.Context, command string, ads []classad.Ad) error
 }
 
-// Projections the reporter asks the schedd for. The autocluster query
-// returns one short line per shape; the idle query two numbers per idle job.
-// Neither ever carries a whole job ad.
+// What the reporter asks the schedd. The cost of a cycle must not grow with
+// the number of idle jobs (a burst is exactly when ehos is needed), so idle
+// jobs are never listed one by one:
+//
+//   - `condor_q -autocluster`: one short line per shape, with JobCount (all
+//     the jobs of the autocluster: idle, running and held) and JobIds;
+//   - the jobs that are NOT idle, one autocluster id each: bounded by the
+//     pool's running slots plus held jobs, not by the queue;
+//   - the QDate of the first job of each autocluster, by job id.
+//
+// Idle = JobCount − not idle. Neither query ever returns a whole job ad.
 var (
-	autoclusterAttrs = []string{"AutoClusterId", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs", AttrCloud, AttrRegion, AttrFlavor}
-	// IdleConstraint is the jobs that count as demand: idle, and not
-	// scheduler or local universe (they never need a worker).
-	IdleConstraint = "JobStatus == 1 && JobUniverse != 7 && JobUniverse != 12"
+	autoclusterAttrs = []string{"AutoClusterId", "JobCount", "JobIds", "RequestCpus", "RequestMemory", "RequestDisk", "RequestGPUs", AttrCloud, AttrRegion, AttrFlavor}
+	// NotIdleConstraint is the jobs that are not demand: not idle, or
+	// scheduler and local universe (they never need a worker).
+	NotIdleConstraint = "JobStatus != 1 || JobUniverse == 7 || JobUniverse == 12"
 )
 
 // Reporter advertises one schedd's idle demand. Make one and call Cycle (or
@@ -48,13 +56,12 @@ type Reporter struct {
 
 // Stats describe one cycle.
 type Stats struct {
-	Schedd      string
-	Groups      int
-	Idle        int
-	Unclustered int   // idle jobs the schedd had not yet put in an autocluster
-	Withdrawn   int   // ads withdrawn this cycle
-	BytesRead   int64 // tool output read
-	Duration    time.Duration
+	Schedd    string
+	Groups    int
+	Idle      int
+	Withdrawn int   // ads withdrawn this cycle
+	BytesRead int64 // tool output read
+	Duration  time.Duration
 }
 
 // Cycle queries the schedd once and advertises (or withdraws) its demand.
@@ -69,12 +76,12 @@ func (r *Reporter) Cycle(ctx context.Context, now time.Time) (st Stats, err erro
 		return st, err
 	}
 	st.Schedd = name
-	groups, unclustered, n, err := r.query(ctx, name, addr)
+	groups, n, err := r.query(ctx, name, addr)
 	st.BytesRead += n
 	if err != nil {
 		return st, err
 	}
-	st.Groups, st.Unclustered = len(groups), unclustered
+	st.Groups = len(groups)
 	for _, g := range groups {
 		st.Idle += g.Idle
 	}
@@ -135,7 +142,7 @@ func (r *Reporter) Run(ctx context.Context, interval time.Duration) error {
 			r.Log.Error().Err(err).Msg("demand cycle skipped")
 		} else {
 			r.Log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).
-				Int("unclustered", st.Unclustered).Int("withdrawn", st.Withdrawn).
+				Int("withdrawn", st.Withdrawn).
 				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		}
 		select {
@@ -173,32 +180,55 @@ func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int6
 	return ads[0].GetString("Name"), ads[0].GetString("MyAddress"), n, nil
 }
 
-func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, unclustered int, n int64, err error) {
+func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, n int64, err error) {
 	target := []string{"-name", schedd, "-allusers"}
 	acOut, err := r.Condor.Run(ctx, "condor_q", append(append(target, "-autocluster", "-af:tV"), autoclusterAttrs...)...)
 	n += int64(len(acOut))
 	if err != nil {
-		return nil, 0, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
-	}
-	idleOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-constraint", IdleConstraint, "-af", "AutoClusterId", "QDate")...)
-	n += int64(len(idleOut))
-	if err != nil {
-		return nil, 0, n, fmt.Errorf("idle jobs of schedd %q: %w", schedd, err)
+		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
 	}
 	shapes, err := ParseAutoclusters(acOut)
 	if err != nil {
-		return nil, 0, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
+		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
 	}
-	counts, unclustered, err := ParseIdle(idleOut)
+	if len(shapes) == 0 {
+		return nil, n, nil
+	}
+	busyOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-constraint", NotIdleConstraint, "-af", "AutoClusterId")...)
+	n += int64(len(busyOut))
 	if err != nil {
-		return nil, 0, n, fmt.Errorf("idle jobs of schedd %q: %w", schedd, err)
+		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, err)
 	}
-	return Join(schedd, addr, shapes, counts), unclustered, n, nil
+	busy, err := ParseNotIdle(busyOut)
+	if err != nil {
+		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, err)
+	}
+	var firsts []string
+	for _, s := range shapes {
+		if s.Jobs-busy[s.ID] > 0 && s.FirstJob != "" {
+			firsts = append(firsts, s.FirstJob)
+		}
+	}
+	qdates := map[string]time.Time{}
+	if len(firsts) > 0 {
+		sort.Strings(firsts)
+		qOut, err := r.Condor.Run(ctx, "condor_q", append(append(target, firsts...), "-af", "ClusterId", "ProcId", "QDate")...)
+		n += int64(len(qOut))
+		if err != nil {
+			return nil, n, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
+		}
+		if qdates, err = ParseQDates(qOut); err != nil {
+			return nil, n, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
+		}
+	}
+	return Join(schedd, addr, shapes, busy, qdates), n, nil
 }
 
 // Shape is one autocluster as `condor_q -autocluster -af:tV` prints it.
 type Shape struct {
 	ID       int
+	Jobs     int    // JobCount: every job of the autocluster, whatever its status
+	FirstJob string // first of JobIds ("12.0"): the autocluster's oldest job
 	Cpus     int
 	MemoryMB int
 	DiskKB   int64
@@ -206,15 +236,8 @@ type Shape struct {
 	Pin      Pin
 }
 
-// IdleCount is the idle jobs of one autocluster.
-type IdleCount struct {
-	Idle   int
-	Oldest time.Time
-}
-
 // ParseAutoclusters reads the output of `condor_q -autocluster -af:tV`
-// with the attributes AutoClusterId RequestCpus RequestMemory RequestDisk
-// RequestGPUs EHOSCloud EHOSRegion EHOSFlavor. Undefined requests take
+// with the attributes of autoclusterAttrs. Undefined requests take
 // HTCondor's defaults (1 CPU, no GPU); a line that cannot be read is an
 // error, since a shape silently lost would be demand silently lost.
 func ParseAutoclusters(out []byte) (map[int]Shape, error) {
@@ -246,68 +269,74 @@ func ParseAutoclusters(out []byte) (map[int]Shape, error) {
 			return def
 		}
 		str := func(x classad.Value) string { s, _ := x.Str(); return s }
+		first, _, _ := strings.Cut(strings.TrimSpace(str(v[2])), " ")
 		shapes[int(id)] = Shape{
 			ID:       int(id),
-			Cpus:     int(num(v[1], 1)),
-			MemoryMB: int(num(v[2], 0)),
-			DiskKB:   num(v[3], 0),
-			GPUs:     int(num(v[4], 0)),
-			Pin:      Pin{Cloud: str(v[5]), Region: str(v[6]), Flavor: str(v[7])},
+			Jobs:     int(num(v[1], 0)),
+			FirstJob: first,
+			Cpus:     int(num(v[3], 1)),
+			MemoryMB: int(num(v[4], 0)),
+			DiskKB:   num(v[5], 0),
+			GPUs:     int(num(v[6], 0)),
+			Pin:      Pin{Cloud: str(v[7]), Region: str(v[8]), Flavor: str(v[9])},
 		}
 	}
 	return shapes, nil
 }
 
-// ParseIdle reads `condor_q -af AutoClusterId QDate` of the idle jobs:
-// count and oldest QDate per autocluster, and how many idle jobs had no
-// autocluster yet (just submitted: they are counted next cycle).
-func ParseIdle(out []byte) (map[int]IdleCount, int, error) {
-	counts := map[int]IdleCount{}
-	unclustered := 0
+// ParseNotIdle reads `condor_q -af AutoClusterId` of the jobs that are not
+// idle: how many per autocluster. Jobs without an autocluster are in no
+// JobCount either, so they are skipped.
+func ParseNotIdle(out []byte) (map[int]int, error) {
+	counts := map[int]int{}
+	for i, line := range strings.Split(string(out), "\n") {
+		f := strings.TrimSpace(line)
+		if f == "" || f == "undefined" {
+			continue
+		}
+		id, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: AutoClusterId %q", i+1, f)
+		}
+		counts[id]++
+	}
+	return counts, nil
+}
+
+// ParseQDates reads `condor_q IDS -af ClusterId ProcId QDate`.
+func ParseQDates(out []byte) (map[string]time.Time, error) {
+	q := map[string]time.Time{}
 	for i, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
 		}
-		if len(f) != 2 {
-			return nil, 0, fmt.Errorf("line %d: %q", i+1, line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("line %d: %q", i+1, line)
 		}
-		if f[0] == "undefined" {
-			unclustered++
-			continue
-		}
-		id, err := strconv.Atoi(f[0])
+		sec, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
-			return nil, 0, fmt.Errorf("line %d: AutoClusterId %q", i+1, f[0])
+			return nil, fmt.Errorf("line %d: QDate %q", i+1, f[2])
 		}
-		q, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			return nil, 0, fmt.Errorf("line %d: QDate %q", i+1, f[1])
-		}
-		c := counts[id]
-		c.Idle++
-		if t := time.Unix(q, 0).UTC(); c.Oldest.IsZero() || t.Before(c.Oldest) {
-			c.Oldest = t
-		}
-		counts[id] = c
+		q[f[0]+"."+f[1]] = time.Unix(sec, 0).UTC()
 	}
-	return counts, unclustered, nil
+	return q, nil
 }
 
-// Join makes the groups of one schedd: every autocluster with idle jobs.
-// Idle jobs whose autocluster is not (yet) in the autocluster answer are
-// left out; they appear next cycle.
-func Join(schedd, addr string, shapes map[int]Shape, counts map[int]IdleCount) []Group {
-	groups := make([]Group, 0, len(counts))
-	for id, c := range counts {
-		s, ok := shapes[id]
-		if !ok || c.Idle == 0 {
+// Join makes the groups of one schedd: every autocluster with idle jobs
+// (JobCount minus the jobs not idle). Oldest is the submit time of the
+// autocluster's first job; zero when that job has just left the queue.
+func Join(schedd, addr string, shapes map[int]Shape, notIdle map[int]int, qdates map[string]time.Time) []Group {
+	groups := make([]Group, 0, len(shapes))
+	for id, s := range shapes {
+		idle := s.Jobs - notIdle[id]
+		if idle <= 0 {
 			continue
 		}
 		groups = append(groups, Group{
 			Schedd: schedd, ScheddAddr: addr, Autocluster: id,
 			Cpus: s.Cpus, MemoryMB: s.MemoryMB, DiskKB: s.DiskKB, GPUs: s.GPUs,
-			Idle: c.Idle, Oldest: c.Oldest, Pin: s.Pin,
+			Idle: idle, Oldest: qdates[s.FirstJob], Pin: s.Pin,
 		})
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Autocluster < groups[j].Autocluster })

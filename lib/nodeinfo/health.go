@@ -21,7 +21,7 @@ type Options struct {
 	// InstanceIDFile is read when the identity has no instance_id
 	// (cloud-init writes /var/lib/cloud/data/instance-id); "" skips it.
 	InstanceIDFile string
-	MetadataURL  string // "" (the default): never contacted
+	MetadataURL    string // "" (the default): never contacted
 	// Dirs HTCondor must be able to write, by knob name (EXECUTE, LOG,
 	// SPOOL). An empty path is a problem: the caller could not find it.
 	Dirs map[string]string
