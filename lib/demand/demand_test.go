@@ -206,6 +206,14 @@ func TestParseDemandAdsSkipsBadAds(t *testing.T) {
 	}
 }
 
+func TestJobIDsConstraint(t *testing.T) {
+	got := JobIDsConstraint([]string{"12.3", "1.0", "7.3"})
+	want := `member(ProcId, {0, 3}) && member(strcat(ClusterId, ".", ProcId), {"1.0", "12.3", "7.3"})`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 func TestSplitKey(t *testing.T) {
 	for key, want := range map[string]struct {
 		s  string
@@ -233,10 +241,10 @@ func (f *fakeCondor) Run(_ context.Context, tool string, args ...string) ([]byte
 		return []byte(f.schedd), f.fail["status"]
 	case tool == "condor_q" && strings.Contains(strings.Join(args, " "), "-autocluster"):
 		return []byte(f.ac), f.fail["autocluster"]
-	case tool == "condor_q" && strings.Contains(strings.Join(args, " "), "-constraint"):
-		return []byte(f.busy), f.fail["busy"]
-	case tool == "condor_q":
+	case tool == "condor_q" && strings.Contains(strings.Join(args, " "), "member("):
 		return []byte(f.qdates), f.fail["qdates"]
+	case tool == "condor_q":
+		return []byte(f.busy), f.fail["busy"]
 	}
 	return nil, errors.New("unexpected tool " + tool)
 }
