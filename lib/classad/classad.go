@@ -99,15 +99,43 @@ func (v Value) Text() string {
 	return "undefined"
 }
 
-// Quote returns s as a ClassAd string literal. Backslash and double quote
-// are escaped; control characters (newline above all, which would end the
-// attribute in the old syntax) are written as escapes; invalid UTF-8 is
-// replaced.
+// Quote returns s as a ClassAd string literal in the syntax HTCondor 23's
+// text interfaces read: condor_advertise files, startd cron output,
+// -constraint arguments, `condor_status -long`. Seen on 23.9.6, a backslash
+// there escapes a double quote and nothing else (`"a\\b"` is a, two
+// backslashes, b; `"a\nb"` is a, backslash, n, b), and the two lexers
+// involved disagree on runs of backslashes before a quote. So:
+//
+//   - a double quote is written `\"`, after an even run of backslashes (an
+//     odd run before a quote gets one more backslash, which is stored);
+//   - other backslashes are written as they are, except a run at the very
+//     end, written `\134` each (it would escape the closing quote);
+//   - newline, tab, carriage return and other control characters, which
+//     cannot stand in a one-line attribute, are written as the visible
+//     escapes `\n`, `\t`, `\r`, `\ooo` and stored as those characters;
+//   - invalid UTF-8 is replaced.
+//
+// The result is always one line and one literal that both lexers read the
+// same way: no value can end the string early or start another attribute.
+// Stored reports what HTCondor keeps of s; for ordinary text it is s.
 func Quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for len(s) > 0 {
+		if s[0] == '\\' {
+			k := len(s) - len(strings.TrimLeft(s, `\`))
+			s = s[k:]
+			switch {
+			case s == "":
+				b.WriteString(strings.Repeat(`\134`, k))
+			case s[0] == '"' && k%2 == 1:
+				b.WriteString(strings.Repeat(`\`, k+1))
+			default:
+				b.WriteString(strings.Repeat(`\`, k))
+			}
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s)
 		s = s[size:]
 		switch {
@@ -115,8 +143,6 @@ func Quote(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '"':
 			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\t':
@@ -131,6 +157,18 @@ func Quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// Stored is the string HTCondor keeps when it reads Quote(s): s itself
+// unless s holds control characters or a backslash before a quote or at
+// the end (see Quote).
+func Stored(s string) string {
+	v, err := ParseValue(Quote(s))
+	if err != nil {
+		return ""
+	}
+	out, _ := v.Str()
+	return out
 }
 
 // ValidName reports whether name is a legal attribute name.

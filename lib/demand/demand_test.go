@@ -36,7 +36,9 @@ func TestFlavorAdsAreValidText(t *testing.T) {
 		t.Fatalf("%d ads back", len(back))
 	}
 	b := back[1]
-	if b.GetString(AttrCloud) != `evil"cloud` || b.GetString(AttrRegion) != "r\n1" || b.GetString(AttrFlavor) != `f\"x` {
+	// What HTCondor keeps of them (classad.Stored): one attribute each,
+	// nothing injected.
+	if b.GetString(AttrCloud) != `evil"cloud` || b.GetString(AttrRegion) != classad.Stored("r\n1") || b.GetString(AttrFlavor) != classad.Stored(`f\"x`) {
 		t.Errorf("hostile strings did not survive: %q %q %q", b.GetString(AttrCloud), b.GetString(AttrRegion), b.GetString(AttrFlavor))
 	}
 	for _, want := range []string{"Offline", "WantAdRevaluate", "EHOSOffer"} {
@@ -47,7 +49,7 @@ func TestFlavorAdsAreValidText(t *testing.T) {
 	if b.GetInt("Disk", 0) != 20000*1024 || b.GetInt("UpdateSequenceNumber", 0) != 7 || b.GetInt("GhostMultiplier", 0) != GhostMultiplier {
 		t.Errorf("Disk/seq/ghost wrong: %v", b)
 	}
-	if b.GetString("Name") != FlavorAdName("pool", offers[1].OfferKey) {
+	if b.GetString("Name") != classad.Stored(FlavorAdName("pool", offers[1].OfferKey)) {
 		t.Errorf("Name %q", b.GetString("Name"))
 	}
 }
