@@ -206,6 +206,27 @@ func sameFlavors(got []scale.OfferKey, want []string) bool {
 	return true
 }
 
+// buildStatic builds plugins/NAME as a static binary (so it runs inside the
+// HTCondor root) into a world-readable directory under poolDir.
+func buildStatic(t testing.TB, poolDir, name string) string {
+	t.Helper()
+	dir := filepath.Join(poolDir, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, name)
+	_, file, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-o", path, "./plugins/"+name)
+	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	os.Chmod(path, 0o755)
+	return path
+}
+
 type hookSetup struct {
 	config  string
 	region  string // hostile on purpose
@@ -224,16 +245,8 @@ func buildHook(t *testing.T, poolDir string) hookSetup {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	h := hookSetup{region: "r\"1\" \\ ok", name: "w1-vm", instID: "8a2f-instance", binPath: filepath.Join(dir, "ehos_startd_cron")}
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Dir(filepath.Dir(file))
-	build := exec.Command("go", "build", "-o", h.binPath, "./plugins/ehos_startd_cron")
-	build.Dir = repo
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build hook: %v\n%s", err, out)
-	}
-	os.Chmod(h.binPath, 0o755)
+	h := hookSetup{region: "r\"1\" \\ ok", name: "w1-vm", instID: "8a2f-instance"}
+	h.binPath = buildStatic(t, poolDir, "ehos_startd_cron")
 	idf := filepath.Join(dir, "identity")
 	// The identity as the worker template writes it, plus a hostile region
 	// in the quoted form the file allows.

@@ -289,6 +289,15 @@ func TestReporterCycle(t *testing.T) {
 		t.Errorf("first cycle adverts (-want +got):\n%s", diff)
 	}
 
+	// Unchanged and fresh: nothing sent; at half the lifetime: refreshed.
+	f.adverts = nil
+	if st, err := r.Cycle(ctx, now.Add(10*time.Second)); err != nil || st.Advertised != 0 || len(f.adverts) != 0 {
+		t.Fatalf("unchanged cycle sent %v (%+v, %v)", f.adverts, st, err)
+	}
+	if st, err := r.Cycle(ctx, now.Add(30*time.Second)); err != nil || st.Advertised != 3 {
+		t.Fatalf("refresh at half lifetime: %+v, %v", st, err)
+	}
+
 	// A failed query advertises and withdraws nothing.
 	f.adverts = nil
 	f.fail["busy"] = errors.New("schedd down")

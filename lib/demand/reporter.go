@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,7 +53,9 @@ type Reporter struct {
 	live         map[string]bool      // names advertised and not withdrawn
 	qdates       map[string]time.Time // QDate of autoclusters' first jobs, by job id
 	started      bool
-	name, addr   string // the schedd, as last looked up
+	lastSig      string    // the groups last advertised
+	lastAdv      time.Time // when
+	name, addr   string    // the schedd, as last looked up
 	sinceResolve int
 }
 
@@ -60,12 +63,13 @@ const resolveEvery = 15
 
 // Stats describe one cycle.
 type Stats struct {
-	Schedd    string
-	Groups    int
-	Idle      int
-	Withdrawn int   // ads withdrawn this cycle
-	BytesRead int64 // tool output read
-	Duration  time.Duration
+	Schedd     string
+	Groups     int
+	Idle       int
+	Advertised int   // ads sent this cycle (0 when unchanged and fresh)
+	Withdrawn  int   // ads withdrawn this cycle
+	BytesRead  int64 // tool output read
+	Duration   time.Duration
 }
 
 // Cycle queries the schedd once and advertises (or withdraws) its demand.
@@ -103,10 +107,21 @@ func (r *Reporter) Cycle(ctx context.Context, now time.Time) (st Stats, err erro
 	for _, g := range groups {
 		keep[g.AdName()] = true
 	}
+	// Advertise when the demand changed, and otherwise every half lifetime
+	// so the ads never expire while the reporter lives: an unchanged queue
+	// costs the collector nothing most cycles.
 	if len(groups) > 0 {
-		if err := r.Condor.Advertise(ctx, "UPDATE_AD_GENERIC", DemandAds(groups, r.Pool, r.Lifetime, now)); err != nil {
-			return st, fmt.Errorf("advertise demand of schedd %q: %w", name, err)
+		sig := signature(groups)
+		if sig != r.lastSig || now.Sub(r.lastAdv) >= r.Lifetime/2 || now.Before(r.lastAdv) {
+			if err := r.Condor.Advertise(ctx, "UPDATE_AD_GENERIC", DemandAds(groups, r.Pool, r.Lifetime, now)); err != nil {
+				r.lastSig = ""
+				return st, fmt.Errorf("advertise demand of schedd %q: %w", name, err)
+			}
+			r.lastSig, r.lastAdv = sig, now
+			st.Advertised = len(groups)
 		}
+	} else {
+		r.lastSig = ""
 	}
 	// Withdraw what is no longer there, and on the first cycle whatever an
 	// earlier incarnation of this reporter left behind.
@@ -156,7 +171,7 @@ func (r *Reporter) Run(ctx context.Context, interval time.Duration) error {
 			r.Log.Error().Err(err).Msg("demand cycle skipped")
 		} else {
 			r.Log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).
-				Int("withdrawn", st.Withdrawn).
+				Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).
 				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		}
 		select {
@@ -195,23 +210,31 @@ func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int6
 }
 
 func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, n int64, err error) {
-	target := []string{"-name", schedd, "-allusers"}
-	acOut, err := r.Condor.Run(ctx, "condor_q", append(append(target, "-autocluster", "-af:tV"), autoclusterAttrs...)...)
-	n += int64(len(acOut))
-	if err != nil {
-		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
+	target := func(more ...string) []string {
+		return append([]string{"-name", schedd, "-allusers"}, more...)
+	}
+	// The two queries are independent: run them side by side (the schedd
+	// answers both at once; a cycle waits for the slower, not the sum).
+	var acOut, busyOut []byte
+	var acErr, busyErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		busyOut, busyErr = r.Condor.Run(ctx, "condor_q", target("-constraint", NotIdleConstraint, "-af", "AutoClusterId")...)
+	}()
+	acOut, acErr = r.Condor.Run(ctx, "condor_q", target(append([]string{"-autocluster", "-af:tV"}, autoclusterAttrs...)...)...)
+	wg.Wait()
+	n += int64(len(acOut) + len(busyOut))
+	if acErr != nil {
+		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, acErr)
+	}
+	if busyErr != nil {
+		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, busyErr)
 	}
 	shapes, err := ParseAutoclusters(acOut)
 	if err != nil {
 		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
-	}
-	if len(shapes) == 0 {
-		return nil, n, nil
-	}
-	busyOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-constraint", NotIdleConstraint, "-af", "AutoClusterId")...)
-	n += int64(len(busyOut))
-	if err != nil {
-		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, err)
 	}
 	busy, err := ParseNotIdle(busyOut)
 	if err != nil {
@@ -231,7 +254,7 @@ func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Gro
 		}
 	}
 	if len(ask) > 0 {
-		qOut, err := r.Condor.Run(ctx, "condor_q", append(target, "-constraint", JobIDsConstraint(ask), "-af", "ClusterId", "ProcId", "QDate")...)
+		qOut, err := r.Condor.Run(ctx, "condor_q", target("-constraint", JobIDsConstraint(ask), "-af", "ClusterId", "ProcId", "QDate")...)
 		n += int64(len(qOut))
 		if err != nil {
 			return nil, n, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
@@ -247,6 +270,17 @@ func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Gro
 	r.qdates = known
 	qdates := known
 	return Join(schedd, addr, shapes, busy, qdates), n, nil
+}
+
+// signature identifies what a set of groups would advertise, apart from
+// the report time.
+func signature(groups []Group) string {
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, "%q|%q|%d|%d|%d|%d|%d|%d|%d|%q|%q|%q\n", g.Schedd, g.ScheddAddr, g.Autocluster, g.Cpus, g.MemoryMB, g.DiskKB, g.GPUs,
+			g.Idle, g.Oldest.Unix(), g.Pin.Cloud, g.Pin.Region, g.Pin.Flavor)
+	}
+	return b.String()
 }
 
 // JobIDsConstraint selects the jobs with the given "cluster.proc" ids. Job

@@ -31,7 +31,7 @@ func main() {
 			&cli.StringFlag{Name: "pool", EnvVars: []string{"EHOS_POOL_NAME"}, Usage: "ehos pool name, written as EHOSPool"},
 			&cli.StringFlag{Name: "collector", EnvVars: []string{"EHOS_COLLECTOR"}, Usage: "collector host:port (default: the HTCondor configuration's)"},
 			&cli.StringFlag{Name: "condor-bin", EnvVars: []string{"EHOS_CONDOR_BIN"}, Usage: "directory of HTCondor's tools (default: $PATH)"},
-			&cli.BoolFlag{Name: "once", Usage: "report once and exit"},
+			&cli.IntFlag{Name: "count", Usage: "report this many times, then exit (0: until stopped)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"EHOS_LOG_LEVEL"}},
 		},
 		Action: run,
@@ -67,15 +67,20 @@ func run(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	defer stop()
-	if c.Bool("once") {
-		st, err := r.Cycle(ctx, time.Now())
-		if err != nil {
-			return err
+	if n := c.Int("count"); n > 0 {
+		for i := 0; i < n && ctx.Err() == nil; i++ {
+			if i > 0 {
+				time.Sleep(interval)
+			}
+			st, err := r.Cycle(ctx, time.Now())
+			if err != nil {
+				return err
+			}
+			log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).
+				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		}
-		log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		return nil
 	}
 	log.Info().Dur("interval", interval).Dur("lifetime", lifetime).Str("schedd", r.Schedd).Msg("starting")
 	return r.Run(ctx, interval)
 }
-
