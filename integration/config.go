@@ -1,0 +1,102 @@
+package integration
+
+import "fmt"
+
+// baseConfig is what every test daemon shares: paths in the trixie root, its
+// own LOCAL_DIR, loopback only, fast intervals, security on.
+func baseConfig(localDir, collector string) string {
+	return fmt.Sprintf(`# ehos integration test pool (generated)
+RELEASE_DIR = /usr
+BIN = /usr/bin
+SBIN = /usr/sbin
+LIB = /usr/lib/condor
+LIBEXEC = /usr/libexec/condor
+SHARE = /usr/share/condor
+LOCAL_DIR = %s
+LOG = $(LOCAL_DIR)/log
+SPOOL = $(LOCAL_DIR)/spool
+EXECUTE = $(LOCAL_DIR)/execute
+LOCK = $(LOCAL_DIR)/lock
+RUN = $(LOCAL_DIR)/run
+CRED_STORE_DIR = $(LOCAL_DIR)/cred_dir
+ETC = $(LOCAL_DIR)
+LOCAL_CONFIG_FILE =
+LOCAL_CONFIG_DIR =
+REQUIRE_LOCAL_CONFIG_FILE = False
+MAIL = /bin/true
+CONDOR_ADMIN =
+
+CONDOR_HOST = 127.0.0.1
+COLLECTOR_HOST = %s
+NETWORK_INTERFACE = 127.0.0.1
+BIND_ALL_INTERFACES = False
+ENABLE_IPV6 = False
+USE_SHARED_PORT = False
+UID_DOMAIN = %[3]s
+FILESYSTEM_DOMAIN = %[3]s
+TRUST_DOMAIN = %[3]s
+
+UPDATE_INTERVAL = 5
+MASTER_UPDATE_INTERVAL = 5
+SCHEDD_INTERVAL = 5
+NEGOTIATOR_INTERVAL = 5
+NEGOTIATOR_CYCLE_DELAY = 1
+NEGOTIATOR_MIN_INTERVAL = 1
+STARTER_UPDATE_INTERVAL = 5
+POLLING_INTERVAL = 2
+JOB_START_DELAY = 0
+SHADOW_QUEUE_UPDATE_INTERVAL = 5
+MASTER_NEW_BINARY_RESTART = NEVER
+
+use security:recommended_v9_0
+SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
+SEC_CLIENT_AUTHENTICATION_METHODS = FS, IDTOKENS
+SEC_PASSWORD_DIRECTORY = $(LOCAL_DIR)/passwords.d
+SEC_TOKEN_SYSTEM_DIRECTORY = $(LOCAL_DIR)/tokens.d
+SEC_TOKEN_DIRECTORY = $(LOCAL_DIR)/tokens.d
+# Identities, never "*": tools and daemons of this host are ehos@ over FS,
+# workers condor@ through their minted tokens.
+ALLOW_READ = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+ALLOW_WRITE = ehos@$(UID_DOMAIN)
+ALLOW_DAEMON = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+ALLOW_NEGOTIATOR = ehos@$(UID_DOMAIN)
+ALLOW_ADMINISTRATOR = ehos@$(UID_DOMAIN)
+ALLOW_CONFIG = ehos@$(UID_DOMAIN)
+`, localDir, collector, Domain)
+}
+
+// centralManagerConfig: collector, negotiator, schedd. Advertising a master or
+// startd needs a token (so a worker without a valid one is refused even
+// though, on this one host, it could authenticate over FS).
+const centralManagerConfig = `
+DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD
+COLLECTOR_NAME = ehos-test-pool
+ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
+ALLOW_ADVERTISE_MASTER = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
+ALLOW_ADVERTISE_SCHEDD = ehos@$(UID_DOMAIN)
+SEC_ADVERTISE_STARTD_AUTHENTICATION_METHODS = IDTOKENS
+SEC_ADVERTISE_MASTER_AUTHENTICATION_METHODS = IDTOKENS
+`
+
+// workerConfig: a master and a partitionable startd, named; no family session
+// (a second master on the host would be refused with it); a retirement time so
+// a graceful drain lets jobs finish.
+const workerConfig = `
+DAEMON_LIST = MASTER, STARTD
+MASTER_NAME = %s
+STARTD_NAME = %s
+SEC_USE_FAMILY_SESSION = False
+NUM_CPUS = 2
+MEMORY = 2048
+NUM_SLOTS_TYPE_1 = 1
+SLOT_TYPE_1 = 100%%
+SLOT_TYPE_1_PARTITIONABLE = True
+START = True
+SUSPEND = False
+PREEMPT = False
+KILL = False
+WANT_SUSPEND = False
+WANT_VACATE = False
+MAXJOBRETIREMENTTIME = 600
+STARTD_NOCLAIM_SHUTDOWN = 0
+`

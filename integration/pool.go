@@ -1,0 +1,331 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/condor"
+)
+
+// Domain is the UID_DOMAIN and TRUST_DOMAIN of test pools: the tools and
+// daemons (all uid ehos) are ehos@Domain over FS; workers are condor@Domain
+// through their tokens.
+const Domain = "ehos.test"
+
+// WorkerIdentity is the identity minted into workers' tokens.
+const WorkerIdentity = "condor@" + Domain
+
+// WorkerAuthz is the narrow scope of a worker's token.
+var WorkerAuthz = []string{"ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ"}
+
+// PoolOptions tunes StartPool.
+type PoolOptions struct {
+	// ExtraConfig is appended to the central manager's configuration.
+	ExtraConfig string
+	// ReadyTimeout bounds the wait for collector, negotiator and schedd
+	// (default 90 s).
+	ReadyTimeout time.Duration
+}
+
+// Pool is a personal HTCondor pool on 127.0.0.1: one condor_master with
+// collector, negotiator and schedd.
+type Pool struct {
+	Dir           string // the central manager's LOCAL_DIR (log/, spool/, ...)
+	CollectorAddr string // 127.0.0.1:PORT
+	ConfigFile    string // CONDOR_CONFIG of the central manager and of tools
+	Install       *Install
+	Master        *Process
+}
+
+// Worker is an execute node: its own condor_master and startd.
+type Worker struct {
+	Name       string // MASTER_NAME and STARTD_NAME
+	Dir        string
+	ConfigFile string
+	Master     *Process
+}
+
+// StartPool starts a pool, waits until collector, negotiator and schedd
+// answer, and stops it in t.Cleanup. On failure the logs are kept (until the
+// next run) and their tails logged.
+func StartPool(t testing.TB, o PoolOptions) *Pool {
+	t.Helper()
+	inst := RequireCondor(t)
+	dir := makeDir(t, "pool")
+	port := freePort(t)
+	p := &Pool{
+		Dir:           dir,
+		CollectorAddr: fmt.Sprintf("127.0.0.1:%d", port),
+		ConfigFile:    filepath.Join(dir, "condor_config"),
+		Install:       inst,
+	}
+	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
+		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
+	}
+	writeOwned(t, p.ConfigFile, []byte(baseConfig(dir, p.CollectorAddr)+centralManagerConfig+o.ExtraConfig+"\n"), 0o644)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// The pool signing key (POOL), and a token for the tools (ehos@Domain) so
+	// they can advertise where the collector demands IDTOKENS.
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	if _, err := p.Client().Run(ctx, "condor_store_cred", "add", "-c", "-p", hex.EncodeToString(secret), "-f", filepath.Join(dir, "passwords.d", "POOL")); err != nil {
+		t.Fatalf("store pool signing key: %v", err)
+	}
+	tok := p.MintToken(t, "ehos@"+Domain, nil, 0)
+	writeOwned(t, filepath.Join(dir, "tokens.d", "tools"), []byte(tok+"\n"), 0o600)
+
+	m, err := StartMaster(ctx, inst, p.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Master = m
+	t.Cleanup(func() { stopAndClean(t, m, dir) })
+
+	timeout := o.ReadyTimeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	start := time.Now()
+	p.waitFor(t, timeout, "collector, negotiator and schedd", func(ctx context.Context) (bool, error) {
+		ads, err := p.Client().Status(ctx, condor.StatusQuery{Kind: "-any", Attrs: []string{"MyType", "Name"}})
+		if err != nil {
+			return false, err
+		}
+		seen := map[string]bool{}
+		for _, a := range ads {
+			seen[a.GetString("MyType")] = true
+		}
+		return seen["Collector"] && seen["Negotiator"] && seen["Scheduler"], nil
+	})
+	t.Logf("pool up at %s in %v (dir %s)", p.CollectorAddr, time.Since(start).Round(time.Millisecond), dir)
+	return p
+}
+
+// Client returns a lib/condor client whose tools talk to this pool.
+func (p *Pool) Client() *condor.Client {
+	return &condor.Client{
+		Env:     []string{"CONDOR_CONFIG=" + p.ConfigFile, "EHOS_CONDOR_ROOT=" + p.Install.Root},
+		BinDir:  p.Install.BinDir,
+		Timeout: 30 * time.Second,
+	}
+}
+
+// MintToken mints an IDTOKEN signed with the pool key. authz nil is an
+// unrestricted token; lifetime 0 never expires.
+func (p *Pool) MintToken(t testing.TB, identity string, authz []string, lifetime time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := p.Client().TokenCreate(ctx, condor.TokenRequest{Identity: identity, Key: "POOL", Authz: authz, Lifetime: lifetime})
+	if err != nil {
+		t.Fatalf("mint token for %s: %v", identity, err)
+	}
+	return tok
+}
+
+// WorkerOptions tunes StartWorkerWith.
+type WorkerOptions struct {
+	ExtraConfig string
+	// Token is written to the worker's token directory; "" mints a fresh
+	// worker token (WorkerIdentity, WorkerAuthz, 1 h).
+	Token string
+	// NoWait returns without waiting for the startd ad (for tests of refusal).
+	NoWait bool
+}
+
+// StartWorker starts an execute node named name (its own condor_master and
+// startd, own LOCAL_DIR) that joins the pool with a freshly minted, narrowly
+// scoped token, waits until its startd ad is in the collector, and stops it in
+// t.Cleanup. extraConfig is appended to its configuration.
+func (p *Pool) StartWorker(t testing.TB, name string, extraConfig string) *Worker {
+	t.Helper()
+	return p.StartWorkerWith(t, name, WorkerOptions{ExtraConfig: extraConfig})
+}
+
+// StartWorkerWith is StartWorker with options.
+func (p *Pool) StartWorkerWith(t testing.TB, name string, o WorkerOptions) *Worker {
+	t.Helper()
+	dir := makeDir(t, "worker-"+name)
+	w := &Worker{Name: name, Dir: dir, ConfigFile: filepath.Join(dir, "condor_config")}
+	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
+		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
+	}
+	os.Chmod(filepath.Join(dir, "execute"), 0o755)
+	tok := o.Token
+	if tok == "" {
+		tok = p.MintToken(t, WorkerIdentity, WorkerAuthz, time.Hour)
+	}
+	writeOwned(t, filepath.Join(dir, "tokens.d", "pool"), []byte(tok+"\n"), 0o600)
+	cfg := baseConfig(dir, p.CollectorAddr) + fmt.Sprintf(workerConfig, name, name) + o.ExtraConfig + "\n"
+	writeOwned(t, w.ConfigFile, []byte(cfg), 0o644)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := StartMaster(ctx, p.Install, w.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Master = m
+	t.Cleanup(func() { stopAndClean(t, m, dir) })
+	if o.NoWait {
+		return w
+	}
+	start := time.Now()
+	p.waitFor(t, 60*time.Second, "startd "+name, func(ctx context.Context) (bool, error) {
+		ads, err := p.Client().Status(ctx, condor.StatusQuery{Attrs: []string{"Name"}}) // slot ads: what the negotiator matches
+		for _, a := range ads {
+			if w.OwnsSlot(a.GetString("Name")) {
+				return true, nil
+			}
+		}
+		return false, err
+	})
+	t.Logf("worker %s joined in %v", name, time.Since(start).Round(time.Millisecond))
+	return w
+}
+
+// OwnsSlot reports whether a startd or slot name (worker1@host,
+// slot1@worker1@host, slot1_2@worker1@host) is this worker's.
+func (w *Worker) OwnsSlot(name string) bool {
+	return strings.HasPrefix(name, w.Name+"@") || strings.Contains(name, "@"+w.Name+"@")
+}
+
+// Log returns the text of one of the worker's logs (e.g. "StartLog").
+func (w *Worker) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(w.Dir, "log", name))
+	return string(b)
+}
+
+// Log returns the text of one of the central manager's logs.
+func (p *Pool) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(p.Dir, "log", name))
+	return string(b)
+}
+
+// WaitFor polls cond every 250 ms until it is true, failing the test after
+// timeout with the last error.
+func (p *Pool) WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	p.waitFor(t, timeout, what, cond)
+}
+
+func (p *Pool) waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ok, err := cond(ctx)
+		cancel()
+		if ok {
+			return
+		}
+		last = err
+		if p.Master != nil && p.Master.Exited() {
+			t.Fatalf("waiting for %s: the central manager's condor_master exited; %s", what, tail(p.Master.Output, 10))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not ready after %v (last error: %v)\n%s", what, timeout, last, logTails(p.Dir))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func stopAndClean(t testing.TB, m *Process, dir string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Stop(ctx); err != nil {
+		t.Errorf("stop %s: %v", dir, err)
+	}
+	if t.Failed() {
+		t.Logf("kept %s for inspection (the next run removes it)\n%s", dir, logTails(dir))
+		return
+	}
+	os.RemoveAll(dir)
+}
+
+func makeDir(t testing.TB, what string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", dirPrefix+strings.ReplaceAll(what, "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(ownerStamp(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner-pidns"), []byte(pidNS()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, PoolUID, PoolUID); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func mkdirOwned(t testing.TB, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, PoolUID, PoolUID); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, mode)
+}
+
+func writeOwned(t testing.TB, path string, data []byte, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, PoolUID, PoolUID); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, mode)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "--- " + path + "\n" + strings.Join(lines, "\n")
+}
+
+func logTails(dir string) string {
+	var b strings.Builder
+	for _, f := range []string{"condor_master.out", "log/MasterLog", "log/CollectorLog", "log/NegotiatorLog", "log/SchedLog", "log/StartLog"} {
+		if s := tail(filepath.Join(dir, f), 15); s != "" {
+			b.WriteString(s)
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
