@@ -43,6 +43,7 @@ func main() {
 }
 
 func run(c *cli.Context) error {
+	defaultPath()
 	level, err := zerolog.ParseLevel(c.String("log-level"))
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -83,4 +84,14 @@ func run(c *cli.Context) error {
 	}
 	log.Info().Dur("interval", interval).Dur("lifetime", lifetime).Str("schedd", r.Schedd).Msg("starting")
 	return r.Run(ctx, interval)
+}
+
+// defaultPath gives the tools a PATH when HTCondor started us without one
+// (a scheduler-universe job gets only the environment its submit file
+// names). HTCondor's packages put their tools in /usr/bin; --condor-bin
+// covers other installs.
+func defaultPath() {
+	if os.Getenv("PATH") == "" {
+		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+	}
 }

@@ -43,6 +43,7 @@ func main() {
 }
 
 func run(c *cli.Context) error {
+	defaultPath()
 	ctx, cancel := context.WithTimeout(c.Context, 20*time.Second)
 	defer cancel()
 	dirs := map[string]string{"EXECUTE": c.String("execute-dir"), "LOG": c.String("log-dir"), "SPOOL": c.String("spool-dir")}
@@ -86,4 +87,14 @@ func run(c *cli.Context) error {
 	}
 	_, err = os.Stdout.Write(text)
 	return err
+}
+
+// defaultPath gives the tools a PATH when HTCondor started us without one
+// (a scheduler-universe job gets only the environment its submit file
+// names). HTCondor's packages put their tools in /usr/bin; --condor-bin
+// covers other installs.
+func defaultPath() {
+	if os.Getenv("PATH") == "" {
+		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+	}
 }
