@@ -143,6 +143,7 @@ NUM_SLOTS_TYPE_1 = 1
 SLOT_TYPE_1 = 100%
 SLOT_TYPE_1_PARTITIONABLE = True
 `)
+	ran := time.Now()
 	pool.WaitFor(t, 3*time.Minute, "every possible job to run and leave the queue", func(ctx context.Context) (bool, error) {
 		out, err := cl.Run(ctx, "condor_q", "-allusers", "-af", "ClusterId")
 		if err != nil {
@@ -165,6 +166,7 @@ SLOT_TYPE_1_PARTITIONABLE = True
 		}
 		return len(ds) == 2, nil
 	})
+	t.Logf("possible jobs ran and their demand was withdrawn %v after the worker started; the GPU and 4 TB jobs are still reported, with no eligible offer", time.Since(ran).Round(time.Millisecond))
 	if _, err := cl.Run(ctx, "condor_rm", "-all"); err != nil {
 		t.Fatal(err)
 	}
