@@ -302,3 +302,45 @@ func checkHookAttrs(t *testing.T, ctx context.Context, pool *integration.Pool, c
 		t.Errorf("EHOSBootTime = %d", bt)
 	}
 }
+
+// TestFlavorAdsOfferAndWithdraw: the provisioner's side (demand.Collector)
+// advertises one offline ad per offer and, when an offer goes, the
+// collector drops its ad.
+func TestFlavorAdsOfferAndWithdraw(t *testing.T) {
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	cl := pool.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &demand.Collector{Condor: cl, Pool: demandPool, MaxAge: 10 * time.Second}
+	names := func() []string {
+		ads, err := cl.Status(ctx, condor.StatusQuery{Constraint: demand.FlavorConstraint(demandPool), Attrs: []string{"Name"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, a := range ads {
+			n = append(n, a.GetString("Name"))
+		}
+		sort.Strings(n)
+		return n
+	}
+	offers := demandOffers()
+	if err := c.Offer(ctx, offers); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); len(got) != 3 {
+		t.Fatalf("flavor ads after Offer: %v", got)
+	}
+	if err := c.Offer(ctx, offers[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got := names()
+	want := []string{demand.FlavorAdName(demandPool, offers[2].OfferKey), demand.FlavorAdName(demandPool, offers[1].OfferKey)}
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("after dropping %s: %v, want %v", offers[0].OfferKey, got, want)
+	}
+	if ds, err := c.Demand(ctx); err != nil || len(ds) != 0 {
+		t.Errorf("empty queue: demand %v, %v", ds, err)
+	}
+}
