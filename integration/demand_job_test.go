@@ -115,7 +115,7 @@ func TestDemandJobSurvivesScheddRestart(t *testing.T) {
 		ads, err := cl.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint(demandPool)})
 		return err == nil && len(ads) == 0, err
 	})
-	logText, _ := os.ReadFile(filepath.Join(jobDir, "ehos_demand.log"))
+	logText, _ := os.ReadFile(filepath.Join(jobDir, "EHOSDemandLog"))
 	if !strings.Contains(string(logText), `"message":"demand reported"`) {
 		t.Errorf("the job's log has no report:\n%s", logText)
 	}

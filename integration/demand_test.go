@@ -98,6 +98,7 @@ func TestDemandWithRealNegotiator(t *testing.T) {
 	// Until the negotiator has seen every shape (and made the pin
 	// significant, which splits one autocluster in two), the verdict moves.
 	var got map[string]scale.Demand
+	var groups []demand.Group
 	start := time.Now()
 	pool.WaitFor(t, 90*time.Second, "EHOSDemand ads with the negotiator's verdict for every shape", func(ctx context.Context) (bool, error) {
 		if _, err := r.Cycle(ctx, time.Now()); err != nil {
@@ -105,6 +106,13 @@ func TestDemandWithRealNegotiator(t *testing.T) {
 		}
 		ds, err := readDemand(ctx, cl)
 		if err != nil {
+			return false, err
+		}
+		dads, err := cl.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint(demandPool)})
+		if err != nil {
+			return false, err
+		}
+		if groups, err = demand.ParseDemandAds(dads); err != nil {
 			return false, err
 		}
 		acs, err := shapeOf(ctx)
@@ -119,6 +127,12 @@ func TestDemandWithRealNegotiator(t *testing.T) {
 		for _, s := range demandShapes {
 			d, ok := got[s.name]
 			if !ok || d.Idle != s.jobs || !sameFlavors(d.Eligible, s.want) {
+				return false, nil
+			}
+		}
+		// The pin travels in the pinned group's EHOSDemand ad.
+		for _, g := range groups {
+			if name := acs[g.Autocluster]; (name == "pinned") != (g.Pin.Flavor == "large") {
 				return false, nil
 			}
 		}
