@@ -8,7 +8,8 @@
 //     (FlavorAds). HTCondor's own negotiator matches idle jobs against them
 //     and writes its verdict on each flavor ad (OfflineMatches). Eligibility
 //     reads that verdict; ToScale joins it with the demand ads into the
-//     []scale.Demand the decision consumes.
+//     []scale.Demand the decision consumes. Collector does both for the
+//     provisioner (Demand, Offer).
 //
 // The join happens in the provisioner, not in the reporter: see
 // docs/matchmaking.md for why. This package never evaluates a ClassAd
