@@ -18,7 +18,7 @@ import (
 
 // Hostile strings written by lib/classad go through the real
 // condor_advertise and come back from condor_status, in both -json and -long
-// form, as classad.OldSafe says (unchanged but for line breaks and control
+// form, as classad.Stored says (unchanged but for line breaks and control
 // characters, which the old syntax cannot carry): the quoting agrees with
 // HTCondor's. (A string that looks like "/Expr(...)/" is not tried: HTCondor's
 // JSON cannot tell it from an expression.)
@@ -56,7 +56,7 @@ func TestClassadQuotingRoundTripsThroughHTCondor(t *testing.T) {
 	}
 	for i, s := range hostile {
 		name := fmt.Sprintf("S%d", i)
-		want := classad.String(classad.OldSafe(s)).Text()
+		want := classad.String(classad.Stored(s)).Text()
 		if v, ok := got[0].Get(name); !ok || v.Text() != want {
 			t.Errorf("-json: %s = %q went in, %s came out", name, s, v.Text())
 		}

@@ -99,15 +99,43 @@ func (v Value) Text() string {
 	return "undefined"
 }
 
-// Quote returns s as a new-syntax ClassAd string literal, the form of
-// expressions (-constraint, Requirements, `-long:new`). Backslash and double
-// quote are escaped; control characters are written as escapes; invalid UTF-8
-// is replaced.
+// Quote returns s as a ClassAd string literal in the syntax HTCondor 23's
+// text interfaces read: condor_advertise files, startd cron output,
+// -constraint arguments, `condor_status -long`. Seen on 23.9.6, a backslash
+// there escapes a double quote and nothing else (`"a\\b"` is a, two
+// backslashes, b; `"a\nb"` is a, backslash, n, b), and the two lexers
+// involved disagree on runs of backslashes before a quote. So:
+//
+//   - a double quote is written `\"`, after an even run of backslashes (an
+//     odd run before a quote gets one more backslash, which is stored);
+//   - other backslashes are written as they are, except a run at the very
+//     end, written `\134` each (it would escape the closing quote);
+//   - newline, tab, carriage return and other control characters, which
+//     cannot stand in a one-line attribute, are written as the visible
+//     escapes `\n`, `\t`, `\r`, `\ooo` and stored as those characters;
+//   - invalid UTF-8 is replaced.
+//
+// The result is always one line and one literal that both lexers read the
+// same way: no value can end the string early or start another attribute.
+// Stored reports what HTCondor keeps of s; for ordinary text it is s.
 func Quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for len(s) > 0 {
+		if s[0] == '\\' {
+			k := len(s) - len(strings.TrimLeft(s, `\`))
+			s = s[k:]
+			switch {
+			case s == "":
+				b.WriteString(strings.Repeat(`\134`, k))
+			case s[0] == '"' && k%2 == 1:
+				b.WriteString(strings.Repeat(`\`, k+1))
+			default:
+				b.WriteString(strings.Repeat(`\`, k))
+			}
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s)
 		s = s[size:]
 		switch {
@@ -115,8 +143,6 @@ func Quote(s string) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '"':
 			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\t':
@@ -133,56 +159,16 @@ func Quote(s string) string {
 	return b.String()
 }
 
-// QuoteOld returns s as an old-syntax string literal, the form of
-// `condor_advertise` input and `condor_status -long` output. Measured against
-// HTCondor 23.9 (integration test TestClassadQuotingRoundTripsThroughHTCondor):
-// the old syntax has one escape, \" for a quote; every other backslash is
-// literal (a backslash before the closing quote too), and there is no way to
-// write a line break or a control character. So quotes are escaped, line
-// breaks and control characters other than tab become a space, invalid UTF-8
-// is replaced: a hostile value can be mangled but never end the string or the
-// line.
-func QuoteOld(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteRune(utf8.RuneError)
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\t':
-			b.WriteByte('\t')
-		case r < 0x20 || r == 0x7f:
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// OldSafe returns s as it reads back after a trip through QuoteOld and
-// HTCondor: what a caller should compare against.
-func OldSafe(s string) string {
-	v, err := parseOldValue(QuoteOld(s))
+// Stored is the string HTCondor keeps when it reads Quote(s): s itself
+// unless s holds control characters or a backslash before a quote or at
+// the end (see Quote).
+func Stored(s string) string {
+	v, err := ParseValue(Quote(s))
 	if err != nil {
 		return ""
 	}
 	out, _ := v.Str()
 	return out
-}
-
-// textOld is the value in the old syntax (strings differ; the rest is the same).
-func (v Value) textOld() string {
-	if v.kind == kString {
-		return QuoteOld(v.s)
-	}
-	return v.Text()
 }
 
 // ValidName reports whether name is a legal attribute name.
@@ -262,7 +248,7 @@ func (a Ad) Set(name string, v Value) {
 	a[name] = v
 }
 
-// MarshalText writes the ad in the old syntax (see QuoteOld), one `Name = Value` a line,
+// MarshalText writes the ad in the old syntax, one `Name = Value` a line,
 // sorted by name so output is stable. Names that are not legal attribute
 // names are an error (they would let a caller inject text).
 func (a Ad) MarshalText() ([]byte, error) {
@@ -281,7 +267,7 @@ func (a Ad) MarshalText() ([]byte, error) {
 	for _, k := range names {
 		b.WriteString(k)
 		b.WriteString(" = ")
-		b.WriteString(a[k].textOld())
+		b.WriteString(a[k].Text())
 		b.WriteByte('\n')
 	}
 	return []byte(b.String()), nil

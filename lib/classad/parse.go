@@ -166,7 +166,9 @@ func ParseValue(text string) (Value, error) {
 }
 
 // unquote reads a string literal at the start of text and returns it and the
-// text after it.
+// text after it, the way HTCondor's old-syntax lexer does (see Quote): a
+// backslash escapes a double quote and nothing else; before any other
+// character both are kept.
 func unquote(text string) (string, string, error) {
 	var b strings.Builder
 	for i := 1; i < len(text); i++ {
@@ -179,29 +181,10 @@ func unquote(text string) (string, string, error) {
 			if i >= len(text) {
 				return "", "", fmt.Errorf("unterminated escape in %s", text)
 			}
-			switch e := text[i]; e {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case '"', '\\', '\'', '/':
-				b.WriteByte(e)
-			default:
-				if e >= '0' && e <= '7' {
-					j := i
-					for j < len(text) && j < i+3 && text[j] >= '0' && text[j] <= '7' {
-						j++
-					}
-					n, _ := strconv.ParseUint(text[i:j], 8, 8)
-					b.WriteByte(byte(n))
-					i = j - 1
-				} else {
-					b.WriteByte('\\')
-					b.WriteByte(e)
-				}
+			if text[i] != '"' {
+				b.WriteByte('\\')
 			}
+			b.WriteByte(text[i])
 		default:
 			b.WriteByte(c)
 		}

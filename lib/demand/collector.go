@@ -1,0 +1,124 @@
+package demand
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// StatusAdvertiser is what Collector needs of HTCondor; *condor.Client
+// satisfies it.
+type StatusAdvertiser interface {
+	Status(ctx context.Context, q condor.StatusQuery) ([]classad.Ad, error)
+	Advertise(ctx context.Context, command string, ads []classad.Ad) error
+}
+
+// Collector is the provisioner's half of the mechanism: it advertises the
+// offline flavor ads and reads demand joined with the negotiator's verdict.
+// Its two methods fit lib/provision's Pool (Demand, Offer).
+//
+// Call Demand before Offer in a cycle: advertising a flavor ad wipes its
+// verdict until the next negotiation cycle, so Offer re-advertises only when
+// the offers change or every Refresh.
+type Collector struct {
+	Condor StatusAdvertiser
+	Pool   string // ehos pool name (EHOSPool)
+	// MaxAge is how old a verdict may be (about two negotiation intervals;
+	// default 150 s for HTCondor's default NEGOTIATOR_INTERVAL of 60 s).
+	MaxAge time.Duration
+	// Refresh re-advertises unchanged flavor ads this often (default 15 min),
+	// so a collector that lost them gets them back.
+	Refresh time.Duration
+	Now     func() time.Time // default time.Now
+
+	lastSig  string
+	lastSent time.Time
+	seq      int64
+}
+
+func (c *Collector) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Demand reads the pool's EHOSDemand ads and offline flavor ads and joins
+// them. An error means the demand is unknown (a query failed), never "no
+// demand"; a single unreadable ad is skipped (its group or offer is left
+// out this cycle).
+func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
+	dads, err := c.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: DemandConstraint(c.Pool)})
+	if err != nil {
+		return nil, fmt.Errorf("read demand ads: %w", err)
+	}
+	fads, err := c.Condor.Status(ctx, condor.StatusQuery{Constraint: FlavorConstraint(c.Pool), Attrs: FlavorAttrs})
+	if err != nil {
+		return nil, fmt.Errorf("read flavor ads: %w", err)
+	}
+	maxAge := c.MaxAge
+	if maxAge <= 0 {
+		maxAge = 150 * time.Second
+	}
+	// Skipped ads are not a failed read: return what could be read.
+	ds, _ := Demands(dads, fads, c.now(), maxAge)
+	return ds, nil
+}
+
+// Offer advertises one offline ad per offer when the offers changed since
+// the last call or Refresh has passed, and withdraws the ads of offers that
+// are gone.
+func (c *Collector) Offer(ctx context.Context, offers []scale.Offer) error {
+	now := c.now()
+	refresh := c.Refresh
+	if refresh <= 0 {
+		refresh = 15 * time.Minute
+	}
+	sig := offerSignature(offers)
+	if sig == c.lastSig && now.Sub(c.lastSent) < refresh && !now.Before(c.lastSent) {
+		return nil
+	}
+	// UpdateSequenceNumber must rise or the negotiator keeps its cached ad.
+	c.seq = max(c.seq+1, now.Unix())
+	if len(offers) > 0 {
+		if err := c.Condor.Advertise(ctx, "UPDATE_STARTD_AD", FlavorAds(offers, c.Pool, c.seq)); err != nil {
+			return fmt.Errorf("advertise flavor ads: %w", err)
+		}
+	}
+	if sig != c.lastSig {
+		if err := c.Condor.Advertise(ctx, "INVALIDATE_STARTD_ADS", []classad.Ad{WithdrawFlavorAd(c.Pool, offers)}); err != nil {
+			return fmt.Errorf("withdraw flavor ads of offers gone: %w", err)
+		}
+	}
+	c.lastSig, c.lastSent = sig, now
+	return nil
+}
+
+// WithdrawFlavorAd is the query ad of `condor_advertise INVALIDATE_STARTD_ADS`
+// that removes a pool's flavor ads except those of keep.
+func WithdrawFlavorAd(pool string, keep []scale.Offer) classad.Ad {
+	req := FlavorConstraint(pool)
+	for _, o := range keep {
+		req += " && Name != " + classad.Quote(FlavorAdName(pool, o.OfferKey))
+	}
+	return classad.Ad{
+		"MyType":       classad.String("Query"),
+		"TargetType":   classad.String("Machine"),
+		"Requirements": classad.Expr(req),
+	}
+}
+
+func offerSignature(offers []scale.Offer) string {
+	lines := make([]string, 0, len(offers))
+	for _, o := range offers {
+		lines = append(lines, fmt.Sprintf("%q %d %d %d %d %g", o.OfferKey.String(), o.Size.Cpus, o.Size.MemoryMB, o.Size.DiskMB, o.Size.GPUs, o.Cost))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
