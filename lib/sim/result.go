@@ -1,0 +1,173 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Result is what one run cost and how long its jobs waited. Times are in
+// seconds, costs in VM-hours.
+type Result struct {
+	Trace  string `json:"trace"`
+	Policy string `json:"policy"`
+	Flavor string `json:"flavor,omitempty"` // the baseline's one flavor
+
+	Jobs       int `json:"jobs"`
+	Finished   int `json:"finished"`
+	Skipped    int `json:"skipped,omitempty"` // SWF records that never ran
+	Unservable int `json:"unservable"`        // no configured flavor holds them
+	Killed     int `json:"killed"`            // jobs whose VM was deleted under them: must be 0
+
+	VMHours   float64 `json:"vm_hours"`
+	CoreHours float64 `json:"core_hours"` // VM-hours × the flavor's vcpus
+	Bound     Bound   `json:"lower_bound"`
+	Ratio     float64 `json:"ratio"`      // VMHours / Bound.VMHours
+	CoreRatio float64 `json:"core_ratio"` // CoreHours / Bound.CoreHours
+
+	MeanWait float64 `json:"mean_wait_s"`
+	P95Wait  float64 `json:"p95_wait_s"`
+	MaxWait  float64 `json:"max_wait_s"`
+	// WaitTarget is issue 7's goal for the mean wait: boot (BootMean +
+	// JoinDelay) plus two cycles.
+	WaitTarget float64 `json:"wait_target_s"`
+
+	PeakVMs int `json:"peak_vms"`
+	Creates int `json:"creates"`
+	Deletes int `json:"deletes"`
+	Failed  int `json:"failed"`   // servers that ended in ERROR
+	OverMax int `json:"over_max"` // cycles that ended with more VMs than scaling.max
+
+	Cycles              int     `json:"cycles"`
+	Cycle               float64 `json:"cycle_s"`
+	Boot                float64 `json:"boot_s"` // mean boot + join delay
+	NegotiationInterval float64 `json:"negotiation_interval_s"`
+	End                 float64 `json:"end_s"`   // simulated time at the end of the run
+	Settled             bool    `json:"settled"` // every job done and the pool back to min
+	CycleErrors         int     `json:"cycle_errors,omitempty"`
+	// APICalls is cloud API calls per cycle, per cloud/region.
+	APICalls map[string]float64 `json:"api_calls_per_cycle"`
+	// LastVMGone is when the last VM was deleted, in seconds after the last
+	// job ended (negative: before).
+	LastVMGone float64 `json:"last_vm_gone_after_last_job_s"`
+
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+func (r *Result) finish(w *World) {
+	end := w.Clock.Now()
+	lastGone := time.Time{}
+	for _, c := range w.Clouds {
+		for _, s := range c.Servers() {
+			gone := s.Deleted
+			if gone.IsZero() {
+				gone = end
+			} else {
+				r.Deletes++
+				if gone.After(lastGone) {
+					lastGone = gone
+				}
+			}
+			h := gone.Sub(s.VM.Created).Hours()
+			r.VMHours += h
+			r.CoreHours += h * float64(s.Flavor.VCPUs)
+			r.Creates++
+			if s.Fails {
+				r.Failed++
+			}
+		}
+		calls := c.Calls()
+		for reg, n := range calls {
+			if r.APICalls == nil {
+				r.APICalls = map[string]float64{}
+			}
+			if r.Cycles > 0 {
+				r.APICalls[c.name+"/"+reg] = float64(n.Total()) / float64(r.Cycles)
+			}
+		}
+	}
+	var waits []float64
+	lastEnd := time.Time{}
+	for _, j := range w.Pool.jobs {
+		r.Killed += j.killed
+		if j.state != done {
+			continue
+		}
+		r.Finished++
+		waits = append(waits, j.start.Sub(j.submit).Seconds())
+		if j.end.After(lastEnd) {
+			lastEnd = j.end
+		}
+	}
+	if !lastGone.IsZero() && !lastEnd.IsZero() {
+		r.LastVMGone = lastGone.Sub(lastEnd).Seconds()
+	}
+	if len(waits) > 0 {
+		sort.Float64s(waits)
+		sum := 0.0
+		for _, x := range waits {
+			sum += x
+		}
+		r.MeanWait = sum / float64(len(waits))
+		r.P95Wait = waits[int(math.Ceil(0.95*float64(len(waits))))-1]
+		r.MaxWait = waits[len(waits)-1]
+	}
+	r.WaitTarget = r.Boot + 2*r.Cycle
+	if r.Bound.VMHours > 0 {
+		r.Ratio = r.VMHours / r.Bound.VMHours
+	}
+	if r.Bound.CoreHours > 0 {
+		r.CoreRatio = r.CoreHours / r.Bound.CoreHours
+	}
+}
+
+func secsDur(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// WriteText writes the result for people.
+func (r *Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	pol := r.Policy
+	if r.Flavor != "" {
+		pol += " (one flavor: " + r.Flavor + ")"
+	}
+	fmt.Fprintf(&b, "trace       %s\n", r.Trace)
+	fmt.Fprintf(&b, "policy      %s\n", pol)
+	fmt.Fprintf(&b, "jobs        %d: %d finished, %d no flavor holds, %d killed by scale-down", r.Jobs, r.Finished, r.Unservable, r.Killed)
+	if r.Skipped > 0 {
+		fmt.Fprintf(&b, " (%d SWF records never ran: skipped)", r.Skipped)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f + %d VMs × one boot of %s); ratio %.3f\n",
+		r.VMHours, r.Bound.VMHours, r.Bound.Work, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
+	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f; ratio %.3f\n", r.CoreHours, r.Bound.CoreHours, r.CoreRatio)
+	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
+		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
+	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed)
+	fmt.Fprintf(&b, "time        %d cycles of %s, negotiation every %s, ended at %s", r.Cycles, secsDur(r.Cycle), secsDur(r.NegotiationInterval), secsDur(r.End))
+	if !r.Settled {
+		b.WriteString(" (NOT settled: jobs left or VMs still up at the time limit)")
+	}
+	b.WriteString("\n")
+	if len(r.APICalls) > 0 {
+		var keys []string
+		for k := range r.APICalls {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, r.APICalls[k]))
+		}
+		fmt.Fprintf(&b, "API calls   per cycle: %s\n", strings.Join(parts, ", "))
+	}
+	if r.OverMax > 0 {
+		fmt.Fprintf(&b, "WARNING     %d cycles ended above scaling.max\n", r.OverMax)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,59 @@
+package sim
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func runTrace(t testing.TB, path string, baseline bool) *Result {
+	t.Helper()
+	tr, err := ReadTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), tr, Options{
+		Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel,
+		JoinDelay: DefaultJoinDelay, Baseline: baseline,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestShippedTraces replays every shipped trace with both policies and
+// checks the invariants that must always hold.
+func TestShippedTraces(t *testing.T) {
+	cfg := DemoConfig()
+	files, _ := filepath.Glob("testdata/*.*")
+	for _, f := range files {
+		for _, base := range []bool{false, true} {
+			res := runTrace(t, f, base)
+			name := f + "/" + res.Policy
+			t.Logf("%s: VM-h %.2f bound %.2f ratio %.3f core-ratio %.3f mean wait %.0fs p95 %.0fs peak %d creates %d",
+				name, res.VMHours, res.Bound.VMHours, res.Ratio, res.CoreRatio, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates)
+			if !res.Settled {
+				t.Errorf("%s: did not settle", name)
+			}
+			if res.Finished != res.Jobs-res.Unservable {
+				t.Errorf("%s: %d of %d jobs finished", name, res.Finished, res.Jobs)
+			}
+			if res.Killed != 0 {
+				t.Errorf("%s: %d jobs killed by scale-down", name, res.Killed)
+			}
+			if res.PeakVMs > cfg.Scaling.Max {
+				t.Errorf("%s: peak %d VMs above max %d", name, res.PeakVMs, cfg.Scaling.Max)
+			}
+			limit := (cfg.Scaling.IdleBeforeRetire + cfg.Scaling.DrainTimeout + 5*cfg.Scaling.Cycle).Seconds()
+			if res.LastVMGone > limit {
+				t.Errorf("%s: last VM deleted %.0fs after the last job, more than %.0fs", name, res.LastVMGone, limit)
+			}
+			if res.Creates != res.Deletes {
+				t.Errorf("%s: %d created, %d deleted", name, res.Creates, res.Deletes)
+			}
+		}
+	}
+	_ = time.Second
+}
