@@ -16,77 +16,94 @@ type boundOffer struct {
 	Cost  float64
 }
 
-// Bound is the lower bound of the VM-hours a trace needs on the configured
-// flavors.
+// Bound is the least a trace can cost on the configured flavors, in two
+// units.
 //
-// Each job is put on the flavor ehos's cost model prefers for it: the
-// cheapest configured flavor whose worker holds it (ties: the larger one).
-// A job of c cpus running r hours on a flavor whose worker has C cpus uses
-// at least r·c/C VM-hours of that flavor, however well jobs are packed, so
-// Work = Σ r·c/C is a floor for any policy that runs each job on that
-// flavor and never leaves a core idle. Memory only picks the flavor: a
-// cpu-only count can only make the bound lower.
+// VM-hours. A job of c cpus running r hours on a flavor whose worker has C
+// cpus takes at least r·c/C VM-hours of that flavor however well jobs are
+// packed; the least is on the largest flavor that holds the job. So VMWork =
+// Σ r·c/C_largest is the fewest VM-hours any policy could spend on running
+// the jobs, even one that packs perfectly and never leaves a VM idle. Memory
+// only decides which flavors hold a job: counting cpus alone can only make
+// the bound lower. Every VM also boots before it runs anything: VMs is how
+// many a policy needs so that no job waits (per flavor, the peak of Σ c/C
+// over the jobs running at once when each starts at its submit time, rounded
+// up), and each is charged one boot (mean boot time plus the startd's join
+// delay), VMBoot = VMs × boot.
 //
-// A VM also boots before it runs anything. VMs is the number of VMs a
-// policy needs so that no job waits: per flavor, the peak of Σ c/C over
-// the jobs running at once when each starts at its submit time, rounded up.
-// Each is charged one boot (mean boot time plus the startd's join delay):
-// Boot = VMs × boot. A policy that retires VMs in a lull and boots them
-// again pays more boots than this; one that lets jobs wait may need fewer
-// VMs. So the bound is the cost of the ideal zero-wait schedule, not of
-// every conceivable one, and a ratio near 1 means "close to perfect
-// packing with no idle VM".
+// VM-hours reward large flavors (a 4-cpu VM counts as much as a 1-cpu one),
+// while ehos picks the cheapest fit, so the fair measure of ehos is in
+// core-hours (VM-hours × the flavor's vcpus, proportional to cost when cost
+// is per core, as with the default vcpus + ram_gb/4 on flavors with 2 GB per
+// vcpu). CoreWork = Σ r·c holds for any flavor choice, and CoreBoot = the
+// peak of Σ c over the jobs running at once (zero-wait schedule) × boot.
+//
+// The boot term is the cost of the ideal zero-wait schedule: a policy that
+// retires VMs in a lull and boots them again pays more boots than this, one
+// that lets jobs wait may need fewer VMs. A ratio near 1 means close to
+// perfect packing with no idle VM.
 type Bound struct {
-	Work       float64 `json:"work_vm_hours"`
-	Boot       float64 `json:"boot_vm_hours"`
+	VMWork     float64 `json:"vm_work_hours"`
+	VMBoot     float64 `json:"vm_boot_hours"`
 	VMHours    float64 `json:"vm_hours"`
-	CoreHours  float64 `json:"core_hours"` // the same bound counted in flavor vcpus
 	VMs        int     `json:"vms"`
+	CoreWork   float64 `json:"core_work_hours"`
+	CoreBoot   float64 `json:"core_boot_hours"`
+	CoreHours  float64 `json:"core_hours"`
+	PeakCores  int     `json:"peak_cores"`
 	Unservable int     `json:"unservable"` // jobs no configured flavor holds
+}
+
+type loadEv struct {
+	t     time.Duration
+	share float64
+}
+
+// peak is the highest sum of shares at any instant; at equal times ends come
+// before starts, so a slot freed can be reused at once.
+func peak(es []loadEv) float64 {
+	sort.Slice(es, func(a, b int) bool {
+		if es[a].t != es[b].t {
+			return es[a].t < es[b].t
+		}
+		return es[a].share < es[b].share
+	})
+	load, top := 0.0, 0.0
+	for _, e := range es {
+		load += e.share
+		top = math.Max(top, load)
+	}
+	return top
 }
 
 // LowerBound computes the Bound of jobs on offers with one boot of the given
 // length per VM.
 func LowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 	var b Bound
-	type ev struct {
-		t     time.Duration
-		share float64
-	}
-	evs := map[string][]ev{}
-	vcpus := map[string]int{}
+	evs := map[string][]loadEv{}
+	var cores []loadEv
 	for _, j := range jobs {
-		o := cheapestFit(j, offers)
+		o := largestFit(j, offers)
 		if o == nil {
 			b.Unservable++
 			continue
 		}
-		share := float64(max(j.Cpus, 1)) / float64(o.Size.Cpus)
+		c := float64(max(j.Cpus, 1))
+		share := c / float64(o.Size.Cpus)
 		h := j.Runtime.Hours()
-		b.Work += h * share
-		b.CoreHours += h * share * float64(o.VCPUs)
-		vcpus[o.Name] = o.VCPUs
-		evs[o.Name] = append(evs[o.Name], ev{j.Submit, share}, ev{j.Submit + j.Runtime, -share})
+		b.VMWork += h * share
+		b.CoreWork += h * c
+		evs[o.Name] = append(evs[o.Name], loadEv{j.Submit, share}, loadEv{j.Submit + j.Runtime, -share})
+		cores = append(cores, loadEv{j.Submit, c}, loadEv{j.Submit + j.Runtime, -c})
 	}
-	for name, es := range evs {
-		// ends before starts at the same instant: a slot freed can be reused
-		sort.Slice(es, func(a, b int) bool {
-			if es[a].t != es[b].t {
-				return es[a].t < es[b].t
-			}
-			return es[a].share < es[b].share
-		})
-		load, peak := 0.0, 0.0
-		for _, e := range es {
-			load += e.share
-			peak = math.Max(peak, load)
-		}
-		n := int(math.Ceil(peak - 1e-9))
-		b.VMs += n
-		b.Boot += float64(n) * boot.Hours()
-		b.CoreHours += float64(n*vcpus[name]) * boot.Hours()
+	for _, es := range evs {
+		b.VMs += int(math.Ceil(peak(es) - 1e-9))
 	}
-	b.VMHours = b.Work + b.Boot
+	b.PeakCores = int(math.Round(peak(cores)))
+	b.VMBoot = float64(b.VMs) * boot.Hours()
+	b.CoreBoot = float64(b.PeakCores) * boot.Hours()
+	b.VMHours = b.VMWork + b.VMBoot
+	b.CoreHours = b.CoreWork + b.CoreBoot
 	return b
 }
 
@@ -94,14 +111,16 @@ func holds(o boundOffer, j Job) bool {
 	return o.Size.Cpus >= max(j.Cpus, 1) && o.Size.MemoryMB >= j.MemoryMB
 }
 
-func cheapestFit(j Job, offers []boundOffer) *boundOffer {
+// largestFit is the flavor with the most cpus (then the cheapest) that
+// holds j.
+func largestFit(j Job, offers []boundOffer) *boundOffer {
 	var best *boundOffer
 	for i := range offers {
 		o := &offers[i]
 		if !holds(*o, j) {
 			continue
 		}
-		if best == nil || o.Cost < best.Cost || (o.Cost == best.Cost && o.Size.Cpus > best.Size.Cpus) {
+		if best == nil || o.Size.Cpus > best.Size.Cpus || (o.Size.Cpus == best.Size.Cpus && o.Cost < best.Cost) {
 			best = o
 		}
 	}

@@ -40,6 +40,8 @@ type Result struct {
 	Deletes int `json:"deletes"`
 	Failed  int `json:"failed"`   // servers that ended in ERROR
 	OverMax int `json:"over_max"` // cycles that ended with more VMs than scaling.max
+	// OverMaxNote describes the first such cycle.
+	OverMaxNote string `json:"over_max_note,omitempty"`
 
 	Cycles              int     `json:"cycles"`
 	Cycle               float64 `json:"cycle_s"`
@@ -142,9 +144,10 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " (%d SWF records never ran: skipped)", r.Skipped)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f + %d VMs × one boot of %s); ratio %.3f\n",
-		r.VMHours, r.Bound.VMHours, r.Bound.Work, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
-	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f; ratio %.3f\n", r.CoreHours, r.Bound.CoreHours, r.CoreRatio)
+	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %d VMs × one boot of %s); ratio %.3f\n",
+		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
+	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + peak %d cores × one boot); ratio %.3f\n",
+		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.PeakCores, r.CoreRatio)
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
 	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -120,6 +121,15 @@ func (w *World) Advance(t time.Time) {
 		}
 		w.seen[c] = len(all)
 	}
+	// Regions create in parallel, so creation order varies from run to
+	// run; join order (first fit's order) must not.
+	sortSlice(w.waiting, func(a, b *Server) bool {
+		ta, tb := a.ActiveAt, b.ActiveAt
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.VM.ID < b.VM.ID
+	})
 	keep := w.waiting[:0]
 	for _, s := range w.waiting {
 		at := s.ActiveAt.Add(w.JoinDelay)
@@ -169,6 +179,7 @@ func Knobs(c *config.Config) scale.Knobs {
 // Provisioner is ehos's own policy: lib/provision (and so lib/scale)
 // unchanged, over the world's clouds and pool.
 type Provisioner struct {
+	mu       sync.Mutex // NewName is called from the regions' goroutines
 	P        *provision.Provisioner
 	Last     provision.Report
 	Errors   int
@@ -189,6 +200,8 @@ func NewProvisioner(w *World, cfg *config.Config, log zerolog.Logger) (*Provisio
 		OrphanGrace: cfg.Scaling.OrphanGrace, BackoffInitial: cfg.Scaling.BackoffInitial, BackoffMax: cfg.Scaling.BackoffMax,
 		Clouds: w.Specs, Log: log,
 		NewName: func() string {
+			pr.mu.Lock()
+			defer pr.mu.Unlock()
 			pr.counters++
 			return fmt.Sprintf("ehos-%s-%06d", cfg.Pool.Name, pr.counters)
 		},
@@ -298,8 +311,11 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		live, booting := w.Live()
 		idle, running, finished, _ := w.Pool.Counts()
 		res.PeakVMs = max(res.PeakVMs, live)
-		if live > cfg.Scaling.Max && !opt.Baseline {
+		if live > cfg.Scaling.Max {
 			res.OverMax++
+			if pp, ok := pol.(*Provisioner); ok && res.OverMaxNote == "" {
+				res.OverMaxNote = fmt.Sprintf("at %s: %d VMs, states %v, creates %+v", t.Sub(Epoch), live, pp.Last.Counts(), pp.Last.Decision.Creates)
+			}
 		}
 		if opt.Samples {
 			res.Samples = append(res.Samples, Sample{T: t.Sub(Epoch).Seconds(), Idle: idle, Running: running, VMs: live, Workers: w.Pool.NumWorkers()})

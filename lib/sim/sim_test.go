@@ -43,6 +43,9 @@ func TestShippedTraces(t *testing.T) {
 			if res.Killed != 0 {
 				t.Errorf("%s: %d jobs killed by scale-down", name, res.Killed)
 			}
+			if res.OverMax > 0 {
+				t.Errorf("%s: %d cycles above max: %s", name, res.OverMax, res.OverMaxNote)
+			}
 			if res.PeakVMs > cfg.Scaling.Max {
 				t.Errorf("%s: peak %d VMs above max %d", name, res.PeakVMs, cfg.Scaling.Max)
 			}
