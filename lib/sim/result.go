@@ -174,3 +174,34 @@ func (r *Result) WriteText(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Comparison is ehos against the baseline on one trace.
+type Comparison struct {
+	// WaitFactor is the baseline's mean wait over ehos's: 2 means ehos's
+	// jobs wait half as long.
+	WaitFactor float64 `json:"wait_factor"`
+	// CoreHoursFactor and VMHoursFactor are ehos's cost over the
+	// baseline's: at most 1 means ehos spends no more.
+	CoreHoursFactor float64 `json:"core_hours_factor"`
+	VMHoursFactor   float64 `json:"vm_hours_factor"`
+}
+
+// Compare sets ehos's result against the baseline's.
+func Compare(ehos, base *Result) Comparison {
+	var c Comparison
+	if ehos.MeanWait > 0 {
+		c.WaitFactor = base.MeanWait / ehos.MeanWait
+	}
+	if base.CoreHours > 0 {
+		c.CoreHoursFactor = ehos.CoreHours / base.CoreHours
+	}
+	if base.VMHours > 0 {
+		c.VMHoursFactor = ehos.VMHours / base.VMHours
+	}
+	return c
+}
+
+func (c Comparison) String() string {
+	return fmt.Sprintf("ehos vs baseline: mean wait %.2f× lower; core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
+		c.WaitFactor, c.CoreHoursFactor, c.VMHoursFactor)
+}
