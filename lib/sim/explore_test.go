@@ -28,8 +28,8 @@ func TestExplore(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				t.Logf("%-20s idle %-5s neg %-4s core-h %6.1f bound %6.1f ratio %.3f wait %4.0f p95 %4.0f peak %3d creates %4d",
-					filepath.Base(f), idle, neg, res.CoreHours, res.Bound.CoreHours, res.CoreRatio, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates)
+				t.Logf("%-20s idle %-5s neg %-4s core-h %6.1f bound %6.1f ratio %.3f wait %4.0f p95 %4.0f peak %3d creates %4d unused %3d",
+					filepath.Base(f), idle, neg, res.CoreHours, res.Bound.CoreHours, res.CoreRatio, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates, res.Unused)
 				if res.OverMaxNote != "" {
 					t.Log(res.OverMaxNote)
 				}

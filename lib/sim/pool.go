@@ -64,6 +64,9 @@ type worker struct {
 type Pool struct {
 	clock *Clock
 	epoch time.Time
+	// FirstFit matches each job to the first worker with room instead of
+	// HTCondor's default best fit. Set it before the run.
+	FirstFit bool
 
 	mu         sync.Mutex
 	jobs       []*simJob // by submit time
@@ -80,6 +83,7 @@ type Pool struct {
 	killed     int
 	calls      PoolCalls
 	lastAd     classad.Ad
+	ran        map[string]bool // workers that ran at least one job
 }
 
 // PoolCalls counts calls the provisioner made to the pool.
@@ -91,7 +95,7 @@ var _ provision.Pool = (*Pool)(nil)
 
 // NewPool makes a pool that will see jobs submitted at epoch + Job.Submit.
 func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
-	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}}
+	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}}
 	for i, j := range jobs {
 		p.jobs = append(p.jobs, &simJob{Job: j, id: i, submit: epoch.Add(j.Submit), heapAt: -1})
 	}
@@ -223,8 +227,11 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 }
 
 // Negotiate is one negotiation cycle at t: idle jobs, oldest first, go to
-// the first worker (in join order) with room, never to a draining one. A
-// shape whose oldest job fits nowhere is not tried again this cycle.
+// the worker with room that HTCondor's default NEGOTIATOR_PRE_JOB_RANK
+// prefers, the one with the fewest free cpus and then the least free memory
+// (best fit; ties: the one that joined first), or with FirstFit the first
+// worker with room in join order. Never to a draining one. A shape whose
+// oldest job fits nowhere is not tried again this cycle.
 func (p *Pool) Negotiate(t time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -246,9 +253,18 @@ func (p *Pool) Negotiate(t time.Time) int {
 		n := need(j)
 		var w *worker
 		for _, c := range ws {
-			if fits(c.free, n) {
+			if !fits(c.free, n) {
+				continue
+			}
+			if p.FirstFit {
 				w = c
 				break
+			}
+			// HTCondor's default NEGOTIATOR_PRE_JOB_RANK,
+			// -(100000 * Cpus) - Memory: the slot with the fewest
+			// cpus left, then the least memory (best fit).
+			if w == nil || c.free.Cpus < w.free.Cpus || (c.free.Cpus == w.free.Cpus && c.free.MemoryMB < w.free.MemoryMB) {
+				w = c
 			}
 		}
 		if w == nil {
@@ -267,6 +283,7 @@ func (p *Pool) Negotiate(t time.Time) int {
 		w.free = sub(w.free, n)
 		w.jobs[j] = struct{}{}
 		w.idleSince = time.Time{}
+		p.ran[w.name] = true
 		j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
 		heap.Push(&p.finishing, j)
 		matched++

@@ -39,6 +39,7 @@ type Result struct {
 	Creates int `json:"creates"`
 	Deletes int `json:"deletes"`
 	Failed  int `json:"failed"`   // servers that ended in ERROR
+	Unused  int `json:"unused"`   // VMs deleted without ever running a job (failed ones included)
 	OverMax int `json:"over_max"` // cycles that ended with more VMs than scaling.max
 	// OverMaxNote describes the first such cycle.
 	OverMaxNote string `json:"over_max_note,omitempty"`
@@ -79,6 +80,9 @@ func (r *Result) finish(w *World) {
 			r.Creates++
 			if s.Fails {
 				r.Failed++
+			}
+			if name := s.VM.Metadata["ehos_name"]; !w.Pool.ran[name] {
+				r.Unused++
 			}
 		}
 		calls := c.Calls()
@@ -150,7 +154,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.PeakCores, r.CoreRatio)
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
-	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed)
+	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)
 	fmt.Fprintf(&b, "time        %d cycles of %s, negotiation every %s, ended at %s", r.Cycles, secsDur(r.Cycle), secsDur(r.NegotiationInterval), secsDur(r.End))
 	if !r.Settled {
 		b.WriteString(" (NOT settled: jobs left or VMs still up at the time limit)")

@@ -32,6 +32,9 @@ type Options struct {
 	JoinDelay time.Duration
 	// NegotiationInterval is HTCondor's NEGOTIATOR_INTERVAL (default 60s).
 	NegotiationInterval time.Duration
+	// FirstFit makes the matchmaker put each job on the first worker with
+	// room rather than HTCondor's default best fit (see Pool.Negotiate).
+	FirstFit bool
 	// Baseline runs the original-EHOS policy instead of ehos's provisioner.
 	Baseline bool
 	// BaselineFlavor is the baseline's one flavor; default the smallest
@@ -247,6 +250,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.Pool.FirstFit = opt.FirstFit
 	offers := w.offers(cfg)
 	bound := LowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
 
