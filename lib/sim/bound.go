@@ -35,13 +35,16 @@ type boundOffer struct {
 // while ehos picks the cheapest fit, so the fair measure of ehos is in
 // core-hours (VM-hours × the flavor's vcpus, proportional to cost when cost
 // is per core, as with the default vcpus + ram_gb/4 on flavors with 2 GB per
-// vcpu). CoreWork = Σ r·c holds for any flavor choice, and CoreBoot = the
-// peak of Σ c over the jobs running at once (zero-wait schedule) × boot.
+// vcpu). CoreWork = Σ r·c holds for any flavor choice. CoreBoot is what a
+// zero-wait schedule must add for boots: for each core level k (needed while
+// at least k cores' worth of jobs run), one boot, and across each lull either
+// the idle time or a new boot, whichever is shorter (see levelBoots). It
+// ignores that cores come in whole VMs, so it stays a lower bound.
 //
-// The boot term is the cost of the ideal zero-wait schedule: a policy that
-// retires VMs in a lull and boots them again pays more boots than this, one
-// that lets jobs wait may need fewer VMs. A ratio near 1 means close to
-// perfect packing with no idle VM.
+// Both boot terms are for a schedule in which no job waits; a policy that
+// lets jobs wait may need fewer VMs, so "lower bound" is strictly true only
+// for zero-wait policies. A ratio near 1 means close to perfect packing with
+// no idle VM and no needless boot.
 type Bound struct {
 	VMWork     float64 `json:"vm_work_hours"`
 	VMBoot     float64 `json:"vm_boot_hours"`
@@ -76,6 +79,41 @@ func peak(es []loadEv) float64 {
 	return top
 }
 
+// levelBoots is the least boot and idle time that keeping up with an
+// integral load profile (events of whole cores) costs on top of the load
+// itself. Each core level k is needed while the load is at least k: a union
+// of intervals. Providing it costs one boot, and across each gap between
+// two intervals either the idle gap (keep the core) or a new boot (release
+// it and boot again), whichever is less. This is the offline optimum of
+// that rent-or-buy choice, level by level.
+func levelBoots(es []loadEv, boot time.Duration) time.Duration {
+	peak(es) // sorts: ends before starts at equal times
+	type span struct{ lastEnd time.Duration }
+	var levels []span // per level: when it was last released; -1 while held
+	var total time.Duration
+	load := 0
+	for _, e := range es {
+		n := int(math.Round(e.share))
+		if n > 0 {
+			for k := load; k < load+n; k++ {
+				if k >= len(levels) {
+					levels = append(levels, span{})
+					total += boot
+					continue
+				}
+				total += min(e.t-levels[k].lastEnd, boot)
+			}
+			load += n
+		} else {
+			for k := load + n; k < load; k++ {
+				levels[k].lastEnd = e.t
+			}
+			load += n
+		}
+	}
+	return total
+}
+
 // LowerBound computes the Bound of jobs on offers with one boot of the given
 // length per VM.
 func LowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
@@ -101,7 +139,7 @@ func LowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 	}
 	b.PeakCores = int(math.Round(peak(cores)))
 	b.VMBoot = float64(b.VMs) * boot.Hours()
-	b.CoreBoot = float64(b.PeakCores) * boot.Hours()
+	b.CoreBoot = levelBoots(cores, boot).Hours()
 	b.VMHours = b.VMWork + b.VMBoot
 	b.CoreHours = b.CoreWork + b.CoreBoot
 	return b

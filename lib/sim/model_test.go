@@ -231,3 +231,25 @@ func TestLowerBound(t *testing.T) {
 }
 
 var cmpFloat = cmpopts.EquateApprox(0, 1e-9)
+
+// TestLevelBoots: across a lull a core is kept idle or booted again,
+// whichever is cheaper.
+func TestLevelBoots(t *testing.T) {
+	boot := 6 * time.Minute
+	for _, tc := range []struct {
+		jobs []Job
+		want time.Duration
+	}{
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 2 * time.Hour, Runtime: time.Hour, Cpus: 1}}, 2 * boot},
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: time.Hour + 3*time.Minute, Runtime: time.Hour, Cpus: 1}}, boot + 3*time.Minute},
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 2}, {Submit: time.Hour, Runtime: time.Hour, Cpus: 3}}, 3 * boot},
+	} {
+		var es []loadEv
+		for _, j := range tc.jobs {
+			es = append(es, loadEv{j.Submit, float64(j.Cpus)}, loadEv{j.Submit + j.Runtime, -float64(j.Cpus)})
+		}
+		if got := levelBoots(es, boot); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.jobs, got, tc.want)
+		}
+	}
+}

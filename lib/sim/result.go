@@ -150,8 +150,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %d VMs × one boot of %s); ratio %.3f\n",
 		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
-	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + peak %d cores × one boot); ratio %.3f\n",
-		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.PeakCores, r.CoreRatio)
+	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + boots and lulls %.1f, peak %d cores); ratio %.3f\n",
+		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.CoreBoot, r.Bound.PeakCores, r.CoreRatio)
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
 	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)

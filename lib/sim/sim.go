@@ -324,7 +324,8 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		if opt.Samples {
 			res.Samples = append(res.Samples, Sample{T: t.Sub(Epoch).Seconds(), Idle: idle, Running: running, VMs: live, Workers: w.Pool.NumWorkers()})
 		}
-		settled := running == 0 && booting == 0 && live <= cfg.Scaling.Min && quiet() && w.Pool.NumWorkers() == live
+		// At rest a policy keeps max(min, spare) idle workers.
+		settled := running == 0 && booting == 0 && live <= max(cfg.Scaling.Min, cfg.Scaling.Spare) && quiet() && w.Pool.NumWorkers() == live
 		if finished+res.Unservable >= len(trace.Jobs) && !t.Before(lastSubmit) && settled {
 			res.Settled = true
 			break

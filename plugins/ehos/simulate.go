@@ -40,6 +40,7 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "join-delay", Value: sim.DefaultJoinDelay, Usage: "time from ACTIVE to the worker's startd in the collector"},
 			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of servers that end in ERROR instead of ACTIVE"},
 			&cli.DurationFlag{Name: "negotiation-interval", Value: 60 * time.Second, Usage: "HTCondor's NEGOTIATOR_INTERVAL"},
+			&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
 			&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
 			&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
 			&cli.IntFlag{Name: "quota-ram-mb", Value: sim.DefaultQuota.MaxRAMMB, Usage: "RAM quota per region in MB (-1: unlimited)"},
@@ -79,6 +80,7 @@ func simulateCommand() *cli.Command {
 					FailRate: c.Float64("fail-rate"), Seed: c.Uint64("seed")},
 				JoinDelay:           c.Duration("join-delay"),
 				NegotiationInterval: c.Duration("negotiation-interval"),
+				FirstFit:            c.Bool("first-fit"),
 				BaselineFlavor:      c.String("baseline-flavor"),
 				Samples:             c.String("svg") != "",
 			}
