@@ -48,6 +48,7 @@ type shape struct {
 }
 
 type worker struct {
+	last      time.Time // free cpus last changed
 	name, id  string
 	size      scale.Resources
 	free      scale.Resources
@@ -83,7 +84,30 @@ type Pool struct {
 	killed     int
 	calls      PoolCalls
 	lastAd     classad.Ad
-	ran        map[string]bool // workers that ran at least one job
+	ran        map[string]bool      // workers that ran at least one job
+	left       map[string]time.Time // when each worker's startd left
+	// cpu-seconds of joined workers with no job (idle) and of free cpus
+	// on workers running some job (partial)
+	idleCPUs, partialCPUs float64
+}
+
+// account adds w's free cpus since its last change, up to t.
+func (p *Pool) account(w *worker, t time.Time) {
+	d := t.Sub(w.last).Seconds() * float64(w.free.Cpus)
+	if d > 0 {
+		if len(w.jobs) == 0 {
+			p.idleCPUs += d
+		} else {
+			p.partialCPUs += d
+		}
+	}
+	w.last = t
+}
+
+func (p *Pool) leave(w *worker, t time.Time) {
+	p.account(w, t)
+	delete(p.workers, w.name)
+	p.left[w.name] = t
 }
 
 // PoolCalls counts calls the provisioner made to the pool.
@@ -95,7 +119,7 @@ var _ provision.Pool = (*Pool)(nil)
 
 // NewPool makes a pool that will see jobs submitted at epoch + Job.Submit.
 func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
-	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}}
+	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}, left: map[string]time.Time{}}
 	for i, j := range jobs {
 		p.jobs = append(p.jobs, &simJob{Job: j, id: i, submit: epoch.Add(j.Submit), heapAt: -1})
 	}
@@ -127,6 +151,7 @@ func (p *Pool) Advance(t time.Time) {
 	for len(p.finishing) > 0 && !p.finishing[0].end.After(t) {
 		j := heap.Pop(&p.finishing).(*simJob)
 		w := j.worker
+		p.account(w, j.end)
 		delete(w.jobs, j)
 		w.free = add(w.free, need(j))
 		j.state, j.worker = done, nil
@@ -135,7 +160,7 @@ func (p *Pool) Advance(t time.Time) {
 		if len(w.jobs) == 0 {
 			w.idleSince = j.end
 			if w.draining {
-				delete(p.workers, w.name)
+				p.leave(w, j.end)
 			}
 		}
 	}
@@ -198,7 +223,7 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
 	p.seq++
-	p.workers[name] = &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq}
+	p.workers[name] = &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
 }
 
 // VMGone drops the startd of a deleted server. Jobs still running on it are
@@ -215,7 +240,7 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 	if w == nil {
 		return
 	}
-	delete(p.workers, name)
+	p.leave(w, at)
 	for j := range w.jobs {
 		heap.Remove(&p.finishing, j.heapAt)
 		j.worker = nil
@@ -280,6 +305,7 @@ func (p *Pool) Negotiate(t time.Time) int {
 		}
 		p.idle--
 		p.run++
+		p.account(w, t)
 		w.free = sub(w.free, n)
 		w.jobs[j] = struct{}{}
 		w.idleSince = time.Time{}
@@ -390,7 +416,7 @@ func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
 	}
 	w.draining = true
 	if len(w.jobs) == 0 {
-		delete(p.workers, w.name)
+		p.leave(w, p.clock.Now())
 	}
 	return nil
 }

@@ -57,11 +57,33 @@ type Result struct {
 	// job ended (negative: before).
 	LastVMGone float64 `json:"last_vm_gone_after_last_job_s"`
 
+	// Spent splits CoreHours by what the cores were doing.
+	Spent Spent `json:"spent_core_hours"`
+
 	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Spent is where core-hours went. The parts add up to CoreHours (up to
+// memory the OS keeps, which does not change cpus).
+type Spent struct {
+	Jobs    float64 `json:"jobs"`    // cores running jobs
+	Boot    float64 `json:"boot"`    // create → startd joined (or → deleted, if it never joined)
+	Idle    float64 `json:"idle"`    // joined workers running nothing
+	Partial float64 `json:"partial"` // free cores of workers running something
+	Tail    float64 `json:"tail"`    // startd gone (drained) → VM deleted
 }
 
 func (r *Result) finish(w *World) {
 	end := w.Clock.Now()
+	for _, wk := range w.Pool.workers {
+		w.Pool.account(wk, end)
+	}
+	joinedAt := map[string]time.Time{}
+	for _, s := range w.joined {
+		joinedAt[s.VM.ID] = s.ActiveAt.Add(w.JoinDelay)
+	}
+	r.Spent.Idle = w.Pool.idleCPUs / 3600
+	r.Spent.Partial = w.Pool.partialCPUs / 3600
 	lastGone := time.Time{}
 	for _, c := range w.Clouds {
 		for _, s := range c.Servers() {
@@ -77,6 +99,15 @@ func (r *Result) finish(w *World) {
 			h := gone.Sub(s.VM.Created).Hours()
 			r.VMHours += h
 			r.CoreHours += h * float64(s.Flavor.VCPUs)
+			cpus := float64(s.Flavor.VCPUs)
+			if j, ok := joinedAt[s.VM.ID]; ok {
+				r.Spent.Boot += j.Sub(s.VM.Created).Hours() * cpus
+				if l, ok := w.Pool.left[s.VM.Metadata["ehos_name"]]; ok {
+					r.Spent.Tail += gone.Sub(l).Hours() * cpus
+				}
+			} else {
+				r.Spent.Boot += h * cpus
+			}
 			r.Creates++
 			if s.Fails {
 				r.Failed++
@@ -103,6 +134,7 @@ func (r *Result) finish(w *World) {
 			continue
 		}
 		r.Finished++
+		r.Spent.Jobs += j.Runtime.Hours() * float64(max(j.Cpus, 1))
 		waits = append(waits, j.start.Sub(j.submit).Seconds())
 		if j.end.After(lastEnd) {
 			lastEnd = j.end
@@ -152,6 +184,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
 	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + boots and lulls %.1f, peak %d cores); ratio %.3f\n",
 		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.CoreBoot, r.Bound.PeakCores, r.CoreRatio)
+	sp := r.Spent
+	fmt.Fprintf(&b, "spent       core-hours on jobs %.1f, booting %.1f, idle workers %.1f, free cores of busy workers %.1f, drained → deleted %.1f\n",
+		sp.Jobs, sp.Boot, sp.Idle, sp.Partial, sp.Tail)
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
 	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)

@@ -71,6 +71,7 @@ type World struct {
 	Pool      *Pool
 	JoinDelay time.Duration
 	waiting   []*Server // created, not joined, not failed
+	joined    []*Server // whose startd joined
 	seen      map[*Cloud]int
 }
 
@@ -141,6 +142,7 @@ func (w *World) Advance(t time.Time) {
 			// deleted before it joined
 		case !at.After(t):
 			w.Pool.Join(s, at)
+			w.joined = append(w.joined, s)
 		default:
 			keep = append(keep, s)
 		}
