@@ -60,3 +60,33 @@ func TestShippedTraces(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestFaultsAndQuota: servers that fail to ERROR and a tight quota slow
+// things down but every job still runs, nothing is killed, failed servers
+// are deleted and the quota is never passed.
+func TestFaultsAndQuota(t *testing.T) {
+	tr, err := ReadTrace("testdata/steady.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota := DefaultQuota
+	quota.MaxInstances = 15
+	model := DefaultModel
+	model.FailRate = 0.2
+	for _, base := range []bool{false, true} {
+		res, err := Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: quota, Cloud: model, JoinDelay: DefaultJoinDelay, Baseline: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: failed %d of %d, peak %d, wait %.0fs, core ratio %.2f", res.Policy, res.Failed, res.Creates, res.PeakVMs, res.MeanWait, res.CoreRatio)
+		if !res.Settled || res.Finished != res.Jobs || res.Killed != 0 {
+			t.Errorf("%s: settled %v, %d of %d finished, %d killed", res.Policy, res.Settled, res.Finished, res.Jobs, res.Killed)
+		}
+		if res.Failed == 0 || res.Creates != res.Deletes {
+			t.Errorf("%s: %d failed, %d created, %d deleted", res.Policy, res.Failed, res.Creates, res.Deletes)
+		}
+		if res.PeakVMs > 2*quota.MaxInstances {
+			t.Errorf("%s: peak %d VMs over two regions' quota of %d", res.Policy, res.PeakVMs, quota.MaxInstances)
+		}
+	}
+}
