@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ehos-project/ehos/lib/cloud"
-	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/provision"
 )
 
@@ -155,7 +154,6 @@ func BenchmarkRunOnceScale(b *testing.B) {
 				top = max(top, float64(n-before[k])/float64(b.N))
 			}
 			b.ReportMetric(top, "api-calls/cycle/region")
-			_ = config.Default
 		})
 	}
 }

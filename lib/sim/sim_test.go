@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 func runTrace(t testing.TB, path string, baseline bool) *Result {
@@ -58,7 +57,6 @@ func TestShippedTraces(t *testing.T) {
 			}
 		}
 	}
-	_ = time.Second
 }
 
 // TestFaultsAndQuota: servers that fail to ERROR and a tight quota slow
