@@ -21,7 +21,7 @@ func simulateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "simulate",
 		Usage: "replay a job trace against the real scaling decision on a simulated cloud and pool",
-		Description: "TRACE is CSV (header " + sim.CSVHeader + ") or the Standard Workload Format (.swf).\n" +
+		Description: "The --trace FILE is CSV (header " + sim.CSVHeader + ") or the Standard Workload Format (.swf).\n" +
 			"The provisioner is ehos's own (lib/provision and lib/scale, unchanged); only the cloud and\n" +
 			"HTCondor are simulated. Flavors named in the config's clouds[].flavors get their sizes from\n" +
 			"the built-in table (m1.tiny, m1.small, m1.medium, m1.large, m1.xlarge) or --flavor.\n" +
@@ -34,7 +34,7 @@ func simulateCommand() *cli.Command {
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
 			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
-			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `NAME=VCPUS:RAM_MB[:DISK_GB]` (repeatable; adds to or overrides the table)"},
+			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
 			&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
 			&cli.DurationFlag{Name: "boot-jitter", Value: sim.DefaultModel.BootJitter, Usage: "boot time is uniform in boot ± jitter"},
 			&cli.DurationFlag{Name: "join-delay", Value: sim.DefaultJoinDelay, Usage: "time from ACTIVE to the worker's startd in the collector"},
