@@ -114,9 +114,9 @@ func levelBoots(es []loadEv, boot time.Duration) time.Duration {
 	return total
 }
 
-// LowerBound computes the Bound of jobs on offers with one boot of the given
+// lowerBound computes the Bound of jobs on offers with one boot of the given
 // length per VM.
-func LowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
+func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 	var b Bound
 	evs := map[string][]loadEv{}
 	var cores []loadEv

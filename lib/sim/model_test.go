@@ -222,7 +222,7 @@ func TestLowerBound(t *testing.T) {
 		{Submit: time.Hour, Runtime: 2 * time.Hour, Cpus: 4, MemoryMB: 100},
 		{Submit: 0, Runtime: time.Hour, Cpus: 8, MemoryMB: 100}, // no flavor
 	}
-	b := LowerBound(jobs, offers, 6*time.Minute)
+	b := lowerBound(jobs, offers, 6*time.Minute)
 	want := Bound{VMWork: 0.25 + 0.5 + 2, VMs: 1, VMBoot: 0.1, CoreWork: 1 + 2 + 8, PeakCores: 4, CoreBoot: 0.4, Unservable: 1}
 	want.VMHours, want.CoreHours = want.VMWork+want.VMBoot, want.CoreWork+want.CoreBoot
 	if d := cmp.Diff(want, b, cmpFloat); d != "" {

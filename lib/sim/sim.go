@@ -254,7 +254,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	}
 	w.Pool.FirstFit = opt.FirstFit
 	offers := w.offers(cfg)
-	bound := LowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
+	bound := lowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
 
 	var pol Policy
 	var quiet func() bool
