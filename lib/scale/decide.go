@@ -39,15 +39,20 @@ const (
 	limPerCycle
 	limCloud
 	limQuota
+	limNotOffered
 )
 
 type offer struct {
 	Offer
-	region int // index into planner.regions
-	cloud  int // index into planner.clouds
-	vcpus  int // counted against the cores quota
-	ramMB  int // counted against the ram quota
-	weight int
+	region int // index into planner.regions; -1 for a phantom
+	// phantom: the offer of existing nodes that no region offers this
+	// cycle. Its nodes' capacity is usable by demand that lists it; nothing
+	// new is created from it.
+	phantom bool
+	cloud   int // index into planner.clouds
+	vcpus   int // counted against the cores quota
+	ramMB   int // counted against the ram quota
+	weight  int
 }
 
 type region struct {
@@ -69,12 +74,13 @@ type cloudState struct {
 
 // group is one demand group being placed.
 type group struct {
-	d      Demand
-	need   Resources
-	elig   []int // offer indices, sorted, unique
-	unknwn []OfferKey
-	placed int
-	fits   bool // some eligible offer holds at least one job
+	d       Demand
+	need    Resources
+	elig    []int // offer indices, sorted, unique
+	unknwn  []OfferKey
+	placed  int
+	fits    bool // some eligible offer holds at least one job
+	offered bool // some eligible offer is offered this cycle
 }
 
 // bin is the unclaimed capacity of one existing node.
@@ -184,28 +190,31 @@ func newPlanner(in Input) *planner {
 			p.offerIdx[o.OfferKey] = len(p.offers) - 1
 		}
 	}
-	// Offer indices follow key order, so everything derived from them is
-	// independent of the input's order.
-	slices.SortFunc(p.offers, func(a, b offer) int { return cmpKey(a.OfferKey, b.OfferKey) })
-	for i, o := range p.offers {
-		p.offerIdx[o.OfferKey] = i
-	}
-	p.byPref = make([]int, len(p.offers))
-	for i := range p.byPref {
-		p.byPref[i] = i
-	}
-	slices.SortStableFunc(p.byPref, func(a, b int) int {
-		oa, ob := &p.offers[a], &p.offers[b]
-		return cmp.Or(cmp.Compare(oa.Cost, ob.Cost), cmp.Compare(ob.weight, oa.weight), cmpKey(oa.OfferKey, ob.OfferKey))
-	})
-
 	p.nodes = slices.Clone(in.Nodes)
 	slices.SortStableFunc(p.nodes, func(a, b Node) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	p.gone = make([]bool, len(p.nodes))
 	p.deleted = make([]bool, len(p.nodes))
 	for _, n := range p.nodes {
-		cloudOf(n.Offer.Loc.Cloud)
+		ci := cloudOf(n.Offer.Loc.Cloud)
+		if _, ok := p.offerIdx[n.Offer]; !ok {
+			p.offers = append(p.offers, offer{Offer: Offer{OfferKey: n.Offer}, region: -1, cloud: ci, phantom: true})
+			p.offerIdx[n.Offer] = len(p.offers) - 1
+		}
 	}
+
+	// Offer indices follow key order, so everything derived from them is
+	// independent of the input's order.
+	slices.SortFunc(p.offers, func(a, b offer) int { return cmpKey(a.OfferKey, b.OfferKey) })
+	for i, o := range p.offers {
+		p.offerIdx[o.OfferKey] = i
+		if !o.phantom {
+			p.byPref = append(p.byPref, i)
+		}
+	}
+	slices.SortStableFunc(p.byPref, func(a, b int) int {
+		oa, ob := &p.offers[a], &p.offers[b]
+		return cmp.Or(cmp.Compare(oa.Cost, ob.Cost), cmp.Compare(ob.weight, oa.weight), cmpKey(oa.OfferKey, ob.OfferKey))
+	})
 	return p
 }
 
@@ -296,11 +305,10 @@ func (p *planner) lifecycle() {
 // node that had att attempts is due: the gaps double from DeleteTimeout up
 // to 8 × DeleteTimeout.
 func deleteDue(t time.Duration, att int) time.Duration {
-	var due time.Duration
-	for i := 0; i < att; i++ {
-		due += t << min(i, 3)
+	if att <= 4 {
+		return t * time.Duration(1<<att-1) // T, 3T, 7T, 15T
 	}
-	return due
+	return 15*t + time.Duration(att-4)*8*t
 }
 
 func (p *planner) del(i int, why string) {
@@ -365,13 +373,18 @@ func (p *planner) capacity() {
 		}
 		g := group{d: d, need: norm(d.Need)}
 		for _, k := range d.Eligible {
-			if oi, ok := p.offerIdx[k]; ok {
-				g.elig = append(g.elig, oi)
-				if fit(p.offers[oi].Size, g.need) > 0 {
-					g.fits = true
-				}
-			} else {
+			oi, ok := p.offerIdx[k]
+			if ok {
+				g.elig = append(g.elig, oi) // phantoms too: their nodes may serve
+			}
+			switch {
+			case !ok || p.offers[oi].phantom:
 				g.unknwn = append(g.unknwn, k)
+			case fit(p.offers[oi].Size, g.need) > 0:
+				g.fits = true
+				g.offered = true
+			default:
+				g.offered = true
 			}
 		}
 		slices.Sort(g.elig)
@@ -423,6 +436,9 @@ func sub(r, need Resources, n int) Resources {
 // that binds (limNone when nothing does).
 func (p *planner) room(oi int) (int, limit, string) {
 	o := &p.offers[oi]
+	if o.phantom {
+		return 0, limNotOffered, ""
+	}
 	r := &p.regions[o.region]
 	if r.backoff {
 		return 0, limBackoff, ""
@@ -430,7 +446,26 @@ func (p *planner) room(oi int) (int, limit, string) {
 	if r.limits == nil {
 		return 0, limQuotaUnknown, ""
 	}
-	n, lim, bind := unlimited, limNone, ""
+	n, lim := p.globalRoom()
+	bind := ""
+	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
+		if k := max(c.maxVMs-c.live-c.planned, 0); k < n {
+			n, lim = k, limCloud
+		}
+	}
+	l := *r.limits
+	l.UsedInstances += r.inst
+	l.UsedCores += r.cores
+	l.UsedRAMMB += r.ram
+	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
+		n, lim, bind = h, limQuota, b
+	}
+	return n, lim, bind
+}
+
+// globalRoom is how many more VMs the knobs shared by all clouds allow.
+func (p *planner) globalRoom() (int, limit) {
+	n, lim := unlimited, limNone
 	take := func(k int, l limit) {
 		if k < n {
 			n, lim = max(k, 0), l
@@ -445,25 +480,20 @@ func (p *planner) room(oi int) (int, limit, string) {
 	if p.k.MaxCreatesPerCycle > 0 {
 		take(p.k.MaxCreatesPerCycle-p.created, limPerCycle)
 	}
-	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
-		take(c.maxVMs-c.live-c.planned, limCloud)
-	}
-	l := *r.limits
-	l.UsedInstances += r.inst
-	l.UsedCores += r.cores
-	l.UsedRAMMB += r.ram
-	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
-		n, lim, bind = h, limQuota, b
-	}
-	return n, lim, bind
+	return n, lim
 }
 
 // why says in words why offer oi has no room.
 func (p *planner) why(oi int, lim limit, bind string) string {
 	o := &p.offers[oi]
-	r := &p.regions[o.region]
+	var r *region
+	if o.region >= 0 {
+		r = &p.regions[o.region]
+	}
 	k := p.k
 	switch lim {
+	case limNotOffered:
+		return fmt.Sprintf("%s not offered this cycle", o.OfferKey)
 	case limBackoff:
 		return fmt.Sprintf("%s backing off until %s (%s)", r.loc, r.until.UTC().Format(time.RFC3339), orNone(r.why))
 	case limQuotaUnknown:
@@ -511,15 +541,8 @@ func (p *planner) packDemand() {
 	elig := make([]bool, len(p.offers))
 	for gi := range p.groups {
 		g := &p.groups[gi]
-		switch {
-		case len(g.d.Eligible) == 0:
+		if len(g.d.Eligible) == 0 {
 			p.unmet(g, g.d.Idle, "no configured flavor matches these jobs (HTCondor's negotiator matched none)")
-			continue
-		case len(g.elig) == 0:
-			p.unmet(g, g.d.Idle, fmt.Sprintf("none of the flavors matched (%s) is offered this cycle", keys(g.unknwn)))
-			continue
-		case !g.fits:
-			p.unmet(g, g.d.Idle, fmt.Sprintf("no eligible flavor is large enough for %s", fmtRes(g.need)))
 			continue
 		}
 		for _, oi := range g.elig {
@@ -569,7 +592,15 @@ func (p *planner) packDemand() {
 			rem = 0
 		}
 
-		rem = p.open(g, rem)
+		switch {
+		case rem == 0:
+		case !g.offered:
+			p.unmet(g, rem, fmt.Sprintf("none of the flavors matched (%s) is offered this cycle", keys(g.unknwn)))
+		case !g.fits:
+			p.unmet(g, rem, fmt.Sprintf("no eligible flavor is large enough for %s", fmtRes(g.need)))
+		default:
+			rem = p.open(g, rem)
+		}
 		for _, oi := range g.elig {
 			elig[oi] = false
 		}
@@ -582,6 +613,11 @@ func (p *planner) packDemand() {
 func (p *planner) open(g *group, rem int) int {
 	need := g.need
 	for rem > 0 {
+		if n, lim := p.globalRoom(); n == 0 {
+			// saves asking every offer when a shared knob binds
+			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
+			return rem
+		}
 		best, top := -1, -1
 		var bestCost, topCost float64
 		var bestPer, bestRoom int
@@ -595,7 +631,7 @@ func (p *planner) open(g *group, rem int) int {
 		for _, oi := range g.elig {
 			o := &p.offers[oi]
 			per := fit(o.Size, need)
-			if per == 0 {
+			if per == 0 || o.phantom {
 				continue
 			}
 			// cost of serving the jobs left, counting the last VM's empty part
@@ -664,6 +700,10 @@ func (p *planner) fill(want int, why func(n int, o *offer) string) (int, string)
 	var stop []string
 	for _, oi := range p.byPref {
 		if made == want {
+			break
+		}
+		if n, lim := p.globalRoom(); n == 0 {
+			stop = []string{p.why(oi, lim, "")}
 			break
 		}
 		room, lim, bind := p.room(oi)
@@ -823,7 +863,7 @@ func keys(ks []OfferKey) string {
 		s[i] = k.String()
 	}
 	slices.Sort(s)
-	return strings.Join(s, ", ")
+	return strings.Join(slices.Compact(s), ", ")
 }
 
 // fmtRes writes resources as "4 cpu/8192 MB", with disk and GPUs when asked.

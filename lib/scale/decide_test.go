@@ -550,6 +550,70 @@ func TestDecide(t *testing.T) {
 				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 workers reached (0 live, 1 planned)"}},
 			},
 		},
+		{
+			name: "min blocked by max: a note",
+			mod: func(in *Input) {
+				in.Knobs.Min, in.Knobs.Max = 3, 2
+				in.Nodes = []Node{node("w1", Busy, small)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: small, Count: 1, Reason: "min 3: 1 live, 0 planned; 1 × m1.small in siteA/RegionOne (cheapest offer)"}},
+				Notes:   []string{"min 3 workers: 1 more wanted, blocked: max 2 workers reached (1 live, 1 planned)"},
+			},
+		},
+		{
+			name: "spare blocked by quota everywhere: a note, next cheapest tried first",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
+				in.Regions[1].Limits = nil
+			},
+			want: Decision{Notes: []string{
+				"siteB/RegionOne quota unknown (limits not read this cycle): no VM created there",
+				"spare 1 workers: 1 more wanted, blocked: siteA/RegionOne quota: instances 0 used + 0 planned of 0; siteB/RegionOne quota unknown",
+			}},
+		},
+		{
+			name: "spare falls to the next cheapest offer with room",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
+			},
+			want: Decision{Creates: []Create{{Offer: bMed, Count: 1,
+				Reason: "spare 1: 0 unused now; 1 × b.medium in siteB/RegionOne (cheapest offer)"}}},
+		},
+		{
+			name: "idle node of a flavor no longer offered still serves demand that lists it",
+			mod: func(in *Input) {
+				old := OfferKey{Loc: locA, Flavor: "m1.old"}
+				in.Nodes = []Node{node("w1", Idle, old, free(Resources{Cpus: 4, MemoryMB: 8192}))}
+				in.Demand = []Demand{jobs("s#1", 1, 1024, 5, old, small)}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "idle node of a flavor no longer offered is retired when unused",
+			mod: func(in *Input) {
+				old := OfferKey{Loc: locA, Flavor: "m1.old"}
+				in.Nodes = []Node{node("w1", Idle, old, free(Resources{Cpus: 4, MemoryMB: 8192}))}
+				in.Demand = []Demand{jobs("s#1", 1, 1024, 1, old)}
+				in.Demand[0].Need.Cpus = 8
+			},
+			want: Decision{
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
+				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "none of the flavors matched (siteA/RegionOne/m1.old) is offered this cycle"}},
+			},
+		},
+		{
+			name: "a cloud missing from Clouds has weight 0 and no max",
+			mod: func(in *Input) {
+				in.Clouds = in.Clouds[:1]
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium, bMed, bMed)}
+			},
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -563,5 +627,17 @@ func TestDecide(t *testing.T) {
 	}
 	if len(tests) < 30 {
 		t.Fatalf("only %d cases", len(tests))
+	}
+}
+
+func TestDeleteDue(t *testing.T) {
+	const T = time.Minute
+	for att, want := range []time.Duration{0, T, 3 * T, 7 * T, 15 * T, 23 * T, 31 * T} {
+		if att == 0 {
+			continue
+		}
+		if got := deleteDue(T, att); got != want {
+			t.Errorf("deleteDue(T, %d) = %v, want %v", att, got, want)
+		}
 	}
 }

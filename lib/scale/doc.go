@@ -6,4 +6,92 @@
 // It must not do I/O, read a clock, log, or import an SDK: lib/provision
 // gathers the inputs and carries out the decision, lib/sim drives it on a
 // simulated clock.
+//
+// # The rules, in the order Decide applies them
+//
+// Lifecycle. Failed nodes are deleted (the reason carries the cloud's
+// fault). Requested and booting nodes that have been in that state for
+// BootTimeout or longer are deleted ("never joined"). Drained nodes are
+// deleted, unless they still report running jobs (then a note). Deleting
+// nodes are deleted again when the next attempt is due: counted from
+// StateSince (when the node entered Deleting), attempt k+1 is due after
+// DeleteTimeout × (1 + 2 + 4 + 8 + 8 + …) summed over the k attempts made,
+// so gaps double up to 8 × DeleteTimeout. Retiring nodes past DrainTimeout
+// are deleted only when no job runs on them; while jobs run they get a note
+// and are left alone: a running job is never killed. Idle or busy nodes whose
+// age (Now − Created) reached MaxLifetime (when > 0) are drained
+// peacefully ("max lifetime"): their jobs finish first. Nothing else ever
+// drains a busy node.
+//
+// Counting. Live nodes are all nodes except deleting, failed and drained
+// ones, and except those deleted by this decision; retiring nodes are live
+// (they still cost and use quota). Booting nodes are requested plus booting
+// ones not deleted now. A timed-out booting node deleted now therefore frees
+// its place under Max and MaxBooting for its replacement in the same cycle.
+//
+// Capacity coming. Requested and booting nodes offer their offer's full Size,
+// idle and busy nodes their Free resources, retiring, drained, deleting and
+// failed nodes and nodes drained now nothing. A demand group only uses
+// capacity of offers in its Eligible list. Nodes of a flavor no region
+// offers this cycle (removed from the config, region not listed) still
+// serve demand that lists their offer, and are kept from retiring while it
+// could use them; nothing new is created from such an offer.
+//
+// Packing. A job asks at least one cpu (as HTCondor does). Demand groups are
+// placed largest first (GPUs, then cpus, memory, disk; then oldest; then
+// key), first-fit: on existing capacity (busy nodes first, so idle ones stay
+// free to retire or count as spare, then idle, then requested/booting, each
+// by name), then on VMs planned earlier this cycle, then on new VMs. Work is
+// per group, never per job: a class of identical planned VMs is filled with
+// arithmetic. Demand with no Eligible offer, whose eligible offers are not
+// offered this cycle, or whose eligible offers are all too small for one job
+// gets no VM and an Unmet with that reason.
+//
+// Choosing a new VM. Among the group's eligible offers that hold at least
+// one job and have room, the one that serves the group's remaining jobs at
+// the lowest cost per job, where jobs per VM is the minimum over cpus,
+// memory, disk and GPUs of Size/Need and the cost counts the partly empty
+// last VM (ceil(jobs / per VM) × Cost / jobs; for large groups this is
+// Cost / jobs per VM, for one job it is simply the cheapest VM that fits).
+// Ties go to the higher cloud Weight, then the lower Cost per VM, then the
+// offer's name. When the best offer has no room, the next one is taken and
+// the reason says why the better one was skipped; so back-off, quota or a
+// per-cloud max moves demand to another region or cloud.
+//
+// Limits. A create must fit every limit, counting what this decision already
+// planned: Max (live + created), MaxBooting (booting + created),
+// MaxCreatesPerCycle, the cloud's MaxVMs (its live nodes + created there),
+// and the region's quota headroom (instances, cores and ram; cores and ram
+// are the flavor's own VCPUs and RAMMB when given, else Size's). A region
+// with nil Limits ("quota unknown") or with BackoffUntil after Now gets no
+// VM, with a note. A knob of zero means no limit (lib/config applies the
+// defaults and should refuse values that make no sense); negative knobs count
+// as zero. Demand a limit stops is reported in Unmet, naming the limit and its
+// figures.
+//
+// Min and Spare. After demand, while live + created < Min, the cheapest
+// offer overall (lowest Cost, then higher Weight, then name) that has room
+// is created ("min"). Spare nodes are idle joined nodes and requested or
+// booting nodes that the packing left unused, plus VMs created for min;
+// while there are fewer than Spare, the cheapest offer is created ("spare").
+// When a limit stops min or spare, a note says so.
+//
+// Scale-down. An idle node is drained when it has been idle (IdleSince, or
+// StateSince when unset) at least IdleBeforeRetire, its age is at least
+// MinLifetime, and no waiting demand group could use it (one eligible for
+// its offer with a job that fits its Free resources; that may keep a node
+// whose jobs HTCondor does not match for reasons we cannot see, which is
+// the safe side). Drains keep at least Min nodes that are not retiring
+// (requested, booting, idle, busy) and at least Spare spare nodes; the
+// longest idle go first, at equal idle time the dearer one (so cheaper
+// nodes are kept).
+//
+// Output. Creates come in the order they were planned (demand, largest group
+// first; then min; then spare), each naming the demand keys it serves,
+// sorted. Drains and deletes are sorted by node name, Unmet by demand key,
+// notes alphabetically. The decision does not depend on the order of any
+// list in the Input.
+//
+// Timeouts of zero (BootTimeout, DrainTimeout, DeleteTimeout) switch the
+// rule off; "reached" means Now − since ≥ the duration.
 package scale
