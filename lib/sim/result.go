@@ -86,7 +86,10 @@ func (r *Result) finish(w *World) {
 	r.Spent.Partial = w.Pool.partialCPUs / 3600
 	lastGone := time.Time{}
 	for _, c := range w.Clouds {
-		for _, s := range c.Servers() {
+		servers := c.Servers()
+		// creation order varies with the regions' goroutines; sums must not
+		sort.Slice(servers, func(i, j int) bool { return servers[i].VM.ID < servers[j].VM.ID })
+		for _, s := range servers {
 			gone := s.Deleted
 			if gone.IsZero() {
 				gone = end
