@@ -37,6 +37,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			renderCommand(log),
+			simulateCommand(),
 		},
 	}
 }
