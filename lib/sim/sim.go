@@ -172,14 +172,7 @@ func (bootstrap) UserData(context.Context, provision.NewVM) ([]byte, error) {
 func Bootstrap() provision.Bootstrap { return bootstrap{} }
 
 // Knobs maps ehos.yaml's scaling section onto the decision's knobs.
-func Knobs(c *config.Config) scale.Knobs {
-	s := c.Scaling
-	return scale.Knobs{
-		Min: s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
-		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.Worker.MaxLifetime,
-		BootTimeout: s.BootTimeout, DrainTimeout: s.DrainTimeout, DeleteTimeout: s.DeleteTimeout,
-	}
-}
+func Knobs(c *config.Config) scale.Knobs { return provision.KnobsFrom(c) }
 
 // Provisioner is ehos's own policy: lib/provision (and so lib/scale)
 // unchanged, over the world's clouds and pool.
