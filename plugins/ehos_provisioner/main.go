@@ -25,6 +25,10 @@ var verbosity int
 func main() {
 	// -v is verbosity here, as in the original ehosd; --version stays.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	// condor_master may start us with no PATH; HTCondor's tools live here.
+	if os.Getenv("PATH") == "" {
+		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+	}
 	app := &cli.App{
 		Name:    "ehos_provisioner",
 		Usage:   "grow and shrink an HTCondor pool on OpenStack",
