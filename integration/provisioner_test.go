@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ehos-project/ehos/integration/localcloud"
 	"github.com/ehos-project/ehos/lib/condor"
 )
 
@@ -68,4 +70,167 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 	if strings.Contains(log, "eyJ") {
 		t.Errorf("a token appears in the provisioner log")
 	}
+}
+
+// watchServers records, until the test ends, every server the local cloud
+// ever held (by name, with its region and last status) and the most alive at
+// once.
+type serverWatch struct {
+	mu       sync.Mutex
+	seen     map[string]string // name → region
+	status   map[string]string
+	maxAlive int
+}
+
+func watchServers(t *testing.T, s *Stack) *serverWatch {
+	w := &serverWatch{seen: map[string]string{}, status: map[string]string{}}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		tk := time.NewTicker(200 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+			}
+			srv := s.Servers()
+			w.mu.Lock()
+			for _, v := range srv {
+				w.seen[v.Name] = v.Region
+				w.status[v.Name] = v.Status
+			}
+			w.maxAlive = max(w.maxAlive, len(srv))
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *serverWatch) snapshot() (seen map[string]string, status map[string]string, maxAlive int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen, status = map[string]string{}, map[string]string{}
+	for k, v := range w.seen {
+		seen[k] = v
+	}
+	for k, v := range w.status {
+		status[k] = v
+	}
+	return seen, status, w.maxAlive
+}
+
+func waitJobsDone(t *testing.T, s *Stack, cluster int, timeout time.Duration) {
+	t.Helper()
+	cl := s.Pool.Client()
+	s.Pool.WaitFor(t, timeout, fmt.Sprintf("cluster %d to complete", cluster), func(ctx context.Context) (bool, error) {
+		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		return err == nil && len(ads) == 0, err
+	})
+}
+
+// kill -9 of the provisioner in the middle of a scale-up: condor_master
+// starts it again, it adopts the VMs it had created (their metadata says
+// they are its own) and creates only what is still missing. No VM is
+// created twice and none is left behind.
+func TestProvisionerKilledMidScaleUp(t *testing.T) {
+	s := StartStack(t, StackOptions{BootDelay: 8 * time.Second, Scaling: strings.Replace(defaultStackScaling, "max_creates_per_cycle: 6", "max_creates_per_cycle: 2", 1)})
+	w := watchServers(t, s)
+	ctx := context.Background()
+	// Four 2-core jobs: only m1.medium holds one, one job per VM → 4 VMs.
+	cluster, err := s.Pool.Client().Submit(ctx, "executable = /bin/sleep\narguments = 5\nrequest_cpus = 2\nrequest_memory = 1500\nqueue 4\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Pool.WaitFor(t, time.Minute, "the first VMs to be created", func(context.Context) (bool, error) {
+		return len(s.Servers()) >= 2, nil
+	})
+	before := len(s.Servers())
+	pid := s.ProvisionerPID()
+	s.KillProvisioner(t)
+	s.Pool.WaitFor(t, 30*time.Second, "condor_master to restart the provisioner", func(context.Context) (bool, error) {
+		p := s.ProvisionerPID()
+		return p != 0 && p != pid, nil
+	})
+	t.Logf("killed provisioner %d with %d VMs booting; restarted as %d", pid, before, s.ProvisionerPID())
+	waitJobsDone(t, s, cluster, 3*time.Minute)
+	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	seen, _, maxAlive := w.snapshot()
+	if len(seen) != 4 || maxAlive > 4 {
+		t.Errorf("%d VMs created in all (%d alive at most) for 4 one-per-VM jobs: %v", len(seen), maxAlive, seen)
+	}
+	if n := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]; n != 4 {
+		t.Errorf("%d create calls, want 4", n)
+	}
+}
+
+// One region boots servers to ERROR, another leaves them in BUILD for ever:
+// ehos deletes the broken ones (ERROR at once, stuck ones after the boot
+// timeout), backs those regions off and serves the jobs from the region
+// that works.
+func TestBrokenRegionsAreReapedAndDemandMoves(t *testing.T) {
+	scaling := strings.Replace(defaultStackScaling, "boot_timeout: 90s", "boot_timeout: 20s", 1)
+	s := StartStack(t, StackOptions{
+		Scaling: scaling,
+		Faults: map[string]localcloud.Faults{
+			"RegionOne": {BootError: "No valid host was found. There are not enough hosts available."},
+			"RegionTwo": {StuckBuild: true},
+		},
+	})
+	w := watchServers(t, s)
+	cluster, err := s.Pool.Client().Submit(context.Background(), "executable = /bin/sleep\narguments = 3\nrequest_cpus = 1\nrequest_memory = 512\nqueue 4\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJobsDone(t, s, cluster, 4*time.Minute)
+	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	seen, status, _ := w.snapshot()
+	per := map[string]int{}
+	for name, region := range seen {
+		per[region]++
+		if region == "RegionOne" && status[name] != "ERROR" {
+			t.Errorf("%s in RegionOne was %s, want ERROR", name, status[name])
+		}
+	}
+	t.Logf("servers per region: %v", per)
+	if per["RegionThree"] == 0 {
+		t.Errorf("no server in the working region: %v", per)
+	}
+	if per["RegionOne"] == 0 || per["RegionTwo"] == 0 {
+		t.Errorf("the broken regions were never tried (the test proves nothing): %v", per)
+	}
+	log := s.ProvisionerLog()
+	for _, want := range []string{"failed in the cloud", "never joined"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("provisioner log lacks %q", want)
+		}
+	}
+}
+
+// Scale-down never kills a running job: a long job keeps its worker while
+// the workers of short jobs around it are drained and deleted; it runs once,
+// to the end.
+func TestScaleDownNeverKillsARunningJob(t *testing.T) {
+	s := StartStack(t, StackOptions{})
+	cl := s.Pool.Client()
+	ctx := context.Background()
+	long, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 45\nrequest_cpus = 2\nrequest_memory = 1500\nqueue 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 2\nrequest_cpus = 1\nrequest_memory = 512\nqueue 3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJobsDone(t, s, short, 3*time.Minute)
+	waitJobsDone(t, s, long, 3*time.Minute)
+	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(long), "-af", "NumJobStarts", "ExitCode", "JobStatus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(out)); len(f) != 3 || f[0] != "1" || f[1] != "0" || f[2] != "4" {
+		t.Errorf("long job: NumJobStarts ExitCode JobStatus = %q, want 1 0 4 (started once, finished)", out)
+	}
+	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
 }

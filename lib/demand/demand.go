@@ -44,6 +44,7 @@ type Group struct {
 	GPUs        int
 	Idle        int
 	Oldest      time.Time // QDate of the oldest idle job
+	Reported    time.Time // when the reporter counted (read back from the ad; zero when building)
 	Pin         Pin
 }
 
@@ -137,6 +138,7 @@ func ParseDemandAds(ads []classad.Ad) ([]Group, error) {
 			GPUs:        int(ad.GetInt("RequestGPUs", 0)),
 			Idle:        int(ad.GetInt(AttrIdle, -1)),
 			Oldest:      time.Unix(ad.GetInt(AttrOldestQDate, 0), 0).UTC(),
+			Reported:    unixOrZero(ad.GetInt(AttrReported, 0)),
 			Pin: Pin{
 				Cloud:  ad.GetString(AttrCloud),
 				Region: ad.GetString(AttrRegion),
@@ -169,10 +171,11 @@ func ToScale(groups []Group, elig map[AutoclusterKey][]scale.OfferKey) []scale.D
 			continue
 		}
 		d := scale.Demand{
-			Key:    g.Key(),
-			Need:   g.Need(),
-			Idle:   g.Idle,
-			Oldest: g.Oldest,
+			Key:      g.Key(),
+			Need:     g.Need(),
+			Idle:     g.Idle,
+			Oldest:   g.Oldest,
+			Reported: g.Reported,
 		}
 		for _, k := range elig[AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster}] {
 			if g.Pin.allows(k) {
@@ -237,4 +240,11 @@ func Demands(demandAds, flavorAds []classad.Ad, now time.Time, maxAge time.Durat
 	groups, gerr := ParseDemandAds(demandAds)
 	elig, eerr := Eligibility(flavorAds, now, maxAge)
 	return ToScale(groups, elig), errors.Join(gerr, eerr)
+}
+
+func unixOrZero(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
 }

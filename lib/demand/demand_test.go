@@ -168,6 +168,10 @@ func TestDemandAdsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reading an ad back also tells when it was counted.
+	for i := range groups {
+		groups[i].Reported = now.UTC()
+	}
 	if diff := cmp.Diff(groups, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
@@ -181,8 +185,8 @@ func TestDemandAdsRoundTrip(t *testing.T) {
 	}
 	ds := ToScale(got, elig)
 	want := []scale.Demand{
-		{Key: "s\"1@host#4", Need: scale.Resources{Cpus: 4, MemoryMB: 8000, DiskMB: 2}, Idle: 12, Oldest: groups[0].Oldest, Eligible: []scale.OfferKey{small}},
-		{Key: "s\"1@host#5", Need: scale.Resources{Cpus: 1, MemoryMB: 100}, Idle: 1, Oldest: groups[1].Oldest},
+		{Key: "s\"1@host#4", Need: scale.Resources{Cpus: 4, MemoryMB: 8000, DiskMB: 2}, Idle: 12, Oldest: groups[0].Oldest, Reported: now.UTC(), Eligible: []scale.OfferKey{small}},
+		{Key: "s\"1@host#5", Need: scale.Resources{Cpus: 1, MemoryMB: 100}, Idle: 1, Oldest: groups[1].Oldest, Reported: now.UTC()},
 	}
 	if diff := cmp.Diff(want, ds); diff != "" {
 		t.Errorf("ToScale (-want +got):\n%s", diff)

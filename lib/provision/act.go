@@ -28,6 +28,18 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		if r == nil {
 			continue
 		}
+		// A VM the cloud failed, or that never joined, says the region
+		// is not booting good workers: back it off so demand moves on.
+		switch t.state {
+		case scale.Failed:
+			if t.deleteTries == 0 {
+				p.fail(r, now, fmt.Errorf("server %s went to %s: %s", t.name, cloud.StatusError, orNone(t.fault)))
+			}
+		case scale.Booting, scale.Requested:
+			if t.deleteTries == 0 {
+				p.fail(r, now, fmt.Errorf("server %s never joined the pool: %s", t.name, a.Reason))
+			}
+		}
 		t.deleteTries++
 		t.deleteSent = now
 		if err := r.spec.Cloud.Delete(ctx, r.loc.Region, t.id); err != nil {
@@ -64,26 +76,21 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
 	}
 
-	failed := p.create(ctx, now, dec.Creates, rep)
+	// Deletes of failed VMs may have backed regions off: take the decision
+	// again so their creates go elsewhere this cycle.
+	creates := dec.Creates
+	if p.newBackoffs(in, now) {
+		re := p.redecide(in, now)
+		creates, dec.Unmet = re.Creates, re.Unmet
+		dec.Creates = creates
+	}
+	failed := p.create(ctx, now, creates, rep)
 	if len(failed) == 0 {
 		return
 	}
 	// Decide again with the failed regions backed off and the VMs just
 	// requested counted, and take only the new creates elsewhere.
-	in2 := in
-	in2.Regions = append([]scale.Region(nil), in.Regions...)
-	for i := range in2.Regions {
-		if r := p.regionOf(in2.Regions[i].Loc); r != nil {
-			in2.Regions[i].BackoffUntil, in2.Regions[i].BackoffReason = r.backoff.until, r.backoff.reason
-		}
-	}
-	in2.Nodes = append([]scale.Node(nil), in.Nodes...)
-	for _, t := range p.tracks {
-		if t.state == scale.Requested && t.since.Equal(now) {
-			in2.Nodes = append(in2.Nodes, scale.Node{ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: now, Created: now})
-		}
-	}
-	retry := scale.Decide(in2)
+	retry := p.redecide(in, now)
 	var again []scale.Create
 	for _, c := range retry.Creates {
 		if !failed[c.Offer.Loc] {
@@ -96,6 +103,40 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		dec.Creates = append(dec.Creates, again...)
 	}
 	dec.Unmet = retry.Unmet
+}
+
+// newBackoffs reports whether a region is backed off now that was not when
+// the input was made.
+func (p *Provisioner) newBackoffs(in scale.Input, now time.Time) bool {
+	for _, sr := range in.Regions {
+		if r := p.regionOf(sr.Loc); r != nil && r.backoff.active(now) && !now.Before(sr.BackoffUntil) {
+			return true
+		}
+	}
+	return false
+}
+
+// redecide takes the decision again with the regions' current back-offs and
+// the VMs requested this cycle counted as booting.
+func (p *Provisioner) redecide(in scale.Input, now time.Time) scale.Decision {
+	in2 := in
+	in2.Regions = append([]scale.Region(nil), in.Regions...)
+	for i := range in2.Regions {
+		if r := p.regionOf(in2.Regions[i].Loc); r != nil {
+			in2.Regions[i].BackoffUntil, in2.Regions[i].BackoffReason = r.backoff.until, r.backoff.reason
+		}
+	}
+	have := map[string]bool{}
+	for _, n := range in.Nodes {
+		have[n.Name] = true
+	}
+	in2.Nodes = append([]scale.Node(nil), in.Nodes...)
+	for _, t := range p.tracks {
+		if t.state == scale.Requested && !have[t.name] {
+			in2.Nodes = append(in2.Nodes, scale.Node{ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: now, Created: now})
+		}
+	}
+	return scale.Decide(in2)
 }
 
 // deleteRetryAfter is how long a failed or unfinished delete waits before it
@@ -221,7 +262,6 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 			}
 			return false
 		}
-		u.r.backoff.reset()
 		p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
 		log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
@@ -245,4 +285,11 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 	}
 	wg.Wait()
 	return failed
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no fault message"
+	}
+	return s
 }

@@ -224,6 +224,7 @@ func (p *fakePool) join(vm cloud.VM, claimed int, idleSince time.Time) {
 	p.workers[vm.Metadata[cloud.MetaName]] = &Worker{
 		Name: vm.Metadata[cloud.MetaName], InstanceID: vm.ID, Machine: vm.Name, Slot: "slot1@" + vm.Name,
 		Claimed: claimed, IdleSince: idleSince, Healthy: true,
+		Free: scale.Resources{Cpus: 1 - claimed, MemoryMB: 1792, DiskMB: 8192},
 	}
 }
 
@@ -232,6 +233,7 @@ func (p *fakePool) setClaimed(name string, claimed int, idleSince time.Time) {
 	defer p.mu.Unlock()
 	p.workers[name].Claimed = claimed
 	p.workers[name].IdleSince = idleSince
+	p.workers[name].Free.Cpus = max(0, 1-claimed)
 }
 
 func (p *fakePool) leave(name string) {

@@ -183,6 +183,17 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 	case vm.Status == cloud.StatusDeleted || !t.deleteSent.IsZero():
 		state = scale.Deleting
 	case w != nil:
+		if !t.joined {
+			// A worker joined: its region boots good VMs, so a later
+			// failure there starts its back-off from the beginning again.
+			if r := p.regionOf(t.offer.Loc); r != nil && !r.backoff.active(now) {
+				r.backoff.failures = 0
+			}
+		}
+		if w.Claimed > t.claimed {
+			p.lastStart = now
+		}
+		t.claimed = w.Claimed
 		t.joined, t.lastSeen = true, now
 		switch {
 		case w.Draining || !t.drainSent.IsZero():

@@ -50,6 +50,8 @@ type Provisioner struct {
 	tracks  map[string]*track // by VM name
 	seq     int64
 	last    Report
+	// lastStart is the last cycle in which a worker was seen to start a job.
+	lastStart time.Time
 }
 
 type region struct {
@@ -78,6 +80,7 @@ type track struct {
 	joined      bool      // its startd was seen at least once
 	lastSeen    time.Time // last time its startd ad was seen
 	drainSent   time.Time
+	claimed     int // claimed slots last seen
 	deleteSent  time.Time
 	deleteTries int
 	fault       string
@@ -173,8 +176,9 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 
 	in := p.buildInput(now, workers, werr == nil)
+	var held []string
 	if derr == nil {
-		in.Demand = demand
+		in.Demand, held = holdStale(demand, p.lastStart)
 	}
 	offers := allOffers(in.Regions)
 	if err := p.pool.Offer(ctx, offers); err != nil {
@@ -192,6 +196,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		dec.Notes = append(dec.Notes, "demand unknown (collector query failed): no VM created this cycle")
 	}
 	dec = p.dropUnknownRegions(dec, in)
+	dec.Notes = append(dec.Notes, held...)
 
 	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
 		Interface("decision", dec).Msg("decided")
@@ -317,6 +322,23 @@ func (p *Provisioner) dropUnknownRegions(dec scale.Decision, in scale.Input) sca
 	}
 	dec.Creates = creates
 	return dec
+}
+
+// holdStale keeps out demand counted before the last job start the
+// provisioner saw: the reporter counted those jobs idle, and they may be
+// the very jobs that started since. The next report settles it; holding it
+// one report costs a few seconds, a VM for a job already running costs a
+// boot and a retire.
+func holdStale(ds []scale.Demand, lastStart time.Time) (keep []scale.Demand, notes []string) {
+	for _, d := range ds {
+		if !d.Reported.IsZero() && !lastStart.IsZero() && d.Reported.Before(lastStart) {
+			notes = append(notes, fmt.Sprintf("%d idle jobs of %s held: counted at %s, before jobs started at %s; waiting for a fresh count",
+				d.Idle, d.Key, d.Reported.UTC().Format(time.TimeOnly), lastStart.UTC().Format(time.TimeOnly)))
+			continue
+		}
+		keep = append(keep, d)
+	}
+	return keep, notes
 }
 
 func allOffers(regions []scale.Region) []scale.Offer {

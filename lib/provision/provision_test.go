@@ -356,3 +356,50 @@ func TestPublishedAd(t *testing.T) {
 		t.Errorf("flavor offers advertised: %d, want 4", len(r.pool.offers))
 	}
 }
+
+func TestRegionBootingToErrorIsBackedOff(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"), offerKey("b", "r2", "small"))
+	r.cycle(0)
+	for _, vm := range r.servers(r.a) {
+		r.a.setStatus(vm.ID, cloud.StatusError)
+	}
+	rep := r.cycle(10 * time.Second) // ERROR seen: deleted, region a backed off, demand goes to b
+	if r.a.callsLike("create") != 1 {
+		t.Fatalf("kept creating in a region whose VMs fail: %d creates", r.a.callsLike("create"))
+	}
+	if r.b.count() != 1 {
+		t.Errorf("demand not moved to b: %d VMs there; decision %+v", r.b.count(), rep.Decision)
+	}
+	if !r.p.regions[0].backoff.active(r.now) {
+		t.Error("region a not backed off")
+	}
+}
+
+func TestDemandCountedBeforeAJobStartIsHeld(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.join(vm, 0, r.now)
+	r.cycle(10 * time.Second)
+	// The job starts; the reporter's last count (before the start) still
+	// says one idle job.
+	counted := r.now
+	r.pool.setClaimed(vm.Name, 1, time.Time{})
+	r.pool.demand[0].Reported = counted
+	rep := r.cycle(10 * time.Second)
+	if n := r.a.callsLike("create"); n != 1 {
+		t.Fatalf("created a VM for a job that had started: %d creates; decision %+v", n, rep.Decision)
+	}
+	if !strings.Contains(strings.Join(rep.Decision.Notes, "\n"), "held") {
+		t.Errorf("holding not explained: %v", rep.Decision.Notes)
+	}
+	// A fresh count that still says idle is demand again.
+	r.pool.demand[0].Reported = r.now.Add(time.Second)
+	r.cycle(10 * time.Second)
+	if n := r.a.callsLike("create"); n != 2 {
+		t.Errorf("fresh demand not served: %d creates", n)
+	}
+}

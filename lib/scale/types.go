@@ -61,6 +61,10 @@ type Demand struct {
 	Need   Resources `json:"need"` // per job
 	Idle   int       `json:"idle"` // idle jobs in the group
 	Oldest time.Time `json:"oldest"`
+	// Reported is when the demand was counted (zero: now). lib/provision
+	// holds demand counted before the latest job start it saw, since those
+	// jobs may be the ones that started.
+	Reported time.Time `json:"reported,omitempty"`
 	// Eligible lists the offers HTCondor's negotiator matched these jobs to
 	// (their Requirements hold against that flavor's offline ad). Empty means
 	// no configured flavor can run them: they get no VM.
