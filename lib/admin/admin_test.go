@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,66 @@ func TestStatusFromAds(t *testing.T) {
 		"ehos-demo-bbbb  alpha/RegionOne  m1.medium  active  idle      0     3m00s  1m30s\n"
 	if b.String() != want {
 		t.Errorf("nodes table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func openAlpha(t *testing.T, e *env) *openstack.Cloud {
+	t.Helper()
+	c, err := openstack.Open(ctx(t), alpha(), e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBuildImage(t *testing.T) {
+	e := start(t)
+	c := openAlpha(t, e)
+	ud := []byte("#cloud-config\npackages: [condor]\nfinal_message: \"EHOS-BASE-READY built after $UPTIME seconds\"\n")
+	b := ImageBuild{Region: "RegionTwo", ImageName: "ehos-base-test", Poll: 10 * time.Millisecond, Timeout: 10 * time.Second,
+		Boot: cloud.CreateRequest{Name: "ehos-image-build", Flavor: "m1.small", Image: "debian-12", Network: "private", UserData: ud}}
+	id, err := BuildImage(ctx(t), c, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := c.ResolveImage(ctx(t), "RegionTwo", "ehos-base-test")
+	if err != nil || img.ID != id || img.Status != "active" {
+		t.Errorf("image %s: %+v %v", id, img, err)
+	}
+	if s := e.srv.Servers("RegionTwo"); len(s) != 0 {
+		t.Errorf("build VM left behind: %+v", s)
+	}
+}
+
+func TestBuildImageFailuresDeleteTheVM(t *testing.T) {
+	e := start(t)
+	c := openAlpha(t, e)
+	base := ImageBuild{Region: "RegionOne", ImageName: "x", Poll: 10 * time.Millisecond, Timeout: 300 * time.Millisecond,
+		Boot: cloud.CreateRequest{Name: "ehos-image-build", Flavor: "m1.small", Image: "debian-12", Network: "private"}}
+
+	// No marker (user-data without final_message): times out.
+	b := base
+	b.Boot.UserData = []byte("#cloud-config\npackages: [condor]\n")
+	if _, err := BuildImage(ctx(t), c, b); err == nil || !strings.Contains(err.Error(), "no EHOS-BASE-READY") {
+		t.Errorf("no marker: %v", err)
+	}
+	// The failure marker.
+	b.Boot.UserData = []byte("#cloud-config\nfinal_message: \"EHOS-BASE-FAILED: condor not installed\"\n")
+	if _, err := BuildImage(ctx(t), c, b); err == nil || !strings.Contains(err.Error(), "EHOS-BASE-FAILED: condor not installed") {
+		t.Errorf("failure marker: %v", err)
+	}
+	// A missing source image: nothing is created.
+	b.Boot.Image = "no-such-image"
+	if _, err := BuildImage(ctx(t), c, b); err == nil || !errors.Is(err, cloud.ErrNotFound) && !strings.Contains(err.Error(), "image") {
+		t.Errorf("missing image: %v", err)
+	}
+	// Boot error.
+	e.srv.SetFaults("RegionOne", localcloud.Faults{BootError: "No valid host was found."})
+	b = base
+	if _, err := BuildImage(ctx(t), c, b); err == nil || !strings.Contains(err.Error(), "No valid host") {
+		t.Errorf("boot error: %v", err)
+	}
+	if s := e.srv.Servers("RegionOne"); len(s) != 0 {
+		t.Errorf("build VMs left behind: %+v", s)
 	}
 }
