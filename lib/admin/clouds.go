@@ -301,3 +301,10 @@ func portsList() string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// OverridesFor returns the cloud's image, network and key pair in region,
+// region_overrides applied.
+func OverridesFor(c cloud.Config, region string) cloud.RegionConfig {
+	v := view(c, region)
+	return cloud.RegionConfig{Image: v.image, Network: v.network, KeyPair: v.keyPair}
+}

@@ -25,7 +25,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		if err.Error() != "" {
+			fmt.Fprintln(os.Stderr, err)
+		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			os.Exit(ec.ExitCode())
@@ -46,7 +48,16 @@ type deps struct {
 const DefaultConfigPath = "/usr/local/etc/ehos/ehos.yaml"
 
 // newApp builds the CLI; tests run it with their own writers.
-func newApp(stdout, stderr io.Writer) *cli.App { return newAppWith(stdout, stderr, &deps{}) }
+func newApp(stdout, stderr io.Writer) *cli.App {
+	d := &deps{}
+	if stdout == os.Stdout {
+		d.tty = func() bool {
+			st, err := os.Stdout.Stat()
+			return err == nil && st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return newAppWith(stdout, stderr, d)
+}
 
 func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 	// The level is raised by -v in Before; the logger is shared by pointer
