@@ -104,7 +104,7 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info().Str("template", path).Msg("rendering")
+	log.Log().Str("template", path).Msg("rendering") // always: which copy was used matters
 
 	if a.legacy {
 		conv, warns, err := tmpl.ConvertLegacy(path, src)

@@ -19,3 +19,9 @@ func versionCommand() *cli.Command {
 		},
 	}
 }
+
+// -v is --verbose here (as in the original tool), so --version has no
+// short form.
+func init() {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+}
