@@ -41,7 +41,7 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				Name:      "migrate",
 				Usage:     "convert the original EHOS ehos.yaml into the new form",
 				ArgsUsage: "OLD.yaml",
-				UsageText: "ehos config migrate old-ehos.yaml -o /usr/local/etc/ehos/ehos.yaml --clouds-out ~/.config/openstack/clouds.yaml\n" +
+				UsageText: "ehos config migrate -o /usr/local/etc/ehos/ehos.yaml --clouds-out ~/.config/openstack/clouds.yaml old-ehos.yaml\n" +
 					"   ehos config migrate old-ehos.yaml            # print the new ehos.yaml",
 				Description: "Writes the new ehos.yaml (stdout without -o) and, when the old file carried\n" +
 					"cloud credentials inline, a clouds.yaml (mode 0600; --clouds-out, default\n" +
