@@ -24,14 +24,15 @@ type Worker struct {
 // ErrNotOurs is returned for a node ehos does not own.
 var ErrNotOurs = errors.New("not an ehos worker of this pool")
 
-var workerAttrs = []string{"Name", "Machine", "EHOSName", "EHOSPool", "State", "Activity", "PartitionableSlot", "DynamicSlot", "SlotType"}
+var workerAttrs = []string{"MyType", "Name", "Machine", "EHOSName", "EHOSPool", "State", "Activity", "PartitionableSlot", "DynamicSlot", "SlotType"}
 
 // FindWorker finds the slot ads of node (its EHOSName, Machine or a slot's
 // Name) and refuses a startd that is not an ehos worker of pool.
 func FindWorker(ctx context.Context, c *condor.Client, node, pool string) (Worker, error) {
 	q := classad.Quote(node)
-	ads, err := c.Status(ctx, condor.StatusQuery{Kind: "-startd", Attrs: workerAttrs,
-		Constraint: fmt.Sprintf("EHOSName =?= %s || Machine =?= %s || Name =?= %s", q, q, q)})
+	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: workerAttrs, // default kind: slot ads (-startd gives the StartD daemon ads in 23.x)
+
+		Constraint: fmt.Sprintf(`SlotID =!= undefined && (EHOSName =?= %s || Machine =?= %s || Name =?= %s)`, q, q, q)})
 	if err != nil {
 		return Worker{}, err
 	}
@@ -66,8 +67,9 @@ func (w Worker) DrainName() string {
 
 // Claimed counts the worker's claimed slots now.
 func Claimed(ctx context.Context, c *condor.Client, w Worker) (int, error) {
-	ads, err := c.Status(ctx, condor.StatusQuery{Kind: "-startd", Attrs: workerAttrs,
-		Constraint: fmt.Sprintf("EHOSName =?= %s && Machine =?= %s", classad.Quote(w.Name), classad.Quote(w.Machine))})
+	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: workerAttrs, // default kind: slot ads (-startd gives the StartD daemon ads in 23.x)
+
+		Constraint: fmt.Sprintf(`SlotID =!= undefined && EHOSName =?= %s && Machine =?= %s`, classad.Quote(w.Name), classad.Quote(w.Machine))})
 	if err != nil {
 		return 0, err
 	}
