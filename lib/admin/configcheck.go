@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
@@ -33,7 +34,7 @@ func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings)
 	cfg, err := config.Load(cc.Path)
 	if err != nil {
 		for _, p := range config.Problems(err) {
-			fs.fail(where, "edit the key named", "%v", p)
+			fs.fail(where, "edit that key in "+cc.Path, "%s", strings.TrimPrefix(p.Error(), cc.Path+": "))
 		}
 		// Still look at the clouds it names, if it decodes at all.
 		if raw, derr := config.Decode(cc.Path, data); derr == nil {
