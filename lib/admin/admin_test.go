@@ -270,3 +270,14 @@ func TestBuildImageFailuresDeleteTheVM(t *testing.T) {
 		t.Errorf("build VMs left behind: %+v", s)
 	}
 }
+
+func TestDefaultGroupDoesNotLetAdminsIn(t *testing.T) {
+	e := start(t)
+	cfg := alpha()
+	cfg.SecurityGroups = nil // "default": ingress from itself only
+	out := text(CheckClouds(ctx(t), []cloud.Config{cfg}, e.opts))
+	if !strings.Contains(out, "OK   alpha/RegionOne: security groups [default] allow 9618/udp from the nodes") ||
+		!strings.Contains(out, "FAIL alpha/RegionOne: security groups [default]: no ingress rule allows 22/tcp from admins") {
+		t.Errorf("default group:\n%s", out)
+	}
+}

@@ -93,7 +93,7 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 	v := view(cfg, region)
 
 	if img, err := c.ResolveImage(ctx, region, v.image); err != nil {
-		fs.fail(where, fmt.Sprintf("build one with `ehos image build --cloud %s --region %s` or set clouds[].image (region_overrides.%s.image)", cfg.Name, region, region), "image %q: %v", v.image, err)
+		fs.fail(where, fmt.Sprintf("build one with `ehos image build --cloud %s --region %s --source-image STOCK-IMAGE` or set clouds[].image (region_overrides.%s.image)", cfg.Name, region, region), "image %q: %v", v.image, err)
 	} else if img.Status != "active" {
 		fs.fail(where, "wait for the image or pick another", "image %q (%s) is %s", v.image, img.ID, img.Status)
 	} else {
@@ -181,6 +181,9 @@ func missingPorts(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, reg
 			if p.Nodes && r.RemoteGroupID != "" && !own[r.RemoteGroupID] {
 				continue // from some other group: not from our nodes
 			}
+			if !p.Nodes && r.RemoteGroupID != "" {
+				continue // from a group of VMs: admins are not in it
+			}
 			ok = true
 			break
 		}
@@ -210,7 +213,11 @@ func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 			from = "from admins"
 		}
 		if have[p] {
-			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d --remote-group GROUP GROUP)", cfg.Name, p.Proto, p.Port),
+			remote := "--remote-group GROUP"
+			if !p.Nodes {
+				remote = "--remote-ip ADMIN-CIDR"
+			}
+			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d %s GROUP)", cfg.Name, p.Proto, p.Port, remote),
 				"security groups [%s]: no ingress rule allows %s %s", groups, p, from)
 		} else {
 			fs.ok(where, "security groups [%s] allow %s %s", groups, p, from)
