@@ -69,7 +69,7 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 	st.Report = rep
 	if st.Age > StaleCycles*st.Cycle {
 		st.Stale = true
-		st.Problem = fmt.Sprintf("STALE: the provisioner's last cycle was %s ago (cycle %s): it is stuck or stopped — check `condor_status -master` and $(LOG)/EHOSProvisionerLog, restart with condor_restart -daemon EHOS_PROVISIONER", st.Age, st.Cycle)
+		st.Problem = fmt.Sprintf("STALE: the provisioner's last cycle was %s ago (cycle %s): it is stuck or stopped — read $(LOG)/EHOSProvisionerLog and the MasterLog (condor_master restarts it when it exits; condor_restart restarts every daemon)", st.Age, st.Cycle)
 	}
 	return st
 }
