@@ -13,6 +13,7 @@ import (
 	"github.com/ehos-project/ehos/integration/localcloud"
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/openstack"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/scale"
@@ -279,5 +280,62 @@ func TestDefaultGroupDoesNotLetAdminsIn(t *testing.T) {
 	if !strings.Contains(out, "OK   alpha/RegionOne: security groups [default] allow 9618/udp from the nodes") ||
 		!strings.Contains(out, "FAIL alpha/RegionOne: security groups [default]: no ingress rule allows 22/tcp from admins") {
 		t.Errorf("default group:\n%s", out)
+	}
+}
+
+func TestCheckTemplatesSaysWhichFile(t *testing.T) {
+	root := t.TempDir()
+	cfg, err := config.Parse("ehos.yaml", []byte("pool:\n  name: demo\n  central_manager: 127.0.0.1\nclouds:\n  - name: alpha\n    image: x\n    flavors: [m1.small]\ntemplates:\n  etc_dir: /etc/ehos\n  share_dir: /share/ehos\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"worker.yaml", "master.yaml", "base.yaml"} {
+		b, err := os.ReadFile("../../cloudinit/" + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(root, "share/ehos"), 0o755)
+		os.WriteFile(filepath.Join(root, "share/ehos", n), b, 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "etc/ehos"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/ehos/master.yaml"), []byte("#cloud-config\nruncmd:\n  - echo <no_such_tag>\n"), 0o644)
+	out := text(CheckTemplates(os.DirFS(root), cfg, ""))
+	for _, want := range []string{
+		"OK   template worker: /share/ehos/worker.yaml renders (shipped copy)",
+		"FAIL template master: /etc/ehos/master.yaml (the admin's copy in the etc dir (wins over /share/ehos)) does not render:",
+		"no_such_tag",
+		"OK   template base: /share/ehos/base.yaml renders",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestFindVMRefusesForeignOwner(t *testing.T) {
+	e := start(t)
+	c := openAlpha(t, e)
+	e.srv.AddServers("RegionTwo", "w", 1, map[string]string{cloud.MetaPool: "demo", cloud.MetaOwner: "cm", cloud.MetaName: "ehos-demo-1"})
+	e.srv.AddServers("RegionOne", "x", 1, map[string]string{cloud.MetaPool: "demo", cloud.MetaOwner: "other-cm", cloud.MetaName: "ehos-demo-2"})
+	vm, err := FindVM(ctx(t), []*openstack.Cloud{c}, "demo", "cm", "ehos-demo-1")
+	if err != nil || vm.VM.Location.Region != "RegionTwo" {
+		t.Errorf("own VM: %+v %v", vm.VM, err)
+	}
+	if _, err := FindVM(ctx(t), []*openstack.Cloud{c}, "demo", "cm", "ehos-demo-2"); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("foreign VM: %v", err)
+	}
+	if _, err := FindVM(ctx(t), []*openstack.Cloud{c}, "demo", "cm", "ehos-demo-9"); err == nil {
+		t.Error("unknown VM found")
+	}
+}
+
+func TestAddFile(t *testing.T) {
+	out, err := AddFile([]byte("#cloud-config\nwrite_files:\n  - path: /a\n    content: x\nruncmd: [true]\n"), "/usr/local/etc/ehos/ehos.yaml", "0640", []byte("pool: {name: demo}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if !strings.HasPrefix(s, "#cloud-config\n") || strings.Count(s, "#cloud-config") != 1 || !strings.Contains(s, "path: '/usr/local/etc/ehos/ehos.yaml'") || !strings.Contains(s, "path: /a") || !strings.Contains(s, "runcmd:") {
+		t.Errorf("got:\n%s", s)
 	}
 }

@@ -47,21 +47,24 @@ func AddFile(userData []byte, path, perms string, content []byte) ([]byte, error
 		wf = &yaml.Node{Kind: yaml.SequenceNode}
 		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "write_files"}, wf)
 	}
+	key := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }
 	str := func(s string) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.SingleQuotedStyle}
 	}
 	entry := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-		str("path"), str(path), str("permissions"), str(perms), str("encoding"), str("b64"),
-		str("content"), str(base64.StdEncoding.EncodeToString(content)),
+		key("path"), str(path), key("permissions"), str(perms), key("encoding"), str("b64"),
+		key("content"), str(base64.StdEncoding.EncodeToString(content)),
 	}}
 	wf.Content = append(wf.Content, entry)
 	var b bytes.Buffer
-	b.WriteString(tmpl.Header + "\n")
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
 		return nil, err
 	}
 	out := b.Bytes()
+	if !bytes.HasPrefix(out, []byte(tmpl.Header+"\n")) { // yaml.v3 keeps it as the head comment
+		out = append([]byte(tmpl.Header+"\n"), out...)
+	}
 	return out, tmpl.CheckUserData(path, out)
 }
