@@ -61,7 +61,7 @@ func bootRenderedWorker(t *testing.T, p *Pool, name, token string) (dir string) 
 	var cport int
 	fmt.Sscan(port, &cport)
 	cfg := &config.Config{Pool: config.Pool{Name: "itest", CentralManager: "127.0.0.1", CollectorPort: cport, UIDDomain: Domain, TrustDomain: Domain}}
-	values, err := tmpl.Values(cfg, tmpl.VMValues{InstanceName: name, Cloud: "local", Region: "RegionOne", Flavor: "m1.small", WorkerToken: token})
+	values, err := tmpl.Values(cfg, tmpl.VMValues{InstanceName: name, Cloud: "local", Region: "RegionOne", Flavor: "m1.small", WorkerToken: token, Cpus: 1, MemoryMB: 1792})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,16 +143,9 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 	// Benchmarks cost CPU on a shared test machine and hold a fast
 	// shutdown for ~15s; the VM's config may turn them back on.
 	b.WriteString("RunBenchmarks = False\nBENCHMARKS_JOBLIST =\n")
-	b.WriteString("\n# The VM's own configuration, from its cloud-init.\n")
-	for _, inc := range includes {
-		fmt.Fprintf(&b, "include : %s\n", inMaster(inc))
-	}
-	b.WriteString("\n# What must differ between VMs sharing one host.\n")
-	for _, k := range sortedKeys(dirs) {
-		fmt.Fprintf(&b, "%s = %s/%s\n", k, mroot, dirs[k])
-	}
-	fmt.Fprintf(&b, "LOCAL_DIR = %s/var\nEHOS_VM_ROOT = %s\n", mroot, mroot)
-	// The host's cores and memory are not the VM's: advertise the flavor.
+	// The host's cores and memory are not the VM's: advertise the flavor,
+	// unless the VM's own configuration (below) says otherwise, as ehos's
+	// worker.yaml does.
 	if vm.VCPUs > 0 {
 		fmt.Fprintf(&b, "NUM_CPUS = %d\n", vm.VCPUs)
 	}
@@ -162,6 +155,15 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 	if vm.DiskGB > 0 {
 		fmt.Fprintf(&b, "DISK = %d\n", vm.DiskGB*1024*1024) // KiB
 	}
+	b.WriteString("\n# The VM's own configuration, from its cloud-init.\n")
+	for _, inc := range includes {
+		fmt.Fprintf(&b, "include : %s\n", inMaster(inc))
+	}
+	b.WriteString("\n# What must differ between VMs sharing one host.\n")
+	for _, k := range sortedKeys(dirs) {
+		fmt.Fprintf(&b, "%s = %s/%s\n", k, mroot, dirs[k])
+	}
+	fmt.Fprintf(&b, "LOCAL_DIR = %s/var\nEHOS_VM_ROOT = %s\n", mroot, mroot)
 	b.WriteString("NETWORK_INTERFACE = 127.0.0.1\nBIND_ALL_INTERFACES = False\nUSE_SHARED_PORT = False\nSEC_USE_FAMILY_SESSION = False\n")
 	fmt.Fprintf(&b, "if !defined MASTER_NAME\n  MASTER_NAME = %s\nendif\nif !defined STARTD_NAME\n  STARTD_NAME = %s\nendif\n", name, name)
 	if c.ExtraConfig != "" {

@@ -123,7 +123,7 @@ func CheckTemplates(fsys fs.FS, cfg *config.Config, checkout string) Findings {
 	var fs Findings
 	dirs := tmpl.SearchDirs(cfg.Templates, checkout)
 	vals, err := tmpl.Values(cfg, tmpl.VMValues{InstanceName: "ehos-doctor-00000000", Cloud: "doctor-cloud", Region: "doctor-region",
-		Flavor: "doctor-flavor", WorkerToken: "doctor.placeholder.token"})
+		Flavor: "doctor-flavor", WorkerToken: "doctor.placeholder.token", Cpus: 1, MemoryMB: 1024})
 	if err != nil {
 		fs.fail("templates", "fix template_vars or pool values in ehos.yaml", "%v", err)
 		return fs

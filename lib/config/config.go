@@ -62,6 +62,10 @@ type Worker struct {
 	TokenLifetime time.Duration `yaml:"token_lifetime"` // lifetime of each worker's IDTOKEN; ≥ max_lifetime
 	MaxLifetime   time.Duration `yaml:"max_lifetime"`   // 0: unbounded; workers older than this are retired
 	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
+	// TokenIdentity is the identity minted into each worker's token; the
+	// central manager's ALLOW_ADVERTISE_STARTD must name it. Default
+	// ehos-worker@<trust_domain>.
+	TokenIdentity string `yaml:"token_identity"`
 }
 
 // Log configures logging.

@@ -52,6 +52,9 @@ func (c *Config) applyDerived() {
 	if c.Pool.UIDDomain == "" {
 		c.Pool.UIDDomain = c.Pool.CentralManager
 	}
+	if c.Worker.TokenIdentity == "" {
+		c.Worker.TokenIdentity = "ehos-worker@" + c.Pool.TrustDomain
+	}
 	for i := range c.Clouds {
 		if c.Clouds[i].Weight == 0 {
 			c.Clouds[i].Weight = 1

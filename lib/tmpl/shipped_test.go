@@ -32,7 +32,7 @@ func testConfig() *config.Config {
 }
 
 func testVM() VMValues {
-	return VMValues{InstanceName: "ehos-bgo-pool-0001", Cloud: "uh-iaas", Region: "bgo", Flavor: "m1.large", WorkerToken: testToken}
+	return VMValues{InstanceName: "ehos-bgo-pool-0001", Cloud: "uh-iaas", Region: "bgo", Flavor: "m1.large", WorkerToken: testToken, Cpus: 4, MemoryMB: 7168}
 }
 
 func readShipped(t *testing.T, name string) []byte {

@@ -25,6 +25,8 @@ var Builtin = map[string]string{
 	"region":         "the region the VM is created in; for ehos render use --set region=NAME",
 	"flavor":         "the VM's flavor; for ehos render use --set flavor=NAME",
 	"worker_token":   "the VM's own IDTOKEN, minted by the provisioner when it creates the VM; for ehos render use --set worker_token=TOKEN",
+	"worker_cpus":    "the cores the worker's startd offers (NUM_CPUS): the flavor's vcpus; for ehos render use --set worker_cpus=N",
+	"worker_memory":  "the memory in MB the worker's startd offers (MEMORY): the flavor's RAM less the OS's share; for ehos render use --set worker_memory=MB",
 	"token_file":     "where the worker's IDTOKEN is written, inside SEC_TOKEN_DIRECTORY; default " + DefaultTokenFile,
 	"ehos_version":   "the version of ehos that rendered the file",
 }
@@ -62,6 +64,10 @@ type VMValues struct {
 	Flavor       string
 	WorkerToken  string // the VM's IDTOKEN: secret, never log it
 	TokenFile    string // default DefaultTokenFile
+	// Cpus and MemoryMB are what the worker offers to jobs; the offline
+	// flavor ads the negotiator matches carry the same figures.
+	Cpus     int
+	MemoryMB int
 }
 
 // Values builds the value of every tag from ehos.yaml and one VM, so the
@@ -108,6 +114,12 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		} else {
 			v["worker_token"] = vm.WorkerToken
 		}
+	}
+	if vm.Cpus > 0 {
+		set("worker_cpus", strconv.Itoa(vm.Cpus))
+	}
+	if vm.MemoryMB > 0 {
+		set("worker_memory", strconv.Itoa(vm.MemoryMB))
 	}
 	tf := vm.TokenFile
 	if tf == "" {

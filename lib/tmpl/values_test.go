@@ -14,7 +14,7 @@ func TestValues(t *testing.T) {
 		Pool:         config.Pool{Name: "p1", CentralManager: "10.1.2.3", UIDDomain: "example.org"},
 		TemplateVars: map[string]string{"site": "bergen"},
 	}
-	got, err := Values(cfg, VMValues{InstanceName: "ehos-p1-abc", Cloud: "uh", Region: "bgo", Flavor: "m1.small", WorkerToken: "eyJ.a-b_c.d"})
+	got, err := Values(cfg, VMValues{InstanceName: "ehos-p1-abc", Cloud: "uh", Region: "bgo", Flavor: "m1.small", WorkerToken: "eyJ.a-b_c.d", Cpus: 2, MemoryMB: 3584})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,6 +22,7 @@ func TestValues(t *testing.T) {
 		"host_ip": "10.1.2.3", "collector_port": "9618", "uid_domain": "example.org", "trust_domain": "10.1.2.3",
 		"pool_name": "p1", "instance_name": "ehos-p1-abc", "cloud": "uh", "region": "bgo", "flavor": "m1.small",
 		"worker_token": "eyJ.a-b_c.d", "token_file": DefaultTokenFile, "ehos_version": version.Version, "site": "bergen",
+		"worker_cpus": "2", "worker_memory": "3584",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Values (-want +got):\n%s", d)

@@ -109,6 +109,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			retireCommand(&log, d),
 			imageCommand(&log, d),
 			masterCommand(&log, d),
+			simulateCommand(),
 		},
 	}
 }

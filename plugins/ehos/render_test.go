@@ -79,7 +79,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	return o.String(), e.String(), err
 }
 
-var vmSets = []string{"--set", "instance_name=ehos-testpool-1", "--set", "cloud=mycloud", "--set", "region=RegionOne", "--set", "flavor=m1.small", "--set", "worker_token=" + testToken}
+var vmSets = []string{"--set", "instance_name=ehos-testpool-1", "--set", "cloud=mycloud", "--set", "region=RegionOne", "--set", "flavor=m1.small", "--set", "worker_token=" + testToken, "--set", "worker_cpus=1", "--set", "worker_memory=1792"}
 
 func TestRenderShippedTemplatesLeakNoSecret(t *testing.T) {
 	_, cfg := setup(t)

@@ -1,0 +1,278 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/provision"
+)
+
+// StackOptions shape a whole ehos on one machine: the loopback pool with
+// the provisioner under its condor_master, the demand job in its schedd, and
+// the local OpenStack API whose servers are real workers.
+type StackOptions struct {
+	// Clouds is the clouds: section of ehos.yaml (YAML, indented as a list
+	// under "clouds:"). Default: alpha RegionOne+RegionTwo and beta, flavors
+	// m1.small and m1.medium.
+	Clouds string
+	// Scaling is the scaling: section (YAML mapping lines, indented two
+	// spaces). Default: fast test values.
+	Scaling string
+	// BootDelay is how long servers stay in BUILD. Default 1s.
+	BootDelay time.Duration
+	// Faults per region, set before the provisioner starts.
+	Faults map[string]localcloud.Faults
+	// Quota for every region (default localcloud.DefaultQuota).
+	Quota *localcloud.Quota
+	// WorkerConfig is appended to every VM's HTCondor config.
+	WorkerConfig string
+	// NoDemandJob leaves the demand reporter out.
+	NoDemandJob bool
+}
+
+// Stack is a running ehos on loopback.
+type Stack struct {
+	Pool       *Pool
+	Cloud      *localcloud.Server
+	Dir        string
+	ConfigFile string // ehos.yaml
+	CloudsFile string // clouds.yaml
+	Bin        string // the ehos binaries
+}
+
+const defaultStackClouds = `  - name: alpha
+    regions: [RegionOne, RegionTwo]
+    image: ehos-worker
+    flavors: [m1.small, m1.medium]
+    network: private
+    key_pair: ehos-key
+    security_groups: [ehos]
+    weight: 2
+  - name: beta
+    image: ehos-worker
+    flavors: [m1.small, m1.medium]
+    network: private
+    security_groups: [ehos]
+`
+
+const defaultStackScaling = `  min: 0
+  max: 6
+  max_booting: 6
+  max_creates_per_cycle: 6
+  cycle: 3s
+  idle_before_retire: 15s
+  boot_timeout: 90s
+  drain_timeout: 10m
+  delete_timeout: 20s
+  orphan_grace: 30s
+  backoff_initial: 5s
+  backoff_max: 30s
+`
+
+// StartStack brings everything up and stops it all in t.Cleanup. The ehos
+// binaries must be built (make build) into the repository's bin/.
+func StartStack(t testing.TB, o StackOptions) *Stack {
+	t.Helper()
+	inst := RequireCondor(t)
+	bin := filepath.Join(inst.Repo, "bin")
+	for _, b := range []string{"ehos", "ehos_provisioner", "ehos_demand", "ehos_startd_cron"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			t.Fatalf("%s not built: run make build first (%v)", b, err)
+		}
+	}
+	if o.Clouds == "" {
+		o.Clouds = defaultStackClouds
+	}
+	if o.Scaling == "" {
+		o.Scaling = defaultStackScaling
+	}
+	if o.BootDelay == 0 {
+		o.BootDelay = time.Second
+	}
+	s := &Stack{Dir: makeDir(t, "stack"), Bin: bin}
+
+	// The local cloud first: its clouds.yaml goes into ehos.yaml's world.
+	vms := filepath.Join(s.Dir, "vms")
+	mkdirOwned(t, vms, 0o755)
+	var pool *Pool
+	runner := &localcloud.CondorRunner{
+		Dir: vms, UID: PoolUID, GID: PoolUID,
+		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
+			return StartMaster(ctx, inst, cfg)
+		},
+		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
+		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
+			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
+			// The harness's pool trusts workers by token, as the shipped
+			// central manager does; FS stays for the provisioner's drain on
+			// this one host.
+			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig,
+	}
+	q := localcloud.DefaultQuota
+	if o.Quota != nil {
+		q = *o.Quota
+	}
+	srv, err := localcloud.Start(localcloud.Options{BootDelay: o.BootDelay, Runner: runner, Quota: q, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s.Cloud = srv
+	for region, f := range o.Faults {
+		if err := srv.SetFaults(region, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
+	if err := srv.WriteCloudsYAML(s.CloudsFile); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(s.CloudsFile, PoolUID, PoolUID)
+	os.Chmod(s.CloudsFile, 0o600)
+
+	s.ConfigFile = filepath.Join(s.Dir, "ehos.yaml")
+	logFile := filepath.Join(s.Dir, "EHOSProvisionerLog")
+	// The pool's port is known only once it is started, so ehos.yaml is
+	// written by a config hook the master reads: EHOS_CONFIG points at it
+	// and the file is complete before the provisioner starts (START_DAEMONS
+	// is turned on afterwards, see below).
+	extra := fmt.Sprintf(`
+DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD, EHOS_PROVISIONER
+EHOS_PROVISIONER = %s/ehos_provisioner
+EHOS_PROVISIONER_ARGS = --clouds-file %s
+EHOS_CONFIG = %s
+EHOS_PROVISIONER_LOG = %s
+MASTER_BACKOFF_CONSTANT = 1
+MASTER_EHOS_PROVISIONER_BACKOFF_CONSTANT = 1
+COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
+NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, 0)
+`, bin, s.CloudsFile, s.ConfigFile, logFile)
+	// Write a config with a placeholder port now; rewrite it once the
+	// collector's port is known. The provisioner reads it at start; its
+	// first start may fail on the placeholder and condor_master restarts it.
+	writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", 9618, o)), 0o600)
+	pool = StartPool(t, PoolOptions{ExtraConfig: extra})
+	s.Pool = pool
+	port := pool.CollectorAddr[strings.LastIndex(pool.CollectorAddr, ":")+1:]
+	var p int
+	fmt.Sscan(port, &p)
+	writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", p, o)), 0o600)
+	// Restart the provisioner so it reads the final config.
+	s.signalProvisioner(t, syscall.SIGKILL)
+
+	if !o.NoDemandJob {
+		s.submitDemandJob(t)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("provisioner log tail:\n%s", tail(logFile, 40))
+		}
+	})
+	return s
+}
+
+func (s *Stack) ehosYAML(cm string, port int, o StackOptions) string {
+	return fmt.Sprintf(`pool:
+  name: demo
+  owner: stack
+  central_manager: %s
+  collector_port: %d
+  uid_domain: %s
+  trust_domain: %[3]s
+scaling:
+%sclouds:
+%sworker:
+  token_identity: %s
+  token_lifetime: 2h
+log:
+  format: json
+  level: debug
+`, cm, port, Domain, o.Scaling, o.Clouds, WorkerIdentity)
+}
+
+func (s *Stack) submitDemandJob(t testing.TB) {
+	t.Helper()
+	jobDir := filepath.Join(s.Dir, "demand-job")
+	mkdirOwned(t, jobDir, 0o755)
+	sub := fmt.Sprintf(`universe = scheduler
+executable = %s/ehos_demand
+arguments = --interval 2s --lifetime 12s --pool demo
+initialdir = %s
+output = EHOSDemandOut
+error = EHOSDemandLog
+log = EHOSDemandEvents
+on_exit_remove = False
+environment = "CONDOR_CONFIG=%s"
++EHOSReporter = True
+queue 1
+`, s.Bin, jobDir, s.Pool.ConfigFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Pool.Client().Submit(ctx, sub); err != nil {
+		t.Fatalf("submit the demand job: %v", err)
+	}
+}
+
+// ProvisionerPID finds the running provisioner of this stack (by the
+// EHOS_CONFIG path in its environment), 0 when none runs.
+func (s *Stack) ProvisionerPID() int {
+	out, _ := exec.Command("pgrep", "-f", "ehos_provisioner").Output()
+	for _, f := range strings.Fields(string(out)) {
+		var pid int
+		fmt.Sscan(f, &pid)
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err == nil && strings.Contains(string(env), s.Pool.ConfigFile) {
+			return pid
+		}
+	}
+	return 0
+}
+
+func (s *Stack) signalProvisioner(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.Pool.waitFor(t, 30*time.Second, "the provisioner process", func(context.Context) (bool, error) {
+		return s.ProvisionerPID() != 0, nil
+	})
+	syscall.Kill(s.ProvisionerPID(), sig)
+}
+
+// KillProvisioner sends SIGKILL to the provisioner; condor_master starts it
+// again.
+func (s *Stack) KillProvisioner(t testing.TB) { s.signalProvisioner(t, syscall.SIGKILL) }
+
+// Report reads the provisioner's latest report from its ad.
+func (s *Stack) Report(ctx context.Context) (provision.Report, error) {
+	ads, err := s.Pool.Client().Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: "MyType == " + classad.Quote(provision.AdType)})
+	if err != nil {
+		return provision.Report{}, err
+	}
+	if len(ads) == 0 {
+		return provision.Report{}, fmt.Errorf("no %s ad yet", provision.AdType)
+	}
+	return provision.ReportFromAd(ads[0])
+}
+
+// Servers lists every server of the local cloud, all regions.
+func (s *Stack) Servers() []localcloud.ServerInfo {
+	var out []localcloud.ServerInfo
+	for _, r := range s.Cloud.Regions() {
+		out = append(out, s.Cloud.Servers(r)...)
+	}
+	return out
+}
+
+// ProvisionerLog is the provisioner's log so far.
+func (s *Stack) ProvisionerLog() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "EHOSProvisionerLog"))
+	return string(b)
+}

@@ -1,0 +1,153 @@
+package condorpool
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/demand"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// Tools is what Pool needs of HTCondor's command line; *condor.Client
+// satisfies it.
+type Tools interface {
+	Status(ctx context.Context, q condor.StatusQuery) ([]classad.Ad, error)
+	Advertise(ctx context.Context, command string, ads []classad.Ad) error
+	Drain(ctx context.Context, machine string, graceful bool) error
+}
+
+// Pool satisfies provision.Pool.
+type Pool struct {
+	Tools     Tools
+	Name      string            // ehos pool name (EHOSPool)
+	Collector *demand.Collector // demand and flavor ads
+	// AdLifetime is the ClassAdLifetime of the provisioner's ad: long enough
+	// that `ehos status` can show a stale ad (and say it is stale) rather
+	// than none.
+	AdLifetime time.Duration
+}
+
+var _ provision.Pool = (*Pool)(nil)
+
+// New makes a Pool over tools for pool name.
+func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *Pool {
+	maxAge := 150 * time.Second
+	if negotiatorInterval > 0 {
+		maxAge = 2*negotiatorInterval + 30*time.Second
+	}
+	return &Pool{
+		Tools:      tools,
+		Name:       name,
+		Collector:  &demand.Collector{Condor: tools, Pool: name, MaxAge: maxAge},
+		AdLifetime: 30 * time.Minute,
+	}
+}
+
+// slotAttrs are the slot attributes a worker is built from: never whole ads.
+var slotAttrs = []string{
+	"Name", "Machine", "EHOSName", "EHOSInstanceID", "EHOSPool", "State", "Activity",
+	"Cpus", "Memory", "Disk", "GPUs", "PartitionableSlot", "DynamicSlot",
+	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire",
+}
+
+// Workers reads this pool's worker slots (not the offline flavor ads) and
+// folds them into one Worker per startd.
+func (p *Pool) Workers(ctx context.Context) ([]provision.Worker, error) {
+	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
+		Constraint: "EHOSPool == " + classad.Quote(p.Name) + " && Offline =!= True && EHOSOffer =!= True",
+		Attrs:      slotAttrs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read worker slots: %w", err)
+	}
+	return Workers(ads), nil
+}
+
+// Workers folds slot ads into workers, keyed by EHOSName (the VM's ehos
+// name, which the worker's own config publishes).
+func Workers(ads []classad.Ad) []provision.Worker {
+	by := map[string]*provision.Worker{}
+	var order []string
+	for _, a := range ads {
+		name := a.GetString("EHOSName")
+		if name == "" {
+			continue // not an ehos worker: left alone
+		}
+		w := by[name]
+		if w == nil {
+			w = &provision.Worker{Name: name, Machine: a.GetString("Machine"), Healthy: true}
+			by[name] = w
+			order = append(order, name)
+		}
+		if id := a.GetString("EHOSInstanceID"); id != "" {
+			w.InstanceID = id
+		}
+		if !a.GetBool("EHOSHealthy", true) {
+			w.Healthy = false
+			w.Reason = a.GetString("EHOSHealthReason")
+		}
+		state, activity := a.GetString("State"), a.GetString("Activity")
+		if a.GetBool("Draining", false) || state == "Drained" || activity == "Retiring" || a.GetBool("EHOSRetire", false) {
+			w.Draining = true
+		}
+		switch {
+		case a.GetBool("PartitionableSlot", false):
+			w.Slot = a.GetString("Name")
+			w.Free = scale.Resources{
+				Cpus:     int(a.GetInt("Cpus", 0)),
+				MemoryMB: int(a.GetInt("Memory", 0)),
+				DiskMB:   int(a.GetInt("Disk", 0) / 1024),
+				GPUs:     int(a.GetInt("GPUs", 0)),
+			}
+		case state == "Claimed":
+			w.Claimed++
+		default:
+			if w.Slot == "" {
+				w.Slot = a.GetString("Name")
+			}
+			if state == "Unclaimed" && !a.GetBool("DynamicSlot", false) {
+				f := &w.Free
+				f.Cpus += int(a.GetInt("Cpus", 0))
+				f.MemoryMB += int(a.GetInt("Memory", 0))
+				f.DiskMB += int(a.GetInt("Disk", 0) / 1024)
+				f.GPUs += int(a.GetInt("GPUs", 0))
+			}
+		}
+	}
+	sort.Strings(order)
+	out := make([]provision.Worker, 0, len(order))
+	for _, n := range order {
+		out = append(out, *by[n])
+	}
+	return out
+}
+
+// Demand is the demand joined with the negotiator's verdict (lib/demand).
+func (p *Pool) Demand(ctx context.Context) ([]scale.Demand, error) { return p.Collector.Demand(ctx) }
+
+// Offer advertises the offline flavor ads (only when they change).
+func (p *Pool) Offer(ctx context.Context, offers []scale.Offer) error {
+	return p.Collector.Offer(ctx, offers)
+}
+
+// Drain asks the worker's startd to finish its jobs and take no more
+// (condor_drain -graceful: running jobs get MAXJOBRETIREMENTTIME).
+func (p *Pool) Drain(ctx context.Context, w provision.Worker) error {
+	if w.Slot == "" {
+		return fmt.Errorf("drain %s: no slot name known", w.Name)
+	}
+	return p.Tools.Drain(ctx, w.Slot, true)
+}
+
+// Publish advertises the provisioner's ad with a lifetime.
+func (p *Pool) Publish(ctx context.Context, ad classad.Ad) error {
+	if p.AdLifetime > 0 {
+		ad["ClassAdLifetime"] = classad.Int(int64(p.AdLifetime.Seconds()))
+	}
+	return p.Tools.Advertise(ctx, "UPDATE_AD_GENERIC", []classad.Ad{ad})
+}

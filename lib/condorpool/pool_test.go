@@ -1,0 +1,142 @@
+package condorpool
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// Captured from a real 23.9 worker with one partitionable slot and one
+// claimed dynamic slot; EHOSName added as the worker's config publishes it.
+func TestWorkersFromCapturedSlots(t *testing.T) {
+	data, err := os.ReadFile("../condor/testdata/status-slots.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ads, err := classad.ParseJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range ads {
+		a["EHOSName"] = classad.String("worker1")
+	}
+	// A slot without EHOSName is not ours and is left out.
+	ads = append(ads, classad.Ad{"Name": classad.String("slot1@other"), "State": classad.String("Claimed")})
+	got := Workers(ads)
+	want := []provision.Worker{{
+		Name: "worker1", Machine: "vm", Slot: "slot1@worker1@vm", Claimed: 1, Healthy: true,
+		Free: scale.Resources{Cpus: 1, MemoryMB: 1920, DiskMB: 80448752 / 1024},
+	}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestWorkersDrainingAndUnhealthy(t *testing.T) {
+	ads := []classad.Ad{
+		{"Name": classad.String("slot1@w2"), "EHOSName": classad.String("w2"), "PartitionableSlot": classad.Bool(true),
+			"State": classad.String("Drained"), "Activity": classad.String("Idle"), "Cpus": classad.Int(4),
+			"EHOSHealthy": classad.Bool(false), "EHOSHealthReason": classad.String("scratch full")},
+	}
+	got := Workers(ads)
+	if len(got) != 1 || !got[0].Draining || got[0].Healthy || got[0].Reason != "scratch full" || got[0].Claimed != 0 {
+		t.Errorf("got %+v", got)
+	}
+}
+
+type fakeTools struct {
+	queries []condor.StatusQuery
+	adv     [][]classad.Ad
+	drained []string
+	err     error
+}
+
+func (f *fakeTools) Status(_ context.Context, q condor.StatusQuery) ([]classad.Ad, error) {
+	f.queries = append(f.queries, q)
+	return nil, f.err
+}
+func (f *fakeTools) Advertise(_ context.Context, cmd string, ads []classad.Ad) error {
+	f.adv = append(f.adv, ads)
+	return f.err
+}
+func (f *fakeTools) Drain(_ context.Context, m string, graceful bool) error {
+	if !graceful {
+		return errors.New("not graceful")
+	}
+	f.drained = append(f.drained, m)
+	return f.err
+}
+
+func TestPoolQueriesAndDrain(t *testing.T) {
+	ft := &fakeTools{}
+	p := &Pool{Tools: ft, Name: `we"ird`}
+	if _, err := p.Workers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := ft.queries[0].Constraint
+	if !strings.Contains(c, `EHOSPool == "we\"ird"`) || !strings.Contains(c, "Offline =!= True") {
+		t.Errorf("constraint %q", c)
+	}
+	if err := p.Drain(context.Background(), provision.Worker{Name: "w", Slot: "slot1@w@h"}); err != nil || ft.drained[0] != "slot1@w@h" {
+		t.Errorf("drain: %v %v", err, ft.drained)
+	}
+	if err := p.Drain(context.Background(), provision.Worker{Name: "w"}); err == nil {
+		t.Error("drain without a slot name accepted")
+	}
+	ft.err = errors.New("collector down")
+	if _, err := p.Workers(context.Background()); err == nil {
+		t.Error("failed query became no workers")
+	}
+}
+
+type fakeMinter struct{ req condor.TokenRequest }
+
+func (m *fakeMinter) TokenCreate(_ context.Context, r condor.TokenRequest) (string, error) {
+	m.req = r
+	return "eyJhbGciOiJIUzI1NiJ9.minted.sig", nil
+}
+
+func TestBootstrapRendersWorkerWithItsToken(t *testing.T) {
+	src, err := os.ReadFile("../../cloudinit/worker.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("ehos.yaml", []byte("pool: {name: p1, central_manager: 10.0.0.5}\nclouds: [{name: c, image: i, flavors: [m1.small]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeMinter{}
+	b, err := NewBootstrap(m, cfg, "worker.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := provision.NewVM{Name: "ehos-p1-0001", Offer: scale.OfferKey{Loc: cloud.Location{Cloud: "c", Region: "r"}, Flavor: "m1.small"},
+		Flavor: cloud.Flavor{Name: "m1.small", VCPUs: 2, RAMMB: 4096}}
+	out, err := b.UserData(context.Background(), vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, want := range []string{"eyJhbGciOiJIUzI1NiJ9.minted.sig", "NUM_CPUS = 2", "MEMORY = 3584", "EHOS_INSTANCE_NAME = ehos-p1-0001", "EHOS_CENTRAL_MANAGER = 10.0.0.5"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("user-data lacks %q", want)
+		}
+	}
+	if m.req.Identity != "ehos-worker@10.0.0.5" || strings.Join(m.req.Authz, ",") != "ADVERTISE_STARTD,ADVERTISE_MASTER,READ" || m.req.Lifetime != cfg.Worker.TokenLifetime {
+		t.Errorf("token request %+v", m.req)
+	}
+	if _, err := NewBootstrap(m, cfg, "bad.yaml", []byte("#cloud-config\nx: <hots_ip>\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:2:4") {
+		t.Errorf("broken template not caught at start: %v", err)
+	}
+}

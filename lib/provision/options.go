@@ -1,0 +1,30 @@
+package provision
+
+import (
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// KnobsFrom maps ehos.yaml's scaling knobs onto the decision's.
+func KnobsFrom(c *config.Config) scale.Knobs {
+	s := c.Scaling
+	return scale.Knobs{
+		Min: s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
+		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.Worker.MaxLifetime,
+		BootTimeout: s.BootTimeout, DrainTimeout: s.DrainTimeout, DeleteTimeout: s.DeleteTimeout,
+	}
+}
+
+// OptionsFrom fills the Options ehos.yaml decides; the caller adds Clouds,
+// Log and anything else.
+func OptionsFrom(c *config.Config) Options {
+	return Options{
+		Pool:           c.Pool.Name,
+		Owner:          c.Pool.Owner,
+		Knobs:          KnobsFrom(c),
+		DryRun:         c.Scaling.DryRun,
+		OrphanGrace:    c.Scaling.OrphanGrace,
+		BackoffInitial: c.Scaling.BackoffInitial,
+		BackoffMax:     c.Scaling.BackoffMax,
+	}
+}

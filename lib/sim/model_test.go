@@ -1,0 +1,255 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+var ctx = context.Background()
+
+func testCloud(clock *Clock, model CloudModel, quota cloud.Limits) *Cloud {
+	fl := DefaultFlavors()
+	return NewCloud("c", clock, model, []string{"r1", "r2"}, []cloud.Flavor{fl["m1.small"], fl["m1.large"]}, quota)
+}
+
+func create(t *testing.T, c *Cloud, region, flavor, name string) cloud.VM {
+	t.Helper()
+	vm, err := c.Create(ctx, region, cloud.CreateRequest{Name: name, Flavor: flavor, Metadata: map[string]string{cloud.MetaPool: "p", cloud.MetaOwner: "o", cloud.MetaName: name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+func status(t *testing.T, c *Cloud, region string) map[string]cloud.Status {
+	t.Helper()
+	vms, err := c.List(ctx, region, "p", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]cloud.Status{}
+	for _, vm := range vms {
+		out[vm.Name] = vm.Status
+	}
+	return out
+}
+
+func TestCloudBootsAfterItsDelay(t *testing.T) {
+	clock := &Clock{t: Epoch}
+	c := testCloud(clock, CloudModel{BootMean: 100 * time.Second}, cloud.Limits{MaxInstances: -1, MaxCores: -1, MaxRAMMB: -1})
+	create(t, c, "r1", "m1.small", "a")
+	clock.Set(Epoch.Add(99 * time.Second))
+	if s := status(t, c, "r1")["a"]; s != cloud.StatusBuild {
+		t.Errorf("at 99s: %s, want BUILD", s)
+	}
+	clock.Set(Epoch.Add(100 * time.Second))
+	if s := status(t, c, "r1")["a"]; s != cloud.StatusActive {
+		t.Errorf("at 100s: %s, want ACTIVE", s)
+	}
+	if len(status(t, c, "r2")) != 0 {
+		t.Error("r2 lists r1's server")
+	}
+}
+
+func TestCloudJitterAndFailures(t *testing.T) {
+	clock := &Clock{t: Epoch}
+	c := testCloud(clock, CloudModel{BootMean: 100 * time.Second, BootJitter: 20 * time.Second, FailRate: 0.3, Seed: 3}, cloud.Limits{MaxInstances: -1, MaxCores: -1, MaxRAMMB: -1})
+	for i := 0; i < 200; i++ {
+		create(t, c, "r1", "m1.small", string(rune('a'+i%26))+time.Duration(i).String())
+	}
+	fails := 0
+	for _, s := range c.Servers() {
+		boot := s.ActiveAt.Sub(s.VM.Created)
+		if boot < 80*time.Second || boot > 120*time.Second {
+			t.Errorf("boot %s outside 100s ± 20s", boot)
+		}
+		if s.Fails {
+			fails++
+		}
+	}
+	if fails < 40 || fails > 80 {
+		t.Errorf("%d of 200 failed, want about 60", fails)
+	}
+	clock.Set(Epoch.Add(time.Hour))
+	errs := 0
+	for _, s := range status(t, c, "r1") {
+		if s == cloud.StatusError {
+			errs++
+		}
+	}
+	if errs != fails {
+		t.Errorf("%d listed in ERROR, %d failing", errs, fails)
+	}
+}
+
+func TestCloudQuota(t *testing.T) {
+	clock := &Clock{t: Epoch}
+	c := testCloud(clock, CloudModel{BootMean: time.Second}, cloud.Limits{MaxInstances: 10, MaxCores: 6, MaxRAMMB: -1})
+	create(t, c, "r1", "m1.large", "a") // 4 cores
+	create(t, c, "r1", "m1.small", "b") // 1 core
+	_, err := c.Create(ctx, "r1", cloud.CreateRequest{Name: "c", Flavor: "m1.large"})
+	if !errors.Is(err, cloud.ErrQuota) {
+		t.Fatalf("third create: %v, want a quota error", err)
+	}
+	l, _ := c.Limits(ctx, "r1")
+	if l.UsedCores != 5 || l.UsedInstances != 2 {
+		t.Errorf("limits %+v, want 5 cores and 2 instances used", l)
+	}
+	if _, err := c.Create(ctx, "r2", cloud.CreateRequest{Name: "c", Flavor: "m1.large"}); err != nil {
+		t.Errorf("r2 has its own quota: %v", err)
+	}
+	if _, err := c.Create(ctx, "r1", cloud.CreateRequest{Name: "d", Flavor: "nope"}); !errors.Is(err, cloud.ErrFatal) {
+		t.Errorf("unknown flavor: %v", err)
+	}
+}
+
+// TestPoolRunsJobForItsRuntime: a worker joins JoinDelay after its VM is
+// ACTIVE, the matchmaker starts a job at a negotiation, and it ends after its
+// run time, leaving the worker idle since that instant.
+func TestPoolRunsJobForItsRuntime(t *testing.T) {
+	jobs := []Job{{Submit: 10 * time.Second, Runtime: 5 * time.Minute, Cpus: 1, MemoryMB: 1000}}
+	cfg := DemoConfig()
+	w, err := NewWorld(cfg, DefaultFlavors(), DefaultQuota, CloudModel{BootMean: time.Minute}, 30*time.Second, jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := w.Clouds[0]
+	create(t, c, "north", "m1.small", "w1")
+	// ACTIVE at 60s, joined at 90s
+	w.Advance(Epoch.Add(89 * time.Second))
+	if n := w.Pool.NumWorkers(); n != 0 {
+		t.Fatalf("%d workers at 89s, want 0", n)
+	}
+	w.Advance(Epoch.Add(90 * time.Second))
+	ws, _ := w.Pool.Workers(ctx)
+	if len(ws) != 1 || ws[0].Name != "w1" || ws[0].Free != (scale.Resources{Cpus: 1, MemoryMB: 1792}) {
+		t.Fatalf("workers at 90s: %+v", ws)
+	}
+	if n := w.Pool.Negotiate(Epoch.Add(120 * time.Second)); n != 1 {
+		t.Fatalf("matched %d, want 1", n)
+	}
+	ws, _ = w.Pool.Workers(ctx)
+	if ws[0].Claimed != 1 || !ws[0].IdleSince.IsZero() || ws[0].Free.Cpus != 0 {
+		t.Errorf("busy worker: %+v", ws[0])
+	}
+	w.Advance(Epoch.Add(120*time.Second + 5*time.Minute - time.Second))
+	if _, run, _, _ := w.Pool.Counts(); run != 1 {
+		t.Error("job ended early")
+	}
+	w.Advance(Epoch.Add(time.Hour))
+	idle, run, fin, _ := w.Pool.Counts()
+	if idle != 0 || run != 0 || fin != 1 {
+		t.Errorf("idle %d running %d finished %d", idle, run, fin)
+	}
+	ws, _ = w.Pool.Workers(ctx)
+	if want := Epoch.Add(120*time.Second + 5*time.Minute); !ws[0].IdleSince.Equal(want) {
+		t.Errorf("idle since %s, want the job's end %s", ws[0].IdleSince, want)
+	}
+	j := w.Pool.jobs[0]
+	if wait := j.start.Sub(j.submit); wait != 110*time.Second {
+		t.Errorf("wait %s, want 110s", wait)
+	}
+}
+
+func TestPoolDemandDrainAndKill(t *testing.T) {
+	jobs := []Job{
+		{Runtime: time.Hour, Cpus: 1, MemoryMB: 1000},
+		{Runtime: time.Hour, Cpus: 1, MemoryMB: 1000},
+		{Runtime: time.Hour, Cpus: 4, MemoryMB: 6000},
+		{Runtime: time.Hour, Cpus: 16, MemoryMB: 1000},
+	}
+	w, _ := NewWorld(DemoConfig(), DefaultFlavors(), DefaultQuota, CloudModel{BootMean: time.Second}, 0, jobs)
+	w.Advance(Epoch)
+	small := scale.OfferKey{Loc: cloud.Location{Cloud: "sim", Region: "north"}, Flavor: "m1.small"}
+	large := scale.OfferKey{Loc: cloud.Location{Cloud: "sim", Region: "north"}, Flavor: "m1.large"}
+	w.Pool.Offer(ctx, []scale.Offer{{OfferKey: large, Size: scale.Resources{Cpus: 4, MemoryMB: 7168}}, {OfferKey: small, Size: scale.Resources{Cpus: 1, MemoryMB: 1792}}})
+	d, _ := w.Pool.Demand(ctx)
+	if len(d) != 3 {
+		t.Fatalf("demand %+v, want 3 shapes", d)
+	}
+	byKey := map[string]scale.Demand{}
+	for _, g := range d {
+		byKey[g.Key] = g
+	}
+	if g := byKey["sim#1cpu-1000mb"]; g.Idle != 2 || len(g.Eligible) != 2 {
+		t.Errorf("1-cpu group %+v: want 2 idle, both offers eligible", g)
+	}
+	if g := byKey["sim#4cpu-6000mb"]; g.Idle != 1 || len(g.Eligible) != 1 || g.Eligible[0] != large {
+		t.Errorf("4-cpu group %+v: want only the large offer", g)
+	}
+	if g := byKey["sim#16cpu-1000mb"]; len(g.Eligible) != 0 {
+		t.Errorf("16-cpu group %+v: no offer holds it", g)
+	}
+	create(t, w.Clouds[0], "north", "m1.large", "big")
+	w.Advance(Epoch.Add(time.Second))
+	w.Pool.Negotiate(Epoch.Add(time.Second)) // all submitted at 0: oldest first is by trace order
+	ws, _ := w.Pool.Workers(ctx)
+	if ws[0].Claimed != 2 || ws[0].Free.Cpus != 2 {
+		t.Errorf("first fit by age: %+v, want the two 1-cpu jobs on it (the 4-cpu one no longer fits)", ws[0])
+	}
+	// Drain: no new job, gone when empty; deleting a VM with jobs kills them.
+	w.Pool.Drain(ctx, ws[0])
+	if n := w.Pool.Negotiate(Epoch.Add(2 * time.Second)); n != 0 {
+		t.Errorf("matched %d onto a draining worker", n)
+	}
+	vms, _ := w.Clouds[0].List(ctx, "north", "p", "")
+	w.Clouds[0].Delete(ctx, "north", vms[0].ID)
+	idle, run, _, killed := w.Pool.Counts()
+	if killed != 2 || run != 0 || idle != 4 {
+		t.Errorf("after delete: idle %d running %d killed %d", idle, run, killed)
+	}
+	if w.Pool.NumWorkers() != 0 {
+		t.Error("startd outlived its VM")
+	}
+}
+
+func TestLowerBound(t *testing.T) {
+	offers := []boundOffer{
+		{Name: "s", Size: scale.Resources{Cpus: 1, MemoryMB: 1792}, VCPUs: 1, Cost: 1.5},
+		{Name: "l", Size: scale.Resources{Cpus: 4, MemoryMB: 7168}, VCPUs: 4, Cost: 6},
+	}
+	jobs := []Job{
+		{Submit: 0, Runtime: time.Hour, Cpus: 1, MemoryMB: 100},
+		{Submit: 0, Runtime: time.Hour, Cpus: 2, MemoryMB: 100},
+		{Submit: time.Hour, Runtime: 2 * time.Hour, Cpus: 4, MemoryMB: 100},
+		{Submit: 0, Runtime: time.Hour, Cpus: 8, MemoryMB: 100}, // no flavor
+	}
+	b := lowerBound(jobs, offers, 6*time.Minute)
+	want := Bound{VMWork: 0.25 + 0.5 + 2, VMs: 1, VMBoot: 0.1, CoreWork: 1 + 2 + 8, PeakCores: 4, CoreBoot: 0.4, Unservable: 1}
+	want.VMHours, want.CoreHours = want.VMWork+want.VMBoot, want.CoreWork+want.CoreBoot
+	if d := cmp.Diff(want, b, cmpFloat); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+var cmpFloat = cmpopts.EquateApprox(0, 1e-9)
+
+// TestLevelBoots: across a lull a core is kept idle or booted again,
+// whichever is cheaper.
+func TestLevelBoots(t *testing.T) {
+	boot := 6 * time.Minute
+	for _, tc := range []struct {
+		jobs []Job
+		want time.Duration
+	}{
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 2 * time.Hour, Runtime: time.Hour, Cpus: 1}}, 2 * boot},
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: time.Hour + 3*time.Minute, Runtime: time.Hour, Cpus: 1}}, boot + 3*time.Minute},
+		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 2}, {Submit: time.Hour, Runtime: time.Hour, Cpus: 3}}, 3 * boot},
+	} {
+		var es []loadEv
+		for _, j := range tc.jobs {
+			es = append(es, loadEv{j.Submit, float64(j.Cpus)}, loadEv{j.Submit + j.Runtime, -float64(j.Cpus)})
+		}
+		if got := levelBoots(es, boot); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.jobs, got, tc.want)
+		}
+	}
+}

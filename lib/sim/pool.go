@@ -1,0 +1,496 @@
+package sim
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+type jobState int
+
+const (
+	pending jobState = iota // not submitted yet
+	queued                  // idle in the schedd
+	running
+	done
+)
+
+type simJob struct {
+	Job
+	id     int
+	submit time.Time
+	state  jobState
+	start  time.Time // last start
+	end    time.Time // when the running job finishes
+	worker *worker
+	shape  *shape
+	killed int // times its worker vanished under it
+	heapAt int
+}
+
+type shapeKey struct{ cpus, mem int }
+
+// shape is one resource shape of idle jobs, oldest first: it plays an
+// autocluster of the schedd and one EHOSDemand ad.
+type shape struct {
+	key   shapeKey
+	name  string
+	queue []*simJob // idle jobs, by submit time
+	elig  []scale.OfferKey
+	ver   int // offers version elig was computed for
+	order int
+}
+
+type worker struct {
+	last      time.Time // free cpus last changed
+	name, id  string
+	size      scale.Resources
+	free      scale.Resources
+	jobs      map[*simJob]struct{}
+	idleSince time.Time
+	draining  bool
+	joined    time.Time
+	seq       int
+}
+
+// Pool is a simulated HTCondor pool: one schedd's queue, the workers'
+// startds (one partitionable slot each), a first-fit matchmaker and demand
+// grouped by shape. It implements provision.Pool.
+type Pool struct {
+	clock *Clock
+	epoch time.Time
+	// FirstFit matches each job to the first worker with room instead of
+	// HTCondor's default best fit. Set it before the run.
+	FirstFit bool
+
+	mu         sync.Mutex
+	jobs       []*simJob // by submit time
+	nextSubmit int
+	shapes     map[shapeKey]*shape
+	shapeList  []*shape
+	workers    map[string]*worker
+	seq        int
+	finishing  jobHeap
+	offers     []scale.Offer
+	offersVer  int
+	idle, run  int
+	finished   int
+	killed     int
+	calls      PoolCalls
+	lastAd     classad.Ad
+	ran        map[string]bool      // workers that ran at least one job
+	left       map[string]time.Time // when each worker's startd left
+	// cpu-seconds of joined workers with no job (idle) and of free cpus
+	// on workers running some job (partial)
+	idleCPUs, partialCPUs float64
+}
+
+// account adds w's free cpus since its last change, up to t.
+func (p *Pool) account(w *worker, t time.Time) {
+	d := t.Sub(w.last).Seconds() * float64(w.free.Cpus)
+	if d > 0 {
+		if len(w.jobs) == 0 {
+			p.idleCPUs += d
+		} else {
+			p.partialCPUs += d
+		}
+	}
+	w.last = t
+}
+
+func (p *Pool) leave(w *worker, t time.Time) {
+	p.account(w, t)
+	delete(p.workers, w.name)
+	p.left[w.name] = t
+}
+
+// PoolCalls counts calls the provisioner made to the pool.
+type PoolCalls struct {
+	Demand, Workers, Offer, Drain, Publish int
+}
+
+var _ provision.Pool = (*Pool)(nil)
+
+// NewPool makes a pool that will see jobs submitted at epoch + Job.Submit.
+func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
+	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}, left: map[string]time.Time{}}
+	for i, j := range jobs {
+		p.jobs = append(p.jobs, &simJob{Job: j, id: i, submit: epoch.Add(j.Submit), heapAt: -1})
+	}
+	return p
+}
+
+func (p *Pool) shapeOf(j *simJob) *shape {
+	k := shapeKey{max(j.Cpus, 1), j.MemoryMB}
+	s := p.shapes[k]
+	if s == nil {
+		s = &shape{key: k, name: fmt.Sprintf("sim#%dcpu-%dmb", k.cpus, k.mem), order: len(p.shapeList), ver: -1}
+		p.shapes[k] = s
+		p.shapeList = append(p.shapeList, s)
+	}
+	return s
+}
+
+// Advance brings the pool to time t: jobs submitted by then are queued,
+// jobs that ended by then are done (at their own end time), and drained
+// workers that became empty leave.
+func (p *Pool) Advance(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.nextSubmit < len(p.jobs) && !p.jobs[p.nextSubmit].submit.After(t) {
+		j := p.jobs[p.nextSubmit]
+		p.nextSubmit++
+		p.enqueue(j)
+	}
+	for len(p.finishing) > 0 && !p.finishing[0].end.After(t) {
+		j := heap.Pop(&p.finishing).(*simJob)
+		w := j.worker
+		p.account(w, j.end)
+		delete(w.jobs, j)
+		w.free = add(w.free, need(j))
+		j.state, j.worker = done, nil
+		p.run--
+		p.finished++
+		if len(w.jobs) == 0 {
+			w.idleSince = j.end
+			if w.draining {
+				p.leave(w, j.end)
+			}
+		}
+	}
+}
+
+// NextEvent is the next instant after t at which a job is submitted or
+// ends; zero when there is none.
+func (p *Pool) NextEvent() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var next time.Time
+	if p.nextSubmit < len(p.jobs) {
+		next = p.jobs[p.nextSubmit].submit
+	}
+	if len(p.finishing) > 0 && (next.IsZero() || p.finishing[0].end.Before(next)) {
+		next = p.finishing[0].end
+	}
+	return next
+}
+
+func (p *Pool) enqueue(j *simJob) {
+	s := j.shape
+	if s == nil {
+		s = p.shapeOf(j)
+		j.shape = s
+	}
+	// Keep the queue in submit order (a killed job goes back in its place).
+	i := len(s.queue)
+	for i > 0 && s.queue[i-1].submit.After(j.submit) {
+		i--
+	}
+	s.queue = append(s.queue, nil)
+	copy(s.queue[i+1:], s.queue[i:])
+	s.queue[i] = j
+	j.state = queued
+	p.idle++
+}
+
+func need(j *simJob) scale.Resources {
+	return scale.Resources{Cpus: max(j.Cpus, 1), MemoryMB: j.MemoryMB}
+}
+
+func add(a, b scale.Resources) scale.Resources {
+	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
+}
+
+func fits(free, n scale.Resources) bool {
+	return free.Cpus >= n.Cpus && free.MemoryMB >= n.MemoryMB && free.DiskMB >= n.DiskMB && free.GPUs >= n.GPUs
+}
+
+// Join adds the startd of server s at time at, with one partitionable slot
+// of the size the worker template pins (provision.WorkerSize).
+func (p *Pool) Join(s *Server, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name := s.VM.Metadata["ehos_name"]
+	if name == "" {
+		name = s.VM.Name
+	}
+	size := provision.WorkerSize(s.Flavor)
+	size.DiskMB = 0 // the trace does not ask for disk
+	p.seq++
+	p.workers[name] = &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+}
+
+// VMGone drops the startd of a deleted server. Jobs still running on it are
+// killed and go back to the queue; ehos must never cause that, and Result
+// counts it.
+func (p *Pool) VMGone(s *Server, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name := s.VM.Metadata["ehos_name"]
+	if name == "" {
+		name = s.VM.Name
+	}
+	w := p.workers[name]
+	if w == nil {
+		return
+	}
+	p.leave(w, at)
+	for j := range w.jobs {
+		heap.Remove(&p.finishing, j.heapAt)
+		j.worker = nil
+		j.killed++
+		p.killed++
+		p.run--
+		p.enqueue(j)
+	}
+}
+
+// Negotiate is one negotiation cycle at t: idle jobs, oldest first, go to
+// the worker with room that HTCondor's default NEGOTIATOR_PRE_JOB_RANK
+// prefers, the one with the fewest free cpus and then the least free memory
+// (best fit; ties: the one that joined first), or with FirstFit the first
+// worker with room in join order. Never to a draining one. A shape whose
+// oldest job fits nowhere is not tried again this cycle.
+func (p *Pool) Negotiate(t time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == 0 || len(p.workers) == 0 {
+		return 0
+	}
+	ws := p.sortedWorkers(true)
+	var h shapeHeap
+	for _, s := range p.shapeList {
+		if len(s.queue) > 0 {
+			h = append(h, s)
+		}
+	}
+	heap.Init(&h)
+	matched := 0
+	for len(h) > 0 {
+		s := h[0]
+		j := s.queue[0]
+		n := need(j)
+		var w *worker
+		for _, c := range ws {
+			if !fits(c.free, n) {
+				continue
+			}
+			if p.FirstFit {
+				w = c
+				break
+			}
+			// HTCondor's default NEGOTIATOR_PRE_JOB_RANK,
+			// -(100000 * Cpus) - Memory: the slot with the fewest
+			// cpus left, then the least memory (best fit).
+			if w == nil || c.free.Cpus < w.free.Cpus || (c.free.Cpus == w.free.Cpus && c.free.MemoryMB < w.free.MemoryMB) {
+				w = c
+			}
+		}
+		if w == nil {
+			heap.Pop(&h)
+			continue
+		}
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		if len(s.queue) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+		p.idle--
+		p.run++
+		p.account(w, t)
+		w.free = sub(w.free, n)
+		w.jobs[j] = struct{}{}
+		w.idleSince = time.Time{}
+		p.ran[w.name] = true
+		j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
+		heap.Push(&p.finishing, j)
+		matched++
+	}
+	return matched
+}
+
+func sub(a, b scale.Resources) scale.Resources {
+	return scale.Resources{Cpus: a.Cpus - b.Cpus, MemoryMB: a.MemoryMB - b.MemoryMB, DiskMB: a.DiskMB - b.DiskMB, GPUs: a.GPUs - b.GPUs}
+}
+
+func (p *Pool) sortedWorkers(accepting bool) []*worker {
+	ws := make([]*worker, 0, len(p.workers))
+	for _, w := range p.workers {
+		if accepting && w.draining {
+			continue
+		}
+		ws = append(ws, w)
+	}
+	sortWorkers(ws)
+	return ws
+}
+
+// Demand returns the idle jobs grouped by shape, each with the offers
+// (from the last Offer call) whose worker size holds one job of it: what
+// HTCondor's negotiator would match against the offline flavor ads.
+func (p *Pool) Demand(context.Context) ([]scale.Demand, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Demand++
+	var out []scale.Demand
+	for _, s := range p.shapeList {
+		if len(s.queue) == 0 {
+			continue
+		}
+		if s.ver != p.offersVer {
+			s.elig = s.elig[:0]
+			n := scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem}
+			for _, o := range p.offers {
+				if fits(o.Size, n) {
+					s.elig = append(s.elig, o.OfferKey)
+				}
+			}
+			s.ver = p.offersVer
+		}
+		out = append(out, scale.Demand{
+			Key:      s.name,
+			Need:     scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem},
+			Idle:     len(s.queue),
+			Oldest:   s.queue[0].submit,
+			Eligible: append([]scale.OfferKey(nil), s.elig...),
+		})
+	}
+	return out, nil
+}
+
+// Workers returns every startd, as the collector would.
+func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Workers++
+	out := make([]provision.Worker, 0, len(p.workers))
+	for _, w := range p.sortedWorkers(false) {
+		out = append(out, provision.Worker{
+			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: "slot1@" + w.name,
+			Claimed: len(w.jobs), Free: w.free, IdleSince: w.idleSince, Draining: w.draining, Healthy: true,
+		})
+	}
+	return out, nil
+}
+
+// Offer records the flavor offers; Demand matches against them from now on.
+func (p *Pool) Offer(_ context.Context, offers []scale.Offer) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Offer++
+	if !sameOffers(p.offers, offers) {
+		p.offers = append([]scale.Offer(nil), offers...)
+		p.offersVer++
+	}
+	return nil
+}
+
+func sameOffers(a, b []scale.Offer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].OfferKey != b[i].OfferKey || a[i].Size != b[i].Size {
+			return false
+		}
+	}
+	return true
+}
+
+// Drain stops a worker taking new jobs; it leaves once its jobs are done.
+func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Drain++
+	w := p.workers[pw.Name]
+	if w == nil {
+		return fmt.Errorf("drain %s: no such startd", pw.Name)
+	}
+	w.draining = true
+	if len(w.jobs) == 0 {
+		p.leave(w, p.clock.Now())
+	}
+	return nil
+}
+
+// Publish keeps the provisioner's ad.
+func (p *Pool) Publish(_ context.Context, ad classad.Ad) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Publish++
+	p.lastAd = ad
+	return nil
+}
+
+// Counts returns the idle, running and finished jobs and the jobs killed
+// so far.
+func (p *Pool) Counts() (idle, running, finished, killed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.idle, p.run, p.finished, p.killed
+}
+
+// Workers counts the startds present now.
+func (p *Pool) NumWorkers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.workers)
+}
+
+type jobHeap []*simJob
+
+func (h jobHeap) Len() int { return len(h) }
+func (h jobHeap) Less(a, b int) bool {
+	if !h[a].end.Equal(h[b].end) {
+		return h[a].end.Before(h[b].end)
+	}
+	return h[a].id < h[b].id
+}
+func (h jobHeap) Swap(a, b int) {
+	h[a], h[b] = h[b], h[a]
+	h[a].heapAt, h[b].heapAt = a, b
+}
+func (h *jobHeap) Push(x any) {
+	j := x.(*simJob)
+	j.heapAt = len(*h)
+	*h = append(*h, j)
+}
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	j.heapAt = -1
+	return j
+}
+
+type shapeHeap []*shape
+
+func (h shapeHeap) Len() int { return len(h) }
+func (h shapeHeap) Less(a, b int) bool {
+	ja, jb := h[a].queue[0], h[b].queue[0]
+	if !ja.submit.Equal(jb.submit) {
+		return ja.submit.Before(jb.submit)
+	}
+	return ja.id < jb.id
+}
+func (h shapeHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *shapeHeap) Push(x any)   { *h = append(*h, x.(*shape)) }
+func (h *shapeHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
+}
+
+func sortWorkers(ws []*worker) {
+	sortSlice(ws, func(a, b *worker) bool { return a.seq < b.seq })
+}

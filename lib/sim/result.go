@@ -1,0 +1,249 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Result is what one run cost and how long its jobs waited. Times are in
+// seconds, costs in VM-hours.
+type Result struct {
+	Trace  string `json:"trace"`
+	Policy string `json:"policy"`
+	Flavor string `json:"flavor,omitempty"` // the baseline's one flavor
+
+	Jobs       int `json:"jobs"`
+	Finished   int `json:"finished"`
+	Skipped    int `json:"skipped,omitempty"` // SWF records that never ran
+	Unservable int `json:"unservable"`        // no configured flavor holds them
+	Killed     int `json:"killed"`            // jobs whose VM was deleted under them: must be 0
+
+	VMHours   float64 `json:"vm_hours"`
+	CoreHours float64 `json:"core_hours"` // VM-hours × the flavor's vcpus
+	Bound     Bound   `json:"lower_bound"`
+	Ratio     float64 `json:"ratio"`      // VMHours / Bound.VMHours
+	CoreRatio float64 `json:"core_ratio"` // CoreHours / Bound.CoreHours
+
+	MeanWait float64 `json:"mean_wait_s"`
+	P95Wait  float64 `json:"p95_wait_s"`
+	MaxWait  float64 `json:"max_wait_s"`
+	// WaitTarget is issue 7's goal for the mean wait: boot (BootMean +
+	// JoinDelay) plus two cycles.
+	WaitTarget float64 `json:"wait_target_s"`
+
+	PeakVMs int `json:"peak_vms"`
+	Creates int `json:"creates"`
+	Deletes int `json:"deletes"`
+	Failed  int `json:"failed"`   // servers that ended in ERROR
+	Unused  int `json:"unused"`   // VMs deleted without ever running a job (failed ones included)
+	OverMax int `json:"over_max"` // cycles that ended with more VMs than scaling.max
+	// OverMaxNote describes the first such cycle.
+	OverMaxNote string `json:"over_max_note,omitempty"`
+
+	Cycles              int     `json:"cycles"`
+	Cycle               float64 `json:"cycle_s"`
+	Boot                float64 `json:"boot_s"` // mean boot + join delay
+	NegotiationInterval float64 `json:"negotiation_interval_s"`
+	End                 float64 `json:"end_s"`   // simulated time at the end of the run
+	Settled             bool    `json:"settled"` // every job done and the pool back to min
+	CycleErrors         int     `json:"cycle_errors,omitempty"`
+	// APICalls is cloud API calls per cycle, per cloud/region.
+	APICalls map[string]float64 `json:"api_calls_per_cycle"`
+	// LastVMGone is when the last VM was deleted, in seconds after the last
+	// job ended (negative: before).
+	LastVMGone float64 `json:"last_vm_gone_after_last_job_s"`
+
+	// Spent splits CoreHours by what the cores were doing.
+	Spent Spent `json:"spent_core_hours"`
+
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Spent is where core-hours went. The parts add up to CoreHours (up to
+// memory the OS keeps, which does not change cpus).
+type Spent struct {
+	Jobs    float64 `json:"jobs"`    // cores running jobs
+	Boot    float64 `json:"boot"`    // create → startd joined (or → deleted, if it never joined)
+	Idle    float64 `json:"idle"`    // joined workers running nothing
+	Partial float64 `json:"partial"` // free cores of workers running something
+	Tail    float64 `json:"tail"`    // startd gone (drained) → VM deleted
+}
+
+func (r *Result) finish(w *World) {
+	end := w.Clock.Now()
+	for _, wk := range w.Pool.workers {
+		w.Pool.account(wk, end)
+	}
+	joinedAt := map[string]time.Time{}
+	for _, s := range w.joined {
+		joinedAt[s.VM.ID] = s.ActiveAt.Add(w.JoinDelay)
+	}
+	r.Spent.Idle = w.Pool.idleCPUs / 3600
+	r.Spent.Partial = w.Pool.partialCPUs / 3600
+	lastGone := time.Time{}
+	for _, c := range w.Clouds {
+		servers := c.Servers()
+		// creation order varies with the regions' goroutines; sums must not
+		sort.Slice(servers, func(i, j int) bool { return servers[i].VM.ID < servers[j].VM.ID })
+		for _, s := range servers {
+			gone := s.Deleted
+			if gone.IsZero() {
+				gone = end
+			} else {
+				r.Deletes++
+				if gone.After(lastGone) {
+					lastGone = gone
+				}
+			}
+			h := gone.Sub(s.VM.Created).Hours()
+			r.VMHours += h
+			r.CoreHours += h * float64(s.Flavor.VCPUs)
+			cpus := float64(s.Flavor.VCPUs)
+			if j, ok := joinedAt[s.VM.ID]; ok {
+				r.Spent.Boot += j.Sub(s.VM.Created).Hours() * cpus
+				if l, ok := w.Pool.left[s.VM.Metadata["ehos_name"]]; ok {
+					r.Spent.Tail += gone.Sub(l).Hours() * cpus
+				}
+			} else {
+				r.Spent.Boot += h * cpus
+			}
+			r.Creates++
+			if s.Fails {
+				r.Failed++
+			}
+			if name := s.VM.Metadata["ehos_name"]; !w.Pool.ran[name] {
+				r.Unused++
+			}
+		}
+		calls := c.Calls()
+		for reg, n := range calls {
+			if r.APICalls == nil {
+				r.APICalls = map[string]float64{}
+			}
+			if r.Cycles > 0 {
+				r.APICalls[c.name+"/"+reg] = float64(n.Total()) / float64(r.Cycles)
+			}
+		}
+	}
+	var waits []float64
+	lastEnd := time.Time{}
+	for _, j := range w.Pool.jobs {
+		r.Killed += j.killed
+		if j.state != done {
+			continue
+		}
+		r.Finished++
+		r.Spent.Jobs += j.Runtime.Hours() * float64(max(j.Cpus, 1))
+		waits = append(waits, j.start.Sub(j.submit).Seconds())
+		if j.end.After(lastEnd) {
+			lastEnd = j.end
+		}
+	}
+	if !lastGone.IsZero() && !lastEnd.IsZero() {
+		r.LastVMGone = lastGone.Sub(lastEnd).Seconds()
+	}
+	if len(waits) > 0 {
+		sort.Float64s(waits)
+		sum := 0.0
+		for _, x := range waits {
+			sum += x
+		}
+		r.MeanWait = sum / float64(len(waits))
+		r.P95Wait = waits[int(math.Ceil(0.95*float64(len(waits))))-1]
+		r.MaxWait = waits[len(waits)-1]
+	}
+	r.WaitTarget = r.Boot + 2*r.Cycle
+	if r.Bound.VMHours > 0 {
+		r.Ratio = r.VMHours / r.Bound.VMHours
+	}
+	if r.Bound.CoreHours > 0 {
+		r.CoreRatio = r.CoreHours / r.Bound.CoreHours
+	}
+}
+
+func secsDur(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// WriteText writes the result for people.
+func (r *Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	pol := r.Policy
+	if r.Flavor != "" {
+		pol += " (one flavor: " + r.Flavor + ")"
+	}
+	fmt.Fprintf(&b, "trace       %s\n", r.Trace)
+	fmt.Fprintf(&b, "policy      %s\n", pol)
+	fmt.Fprintf(&b, "jobs        %d: %d finished, %d no flavor holds, %d killed by scale-down", r.Jobs, r.Finished, r.Unservable, r.Killed)
+	if r.Skipped > 0 {
+		fmt.Fprintf(&b, " (%d SWF records never ran: skipped)", r.Skipped)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %d VMs × one boot of %s); ratio %.3f\n",
+		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
+	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + boots and lulls %.1f, peak %d cores); ratio %.3f\n",
+		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.CoreBoot, r.Bound.PeakCores, r.CoreRatio)
+	sp := r.Spent
+	fmt.Fprintf(&b, "spent       core-hours on jobs %.1f, booting %.1f, idle workers %.1f, free cores of busy workers %.1f, drained → deleted %.1f\n",
+		sp.Jobs, sp.Boot, sp.Idle, sp.Partial, sp.Tail)
+	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
+		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
+	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)
+	fmt.Fprintf(&b, "time        %d cycles of %s, negotiation every %s, ended at %s", r.Cycles, secsDur(r.Cycle), secsDur(r.NegotiationInterval), secsDur(r.End))
+	if !r.Settled {
+		b.WriteString(" (NOT settled: jobs left or VMs still up at the time limit)")
+	}
+	b.WriteString("\n")
+	if len(r.APICalls) > 0 {
+		var keys []string
+		for k := range r.APICalls {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, r.APICalls[k]))
+		}
+		fmt.Fprintf(&b, "API calls   per cycle: %s\n", strings.Join(parts, ", "))
+	}
+	if r.OverMax > 0 {
+		fmt.Fprintf(&b, "WARNING     %d cycles ended above scaling.max\n", r.OverMax)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Comparison is ehos against the baseline on one trace.
+type Comparison struct {
+	// WaitFactor is the baseline's mean wait over ehos's: 2 means ehos's
+	// jobs wait half as long.
+	WaitFactor float64 `json:"wait_factor"`
+	// CoreHoursFactor and VMHoursFactor are ehos's cost over the
+	// baseline's: at most 1 means ehos spends no more.
+	CoreHoursFactor float64 `json:"core_hours_factor"`
+	VMHoursFactor   float64 `json:"vm_hours_factor"`
+}
+
+// Compare sets ehos's result against the baseline's.
+func Compare(ehos, base *Result) Comparison {
+	var c Comparison
+	if ehos.MeanWait > 0 {
+		c.WaitFactor = base.MeanWait / ehos.MeanWait
+	}
+	if base.CoreHours > 0 {
+		c.CoreHoursFactor = ehos.CoreHours / base.CoreHours
+	}
+	if base.VMHours > 0 {
+		c.VMHoursFactor = ehos.VMHours / base.VMHours
+	}
+	return c
+}
+
+func (c Comparison) String() string {
+	return fmt.Sprintf("ehos vs baseline: mean wait %.2f× lower; core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
+		c.WaitFactor, c.CoreHoursFactor, c.VMHoursFactor)
+}

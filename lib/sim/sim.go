@@ -1,0 +1,375 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// Epoch is the simulated instant of a trace's time zero.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Options configure one run.
+type Options struct {
+	// Config is ehos.yaml: pool name, scaling knobs and clouds (their
+	// regions and flavor names). Regions left empty get DefaultRegion.
+	Config *config.Config
+	// Flavors gives the size of each flavor name the clouds list.
+	Flavors map[string]cloud.Flavor
+	// Quota is every region's limits (Max* fields; below zero unlimited).
+	Quota cloud.Limits
+	Cloud CloudModel
+	// JoinDelay is ACTIVE → startd in the collector.
+	JoinDelay time.Duration
+	// NegotiationInterval is HTCondor's NEGOTIATOR_INTERVAL (default 60s).
+	NegotiationInterval time.Duration
+	// FirstFit makes the matchmaker put each job on the first worker with
+	// room rather than HTCondor's default best fit (see Pool.Negotiate).
+	FirstFit bool
+	// Baseline runs the original-EHOS policy instead of ehos's provisioner.
+	Baseline bool
+	// BaselineFlavor is the baseline's one flavor; default the smallest
+	// configured flavor that holds every job of the trace.
+	BaselineFlavor string
+	// Samples keeps a time series (one point per cycle) in the Result.
+	Samples bool
+	Log     zerolog.Logger
+}
+
+// DefaultRegion names the region of a cloud entry that lists none.
+const DefaultRegion = "RegionOne"
+
+// Sample is the state at one cycle.
+type Sample struct {
+	T       float64 `json:"t"` // seconds since the trace's start
+	Idle    int     `json:"idle"`
+	Running int     `json:"running"`
+	VMs     int     `json:"vms"`
+	Workers int     `json:"workers"`
+}
+
+// Policy is the scaling decision under test, run once per cycle.
+type Policy interface {
+	Name() string
+	Cycle(ctx context.Context, now time.Time) error
+}
+
+// World is the simulated outside world: clouds and a pool on one clock.
+type World struct {
+	Clock     *Clock
+	Clouds    []*Cloud
+	Specs     []provision.CloudSpec
+	Pool      *Pool
+	JoinDelay time.Duration
+	waiting   []*Server // created, not joined, not failed
+	joined    []*Server // whose startd joined
+	seen      map[*Cloud]int
+}
+
+// NewWorld builds the clouds of cfg (flavor sizes from flavors) and a pool
+// holding jobs.
+func NewWorld(cfg *config.Config, flavors map[string]cloud.Flavor, quota cloud.Limits, model CloudModel, joinDelay time.Duration, jobs []Job) (*World, error) {
+	w := &World{Clock: &Clock{t: Epoch}, JoinDelay: joinDelay, seen: map[*Cloud]int{}}
+	w.Pool = NewPool(w.Clock, Epoch, jobs)
+	var errs []error
+	for i, cc := range cfg.Clouds {
+		if !cc.IsEnabled() {
+			continue
+		}
+		if len(cc.Regions) == 0 {
+			cc.Regions = []string{DefaultRegion}
+		}
+		var fl []cloud.Flavor
+		for _, name := range cc.Flavors {
+			f, ok := flavors[name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("clouds[%d].flavors: %q has no size in the simulator's flavor table (give it with --flavor %s=VCPUS:RAM_MB)", i, name, name))
+				continue
+			}
+			f.Name = name
+			if f.ID == "" {
+				f.ID = name
+			}
+			fl = append(fl, f)
+		}
+		c := NewCloud(cc.Name, w.Clock, model, cc.Regions, fl, quota)
+		c.OnDelete = w.Pool.VMGone
+		w.Clouds = append(w.Clouds, c)
+		w.Specs = append(w.Specs, provision.CloudSpec{Config: cc, Cloud: c})
+	}
+	if len(w.Clouds) == 0 && len(errs) == 0 {
+		errs = append(errs, errors.New("no enabled cloud in the configuration"))
+	}
+	return w, errors.Join(errs...)
+}
+
+// Advance moves the world to t: startds of servers ACTIVE for JoinDelay
+// join, then jobs are submitted and finished up to t.
+func (w *World) Advance(t time.Time) {
+	w.Clock.Set(t)
+	for _, c := range w.Clouds {
+		all := c.Servers()
+		for _, s := range all[w.seen[c]:] {
+			if !s.Fails {
+				w.waiting = append(w.waiting, s)
+			}
+		}
+		w.seen[c] = len(all)
+	}
+	// Regions create in parallel, so creation order varies from run to
+	// run; join order (first fit's order) must not.
+	sortSlice(w.waiting, func(a, b *Server) bool {
+		ta, tb := a.ActiveAt, b.ActiveAt
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.VM.ID < b.VM.ID
+	})
+	keep := w.waiting[:0]
+	for _, s := range w.waiting {
+		at := s.ActiveAt.Add(w.JoinDelay)
+		switch {
+		case !s.Deleted.IsZero() && !s.Deleted.After(at):
+			// deleted before it joined
+		case !at.After(t):
+			w.Pool.Join(s, at)
+			w.joined = append(w.joined, s)
+		default:
+			keep = append(keep, s)
+		}
+	}
+	w.waiting = keep
+	w.Pool.Advance(t)
+}
+
+// Live counts the servers that exist now, and those of them still booting
+// (not yet joined, not failed).
+func (w *World) Live() (live, booting int) {
+	for _, c := range w.Clouds {
+		live += c.Live()
+	}
+	return live, len(w.waiting)
+}
+
+// bootstrap is the fixed user-data of simulated workers.
+type bootstrap struct{}
+
+func (bootstrap) UserData(context.Context, provision.NewVM) ([]byte, error) {
+	return []byte("#cloud-config\n# ehos simulated worker\n"), nil
+}
+
+// Bootstrap returns a provision.Bootstrap that gives every worker a small
+// fixed user-data.
+func Bootstrap() provision.Bootstrap { return bootstrap{} }
+
+// Knobs maps ehos.yaml's scaling section onto the decision's knobs.
+func Knobs(c *config.Config) scale.Knobs { return provision.KnobsFrom(c) }
+
+// Provisioner is ehos's own policy: lib/provision (and so lib/scale)
+// unchanged, over the world's clouds and pool.
+type Provisioner struct {
+	mu       sync.Mutex // NewName is called from the regions' goroutines
+	P        *provision.Provisioner
+	Last     provision.Report
+	Errors   int
+	acted    bool
+	counters int
+}
+
+// NewProvisioner wires a provision.Provisioner to the world. VM names are
+// numbered so runs repeat exactly.
+func NewProvisioner(w *World, cfg *config.Config, log zerolog.Logger) (*Provisioner, error) {
+	owner := cfg.Pool.Owner
+	if owner == "" {
+		owner = "sim"
+	}
+	pr := &Provisioner{}
+	p, err := provision.New(provision.Options{
+		Pool: cfg.Pool.Name, Owner: owner, Knobs: Knobs(cfg),
+		OrphanGrace: cfg.Scaling.OrphanGrace, BackoffInitial: cfg.Scaling.BackoffInitial, BackoffMax: cfg.Scaling.BackoffMax,
+		Clouds: w.Specs, Log: log,
+		NewName: func() string {
+			pr.mu.Lock()
+			defer pr.mu.Unlock()
+			pr.counters++
+			return fmt.Sprintf("ehos-%s-%06d", cfg.Pool.Name, pr.counters)
+		},
+	}, w.Pool, Bootstrap())
+	if err != nil {
+		return nil, err
+	}
+	pr.P = p
+	return pr, nil
+}
+
+// Name is "ehos".
+func (p *Provisioner) Name() string { return "ehos" }
+
+// Cycle runs provision.RunOnce.
+func (p *Provisioner) Cycle(ctx context.Context, now time.Time) error {
+	rep, err := p.P.RunOnce(ctx, now)
+	if err != nil {
+		return err
+	}
+	p.Last = rep
+	p.Errors += len(rep.Errors)
+	p.acted = len(rep.Actions) > 0
+	return nil
+}
+
+func (p *Provisioner) quiet() bool { return !p.acted }
+
+// Run replays trace with opt and returns what it cost and how long jobs
+// waited.
+func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
+	cfg := opt.Config
+	if cfg == nil {
+		return nil, errors.New("sim: no configuration")
+	}
+	if cfg.Scaling.Cycle <= 0 {
+		return nil, fmt.Errorf("sim: scaling.cycle %s must be positive", cfg.Scaling.Cycle)
+	}
+	if opt.NegotiationInterval <= 0 {
+		opt.NegotiationInterval = 60 * time.Second
+	}
+	w, err := NewWorld(cfg, opt.Flavors, opt.Quota, opt.Cloud, opt.JoinDelay, trace.Jobs)
+	if err != nil {
+		return nil, err
+	}
+	w.Pool.FirstFit = opt.FirstFit
+	offers := w.offers(cfg)
+	bound := lowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
+
+	var pol Policy
+	var quiet func() bool
+	if opt.Baseline {
+		fl := opt.BaselineFlavor
+		if fl == "" {
+			fl = baselineFlavor(trace.Jobs, offers)
+		}
+		if fl == "" {
+			return nil, errors.New("sim: baseline: no configured flavor holds every job of the trace; choose one with --baseline-flavor")
+		}
+		b := NewBaseline(w, cfg, fl)
+		pol, quiet = b, b.quiet
+	} else {
+		p, err := NewProvisioner(w, cfg, opt.Log)
+		if err != nil {
+			return nil, err
+		}
+		pol, quiet = p, p.quiet
+	}
+
+	res := &Result{Trace: trace.Name, Policy: pol.Name(), Jobs: len(trace.Jobs), Skipped: trace.Skipped,
+		Unservable: bound.Unservable, Bound: bound, Cycle: cfg.Scaling.Cycle.Seconds(),
+		Boot: (opt.Cloud.BootMean + opt.JoinDelay).Seconds(), NegotiationInterval: opt.NegotiationInterval.Seconds()}
+	if opt.Baseline {
+		res.Flavor = pol.(*Baseline).flavor
+	}
+
+	cycle, neg := cfg.Scaling.Cycle, opt.NegotiationInterval
+	lastSubmit := Epoch
+	if n := len(trace.Jobs); n > 0 {
+		lastSubmit = Epoch.Add(trace.Jobs[n-1].Submit)
+	}
+	// Long enough for the last jobs to run and every VM to retire, drain
+	// and be deleted; past it the run is reported as not settled.
+	hardEnd := Epoch.Add(trace.Span()).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
+	nextCycle, nextNeg := Epoch, Epoch
+	cycles := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t := nextCycle
+		if nextNeg.Before(t) {
+			t = nextNeg
+		}
+		w.Advance(t)
+		if t.Equal(nextNeg) {
+			w.Pool.Negotiate(t)
+			nextNeg = nextNeg.Add(neg)
+		}
+		if !t.Equal(nextCycle) {
+			continue
+		}
+		if err := pol.Cycle(ctx, t); err != nil {
+			return nil, fmt.Errorf("cycle at %s: %w", t.Sub(Epoch), err)
+		}
+		cycles++
+		nextCycle = nextCycle.Add(cycle)
+		live, booting := w.Live()
+		idle, running, finished, _ := w.Pool.Counts()
+		res.PeakVMs = max(res.PeakVMs, live)
+		if live > cfg.Scaling.Max {
+			res.OverMax++
+			if pp, ok := pol.(*Provisioner); ok && res.OverMaxNote == "" {
+				res.OverMaxNote = fmt.Sprintf("at %s: %d VMs, states %v, creates %+v", t.Sub(Epoch), live, pp.Last.Counts(), pp.Last.Decision.Creates)
+			}
+		}
+		if opt.Samples {
+			res.Samples = append(res.Samples, Sample{T: t.Sub(Epoch).Seconds(), Idle: idle, Running: running, VMs: live, Workers: w.Pool.NumWorkers()})
+		}
+		// At rest a policy keeps max(min, spare) idle workers.
+		settled := running == 0 && booting == 0 && live <= max(cfg.Scaling.Min, cfg.Scaling.Spare) && quiet() && w.Pool.NumWorkers() == live
+		if finished+res.Unservable >= len(trace.Jobs) && !t.Before(lastSubmit) && settled {
+			res.Settled = true
+			break
+		}
+		if t.After(hardEnd) {
+			break
+		}
+		// Nothing queued, running or booting and the policy at rest: skip
+		// to the cycle before the next submit.
+		if next := w.Pool.NextEvent(); settled && idle == 0 && next.After(nextCycle) {
+			k := next.Sub(nextCycle) / cycle
+			nextCycle = nextCycle.Add(k * cycle)
+			if nextNeg.Before(nextCycle) {
+				nextNeg = nextNeg.Add((nextCycle.Sub(nextNeg)/neg + 1) * neg)
+			}
+		}
+	}
+	res.Cycles = cycles
+	res.End = w.Clock.Now().Sub(Epoch).Seconds()
+	res.finish(w)
+	if p, ok := pol.(*Provisioner); ok {
+		res.CycleErrors = p.Errors
+	}
+	return res, nil
+}
+
+// offers lists every configured flavor offer of the world, as the
+// provisioner would build them (size after the OS's share, cost).
+func (w *World) offers(cfg *config.Config) []boundOffer {
+	var out []boundOffer
+	seen := map[string]bool{}
+	for _, spec := range w.Specs {
+		for _, c := range w.Clouds {
+			if c.name != spec.Config.Name {
+				continue
+			}
+			for _, reg := range c.regions {
+				for _, f := range reg.flavors {
+					if seen[f.Name] {
+						continue
+					}
+					seen[f.Name] = true
+					size := provision.WorkerSize(f)
+					out = append(out, boundOffer{Name: f.Name, Size: scale.Resources{Cpus: size.Cpus, MemoryMB: size.MemoryMB}, VCPUs: f.VCPUs,
+						Cost: provision.FlavorCost(f, spec.Config.FlavorOverrides[f.Name])})
+				}
+			}
+		}
+	}
+	sortSlice(out, func(a, b boundOffer) bool { return a.Name < b.Name })
+	return out
+}

@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+func runTrace(t testing.TB, path string, baseline bool) *Result {
+	t.Helper()
+	tr, err := ReadTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), tr, Options{
+		Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel,
+		JoinDelay: DefaultJoinDelay, Baseline: baseline,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestShippedTraces replays every shipped trace with both policies and
+// checks the invariants that must always hold.
+func TestShippedTraces(t *testing.T) {
+	cfg := DemoConfig()
+	files, _ := filepath.Glob("testdata/*.*")
+	for _, f := range files {
+		for _, base := range []bool{false, true} {
+			res := runTrace(t, f, base)
+			name := f + "/" + res.Policy
+			t.Logf("%s: VM-h %.2f bound %.2f ratio %.3f core-ratio %.3f mean wait %.0fs p95 %.0fs peak %d creates %d",
+				name, res.VMHours, res.Bound.VMHours, res.Ratio, res.CoreRatio, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates)
+			if !res.Settled {
+				t.Errorf("%s: did not settle", name)
+			}
+			if res.Finished != res.Jobs-res.Unservable {
+				t.Errorf("%s: %d of %d jobs finished", name, res.Finished, res.Jobs)
+			}
+			if res.Killed != 0 {
+				t.Errorf("%s: %d jobs killed by scale-down", name, res.Killed)
+			}
+			if res.OverMax > 0 {
+				t.Errorf("%s: %d cycles above max: %s", name, res.OverMax, res.OverMaxNote)
+			}
+			if res.PeakVMs > cfg.Scaling.Max {
+				t.Errorf("%s: peak %d VMs above max %d", name, res.PeakVMs, cfg.Scaling.Max)
+			}
+			limit := (cfg.Scaling.IdleBeforeRetire + cfg.Scaling.DrainTimeout + 5*cfg.Scaling.Cycle).Seconds()
+			if res.LastVMGone > limit {
+				t.Errorf("%s: last VM deleted %.0fs after the last job, more than %.0fs", name, res.LastVMGone, limit)
+			}
+			if res.Creates != res.Deletes {
+				t.Errorf("%s: %d created, %d deleted", name, res.Creates, res.Deletes)
+			}
+		}
+	}
+}
+
+// TestFaultsAndQuota: servers that fail to ERROR and a tight quota slow
+// things down but every job still runs, nothing is killed, failed servers
+// are deleted and the quota is never passed.
+func TestFaultsAndQuota(t *testing.T) {
+	tr, err := ReadTrace("testdata/steady.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quota := DefaultQuota
+	quota.MaxInstances = 15
+	model := DefaultModel
+	model.FailRate = 0.2
+	for _, base := range []bool{false, true} {
+		res, err := Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: quota, Cloud: model, JoinDelay: DefaultJoinDelay, Baseline: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: failed %d of %d, peak %d, wait %.0fs, core ratio %.2f", res.Policy, res.Failed, res.Creates, res.PeakVMs, res.MeanWait, res.CoreRatio)
+		if !res.Settled || res.Finished != res.Jobs || res.Killed != 0 {
+			t.Errorf("%s: settled %v, %d of %d finished, %d killed", res.Policy, res.Settled, res.Finished, res.Jobs, res.Killed)
+		}
+		if res.Failed == 0 || res.Creates != res.Deletes {
+			t.Errorf("%s: %d failed, %d created, %d deleted", res.Policy, res.Failed, res.Creates, res.Deletes)
+		}
+		if res.PeakVMs > 2*quota.MaxInstances {
+			t.Errorf("%s: peak %d VMs over two regions' quota of %d", res.Policy, res.PeakVMs, quota.MaxInstances)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package sim
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Job is one job of a trace.
+type Job struct {
+	Submit   time.Duration `json:"submit"` // from the start of the trace
+	Runtime  time.Duration `json:"runtime"`
+	Cpus     int           `json:"cpus"`
+	MemoryMB int           `json:"memory_mb"`
+	Line     int           `json:"line,omitempty"` // where it was read, for messages
+}
+
+// Trace is a list of jobs sorted by submit time.
+type Trace struct {
+	Name string
+	Jobs []Job
+	// Skipped counts SWF records left out because they never ran (run
+	// time missing or zero, e.g. cancelled before start).
+	Skipped int
+}
+
+// Span is the time from the first submit to the last job's end if every job
+// started at once.
+func (t *Trace) Span() time.Duration {
+	var end time.Duration
+	for _, j := range t.Jobs {
+		end = max(end, j.Submit+j.Runtime)
+	}
+	return end
+}
+
+// ReadTrace reads a trace file: CSV when the name ends in .csv, the Standard
+// Workload Format when it ends in .swf, otherwise guessed from the first
+// line that is not a comment (a comma means CSV).
+func ReadTrace(path string) (*Trace, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read trace: %w", err)
+	}
+	defer f.Close()
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return ParseCSV(path, f)
+	case ".swf":
+		return ParseSWF(path, f)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read trace %s: %w", path, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.Contains(line, ",") {
+			return ParseCSV(path, strings.NewReader(string(data)))
+		}
+		break
+	}
+	return ParseSWF(path, strings.NewReader(string(data)))
+}
+
+// CSVHeader is the header line of a CSV trace.
+const CSVHeader = "submit_s,runtime_s,cpus,memory_mb"
+
+// ParseCSV reads a CSV trace: a header line, then one job per line with its
+// submit time and run time in seconds (decimals allowed), cpus and memory in
+// MB. Blank lines and lines starting with # are ignored. name is used in
+// messages, which name the line of a bad row.
+func ParseCSV(name string, r io.Reader) (*Trace, error) {
+	t := &Trace{Name: name}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	ln, header := 0, false
+	for sc.Scan() {
+		ln++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ",")
+		for i := range f {
+			f[i] = strings.TrimSpace(f[i])
+		}
+		if !header {
+			header = true
+			if _, err := strconv.ParseFloat(f[0], 64); err != nil {
+				if strings.ToLower(strings.Join(f, ",")) != CSVHeader {
+					return nil, fmt.Errorf("%s:%d: header is %q, want %q", name, ln, line, CSVHeader)
+				}
+				continue
+			}
+			return nil, fmt.Errorf("%s:%d: no header line: the first line must be %q", name, ln, CSVHeader)
+		}
+		if len(f) != 4 {
+			return nil, fmt.Errorf("%s:%d: %d fields, want 4 (%s)", name, ln, len(f), CSVHeader)
+		}
+		var j Job
+		var err error
+		if j.Submit, err = seconds(f[0]); err != nil {
+			return nil, fmt.Errorf("%s:%d: submit_s %q: %v", name, ln, f[0], err)
+		}
+		if j.Runtime, err = seconds(f[1]); err != nil {
+			return nil, fmt.Errorf("%s:%d: runtime_s %q: %v", name, ln, f[1], err)
+		}
+		if j.Cpus, err = strconv.Atoi(f[2]); err != nil || j.Cpus < 1 {
+			return nil, fmt.Errorf("%s:%d: cpus %q: want a whole number, 1 or more", name, ln, f[2])
+		}
+		if j.MemoryMB, err = strconv.Atoi(f[3]); err != nil || j.MemoryMB < 0 {
+			return nil, fmt.Errorf("%s:%d: memory_mb %q: want a whole number, 0 or more", name, ln, f[3])
+		}
+		j.Line = ln
+		t.Jobs = append(t.Jobs, j)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, ln+1, err)
+	}
+	if !header {
+		return nil, fmt.Errorf("%s: empty trace: want a header line %q and one line per job", name, CSVHeader)
+	}
+	t.sort()
+	return t, nil
+}
+
+func seconds(s string) (time.Duration, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("want a number of seconds")
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("must not be negative")
+	}
+	if v > 10*365*24*3600 {
+		return 0, fmt.Errorf("more than ten years")
+	}
+	return time.Duration(v * float64(time.Second)), nil
+}
+
+// ParseSWF reads the Standard Workload Format of the Parallel Workloads
+// Archive: 18 whitespace-separated fields per job, -1 for unknown, and lines
+// starting with ; as comments. It uses field 2 (submit time, s), 4 (run time,
+// s), 8 (requested processors, or 5, allocated, when unknown) and 10
+// (requested memory in KB per processor, or 7, used memory, when unknown).
+// The wait time (field 3) is what the original system did and is ignored.
+// Jobs whose run time is unknown or zero never ran and are skipped.
+func ParseSWF(name string, r io.Reader) (*Trace, error) {
+	t := &Trace{Name: name}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	ln := 0
+	for sc.Scan() {
+		ln++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, ";") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 18 {
+			return nil, fmt.Errorf("%s:%d: %d fields, want the 18 of the Standard Workload Format", name, ln, len(f))
+		}
+		num := func(i int, what string) (float64, error) {
+			v, err := strconv.ParseFloat(f[i-1], 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return 0, fmt.Errorf("%s:%d: field %d (%s) %q is not a number", name, ln, i, what, f[i-1])
+			}
+			return v, nil
+		}
+		var v [19]float64
+		for _, fw := range swfFields {
+			i := fw.n
+			x, err := num(i, fw.what)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = x
+		}
+		if v[2] < 0 {
+			return nil, fmt.Errorf("%s:%d: field 2 (submit time) %q must not be negative", name, ln, f[1])
+		}
+		if v[4] <= 0 {
+			t.Skipped++
+			continue
+		}
+		procs := v[8]
+		if procs <= 0 {
+			procs = v[5]
+		}
+		if procs <= 0 {
+			return nil, fmt.Errorf("%s:%d: no processor count: fields 8 (requested) and 5 (allocated) are both %q, %q", name, ln, f[7], f[4])
+		}
+		kb := v[10]
+		if kb < 0 {
+			kb = v[7]
+		}
+		j := Job{
+			Submit:  time.Duration(v[2] * float64(time.Second)),
+			Runtime: time.Duration(v[4] * float64(time.Second)),
+			Cpus:    int(math.Ceil(procs)),
+			Line:    ln,
+		}
+		if kb > 0 {
+			j.MemoryMB = int(math.Ceil(kb * procs / 1024))
+		}
+		t.Jobs = append(t.Jobs, j)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, ln+1, err)
+	}
+	if len(t.Jobs) == 0 {
+		return nil, fmt.Errorf("%s: no job that ran (%d skipped)", name, t.Skipped)
+	}
+	t.sort()
+	return t, nil
+}
+
+// swfFields are the SWF fields read, in order, so the first bad one is named.
+var swfFields = []struct {
+	n    int
+	what string
+}{{2, "submit time"}, {4, "run time"}, {5, "allocated processors"}, {7, "used memory"}, {8, "requested processors"}, {10, "requested memory"}}
+
+func (t *Trace) sort() {
+	sort.SliceStable(t.Jobs, func(a, b int) bool { return t.Jobs[a].Submit < t.Jobs[b].Submit })
+}
+
+// WriteCSV writes a trace in the CSV form ParseCSV reads.
+func WriteCSV(w io.Writer, jobs []Job) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, CSVHeader)
+	for _, j := range jobs {
+		fmt.Fprintf(bw, "%s,%s,%d,%d\n", secs(j.Submit), secs(j.Runtime), j.Cpus, j.MemoryMB)
+	}
+	return bw.Flush()
+}
+
+// WriteSWF writes a trace in the Standard Workload Format, with the fields
+// this package does not use set to -1.
+func WriteSWF(w io.Writer, jobs []Job, comments ...string) error {
+	bw := bufio.NewWriter(w)
+	for _, c := range comments {
+		fmt.Fprintf(bw, "; %s\n", c)
+	}
+	for i, j := range jobs {
+		kb := -1
+		if j.MemoryMB > 0 {
+			kb = j.MemoryMB * 1024 / j.Cpus
+		}
+		fmt.Fprintf(bw, "%d %s -1 %s %d -1 -1 %d -1 %d 1 -1 -1 -1 -1 -1 -1 -1\n",
+			i+1, secs(j.Submit), secs(j.Runtime), j.Cpus, j.Cpus, kb)
+	}
+	return bw.Flush()
+}
+
+func secs(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+}

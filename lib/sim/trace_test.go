@@ -1,0 +1,117 @@
+package sim
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseCSV(t *testing.T) {
+	in := "# comment\nsubmit_s,runtime_s,cpus,memory_mb\n\n30,60.5,2,4096\n0,10,1,0\n"
+	tr, err := ParseCSV("t.csv", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Job{
+		{Submit: 0, Runtime: 10 * time.Second, Cpus: 1, MemoryMB: 0, Line: 5},
+		{Submit: 30 * time.Second, Runtime: 60500 * time.Millisecond, Cpus: 2, MemoryMB: 4096, Line: 4},
+	}
+	if d := cmp.Diff(want, tr.Jobs); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+func TestParseCSVBadRows(t *testing.T) {
+	const h = "submit_s,runtime_s,cpus,memory_mb\n"
+	for _, tc := range []struct{ in, want string }{
+		{"", "t.csv: empty trace"},
+		{"0,1,1,1\n", "t.csv:1: no header line"},
+		{"when,how,cpus,mem\n", "t.csv:1: header is"},
+		{h + "0,1,1\n", "t.csv:2: 3 fields, want 4"},
+		{h + "0,1,1,1\nx,1,1,1\n", "t.csv:3: submit_s \"x\""},
+		{h + "-5,1,1,1\n", "t.csv:2: submit_s \"-5\": must not be negative"},
+		{h + "0,NaN,1,1\n", "t.csv:2: runtime_s"},
+		{h + "0,1,0,1\n", "t.csv:2: cpus \"0\""},
+		{h + "0,1,1.5,1\n", "t.csv:2: cpus \"1.5\""},
+		{h + "0,1,1,-1\n", "t.csv:2: memory_mb \"-1\""},
+	} {
+		_, err := ParseCSV("t.csv", strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseSWF(t *testing.T) {
+	in := `; Version: 2.2
+; a comment
+1 0 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1
+2 10 5 -1 4 -1 -1 4 -1 1024 5 -1 -1 -1 -1 -1 -1 -1
+3 20 5 50 2 -1 2048 -1 -1 -1 1 -1 -1 -1 -1 -1 -1 -1
+4 15 5 0 1 -1 -1 1 -1 -1 0 -1 -1 -1 -1 -1 -1 -1
+`
+	tr, err := ParseSWF("t.swf", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Job{
+		{Submit: 0, Runtime: 100 * time.Second, Cpus: 4, MemoryMB: 4, Line: 3},
+		{Submit: 20 * time.Second, Runtime: 50 * time.Second, Cpus: 2, MemoryMB: 4, Line: 5},
+	}
+	if d := cmp.Diff(want, tr.Jobs); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if tr.Skipped != 2 {
+		t.Errorf("skipped %d, want 2 (run time -1 and 0)", tr.Skipped)
+	}
+}
+
+func TestParseSWFBadRows(t *testing.T) {
+	const ok = "1 0 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n"
+	for _, tc := range []struct{ in, want string }{
+		{"; only comments\n", "t.swf: no job that ran"},
+		{ok + "2 0 5 100 4\n", "t.swf:2: 5 fields, want the 18"},
+		{"1 x 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"x\""},
+		{"1 -3 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"-3\" must not be negative"},
+		{"1 0 5 100 -1 -1 -1 -1 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: no processor count"},
+		{ok + "1 0 5 1e9999 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:2: field 4 (run time)"},
+	} {
+		_, err := ParseSWF("t.swf", strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestWriteRead: what the generator writes reads back the same, in both
+// formats, and ReadTrace tells them apart without an extension.
+func TestWriteRead(t *testing.T) {
+	jobs := []Job{{Submit: 0, Runtime: time.Minute, Cpus: 1, MemoryMB: 1500}, {Submit: 90 * time.Second, Runtime: 2 * time.Hour, Cpus: 4, MemoryMB: 6000}}
+	dir := t.TempDir()
+	var csv, swf bytes.Buffer
+	if err := WriteCSV(&csv, jobs); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSWF(&swf, jobs, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"a.csv": csv.Bytes(), "a.swf": swf.Bytes(), "a-csv": csv.Bytes(), "a-swf": swf.Bytes()} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, data, 0o644)
+		tr, err := ReadTrace(p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i := range tr.Jobs {
+			tr.Jobs[i].Line = 0
+		}
+		if d := cmp.Diff(jobs, tr.Jobs); d != "" {
+			t.Errorf("%s (-want +got)\n%s", name, d)
+		}
+	}
+}

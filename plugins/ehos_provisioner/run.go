@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/condorpool"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/openstack"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/tmpl"
+	"github.com/ehos-project/ehos/lib/version"
+)
+
+func run(c *cli.Context) error {
+	stop, hard := signals()
+	tools := &condor.Client{}
+	underMaster := os.Getenv("CONDOR_INHERIT") != ""
+
+	// Knobs: one condor_config_val call. HTCondor may be absent when run by
+	// hand against a remote pool; then ehos.yaml alone decides.
+	names := append([]string{"EHOS_CONFIG", "EHOS_PROVISIONER_LOG", "NEGOTIATOR_INTERVAL"}, config.KnobNames()...)
+	knobs, kerr := tools.ConfigVal(hard, names...)
+	if kerr != nil && underMaster {
+		return fmt.Errorf("read EHOS_* knobs: %w", kerr)
+	}
+
+	path := c.String("config")
+	if path == "" {
+		path = knobs["EHOS_CONFIG"]
+	}
+	if path == "" {
+		path = filepath.Join(config.DefaultEtcDir, "ehos.yaml")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return fmt.Errorf("config not valid, nothing touched:\n%w", err)
+	}
+	if err := cfg.ApplyKnobs(knobs); err != nil {
+		return fmt.Errorf("EHOS_* knobs not valid, nothing touched:\n%w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config not valid after EHOS_* knobs, nothing touched:\n%w", err)
+	}
+	if c.Bool("dry-run") {
+		cfg.Scaling.DryRun = true
+	}
+
+	logFile := c.String("log-file")
+	if logFile == "" && underMaster {
+		logFile = knobs["EHOS_PROVISIONER_LOG"]
+	}
+	log, closeLog, err := logger(cfg, logFile, c.String("log-format"), verbosity)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log.Info().Str("version", version.Version).Str("config", path).Str("pool", cfg.Pool.Name).Str("owner", cfg.Pool.Owner).
+		Bool("dry_run", cfg.Scaling.DryRun).Bool("under_condor_master", underMaster).Msg("starting")
+	if kerr != nil {
+		log.Warn().Err(kerr).Msg("EHOS_* knobs not read: ehos.yaml alone decides")
+	}
+
+	clouds, err := openstack.OpenAll(hard, cfg.Clouds, openstack.Options{CloudsFile: c.String("clouds-file")})
+	if err != nil {
+		log.Error().Err(err).Msg("clouds")
+		return fmt.Errorf("open clouds: %w", err)
+	}
+	opt := provision.OptionsFrom(cfg)
+	opt.Log = log
+	for i, cl := range clouds {
+		cc := cfg.Clouds[indexOf(cfg, cl.Name())]
+		cc.Regions = cl.Regions()
+		opt.Clouds = append(opt.Clouds, provision.CloudSpec{Config: cc, Cloud: clouds[i]})
+	}
+
+	wd, _ := os.Getwd()
+	tfile, src, err := tmpl.Find(os.DirFS("/"), cfg.Templates.Worker, tmpl.SearchDirs(cfg.Templates, checkout(wd)))
+	if err != nil {
+		return fmt.Errorf("worker template: %w", err)
+	}
+	boot, err := condorpool.NewBootstrap(tools, cfg, tfile, src)
+	if err != nil {
+		return fmt.Errorf("worker template %s does not render, nothing touched:\n%w", tfile, err)
+	}
+	log.Info().Str("template", tfile).Msg("worker template")
+
+	var negInterval time.Duration
+	if s, err := strconv.Atoi(knobs["NEGOTIATOR_INTERVAL"]); err == nil {
+		negInterval = time.Duration(s) * time.Second
+	}
+	pool := condorpool.New(tools, cfg.Pool.Name, negInterval)
+	if d := 20 * cfg.Scaling.Cycle; d > pool.AdLifetime {
+		pool.AdLifetime = d
+	}
+	p, err := provision.New(opt, pool, boot)
+	if err != nil {
+		return err
+	}
+
+	if c.Bool("once") {
+		rep, err := p.RunOnce(hard, time.Now())
+		if err != nil {
+			return err
+		}
+		if len(rep.Errors) > 0 {
+			return fmt.Errorf("cycle had errors:\n  %s", strings.Join(rep.Errors, "\n  "))
+		}
+		return nil
+	}
+	err = p.Run(stop, cfg.Scaling.Cycle, func() context.Context { return hard })
+	if errors.Is(hard.Err(), context.Canceled) {
+		log.Info().Msg("SIGQUIT: stopped at once")
+	} else {
+		log.Info().Msg("stopped after the cycle")
+	}
+	return err
+}
+
+func indexOf(cfg *config.Config, name string) int {
+	for i, c := range cfg.Clouds {
+		if c.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// checkout is the ehos source tree we run from, if any, so `bin/...` in a
+// checkout finds the shipped templates without installing them.
+func checkout(wd string) string {
+	exe, err := os.Executable()
+	if err == nil {
+		dir := filepath.Dir(filepath.Dir(exe))
+		if _, err := os.Stat(filepath.Join(dir, "cloudinit", "worker.yaml")); err == nil {
+			return dir
+		}
+	}
+	if _, err := os.Stat(filepath.Join(wd, "cloudinit", "worker.yaml")); err == nil {
+		return wd
+	}
+	return ""
+}
+
+func logger(cfg *config.Config, file, format string, verbose int) (zerolog.Logger, func(), error) {
+	var w io.Writer = os.Stderr
+	closeFn := func() {}
+	if file != "" {
+		f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return zerolog.Nop(), closeFn, fmt.Errorf("open log: %w", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	if format == "" {
+		format = cfg.Log.Format
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, NoColor: file != "", TimeFormat: time.RFC3339}
+	}
+	level, err := zerolog.ParseLevel(cfg.Log.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	switch {
+	case verbose >= 2:
+		level = zerolog.DebugLevel
+	case verbose == 1 && level > zerolog.InfoLevel:
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Str("daemon", "ehos_provisioner").Logger(), closeFn, nil
+}
