@@ -69,7 +69,11 @@ func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings)
 						names = append(names, n)
 					}
 					slices.Sort(names)
-					fs.ok("knobs", "%d EHOS_* knobs set %v, all valid", len(vals), names)
+					if len(names) == 0 {
+						fs.ok("knobs", "no EHOS_* knob set: ehos.yaml's values apply")
+					} else {
+						fs.ok("knobs", "%d EHOS_* knobs set (%s), all valid", len(names), strings.Join(names, ", "))
+					}
 				}
 			}
 		}

@@ -124,3 +124,47 @@ func TestPoolDrainAndRetire(t *testing.T) {
 }
 
 func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
+
+// TestStackStatusAndDoctor runs status, nodes and doctor against a whole
+// ehos on loopback: the real provisioner under condor_master, the demand
+// job, the local cloud. Needs make build.
+func TestStackStatusAndDoctor(t *testing.T) {
+	st := integration.StartStack(t, integration.StackOptions{})
+	run := func(args ...string) (string, error) {
+		var o, e bytes.Buffer
+		app := newAppWith(&o, &e, &deps{condor: st.Pool.Client()})
+		err := app.Run(append([]string{"ehos", "--config", st.ConfigFile, "--clouds", st.CloudsFile}, args...))
+		return o.String() + e.String(), err
+	}
+	st.Pool.WaitFor(t, 60*time.Second, "the provisioner's ad", func(ctx context.Context) (bool, error) {
+		_, err := st.Report(ctx)
+		return err == nil, nil
+	})
+	out, err := run("status")
+	if err != nil || !strings.Contains(out, "(every 3s,") || !strings.Contains(out, "): OK") {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+	// A burst of jobs: status shows the demand and nodes appear.
+	jobDir := st.Pool.JobDir(t, "burst")
+	if _, err := st.Pool.Client().Submit(context.Background(), "executable = /bin/sleep\narguments = 20\ntransfer_executable = false\ninitialdir = "+jobDir+"\nrequest_cpus = 1\nrequest_memory = 256\nqueue 3\n"); err != nil {
+		t.Fatal(err)
+	}
+	st.Pool.WaitFor(t, 90*time.Second, "nodes in the report", func(ctx context.Context) (bool, error) {
+		r, err := st.Report(ctx)
+		return err == nil && len(r.Nodes) > 0, nil
+	})
+	out, err = run("nodes")
+	if err != nil || !strings.Contains(out, "ehos-") {
+		t.Errorf("nodes: %v\n%s", err, out)
+	}
+	t.Logf("ehos nodes:\n%s", out)
+	out, _ = run("doctor")
+	t.Logf("ehos doctor:\n%s", out)
+	for _, want := range []string{"OK   htcondor: DAEMON_LIST runs EHOS_PROVISIONER", "OK   provisioner: ad", "OK   demand job: 1 ehos_demand job(s) running", "OK   worker token: can mint"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q", want)
+		}
+	}
+	out, _ = run("status")
+	t.Logf("ehos status:\n%s", out)
+}
