@@ -1,6 +1,8 @@
 package localcloud
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -105,6 +107,8 @@ func (s *Server) networkRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+p+"/security-groups", s.regional(neutronError, s.listSecGroups))
 	mux.Handle("GET "+p+"/security-groups/{id}", s.regional(neutronError, s.getSecGroup))
 	mux.Handle("GET "+p+"/security-group-rules", s.regional(neutronError, s.listSecRules))
+	mux.Handle("POST "+p+"/security-group-rules", s.regional(neutronError, s.createSecRule))
+	mux.Handle("DELETE "+p+"/security-group-rules/{id}", s.regional(neutronError, s.deleteSecRule))
 }
 
 func (s *Server) networkJSON(rg *region, n *network) map[string]any {
@@ -204,4 +208,77 @@ func (s *Server) listSecRules(w http.ResponseWriter, r *http.Request, rg *region
 		}
 	}
 	writeJSON(w, 200, map[string]any{"security_group_rules": list})
+}
+
+// createSecRule is Neutron's POST /v2.0/security-group-rules: the group must
+// exist, a rule equal to an existing one is a 409 as in Neutron.
+func (s *Server) createSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
+	var body struct {
+		Rule struct {
+			SecurityGroupID string `json:"security_group_id"`
+			Direction       string `json:"direction"`
+			EtherType       string `json:"ethertype"`
+			Protocol        any    `json:"protocol"`
+			PortRangeMin    any    `json:"port_range_min"`
+			PortRangeMax    any    `json:"port_range_max"`
+			RemoteIPPrefix  any    `json:"remote_ip_prefix"`
+			RemoteGroupID   any    `json:"remote_group_id"`
+		} `json:"security_group_rule"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		neutronError(w, 400, "Bad security_group_rule request: "+err.Error())
+		return
+	}
+	b := body.Rule
+	if b.Direction != "ingress" && b.Direction != "egress" {
+		neutronError(w, 400, "Invalid input for direction. Reason: '"+b.Direction+"' is not in ['ingress', 'egress'].")
+		return
+	}
+	if b.EtherType == "" {
+		b.EtherType = "IPv4"
+	}
+	if b.RemoteIPPrefix != nil && b.RemoteGroupID != nil {
+		neutronError(w, 400, "Only remote_ip_prefix or remote_group_id may be provided.")
+		return
+	}
+	for _, g := range rg.secgrps {
+		if g.ID != b.SecurityGroupID {
+			continue
+		}
+		rule := secRule{ID: newID(), Direction: b.Direction, EtherType: b.EtherType, Protocol: b.Protocol,
+			PortRangeMin: num(b.PortRangeMin), PortRangeMax: num(b.PortRangeMax), RemoteIPPrefix: b.RemoteIPPrefix, RemoteGroupID: b.RemoteGroupID}
+		for _, old := range g.Rules {
+			o := old
+			o.ID = rule.ID
+			if fmt.Sprint(o) == fmt.Sprint(rule) {
+				neutronError(w, 409, "Security group rule already exists. Rule id is "+old.ID+".")
+				return
+			}
+		}
+		g.Rules = append(g.Rules, rule)
+		writeJSON(w, 201, map[string]any{"security_group_rule": s.ruleJSON(rg, g, rule)})
+		return
+	}
+	neutronError(w, 404, fmt.Sprintf("Security group %v does not exist", b.SecurityGroupID))
+}
+
+// num turns a JSON number into an int (as the seeded rules hold them).
+func num(v any) any {
+	if f, ok := v.(float64); ok {
+		return int(f)
+	}
+	return v
+}
+
+func (s *Server) deleteSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, g := range rg.secgrps {
+		for i, rule := range g.Rules {
+			if rule.ID == r.PathValue("id") {
+				g.Rules = append(g.Rules[:i], g.Rules[i+1:]...)
+				w.WriteHeader(204)
+				return
+			}
+		}
+	}
+	neutronError(w, 404, "Security group rule "+r.PathValue("id")+" could not be found.")
 }

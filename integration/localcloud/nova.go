@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ehos-project/ehos/integration/vmrun"
 )
 
 const (
@@ -537,6 +539,15 @@ func (s *Server) finishBoot(v *vm, bootErr string) {
 		v.ips[n.Name] = fmt.Sprintf("%s.%d", n.Subnet, 10+v.region.nextIP%240)
 	}
 	v.consolef("cloud-init: booted, %d bytes of user-data", len(v.userData))
+	// cloud-init prints final_message when it is done; image builds wait for
+	// it (cloudinit/base.yaml's EHOS-BASE-READY). Nothing runs here, so it is
+	// printed at once.
+	if cc, err := vmrun.Parse(v.userData); err == nil {
+		if fm, ok := cc.Rest["final_message"].(string); ok && fm != "" {
+			up := fmt.Sprintf("%.2f", now.Sub(v.created).Seconds())
+			v.consolef("%s", strings.NewReplacer("$UPTIME", up, "$VERSION", "ehos-local", "$TIMESTAMP", now.Format(time.RFC1123Z), "$DATASOURCE", "OpenStack").Replace(fm))
+		}
+	}
 	if s.opts.Runner != nil {
 		s.startRunner(v)
 	}

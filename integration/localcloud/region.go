@@ -305,3 +305,34 @@ func (s *Server) AddServers(regionName, namePrefix string, n int, metadata map[s
 	}
 	return nil
 }
+
+// DropSecurityRules removes the ingress rules of security group group in
+// region that cover protocol and port (tests of a group missing a rule).
+// It returns how many it removed.
+func (s *Server) DropSecurityRules(regionName, group, protocol string, port int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rg, ok := s.regions[regionName]
+	if !ok {
+		return 0, fmt.Errorf("no region %q", regionName)
+	}
+	for _, g := range rg.secgrps {
+		if g.Name != group && g.ID != group {
+			continue
+		}
+		n := 0
+		kept := g.Rules[:0]
+		for _, r := range g.Rules {
+			min, _ := r.PortRangeMin.(int)
+			max, _ := r.PortRangeMax.(int)
+			if r.Direction == "ingress" && r.Protocol == protocol && min <= port && port <= max {
+				n++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		g.Rules = kept
+		return n, nil
+	}
+	return 0, fmt.Errorf("no security group %q in region %q", group, regionName)
+}

@@ -128,11 +128,12 @@ type Network struct {
 // SecurityRule is one rule of a security group, as `ehos clouds check`
 // needs it to verify that workers can reach the collector.
 type SecurityRule struct {
-	Group          string `json:"group"`     // the security group's name
-	Direction      string `json:"direction"` // ingress or egress
-	EtherType      string `json:"ethertype"` // IPv4 or IPv6
-	Protocol       string `json:"protocol"`  // tcp, udp, icmp; "" for any
-	PortMin        int    `json:"port_min"`  // 0 with PortMax 0: any port
+	Group          string `json:"group"`              // the security group's name
+	GroupID        string `json:"group_id,omitempty"` // and its id (a rule "from the group itself" names it)
+	Direction      string `json:"direction"`          // ingress or egress
+	EtherType      string `json:"ethertype"`          // IPv4 or IPv6
+	Protocol       string `json:"protocol"`           // tcp, udp, icmp; "" for any
+	PortMin        int    `json:"port_min"`           // 0 with PortMax 0: any port
 	PortMax        int    `json:"port_max"`
 	RemoteIPPrefix string `json:"remote_ip_prefix,omitempty"`
 	RemoteGroupID  string `json:"remote_group_id,omitempty"`

@@ -688,3 +688,57 @@ func TestOpenAuthErrors(t *testing.T) {
 		t.Errorf("Keystone down: %v, want ErrTransient", err)
 	}
 }
+
+func TestCreateSecurityGroupRuleAndKeyPair(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	c := e.open(t, "beta")
+	const r = "RegionThree"
+	if n, err := e.srv.DropSecurityRules(r, "ehos", "udp", 9618); err != nil || n != 1 {
+		t.Fatalf("drop: %d %v", n, err)
+	}
+	allows := func() bool {
+		rules, err := c.SecurityGroupRules(ctx(t), r, "ehos")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rule := range rules {
+			if rule.GroupID == "" {
+				t.Errorf("rule without group id: %+v", rule)
+			}
+			if rule.Allows("udp", 9618) && rule.RemoteGroupID == rule.GroupID {
+				return true
+			}
+		}
+		return false
+	}
+	if allows() {
+		t.Fatal("9618/udp still allowed after the drop")
+	}
+	rules, _ := c.SecurityGroupRules(ctx(t), r, "ehos")
+	add := cloud.SecurityRule{Protocol: "udp", PortMin: 9618, PortMax: 9618, RemoteGroupID: rules[0].GroupID}
+	if err := c.CreateSecurityGroupRule(ctx(t), r, "ehos", add); err != nil {
+		t.Fatal(err)
+	}
+	if !allows() {
+		t.Error("9618/udp not allowed after CreateSecurityGroupRule")
+	}
+	if err := c.CreateSecurityGroupRule(ctx(t), r, "ehos", add); err != nil {
+		t.Errorf("adding the same rule again: %v", err)
+	}
+	if err := c.CreateSecurityGroupRule(ctx(t), r, "nope", add); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("missing group: %v", err)
+	}
+
+	if err := c.KeyPairExists(ctx(t), r, "admin"); !errors.Is(err, cloud.ErrNotFound) {
+		t.Fatalf("key pair before import: %v", err)
+	}
+	if err := c.CreateKeyPair(ctx(t), r, "admin", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests admin@host"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KeyPairExists(ctx(t), r, "admin"); err != nil {
+		t.Errorf("after import: %v", err)
+	}
+	if err := c.CreateKeyPair(ctx(t), r, "admin", "ssh-ed25519 AAAA x"); err == nil {
+		t.Error("importing a duplicate key pair succeeded")
+	}
+}

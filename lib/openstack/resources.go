@@ -261,7 +261,7 @@ func (c *Cloud) SecurityGroupRules(ctx context.Context, region, nameOrID string)
 	}
 	out := make([]cloud.SecurityRule, 0, len(list))
 	for _, r := range list {
-		out = append(out, cloud.SecurityRule{Group: g.Name, Direction: r.Direction, EtherType: r.EtherType,
+		out = append(out, cloud.SecurityRule{Group: g.Name, GroupID: g.ID, Direction: r.Direction, EtherType: r.EtherType,
 			Protocol: r.Protocol, PortMin: r.PortRangeMin, PortMax: r.PortRangeMax,
 			RemoteIPPrefix: r.RemoteIPPrefix, RemoteGroupID: r.RemoteGroupID})
 	}
@@ -289,4 +289,79 @@ func (c *Cloud) AvailabilityZones(ctx context.Context, region string) ([]string,
 		}
 	}
 	return out, nil
+}
+
+// CreateSecurityGroupRule adds rule to the security group named (or with id)
+// group. rule.Direction defaults to ingress, EtherType to IPv4; Protocol ""
+// and ports 0/0 mean any. A rule that already exists is not an error.
+func (c *Cloud) CreateSecurityGroupRule(ctx context.Context, region, group string, rule cloud.SecurityRule) error {
+	op := fmt.Sprintf("add a rule to security group %q", group)
+	have, err := c.SecurityGroupRules(ctx, region, group)
+	if err != nil {
+		return err
+	}
+	gid := ""
+	for _, r := range have {
+		gid = r.GroupID
+	}
+	if gid == "" { // a group without rules: find its id
+		if gid, err = c.securityGroupID(ctx, region, group); err != nil {
+			return err
+		}
+	}
+	nc, err := c.networkClient(ctx, region)
+	if err != nil {
+		return err
+	}
+	o := rules.CreateOpts{SecGroupID: gid, Direction: rules.RuleDirection(orDefault(rule.Direction, "ingress")),
+		EtherType: rules.RuleEtherType(orDefault(rule.EtherType, "IPv4")), Protocol: rules.RuleProtocol(rule.Protocol),
+		PortRangeMin: rule.PortMin, PortRangeMax: rule.PortMax, RemoteIPPrefix: rule.RemoteIPPrefix, RemoteGroupID: rule.RemoteGroupID}
+	_, err = rules.Create(ctx, nc, o).Extract()
+	if gophercloud.ResponseCodeIs(err, 409) {
+		return nil
+	}
+	return classify(op, c.loc(region), err)
+}
+
+func (c *Cloud) securityGroupID(ctx context.Context, region, nameOrID string) (string, error) {
+	op := fmt.Sprintf("find security group %q", nameOrID)
+	nc, err := c.networkClient(ctx, region)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range []groups.ListOpts{{ID: nameOrID}, {Name: nameOrID}} {
+		pages, err := groups.List(nc, o).AllPages(ctx)
+		if err != nil {
+			return "", classify(op, c.loc(region), err)
+		}
+		found, err := groups.ExtractGroups(pages)
+		if err != nil {
+			return "", classify(op, c.loc(region), err)
+		}
+		if len(found) == 1 {
+			return found[0].ID, nil
+		}
+		if len(found) > 1 {
+			return "", &cloud.APIError{Class: cloud.ErrFatal, Op: op, Location: c.loc(region),
+				Message: fmt.Sprintf("%d security groups are named %q: give the id", len(found), nameOrID)}
+		}
+	}
+	return "", notFound(op, c.loc(region), "no security group named or with id %q", nameOrID)
+}
+
+// CreateKeyPair imports publicKey as key pair name (Nova os-keypairs).
+func (c *Cloud) CreateKeyPair(ctx context.Context, region, name, publicKey string) error {
+	rc, err := c.region(region)
+	if err != nil {
+		return err
+	}
+	_, err = keypairs.Create(ctx, rc.compute, keypairs.CreateOpts{Name: name, PublicKey: publicKey}).Extract()
+	return classify(fmt.Sprintf("import key pair %q", name), c.loc(region), err)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

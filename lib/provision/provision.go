@@ -52,6 +52,7 @@ type Provisioner struct {
 	last    Report
 	// lastStart is the last cycle in which a worker was seen to start a job.
 	lastStart time.Time
+	cycle     time.Duration // Run's period, published so `ehos status` can tell a stale ad
 }
 
 type region struct {
@@ -139,6 +140,7 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 // ctx ends (SIGTERM: finish the cycle, then exit); hard cancel is the
 // caller's choice of a second, already-cancelled context in cycleCtx.
 func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx func() context.Context) error {
+	p.cycle = every
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -158,7 +160,7 @@ func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx fun
 func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	start := time.Now()
 	log := p.opt.Log
-	rep := Report{Time: now, Pool: p.opt.Pool, Owner: p.opt.Owner, DryRun: p.opt.DryRun}
+	rep := Report{Time: now, Cycle: p.cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, DryRun: p.opt.DryRun}
 
 	p.observeClouds(ctx, now)
 	workers, werr := p.pool.Workers(ctx)

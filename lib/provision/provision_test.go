@@ -403,3 +403,17 @@ func TestDemandCountedBeforeAJobStartIsHeld(t *testing.T) {
 		t.Errorf("fresh demand not served: %d creates", n)
 	}
 }
+
+func TestAdCarriesCycle(t *testing.T) {
+	ad := Report{Time: time.Unix(1000, 0), Cycle: 20 * time.Second, Pool: "p", Owner: "o"}.Ad(1)
+	if got := ad.GetFloat("EHOSCycleSeconds", -1); got != 20 {
+		t.Errorf("EHOSCycleSeconds = %v, want 20", got)
+	}
+	if _, ok := (Report{Time: time.Unix(1000, 0)}).Ad(1).Get("EHOSCycleSeconds"); ok {
+		t.Error("EHOSCycleSeconds set for a report without a cycle")
+	}
+	back, err := ReportFromAd(ad)
+	if err != nil || back.Cycle != 20*time.Second {
+		t.Errorf("cycle back: %v %v", back.Cycle, err)
+	}
+}

@@ -20,6 +20,7 @@ const AdType = "EHOSProvisioner"
 type Report struct {
 	Time     time.Time      `json:"time"`
 	Duration time.Duration  `json:"duration"`
+	Cycle    time.Duration  `json:"cycle,omitempty"` // period between cycles; 0 for a single RunOnce
 	Pool     string         `json:"pool"`
 	Owner    string         `json:"owner"`
 	DryRun   bool           `json:"dry_run,omitempty"`
@@ -140,6 +141,9 @@ func (r Report) Ad(seq int64) classad.Ad {
 		"EHOSDrains":           classad.Int(int64(len(r.Decision.Drains))),
 		"EHOSDeletes":          classad.Int(int64(len(r.Decision.Deletes))),
 		"UpdateSequenceNumber": classad.Int(seq),
+	}
+	if r.Cycle > 0 {
+		ad["EHOSCycleSeconds"] = classad.Float(r.Cycle.Seconds())
 	}
 	counts := r.Counts()
 	for _, s := range []scale.NodeState{scale.Requested, scale.Booting, scale.Idle, scale.Busy, scale.Retiring, scale.Drained, scale.Deleting, scale.Failed} {

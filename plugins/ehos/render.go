@@ -14,11 +14,14 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func renderCommand(log zerolog.Logger) *cli.Command {
+func renderCommand(log *zerolog.Logger) *cli.Command {
 	return &cli.Command{
 		Name:      "render",
 		Usage:     "fill a cloud-init template's <tags> and print the result",
 		ArgsUsage: "TEMPLATE",
+		UsageText: "ehos render worker.yaml --set instance_name=w1 --set worker_token=TOKEN\n" +
+			"   ehos --config ehos.yaml render master\n" +
+			"   ehos render --legacy old-master.yaml   # convert the original tool's {tags}",
 		Description: "TEMPLATE is a path (holding a /) or a bare name such as worker.yaml or worker,\n" +
 			"looked up in templates.etc_dir (an admin's copy wins), then templates.share_dir,\n" +
 			"then cloudinit/ of an ehos source tree around the working directory.\n" +
@@ -32,8 +35,17 @@ func renderCommand(log zerolog.Logger) *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("ehos render: want one TEMPLATE, got %d arguments", c.NArg())
 			}
-			out, err := render(log, renderArgs{
-				config:   c.String("config"),
+			cfgPath := c.String("config")
+			if cfgPath == "" { // the global --config (or $EHOS_CONFIG)
+				for _, p := range c.Lineage() {
+					if v := p.String("config"); v != "" {
+						cfgPath = v
+						break
+					}
+				}
+			}
+			out, err := render(*log, renderArgs{
+				config:   cfgPath,
 				sets:     c.StringSlice("set"),
 				legacy:   c.Bool("legacy"),
 				template: c.Args().First(),
@@ -92,7 +104,7 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Info().Str("template", path).Msg("rendering")
+	log.Log().Str("template", path).Msg("rendering") // always: which copy was used matters
 
 	if a.legacy {
 		conv, warns, err := tmpl.ConvertLegacy(path, src)

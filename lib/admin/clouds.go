@@ -1,0 +1,317 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/openstack"
+)
+
+// Port is what a node must accept.
+type Port struct {
+	Proto string
+	Port  int
+	Nodes bool // from the other nodes (the group itself or a CIDR); else from admins (any source)
+}
+
+// NeededPorts are HTCondor's shared port (TCP and UDP) between nodes and
+// SSH for admins.
+var NeededPorts = []Port{{"tcp", 9618, true}, {"udp", 9618, true}, {"tcp", 22, false}}
+
+func (p Port) String() string { return fmt.Sprintf("%d/%s", p.Port, p.Proto) }
+
+// regionView is what is configured for one region (overrides applied).
+type regionView struct {
+	image, network, keyPair string
+}
+
+func view(c cloud.Config, region string) regionView {
+	v := regionView{image: c.Image, network: c.Network, keyPair: c.KeyPair}
+	if o, ok := c.RegionOverrides[region]; ok {
+		if o.Image != "" {
+			v.image = o.Image
+		}
+		if o.Network != "" {
+			v.network = o.Network
+		}
+		if o.KeyPair != "" {
+			v.keyPair = o.KeyPair
+		}
+	}
+	return v
+}
+
+// securityGroups are the groups a worker gets ("default" when none is named).
+func securityGroups(c cloud.Config) []string {
+	if len(c.SecurityGroups) == 0 {
+		return []string{"default"}
+	}
+	return c.SecurityGroups
+}
+
+// CheckClouds opens every enabled cloud and checks each region.
+func CheckClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options) Findings {
+	var fs Findings
+	for _, cfg := range cfgs {
+		if !cfg.IsEnabled() {
+			fs.add(Skip, cfg.Name, "disabled in ehos.yaml", "")
+			continue
+		}
+		c, err := openstack.Open(ctx, cfg, opts)
+		if err != nil {
+			fs.fail(cfg.Name, authFix(err), "authentication: %v", err)
+			continue
+		}
+		fs.ok(cfg.Name, "authenticated; regions %s", strings.Join(c.Regions(), ", "))
+		for _, r := range c.Regions() {
+			fs = append(fs, CheckRegion(ctx, c, cfg, r)...)
+		}
+	}
+	return fs
+}
+
+func authFix(err error) string {
+	switch {
+	case errors.Is(err, cloud.ErrAuth):
+		return "check the credentials of the entry in clouds.yaml (openstack --os-cloud NAME token issue)"
+	case errors.Is(err, cloud.ErrTransient):
+		return "the endpoint did not answer: check auth_url and the network, then retry"
+	case strings.Contains(err.Error(), "region"):
+		return "fix clouds[].regions in ehos.yaml to regions of the catalog"
+	}
+	return "check the clouds.yaml entry"
+}
+
+// CheckRegion checks image, flavors, network, key pair, security groups
+// and quota in one region of an opened cloud.
+func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) Findings {
+	var fs Findings
+	where := cfg.Name + "/" + region
+	v := view(cfg, region)
+
+	if img, err := c.ResolveImage(ctx, region, v.image); err != nil {
+		fs.fail(where, fmt.Sprintf("build one with `ehos image build --cloud %s --region %s --source-image STOCK-IMAGE` or set clouds[].image (region_overrides.%s.image)", cfg.Name, region, region), "image %q: %v", v.image, err)
+	} else if img.Status != "active" {
+		fs.fail(where, "wait for the image or pick another", "image %q (%s) is %s", v.image, img.ID, img.Status)
+	} else {
+		fs.ok(where, "image %q → %s", v.image, img.ID)
+	}
+
+	var biggest cloud.Flavor
+	for _, f := range cfg.Flavors {
+		fl, err := c.ResolveFlavor(ctx, region, f)
+		if err != nil {
+			fs.fail(where, "list flavors with `openstack flavor list` and fix clouds[].flavors", "flavor %q: %v", f, err)
+			continue
+		}
+		fs.ok(where, "flavor %q: %d vcpu, %d MB", f, fl.VCPUs, fl.RAMMB)
+		if fl.VCPUs > biggest.VCPUs || (fl.VCPUs == biggest.VCPUs && fl.RAMMB > biggest.RAMMB) {
+			biggest = fl
+		}
+	}
+
+	if v.network != "" && v.network != "none" {
+		if n, err := c.ResolveNetwork(ctx, region, v.network); err != nil {
+			fs.fail(where, "fix clouds[].network (openstack network list)", "network %q: %v", v.network, err)
+		} else {
+			fs.ok(where, "network %q → %s", v.network, n.ID)
+		}
+	}
+
+	if v.keyPair != "" {
+		if err := c.KeyPairExists(ctx, region, v.keyPair); err != nil {
+			fix := "check the key pair name"
+			if errors.Is(err, cloud.ErrNotFound) {
+				fix = fmt.Sprintf("`ehos clouds setup --public-key ~/.ssh/id_rsa.pub` uploads it (or openstack keypair create --public-key FILE %s)", v.keyPair)
+			}
+			fs.fail(where, fix, "key pair %q: %v", v.keyPair, err)
+		} else {
+			fs.ok(where, "key pair %q", v.keyPair)
+		}
+	}
+
+	fs = append(fs, checkGroups(ctx, c, cfg, region)...)
+
+	if lim, err := c.Limits(ctx, region); err != nil {
+		fs.fail(where, "retry; ask the cloud's admins if it persists", "quota: %v", err)
+	} else if biggest.Name != "" {
+		n, binding := lim.Headroom(biggest)
+		switch {
+		case n < 0:
+			fs.ok(where, "quota: unlimited")
+		case n == 0:
+			fs.fail(where, "free resources or ask for a larger quota", "quota: no room for one more %s (%s used up: %d/%d instances, %d/%d cores, %d/%d MB)", biggest.Name, binding,
+				lim.UsedInstances, lim.MaxInstances, lim.UsedCores, lim.MaxCores, lim.UsedRAMMB, lim.MaxRAMMB)
+		default:
+			fs.ok(where, "quota: room for %d more %s (bound by %s)", n, biggest.Name, binding)
+		}
+	}
+	return fs
+}
+
+// missingPorts returns the needed ports no rule of the groups allows, and
+// the group ids seen.
+func missingPorts(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) ([]Port, map[string]string, error) {
+	var all []cloud.SecurityRule
+	ids := map[string]string{} // name → id
+	for _, g := range securityGroups(cfg) {
+		rules, err := c.SecurityGroupRules(ctx, region, g)
+		if err != nil {
+			return nil, nil, fmt.Errorf("security group %q: %w", g, err)
+		}
+		for _, r := range rules {
+			ids[g] = r.GroupID
+		}
+		all = append(all, rules...)
+	}
+	own := map[string]bool{}
+	for _, id := range ids {
+		own[id] = true
+	}
+	var missing []Port
+	for _, p := range NeededPorts {
+		ok := false
+		for _, r := range all {
+			if !r.Allows(p.Proto, p.Port) {
+				continue
+			}
+			if p.Nodes && r.RemoteGroupID != "" && !own[r.RemoteGroupID] {
+				continue // from some other group: not from our nodes
+			}
+			if !p.Nodes && r.RemoteGroupID != "" {
+				continue // from a group of VMs: admins are not in it
+			}
+			ok = true
+			break
+		}
+		if !ok {
+			missing = append(missing, p)
+		}
+	}
+	return missing, ids, nil
+}
+
+func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) Findings {
+	var fs Findings
+	where := cfg.Name + "/" + region
+	groups := strings.Join(securityGroups(cfg), ", ")
+	missing, _, err := missingPorts(ctx, c, cfg, region)
+	if err != nil {
+		fs.fail(where, "create the group or fix clouds[].security_groups", "%v", err)
+		return fs
+	}
+	have := map[Port]bool{}
+	for _, p := range missing {
+		have[p] = true
+	}
+	for _, p := range NeededPorts {
+		from := "from the nodes"
+		if !p.Nodes {
+			from = "from admins"
+		}
+		if have[p] {
+			remote := "--remote-group GROUP"
+			if !p.Nodes {
+				remote = "--remote-ip ADMIN-CIDR"
+			}
+			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d %s GROUP)", cfg.Name, p.Proto, p.Port, remote),
+				"security groups [%s]: no ingress rule allows %s %s", groups, p, from)
+		} else {
+			fs.ok(where, "security groups [%s] allow %s %s", groups, p, from)
+		}
+	}
+	return fs
+}
+
+// Setup is what `ehos clouds setup` may create.
+type Setup struct {
+	PublicKey string // key pair to upload where clouds[].key_pair is missing; "" = do not
+	AdminCIDR string // source of the SSH rule; default 0.0.0.0/0
+}
+
+// SetupClouds creates the missing security group rules (in the first group
+// of each cloud: from the group itself for 9618, from AdminCIDR for 22) and
+// uploads the key pair. It reports what it did and what it could not.
+func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options, s Setup) Findings {
+	var fs Findings
+	cidr := s.AdminCIDR
+	if cidr == "" {
+		cidr = "0.0.0.0/0"
+	}
+	for _, cfg := range cfgs {
+		if !cfg.IsEnabled() {
+			continue
+		}
+		c, err := openstack.Open(ctx, cfg, opts)
+		if err != nil {
+			fs.fail(cfg.Name, authFix(err), "authentication: %v", err)
+			continue
+		}
+		for _, region := range c.Regions() {
+			where := cfg.Name + "/" + region
+			missing, ids, err := missingPorts(ctx, c, cfg, region)
+			if err != nil {
+				fs.fail(where, "create the group first (openstack security group create NAME) or fix clouds[].security_groups", "%v", err)
+			}
+			group := securityGroups(cfg)[0]
+			for _, p := range missing {
+				r := cloud.SecurityRule{Direction: "ingress", EtherType: "IPv4", Protocol: p.Proto, PortMin: p.Port, PortMax: p.Port}
+				if p.Nodes && ids[group] != "" {
+					r.RemoteGroupID = ids[group]
+				} else {
+					r.RemoteIPPrefix = cidr
+				}
+				if err := c.CreateSecurityGroupRule(ctx, region, group, r); err != nil {
+					fs.fail(where, "add it by hand (openstack security group rule create)", "add %s to %q: %v", p, group, err)
+				} else {
+					src := r.RemoteIPPrefix
+					if src == "" {
+						src = "the group itself"
+					}
+					fs.ok(where, "added ingress %s from %s to security group %q", p, src, group)
+				}
+			}
+			if err == nil && len(missing) == 0 {
+				fs.ok(where, "security groups already allow %s", portsList())
+			}
+			kp := view(cfg, region).keyPair
+			if kp == "" {
+				continue
+			}
+			kerr := c.KeyPairExists(ctx, region, kp)
+			switch {
+			case kerr == nil:
+				fs.ok(where, "key pair %q exists", kp)
+			case !errors.Is(kerr, cloud.ErrNotFound):
+				fs.fail(where, "retry", "key pair %q: %v", kp, kerr)
+			case s.PublicKey == "":
+				fs.fail(where, "give --public-key FILE", "key pair %q missing and no public key given", kp)
+			default:
+				if err := c.CreateKeyPair(ctx, region, kp, s.PublicKey); err != nil {
+					fs.fail(where, "upload it by hand (openstack keypair create --public-key FILE NAME)", "upload key pair %q: %v", kp, err)
+				} else {
+					fs.ok(where, "uploaded key pair %q", kp)
+				}
+			}
+		}
+	}
+	return fs
+}
+
+func portsList() string {
+	var s []string
+	for _, p := range NeededPorts {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// OverridesFor returns the cloud's image, network and key pair in region,
+// region_overrides applied.
+func OverridesFor(c cloud.Config, region string) cloud.RegionConfig {
+	v := view(c, region)
+	return cloud.RegionConfig{Image: v.image, Network: v.network, KeyPair: v.keyPair}
+}

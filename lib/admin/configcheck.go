@@ -1,0 +1,115 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/openstack"
+)
+
+// ConfigCheck says what `ehos config check` looks at.
+type ConfigCheck struct {
+	Path   string         // ehos.yaml
+	Condor *condor.Client // nil: the knobs are not checked
+	Clouds openstack.Options
+}
+
+// CheckConfig reports every problem of ehos.yaml, of the EHOS_* knobs laid
+// over it and of the clouds.yaml entries it names, at once. It returns the
+// loaded config (with knobs applied) when ehos.yaml itself is sound.
+func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings) {
+	var fs Findings
+	where := cc.Path
+	data, err := os.ReadFile(cc.Path)
+	if err != nil {
+		fs.fail(where, "give the right path with --config or $EHOS_CONFIG", "cannot read: %v", err)
+		return nil, fs
+	}
+	cfg, err := config.Load(cc.Path)
+	if err != nil {
+		for _, p := range config.Problems(err) {
+			fs.fail(where, "edit that key in "+cc.Path, "%s", strings.TrimPrefix(p.Error(), cc.Path+": "))
+		}
+		// Still look at the clouds it names, if it decodes at all.
+		if raw, derr := config.Decode(cc.Path, data); derr == nil {
+			fs = append(fs, checkCloudEntries(raw, cc.Clouds)...)
+		}
+		return nil, fs
+	}
+	fs.ok(where, "valid (pool %q, %d clouds, scaling %d..%d)", cfg.Pool.Name, len(cfg.Clouds), cfg.Scaling.Min, cfg.Scaling.Max)
+
+	if cc.Condor == nil {
+		fs.add(Skip, "knobs", "EHOS_* knobs not checked (no HTCondor client)", "")
+	} else {
+		vals, err := cc.Condor.ConfigVal(ctx, config.KnobNames()...)
+		switch {
+		case errors.Is(err, condor.ErrToolMissing) || errors.Is(err, condor.ErrUnreachable):
+			fs.add(Skip, "knobs", fmt.Sprintf("EHOS_* knobs not checked: HTCondor not reachable (%v)", err), "")
+		case err != nil:
+			fs.fail("knobs", "check CONDOR_CONFIG and that condor_config_val runs", "condor_config_val: %v", err)
+		default:
+			kerr := cfg.ApplyKnobs(vals)
+			for _, p := range config.Problems(kerr) {
+				fs.fail("knobs", "fix the knob in /etc/condor/config.d (condor_config_val -v NAME shows where it is set)", "%v", p)
+			}
+			if kerr == nil {
+				if verr := cfg.Validate(); verr != nil {
+					for _, p := range config.Problems(verr) {
+						fs.fail("knobs", "a knob overrides the key named: fix the knob or the key", "with the knobs applied: %v", p)
+					}
+				} else {
+					names := make([]string, 0, len(vals))
+					for n := range vals {
+						names = append(names, n)
+					}
+					slices.Sort(names)
+					if len(names) == 0 {
+						fs.ok("knobs", "no EHOS_* knob set: ehos.yaml's values apply")
+					} else {
+						fs.ok("knobs", "%d EHOS_* knobs set (%s), all valid", len(names), strings.Join(names, ", "))
+					}
+				}
+			}
+		}
+	}
+	fs = append(fs, checkCloudEntries(cfg, cc.Clouds)...)
+	return cfg, fs
+}
+
+func checkCloudEntries(cfg *config.Config, opts openstack.Options) Findings {
+	var fs Findings
+	for _, c := range cfg.Clouds {
+		where := "clouds.yaml " + c.Name
+		if !c.IsEnabled() {
+			fs.add(Skip, where, "disabled in ehos.yaml", "")
+			continue
+		}
+		e, err := openstack.LookupEntry(c.Name, opts)
+		if err != nil {
+			fs.fail(where, "add the entry to clouds.yaml (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/ or /etc/openstack/) or fix clouds[].name", "%v", err)
+			continue
+		}
+		if e.AuthURL == "" {
+			fs.fail(where, "set auth.auth_url in the entry", "no auth_url")
+			continue
+		}
+		if len(c.Regions) == 0 && e.RegionName == "" && len(e.Regions) == 0 {
+			fs.add(Warn, where, "no region in ehos.yaml nor region_name in the entry: works only if the catalog has one region", "set clouds[].regions")
+		}
+		fs.ok(where, "entry found (auth %s at %s)", orDash(e.AuthType), e.AuthURL)
+	}
+	return fs
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

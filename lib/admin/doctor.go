@@ -1,0 +1,167 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/openstack"
+	"github.com/ehos-project/ehos/lib/tmpl"
+)
+
+// Doctor says what `ehos doctor` looks at.
+type Doctor struct {
+	ConfigPath string
+	Condor     *condor.Client
+	Clouds     openstack.Options
+	FS         fs.FS  // rooted at "/" (os.DirFS("/"))
+	Checkout   string // ehos source tree for templates, "" if none
+	Now        time.Time
+}
+
+// WorkerAuthz is what a worker's token may do (as the provisioner mints it).
+var WorkerAuthz = []string{"ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ"}
+
+// Run checks everything: the config, HTCondor, the provisioner, the demand
+// job, the templates, token minting and the clouds.
+func (d Doctor) Run(ctx context.Context) Findings {
+	cfg, fs := CheckConfig(ctx, ConfigCheck{Path: d.ConfigPath, Condor: d.Condor, Clouds: d.Clouds})
+	fs = append(fs, d.condorChecks(ctx)...)
+	if cfg == nil {
+		fs.add(Skip, "templates", "not rendered: ehos.yaml does not load", "")
+		return fs
+	}
+	fs = append(fs, CheckTemplates(d.FS, cfg, d.Checkout)...)
+	fs = append(fs, d.tokenCheck(ctx, cfg)...)
+	fs = append(fs, CheckClouds(ctx, cfg.Clouds, d.Clouds)...)
+	return fs
+}
+
+func (d Doctor) condorChecks(ctx context.Context) Findings {
+	var fs Findings
+	const where = "htcondor"
+	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-collector", Attrs: []string{"Name", "MyAddress"}})
+	if err != nil || len(ads) == 0 {
+		fs.fail(where, "start HTCondor (systemctl start condor) and check CONDOR_HOST / COLLECTOR_HOST; scripts/install-master.sh sets up a central manager", "collector not reachable: %v", err)
+		fs.add(Skip, "provisioner", "not checked: no collector", "")
+		return fs
+	}
+	fs.ok(where, "collector %s answers", ads[0].GetString("Name"))
+
+	vals, err := d.Condor.ConfigVal(ctx, "DAEMON_LIST", "EHOS_PROVISIONER", "EHOS_CONFIG")
+	if err != nil {
+		fs.fail(where, "check that condor_config_val runs", "condor_config_val: %v", err)
+	} else {
+		const fix = "install condor-config/50-ehos-central-manager.conf into /etc/condor/config.d and run condor_reconfig (scripts/install-master.sh does)"
+		dl := strings.Fields(strings.ReplaceAll(vals["DAEMON_LIST"], ",", " "))
+		has := false
+		for _, n := range dl {
+			has = has || n == "EHOS_PROVISIONER"
+		}
+		switch {
+		case !has:
+			fs.fail(where, fix, "DAEMON_LIST (%s) lacks EHOS_PROVISIONER", vals["DAEMON_LIST"])
+		case vals["EHOS_PROVISIONER"] == "":
+			fs.fail(where, fix, "EHOS_PROVISIONER (the provisioner's binary) is not set")
+		default:
+			fs.ok(where, "DAEMON_LIST runs EHOS_PROVISIONER = %s", vals["EHOS_PROVISIONER"])
+		}
+		if vals["EHOS_CONFIG"] == "" {
+			fs.add(Warn, where, "EHOS_CONFIG knob not set: the provisioner reads "+config.DefaultEtcDir+"/ehos.yaml", "set EHOS_CONFIG in /etc/condor/config.d")
+		}
+	}
+
+	st, err := ReadStatus(ctx, d.Condor, d.Now)
+	switch {
+	case err != nil:
+		fs.fail("provisioner", "check the collector's READ authorization for this user", "%v", err)
+	case !st.Healthy():
+		fs.fail("provisioner", "see its log: condor_config_val EHOS_PROVISIONER_LOG, or $(LOG)/EHOSProvisionerLog", "%s", st.Problem)
+	default:
+		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
+	}
+
+	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
+		Constraint: `EHOSReporter =?= True || regexp("ehos_demand", Cmd)`,
+		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd"}})
+	const fix = "sudo -u condor condor_submit /usr/local/share/ehos/ehos_demand.submit"
+	switch {
+	case err != nil:
+		fs.fail("demand job", "check that the schedd runs (condor_q)", "condor_q: %v", err)
+	case len(jobs) == 0:
+		fs.fail("demand job", fix, "no ehos_demand job in the queue: the provisioner sees no demand")
+	default:
+		running := 0
+		var other []string
+		for _, j := range jobs {
+			id := fmt.Sprintf("%d.%d", j.GetInt("ClusterId", 0), j.GetInt("ProcId", 0))
+			switch j.GetInt("JobStatus", 0) {
+			case 2:
+				running++
+			case 5:
+				other = append(other, id+" held: "+j.GetString("HoldReason"))
+			default:
+				other = append(other, fmt.Sprintf("%s status %d", id, j.GetInt("JobStatus", 0)))
+			}
+		}
+		if running == 0 {
+			fs.fail("demand job", "condor_release it, or condor_rm and "+fix, "ehos_demand not running: %s", strings.Join(other, "; "))
+		} else {
+			fs.ok("demand job", "%d ehos_demand job(s) running", running)
+		}
+	}
+	return fs
+}
+
+// CheckTemplates renders each configured template with placeholder per-VM
+// values and says which file is in use.
+func CheckTemplates(fsys fs.FS, cfg *config.Config, checkout string) Findings {
+	var fs Findings
+	dirs := tmpl.SearchDirs(cfg.Templates, checkout)
+	vals, err := tmpl.Values(cfg, tmpl.VMValues{InstanceName: "ehos-doctor-00000000", Cloud: "doctor-cloud", Region: "doctor-region",
+		Flavor: "doctor-flavor", WorkerToken: "doctor.placeholder.token", Cpus: 1, MemoryMB: 1024})
+	if err != nil {
+		fs.fail("templates", "fix template_vars or pool values in ehos.yaml", "%v", err)
+		return fs
+	}
+	for _, t := range []struct{ key, name string }{{"worker", cfg.Templates.Worker}, {"master", cfg.Templates.Master}, {"base", cfg.Templates.Base}} {
+		where := "template " + t.key
+		path, src, err := tmpl.Find(fsys, t.name, dirs)
+		if err != nil {
+			fs.fail(where, "install the shipped templates into "+cfg.Templates.ShareDir+" (scripts/install-master.sh) or fix templates."+t.key, "%v", err)
+			continue
+		}
+		which := "shipped copy"
+		switch {
+		case strings.HasPrefix(path, strings.TrimSuffix(cfg.Templates.EtcDir, "/")+"/"):
+			which = "the admin's copy in the etc dir (wins over " + cfg.Templates.ShareDir + ")"
+		case checkout != "" && strings.HasPrefix(path, checkout+"/"):
+			which = "from the source tree"
+		case strings.Contains(t.name, "/"):
+			which = "as configured"
+		}
+		if _, err := tmpl.Render(path, src, vals); err != nil {
+			fs.fail(where, "edit "+path+" (`ehos render "+t.name+"` shows the same errors)", "%s (%s) does not render: %v", path, which, err)
+			continue
+		}
+		fs.ok(where, "%s renders (%s)", path, which)
+	}
+	return fs
+}
+
+func (d Doctor) tokenCheck(ctx context.Context, cfg *config.Config) Findings {
+	var fs Findings
+	tok, err := d.Condor.TokenCreate(ctx, condor.TokenRequest{Identity: "ehos-doctor@" + cfg.Pool.TrustDomain, Key: cfg.Worker.TokenKey,
+		Authz: WorkerAuthz, Lifetime: time.Minute})
+	if err != nil {
+		fs.fail("worker token", fmt.Sprintf("run as root or condor, and check the signing key %s in SEC_PASSWORD_DIRECTORY (condor_store_cred add -c -i -)", cfg.Worker.TokenKey), "cannot mint: %v", err)
+		return fs
+	}
+	_ = tok // minted and dropped: never printed
+	fs.ok("worker token", "can mint worker tokens with key %s", cfg.Worker.TokenKey)
+	return fs
+}

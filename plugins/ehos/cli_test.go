@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+	"github.com/urfave/cli/v2"
+)
+
+// site is a local cloud, its clouds.yaml and an ehos.yaml naming it.
+type site struct {
+	srv    *localcloud.Server
+	dir    string
+	config string
+	clouds string
+}
+
+const siteConfig = `pool:
+  name: demo
+  central_manager: 127.0.0.1
+clouds:
+  - name: alpha
+    regions: [RegionOne, RegionTwo]
+    image: ehos-worker
+    flavors: [m1.small]
+    network: private
+    key_pair: ehos-key
+    security_groups: [ehos]
+`
+
+func newSite(t *testing.T, config string) *site {
+	t.Helper()
+	srv, err := localcloud.Start(localcloud.Options{BootDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s := &site{srv: srv, dir: t.TempDir()}
+	s.clouds = filepath.Join(s.dir, "clouds.yaml")
+	if err := srv.WriteCloudsYAML(s.clouds); err != nil {
+		t.Fatal(err)
+	}
+	s.config = filepath.Join(s.dir, "ehos.yaml")
+	write(t, s.config, config, 0o600)
+	return s
+}
+
+// run runs ehos against the site, with HTCondor tools from bin ("" = a
+// directory without any, so HTCondor is unreachable).
+func (s *site) run(t *testing.T, bin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	if bin == "" {
+		bin = t.TempDir()
+	}
+	var o, e bytes.Buffer
+	app := newAppWith(&o, &e, &deps{})
+	full := append([]string{"ehos", "--config", s.config, "--clouds", s.clouds, "--condor-bin", bin}, args...)
+	err = app.Run(full)
+	return o.String(), e.String(), err
+}
+
+func exitCode(err error) int {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestCloudsCheck(t *testing.T) {
+	s := newSite(t, siteConfig)
+	out, stderr, err := s.run(t, "", "clouds", "check")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, stderr)
+	}
+	if !strings.Contains(out, "OK   alpha: authenticated; regions RegionOne, RegionTwo") || strings.Contains(out, "FAIL") {
+		t.Errorf("output:\n%s", out)
+	}
+
+	// Bad input: a missing image and a group without 9618/udp in one region.
+	s.srv.DropSecurityRules("RegionTwo", "ehos", "udp", 9618)
+	write(t, s.config, strings.Replace(siteConfig, "image: ehos-worker", "image: no-such-image", 1), 0o600)
+	out, _, err = s.run(t, "", "clouds", "check")
+	if exitCode(err) != 1 {
+		t.Errorf("exit %d, want 1: %v", exitCode(err), err)
+	}
+	for _, want := range []string{`FAIL alpha/RegionOne: image "no-such-image"`, "FAIL alpha/RegionTwo: security groups [ehos]: no ingress rule allows 9618/udp from the nodes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+
+	// setup fixes the rule; check is clean again (with the image back).
+	write(t, s.config, siteConfig, 0o600)
+	out, _, err = s.run(t, "", "clouds", "setup")
+	if err != nil || !strings.Contains(out, `OK   alpha/RegionTwo: added ingress 9618/udp from the group itself to security group "ehos"`) {
+		t.Errorf("setup: %v\n%s", err, out)
+	}
+	if out, _, err = s.run(t, "", "clouds", "check"); err != nil {
+		t.Errorf("check after setup: %v\n%s", err, out)
+	}
+
+	// Wrong credentials.
+	b, _ := os.ReadFile(s.clouds)
+	os.WriteFile(s.clouds, bytes.ReplaceAll(b, []byte("alpha-secret"), []byte("not-the-password")), 0o600)
+	out, _, err = s.run(t, "", "clouds", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL alpha: authentication:") || strings.Contains(out, "not-the-password") {
+		t.Errorf("wrong credentials: %v\n%s", err, out)
+	}
+}
+
+func TestCloudsSetupUploadsKeyPair(t *testing.T) {
+	s := newSite(t, strings.Replace(siteConfig, "key_pair: ehos-key", "key_pair: admin", 1))
+	pub := filepath.Join(s.dir, "id.pub")
+	write(t, pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host\n", 0o644)
+	out, _, err := s.run(t, "", "clouds", "setup", "--public-key", pub)
+	if err != nil || strings.Count(out, `uploaded key pair "admin"`) != 2 {
+		t.Errorf("%v\n%s", err, out)
+	}
+	priv := filepath.Join(s.dir, "id")
+	write(t, priv, "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n", 0o600)
+	if _, _, err := s.run(t, "", "clouds", "setup", "--public-key", priv); err == nil || !strings.Contains(err.Error(), "private key") {
+		t.Errorf("private key accepted: %v", err)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	s := newSite(t, siteConfig)
+	out, _, err := s.run(t, "", "config", "check")
+	if err != nil || !strings.Contains(out, "SKIP knobs: EHOS_* knobs not checked: HTCondor not reachable") {
+		t.Errorf("%v\n%s", err, out)
+	}
+	write(t, s.config, siteConfig+"scaling:\n  min: 9\n  max: 3\n  cylce: 10s\n", 0o600)
+	out, _, err = s.run(t, "", "config", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "cylce") {
+		t.Errorf("typo not reported: %v\n%s", err, out)
+	}
+}
+
+func TestConfigMigrate(t *testing.T) {
+	dir := t.TempDir()
+	old, err := os.ReadFile("../../lib/config/testdata/legacy-ehos.yaml")
+	if err != nil {
+		t.Skip("no legacy sample:", err)
+	}
+	write(t, filepath.Join(dir, "old.yaml"), string(old), 0o600)
+	out, stderr, err := run(t, "config", "migrate", "-o", filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	st, err := os.Stat(filepath.Join(dir, "clouds.yaml"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("clouds.yaml: %v %v", st, err)
+	}
+	if !strings.Contains(stderr, "note: ") || strings.Contains(out+stderr, "hunter2-pool-password") {
+		t.Errorf("notes missing or the pool password leaked:\n%s%s", out, stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "new.yaml"))
+	if strings.Contains(string(b), "hunter2") {
+		t.Errorf("a secret in the new ehos.yaml:\n%s", b)
+	}
+}
+
+// fakeCondor writes a condor_status that prints ads as JSON (and condor_q
+// printing jobs), into a new directory.
+func fakeCondor(t *testing.T, ads []classad.Ad) string {
+	t.Helper()
+	dir := t.TempDir()
+	var list []json.RawMessage
+	for _, a := range ads {
+		m := map[string]any{}
+		for k, v := range a {
+			switch {
+			case v.IsUndefined():
+			default:
+				if s, ok := v.Str(); ok {
+					m[k] = s
+				} else if i, ok := v.IntVal(); ok {
+					m[k] = i
+				} else if f, ok := v.FloatVal(); ok {
+					m[k] = f
+				} else if b, ok := v.BoolVal(); ok {
+					m[k] = b
+				}
+			}
+		}
+		b, _ := json.Marshal(m)
+		list = append(list, b)
+	}
+	b, _ := json.Marshal(list)
+	write(t, filepath.Join(dir, "ads.json"), string(b), 0o644)
+	write(t, filepath.Join(dir, "condor_status"), "#!/bin/sh\ncat "+filepath.Join(dir, "ads.json")+"\n", 0o755)
+	return dir
+}
+
+func sampleReport(now time.Time) provision.Report {
+	loc := cloud.Location{Cloud: "alpha", Region: "RegionOne"}
+	return provision.Report{Time: now, Cycle: 20 * time.Second, Duration: 250 * time.Millisecond, Pool: "demo", Owner: "cm",
+		Demand: []scale.Demand{{Key: "cm#7", Need: scale.Resources{Cpus: 1, MemoryMB: 1024}, Idle: 4, Eligible: []scale.OfferKey{{Loc: loc, Flavor: "m1.small"}}}},
+		Nodes: []provision.NodeReport{
+			{Name: "ehos-demo-1a2b3c4d", ID: "b1", Location: loc, Flavor: "m1.small", State: scale.Busy, Created: now.Add(-7 * time.Minute), Running: 1},
+			{Name: "ehos-demo-5e6f7a8b", ID: "b2", Location: loc, Flavor: "m1.small", State: scale.Booting, Created: now.Add(-40 * time.Second)},
+		},
+		Regions:  []provision.RegionReport{{Location: loc, Listed: true, VMs: 2}},
+		Decision: scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.small"}, Count: 2, Reason: "4 idle jobs of cm#7, 1 booting"}}},
+	}
+}
+
+func TestStatusAndNodes(t *testing.T) {
+	s := newSite(t, siteConfig)
+	now := time.Now()
+	bin := fakeCondor(t, []classad.Ad{sampleReport(now.Add(-5 * time.Second)).Ad(3)})
+	out, stderr, err := s.run(t, bin, "status")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"provisioner demo@cm: last cycle", "(every 20s, took 250ms): OK", "demand: 4 idle jobs", "alpha/RegionOne          1 booting, 1 busy", "create 2 × alpha/RegionOne m1.small: 4 idle jobs of cm#7"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = s.run(t, bin, "status", "--json")
+	var st struct {
+		Found  bool `json:"found"`
+		Stale  bool `json:"stale"`
+		Report struct {
+			Nodes []any `json:"nodes"`
+		} `json:"report"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || !st.Found || st.Stale || len(st.Report.Nodes) != 2 {
+		t.Errorf("json: %v %+v\n%s", err, st, out)
+	}
+	out, _, err = s.run(t, bin, "nodes")
+	if err != nil || !strings.HasPrefix(out, "NAME                CLOUD/REGION     FLAVOR    VM       HTCONDOR    JOBS  AGE    IDLE\n") ||
+		!strings.Contains(out, "ehos-demo-5e6f7a8b  alpha/RegionOne  m1.small  booting  not joined  0     45s    -") {
+		t.Errorf("nodes: %v\n%s", err, out)
+	}
+
+	// A stale ad: flagged, exit 1.
+	bin = fakeCondor(t, []classad.Ad{sampleReport(now.Add(-2 * time.Minute)).Ad(4)})
+	out, _, err = s.run(t, bin, "status")
+	if exitCode(err) != 1 || !strings.Contains(out, "STALE: the provisioner's last cycle was 2m0s ago (cycle 20s)") {
+		t.Errorf("stale: %v\n%s", err, out)
+	}
+	// No ad.
+	bin = fakeCondor(t, nil)
+	out, _, err = s.run(t, bin, "status")
+	if exitCode(err) != 1 || !strings.Contains(out, "provisioner: MISSING") {
+		t.Errorf("missing: %v\n%s", err, out)
+	}
+	// No HTCondor at all.
+	_, _, err = s.run(t, "", "status")
+	if err == nil || !strings.Contains(err.Error(), "condor_status") {
+		t.Errorf("no HTCondor: %v", err)
+	}
+}
+
+func TestStatusWatchPlain(t *testing.T) {
+	s := newSite(t, siteConfig)
+	bin := fakeCondor(t, []classad.Ad{sampleReport(time.Now()).Ad(1)})
+	var o, e bytes.Buffer
+	app := newAppWith(&o, &e, &deps{})
+	ctx, cancel := contextWithTimeout(250 * time.Millisecond)
+	defer cancel()
+	err := app.RunContext(ctx, []string{"ehos", "--config", s.config, "--condor-bin", bin, "status", "--watch", "--interval", "50ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(o.String(), "---- "); n < 2 || strings.Contains(o.String(), "\x1b[") {
+		t.Errorf("want ≥2 plain redraws, got %d:\n%s", n, o.String())
+	}
+}
+
+func TestImageBuildAndMasterDeploy(t *testing.T) {
+	s := newSite(t, siteConfig)
+	out, stderr, err := s.run(t, "", "image", "build", "--region", "RegionTwo", "--source-image", "debian-12", "--name", "ehos-base-test", "--poll", "10ms")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	f := strings.Fields(out)
+	if len(f) != 3 || f[0] != "alpha/RegionTwo" || f[1] != "ehos-base-test" {
+		t.Errorf("image build printed %q", out)
+	}
+	if !strings.Contains(stderr, filepath.Join("cloudinit", "base.yaml")) {
+		t.Errorf("does not say which template: %s", stderr)
+	}
+	if len(s.srv.Servers("RegionTwo")) != 0 {
+		t.Error("build VM left behind")
+	}
+	// A missing source image fails and leaves nothing.
+	_, _, err = s.run(t, "", "image", "build", "--region", "RegionOne", "--source-image", "nope", "--poll", "10ms")
+	if exitCode(err) != 1 || len(s.srv.Servers("RegionOne")) != 0 {
+		t.Errorf("missing source image: %v", err)
+	}
+
+	out, stderr, err = s.run(t, "", "master", "deploy", "--region", "RegionOne", "--poll", "10ms")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if f := strings.Fields(out); len(f) < 3 || f[0] != "ehos-master-demo" || !strings.HasPrefix(f[2], "10.0.0.") {
+		t.Errorf("master deploy printed %q", out)
+	}
+	vms := s.srv.Servers("RegionOne")
+	if len(vms) != 1 || vms[0].Metadata[cloud.MetaPool] != "" {
+		t.Errorf("master VM: %+v", vms)
+	}
+}
+
+func TestEveryCommandHasHelpWithExamples(t *testing.T) {
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if len(c.Subcommands) > 0 {
+				walk(prefix+c.Name+" ", c.Subcommands)
+				continue
+			}
+			if c.Name == "simulate" {
+				continue // the sim helper's command: its examples are its own business
+			}
+			if c.UsageText == "" || !strings.HasPrefix(c.UsageText, "ehos ") {
+				t.Errorf("ehos %s%s: no examples in UsageText", prefix, c.Name)
+			}
+			var o bytes.Buffer
+			a := newApp(&o, &o)
+			args := append([]string{"ehos"}, strings.Fields(prefix+c.Name)...)
+			if err := a.Run(append(args, "--help")); err != nil || !strings.Contains(o.String(), "ehos ") {
+				t.Errorf("%v --help: %v\n%s", args, err, o.String())
+			}
+		}
+	}
+	walk("", app.Commands)
+}
+
+func TestVerbosityAndVersion(t *testing.T) {
+	out, _, err := run(t, "version")
+	if err != nil || !strings.HasPrefix(out, "ehos ") {
+		t.Errorf("version: %v %q", err, out)
+	}
+	s := newSite(t, siteConfig)
+	_, stderr, _ := s.run(t, "", "clouds", "check")
+	if strings.Contains(stderr, "INF") {
+		t.Errorf("info logged without -v:\n%s", stderr)
+	}
+	_, stderr, _ = s.run(t, "", "-v", "config", "check")
+	if !strings.Contains(stderr, "INF") {
+		t.Errorf("no info with -v:\n%s", stderr)
+	}
+	_, stderr, _ = s.run(t, "", "-vv", "status")
+	_ = stderr // -vv parses (debug level); nothing to assert beyond no panic
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+var cloudFlag = &cli.StringSliceFlag{Name: "cloud", Usage: "only the cloud `NAME` (repeatable; default: every enabled cloud of ehos.yaml)"}
+
+func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "clouds",
+		Usage: "check the clouds of ehos.yaml, or set up their security groups and key pair",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "check",
+				Usage: "per cloud and region: authentication, image, flavors, network, key pair, security groups, quota",
+				UsageText: "ehos clouds check\n" +
+					"   ehos clouds check --cloud alpha",
+				Description: "One line per finding, OK or FAIL with the fix. The security groups must let\n" +
+					"9618/tcp and 9618/udp in from the nodes (the group itself or a CIDR) and\n" +
+					"22/tcp in for admins. Exits 1 on any failure.",
+				Flags: []cli.Flag{cloudFlag},
+				Action: func(c *cli.Context) error {
+					cfg, _, err := d.loadConfig(c)
+					if err != nil {
+						return err
+					}
+					clouds, err := pickClouds(cfg, c.StringSlice("cloud"))
+					if err != nil {
+						return err
+					}
+					fs := admin.CheckClouds(c.Context, clouds, d.cloudOpts(c))
+					if err := fs.Write(c.App.Writer); err != nil {
+						return err
+					}
+					return failed(fs.Failed(), "clouds check")
+				},
+			},
+			{
+				Name:  "setup",
+				Usage: "add the missing security group rules and upload the key pair",
+				UsageText: "ehos clouds setup --public-key ~/.ssh/id_rsa.pub\n" +
+					"   ehos clouds setup --cloud alpha --admin-cidr 192.0.2.0/24",
+				Description: "In the first security group of each cloud (default: \"default\") it adds\n" +
+					"ingress 9618/tcp and 9618/udp from the group itself and 22/tcp from\n" +
+					"--admin-cidr, where no rule allows them yet; where clouds[].key_pair does not\n" +
+					"exist it imports --public-key. Running it again changes nothing.",
+				Flags: []cli.Flag{
+					cloudFlag,
+					&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
+					&cli.StringFlag{Name: "admin-cidr", Value: "0.0.0.0/0", Usage: "source `CIDR` allowed to SSH"},
+				},
+				Action: func(c *cli.Context) error {
+					cfg, _, err := d.loadConfig(c)
+					if err != nil {
+						return err
+					}
+					clouds, err := pickClouds(cfg, c.StringSlice("cloud"))
+					if err != nil {
+						return err
+					}
+					s := admin.Setup{AdminCIDR: c.String("admin-cidr")}
+					if p := c.Path("public-key"); p != "" {
+						b, err := os.ReadFile(p)
+						if err != nil {
+							return err
+						}
+						s.PublicKey = strings.TrimSpace(string(b))
+						if strings.Contains(s.PublicKey, "PRIVATE KEY") {
+							return fmt.Errorf("%s is a private key: give the .pub file", p)
+						}
+					}
+					fs := admin.SetupClouds(c.Context, clouds, d.cloudOpts(c), s)
+					if err := fs.Write(c.App.Writer); err != nil {
+						return err
+					}
+					return failed(fs.Failed(), "clouds setup")
+				},
+			},
+		},
+	}
+}
+
+// pickClouds returns the clouds of cfg named in only (all when empty).
+func pickClouds(cfg *config.Config, only []string) ([]cloud.Config, error) {
+	if len(only) == 0 {
+		return cfg.Clouds, nil
+	}
+	var out []cloud.Config
+	for _, n := range only {
+		found := false
+		for _, c := range cfg.Clouds {
+			if c.Name == n {
+				out = append(out, c)
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			for _, c := range cfg.Clouds {
+				names = append(names, c.Name)
+			}
+			return nil, fmt.Errorf("no cloud %q in ehos.yaml (it has %s)", n, strings.Join(names, ", "))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/ehos-project/ehos/lib/config"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "check or migrate ehos.yaml",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "check",
+				Usage: "report every problem of ehos.yaml, the EHOS_* knobs and clouds.yaml at once",
+				UsageText: "ehos config check\n" +
+					"   ehos --config /tmp/new-ehos.yaml --clouds /tmp/clouds.yaml config check",
+				Description: "Validates ehos.yaml (each problem names the key and value), lays the EHOS_*\n" +
+					"HTCondor knobs over it (condor_config_val; skipped with a note when HTCondor\n" +
+					"is not reachable) and finds each cloud's clouds.yaml entry (no network).\n" +
+					"Exits 1 if anything is wrong.",
+				Action: func(c *cli.Context) error {
+					p, err := d.configPath(c)
+					if err != nil {
+						return err
+					}
+					log.Info().Str("config", p).Msg("checking")
+					_, fs := admin.CheckConfig(c.Context, admin.ConfigCheck{Path: p, Condor: d.condorClient(c), Clouds: d.cloudOpts(c)})
+					if err := fs.Write(c.App.Writer); err != nil {
+						return err
+					}
+					return failed(fs.Failed(), "config check")
+				},
+			},
+			{
+				Name:      "migrate",
+				Usage:     "convert the original EHOS ehos.yaml into the new form",
+				ArgsUsage: "OLD.yaml",
+				UsageText: "ehos config migrate -o /usr/local/etc/ehos/ehos.yaml --clouds-out ~/.config/openstack/clouds.yaml old-ehos.yaml\n" +
+					"   ehos config migrate old-ehos.yaml            # print the new ehos.yaml",
+				Description: "Writes the new ehos.yaml (stdout without -o) and, when the old file carried\n" +
+					"cloud credentials inline, a clouds.yaml (mode 0600; --clouds-out, default\n" +
+					"clouds.yaml beside -o). Notes say what was converted, moved or dropped. The\n" +
+					"old pool password is never copied: workers get their own tokens now.",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the new ehos.yaml to `FILE`"},
+					&cli.StringFlag{Name: "clouds-out", Usage: "write the clouds.yaml with the credentials to `FILE`"},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fmt.Errorf("ehos config migrate: want one OLD.yaml, got %d arguments", c.NArg())
+					}
+					old := c.Args().First()
+					data, err := os.ReadFile(old)
+					if err != nil {
+						return err
+					}
+					m, err := config.Migrate(old, data)
+					if err != nil {
+						return err
+					}
+					out := c.String("output")
+					if out == "" {
+						if _, err := c.App.Writer.Write(m.Config); err != nil {
+							return err
+						}
+					} else if err := os.WriteFile(out, m.Config, 0o644); err != nil {
+						return err
+					} else {
+						fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", out)
+					}
+					if m.CloudsYAML != nil {
+						co := c.String("clouds-out")
+						if co == "" {
+							if out == "" {
+								return fmt.Errorf("the old file carries cloud credentials: give --clouds-out FILE for the clouds.yaml (written 0600)")
+							}
+							co = filepathJoinDir(out, "clouds.yaml")
+						}
+						if err := os.WriteFile(co, m.CloudsYAML, 0o600); err != nil {
+							return err
+						}
+						if err := os.Chmod(co, 0o600); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.ErrWriter, "wrote %s (mode 0600: it holds credentials)\n", co)
+					}
+					for _, n := range m.Notes {
+						fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)
+					}
+					return nil
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+
+	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+func doctorCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check everything: config, knobs, HTCondor, provisioner, demand job, templates, tokens, clouds",
+		UsageText: "ehos doctor\n" +
+			"   sudo ehos doctor          # as root (or condor) so a worker token can be minted",
+		Description: "Runs `config check` and `clouds check` and also checks that the collector\n" +
+			"answers, DAEMON_LIST runs EHOS_PROVISIONER, the provisioner's ad is fresh, the\n" +
+			"ehos_demand job runs, every template renders (naming the file in use: the\n" +
+			"admin's copy in the etc dir or the shipped one) and a worker token can be\n" +
+			"minted (it is thrown away, never printed). One line per problem with its fix;\n" +
+			"exits 1 if any.",
+		Action: func(c *cli.Context) error {
+			p, err := d.configPath(c)
+			if err != nil {
+				return err
+			}
+			wd, _ := os.Getwd()
+			fs := admin.Doctor{ConfigPath: p, Condor: d.condorClient(c), Clouds: d.cloudOpts(c), FS: os.DirFS("/"),
+				Checkout: findCheckout(wd), Now: d.timeNow()}.Run(c.Context)
+			if err := fs.Write(c.App.Writer); err != nil {
+				return err
+			}
+			return failed(fs.Failed(), "doctor")
+		},
+	}
+}

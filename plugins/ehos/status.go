@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+)
+
+func statusCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show demand, nodes, the last decision and the provisioner's health",
+		UsageText: "ehos status\n" +
+			"   ehos status --watch --interval 5s\n" +
+			"   ehos status --json | jq .report.decision",
+		Description: "Reads the provisioner's EHOSProvisioner ad from the collector. The ad is\n" +
+			"flagged STALE when its last cycle is older than 3 cycles, MISSING when there\n" +
+			"is none; then status exits 1 (not with --watch).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "redraw until Ctrl-C"},
+			&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "redraw period with --watch"},
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			draw := func(w io.Writer) (admin.Status, error) {
+				st, err := admin.ReadStatus(c.Context, d.condorClient(c), d.timeNow())
+				if err != nil {
+					return st, err
+				}
+				if c.Bool("json") {
+					return st, writeJSON(w, st)
+				}
+				return st, admin.WriteStatus(w, st)
+			}
+			if !c.Bool("watch") {
+				st, err := draw(c.App.Writer)
+				if err != nil {
+					return err
+				}
+				if !st.Healthy() {
+					return cli.Exit("", 1)
+				}
+				return nil
+			}
+			return watch(c, d, c.Duration("interval"), func(w io.Writer) error {
+				_, err := draw(w)
+				if err != nil {
+					log.Debug().Err(err).Msg("status")
+					fmt.Fprintf(w, "error: %v\n", err)
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// watch redraws every interval until the context ends: on a terminal it
+// clears the screen first, otherwise it prints a separator with the time.
+func watch(c *cli.Context, d *deps, every time.Duration, draw func(io.Writer) error) error {
+	tty := d.tty != nil && d.tty()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		var b bytes.Buffer
+		if tty {
+			b.WriteString("\x1b[H\x1b[2J")
+		} else {
+			fmt.Fprintf(&b, "---- %s ----\n", d.timeNow().UTC().Format(time.RFC3339))
+		}
+		if err := draw(&b); err != nil {
+			return err
+		}
+		if _, err := c.App.Writer.Write(b.Bytes()); err != nil {
+			return err
+		}
+		select {
+		case <-c.Context.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
+}
+
+func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "nodes",
+		Usage: "list the provisioner's VMs: cloud, flavor, VM and HTCondor state, jobs, age, idle time",
+		UsageText: "ehos nodes\n" +
+			"   ehos nodes --json",
+		Description: "One row per VM from the provisioner's last report (its EHOSProvisioner ad).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the rows as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			now := d.timeNow()
+			st, err := admin.ReadStatus(c.Context, d.condorClient(c), now)
+			if err != nil {
+				return err
+			}
+			rows := admin.NodeRows(st.Report, now)
+			if c.Bool("json") {
+				return writeJSON(c.App.Writer, rows)
+			}
+			if !st.Healthy() {
+				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", st.Problem)
+			}
+			return admin.WriteNodes(c.App.Writer, rows)
+		},
+	}
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs scripts/install-master.sh twice in a throw-away copy of the HTCondor
+# test root (/var/lib/ehos/trixie, made by scripts/install-condor.sh) and
+# checks what it installed and that the second run changes nothing. Needs root
+# and `make build` (a stub stands in for ehos_provisioner when it is not built).
+set -euo pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=${EHOS_CONDOR_ROOT:-/var/lib/ehos/trixie}
+[[ $(id -u) -eq 0 ]] || { echo "needs root (chroot)" >&2; exit 1; }
+[[ -x $ROOT/usr/bin/condor_version ]] || { echo "no HTCondor root at $ROOT: make condor" >&2; exit 1; }
+T=$(mktemp -d /tmp/ehos-install-master-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cp -a "$ROOT" "$T/root"
+mkdir -p "$T/root/src/bin"
+cp -a "$SRC/scripts" "$SRC/cloudinit" "$SRC/condor-config" "$T/root/src/"
+for b in ehos ehos_demand ehos_startd_cron ehos_provisioner; do
+  if [[ -x $SRC/bin/$b ]]; then cp "$SRC/bin/$b" "$T/root/src/bin/"
+  elif [[ $b == ehos_provisioner ]]; then printf '#!/bin/sh\nexit 0\n' >"$T/root/src/bin/$b"; chmod +x "$T/root/src/bin/$b"
+  else echo "bin/$b missing: make build" >&2; exit 1; fi
+done
+chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool testpool --central-manager 10.0.0.5
+second=$(chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool other --central-manager 10.9.9.9 2>&1)
+echo "$second"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+grep -q 'installed' <<<"$second" && fail "second run installed something"
+cv() { chroot "$T/root" condor_config_val "$1"; }
+[[ $(cv EHOS_POOL_NAME) == testpool ]] || fail "EHOS_POOL_NAME $(cv EHOS_POOL_NAME)"
+[[ $(cv DAEMON_LIST) == *EHOS_PROVISIONER* ]] || fail "DAEMON_LIST $(cv DAEMON_LIST)"
+[[ $(cv EHOS_CONFIG) == /usr/local/etc/ehos/ehos.yaml ]] || fail "EHOS_CONFIG"
+[[ $(stat -c %a "$T/root/etc/condor/passwords.d/POOL") == 600 ]] || fail "POOL key mode"
+[[ $(stat -c %a "$T/root/usr/local/etc/ehos/ehos.yaml") == 640 ]] || fail "ehos.yaml mode"
+grep -q 'name: testpool' "$T/root/usr/local/etc/ehos/ehos.yaml" || fail "ehos.yaml overwritten"
+for f in base.yaml master.yaml worker.yaml ehos_demand.submit; do [[ -f $T/root/usr/local/share/ehos/$f ]] || fail "share/$f"; done
+chroot "$T/root" /usr/local/bin/ehos version >/dev/null || fail "ehos does not run"
+echo "test-install-master: ok"
