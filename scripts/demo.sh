@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# make demo: for now, a loopback HTCondor pool with one worker running a small
-# burst of jobs, shown through condor_status and condor_q. It grows into the
-# full demo (local OpenStack API + provisioner scaling the pool) later.
+# make demo: a whole ehos on this machine. A loopback HTCondor pool whose
+# condor_master runs ehos_provisioner, the demand job in its schedd, and the
+# local OpenStack API whose servers boot real HTCondor workers from
+# cloudinit/worker.yaml. A burst of jobs is submitted and `ehos status` is
+# shown while the pool scales up, runs them and scales back to zero; then
+# everything it started is stopped (Ctrl-C stops it too).
+# Needs root the first time (it installs HTCondor into a Debian trixie root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-condor.sh
-EHOS_DEMO=1 EHOS_REQUIRE_CONDOR=1 exec go test -tags integration -count=1 -run '^TestDemoPool$' -v ./integration/
+make --no-print-directory build
+exec go run ./integration/cmd/ehos-demo "$@"

@@ -1,0 +1,122 @@
+// Command ehos-demo is `make demo`: a whole ehos on this machine. It brings
+// up a loopback HTCondor pool whose condor_master runs ehos_provisioner, the
+// demand job in its schedd, and the local OpenStack API whose servers are
+// real HTCondor workers; submits a burst of jobs; and shows `ehos status`
+// while the pool scales up, runs the jobs and scales back down. Then it
+// stops everything it started (also on Ctrl-C).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ehos-project/ehos/integration"
+	"github.com/ehos-project/ehos/lib/condor"
+)
+
+func main() {
+	jobs := flag.Int("jobs", 16, "jobs in the burst")
+	runtime := flag.Duration("runtime", 20*time.Second, "how long each job runs")
+	timeout := flag.Duration("timeout", 8*time.Minute, "give up after this long")
+	flag.Parse()
+
+	t := newRunner()
+	code := 0
+	func() {
+		defer t.recover(&code)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		code = demo(ctx, t, *jobs, *runtime, *timeout)
+	}()
+	t.cleanup()
+	os.Exit(code)
+}
+
+const scaling = `  min: 0
+  max: 8
+  max_booting: 8
+  max_creates_per_cycle: 8
+  cycle: 4s
+  idle_before_retire: 20s
+  boot_timeout: 2m
+  drain_timeout: 10m
+  delete_timeout: 30s
+  backoff_initial: 10s
+  backoff_max: 1m
+`
+
+func demo(ctx context.Context, t *runner, jobs int, runtime, timeout time.Duration) int {
+	fmt.Println("ehos demo: starting a loopback HTCondor pool, the local OpenStack API and the provisioner ...")
+	s := integration.StartStack(t, integration.StackOptions{Scaling: scaling, BootDelay: 3 * time.Second})
+	fmt.Printf("  pool:        %s (config %s)\n  cloud:       %s (clouds.yaml %s)\n  ehos.yaml:   %s\n  provisioner: %s/EHOSProvisionerLog\n\n",
+		s.Pool.CollectorAddr, s.Pool.ConfigFile, s.Cloud.AuthURL(), s.CloudsFile, s.ConfigFile, s.Dir)
+
+	cl := s.Pool.Client()
+	big := jobs / 4
+	small := jobs - big
+	secs := int(runtime.Seconds())
+	sub := fmt.Sprintf("executable = /bin/sleep\narguments = %d\n"+
+		"request_cpus = 1\nrequest_memory = 512\nqueue %d\n"+
+		"arguments = %d\nrequest_cpus = 2\nrequest_memory = 1500\nqueue %d\n", secs, small, secs+10, big)
+	cluster, err := cl.Submit(ctx, sub)
+	if err != nil {
+		t.Fatalf("submit the burst: %v", err)
+	}
+	fmt.Printf("submitted %d jobs (%d × 1 cpu, %d × 2 cpu) as cluster %d; watching `ehos status` ...\n", jobs, small, big, cluster)
+
+	status := exec.Command(filepath.Join(s.Bin, "ehos"), "--config", s.ConfigFile, "--condor-bin", s.Pool.Install.BinDir, "status")
+	status.Env = append(os.Environ(), "CONDOR_CONFIG="+s.Pool.ConfigFile)
+	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	var peak, ranJobs int
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Println("\ninterrupted: stopping everything")
+			return 130
+		case <-time.After(3 * time.Second):
+		}
+		cmd := *status
+		out, _ := cmd.CombinedOutput()
+		left, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		if err != nil {
+			continue
+		}
+		running := 0
+		for _, a := range left {
+			if a.GetInt("JobStatus", 0) == 2 {
+				running++
+			}
+		}
+		servers := len(s.Servers())
+		peak = max(peak, servers)
+		ranJobs = jobs - len(left)
+		fmt.Printf("\n--- %s  jobs: %d waiting, %d running, %d done  VMs: %d\n%s", time.Since(start).Round(time.Second),
+			len(left)-running, running, ranJobs, servers, indent(string(out)))
+		if len(left) == 0 && servers == 0 {
+			fmt.Printf("\nehos demo: all %d jobs ran on ehos workers (up to %d VMs at once) and the pool scaled back to zero in %s.\n",
+				jobs, peak, time.Since(start).Round(time.Second))
+			return 0
+		}
+		if time.Now().After(deadline) {
+			fmt.Printf("\nehos demo: not done after %s; the provisioner log is %s/EHOSProvisionerLog\n", timeout, s.Dir)
+			return 1
+		}
+	}
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}
