@@ -24,7 +24,7 @@ func Default() Config {
 			MaxBooting:         10,
 			MaxCreatesPerCycle: 5,
 			Cycle:              30 * time.Second,
-			IdleBeforeRetire:   5 * time.Minute,
+			IdleBeforeRetire:   2 * time.Minute,
 			BootTimeout:        15 * time.Minute,
 			DrainTimeout:       2 * time.Hour,
 			DeleteTimeout:      5 * time.Minute,

@@ -24,7 +24,7 @@ scaling:
   max_booting: 40
   max_creates_per_cycle: 20
   cycle: 30s
-  idle_before_retire: 5m
+  idle_before_retire: 2m
   boot_timeout: 15m
   drain_timeout: 2h
   delete_timeout: 5m
