@@ -183,3 +183,18 @@ func TestMigrateLegacy(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// The shipped example must load as it is.
+func TestShippedExampleLoads(t *testing.T) {
+	data, err := os.ReadFile("../../condor-config/ehos.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse("ehos.yaml.example", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Clouds) != 2 || cfg.Scaling.IdleBeforeRetire != 2*time.Minute {
+		t.Errorf("example: %d clouds, idle %s", len(cfg.Clouds), cfg.Scaling.IdleBeforeRetire)
+	}
+}
