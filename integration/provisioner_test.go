@@ -233,4 +233,8 @@ func TestScaleDownNeverKillsARunningJob(t *testing.T) {
 		t.Errorf("long job: NumJobStarts ExitCode JobStatus = %q, want 1 0 4 (started once, finished)", out)
 	}
 	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	if !strings.Contains(s.ProvisionerLog(), `"message":"draining"`) {
+		t.Error("no worker was drained: the test proves nothing")
+	}
+
 }

@@ -6,9 +6,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/demand"
+	"github.com/ehos-project/ehos/lib/nodeinfo"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/scale"
 )
@@ -30,6 +33,10 @@ type Pool struct {
 	// that `ehos status` can show a stale ad (and say it is stale) rather
 	// than none.
 	AdLifetime time.Duration
+	// RetireLifetime bounds how long a retire request stays (default 24h);
+	// the VM is normally deleted long before.
+	RetireLifetime time.Duration
+	Log            zerolog.Logger
 }
 
 var _ provision.Pool = (*Pool)(nil)
@@ -45,6 +52,7 @@ func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *P
 		Name:       name,
 		Collector:  &demand.Collector{Condor: tools, Pool: name, MaxAge: maxAge},
 		AdLifetime: 30 * time.Minute,
+		Log:        zerolog.Nop(),
 	}
 }
 
@@ -135,13 +143,32 @@ func (p *Pool) Offer(ctx context.Context, offers []scale.Offer) error {
 	return p.Collector.Offer(ctx, offers)
 }
 
-// Drain asks the worker's startd to finish its jobs and take no more
-// (condor_drain -graceful: running jobs get MAXJOBRETIREMENTTIME).
+// Drain asks the worker to finish its jobs and take no more, two ways: a
+// retire request in the collector, which the worker's hook pulls (its START
+// then refuses new jobs), and condor_drain -graceful (running jobs get
+// MAXJOBRETIREMENTTIME), which needs the worker to accept the central
+// manager's administrator: true where they share a signing key or a host,
+// not on a VM that only holds its own token. Either one is enough.
 func (p *Pool) Drain(ctx context.Context, w provision.Worker) error {
-	if w.Slot == "" {
-		return fmt.Errorf("drain %s: no slot name known", w.Name)
+	lifetime := p.RetireLifetime
+	if lifetime <= 0 {
+		lifetime = 24 * time.Hour
 	}
-	return p.Tools.Drain(ctx, w.Slot, true)
+	pullErr := p.Tools.Advertise(ctx, "UPDATE_AD_GENERIC", []classad.Ad{nodeinfo.RetireRequest(p.Name, w.Name, lifetime)})
+	if w.Slot == "" {
+		if pullErr != nil {
+			return fmt.Errorf("drain %s: no slot name known, and the retire request failed: %w", w.Name, pullErr)
+		}
+		return nil
+	}
+	pushErr := p.Tools.Drain(ctx, w.Slot, true)
+	if pullErr != nil && pushErr != nil {
+		return fmt.Errorf("drain %s: retire request: %v; condor_drain: %w", w.Name, pullErr, pushErr)
+	}
+	if pushErr != nil {
+		p.Log.Debug().Str("node", w.Name).Err(pushErr).Msg("condor_drain refused: the retire request carries the drain")
+	}
+	return nil
 }
 
 // Publish advertises the provisioner's ad with a lifetime.

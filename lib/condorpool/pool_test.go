@@ -91,12 +91,19 @@ func TestPoolQueriesAndDrain(t *testing.T) {
 	if err := p.Drain(context.Background(), provision.Worker{Name: "w", Slot: "slot1@w@h"}); err != nil || ft.drained[0] != "slot1@w@h" {
 		t.Errorf("drain: %v %v", err, ft.drained)
 	}
-	if err := p.Drain(context.Background(), provision.Worker{Name: "w"}); err == nil {
-		t.Error("drain without a slot name accepted")
+	if len(ft.adv) != 1 || ft.adv[0][0].GetString("MyType") != "EHOSRetireRequest" || ft.adv[0][0].GetString("EHOSName") != "w" {
+		t.Errorf("no retire request advertised: %v", ft.adv)
+	}
+	// Without a slot name the pull path alone carries it.
+	if err := p.Drain(context.Background(), provision.Worker{Name: "w"}); err != nil {
+		t.Errorf("drain by retire request alone: %v", err)
 	}
 	ft.err = errors.New("collector down")
 	if _, err := p.Workers(context.Background()); err == nil {
 		t.Error("failed query became no workers")
+	}
+	if err := p.Drain(context.Background(), provision.Worker{Name: "w", Slot: "slot1@w@h"}); err == nil {
+		t.Error("drain reported done when both ways failed")
 	}
 }
 

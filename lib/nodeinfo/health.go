@@ -39,6 +39,9 @@ type Report struct {
 	Identity Identity
 	Healthy  bool
 	Reasons  []string
+	// Retire is whether a retire request names this worker; nil when it
+	// could not be asked (EHOSRetire is then left as it was).
+	Retire *bool
 }
 
 // Check reads the identity and checks health. It never returns an error:
@@ -108,6 +111,9 @@ func (r Report) Ad(now time.Time) classad.Ad {
 		"EHOSHealthy":      classad.Bool(r.Healthy),
 		"EHOSHealthReason": classad.String(reason),
 		"EHOSHookTime":     classad.Int(now.Unix()),
+	}
+	if r.Retire != nil {
+		ad["EHOSRetire"] = classad.Bool(*r.Retire)
 	}
 	if !r.Identity.BootTime.IsZero() {
 		ad["EHOSBootTime"] = classad.Int(r.Identity.BootTime.Unix())

@@ -140,3 +140,20 @@ func TestKernelBootTime(t *testing.T) {
 		t.Error("invented boot time")
 	}
 }
+
+func TestRetireRequestAndFlag(t *testing.T) {
+	ad := RetireRequest("p1", `w"1`, time.Hour)
+	if ad.GetString("MyType") != RetireAdType || ad.GetString("EHOSName") != `w"1` || ad.GetInt("ClassAdLifetime", 0) != 3600 {
+		t.Errorf("request %v", ad)
+	}
+	if c := RetireConstraint("p1", `w"1`); !strings.Contains(c, `EHOSName == "w\"1"`) {
+		t.Errorf("constraint does not quote: %s", c)
+	}
+	yes := true
+	if got := (Report{Retire: &yes}).Ad(time.Unix(0, 0)); !got.GetBool("EHOSRetire", false) {
+		t.Error("EHOSRetire not published")
+	}
+	if _, ok := (Report{}).Ad(time.Unix(0, 0)).Get("EHOSRetire"); ok {
+		t.Error("EHOSRetire published although the collector could not be asked")
+	}
+}

@@ -101,6 +101,7 @@ func run(c *cli.Context) error {
 		negInterval = time.Duration(s) * time.Second
 	}
 	pool := condorpool.New(tools, cfg.Pool.Name, negInterval)
+	pool.Log = log
 	if d := 20 * cfg.Scaling.Cycle; d > pool.AdLifetime {
 		pool.AdLifetime = d
 	}

@@ -79,6 +79,16 @@ func run(c *cli.Context) error {
 		r.Reasons = append(reasons, r.Reasons...)
 		r.Healthy = false
 	}
+	if r.Identity.Name != "" && r.Identity.Pool != "" {
+		// Has the provisioner asked this worker to retire? A failed query
+		// leaves EHOSRetire as the last run published it.
+		cl := &condor.Client{BinDir: c.String("condor-bin"), Timeout: 10 * time.Second}
+		ads, err := cl.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: nodeinfo.RetireConstraint(r.Identity.Pool, r.Identity.Name), Attrs: []string{"Name"}})
+		if err == nil {
+			retire := len(ads) > 0
+			r.Retire = &retire
+		}
+	}
 	text, err := r.Ad(now).MarshalText()
 	if err != nil {
 		// Cannot happen with the fixed attribute names; say so rather than
