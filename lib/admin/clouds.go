@@ -29,19 +29,8 @@ type regionView struct {
 }
 
 func view(c cloud.Config, region string) regionView {
-	v := regionView{image: c.Image, network: c.Network, keyPair: c.KeyPair}
-	if o, ok := c.RegionOverrides[region]; ok {
-		if o.Image != "" {
-			v.image = o.Image
-		}
-		if o.Network != "" {
-			v.network = o.Network
-		}
-		if o.KeyPair != "" {
-			v.keyPair = o.KeyPair
-		}
-	}
-	return v
+	r := c.InRegion(region)
+	return regionView{image: r.Image, network: r.Network, keyPair: r.KeyPair}
 }
 
 // securityGroups are the groups a worker gets ("default" when none is named).

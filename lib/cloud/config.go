@@ -37,3 +37,21 @@ type RegionConfig struct {
 
 // IsEnabled reports whether the entry is switched on (the default).
 func (c Config) IsEnabled() bool { return c.Enabled == nil || *c.Enabled }
+
+// InRegion returns the entry's image, network and key pair for one region,
+// with that region's overrides applied.
+func (c Config) InRegion(region string) RegionConfig {
+	v := RegionConfig{Image: c.Image, Network: c.Network, KeyPair: c.KeyPair}
+	if o, ok := c.RegionOverrides[region]; ok {
+		if o.Image != "" {
+			v.Image = o.Image
+		}
+		if o.Network != "" {
+			v.Network = o.Network
+		}
+		if o.KeyPair != "" {
+			v.KeyPair = o.KeyPair
+		}
+	}
+	return v
+}

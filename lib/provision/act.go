@@ -156,12 +156,13 @@ func (p *Provisioner) deleteRetryAfter(tries int) time.Duration {
 // and the cloud's image, network and key pair with per-region overrides.
 func (p *Provisioner) createRequest(r *region, name string, f cloud.Flavor, userData []byte) cloud.CreateRequest {
 	cfg := r.spec.Config
+	rc := cfg.InRegion(r.loc.Region)
 	req := cloud.CreateRequest{
 		Name:             name,
 		Flavor:           f.ID,
-		Image:            cfg.Image,
-		Network:          cfg.Network,
-		KeyPair:          cfg.KeyPair,
+		Image:            rc.Image,
+		Network:          rc.Network,
+		KeyPair:          rc.KeyPair,
 		SecurityGroups:   cfg.SecurityGroups,
 		AvailabilityZone: cfg.AvailabilityZone,
 		UserData:         userData,
@@ -170,17 +171,6 @@ func (p *Provisioner) createRequest(r *region, name string, f cloud.Flavor, user
 			cloud.MetaOwner: p.opt.Owner,
 			cloud.MetaName:  name,
 		},
-	}
-	if o, ok := cfg.RegionOverrides[r.loc.Region]; ok {
-		if o.Image != "" {
-			req.Image = o.Image
-		}
-		if o.Network != "" {
-			req.Network = o.Network
-		}
-		if o.KeyPair != "" {
-			req.KeyPair = o.KeyPair
-		}
 	}
 	return req
 }
