@@ -248,8 +248,12 @@ uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public 2
 start keystone uwsgi --ini "$RUN/keystone-uwsgi.ini"
 start neutron-stub python3 /opt/ehos/neutron-stub.py 9696
 wait_http keystone $KS/v3
-log "keystone up; registering services and users"
-python3 /opt/ehos/register.py phase1
+if [[ ! -f $RUN/.registered ]]; then
+  # ~25 s (a dozen Keystone writes, password hashing on 2 shared cores): once.
+  log "keystone up; registering services and users"
+  python3 /opt/ehos/register.py phase1
+  touch "$RUN/.registered"
+fi
 
 log "starting placement, glance, nova"
 uwsgi_ini placement 8778 /usr/bin/placement-api 1
