@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,16 +200,26 @@ func (f *fixture) deleteAndWait(t *testing.T, id string) {
 		t.Errorf("delete server %s: %v", id, err)
 		return
 	}
+	var seen []string
+	start := time.Now()
 	err = gophercloud.WaitFor(ctx, func(ctx context.Context) (bool, error) {
-		_, err := servers.Get(ctx, f.user, id).Extract()
+		var cur struct {
+			Status    string  `json:"status"`
+			TaskState *string `json:"OS-EXT-STS:task_state"`
+		}
+		err := servers.Get(ctx, f.user, id).ExtractInto(&cur)
 		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 			return true, nil
+		}
+		if err == nil && cur.TaskState != nil {
+			seen = append(seen, cur.Status+"/"+*cur.TaskState)
 		}
 		return false, err
 	})
 	if err != nil {
 		t.Errorf("wait for server %s to be gone: %v", id, err)
 	}
+	t.Logf("server %s gone (404) %v after DELETE; status/task_state seen before: %v", id, time.Since(start).Round(time.Millisecond), seen)
 }
 
 func TestServerLifecycleWithUserData(t *testing.T) {
@@ -329,6 +340,34 @@ func TestNovaErrorBodies(t *testing.T) {
 		o.Name, o.FlavorRef = "ehos-realos-quota", f.flavor["m1.medium"]
 		golden(t, f, "nova-403-quota-cores.json", createErr(t, f, o, http.StatusForbidden))
 	})
+	t.Run("403 quota instances", func(t *testing.T) {
+		zero := 0
+		if _, err := quotasets.Update(f.ctx, f.admin, f.projectID, quotasets.UpdateOpts{Instances: &zero}).Extract(); err != nil {
+			t.Fatalf("set quota: %v", err)
+		}
+		t.Cleanup(func() {
+			n := 10
+			if _, err := quotasets.Update(context.Background(), f.admin, f.projectID, quotasets.UpdateOpts{Instances: &n}).Extract(); err != nil {
+				t.Errorf("restore quota: %v", err)
+			}
+		})
+		o := base
+		o.Name = "ehos-realos-quota-instances"
+		golden(t, f, "nova-403-quota-instances.json", createErr(t, f, o, http.StatusForbidden))
+	})
+	t.Run("400 user_data too large", func(t *testing.T) {
+		o := base
+		// Nova's limit is on the base64 text: 65535 bytes.
+		o.Name, o.UserData = "ehos-realos-bigdata", []byte(strings.Repeat("#", 49152+1))
+		get := createErr(t, f, o, http.StatusBadRequest)
+		golden(t, f, "nova-400-user-data-too-large.json", func() (int, []byte) {
+			// Nova echoes the whole base64 value, twice (131 KB): the captured
+			// file has it replaced by USER_DATA_BASE64; all else is verbatim.
+			code, body := get()
+			b64 := base64.StdEncoding.EncodeToString(o.UserData)
+			return code, []byte(strings.ReplaceAll(string(body), b64, "USER_DATA_BASE64"))
+		})
+	})
 	t.Run("400 flavor not found", func(t *testing.T) {
 		o := base
 		o.Name, o.FlavorRef = "ehos-realos-noflavor", "no-such-flavor"
@@ -366,6 +405,33 @@ func TestNovaErrorBodies(t *testing.T) {
 	})
 }
 
+// Paging: with limit, Nova adds "servers_links" with rel "next" and a marker
+// (the last server's id); newest first.
+func TestServerListPaging(t *testing.T) {
+	f := setup(t)
+	for _, name := range []string{"ehos-realos-page-1", "ehos-realos-page-2"} {
+		f.createAndWait(t, servers.CreateOpts{Name: name, ImageRef: f.imageID,
+			FlavorRef: f.flavor["m1.small"], Networks: "none", Metadata: map[string]string{"ehos": "page"}})
+	}
+	golden(t, f, "nova-servers-list-limit-1.json", func() (int, []byte) {
+		var raw json.RawMessage
+		resp, err := f.user.Get(f.ctx, f.user.ServiceURL("servers")+"?limit=1", &raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, raw
+	})
+	// gophercloud follows the links: both servers come back.
+	pages, err := servers.List(f.user, servers.ListOpts{Limit: 1}).AllPages(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := servers.ExtractServers(pages)
+	if len(all) != 2 {
+		t.Errorf("paged list gave %d servers, want 2", len(all))
+	}
+}
+
 func createErr(t *testing.T, f *fixture, o servers.CreateOpts, want int) func() (int, []byte) {
 	return func() (int, []byte) {
 		s, err := servers.Create(f.ctx, f.user, o, nil).Extract()
@@ -386,7 +452,11 @@ func errBody(t *testing.T, err error, want int) (int, []byte) {
 	if ue.Actual != want {
 		t.Fatalf("HTTP %d, want %d: %s", ue.Actual, want, ue.Body)
 	}
-	t.Logf("HTTP %d Content-Type %q body %s", ue.Actual, ue.ResponseHeader.Get("Content-Type"), ue.Body)
+	b := string(ue.Body)
+	if len(b) > 400 { // the too-long user_data error echoes all 64 KiB of it
+		b = b[:400] + fmt.Sprintf("... (%d bytes)", len(ue.Body))
+	}
+	t.Logf("HTTP %d Content-Type %q body %s", ue.Actual, ue.ResponseHeader.Get("Content-Type"), b)
 	return ue.Actual, ue.Body
 }
 
