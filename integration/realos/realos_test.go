@@ -432,6 +432,58 @@ func TestServerListPaging(t *testing.T) {
 	}
 }
 
+// What ehos does in a burst: several creates at once, then several deletes.
+// (Before BEGIN IMMEDIATE for nova's sqlite, this put servers in ERROR with
+// "database is locked".)
+func TestConcurrentCreatesAndDeletes(t *testing.T) {
+	f := setup(t)
+	const n = 6
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			s, err := servers.Create(f.ctx, f.user, servers.CreateOpts{
+				Name: fmt.Sprintf("ehos-realos-burst-%d", i), ImageRef: f.imageID,
+				FlavorRef: f.flavor["m1.small"], Networks: "none",
+				Metadata: map[string]string{"ehos": "burst"}}, nil).Extract()
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- s.ID
+		}()
+	}
+	var created []string
+	t.Cleanup(func() {
+		// All DELETEs first (as a scale-down does), then wait for each.
+		for _, id := range created {
+			if err := servers.Delete(context.Background(), f.user, id).ExtractErr(); err != nil {
+				t.Errorf("delete %s: %v", id, err)
+			}
+		}
+		for _, id := range created {
+			f.deleteAndWait(t, id)
+		}
+	})
+	for range n {
+		select {
+		case id := <-ids:
+			created = append(created, id)
+		case err := <-errs:
+			t.Errorf("create: %v", err)
+		}
+	}
+	start := time.Now()
+	for _, id := range created {
+		err := servers.WaitForStatus(f.ctx, f.user, id, "ACTIVE")
+		if err != nil {
+			s, _ := servers.Get(f.ctx, f.user, id).Extract()
+			t.Fatalf("server %s not ACTIVE: %v (server %+v)", id, err, s)
+		}
+	}
+	t.Logf("%d servers ACTIVE %v after the last create returned", len(created), time.Since(start).Round(time.Millisecond))
+}
+
 func createErr(t *testing.T, f *fixture, o servers.CreateOpts, want int) func() (int, []byte) {
 	return func() (int, []byte) {
 		s, err := servers.Create(f.ctx, f.user, o, nil).Extract()
