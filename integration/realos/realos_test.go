@@ -1,9 +1,9 @@
 //go:build openstack
 
-// Package realos proves the gophercloud calls ehos makes against a REAL
+// These tests prove the gophercloud calls ehos makes against a REAL
 // OpenStack (Debian bookworm's Zed: Keystone, Nova with the fake virt driver,
 // Glance, Placement; a neutron-stub for networks) started by
-// scripts/openstack-up.sh (make openstack-up). It also records the exact
+// scripts/openstack-up.sh (make openstack-up). They also record the exact
 // bodies of real Nova errors in testdata/, which the local OpenStack API in
 // integration/ must match: run with -update to capture them again.
 //
@@ -115,6 +115,7 @@ type fixture struct {
 	imageID            string
 	flavor             map[string]string // name -> id
 	projectID          string
+	lastCreate         []byte // body of the last create answer (202)
 }
 
 func setup(t *testing.T) *fixture {
@@ -162,10 +163,12 @@ func setup(t *testing.T) *fixture {
 func (f *fixture) createAndWait(t *testing.T, opts servers.CreateOpts) *servers.Server {
 	t.Helper()
 	start := time.Now()
-	s, err := servers.Create(f.ctx, f.user, opts, nil).Extract()
+	r := servers.Create(f.ctx, f.user, opts, nil)
+	s, err := r.Extract()
 	if err != nil {
 		t.Fatalf("create server: %v", err)
 	}
+	f.lastCreate, _ = json.Marshal(r.Body)
 	t.Cleanup(func() { f.deleteAndWait(t, s.ID) })
 	var statuses []string
 	err = gophercloud.WaitFor(f.ctx, func(ctx context.Context) (bool, error) {
@@ -284,6 +287,9 @@ func TestServerLifecycleWithUserData(t *testing.T) {
 		t.Errorf("admin all_tenants list does not show server %s", s.ID)
 	}
 
+	golden(t, f, "nova-server-create-202-2.37.json", func() (int, []byte) {
+		return http.StatusAccepted, f.lastCreate
+	})
 	golden(t, f, "nova-server-get-2.37.json", func() (int, []byte) {
 		var raw json.RawMessage
 		resp, err := f.user.Get(f.ctx, f.user.ServiceURL("servers", s.ID), &raw, nil)
@@ -517,6 +523,7 @@ var (
 	hex32Re = regexp.MustCompile(`\b([0-9a-f]{56}|[0-9a-f]{32})\b`)
 	timeRe  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?`)
 	macRe   = regexp.MustCompile(`fa:16:3e(:[0-9a-f]{2}){3}`)
+	passRe  = regexp.MustCompile(`"adminPass": "[^"]*"`)
 )
 
 // normalize pretty-prints JSON and replaces what differs per run (ids,
@@ -530,6 +537,7 @@ func normalize(raw []byte) string {
 	s := uuidRe.ReplaceAllString(string(b), "UUID")
 	s = hex32Re.ReplaceAllString(s, "HEX")
 	s = timeRe.ReplaceAllString(s, "TIME")
+	s = passRe.ReplaceAllString(s, `"adminPass": "PASSWORD"`)
 	return macRe.ReplaceAllString(s, "MAC")
 }
 
