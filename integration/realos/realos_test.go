@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -62,14 +63,36 @@ func cloudsFile(t *testing.T) {
 	t.Setenv("OS_CLIENT_CONFIG_FILE", path)
 }
 
+// client authenticates from clouds.yaml the way ehos should: clientconfig
+// for the options, plus AllowReauth (see TestExpiredTokenIsRenewed).
 func client(t *testing.T, ctx context.Context, service, cloud string) *gophercloud.ServiceClient {
 	t.Helper()
-	c, err := clientconfig.NewServiceClient(ctx, service, &clientconfig.ClientOpts{Cloud: cloud})
+	ao, err := clientconfig.AuthOptions(&clientconfig.ClientOpts{Cloud: cloud})
+	if err != nil {
+		t.Fatalf("auth options for cloud %q: %v", cloud, err)
+	}
+	ao.AllowReauth = true
+	pc, err := openstack.AuthenticatedClient(ctx, *ao)
+	if err != nil {
+		t.Fatalf("authenticate to cloud %q: %v", cloud, err)
+	}
+	eo := gophercloud.EndpointOpts{Region: "RegionOne"}
+	var c *gophercloud.ServiceClient
+	switch service {
+	case "compute":
+		c, err = openstack.NewComputeV2(pc, eo)
+		if c != nil {
+			c.Microversion = microversion
+		}
+	case "image":
+		c, err = openstack.NewImageV2(pc, eo)
+	case "network":
+		c, err = openstack.NewNetworkV2(pc, eo)
+	default:
+		t.Fatalf("no client for service %q", service)
+	}
 	if err != nil {
 		t.Fatalf("%s client for cloud %q: %v", service, cloud, err)
-	}
-	if service == "compute" {
-		c.Microversion = microversion
 	}
 	return c
 }
@@ -106,6 +129,42 @@ func TestAuthenticateEveryCloudEntry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Token renewal: only when openstack-up ran with a short
+// EHOS_OPENSTACK_TOKEN_EXPIRATION (seconds, at most 120) and the test gets the
+// same variable. Fact found here: clientconfig.NewServiceClient does NOT
+// re-authenticate on a 401 unless clouds.yaml says `allow_reauth: true` under
+// auth (a gophercloud-only key that real clouds.yaml files lack), so ehos must
+// set AuthOptions.AllowReauth itself, as the second client does.
+func TestExpiredTokenIsRenewed(t *testing.T) {
+	cloudsFile(t)
+	ttl, err := time.ParseDuration(os.Getenv("EHOS_OPENSTACK_TOKEN_EXPIRATION") + "s")
+	if err != nil || ttl <= 0 || ttl > 2*time.Minute {
+		t.Skip("set EHOS_OPENSTACK_TOKEN_EXPIRATION (<= 120, seconds) for openstack-up and this test to check token renewal")
+	}
+	ctx := ctxT(t, ttl+time.Minute)
+	plain, err := clientconfig.NewServiceClient(ctx, "compute", &clientconfig.ClientOpts{Cloud: "ehos-appcred"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewing := client(t, ctx, "compute", "ehos-appcred")
+	before := renewing.Token()
+
+	time.Sleep(ttl + 5*time.Second)
+	_, err = flavors.ListDetail(plain, nil).AllPages(ctx)
+	if gophercloud.ResponseCodeIs(err, http.StatusUnauthorized) {
+		t.Logf("as expected, clientconfig's client without allow_reauth is stuck with the expired token")
+		golden(t, nil, "nova-401-expired-token.json", func() (int, []byte) { return errBody(t, err, http.StatusUnauthorized) })
+	} else {
+		t.Logf("clientconfig's client without allow_reauth answered %v (renewal behaviour changed?)", err)
+	}
+	if _, err := flavors.ListDetail(renewing, nil).AllPages(ctx); err != nil {
+		t.Fatalf("list flavors after the token expired, AllowReauth=true: %v", err)
+	}
+	if renewing.Token() == before {
+		t.Errorf("token unchanged after %v: not renewed (or Keystone ignored the expiration)", ttl)
 	}
 }
 
