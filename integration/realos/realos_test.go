@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,7 +215,24 @@ func setup(t *testing.T) *fixture {
 		t.Fatalf("project of the token: %v", err)
 	}
 	f.projectID = p.ID
+	sweepOnce.Do(func() { f.sweep(t) })
 	return f
+}
+
+var sweepOnce sync.Once
+
+// sweep deletes servers an interrupted earlier run left behind (they would
+// spoil the quota and paging answers).
+func (f *fixture) sweep(t *testing.T) {
+	pages, err := servers.List(f.user, servers.ListOpts{Name: "^ehos-realos-"}).AllPages(f.ctx)
+	if err != nil {
+		t.Fatalf("list leftover servers: %v", err)
+	}
+	left, _ := servers.ExtractServers(pages)
+	for _, s := range left {
+		t.Logf("deleting server %s (%s, %s) left by an earlier run", s.ID, s.Name, s.Status)
+		f.deleteAndWait(t, s.ID)
+	}
 }
 
 // createAndWait creates a server and waits until it is ACTIVE, deleting it
