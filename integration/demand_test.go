@@ -28,7 +28,7 @@ import (
 // ads (as condor-config/50-ehos-central-manager.conf sets it): the
 // cheapest flavor ranks first, and real slots before any offline ad.
 const demandPoolConfig = `
-NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, 0)
+NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
 `
 
 const demandPool = "itest"

@@ -155,7 +155,7 @@ EHOS_PROVISIONER_LOG = %s
 MASTER_BACKOFF_CONSTANT = 1
 MASTER_EHOS_PROVISIONER_BACKOFF_CONSTANT = 1
 COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
-NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, 0)
+NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
 `, bin, s.CloudsFile, s.ConfigFile, logFile)
 	// Write a config with a placeholder port now; rewrite it once the
 	// collector's port is known. The provisioner reads it at start; its
