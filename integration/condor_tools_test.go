@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,4 +181,12 @@ func TestToolsCanAdvertiseOfflineStartdAds(t *testing.T) {
 		ads, err := c.Status(ctx, condor.StatusQuery{Constraint: "Offline =?= True", Attrs: []string{"Name"}})
 		return len(ads) == 1 && ads[0].GetString("Name") == "flavor-m1.small", err
 	})
+}
+
+// runCombined runs a tool for pool p and returns stdout and stderr together
+// (for capturing error messages).
+func runCombined(p *Pool, tool string, args ...string) ([]byte, error) {
+	cmd := exec.Command(filepath.Join(p.Install.BinDir, tool), args...)
+	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+p.ConfigFile)
+	return cmd.CombinedOutput()
 }

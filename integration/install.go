@@ -147,11 +147,3 @@ func makeBinDir(inst *Install) (string, error) {
 	}
 	return dir, nil
 }
-
-// runCombined runs a tool for pool p and returns stdout and stderr together
-// (for capturing error messages).
-func runCombined(p *Pool, tool string, args ...string) ([]byte, error) {
-	cmd := exec.Command(filepath.Join(p.Install.BinDir, tool), args...)
-	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+p.ConfigFile)
-	return cmd.CombinedOutput()
-}

@@ -236,12 +236,6 @@ func (p *fakePool) setClaimed(name string, claimed int, idleSince time.Time) {
 	p.workers[name].Free.Cpus = max(0, 1-claimed)
 }
 
-func (p *fakePool) leave(name string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.workers, name)
-}
-
 // fakeBoot makes user-data naming the VM; err fails it.
 type fakeBoot struct {
 	err   error

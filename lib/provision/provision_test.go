@@ -132,7 +132,7 @@ func TestLifecycleFromZeroAndBack(t *testing.T) {
 	for _, vm := range r.servers(r.a) {
 		r.pool.setClaimed(vm.Name, 0, r.now)
 	}
-	rep = r.cycle(time.Minute)
+	r.cycle(time.Minute)
 	if len(r.pool.drains) != 0 {
 		t.Fatalf("drained too early: %v", r.pool.drains)
 	}

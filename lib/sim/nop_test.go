@@ -1,5 +1,0 @@
-package sim
-
-import "github.com/rs/zerolog"
-
-func nopLog() zerolog.Logger { return zerolog.Nop() }
