@@ -133,7 +133,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	tk := time.NewTicker(iv)
 	defer tk.Stop()
 	for {
-		if err := a.Poll(ctx); err != nil && ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a hung call must not stop the agent
+		err := a.Poll(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			a.logf("vmagent: %v", err)
 		}
 		select {
@@ -189,10 +192,8 @@ func (a *Agent) Poll(ctx context.Context) error {
 
 func (a *Agent) startOne(ctx context.Context, s Server) {
 	// GET the server: its user-data, once.
-	var full struct {
-		Server Server `json:"server"`
-	}
-	err := servers.Get(ctx, a.Compute, s.ID).ExtractInto(&full)
+	var full struct{ Server Server }
+	err := servers.Get(ctx, a.Compute, s.ID).ExtractInto(&full.Server) // under "server"
 	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return
 	}
@@ -201,6 +202,7 @@ func (a *Agent) startOne(ctx context.Context, s Server) {
 		return
 	}
 	if full.Server.Gone() || full.Server.Status != "ACTIVE" {
+		a.logf("vmagent: server %s is %s/%s on GET: not started", s.Name, full.Server.Status, full.Server.TaskState)
 		return
 	}
 	ud, err := base64.StdEncoding.DecodeString(full.Server.UserData)
