@@ -4,9 +4,13 @@ package realos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -272,5 +276,49 @@ func TestRealNovaQuotaBelowDemand(t *testing.T) {
 	}
 	if strings.Contains(e.s.ProvisionerLog(), "Quota exceeded") {
 		t.Log("note: a create hit Nova's quota (403) before the plan took the limits into account")
+	}
+}
+
+// `ehos clouds check` against the real cloud: an image and a flavor that do
+// not exist are each named as a FAIL line, what exists is OK, exit status 1.
+func TestCloudsCheckNamesMissingImageAndFlavor(t *testing.T) {
+	cloudsFile(t)
+	bin, err := filepath.Abs("../../bin/ehos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("bin/ehos not built: run make build first (%v)", err)
+	}
+	cfg := filepath.Join(t.TempDir(), "ehos.yaml")
+	os.WriteFile(cfg, []byte(`pool:
+  name: check
+  owner: check
+  central_manager: 127.0.0.1
+  uid_domain: ehos.test
+clouds:
+  - name: ehos-appcred
+    image: no-such-image
+    flavors: [m1.small, no-such-flavor]
+    network: ehos-stub-net
+    security_groups: [default]
+`), 0o600)
+	ctx := ctxT(t, 2*time.Minute)
+	out, err := exec.CommandContext(ctx, bin, "--config", cfg, "--clouds", os.Getenv("OS_CLIENT_CONFIG_FILE"), "clouds", "check").CombinedOutput()
+	t.Logf("ehos clouds check:\n%s", out)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^OK .*authenticated`),
+		regexp.MustCompile(`(?m)^FAIL .*image "no-such-image".*not found`),
+		regexp.MustCompile(`(?m)^FAIL .*flavor "no-such-flavor".*not found`),
+		regexp.MustCompile(`(?m)^OK .*flavor "m1.small": 1 vcpu, 512 MB`),
+		regexp.MustCompile(`(?m)^OK .*network "ehos-stub-net"`),
+	} {
+		if !want.Match(out) {
+			t.Errorf("output lacks a line matching %s", want)
+		}
 	}
 }
