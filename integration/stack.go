@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/integration/vmagent"
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/provision"
@@ -38,12 +39,30 @@ type StackOptions struct {
 	WorkerConfig string
 	// NoDemandJob leaves the demand reporter out.
 	NoDemandJob bool
+	// External runs the stack against a real OpenStack instead of the
+	// local API: Clouds must then name its clouds.yaml entries, and a
+	// vmagent.Agent makes its servers real workers. BootDelay, Faults and
+	// Quota do not apply.
+	External *ExternalCloud
+}
+
+// ExternalCloud is a real OpenStack for StackOptions.External.
+type ExternalCloud struct {
+	// CloudsFile is the clouds.yaml the provisioner reads; it must also
+	// hold AdminCloud.
+	CloudsFile string
+	// AdminCloud is the entry the VM agent uses: an admin that lists every
+	// project's servers and reads their user-data.
+	AdminCloud string
+	// Region of the servers; default RegionOne.
+	Region string
 }
 
 // Stack is a running ehos on loopback.
 type Stack struct {
 	Pool       *Pool
-	Cloud      *localcloud.Server
+	Cloud      *localcloud.Server // nil with StackOptions.External
+	Agent      *vmagent.Agent     // only with StackOptions.External
 	Dir        string
 	ConfigFile string // ehos.yaml
 	CloudsFile string // clouds.yaml
@@ -118,24 +137,11 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 			// this one host.
 			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig,
 	}
-	q := localcloud.DefaultQuota
-	if o.Quota != nil {
-		q = *o.Quota
-	}
-	srv, err := localcloud.Start(localcloud.Options{BootDelay: o.BootDelay, Runner: runner, Quota: q, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	s.Cloud = srv
-	for region, f := range o.Faults {
-		if err := srv.SetFaults(region, f); err != nil {
-			t.Fatal(err)
-		}
-	}
 	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
-	if err := srv.WriteCloudsYAML(s.CloudsFile); err != nil {
-		t.Fatal(err)
+	if o.External != nil {
+		s.startAgent(t, o.External, runner)
+	} else {
+		s.startLocalCloud(t, o, runner)
 	}
 	os.Chown(s.CloudsFile, PoolUID, PoolUID)
 	os.Chmod(s.CloudsFile, 0o600)
@@ -179,6 +185,58 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 		}
 	})
 	return s
+}
+
+// startLocalCloud starts the local OpenStack API with runner making its
+// servers real, and writes its clouds.yaml.
+func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner *localcloud.CondorRunner) {
+	t.Helper()
+	q := localcloud.DefaultQuota
+	if o.Quota != nil {
+		q = *o.Quota
+	}
+	srv, err := localcloud.Start(localcloud.Options{BootDelay: o.BootDelay, Runner: runner, Quota: q, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s.Cloud = srv
+	for region, f := range o.Faults {
+		if err := srv.SetFaults(region, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.WriteCloudsYAML(s.CloudsFile); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startAgent copies the external cloud's clouds.yaml for the provisioner and
+// starts a VM agent (stopped, with every worker it started, in t.Cleanup).
+func (s *Stack) startAgent(t testing.TB, e *ExternalCloud, runner *localcloud.CondorRunner) {
+	t.Helper()
+	b, err := os.ReadFile(e.CloudsFile)
+	if err != nil {
+		t.Fatalf("external cloud: %v", err)
+	}
+	if err := os.WriteFile(s.CloudsFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	region := e.Region
+	if region == "" {
+		region = "RegionOne"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := vmagent.ComputeClient(ctx, e.CloudsFile, e.AdminCloud, region)
+	if err != nil {
+		t.Fatalf("external cloud: %v", err)
+	}
+	s.Agent = &vmagent.Agent{Compute: c, Runner: runner, Pool: "demo", Cloud: e.AdminCloud, Region: region, Logf: t.Logf}
+	actx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Agent.Run(actx) }()
+	t.Cleanup(func() { stop(); <-done })
 }
 
 func (s *Stack) ehosYAML(cm string, port int, o StackOptions) string {
@@ -262,9 +320,27 @@ func (s *Stack) Report(ctx context.Context) (provision.Report, error) {
 	return provision.ReportFromAd(ads[0])
 }
 
-// Servers lists every server of the local cloud, all regions.
+// Servers lists every server of the local cloud, all regions; with an
+// external cloud, every server of the pool that Nova lists (nil when the
+// listing fails).
 func (s *Stack) Servers() []localcloud.ServerInfo {
 	var out []localcloud.ServerInfo
+	if s.Agent != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		list, err := s.Agent.List(ctx)
+		if err != nil {
+			return nil
+		}
+		running := map[string]bool{}
+		for _, id := range s.Agent.Running() {
+			running[id] = true
+		}
+		for _, v := range list {
+			out = append(out, localcloud.ServerInfo{ID: v.ID, Name: v.Name, Region: s.Agent.Region, Status: v.Status, Metadata: v.Metadata, Running: running[v.ID]})
+		}
+		return out
+	}
 	for _, r := range s.Cloud.Regions() {
 		out = append(out, s.Cloud.Servers(r)...)
 	}
