@@ -4,6 +4,7 @@ package realos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -193,6 +194,18 @@ func TestRealNovaScalesUpAndDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// `ehos nodes` lists what Nova lists: the same servers, by id.
+	e.s.Pool.WaitFor(t, 3*time.Minute, "ehos nodes to list exactly the servers Nova lists", func(ctx context.Context) (bool, error) {
+		nova, err := e.poolServers(ctx)
+		if err != nil || len(nova) == 0 {
+			return false, err
+		}
+		rows, err := e.ehosNodes(ctx)
+		if err != nil {
+			return false, err
+		}
+		return sameIDs(nova, rows), nil
+	})
 	e.waitDone(t, cluster, 5*time.Minute)
 	t.Logf("6 jobs done %v after start", time.Since(t0).Round(time.Second))
 	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost")
@@ -324,4 +337,45 @@ clouds:
 			t.Errorf("output lacks a line matching %s", want)
 		}
 	}
+}
+
+// ehosNodes runs the real `ehos nodes --json` against the stack.
+func (e *e2e) ehosNodes(ctx context.Context) ([]struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(e.s.Bin, "ehos"), "--config", e.s.ConfigFile,
+		"--condor-bin", e.s.Pool.Install.BinDir, "nodes", "--json")
+	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+e.s.Pool.ConfigFile)
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("ehos nodes --json: %w", err)
+	}
+	var rows []struct {
+		Name string `json:"name"`
+		ID   string `json:"id"`
+	}
+	if err := json.Unmarshal(out, &rows); err != nil {
+		return nil, fmt.Errorf("ehos nodes --json: %w: %s", err, out)
+	}
+	return rows, nil
+}
+
+func sameIDs(nova []servers.Server, rows []struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}) bool {
+	if len(nova) != len(rows) {
+		return false
+	}
+	ids := map[string]bool{}
+	for _, s := range nova {
+		ids[s.ID] = true
+	}
+	for _, r := range rows {
+		if !ids[r.ID] {
+			return false
+		}
+	}
+	return true
 }
