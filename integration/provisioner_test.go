@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
-	"github.com/ehos-project/ehos/lib/condor"
 )
 
 // The whole chain on one machine: jobs submitted → demand ads → VMs created
@@ -30,24 +29,11 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	s.Pool.WaitFor(t, 4*time.Minute, "all 20 jobs to complete on ehos workers", func(ctx context.Context) (bool, error) {
-		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
-		return err == nil && len(ads) == 0, err
-	})
+	s.WaitJobsDone(t, cluster, 4*time.Minute)
 	t.Logf("20 jobs done in %v", time.Since(t0).Round(time.Second))
 
 	// They ran on ehos workers, not elsewhere: history names the startds.
-	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts := map[string]bool{}
-	for _, l := range strings.Fields(string(out)) {
-		hosts[l] = true
-		if !strings.Contains(l, "ehos-demo-") {
-			t.Errorf("a job ran on %q, not an ehos worker", l)
-		}
-	}
+	hosts := s.JobHosts(t, cluster)
 	t.Logf("jobs ran on %d workers", len(hosts))
 
 	// The servers were created from the rendered template with ownership metadata.
@@ -121,15 +107,6 @@ func (w *serverWatch) snapshot() (seen map[string]string, status map[string]stri
 	return seen, status, w.maxAlive
 }
 
-func waitJobsDone(t *testing.T, s *Stack, cluster int, timeout time.Duration) {
-	t.Helper()
-	cl := s.Pool.Client()
-	s.Pool.WaitFor(t, timeout, fmt.Sprintf("cluster %d to complete", cluster), func(ctx context.Context) (bool, error) {
-		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
-		return err == nil && len(ads) == 0, err
-	})
-}
-
 // kill -9 of the provisioner in the middle of a scale-up: condor_master
 // starts it again, it adopts the VMs it had created (their metadata says
 // they are its own) and creates only what is still missing. No VM is
@@ -154,7 +131,7 @@ func TestProvisionerKilledMidScaleUp(t *testing.T) {
 		return p != 0 && p != pid, nil
 	})
 	t.Logf("killed provisioner %d with %d VMs booting; restarted as %d", pid, before, s.ProvisionerPID())
-	waitJobsDone(t, s, cluster, 3*time.Minute)
+	s.WaitJobsDone(t, cluster, 3*time.Minute)
 	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
 	seen, _, maxAlive := w.snapshot()
 	if len(seen) != 4 || maxAlive > 4 {
@@ -183,7 +160,7 @@ func TestBrokenRegionsAreReapedAndDemandMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitJobsDone(t, s, cluster, 4*time.Minute)
+	s.WaitJobsDone(t, cluster, 4*time.Minute)
 	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
 	seen, status, _ := w.snapshot()
 	per := map[string]int{}
@@ -223,8 +200,8 @@ func TestScaleDownNeverKillsARunningJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitJobsDone(t, s, short, 3*time.Minute)
-	waitJobsDone(t, s, long, 3*time.Minute)
+	s.WaitJobsDone(t, short, 3*time.Minute)
+	s.WaitJobsDone(t, long, 3*time.Minute)
 	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(long), "-af", "NumJobStarts", "ExitCode", "JobStatus")
 	if err != nil {
 		t.Fatal(err)

@@ -352,3 +352,31 @@ func (s *Stack) ProvisionerLog() string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, "EHOSProvisionerLog"))
 	return string(b)
 }
+
+// WaitJobsDone waits until every job of cluster has left the queue.
+func (s *Stack) WaitJobsDone(t testing.TB, cluster int, timeout time.Duration) {
+	t.Helper()
+	cl := s.Pool.Client()
+	s.Pool.WaitFor(t, timeout, fmt.Sprintf("cluster %d to complete on ehos workers", cluster), func(ctx context.Context) (bool, error) {
+		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		return err == nil && len(ads) == 0, err
+	})
+}
+
+// JobHosts returns the slots cluster's jobs last ran on (condor_history),
+// and fails the test for any that is not an ehos worker of this stack.
+func (s *Stack) JobHosts(t testing.TB, cluster int) map[string]bool {
+	t.Helper()
+	out, err := s.Pool.Client().Run(context.Background(), "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]bool{}
+	for _, l := range strings.Fields(string(out)) {
+		hosts[l] = true
+		if !strings.Contains(l, "ehos-demo-") {
+			t.Errorf("a job ran on %q, not an ehos worker", l)
+		}
+	}
+	return hosts
+}

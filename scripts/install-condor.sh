@@ -31,22 +31,10 @@ fi
 
 start=$(date +%s)
 
-mirror=${EHOS_DEBIAN_MIRROR:-}
-if [[ -z $mirror ]]; then
-  # The host's own apt source is the one mirror we know is reachable.
-  mirror=$(grep -h -m1 -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1 || true)
-  if [[ -z $mirror ]]; then
-    mirror=$(grep -h -m1 -E '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | head -1 || true)
-  fi
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
-
-if ! command -v debootstrap >/dev/null; then
-  log "installing debootstrap"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-fi
-command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+# shellcheck source=debian-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-lib.sh"
+mirror=$(debian_mirror)
+ensure_debootstrap
 
 if [[ ! -x $ROOT/usr/bin/apt-get ]]; then
   log "debootstrap trixie into $ROOT from $mirror"

@@ -73,21 +73,10 @@ if compgen -G "$RUN/pids/*.pid" >/dev/null; then
   EHOS_OPENSTACK_ROOT=$ROOT bash "$HERE/openstack-down.sh"
 fi
 
-mirror=${EHOS_DEBIAN_MIRROR:-}
-if [[ -z $mirror ]]; then
-  mirror=$(grep -h -m1 -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1 || true)
-  if [[ -z $mirror ]]; then
-    mirror=$(grep -h -m1 -E '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | head -1 || true)
-  fi
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
-
-if ! command -v debootstrap >/dev/null; then
-  log "installing debootstrap"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-fi
-command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+# shellcheck source=debian-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/debian-lib.sh"
+mirror=$(debian_mirror)
+ensure_debootstrap
 command -v curl >/dev/null || die "curl is missing"
 
 if [[ ! -x $ROOT/usr/bin/apt-get ]]; then

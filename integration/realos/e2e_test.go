@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/integration"
-	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/quotasets"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -161,15 +160,6 @@ func (e *e2e) watch(t *testing.T) func() (seen map[string]string, maxAlive int) 
 	}
 }
 
-func (e *e2e) waitDone(t *testing.T, cluster int, timeout time.Duration) {
-	t.Helper()
-	cl := e.s.Pool.Client()
-	e.s.Pool.WaitFor(t, timeout, fmt.Sprintf("cluster %d to complete on ehos workers", cluster), func(ctx context.Context) (bool, error) {
-		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
-		return err == nil && len(ads) == 0, err
-	})
-}
-
 func (e *e2e) waitNoServers(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	e.s.Pool.WaitFor(t, timeout, "every server deleted in Nova", func(ctx context.Context) (bool, error) {
@@ -206,19 +196,9 @@ func TestRealNovaScalesUpAndDown(t *testing.T) {
 		}
 		return sameIDs(nova, rows), nil
 	})
-	e.waitDone(t, cluster, 5*time.Minute)
+	e.s.WaitJobsDone(t, cluster, 5*time.Minute)
 	t.Logf("6 jobs done %v after start", time.Since(t0).Round(time.Second))
-	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts := map[string]bool{}
-	for _, l := range strings.Fields(string(out)) {
-		hosts[l] = true
-		if !strings.Contains(l, "ehos-demo-") {
-			t.Errorf("a job ran on %q, not an ehos worker", l)
-		}
-	}
+	hosts := e.s.JobHosts(t, cluster)
 	if len(hosts) == 0 {
 		t.Error("no job in history")
 	}
@@ -280,7 +260,7 @@ func TestRealNovaQuotaBelowDemand(t *testing.T) {
 		}
 		return false, nil
 	})
-	e.waitDone(t, cluster, 6*time.Minute)
+	e.s.WaitJobsDone(t, cluster, 6*time.Minute)
 	e.waitNoServers(t, 4*time.Minute)
 	seen, maxAlive := snap()
 	t.Logf("Nova listed %d servers, %d at once: %v", len(seen), maxAlive, seen)
