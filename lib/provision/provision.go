@@ -52,7 +52,9 @@ type Provisioner struct {
 	last    Report
 	// lastStart is the last cycle in which a worker was seen to start a job.
 	lastStart time.Time
-	cycle     time.Duration // Run's period, published so `ehos status` can tell a stale ad
+	// lastDemand is the last cycle that saw idle jobs some flavor holds.
+	lastDemand time.Time
+	cycle      time.Duration // Run's period, published so `ehos status` can tell a stale ad
 }
 
 type region struct {
@@ -181,6 +183,16 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	var held []string
 	if derr == nil {
 		in.Demand, held = holdStale(demand, p.lastStart)
+		for _, d := range demand {
+			if d.Idle > 0 && len(d.Eligible) > 0 {
+				p.lastDemand = now
+				break
+			}
+		}
+	}
+	in.LastArrival = p.lastStart
+	if p.lastDemand.After(in.LastArrival) {
+		in.LastArrival = p.lastDemand
 	}
 	offers := allOffers(in.Regions)
 	if err := p.pool.Offer(ctx, offers); err != nil {

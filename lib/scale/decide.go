@@ -608,8 +608,17 @@ func (p *planner) packDemand() {
 	}
 }
 
-// open creates new VMs for rem jobs of g, choosing among its eligible offers
-// the one that serves them at the lowest cost, and returns the jobs left.
+// open creates new VMs for rem jobs of g and returns the jobs left. Each
+// round takes, among the eligible offers with room, the one whose next VM
+// serves jobs at the lowest cost per job (a VM that would be partly empty
+// counts only the jobs left for it); at equal cost the one holding fewer jobs
+// (a VM is paid for until its last job ends, so smaller VMs leave fewer free
+// cores behind), then the higher cloud weight, the lower cost per VM, the
+// offer's name. When the region's instance quota leaves that offer room for
+// fewer jobs than are waiting, the offer holding more jobs per VM that serves
+// the most of them is taken instead, so the instances allowed hold more. Full VMs are
+// created for as many jobs as fill them; the remainder goes to the next
+// round.
 func (p *planner) open(g *group, rem int) int {
 	need := g.need
 	for rem > 0 {
@@ -618,59 +627,107 @@ func (p *planner) open(g *group, rem int) int {
 			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
 			return rem
 		}
-		best, top := -1, -1
-		var bestCost, topCost float64
-		var bestPer, bestRoom int
-		better := func(oi int, cost float64, than int, thanCost float64) bool {
-			if than < 0 {
-				return true
-			}
-			a, b := &p.offers[oi], &p.offers[than]
-			return cmp.Or(cmp.Compare(cost, thanCost), cmp.Compare(b.weight, a.weight), cmp.Compare(a.Cost, b.Cost), cmpKey(a.OfferKey, b.OfferKey)) < 0
+		type cand struct {
+			oi, per, take, serve, room int
+			cost                       float64
 		}
+		cheaper := func(a, b cand) int {
+			oa, ob := &p.offers[a.oi], &p.offers[b.oi]
+			return cmp.Or(cmpCost(a.cost, b.cost), cmp.Compare(ob.weight, oa.weight), cmp.Compare(a.take, b.take),
+				cmp.Compare(oa.Cost, ob.Cost), cmpKey(oa.OfferKey, ob.OfferKey))
+		}
+		top, best, most := cand{oi: -1}, cand{oi: -1}, cand{oi: -1}
+		var roomy []cand
 		for _, oi := range g.elig {
 			o := &p.offers[oi]
 			per := fit(o.Size, need)
 			if per == 0 || o.phantom {
 				continue
 			}
-			// cost of serving the jobs left, counting the last VM's empty part
-			cost := float64((rem+per-1)/per) * o.Cost / float64(rem)
-			if better(oi, cost, top, topCost) {
-				top, topCost = oi, cost
+			c := cand{oi: oi, per: per, take: min(per, rem)}
+			c.cost = o.Cost / float64(c.take)
+			if top.oi < 0 || cheaper(c, top) < 0 {
+				top = c
 			}
-			room, _, _ := p.room(oi)
-			if room > 0 && better(oi, cost, best, bestCost) {
-				best, bestCost, bestPer, bestRoom = oi, cost, per, room
+			if c.room, _, _ = p.room(oi); c.room <= 0 {
+				continue
+			}
+			c.serve = min(c.room*per, rem)
+			roomy = append(roomy, c)
+			if best.oi < 0 || cheaper(c, best) < 0 {
+				best = c
 			}
 		}
-		if best < 0 {
+		// Offers holding more jobs per VM than the cheapest, for when the
+		// region's instance quota leaves the cheapest too few VMs. Not for
+		// max or max_vms: those are the operator's own caps, which larger
+		// VMs must not get round; nor for the pace of max_booting and
+		// max_creates_per_cycle, which the next cycles make up for.
+		capped := false
+		if best.oi >= 0 && best.serve < rem {
+			_, lim, bind := p.room(best.oi)
+			capped = lim == limQuota && bind == "instances"
+			// Other regions with the same offer at the same cost take
+			// the rest in the next rounds: not capped while they can.
+			alike := 0
+			for _, c := range roomy {
+				if c.per == best.per && cmpCost(c.cost, best.cost) == 0 {
+					alike += c.serve
+				}
+			}
+			capped = capped && alike < rem
+		}
+		for _, c := range roomy {
+			if capped && c.per > best.per && c.serve > best.serve &&
+				(most.oi < 0 || cmp.Or(cmp.Compare(most.serve, c.serve), cheaper(c, most)) < 0) {
+				most = c
+			}
+		}
+		if best.oi < 0 {
 			p.unmet(g, rem, "no room: "+p.stuck(g))
 			return rem
 		}
-		o := &p.offers[best]
-		n := min((rem+bestPer-1)/bestPer, bestRoom)
-		jobs := min(n*bestPer, rem)
 		how := "cheapest fit"
-		if best != top {
-			_, lim, bind := p.room(top)
-			how = fmt.Sprintf("cheapest fit with room; %s in %s: %s", p.offers[top].Flavor, p.offers[top].Loc, p.why(top, lim, bind))
+		switch {
+		case most.oi >= 0:
+			_, lim, bind := p.room(best.oi)
+			how = fmt.Sprintf("serves the most of them; %s in %s would serve %d under %s", p.offers[best.oi].Flavor, p.offers[best.oi].Loc,
+				best.serve, strings.Replace(p.why(best.oi, lim, bind), " reached", "", 1))
+			best = most
+		case best.oi != top.oi:
+			_, lim, bind := p.room(top.oi)
+			how = fmt.Sprintf("cheapest fit with room; %s in %s: %s", p.offers[top.oi].Flavor, p.offers[top.oi].Loc, p.why(top.oi, lim, bind))
 		}
-		ci := p.create(best, n, fmt.Sprintf("%s of %s from %s need %d × %s in %s (%s, %s per VM)",
-			plural(jobs, "idle job"), fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, plural(bestPer, "job")))
+		o := &p.offers[best.oi]
+		n, jobs := 1, rem // one partly filled VM for the last jobs
+		if best.per <= rem {
+			n = min(rem/best.per, best.room)
+			jobs = n * best.per
+		}
+		ci := p.create(best.oi, n, fmt.Sprintf("%s of %s from %s need %d × %s in %s (%s, %s per VM)",
+			plural(jobs, "idle job"), fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, plural(best.per, "job")))
 		p.serves[ci] = append(p.serves[ci], g.d.Key)
-		full, part := jobs/bestPer, jobs%bestPer
+		full, part := jobs/best.per, jobs%best.per
 		if full > 0 {
-			if f := sub(o.Size, need, bestPer); f.Cpus > 0 {
-				p.plans = append(p.plans, planned{offer: best, count: full, free: f, create: ci})
+			if f := sub(o.Size, need, best.per); f.Cpus > 0 {
+				p.plans = append(p.plans, planned{offer: best.oi, count: full, free: f, create: ci})
 			}
 		}
 		if part > 0 {
-			p.plans = append(p.plans, planned{offer: best, count: 1, free: sub(o.Size, need, part), create: ci})
+			p.plans = append(p.plans, planned{offer: best.oi, count: 1, free: sub(o.Size, need, part), create: ci})
 		}
 		rem -= jobs
 	}
 	return 0
+}
+
+// cmpCost compares costs per job, taking values within one part in a
+// billion as equal, so that 6/4 and 1.5 tie however they were computed.
+func cmpCost(a, b float64) int {
+	if math.Abs(a-b) <= 1e-9*max(math.Abs(a), math.Abs(b)) {
+		return 0
+	}
+	return cmp.Compare(a, b)
 }
 
 // stuck says why none of g's eligible offers has room.
@@ -786,6 +843,10 @@ func (p *planner) retireIdle() {
 		since time.Time
 		cost  float64
 	}
+	// Nothing arriving: no demand now, and none reported and no job started
+	// for IdleBeforeRetire. The timer keeps idle nodes for jobs that may
+	// come; when none came for that long, it is not worth waiting out.
+	quiet := len(p.groups) == 0 && !p.in.LastArrival.IsZero() && now.Sub(p.in.LastArrival) >= k.IdleBeforeRetire
 	var cands []cand
 	for _, b := range p.bins {
 		if b.kind != 1 {
@@ -796,7 +857,7 @@ func (p *planner) retireIdle() {
 		if since.IsZero() {
 			since = n.StateSince
 		}
-		if now.Sub(since) < k.IdleBeforeRetire || now.Sub(n.Created) < k.MinLifetime {
+		if (now.Sub(since) < k.IdleBeforeRetire && !quiet) || now.Sub(n.Created) < k.MinLifetime {
 			continue
 		}
 		wanted := false
@@ -836,8 +897,14 @@ func (p *planner) retireIdle() {
 		return cmp.Or(a.since.Compare(b.since), cmp.Compare(b.cost, a.cost))
 	})
 	for _, c := range cands[:allow] {
+		idle := now.Sub(c.since)
+		if idle < k.IdleBeforeRetire {
+			p.drain(c.node, fmt.Sprintf("idle for %s, and no job queued or started for %s (idle_before_retire %s): nothing is arriving; keeps min %d, spare %d",
+				dur(idle), dur(now.Sub(p.in.LastArrival)), k.IdleBeforeRetire, k.Min, k.Spare))
+			continue
+		}
 		p.drain(c.node, fmt.Sprintf("idle for %s (idle_before_retire %s) and no waiting job fits it; keeps min %d, spare %d",
-			dur(now.Sub(c.since)), k.IdleBeforeRetire, k.Min, k.Spare))
+			dur(idle), k.IdleBeforeRetire, k.Min, k.Spare))
 	}
 }
 

@@ -13,12 +13,15 @@ var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 var (
 	locA = cloud.Location{Cloud: "siteA", Region: "RegionOne"}
 	locB = cloud.Location{Cloud: "siteB", Region: "RegionOne"}
+	locC = cloud.Location{Cloud: "siteA", Region: "RegionTwo"}
 
 	small  = OfferKey{Loc: locA, Flavor: "m1.small"}  // 2 cpu, cost 2
 	medium = OfferKey{Loc: locA, Flavor: "m1.medium"} // 4 cpu, cost 4
 	large  = OfferKey{Loc: locA, Flavor: "m1.large"}  // 8 cpu, cost 8
 	bMed   = OfferKey{Loc: locB, Flavor: "b.medium"}  // 4 cpu, cost 4, cloud weight 2
 	gpu    = OfferKey{Loc: locB, Flavor: "g.large"}   // 8 cpu, 1 gpu, cost 20
+	cSmall = OfferKey{Loc: locC, Flavor: "m1.small"}
+	cLarge = OfferKey{Loc: locC, Flavor: "m1.large"}
 )
 
 var sizes = map[OfferKey]Resources{
@@ -106,18 +109,75 @@ func TestDecide(t *testing.T) {
 				Reason: "1 idle job of 2 cpu/2048 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
 		},
 		{
-			name: "cost per job counts the empty part of the last VM",
-			// 3 jobs: m1.large (2 per VM) costs 16, m1.medium (1 per VM) 12.
+			name: "equal cost per job: the VM holding fewer jobs",
+			// 3 jobs: 3 × m1.medium = 12 = m1.large (2 jobs) + m1.medium;
+			// smaller VMs are released as their jobs end.
 			mod: func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 3, large, medium)} },
 			want: Decision{Creates: []Create{{Offer: medium, Count: 3, Serves: []string{"s#1"},
 				Reason: "3 idle jobs of 4 cpu/8192 MB from s#1 need 3 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
 		},
 		{
-			name: "equal cost per job: cheaper VM",
-			// 4 jobs: 4 × m1.medium = 16 = 2 × m1.large
-			mod: func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 4, large, medium)} },
-			want: Decision{Creates: []Create{{Offer: medium, Count: 4, Serves: []string{"s#1"},
-				Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 4 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+			name: "a partly empty VM counts only the jobs left for it",
+			// m1.large made cheaper per job (6 for 2) than m1.medium (4
+			// for 1): full m1.large VMs for 4 jobs, the fifth job alone on
+			// m1.medium (4), not a half-empty m1.large (6).
+			mod: func(in *Input) {
+				in.Regions[0].Offers[2].Cost = 6
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 5, large, medium)}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: large, Count: 2, Serves: []string{"s#1"},
+					Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"},
+				{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+			}},
+		},
+		{
+			name: "an instance limit takes the VMs that hold more jobs",
+			// Room for 1 instance: m1.medium would serve 1 of 3 jobs,
+			// m1.large serves 2.
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 5, UsedInstances: 4, MaxCores: -1, MaxRAMMB: -1}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 3, large, medium)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.medium in siteA/RegionOne would serve 1 under siteA/RegionOne quota: instances 4 used + 0 planned of 5, 2 jobs per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5"}},
+			},
+		},
+		{
+			name: "an instance quota in one region: the same flavor elsewhere takes the rest",
+			mod: func(in *Input) {
+				in.Regions = append(in.Regions, Region{Loc: locC, Offers: []Offer{{OfferKey: cSmall, Size: sizes[small], Cost: 2}, {OfferKey: cLarge, Size: sizes[large], Cost: 8}}, Limits: unlimitedQuota()})
+				in.Clouds = append(in.Clouds, Cloud{Name: "siteA"})
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 5, UsedInstances: 4, MaxCores: -1, MaxRAMMB: -1}
+				in.Demand = []Demand{jobs("s#1", 2, 4096, 3, small, large, cSmall, cLarge)}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: small, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+				{Offer: cSmall, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionTwo (cheapest fit with room; m1.small in siteA/RegionOne: siteA/RegionOne quota: instances 4 used + 1 planned of 5, 1 job per VM)"},
+			}},
+		},
+		{
+			name: "max workers is the operator's cap: larger VMs do not get round it",
+			mod: func(in *Input) {
+				in.Knobs.Max = 2
+				in.Demand = []Demand{jobs("s#1", 2, 4096, 5, small, medium, large)}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: small, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 2 workers reached (0 live, 2 planned)"}},
+			},
+		},
+		{
+			name: "one job: the cheapest VM that holds it, not the largest",
+			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large, medium)} },
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
 		},
 		{
 			name: "weight breaks a cost tie",
@@ -414,6 +474,53 @@ func TestDecide(t *testing.T) {
 			name: "idle not long enough",
 			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Idle, small, idleFor(5*time.Minute))} },
 			want: Decision{},
+		},
+		{
+			name: "nothing arriving: an idle node retires before idle_before_retire",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, idleFor(time.Minute))}
+				in.LastArrival = now.Add(-11 * time.Minute)
+			},
+			want: Decision{Drains: []Action{{Node: "w1", ID: "id-w1",
+				Reason: "idle for 1m0s, and no job queued or started for 11m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 0"}}},
+		},
+		{
+			name: "work arrived within idle_before_retire: the idle node waits it out",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, idleFor(time.Minute))}
+				in.LastArrival = now.Add(-9 * time.Minute)
+			},
+			want: Decision{},
+		},
+		{
+			name: "arrivals unknown (zero, after a restart): the idle node waits it out",
+			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Idle, small, idleFor(time.Minute))} },
+			want: Decision{},
+		},
+		{
+			name: "demand now is arrival enough, even when it does not fit the idle node",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, idleFor(time.Minute))}
+				in.LastArrival = now.Add(-11 * time.Minute)
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1)}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no configured flavor matches these jobs (HTCondor's negotiator matched none)"}}},
+		},
+		{
+			name: "nothing arriving still respects min lifetime and spare",
+			mod: func(in *Input) {
+				in.Knobs.Spare = 1
+				in.Nodes = []Node{
+					node("w1", Idle, small, idleFor(time.Minute)),
+					node("w2", Idle, small, idleFor(2*time.Minute), age(20*time.Minute)),
+					node("w3", Idle, small, idleFor(3*time.Minute)),
+				}
+				in.LastArrival = now.Add(-time.Hour)
+			},
+			want: Decision{Drains: []Action{
+				{Node: "w1", ID: "id-w1", Reason: "idle for 1m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1"},
+				{Node: "w3", ID: "id-w3", Reason: "idle for 3m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1"},
+			}},
 		},
 		{
 			name: "min lifetime protects a young idle node",

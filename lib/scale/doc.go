@@ -47,16 +47,23 @@
 // offered this cycle, or whose eligible offers are all too small for one job
 // gets no VM and an Unmet with that reason.
 //
-// Choosing a new VM. Among the group's eligible offers that hold at least
-// one job and have room, the one that serves the group's remaining jobs at
-// the lowest cost per job, where jobs per VM is the minimum over cpus,
-// memory, disk and GPUs of Size/Need and the cost counts the partly empty
-// last VM (ceil(jobs / per VM) × Cost / jobs; for large groups this is
-// Cost / jobs per VM, for one job it is simply the cheapest VM that fits).
-// Ties go to the higher cloud Weight, then the lower Cost per VM, then the
-// offer's name. When the best offer has no room, the next one is taken and
+// Choosing a new VM. Each round takes, among the group's eligible offers
+// that hold at least one job and have room, the one whose next VM serves
+// jobs at the lowest cost per job: Cost / jobs per VM, where jobs per VM is
+// the minimum over cpus, memory, disk and GPUs of Size/Need, and a VM that
+// would be partly empty counts only the jobs left for it. At equal cost per
+// job the offer holding fewer jobs per VM wins (a VM is paid for until its
+// last job ends, so smaller VMs leave fewer free cores behind), then the
+// higher cloud Weight, the lower Cost per VM, the offer's name. Full VMs of
+// it are created for as many jobs as fill them; the remainder goes to the
+// next round. When the best offer has no room, the next one is taken and
 // the reason says why the better one was skipped; so back-off, quota or a
-// per-cloud max moves demand to another region or cloud.
+// per-cloud max moves demand to another region or cloud. When a region's
+// instance quota leaves the best offer, and the same offer at the same cost
+// elsewhere, room for fewer jobs than are waiting, the offer holding more
+// jobs per VM that serves the most of them is taken ("serves the most of
+// them"). Max and MaxVMs are the operator's own caps and do not trigger
+// this: larger VMs must not get round them.
 //
 // Limits. A create must fit every limit, counting what this decision already
 // planned: Max (live + created), MaxBooting (booting + created),
@@ -77,8 +84,10 @@
 // When a limit stops min or spare, a note says so.
 //
 // Scale-down. An idle node is drained when it has been idle (IdleSince, or
-// StateSince when unset) at least IdleBeforeRetire, its age is at least
-// MinLifetime, and no waiting demand group could use it (one eligible for
+// StateSince when unset) at least IdleBeforeRetire, or at all when nothing
+// is arriving (no demand now, and LastArrival, when known, at least
+// IdleBeforeRetire ago: the timer keeps nodes for jobs that may come, and
+// none came for that long), its age is at least MinLifetime, and no waiting demand group could use it (one eligible for
 // its offer with a job that fits its Free resources; that may keep a node
 // whose jobs HTCondor does not match for reasons we cannot see, which is
 // the safe side). Drains keep at least Min nodes that are not retiring

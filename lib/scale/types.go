@@ -124,6 +124,10 @@ type Input struct {
 	Regions []Region
 	Demand  []Demand
 	Nodes   []Node
+	// LastArrival is when work last arrived: idle jobs ehos could serve were
+	// reported or a worker started a job. Zero: not known (after a
+	// restart), and idle nodes wait out IdleBeforeRetire.
+	LastArrival time.Time
 }
 
 // Create asks for Count new VMs of one offer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func runTrace(t testing.TB, path string, baseline bool) *Result {
@@ -86,5 +87,34 @@ func TestFaultsAndQuota(t *testing.T) {
 		if res.PeakVMs > 2*quota.MaxInstances {
 			t.Errorf("%s: peak %d VMs over two regions' quota of %d", res.Policy, res.PeakVMs, quota.MaxInstances)
 		}
+	}
+}
+
+// TestQuietQueueRetiresAtOnce: one burst of jobs that all start within
+// minutes and run 40 minutes, with idle_before_retire 30m. Nothing arrives
+// after the burst, so when the jobs end their workers retire at once instead
+// of idling out the 30 minutes (lib/provision feeds scale.Input.LastArrival).
+func TestQuietQueueRetiresAtOnce(t *testing.T) {
+	var jobs []Job
+	for i := range 8 {
+		jobs = append(jobs, Job{Submit: time.Duration(i) * time.Second, Runtime: 40 * time.Minute, Cpus: 1, MemoryMB: 1000})
+	}
+	cfg := DemoConfig()
+	cfg.Scaling.IdleBeforeRetire = 30 * time.Minute
+	res, err := Run(context.Background(), &Trace{Name: "burst", Jobs: jobs}, Options{
+		Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Settled || res.Finished != len(jobs) || res.Killed != 0 {
+		t.Fatalf("settled %v, %d of %d finished, %d killed", res.Settled, res.Finished, len(jobs), res.Killed)
+	}
+	// Drain in one cycle, delete in the next; a few cycles of slack.
+	if limit := (4 * cfg.Scaling.Cycle).Seconds(); res.LastVMGone > limit {
+		t.Errorf("last VM deleted %.0fs after the last job, want ≤ %.0fs: idle workers waited out idle_before_retire with nothing arriving", res.LastVMGone, limit)
+	}
+	if res.Spent.Idle > 0.5 {
+		t.Errorf("%.2f core-hours of idle workers, want < 0.5", res.Spent.Idle)
 	}
 }
