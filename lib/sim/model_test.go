@@ -253,3 +253,109 @@ func TestLevelBoots(t *testing.T) {
 		}
 	}
 }
+
+// A job queued behind a busy slot starts on that slot's claim the moment
+// the job before it ends, if it fits in the slot and the claim is younger
+// than CLAIM_WORKLIFE; otherwise it waits for a negotiation.
+func TestPoolReusesClaims(t *testing.T) {
+	jobs := []Job{
+		{Submit: 0, Runtime: 10 * time.Minute, Cpus: 1, MemoryMB: 1000},          // A
+		{Submit: 2 * time.Minute, Runtime: time.Minute, Cpus: 1, MemoryMB: 900},  // B fits A's slot
+		{Submit: 3 * time.Minute, Runtime: time.Minute, Cpus: 1, MemoryMB: 1500}, // C does not
+	}
+	for _, tc := range []struct {
+		name     string
+		worklife time.Duration
+		drain    bool
+		reuse    bool
+	}{
+		{"claim reused", 20 * time.Minute, false, true},
+		{"claim past its worklife", 5 * time.Minute, false, false},
+		{"no claim reuse", 0, false, false},
+		{"draining worker", 20 * time.Minute, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := NewWorld(DemoConfig(), DefaultFlavors(), DefaultQuota, CloudModel{BootMean: time.Minute}, 0, jobs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Pool.ClaimWorklife = tc.worklife
+			create(t, w.Clouds[0], "north", "m1.small", "w1") // 1 cpu, joins at 60s
+			w.Advance(Epoch.Add(time.Minute))
+			if n := w.Pool.Negotiate(Epoch.Add(time.Minute)); n != 1 {
+				t.Fatalf("matched %d at 60s, want A", n)
+			}
+			w.Pool.workers["w1"].draining = tc.drain
+			a, b, c := w.Pool.jobs[0], w.Pool.jobs[1], w.Pool.jobs[2]
+			end := Epoch.Add(11 * time.Minute) // A's end
+			w.Advance(end)
+			if a.state != done || c.state != queued {
+				t.Fatalf("at A's end: A %v, C %v; want A done, C queued (its 1500 MB do not fit A's 1000 MB slot)", a.state, c.state)
+			}
+			if !tc.reuse {
+				if b.state != queued {
+					t.Fatalf("B %v at A's end, want queued for a negotiation", b.state)
+				}
+				return
+			}
+			if b.state != running || !b.start.Equal(end) || b.worker.name != "w1" {
+				t.Fatalf("B %v, started %s; want running on w1 from A's end %s", b.state, b.start.Sub(Epoch), end.Sub(Epoch))
+			}
+			if free := w.Pool.workers["w1"].free; free.Cpus != 0 {
+				t.Errorf("w1 free %+v while B runs on A's slot", free)
+			}
+			// B's end: C still does not fit the slot, which goes back to w1.
+			w.Advance(end.Add(time.Minute))
+			if c.state != queued || w.Pool.workers["w1"].free.Cpus != 1 {
+				t.Errorf("after B: C %v, w1 free %+v; want C queued and w1's cpu free", c.state, w.Pool.workers["w1"].free)
+			}
+			if w.Pool.reused != 1 {
+				t.Errorf("%d reused claims, want 1", w.Pool.reused)
+			}
+		})
+	}
+}
+
+// A submit asks for a negotiation a few seconds later (SUBMIT_SEND_RESCHEDULE),
+// no sooner than NEGOTIATOR_MIN_INTERVAL after the last one, instead of
+// waiting for the 60 s interval.
+func TestSubmitAsksForANegotiation(t *testing.T) {
+	jobs := []Job{
+		{Submit: 10 * time.Minute, Runtime: time.Minute, Cpus: 1, MemoryMB: 1000},
+		{Submit: 10*time.Minute + time.Second, Runtime: time.Minute, Cpus: 1, MemoryMB: 1000},
+	}
+	cfg := DemoConfig()
+	cfg.Scaling.Min = 2 // two workers waiting before the jobs come
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration
+		want  []time.Duration // waits
+	}{
+		// The first job's submit asks for a cycle at 10m03s; the second,
+		// submitted at 10m01s, is matched in it too.
+		{"reschedule", 3 * time.Second, []time.Duration{3 * time.Second, 2 * time.Second}},
+		{"periodic only", -1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &Trace{Name: "two", Jobs: jobs}
+			res, err := Run(context.Background(), tr, Options{Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel,
+				JoinDelay: DefaultJoinDelay, RescheduleDelay: tc.delay})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Finished != 2 {
+				t.Fatalf("%d finished", res.Finished)
+			}
+			if tc.want == nil {
+				t.Logf("mean wait %.1fs with the periodic cycle only", res.MeanWait)
+				if res.MeanWait < 50 {
+					t.Errorf("mean wait %.1fs without reschedule, want the next periodic cycle (~59 s)", res.MeanWait)
+				}
+				return
+			}
+			if want := (tc.want[0] + tc.want[1]).Seconds() / 2; res.MeanWait != want {
+				t.Errorf("mean wait %.1fs, want %.1fs", res.MeanWait, want)
+			}
+		})
+	}
+}

@@ -32,6 +32,11 @@ type simJob struct {
 	shape  *shape
 	killed int // times its worker vanished under it
 	heapAt int
+	// slot is what the job holds on its worker: its own need, or the
+	// dynamic slot of the job before it when it reused that claim.
+	slot scale.Resources
+	// claimed is when the claim it runs under was made (by negotiation).
+	claimed time.Time
 }
 
 type shapeKey struct{ cpus, mem int }
@@ -68,6 +73,11 @@ type Pool struct {
 	// FirstFit matches each job to the first worker with room instead of
 	// HTCondor's default best fit. Set it before the run.
 	FirstFit bool
+	// ClaimWorklife is HTCondor's CLAIM_WORKLIFE: for this long after a
+	// claim was made, the schedd starts the next idle job that fits on it
+	// as soon as a job ends, without waiting for a negotiation. Zero: no
+	// claim reuse. Set it before the run.
+	ClaimWorklife time.Duration
 
 	mu         sync.Mutex
 	jobs       []*simJob // by submit time
@@ -84,8 +94,13 @@ type Pool struct {
 	killed     int
 	calls      PoolCalls
 	lastAd     classad.Ad
-	ran        map[string]bool      // workers that ran at least one job
-	left       map[string]time.Time // when each worker's startd left
+	ran        map[string]bool // workers that ran at least one job
+	// unmatched is the earliest submit since the last negotiation: the
+	// schedd asks the negotiator for a cycle when jobs are submitted
+	// (SUBMIT_SEND_RESCHEDULE). Zero when none.
+	unmatched time.Time
+	reused    int                  // jobs started on a reused claim
+	left      map[string]time.Time // when each worker's startd left
 	// cpu-seconds of joined workers with no job (idle) and of free cpus
 	// on workers running some job (partial)
 	idleCPUs, partialCPUs float64
@@ -138,32 +153,110 @@ func (p *Pool) shapeOf(j *simJob) *shape {
 }
 
 // Advance brings the pool to time t: jobs submitted by then are queued,
-// jobs that ended by then are done (at their own end time), and drained
-// workers that became empty leave.
+// jobs that ended by then are done (at their own end time), in time order.
+// A job that ends on a claim younger than ClaimWorklife hands its dynamic
+// slot to the oldest queued job that fits in it, at once, as the schedd does;
+// otherwise its resources go back to the worker. Drained workers that
+// became empty leave.
 func (p *Pool) Advance(t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.nextSubmit < len(p.jobs) && !p.jobs[p.nextSubmit].submit.After(t) {
-		j := p.jobs[p.nextSubmit]
-		p.nextSubmit++
-		p.enqueue(j)
-	}
-	for len(p.finishing) > 0 && !p.finishing[0].end.After(t) {
-		j := heap.Pop(&p.finishing).(*simJob)
-		w := j.worker
-		p.account(w, j.end)
-		delete(w.jobs, j)
-		w.free = add(w.free, need(j))
-		j.state, j.worker = done, nil
-		p.run--
-		p.finished++
-		if len(w.jobs) == 0 {
-			w.idleSince = j.end
-			if w.draining {
-				p.leave(w, j.end)
+	for {
+		var sub, end *simJob
+		if p.nextSubmit < len(p.jobs) && !p.jobs[p.nextSubmit].submit.After(t) {
+			sub = p.jobs[p.nextSubmit]
+		}
+		if len(p.finishing) > 0 && !p.finishing[0].end.After(t) {
+			end = p.finishing[0]
+		}
+		switch {
+		case sub == nil && end == nil:
+			return
+		case sub != nil && (end == nil || !sub.submit.After(end.end)):
+			p.nextSubmit++
+			p.enqueue(sub)
+			if p.unmatched.IsZero() {
+				p.unmatched = sub.submit
 			}
+		default:
+			heap.Pop(&p.finishing)
+			p.end(end)
 		}
 	}
+}
+
+// end finishes job j at its end time.
+func (p *Pool) end(j *simJob) {
+	w := j.worker
+	p.account(w, j.end)
+	delete(w.jobs, j)
+	j.state, j.worker = done, nil
+	p.run--
+	p.finished++
+	if !w.draining && p.ClaimWorklife > 0 && j.end.Sub(j.claimed) < p.ClaimWorklife {
+		if next := p.oldestFitting(j.slot, j.end); next != nil {
+			p.reused++
+			p.start(next, w, j.end, j.slot, j.claimed)
+			return
+		}
+	}
+	w.free = add(w.free, j.slot)
+	if len(w.jobs) == 0 {
+		w.idleSince = j.end
+		if w.draining {
+			p.leave(w, j.end)
+		}
+	}
+}
+
+// oldestFitting takes out of the queue the oldest job submitted by t that
+// fits in slot; nil when none does.
+func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
+	var best *shape
+	for _, s := range p.shapeList {
+		if len(s.queue) == 0 || !fits(slot, need(s.queue[0])) || s.queue[0].submit.After(t) {
+			continue
+		}
+		if best == nil || s.queue[0].submit.Before(best.queue[0].submit) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	j := best.queue[0]
+	best.queue[0] = nil
+	best.queue = best.queue[1:]
+	p.idle--
+	return j
+}
+
+// start runs queued job j (already out of its queue) on w at t, holding
+// slot, under a claim made at claimed.
+func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, claimed time.Time) {
+	p.run++
+	w.jobs[j] = struct{}{}
+	w.idleSince = time.Time{}
+	p.ran[w.name] = true
+	j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
+	j.slot, j.claimed = slot, claimed
+	heap.Push(&p.finishing, j)
+}
+
+// NextNegotiation is when the schedd's reschedule request (sent after a
+// submit) asks for a negotiation: the earliest submit not yet negotiated,
+// by t or the next one after it, plus delay. Zero when no job waits or
+// comes.
+func (p *Pool) NextNegotiation(t time.Time, delay time.Duration) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.unmatched.IsZero() {
+		return p.unmatched.Add(delay)
+	}
+	if p.nextSubmit < len(p.jobs) {
+		return p.jobs[p.nextSubmit].submit.Add(delay)
+	}
+	return time.Time{}
 }
 
 // NextEvent is the next instant after t at which a job is submitted or
@@ -260,6 +353,7 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 func (p *Pool) Negotiate(t time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.unmatched = time.Time{}
 	if p.idle == 0 || len(p.workers) == 0 {
 		return 0
 	}
@@ -304,14 +398,9 @@ func (p *Pool) Negotiate(t time.Time) int {
 			heap.Fix(&h, 0)
 		}
 		p.idle--
-		p.run++
 		p.account(w, t)
 		w.free = sub(w.free, n)
-		w.jobs[j] = struct{}{}
-		w.idleSince = time.Time{}
-		p.ran[w.name] = true
-		j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
-		heap.Push(&p.finishing, j)
+		p.start(j, w, t, n, t)
 		matched++
 	}
 	return matched

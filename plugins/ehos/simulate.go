@@ -40,6 +40,9 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "join-delay", Value: sim.DefaultJoinDelay, Usage: "time from ACTIVE to the worker's startd in the collector"},
 			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of servers that end in ERROR instead of ACTIVE"},
 			&cli.DurationFlag{Name: "negotiation-interval", Value: 60 * time.Second, Usage: "HTCondor's NEGOTIATOR_INTERVAL"},
+			&cli.DurationFlag{Name: "negotiation-min-interval", Value: sim.DefaultNegotiationMinInterval, Usage: "HTCondor's NEGOTIATOR_MIN_INTERVAL"},
+			&cli.DurationFlag{Name: "reschedule-delay", Value: sim.DefaultRescheduleDelay, Usage: "submit → the negotiation condor_submit asks for (0: none, wait for the interval)"},
+			&cli.DurationFlag{Name: "claim-worklife", Value: sim.DefaultClaimWorklife, Usage: "HTCondor's CLAIM_WORKLIFE: a job ending hands its slot to the next fitting job (0: no reuse)"},
 			&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
 			&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
 			&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
@@ -78,11 +81,14 @@ func simulateCommand() *cli.Command {
 				Quota:   cloud.Limits{MaxInstances: c.Int("quota-instances"), MaxCores: c.Int("quota-cores"), MaxRAMMB: c.Int("quota-ram-mb")},
 				Cloud: sim.CloudModel{BootMean: c.Duration("boot"), BootJitter: c.Duration("boot-jitter"),
 					FailRate: c.Float64("fail-rate"), Seed: c.Uint64("seed")},
-				JoinDelay:           c.Duration("join-delay"),
-				NegotiationInterval: c.Duration("negotiation-interval"),
-				FirstFit:            c.Bool("first-fit"),
-				BaselineFlavor:      c.String("baseline-flavor"),
-				Samples:             c.String("svg") != "",
+				JoinDelay:              c.Duration("join-delay"),
+				NegotiationInterval:    c.Duration("negotiation-interval"),
+				NegotiationMinInterval: c.Duration("negotiation-min-interval"),
+				RescheduleDelay:        offIfZero(c.Duration("reschedule-delay")),
+				ClaimWorklife:          offIfZero(c.Duration("claim-worklife")),
+				FirstFit:               c.Bool("first-fit"),
+				BaselineFlavor:         c.String("baseline-flavor"),
+				Samples:                c.String("svg") != "",
 			}
 			res, err := sim.Run(c.Context, tr, opt)
 			if err != nil {
@@ -152,4 +158,13 @@ func writeSVG(path, title string, series []sim.Series) error {
 		return errors.Join(fmt.Errorf("ehos simulate: write %s", path), err)
 	}
 	return nil
+}
+
+// offIfZero maps the command line's 0 ("off") to sim.Options' negative
+// value (zero there means the default).
+func offIfZero(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
