@@ -111,7 +111,8 @@ type planner struct {
 
 	offers   []offer
 	offerIdx map[OfferKey]int
-	byPref   []int // offer indices, cheapest first (min and spare)
+	byPref   []int // offer indices, cheapest first (min)
+	bySize   []int // offer indices, largest first, GPU flavors last (spare)
 	regions  []region
 	clouds   []cloudState
 	cloudIdx map[string]int
@@ -214,6 +215,11 @@ func newPlanner(in Input) *planner {
 	slices.SortStableFunc(p.byPref, func(a, b int) int {
 		oa, ob := &p.offers[a], &p.offers[b]
 		return cmp.Or(cmp.Compare(oa.Cost, ob.Cost), cmp.Compare(ob.weight, oa.weight), cmpKey(oa.OfferKey, ob.OfferKey))
+	})
+	p.bySize = slices.Clone(p.byPref)
+	slices.SortStableFunc(p.bySize, func(a, b int) int {
+		sa, sb := p.offers[a].Size, p.offers[b].Size
+		return cmp.Or(cmp.Compare(min(sa.GPUs, 1), min(sb.GPUs, 1)), cmp.Compare(sb.Cpus, sa.Cpus), cmp.Compare(sb.MemoryMB, sa.MemoryMB))
 	})
 	return p
 }
@@ -752,10 +758,10 @@ func (p *planner) unmet(g *group, jobs int, why string) {
 
 // fill creates up to want VMs of the cheapest offers with room, for min or
 // spare, and returns how many it created and, when short, why.
-func (p *planner) fill(want int, why func(n int, o *offer) string) (int, string) {
+func (p *planner) fill(order []int, want int, why func(n int, o *offer) string) (int, string) {
 	made := 0
 	var stop []string
-	for _, oi := range p.byPref {
+	for _, oi := range order {
 		if made == want {
 			break
 		}
@@ -790,7 +796,7 @@ func (p *planner) keepMin() {
 		return
 	}
 	live, planned := p.live, p.created
-	made, short := p.fill(want, func(n int, o *offer) string {
+	made, short := p.fill(p.byPref, want, func(n int, o *offer) string {
 		return fmt.Sprintf("min %d: %d live, %d planned; %d × %s in %s (cheapest offer)", p.k.Min, live, planned, n, o.Flavor, o.Loc)
 	})
 	p.minMade = made
@@ -811,16 +817,19 @@ func (p *planner) spare() int {
 	return n
 }
 
-// keepSpare creates the cheapest VMs while fewer than Spare nodes are unused
-// by demand (VMs created for min count, since they will be idle).
+// keepSpare creates VMs of the largest offer (without GPUs, when there is
+// one; at equal size the cheapest) while fewer than Spare nodes are unused by
+// demand (VMs created for min count, since they will be idle). A spare node
+// is there so the next job starts without a boot: it must be able to take
+// whatever comes, which the cheapest flavor often cannot.
 func (p *planner) keepSpare() {
 	have := p.spare() + p.minMade
 	want := p.k.Spare - have
 	if want <= 0 {
 		return
 	}
-	made, short := p.fill(want, func(n int, o *offer) string {
-		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (cheapest offer)", p.k.Spare, have, n, o.Flavor, o.Loc)
+	made, short := p.fill(p.bySize, want, func(n int, o *offer) string {
+		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (largest offer: takes any job a flavor can)", p.k.Spare, have, n, o.Flavor, o.Loc)
 	})
 	if short != "" {
 		p.note("spare %d workers: %d more wanted, blocked: %s", p.k.Spare, want-made, short)

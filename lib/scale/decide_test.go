@@ -425,7 +425,7 @@ func TestDecide(t *testing.T) {
 			want: Decision{Creates: []Create{
 				{Offer: medium, Count: 1, Serves: []string{"s#1"},
 					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"},
-				{Offer: small, Count: 1, Reason: "spare 1: 0 unused now; 1 × m1.small in siteA/RegionOne (cheapest offer)"},
+				{Offer: large, Count: 1, Reason: "spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)"},
 			}},
 		},
 		{
@@ -443,8 +443,8 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Idle, large)}
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
 			},
-			want: Decision{Creates: []Create{{Offer: small, Count: 1,
-				Reason: "spare 1: 0 unused now; 1 × m1.small in siteA/RegionOne (cheapest offer)"}}},
+			want: Decision{Creates: []Create{{Offer: large, Count: 1,
+				Reason: "spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)"}}},
 		},
 		{
 			name: "spare idle nodes kept from retiring",
@@ -669,7 +669,7 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name: "spare blocked by quota everywhere: a note, next cheapest tried first",
+			name: "spare blocked by quota everywhere: a note naming each block",
 			mod: func(in *Input) {
 				in.Knobs.Spare = 1
 				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
@@ -681,13 +681,15 @@ func TestDecide(t *testing.T) {
 			}},
 		},
 		{
-			name: "spare falls to the next cheapest offer with room",
+			name: "spare falls to the next largest offer with room; a GPU flavor last",
+			// g.large (8 cpu, 1 gpu) is larger than b.medium, but a spare
+			// GPU VM would be an expensive way to wait for cpu jobs.
 			mod: func(in *Input) {
 				in.Knobs.Spare = 1
 				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
 			},
 			want: Decision{Creates: []Create{{Offer: bMed, Count: 1,
-				Reason: "spare 1: 0 unused now; 1 × b.medium in siteB/RegionOne (cheapest offer)"}}},
+				Reason: "spare 1: 0 unused now; 1 × b.medium in siteB/RegionOne (largest offer: takes any job a flavor can)"}}},
 		},
 		{
 			name: "idle node of a flavor no longer offered still serves demand that lists it",

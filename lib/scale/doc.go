@@ -80,8 +80,10 @@
 // offer overall (lowest Cost, then higher Weight, then name) that has room
 // is created ("min"). Spare nodes are idle joined nodes and requested or
 // booting nodes that the packing left unused, plus VMs created for min;
-// while there are fewer than Spare, the cheapest offer is created ("spare").
-// When a limit stops min or spare, a note says so.
+// while there are fewer than Spare, the largest offer with room is created
+// ("spare": most cpus, then memory; offers with GPUs last; ties as for min),
+// since a spare node is there to take the next job at once, whatever its
+// size. When a limit stops min or spare, a note says so.
 //
 // Scale-down. An idle node is drained when it has been idle (IdleSince, or
 // StateSince when unset) at least IdleBeforeRetire, or at all when nothing
