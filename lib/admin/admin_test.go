@@ -71,6 +71,25 @@ func TestCheckCloudsAllGood(t *testing.T) {
 	}
 }
 
+func TestCheckCloudsWarnsOfAnInstanceQuotaSmallFlavorsUseUp(t *testing.T) {
+	e := start(t)
+	q := localcloud.DefaultQuota // 20 instances, 40 cores: no warning
+	out := text(CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts))
+	if strings.Contains(out, "WARN") {
+		t.Errorf("warning with the default quota:\n%s", out)
+	}
+	q.Instances = 5
+	if err := e.srv.SetQuota("RegionTwo", q); err != nil {
+		t.Fatal(err)
+	}
+	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts)
+	out = text(fs)
+	want := "WARN alpha/RegionTwo: quota: 5 instances of m1.small (1 vcpu) would use 5 of 40 cores: small jobs on the cheapest flavor can use up the instances while larger jobs wait — fix: list only flavors that hold several jobs (e.g. m1.medium)"
+	if !strings.Contains(out, want) || strings.Contains(out, "WARN alpha/RegionOne") || fs.Failed() != 0 {
+		t.Errorf("want one warning for RegionTwo, no failure:\n%s", out)
+	}
+}
+
 func TestCheckCloudsBadInput(t *testing.T) {
 	e := start(t)
 	if _, err := e.srv.DropSecurityRules("RegionOne", "ehos", "udp", 9618); err != nil {

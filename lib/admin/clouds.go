@@ -89,7 +89,7 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 		fs.ok(where, "image %q → %s", v.image, img.ID)
 	}
 
-	var biggest cloud.Flavor
+	var biggest, smallest cloud.Flavor
 	for _, f := range cfg.Flavors {
 		fl, err := c.ResolveFlavor(ctx, region, f)
 		if err != nil {
@@ -99,6 +99,9 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 		fs.ok(where, "flavor %q: %d vcpu, %d MB", f, fl.VCPUs, fl.RAMMB)
 		if fl.VCPUs > biggest.VCPUs || (fl.VCPUs == biggest.VCPUs && fl.RAMMB > biggest.RAMMB) {
 			biggest = fl
+		}
+		if smallest.Name == "" || fl.VCPUs < smallest.VCPUs {
+			smallest = fl
 		}
 	}
 
@@ -136,6 +139,20 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 				lim.UsedInstances, lim.MaxInstances, lim.UsedCores, lim.MaxCores, lim.UsedRAMMB, lim.MaxRAMMB)
 		default:
 			fs.ok(where, "quota: room for %d more %s (bound by %s)", n, biggest.Name, binding)
+		}
+		// Cheapest fit puts a 1-cpu job on the smallest flavor: when the
+		// instances quota runs out long before the cores quota, small VMs
+		// use up the instances and larger jobs wait (lib/sim: 43-minute mean
+		// wait on the steady trace with 15 instances per region).
+		if lim.MaxInstances > 0 && biggest.VCPUs > smallest.VCPUs && smallest.VCPUs > 0 &&
+			(lim.MaxCores < 0 || 2*lim.MaxInstances*smallest.VCPUs < lim.MaxCores) {
+			cores := "unlimited"
+			if lim.MaxCores >= 0 {
+				cores = fmt.Sprint(lim.MaxCores)
+			}
+			fs.add(Warn, where, fmt.Sprintf("quota: %d instances of %s (%d vcpu) would use %d of %s cores: small jobs on the cheapest flavor can use up the instances while larger jobs wait",
+				lim.MaxInstances, smallest.Name, smallest.VCPUs, lim.MaxInstances*smallest.VCPUs, cores),
+				fmt.Sprintf("list only flavors that hold several jobs (e.g. %s) in clouds[].flavors, or give the small ones a higher flavor_overrides cost, or ask for more instances", biggest.Name))
 		}
 	}
 	return fs
