@@ -19,6 +19,7 @@ func Decide(in Input) Decision {
 	p.lifecycle()
 	p.capacity()
 	p.packDemand()
+	p.rebalance()
 	p.keepMin()
 	p.keepSpare()
 	p.retireIdle()
@@ -74,13 +75,17 @@ type cloudState struct {
 
 // group is one demand group being placed.
 type group struct {
-	d       Demand
-	need    Resources
-	elig    []int // offer indices, sorted, unique
-	unknwn  []OfferKey
-	placed  int
-	fits    bool // some eligible offer holds at least one job
-	offered bool // some eligible offer is offered this cycle
+	d      Demand
+	need   Resources
+	elig   []int // offer indices, sorted, unique
+	unknwn []OfferKey
+	placed int
+	// starved jobs got no VM because an instance quota is full, in the
+	// regions listed (indices into planner.regions)
+	starved   int
+	starvedIn []int
+	fits      bool // some eligible offer holds at least one job
+	offered   bool // some eligible offer is offered this cycle
 }
 
 // bin is the unclaimed capacity of one existing node.
@@ -691,6 +696,16 @@ func (p *planner) open(g *group, rem int) int {
 		}
 		if best.oi < 0 {
 			p.unmet(g, rem, "no room: "+p.stuck(g))
+			for _, oi := range g.elig {
+				if o := &p.offers[oi]; !o.phantom && fit(o.Size, need) > 0 {
+					if _, lim, bind := p.room(oi); lim == limQuota && bind == "instances" && !slices.Contains(g.starvedIn, o.region) {
+						g.starvedIn = append(g.starvedIn, o.region)
+					}
+				}
+			}
+			if len(g.starvedIn) > 0 {
+				g.starved = rem
+			}
 			return rem
 		}
 		how := "cheapest fit"
@@ -805,12 +820,98 @@ func (p *planner) keepMin() {
 	}
 }
 
+// rebalance frees instances for demand an instance quota starves. When
+// jobs have waited at least the boot timeout (15 minutes when it is off) and
+// got no VM because a region's instance quota is full, and that region's
+// instances are held by idle or busy nodes whose flavor cannot run those
+// jobs, enough of them are drained for the jobs (counting nodes already on
+// their way out there): idle ones first, then those running the fewest jobs.
+// A drain is peaceful: running jobs finish, and the freed instance goes to
+// the starved jobs, placed before smaller ones.
+func (p *planner) rebalance() {
+	wait := p.k.BootTimeout
+	if wait <= 0 {
+		wait = 15 * time.Minute
+	}
+	freeing := make([]int, len(p.regions)) // instances on their way out, per region
+	for i, n := range p.nodes {
+		if r := p.regionOfNode(i); r >= 0 && (p.gone[i] || n.State == Retiring || n.State == Drained || n.State == Deleting) {
+			freeing[r]++
+		}
+	}
+	serving := 0 // live nodes not retiring: at least Min stay
+	for i, n := range p.nodes {
+		if !p.gone[i] && p.isLive(n.State) && n.State != Retiring {
+			serving++
+		}
+	}
+	order := make([]int, 0, len(p.groups))
+	for gi := range p.groups {
+		if p.groups[gi].starved > 0 {
+			order = append(order, gi)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return p.groups[a].d.Oldest.Compare(p.groups[b].d.Oldest) })
+	for _, gi := range order {
+		g := &p.groups[gi]
+		waited := p.in.Now.Sub(g.d.Oldest)
+		if waited < wait {
+			continue
+		}
+		for _, r := range g.starvedIn {
+			per := 0
+			for _, oi := range g.elig {
+				if o := &p.offers[oi]; o.region == r {
+					per = max(per, fit(o.Size, g.need))
+				}
+			}
+			want := (g.starved+per-1)/per - freeing[r]
+			if want <= 0 {
+				continue
+			}
+			var misfits []int
+			for i, n := range p.nodes {
+				if p.gone[i] || (n.State != Idle && n.State != Busy) || p.regionOfNode(i) != r || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
+					continue
+				}
+				oi, ok := p.offerIdx[n.Offer]
+				if ok && slices.Contains(g.elig, oi) && fit(p.offers[oi].Size, g.need) > 0 {
+					continue // it can run them
+				}
+				misfits = append(misfits, i)
+			}
+			slices.SortStableFunc(misfits, func(a, b int) int {
+				return cmp.Or(cmp.Compare(p.nodes[a].Running, p.nodes[b].Running), strings.Compare(p.nodes[a].Name, p.nodes[b].Name))
+			})
+			l := p.regions[r].limits
+			for _, i := range misfits[:min(want, len(misfits), max(serving-p.k.Min, 0))] {
+				serving--
+				p.drain(i, fmt.Sprintf("frees an instance for %s of %s from %s, waiting %s: %s instance quota full (%d of %d) and this %s cannot run them; running jobs finish first",
+					plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.regions[r].loc, l.UsedInstances, l.MaxInstances, p.nodes[i].Offer.Flavor))
+				freeing[r]++
+			}
+		}
+	}
+}
+
+// regionOfNode is the index of node i's region, -1 when no region of the
+// input is its.
+func (p *planner) regionOfNode(i int) int {
+	loc := p.nodes[i].Offer.Loc
+	for r := range p.regions {
+		if p.regions[r].loc == loc {
+			return r
+		}
+	}
+	return -1
+}
+
 // spare counts nodes that demand does not use: idle joined ones and
 // requested or booting ones.
 func (p *planner) spare() int {
 	n := 0
 	for _, b := range p.bins {
-		if b.kind > 0 && !b.used {
+		if b.kind > 0 && !b.used && !p.gone[b.node] {
 			n++
 		}
 	}
@@ -858,7 +959,7 @@ func (p *planner) retireIdle() {
 	quiet := len(p.groups) == 0 && !p.in.LastArrival.IsZero() && now.Sub(p.in.LastArrival) >= k.IdleBeforeRetire
 	var cands []cand
 	for _, b := range p.bins {
-		if b.kind != 1 {
+		if b.kind != 1 || p.gone[b.node] {
 			continue
 		}
 		n := p.nodes[b.node]

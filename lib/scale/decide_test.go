@@ -162,6 +162,55 @@ func TestDecide(t *testing.T) {
 			}},
 		},
 		{
+			name: "instance quota full of VMs that cannot run starved jobs: one drained per VM the jobs need",
+			// 3 jobs of 8 cpu wait 20 min (boot timeout 15m); siteA's 4
+			// instances hold m1.small nodes (2 cpu). The jobs need 3
+			// m1.large; w3 is already retiring, so 2 more are freed: idle w4
+			// first, then w2, busy with fewer jobs than w1.
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 4, UsedInstances: 4, MaxCores: -1, MaxRAMMB: -1}
+				d := jobs("s#1", 8, 16384, 3, large)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{
+					node("w1", Busy, small, func(n *Node) { n.Running = 2 }),
+					node("w2", Busy, small),
+					node("w3", Retiring, small, since(10*time.Minute), func(n *Node) { n.Running = 1 }),
+					node("w4", Idle, small, idleFor(time.Minute)),
+				}
+			},
+			want: Decision{
+				Drains: []Action{
+					{Node: "w2", ID: "id-w2", Reason: "frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first"},
+					{Node: "w4", ID: "id-w4", Reason: "frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first"},
+				},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: siteA/RegionOne quota: instances 4 used + 0 planned of 4"}},
+			},
+		},
+		{
+			name: "instance quota full, jobs waiting less than the boot timeout: nothing drained",
+			mod: func(in *Input) {
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 1, UsedInstances: 1, MaxCores: -1, MaxRAMMB: -1}
+				d := jobs("s#1", 8, 16384, 1, large)
+				d.Oldest = now.Add(-10 * time.Minute)
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Busy, small)}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: instances 1 used + 0 planned of 1"}}},
+		},
+		{
+			name: "instance quota full: a node that can run the jobs is not drained, nor below min",
+			mod: func(in *Input) {
+				in.Knobs.Min = 2
+				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 2, UsedInstances: 2, MaxCores: -1, MaxRAMMB: -1}
+				d := jobs("s#1", 8, 16384, 2, large)
+				d.Oldest = now.Add(-time.Hour)
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Busy, large), node("w2", Busy, small)}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: instances 2 used + 0 planned of 2"}}},
+		},
+		{
 			name: "max workers is the operator's cap: larger VMs do not get round it",
 			mod: func(in *Input) {
 				in.Knobs.Max = 2

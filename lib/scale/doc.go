@@ -20,8 +20,8 @@
 // are deleted only when no job runs on them; while jobs run they get a note
 // and are left alone: a running job is never killed. Idle or busy nodes whose
 // age (Now − Created) reached MaxLifetime (when > 0) are drained
-// peacefully ("max lifetime"): their jobs finish first. Nothing else ever
-// drains a busy node.
+// peacefully ("max lifetime"): their jobs finish first. Apart from that,
+// only Rebalance (below) drains a busy node, and just as peacefully.
 //
 // Counting. Live nodes are all nodes except deleting, failed and drained
 // ones, and except those deleted by this decision; retiring nodes are live
@@ -75,6 +75,16 @@
 // defaults and should refuse values that make no sense); negative knobs count
 // as zero. Demand a limit stops is reported in Unmet, naming the limit and its
 // figures.
+//
+// Rebalance. Demand that got no VM because a region's instance quota is
+// full, and whose oldest job has waited at least BootTimeout (15 minutes when
+// that is off), gets instances freed for it there: idle or busy nodes of that
+// region whose flavor cannot run its jobs (not eligible, or too small), old
+// enough for MinLifetime, are drained, idle ones first, then those running
+// the fewest jobs, as many as the VMs the jobs need minus the nodes of that
+// region already retiring, drained or deleting, never leaving fewer than Min
+// serving nodes. Without it, small VMs that 1-cpu jobs keep busy can hold a
+// full instance quota for as long as such jobs come, and larger jobs starve.
 //
 // Min and Spare. After demand, while live + created < Min, the cheapest
 // offer overall (lowest Cost, then higher Weight, then name) that has room

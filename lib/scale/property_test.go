@@ -276,9 +276,15 @@ func checkInvariants(in Input, d Decision) []string {
 	for _, a := range d.Drains {
 		n := nodes[a.Node]
 		maxLife := k.MaxLifetime > 0 && in.Now.Sub(n.Created) >= k.MaxLifetime
+		rebalance := strings.HasPrefix(a.Reason, "frees an instance for ")
+		if rebalance && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool { return strings.Contains(u.Reason, "quota: instances") }) {
+			fail("node %s drained to free an instance, but no demand waits for one", n.Name)
+		}
 		switch {
-		case n.State == Busy && !maxLife:
+		case n.State == Busy && !maxLife && !rebalance:
 			fail("busy node %s drained without max lifetime", n.Name)
+		case n.State == Busy && rebalance && in.Now.Sub(n.Created) < k.MinLifetime:
+			fail("busy node %s drained younger than min lifetime", n.Name)
 		case n.State != Busy && n.State != Idle:
 			fail("%s node %s drained", n.State, n.Name)
 		case n.State == Idle && !maxLife:
