@@ -28,6 +28,14 @@ func Decide(in Input) Decision {
 
 const unlimited = math.MaxInt32
 
+// QuietGrace is how long a node must have been idle before it is retired
+// early because nothing is arriving (see the package documentation): long
+// enough for DAGMan to see a job end and submit the next (it reads the job
+// log every 5 s) and for that job to be matched; with lib/provision's
+// IdleSince (the cycle it first saw the node idle) it means "seen idle in two
+// cycles".
+const QuietGrace = 30 * time.Second
+
 // limit names what stops a create.
 type limit int
 
@@ -955,8 +963,11 @@ func (p *planner) retireIdle() {
 	}
 	// Nothing arriving: no demand now, and none reported and no job started
 	// for IdleBeforeRetire. The timer keeps idle nodes for jobs that may
-	// come; when none came for that long, it is not worth waiting out.
+	// come; when none came for that long, it is not worth waiting out, past
+	// a short grace for the next step of a workflow (DAGMan submits a child
+	// job seconds after its parent ends, on a node that just fell idle).
 	quiet := len(p.groups) == 0 && !p.in.LastArrival.IsZero() && now.Sub(p.in.LastArrival) >= k.IdleBeforeRetire
+	grace := min(k.IdleBeforeRetire, QuietGrace)
 	var cands []cand
 	for _, b := range p.bins {
 		if b.kind != 1 || p.gone[b.node] {
@@ -967,7 +978,7 @@ func (p *planner) retireIdle() {
 		if since.IsZero() {
 			since = n.StateSince
 		}
-		if (now.Sub(since) < k.IdleBeforeRetire && !quiet) || now.Sub(n.Created) < k.MinLifetime {
+		if idle := now.Sub(since); (idle < k.IdleBeforeRetire && !(quiet && idle >= grace)) || now.Sub(n.Created) < k.MinLifetime {
 			continue
 		}
 		wanted := false

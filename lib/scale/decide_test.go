@@ -534,6 +534,14 @@ func TestDecide(t *testing.T) {
 				Reason: "idle for 1m0s, and no job queued or started for 11m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 0"}}},
 		},
 		{
+			name: "nothing arriving, but idle under 30 s: kept for a workflow's next step",
+			mod: func(in *Input) {
+				in.Nodes = []Node{node("w1", Idle, small, idleFor(29*time.Second))}
+				in.LastArrival = now.Add(-11 * time.Minute)
+			},
+			want: Decision{},
+		},
+		{
 			name: "work arrived within idle_before_retire: the idle node waits it out",
 			mod: func(in *Input) {
 				in.Nodes = []Node{node("w1", Idle, small, idleFor(time.Minute))}

@@ -96,10 +96,12 @@
 // size. When a limit stops min or spare, a note says so.
 //
 // Scale-down. An idle node is drained when it has been idle (IdleSince, or
-// StateSince when unset) at least IdleBeforeRetire, or at all when nothing
-// is arriving (no demand now, and LastArrival, when known, at least
-// IdleBeforeRetire ago: the timer keeps nodes for jobs that may come, and
-// none came for that long), its age is at least MinLifetime, and no waiting demand group could use it (one eligible for
+// StateSince when unset) at least IdleBeforeRetire, or at least QuietGrace
+// (30 s, or IdleBeforeRetire if shorter) when nothing is arriving (no
+// demand now, and LastArrival, when known, at least IdleBeforeRetire ago:
+// the timer keeps nodes for jobs that may come, and none came for that long;
+// the grace is for a workflow's next step, submitted seconds after the job
+// before it ended), its age is at least MinLifetime, and no waiting demand group could use it (one eligible for
 // its offer with a job that fits its Free resources; that may keep a node
 // whose jobs HTCondor does not match for reasons we cannot see, which is
 // the safe side). Drains keep at least Min nodes that are not retiring

@@ -150,8 +150,11 @@ func TestPoolRunsJobForItsRuntime(t *testing.T) {
 		t.Errorf("idle %d running %d finished %d", idle, run, fin)
 	}
 	ws, _ = w.Pool.Workers(ctx)
-	if want := Epoch.Add(120*time.Second + 5*time.Minute); !ws[0].IdleSince.Equal(want) {
-		t.Errorf("idle since %s, want the job's end %s", ws[0].IdleSince, want)
+	if want := Epoch.Add(120*time.Second + 5*time.Minute); !w.Pool.workers["w1"].idleSince.Equal(want) {
+		t.Errorf("idle since %s, want the job's end %s", w.Pool.workers["w1"].idleSince, want)
+	}
+	if !ws[0].IdleSince.IsZero() {
+		t.Errorf("Workers gives IdleSince %s; the collector's ads (lib/condorpool) do not say it", ws[0].IdleSince)
 	}
 	j := w.Pool.jobs[0]
 	if wait := j.start.Sub(j.submit); wait != 110*time.Second {

@@ -455,7 +455,10 @@ func (p *Pool) Demand(context.Context) ([]scale.Demand, error) {
 	return out, nil
 }
 
-// Workers returns every startd, as the collector would.
+// Workers returns every startd, as the collector would: without IdleSince,
+// since a partitionable slot's ad does not say when it last fell idle (and
+// lib/condorpool leaves it zero), so lib/provision counts from the cycle it
+// first saw the worker idle, here as in a real pool.
 func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -464,7 +467,7 @@ func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 	for _, w := range p.sortedWorkers(false) {
 		out = append(out, provision.Worker{
 			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: "slot1@" + w.name,
-			Claimed: len(w.jobs), Free: w.free, IdleSince: w.idleSince, Draining: w.draining, Healthy: true,
+			Claimed: len(w.jobs), Free: w.free, Draining: w.draining, Healthy: true,
 		})
 	}
 	return out, nil
