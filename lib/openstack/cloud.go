@@ -165,6 +165,13 @@ type regionClients struct {
 	compute, image, network *gophercloud.ServiceClient
 	flavors                 []cloud.Flavor
 	flavorsAt               time.Time
+	faults                  map[string]*faultMemo // ERROR servers' faults, by server id
+}
+
+// faultMemo is what GET servers/{id} told about an ERROR server's fault.
+type faultMemo struct {
+	msg   string
+	tries int
 }
 
 const flavorCacheTTL = 10 * time.Minute

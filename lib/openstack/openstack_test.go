@@ -742,3 +742,40 @@ func TestCreateSecurityGroupRuleAndKeyPair(t *testing.T) {
 		t.Error("importing a duplicate key pair succeeded")
 	}
 }
+
+// Listing ERROR servers costs one GET per server in its life (for the
+// fault real Nova leaves out of servers/detail); listing without ERROR
+// servers costs none (TestListOnePagedCall).
+func TestErrorFaultCostsOneGetPerServer(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	c := e.open(t, "alpha")
+	req := cloud.CreateRequest{Name: "w", Flavor: "2", Image: "debian-12", Metadata: map[string]string{cloud.MetaPool: "p"}}
+	e.srv.SetFaults("RegionOne", localcloud.Faults{BootError: "No valid host was found. "})
+	var ids []string
+	for range 2 {
+		vm, err := c.Create(ctx(t), "RegionOne", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, vm.ID)
+	}
+	for _, id := range ids {
+		waitStatus(t, c, "RegionOne", "p", id, cloud.StatusError)
+	}
+	e.srv.ResetRequestCounts()
+	for range 3 {
+		vms, err := c.List(ctx(t), "RegionOne", "p", "")
+		if err != nil || len(vms) != 2 {
+			t.Fatalf("%d VMs, %v", len(vms), err)
+		}
+		for _, vm := range vms {
+			if vm.Fault != "No valid host was found." {
+				t.Errorf("%s fault %q", vm.ID, vm.Fault)
+			}
+		}
+	}
+	want := map[string]int{"GET /compute/{region}/v2.1/servers/detail": 3}
+	if got := e.srv.RequestCounts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests of three Lists once the faults are known: %v, want %v", got, want)
+	}
+}
