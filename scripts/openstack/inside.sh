@@ -214,6 +214,32 @@ EOF
 }
 wal() { local db; for db in "$@"; do sqlite3 "$db" 'PRAGMA journal_mode=WAL;' >/dev/null; done; }
 
+# Keystone reads its token lifetime when it starts, so a running Keystone
+# with another lifetime (recorded in $RUN/keystone-expiration by the start
+# that made it; unknown for roots made before that) is stopped and started
+# again. The fernet keys stay: tokens it issued before remain valid.
+up_keystone() {
+  local p i had
+  had=$(cat "$RUN/keystone-expiration" 2>/dev/null || echo unknown)
+  p=$(cat "$PIDS/keystone.pid" 2>/dev/null || true)
+  if [[ -n $p ]] && kill -0 "$p" 2>/dev/null && [[ $had != "$TOKEN_EXPIRATION" ]]; then
+    log "keystone: token expiration $had s -> $TOKEN_EXPIRATION s: restarting it"
+    # uwsgi master and workers: one process group (started by setsid).
+    kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p"
+    for ((i = 0; i < 200; i++)); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$p" 2>/dev/null || true
+    rm -f "$PIDS/keystone.pid"
+  fi
+  uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public 2
+  start keystone uwsgi --ini "$RUN/keystone-uwsgi.ini"
+  wait_http keystone $KS/v3
+  echo "$TOKEN_EXPIRATION" >"$RUN/keystone-expiration"
+}
+if [[ ${1:-} == keystone ]]; then # openstack-up.sh: only the token lifetime changed
+  up_keystone
+  exit 0
+fi
+
 # --- one-time DB setup -------------------------------------------------------
 if [[ ! -f $RUN/.keystone-db ]]; then
   log "keystone: db_sync, fernet, bootstrap"
@@ -271,10 +297,8 @@ start rabbitmq env HOME=/var/lib/rabbitmq ERL_EPMD_ADDRESS=127.0.0.1 \
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
   RABBITMQ_LOG_BASE=/var/log/rabbitmq RABBITMQ_MNESIA_BASE=/var/lib/rabbitmq/mnesia \
   /usr/lib/rabbitmq/bin/rabbitmq-server
-uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public 2
-start keystone uwsgi --ini "$RUN/keystone-uwsgi.ini"
 start neutron-stub python3 /opt/ehos/neutron-stub.py 9696
-wait_http keystone $KS/v3
+up_keystone
 if [[ ! -f $RUN/.registered ]]; then
   # ~25 s (a dozen Keystone writes, password hashing on 2 shared cores): once.
   log "keystone up; registering services and users"
