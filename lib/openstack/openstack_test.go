@@ -321,10 +321,22 @@ func TestCreateCostsOneCallOnceWarm(t *testing.T) {
 
 func TestTokenLifetime(t *testing.T) {
 	e := start(t, localcloud.Options{TokenTTL: 300 * time.Millisecond})
+	var mu sync.Mutex
+	var reauths []string
+	e.opts.OnReauth = func(cloud string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reauths = append(reauths, fmt.Sprintf("%s %v", cloud, err))
+	}
 	c := e.open(t, "alpha")
 	time.Sleep(400 * time.Millisecond) // the token has expired on its own
 	if _, err := c.Flavors(ctx(t), "RegionOne"); err != nil {
 		t.Fatalf("after natural expiry: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(reauths) != "[alpha <nil>]" {
+		t.Errorf("OnReauth calls %q, want one for alpha without error", reauths)
 	}
 }
 
