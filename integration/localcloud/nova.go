@@ -33,6 +33,7 @@ type vm struct {
 	secGroups  []string
 	networks   []*network
 	az         string
+	azAsked    bool // the create named an availability zone
 	userData   []byte
 	status     string
 	vmState    string
@@ -199,8 +200,14 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 	if v.status != "BUILD" && !buried {
 		out["hostId"] = "3f1c6b9e0c2d4a8b9e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f" // sha224-like, as Nova's
 	}
-	if !buried {
+	// Nova reads security groups from the server's ports: a server with no
+	// network (networks "none", nova-server-get-2.37.json) or never
+	// scheduled has no ports and no "security_groups" key.
+	if !buried && len(v.networks) > 0 {
 		out["security_groups"] = sgs
+	}
+	if buried && !v.azAsked { // AZ "" until a host is chosen, unless asked for
+		out["OS-EXT-AZ:availability_zone"] = ""
 	}
 	switch v.status { // Nova's _progress_statuses
 	case "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING":
@@ -447,6 +454,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 	}
 	v := s.newVM(rg, b.Name, fl, img, md)
 	v.keyName, v.secGroups, v.networks, v.az, v.userData = b.KeyName, groups, nets, az, ud
+	v.azAsked = b.AZ != ""
 	v.consolef("[    0.000000] Linux version 6.1.0-ehos-local (ehos@localcloud)")
 	v.consolef("cloud-init: instance %s (%s) in %s, flavor %s", v.id, v.name, rg.name, fl.Name)
 	s.scheduleBoot(v)

@@ -19,8 +19,9 @@ import (
 
 // A server that failed to boot answers with the keys real Nova gives a
 // NoValidHost server (captured in integration/realos/testdata): the fault
-// on GET servers/{id} only, never in servers/detail.
-func TestErrorServerShapeMatchesRealNova(t *testing.T) {
+// on GET servers/{id} only, never in servers/detail. An ACTIVE server with
+// networks "none" has the keys of real Nova's (no security_groups).
+func TestServerShapesMatchRealNova(t *testing.T) {
 	srv, err := localcloud.Start(localcloud.Options{BootDelay: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +53,28 @@ func TestErrorServerShapeMatchesRealNova(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	srv.SetFaults("RegionOne", localcloud.Faults{})
+	active, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "ok", Flavor: "2", Image: "debian-12", Network: "none",
+		Metadata: map[string]string{cloud.MetaPool: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got, err := c.Get(ctx, "RegionOne", active.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == cloud.StatusActive {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	tok := token(t, srv)
+	mv := openstack.ComputeMicroversion
 	keys := func(url, wrap string) []string {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		req.Header.Set("X-Auth-Token", tok)
-		req.Header.Set("OpenStack-API-Version", "compute "+openstack.ComputeMicroversion)
+		req.Header.Set("OpenStack-API-Version", "compute "+mv)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -73,11 +91,15 @@ func TestErrorServerShapeMatchesRealNova(t *testing.T) {
 		return serverKeys(t, f, wrap)
 	}
 	base := srv.URL() + "/compute/RegionOne/v2.1/servers/"
-	if diff := cmp.Diff(real("nova-servers-detail-error-2.47.json", "servers"), keys(base+"detail", "servers")); diff != "" {
+	if diff := cmp.Diff(real("nova-servers-detail-error-2.47.json", "servers"), keys(base+"detail?name=^w$", "servers")); diff != "" {
 		t.Errorf("servers/detail keys of an ERROR server (-real Nova +local):\n%s", diff)
 	}
 	if diff := cmp.Diff(real("nova-server-error-get-2.47.json", "server"), keys(base+vm.ID, "server")); diff != "" {
 		t.Errorf("servers/{id} keys of an ERROR server (-real Nova +local):\n%s", diff)
+	}
+	mv = "2.37"
+	if diff := cmp.Diff(real("nova-server-get-2.37.json", "server"), keys(base+active.ID, "server")); diff != "" {
+		t.Errorf("servers/{id} keys of an ACTIVE server without network at 2.37 (-real Nova +local):\n%s", diff)
 	}
 }
 
