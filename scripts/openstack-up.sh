@@ -17,7 +17,8 @@
 # Environment:
 #   EHOS_OPENSTACK_ROOT     the bookworm root (default /var/lib/ehos/openstack)
 #   EHOS_OPENSTACK_CLOUDS   where clouds.yaml is written (default /var/lib/ehos/openstack-clouds.yaml)
-#   EHOS_OPENSTACK_TOKEN_EXPIRATION  Keystone token lifetime in seconds (default 3600)
+#   EHOS_OPENSTACK_TOKEN_EXPIRATION  Keystone token lifetime in seconds (default 3600);
+#                           when up with another one, only Keystone is restarted
 #   EHOS_DEBIAN_MIRROR      mirror for debootstrap (default: the host's own apt source)
 set -euo pipefail
 
@@ -31,6 +32,8 @@ PACKAGES=(keystone nova-api nova-conductor nova-scheduler python3-nova glance pl
 ENDPOINTS=(http://127.0.0.1:5000/v3 http://127.0.0.1:8774/ http://127.0.0.1:8778/
   http://127.0.0.1:9292/ http://127.0.0.1:9696/)
 
+TOKEN_EXPIRATION=${EHOS_OPENSTACK_TOKEN_EXPIRATION:-3600}
+[[ $TOKEN_EXPIRATION =~ ^[1-9][0-9]*$ ]] || { echo "openstack-up: error: EHOS_OPENSTACK_TOKEN_EXPIRATION must be seconds, not '$TOKEN_EXPIRATION'" >&2; exit 1; }
 T0=$(date +%s)
 log() { printf 'openstack-up: [%5ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { printf 'openstack-up: error: %s\n' "$*" >&2; exit 1; }
@@ -55,14 +58,38 @@ publish() {
   cat "$CLOUDS"
 }
 
+# Runs a command chrooted in $ROOT inside a private mount namespace: /proc and
+# /dev/shm are mounted there only, and vanish with the namespace's last process.
+in_root() {
+  unshare --mount --propagation private --fork -- /bin/sh -ec '
+    root=$1; shift
+    mount -t proc proc "$root/proc"
+    mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
+    exec chroot "$root" "$@"
+  ' sh "$ROOT" "$@"
+}
+
 if [[ -f $ROOT/.ehos-openstack-ready ]] && all_up; then
-  # Prove Keystone really issues tokens, not just that the port answers.
+  if [[ $(cat "$RUN/keystone-expiration" 2>/dev/null) != "$TOKEN_EXPIRATION" ]]; then
+    # Only Keystone reads the token lifetime: restart it alone (a few seconds).
+    install -m 0755 "$HERE/openstack/inside.sh" "$ROOT/opt/ehos/"
+    in_root /usr/bin/env EHOS_T0="$T0" EHOS_OPENSTACK_TOKEN_EXPIRATION="$TOKEN_EXPIRATION" /opt/ehos/inside.sh keystone \
+      || die "restarting Keystone failed; logs in $RUN/logs/keystone.log"
+  fi
+  # Prove Keystone really issues tokens, with the asked lifetime, not just
+  # that the port answers.
   source "$RUN/secrets.env"
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+  body=$(curl -s -w '\n%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
     -d '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"ehos","domain":{"id":"default"},"password":"'"$EHOS_PASS"'"}}},"scope":{"project":{"name":"ehos","domain":{"id":"default"}}}}}' \
-    http://127.0.0.1:5000/v3/auth/tokens)
+    http://127.0.0.1:5000/v3/auth/tokens) || true
+  code=${body##*$'\n'}
   [[ $code == 201 ]] || die "services are running but Keystone refused a token (HTTP $code): run scripts/openstack-down.sh, then this again"
-  log "already up: all ${#SERVICES[@]} services running, endpoints answer, token issued"
+  iat=$(grep -o '"issued_at": *"[^"]*"' <<<"$body" | cut -d'"' -f4)
+  exp=$(grep -o '"expires_at": *"[^"]*"' <<<"$body" | cut -d'"' -f4)
+  life=$(( $(date -d "$exp" +%s) - $(date -d "$iat" +%s) ))
+  (( life >= TOKEN_EXPIRATION - 1 && life <= TOKEN_EXPIRATION + 1 )) \
+    || die "Keystone issues tokens for ${life}s, not EHOS_OPENSTACK_TOKEN_EXPIRATION=${TOKEN_EXPIRATION}s"
+  log "already up: all ${#SERVICES[@]} services running, endpoints answer, token issued (lifetime ${life}s)"
   publish
   exit 0
 fi
@@ -95,17 +122,6 @@ chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 cp /etc/hosts "$ROOT/etc/hosts"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 
-# Runs a command chrooted in $ROOT inside a private mount namespace: /proc and
-# /dev/shm are mounted there only, and vanish with the namespace's last process.
-in_root() {
-  unshare --mount --propagation private --fork -- /bin/sh -ec '
-    root=$1; shift
-    mount -t proc proc "$root/proc"
-    mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
-    exec chroot "$root" "$@"
-  ' sh "$ROOT" "$@"
-}
-
 pkgs_marker="$ROOT/.ehos-openstack-pkgs-$(printf '%s ' "${PACKAGES[@]}" | md5sum | cut -c1-8)"
 if [[ ! -f $pkgs_marker ]]; then
   log "installing OpenStack Zed packages in the root (about 1.5 minutes)"
@@ -123,7 +139,7 @@ install -m 0755 "$HERE/openstack/bin/nova-compute" "$ROOT/opt/ehos/bin/"
 install -m 0755 "$HERE/openstack/inside.sh" "$HERE/openstack/register.py" "$HERE/openstack/neutron-stub.py" "$ROOT/opt/ehos/"
 
 log "configuring and starting services"
-if ! in_root /usr/bin/env EHOS_T0="$T0" EHOS_OPENSTACK_TOKEN_EXPIRATION="${EHOS_OPENSTACK_TOKEN_EXPIRATION:-3600}" /opt/ehos/inside.sh; then
+if ! in_root /usr/bin/env EHOS_T0="$T0" EHOS_OPENSTACK_TOKEN_EXPIRATION="$TOKEN_EXPIRATION" /opt/ehos/inside.sh; then
   die "setup failed; logs in $RUN/logs and $ROOT/var/log/{keystone,nova,glance,placement}; stop with scripts/openstack-down.sh"
 fi
 all_up || die "setup finished but not every service is up; logs in $RUN/logs"

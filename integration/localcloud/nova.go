@@ -33,6 +33,7 @@ type vm struct {
 	secGroups  []string
 	networks   []*network
 	az         string
+	azAsked    bool // the create named an availability zone
 	userData   []byte
 	status     string
 	vmState    string
@@ -128,7 +129,16 @@ func (s *Server) serverLinks(rg *region, id string) []any {
 	return []any{map[string]any{"rel": "self", "href": u}, map[string]any{"rel": "bookmark", "href": u}}
 }
 
-func (s *Server) serverJSON(v *vm, mv int) map[string]any {
+// serverJSON renders a server as Nova does; detail is true in listings
+// (servers, servers/detail), false for GET servers/{id}.
+//
+// A server that failed to boot (Faults.BootError) looks like real Nova's
+// NoValidHost server, which conductor buries in cell0 (captured in
+// integration/realos/testdata/nova-server-error-*.json): no host, no
+// progress, no security groups, and its fault only on GET servers/{id}.
+// Listings fill faults from the API's own cell database only, so they
+// never carry a cell0 server's fault.
+func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 	rg := v.region
 	var fl map[string]any
 	if mv >= 2047 {
@@ -170,7 +180,6 @@ func (s *Server) serverJSON(v *vm, mv int) map[string]any {
 		"addresses": addrs, "metadata": md,
 		"links":                       s.serverLinks(rg, v.id),
 		"key_name":                    nilIfEmpty(v.keyName),
-		"security_groups":             sgs,
 		"OS-DCF:diskConfig":           "MANUAL",
 		"OS-EXT-AZ:availability_zone": v.az,
 		"OS-EXT-STS:vm_state":         v.vmState, "OS-EXT-STS:task_state": taskState, "OS-EXT-STS:power_state": v.powerState,
@@ -187,10 +196,25 @@ func (s *Server) serverJSON(v *vm, mv int) map[string]any {
 	if mv >= 2026 {
 		out["tags"] = []string{}
 	}
-	if v.status != "BUILD" {
+	buried := v.fault != nil // never scheduled: see above
+	if v.status != "BUILD" && !buried {
 		out["hostId"] = "3f1c6b9e0c2d4a8b9e7f6a5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f" // sha224-like, as Nova's
 	}
-	if v.fault != nil {
+	// Nova reads security groups from the server's ports: a server with no
+	// network (networks "none", nova-server-get-2.37.json) or never
+	// scheduled has no ports and no "security_groups" key.
+	if !buried && len(v.networks) > 0 {
+		out["security_groups"] = sgs
+	}
+	if buried && !v.azAsked { // AZ "" until a host is chosen, unless asked for
+		out["OS-EXT-AZ:availability_zone"] = ""
+	}
+	switch v.status { // Nova's _progress_statuses
+	case "ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING":
+	default:
+		delete(out, "progress")
+	}
+	if v.fault != nil && !detail {
 		out["fault"] = v.fault
 	}
 	return out
@@ -264,7 +288,7 @@ func (s *Server) listServers(w http.ResponseWriter, r *http.Request, rg *region)
 	list := make([]any, 0, len(vms))
 	for _, v := range vms {
 		if detail {
-			list = append(list, s.serverJSON(v, mv))
+			list = append(list, s.serverJSON(v, mv, true))
 		} else {
 			list = append(list, map[string]any{"id": v.id, "name": v.name, "links": s.serverLinks(rg, v.id)})
 		}
@@ -294,7 +318,7 @@ func (s *Server) findVM(w http.ResponseWriter, r *http.Request, rg *region) *vm 
 
 func (s *Server) getServer(w http.ResponseWriter, r *http.Request, rg *region) {
 	if v := s.findVM(w, r, rg); v != nil {
-		writeJSON(w, 200, map[string]any{"server": s.serverJSON(v, microversion(r))})
+		writeJSON(w, 200, map[string]any{"server": s.serverJSON(v, microversion(r), false)})
 	}
 }
 
@@ -430,6 +454,7 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 	}
 	v := s.newVM(rg, b.Name, fl, img, md)
 	v.keyName, v.secGroups, v.networks, v.az, v.userData = b.KeyName, groups, nets, az, ud
+	v.azAsked = b.AZ != ""
 	v.consolef("[    0.000000] Linux version 6.1.0-ehos-local (ehos@localcloud)")
 	v.consolef("cloud-init: instance %s (%s) in %s, flavor %s", v.id, v.name, rg.name, fl.Name)
 	s.scheduleBoot(v)

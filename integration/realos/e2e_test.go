@@ -218,12 +218,56 @@ func TestRealNovaScalesUpAndDown(t *testing.T) {
 	if strings.Contains(log, "eyJ") {
 		t.Errorf("a token appears in the provisioner log")
 	}
+	e.tokenRenewed(t, t0)
+}
+
+// tokenRenewed checks that the provisioner outlived its first Keystone
+// token: make integration-openstack runs Keystone with 60 s tokens, so the
+// token the provisioner got at its start expires while it runs. A later
+// call then meets a 401, lib/openstack re-authenticates (AllowReauth) and
+// the provisioner logs it; after that, a cycle must still list every
+// region with no error, and nothing in the log may be an auth failure.
+func (e *e2e) tokenRenewed(t *testing.T, t0 time.Time) {
+	t.Helper()
+	ttl := tokenLifetime(t, e.user)
+	if ttl > shortTokens {
+		t.Logf("Keystone tokens live %v: token renewal not exercised (make integration-openstack runs it with 60 s)", ttl)
+		return
+	}
+	const renewed = `"message":"token expired: re-authenticated"`
+	e.s.Pool.WaitFor(t, ttl+time.Minute, "the provisioner to re-authenticate once its token expired", func(context.Context) (bool, error) {
+		return strings.Contains(e.s.ProvisionerLog(), renewed), nil
+	})
+	at := time.Now()
+	t.Logf("provisioner re-authenticated by %v after start (tokens live %v)", at.Sub(t0).Round(time.Second), ttl)
+	e.s.Pool.WaitFor(t, time.Minute, "a cycle after the re-authentication to list every region without error", func(ctx context.Context) (bool, error) {
+		rep, err := e.s.Report(ctx)
+		if err != nil || !rep.Time.After(at) || len(rep.Regions) == 0 || len(rep.Errors) > 0 {
+			return false, nil
+		}
+		for _, r := range rep.Regions {
+			if !r.Listed || r.Error != "" {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	log := e.s.ProvisionerLog()
+	for _, bad := range []string{"re-authentication failed", "authentication failed", "Unauthorized"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("provisioner log has %q after token renewal", bad)
+		}
+	}
+	i := strings.Index(log, renewed)
+	t.Logf("after the first re-authentication the provisioner logged: %d created, %d deleted",
+		strings.Count(log[i:], `"message":"created"`), strings.Count(log[i:], `"message":"deleted"`))
 }
 
 // A Nova quota below demand: instances=2 for the project while 4 one-per-VM
 // jobs wait. ehos never has more than 2 servers, its report shows the
 // quota, and every job still completes.
 func TestRealNovaQuotaBelowDemand(t *testing.T) {
+	t0 := time.Now()
 	e := startE2E(t, e2eScaling)
 	// Set once the project is empty (Nova refuses a quota below usage).
 	q, err := quotasets.Get(e.ctx, e.admin, e.projectID).Extract()
@@ -273,6 +317,7 @@ func TestRealNovaQuotaBelowDemand(t *testing.T) {
 	if strings.Contains(e.s.ProvisionerLog(), "Quota exceeded") {
 		t.Log("note: a create hit Nova's quota (403) before the plan took the limits into account")
 	}
+	e.tokenRenewed(t, t0)
 }
 
 // `ehos clouds check` against the real cloud: an image and a flavor that do

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/cloud"
+	ehosos "github.com/ehos-project/ehos/lib/openstack"
 	"github.com/google/go-cmp/cmp"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -133,33 +135,96 @@ func TestAuthenticateEveryCloudEntry(t *testing.T) {
 	}
 }
 
-// Token renewal: only when openstack-up ran with a short
-// EHOS_OPENSTACK_TOKEN_EXPIRATION (seconds, at most 120) and the test gets the
-// same variable. Fact found here: clientconfig.NewServiceClient does NOT
-// re-authenticate on a 401 unless clouds.yaml says `allow_reauth: true` under
-// auth (a gophercloud-only key that real clouds.yaml files lack), so ehos must
-// set AuthOptions.AllowReauth itself, as the second client does.
+// tokenLifetime returns the lifetime of the tokens Keystone issues to c's
+// provider, read from the token itself (expires_at - issued_at). It fails
+// when EHOS_OPENSTACK_TOKEN_EXPIRATION is set (make integration-openstack
+// sets 60 for openstack-up and the tests) and Keystone gives another.
+func tokenLifetime(t *testing.T, c *gophercloud.ServiceClient) time.Duration {
+	t.Helper()
+	res, ok := c.ProviderClient.GetAuthResult().(tokens.CreateResult)
+	if !ok {
+		t.Fatalf("auth result is %T, want tokens.CreateResult", c.ProviderClient.GetAuthResult())
+	}
+	var tok struct {
+		IssuedAt  time.Time `json:"issued_at"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := res.ExtractIntoStructPtr(&tok, "token"); err != nil {
+		t.Fatalf("token times: %v", err)
+	}
+	ttl := tok.ExpiresAt.Sub(tok.IssuedAt).Round(time.Second)
+	if env := os.Getenv("EHOS_OPENSTACK_TOKEN_EXPIRATION"); env != "" {
+		want, err := time.ParseDuration(env + "s")
+		if err != nil || want != ttl {
+			t.Fatalf("Keystone issues tokens for %v, EHOS_OPENSTACK_TOKEN_EXPIRATION=%q: run make openstack-up with it", ttl, env)
+		}
+	}
+	return ttl
+}
+
+// shortTokens is the longest token lifetime the renewal checks wait out.
+const shortTokens = 2 * time.Minute
+
+// shortTokenTTL is tokenLifetime, skipping the test unless it is short.
+func shortTokenTTL(t *testing.T, c *gophercloud.ServiceClient) time.Duration {
+	t.Helper()
+	ttl := tokenLifetime(t, c)
+	if ttl > shortTokens {
+		t.Skipf("Keystone tokens live %v: run openstack-up with EHOS_OPENSTACK_TOKEN_EXPIRATION=60 (as make integration-openstack does) to check renewal", ttl)
+	}
+	return ttl
+}
+
+// Token renewal (Keystone up with a short token lifetime, see
+// shortTokenTTL). Fact found here: clientconfig.NewServiceClient does NOT
+// re-authenticate on a 401 unless clouds.yaml says `allow_reauth: true`
+// under auth (a gophercloud-only key that real clouds.yaml files lack), so
+// ehos must set AuthOptions.AllowReauth itself, as the second client does.
+//
+// Meanwhile a server is created with a token 2 s from expiry, on the stub
+// network with a security group: Nova goes on with the user's token (to
+// Glance, the network endpoint, Placement) after the API accepted it, so
+// the build must not fail when that token expires midway.
 func TestExpiredTokenIsRenewed(t *testing.T) {
 	cloudsFile(t)
-	ttl, err := time.ParseDuration(os.Getenv("EHOS_OPENSTACK_TOKEN_EXPIRATION") + "s")
-	if err != nil || ttl <= 0 || ttl > 2*time.Minute {
-		t.Skip("set EHOS_OPENSTACK_TOKEN_EXPIRATION (<= 120, seconds) for openstack-up and this test to check token renewal")
-	}
-	ctx := ctxT(t, ttl+time.Minute)
+	probe := client(t, ctxT(t, time.Minute), "compute", "ehos-appcred")
+	ttl := shortTokenTTL(t, probe)
+	ctx := ctxT(t, ttl+3*time.Minute)
 	plain, err := clientconfig.NewServiceClient(ctx, "compute", &clientconfig.ClientOpts{Cloud: "ehos-appcred"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	plain.Microversion = microversion
+	t0 := time.Now()
 	renewing := client(t, ctx, "compute", "ehos-appcred")
 	before := renewing.Token()
 
-	time.Sleep(ttl + 5*time.Second)
+	netc := client(t, ctx, "network", "ehos-appcred")
+	pages, err := networks.List(netc, networks.ListOpts{Name: stubNetwork}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, _ := networks.ExtractNetworks(pages)
+	if len(nets) != 1 {
+		t.Fatalf("network %s: %d found", stubNetwork, len(nets))
+	}
+	f := setup(t)
+	time.Sleep(time.Until(t0.Add(ttl - 2*time.Second)))
+	s, err := servers.Create(ctx, plain, servers.CreateOpts{Name: "ehos-realos-late-token", ImageRef: f.imageID,
+		FlavorRef: f.flavor["m1.small"], Networks: []servers.Network{{UUID: nets[0].ID}},
+		SecurityGroups: []string{"default"}, Metadata: map[string]string{"ehos": "late-token"}}, nil).Extract()
+	if err != nil {
+		t.Fatalf("create with a token %v from expiry: %v", time.Until(t0.Add(ttl)).Round(time.Millisecond), err)
+	}
+	t.Cleanup(func() { f.deleteAndWait(t, s.ID) })
+
+	time.Sleep(time.Until(t0.Add(ttl + 5*time.Second)))
 	_, err = flavors.ListDetail(plain, nil).AllPages(ctx)
 	if gophercloud.ResponseCodeIs(err, http.StatusUnauthorized) {
 		t.Logf("as expected, clientconfig's client without allow_reauth is stuck with the expired token")
 		golden(t, nil, "nova-401-expired-token.json", func() (int, []byte) { return errBody(t, err, http.StatusUnauthorized) })
 	} else {
-		t.Logf("clientconfig's client without allow_reauth answered %v (renewal behaviour changed?)", err)
+		t.Errorf("clientconfig's client without allow_reauth answered %v %v after its token expired, want 401 (renewal behaviour changed?)", err, time.Since(t0))
 	}
 	if _, err := flavors.ListDetail(renewing, nil).AllPages(ctx); err != nil {
 		t.Fatalf("list flavors after the token expired, AllowReauth=true: %v", err)
@@ -167,6 +232,20 @@ func TestExpiredTokenIsRenewed(t *testing.T) {
 	if renewing.Token() == before {
 		t.Errorf("token unchanged after %v: not renewed (or Keystone ignored the expiration)", ttl)
 	}
+	err = gophercloud.WaitFor(ctx, func(ctx context.Context) (bool, error) {
+		cur, err := servers.Get(ctx, renewing, s.ID).Extract()
+		if err != nil {
+			return false, err
+		}
+		if cur.Status == "ERROR" {
+			return false, fmt.Errorf("server created with a token about to expire went ERROR: %+v", cur.Fault)
+		}
+		return cur.Status == "ACTIVE", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("server created %v before its token expired went ACTIVE %v after", 2*time.Second, time.Since(t0.Add(ttl)).Round(time.Millisecond))
 }
 
 type fixture struct {
@@ -645,5 +724,79 @@ func golden(t *testing.T, _ *fixture, name string, get func() (int, []byte)) {
 	}
 	if diff := cmp.Diff(normalize(want), normalize([]byte(got))); diff != "" {
 		t.Errorf("%s differs from the live Nova (-captured +live):\n%s", name, diff)
+	}
+}
+
+// A server that fails scheduling (m1.large: 4 vCPUs, more than the fake
+// compute host's max_unit) goes ERROR with a NoValidHost fault. Real Nova
+// shows that fault on GET servers/{id} but NOT in servers/detail (the
+// listing fills faults from its own cell's database; the server lives in
+// cell0). ehos lists with servers/detail, so lib/openstack must fetch the
+// fault itself: this fails if the text is lost again.
+func TestErrorServerFaultReachesEhos(t *testing.T) {
+	f := setup(t)
+	const pool = "realos-fault"
+	s, err := servers.Create(f.ctx, f.user, servers.CreateOpts{Name: "ehos-realos-fault", ImageRef: f.imageID,
+		FlavorRef: f.flavor["m1.large"], Networks: "none",
+		Metadata: map[string]string{"ehos_pool": pool}}, nil).Extract()
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Cleanup(func() { f.deleteAndWait(t, s.ID) })
+	// ehos' microversion, for the captured bodies.
+	c := *f.user
+	c.Microversion = ehosos.ComputeMicroversion
+	err = gophercloud.WaitFor(f.ctx, func(ctx context.Context) (bool, error) {
+		cur, err := servers.Get(ctx, &c, s.ID).Extract()
+		if err != nil {
+			return false, err
+		}
+		if cur.Status == "ACTIVE" {
+			return false, fmt.Errorf("server %s ACTIVE: m1.large should not fit the fake compute host", s.ID)
+		}
+		return cur.Status == "ERROR" && cur.Fault.Message != "", nil
+	})
+	if err != nil {
+		t.Fatalf("wait for ERROR with a fault: %v", err)
+	}
+	golden(t, f, "nova-server-error-get-2.47.json", func() (int, []byte) {
+		var raw json.RawMessage
+		resp, err := c.Get(f.ctx, c.ServiceURL("servers", s.ID), &raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, raw
+	})
+	golden(t, f, "nova-servers-detail-error-2.47.json", func() (int, []byte) {
+		var list struct {
+			Servers []map[string]any `json:"servers"`
+		}
+		resp, err := c.Get(f.ctx, c.ServiceURL("servers", "detail"), &list, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list.Servers {
+			if x["id"] == s.ID {
+				if _, ok := x["fault"]; ok {
+					t.Logf("note: servers/detail now carries the fault (Nova changed?)")
+				}
+				b, _ := json.Marshal(map[string]any{"servers": []any{x}})
+				return resp.StatusCode, b
+			}
+		}
+		t.Fatalf("server %s not in servers/detail", s.ID)
+		return 0, nil
+	})
+
+	oc, err := ehosos.Open(f.ctx, cloud.Config{Name: "ehos-appcred"}, ehosos.Options{CloudsFile: os.Getenv("OS_CLIENT_CONFIG_FILE")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vms, err := oc.List(f.ctx, "RegionOne", pool, "")
+	if err != nil || len(vms) != 1 {
+		t.Fatalf("ehos lists %d servers of pool %s (%v), want 1", len(vms), pool, err)
+	}
+	if vms[0].Status != cloud.StatusError || !strings.Contains(vms[0].Fault, "No valid host was found") {
+		t.Errorf("ehos sees status %s fault %q, want ERROR with Nova's NoValidHost text", vms[0].Status, vms[0].Fault)
 	}
 }

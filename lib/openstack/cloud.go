@@ -45,6 +45,11 @@ type Options struct {
 	// listing; below 2.37 Network "" and "auto" omit networks and "none"
 	// is refused.
 	ComputeMicroversion string
+	// OnReauth, if set, is called after each re-authentication gophercloud
+	// makes when a call meets an expired token (HTTP 401), with the cloud's
+	// name and the outcome (nil: a new token). It must not block; it is for
+	// logging that renewal happened.
+	OnReauth func(cloud string, err error)
 }
 
 // Entry is what a clouds.yaml entry (or the environment) says, without
@@ -165,6 +170,13 @@ type regionClients struct {
 	compute, image, network *gophercloud.ServiceClient
 	flavors                 []cloud.Flavor
 	flavorsAt               time.Time
+	faults                  map[string]*faultMemo // ERROR servers' faults, by server id
+}
+
+// faultMemo is what GET servers/{id} told about an ERROR server's fault.
+type faultMemo struct {
+	msg   string
+	tries int
 }
 
 const flavorCacheTTL = 10 * time.Minute
@@ -209,6 +221,13 @@ func Open(ctx context.Context, cfg cloud.Config, opts Options) (*Cloud, error) {
 	loc := cloud.Location{Cloud: cfg.Name, Region: "keystone"}
 	if err := gcos.Authenticate(ctx, pc, *ao); err != nil {
 		return nil, classify("authenticate", loc, err)
+	}
+	if re := pc.ReauthFunc; re != nil && opts.OnReauth != nil {
+		pc.ReauthFunc = func(ctx context.Context) error {
+			err := re(ctx)
+			opts.OnReauth(cfg.Name, err)
+			return err
+		}
 	}
 	mv := opts.ComputeMicroversion
 	if mv == "" {

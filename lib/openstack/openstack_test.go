@@ -321,10 +321,22 @@ func TestCreateCostsOneCallOnceWarm(t *testing.T) {
 
 func TestTokenLifetime(t *testing.T) {
 	e := start(t, localcloud.Options{TokenTTL: 300 * time.Millisecond})
+	var mu sync.Mutex
+	var reauths []string
+	e.opts.OnReauth = func(cloud string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reauths = append(reauths, fmt.Sprintf("%s %v", cloud, err))
+	}
 	c := e.open(t, "alpha")
 	time.Sleep(400 * time.Millisecond) // the token has expired on its own
 	if _, err := c.Flavors(ctx(t), "RegionOne"); err != nil {
 		t.Fatalf("after natural expiry: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(reauths) != "[alpha <nil>]" {
+		t.Errorf("OnReauth calls %q, want one for alpha without error", reauths)
 	}
 }
 
@@ -740,5 +752,42 @@ func TestCreateSecurityGroupRuleAndKeyPair(t *testing.T) {
 	}
 	if err := c.CreateKeyPair(ctx(t), r, "admin", "ssh-ed25519 AAAA x"); err == nil {
 		t.Error("importing a duplicate key pair succeeded")
+	}
+}
+
+// Listing ERROR servers costs one GET per server in its life (for the
+// fault real Nova leaves out of servers/detail); listing without ERROR
+// servers costs none (TestListOnePagedCall).
+func TestErrorFaultCostsOneGetPerServer(t *testing.T) {
+	e := start(t, localcloud.Options{})
+	c := e.open(t, "alpha")
+	req := cloud.CreateRequest{Name: "w", Flavor: "2", Image: "debian-12", Metadata: map[string]string{cloud.MetaPool: "p"}}
+	e.srv.SetFaults("RegionOne", localcloud.Faults{BootError: "No valid host was found. "})
+	var ids []string
+	for range 2 {
+		vm, err := c.Create(ctx(t), "RegionOne", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, vm.ID)
+	}
+	for _, id := range ids {
+		waitStatus(t, c, "RegionOne", "p", id, cloud.StatusError)
+	}
+	e.srv.ResetRequestCounts()
+	for range 3 {
+		vms, err := c.List(ctx(t), "RegionOne", "p", "")
+		if err != nil || len(vms) != 2 {
+			t.Fatalf("%d VMs, %v", len(vms), err)
+		}
+		for _, vm := range vms {
+			if vm.Fault != "No valid host was found." {
+				t.Errorf("%s fault %q", vm.ID, vm.Fault)
+			}
+		}
+	}
+	want := map[string]int{"GET /compute/{region}/v2.1/servers/detail": 3}
+	if got := e.srv.RequestCounts(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests of three Lists once the faults are known: %v, want %v", got, want)
 	}
 }

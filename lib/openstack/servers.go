@@ -17,8 +17,9 @@ import (
 // List returns the servers of region whose metadata says ehos_pool=pool
 // and, if owner is not "", ehos_owner=owner. It makes one paged
 // servers/detail listing (plus, only when the cloud does not embed flavor
-// names, one cached flavor listing), never one call per server. A failed
-// listing is an error, never an empty list.
+// names, one cached flavor listing), never one call per server, except
+// for the fault of an ERROR server (see fillFaults). A failed listing is an
+// error, never an empty list.
 func (c *Cloud) List(ctx context.Context, region, pool, owner string) ([]cloud.VM, error) {
 	const op = "list servers"
 	if pool == "" {
@@ -36,13 +37,18 @@ func (c *Cloud) List(ctx context.Context, region, pool, owner string) ([]cloud.V
 	if err != nil {
 		return nil, classify(op, c.loc(region), err)
 	}
+	var mine []*servers.Server
+	for i := range all {
+		s := &all[i]
+		if s.Metadata[cloud.MetaPool] == pool && (owner == "" || s.Metadata[cloud.MetaOwner] == owner) {
+			mine = append(mine, s)
+		}
+	}
+	c.fillFaults(ctx, rc, mine, all)
 	var out []cloud.VM
 	var needFlavors bool
-	for _, s := range all {
-		if s.Metadata[cloud.MetaPool] != pool || (owner != "" && s.Metadata[cloud.MetaOwner] != owner) {
-			continue
-		}
-		vm := c.toVM(region, &s)
+	for _, s := range mine {
+		vm := c.toVM(region, s)
 		needFlavors = needFlavors || (vm.Flavor == "" && vm.FlavorID != "")
 		out = append(out, vm)
 	}
@@ -63,11 +69,62 @@ func (c *Cloud) List(ctx context.Context, region, pool, owner string) ([]cloud.V
 	return out, nil
 }
 
+// faultTries bounds the GETs for one ERROR server's fault. Nova records
+// the fault just after it sets ERROR, so a GET in between finds none: one
+// more try on a later listing, then never again.
+const faultTries = 2
+
+// fillFaults sets the fault of every ERROR server in mine that the
+// listing left without one; all is the region's complete listing. Real Nova's
+// servers/detail fills faults from the API's own cell database only, so a
+// server that failed scheduling (NoValidHost: buried in cell0) is listed
+// ERROR with no fault, while GET servers/{id} shows it (captured in
+// integration/realos/testdata/nova-server-error-*.json). Each such server
+// costs at most faultTries GETs in its life, remembered until it leaves
+// the listing; a listing without ERROR servers costs nothing more. A
+// failed GET leaves the fault empty and never fails the listing.
+func (c *Cloud) fillFaults(ctx context.Context, rc *regionClients, mine []*servers.Server, all []servers.Server) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range mine {
+		if toStatus(s.Status) != cloud.StatusError || s.Fault.Message != "" {
+			continue
+		}
+		if rc.faults == nil {
+			rc.faults = map[string]*faultMemo{}
+		}
+		m := rc.faults[s.ID]
+		if m == nil {
+			m = &faultMemo{}
+			rc.faults[s.ID] = m
+		}
+		if m.msg == "" && m.tries < faultTries {
+			m.tries++
+			c.mu.Unlock()
+			got, err := servers.Get(ctx, rc.compute, s.ID).Extract()
+			c.mu.Lock()
+			if err == nil {
+				m.msg = got.Fault.Message
+			}
+		}
+		s.Fault.Message = m.msg
+	}
+	seen := make(map[string]bool, len(all))
+	for i := range all {
+		seen[all[i].ID] = true
+	}
+	for id := range rc.faults {
+		if !seen[id] {
+			delete(rc.faults, id)
+		}
+	}
+}
+
 func (c *Cloud) toVM(region string, s *servers.Server) cloud.VM {
 	vm := cloud.VM{
 		ID: s.ID, Name: s.Name, Location: c.loc(region),
 		Status: toStatus(s.Status), Metadata: s.Metadata, Created: s.Created,
-		Fault: s.Fault.Message,
+		Fault: strings.TrimSpace(s.Fault.Message),
 	}
 	if vm.Status == cloud.StatusOther {
 		vm.RawStatus = s.Status

@@ -283,6 +283,9 @@ func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
 			} else {
 				r.vms, r.listed, r.listOK = vms, true, true
 			}
+			if r.limits != nil && r.listOK {
+				floorUsage(r.limits, r.vms, r.flavors)
+			}
 			if len(errs) == 0 && now.Sub(r.backoff.until) > p.opt.BackoffMax {
 				r.backoff.reset() // quiet for long enough: forget old failures
 			}
@@ -290,6 +293,32 @@ func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
 		}(r)
 	}
 	wg.Wait()
+}
+
+// floorUsage raises the limits' usage to at least what the pool's own
+// listed servers use. Real Nova counts an instance only once it is
+// scheduled to a cell: a server created a moment ago (BUILD, still a build
+// request) is listed but not yet in /limits, so trusting /limits alone
+// planned past the quota and Nova buried the extra servers in ERROR
+// ("Quota exceeded for instances", seen against real Nova).
+func floorUsage(l *cloud.Limits, vms []cloud.VM, flavors []cloud.Flavor) {
+	var n, cores, ram int
+	for _, vm := range vms {
+		if vm.Status == cloud.StatusDeleted {
+			continue
+		}
+		n++
+		for _, f := range flavors {
+			if f.Name == vm.Flavor || (vm.Flavor == "" && f.ID == vm.FlavorID) {
+				cores += f.VCPUs
+				ram += f.RAMMB
+				break
+			}
+		}
+	}
+	l.UsedInstances = max(l.UsedInstances, n)
+	l.UsedCores = max(l.UsedCores, cores)
+	l.UsedRAMMB = max(l.UsedRAMMB, ram)
 }
 
 func (p *Provisioner) fail(r *region, now time.Time, err error) {

@@ -72,7 +72,14 @@ func run(c *cli.Context) error {
 		log.Warn().Err(kerr).Msg("EHOS_* knobs not read: ehos.yaml alone decides")
 	}
 
-	clouds, err := openstack.OpenAll(hard, cfg.Clouds, openstack.Options{CloudsFile: c.String("clouds-file")})
+	clouds, err := openstack.OpenAll(hard, cfg.Clouds, openstack.Options{CloudsFile: c.String("clouds-file"),
+		OnReauth: func(cloud string, err error) {
+			if err != nil {
+				log.Warn().Str("cloud", cloud).Err(err).Msg("token expired and re-authentication failed")
+				return
+			}
+			log.Info().Str("cloud", cloud).Msg("token expired: re-authenticated")
+		}})
 	if err != nil {
 		log.Error().Err(err).Msg("clouds")
 		return fmt.Errorf("open clouds: %w", err)

@@ -1,0 +1,145 @@
+package localcloud_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/openstack"
+	"github.com/google/go-cmp/cmp"
+)
+
+// A server that failed to boot answers with the keys real Nova gives a
+// NoValidHost server (captured in integration/realos/testdata): the fault
+// on GET servers/{id} only, never in servers/detail. An ACTIVE server with
+// networks "none" has the keys of real Nova's (no security_groups).
+func TestServerShapesMatchRealNova(t *testing.T) {
+	srv, err := localcloud.Start(localcloud.Options{BootDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "clouds.yaml")
+	if err := srv.WriteCloudsYAML(path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := openstack.Open(ctx, cloud.Config{Name: "alpha"}, openstack.Options{CloudsFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFaults("RegionOne", localcloud.Faults{BootError: "No valid host was found. "})
+	vm, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "w", Flavor: "2", Image: "debian-12",
+		Metadata: map[string]string{cloud.MetaPool: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got, err := c.Get(ctx, "RegionOne", vm.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == cloud.StatusError {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.SetFaults("RegionOne", localcloud.Faults{})
+	active, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "ok", Flavor: "2", Image: "debian-12", Network: "none",
+		Metadata: map[string]string{cloud.MetaPool: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got, err := c.Get(ctx, "RegionOne", active.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == cloud.StatusActive {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tok := token(t, srv)
+	mv := openstack.ComputeMicroversion
+	keys := func(url, wrap string) []string {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+		req.Header.Set("X-Auth-Token", tok)
+		req.Header.Set("OpenStack-API-Version", "compute "+mv)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return serverKeys(t, resp.Body, wrap)
+	}
+	real := func(name, wrap string) []string {
+		f, err := os.Open(filepath.Join("..", "realos", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return serverKeys(t, f, wrap)
+	}
+	base := srv.URL() + "/compute/RegionOne/v2.1/servers/"
+	if diff := cmp.Diff(real("nova-servers-detail-error-2.47.json", "servers"), keys(base+"detail?name=^w$", "servers")); diff != "" {
+		t.Errorf("servers/detail keys of an ERROR server (-real Nova +local):\n%s", diff)
+	}
+	if diff := cmp.Diff(real("nova-server-error-get-2.47.json", "server"), keys(base+vm.ID, "server")); diff != "" {
+		t.Errorf("servers/{id} keys of an ERROR server (-real Nova +local):\n%s", diff)
+	}
+	mv = "2.37"
+	if diff := cmp.Diff(real("nova-server-get-2.37.json", "server"), keys(base+active.ID, "server")); diff != "" {
+		t.Errorf("servers/{id} keys of an ACTIVE server without network at 2.37 (-real Nova +local):\n%s", diff)
+	}
+}
+
+// serverKeys reads {"server": {...}} or {"servers": [{...}]} and returns
+// the server's keys, sorted.
+func serverKeys(t *testing.T, r interface{ Read([]byte) (int, error) }, wrap string) []string {
+	t.Helper()
+	var one map[string]map[string]any
+	var many map[string][]map[string]any
+	var s map[string]any
+	dec := json.NewDecoder(r)
+	if wrap == "servers" {
+		if err := dec.Decode(&many); err != nil || len(many[wrap]) != 1 {
+			t.Fatalf("decode %s: %v (%d servers)", wrap, err, len(many[wrap]))
+		}
+		s = many[wrap][0]
+	} else {
+		if err := dec.Decode(&one); err != nil {
+			t.Fatalf("decode %s: %v", wrap, err)
+		}
+		s = one[wrap]
+	}
+	var out []string
+	for k := range s {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func token(t *testing.T, s *localcloud.Server) string {
+	t.Helper()
+	body := `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"alpha","domain":{"name":"Default"},"password":"alpha-secret"}}}}}`
+	resp, err := http.Post(s.AuthURL()+"/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("auth: %d", resp.StatusCode)
+	}
+	return resp.Header.Get("X-Subject-Token")
+}
