@@ -191,7 +191,7 @@ PY
   done
   tail -30 "$LOGS/$1.log" >&2; die "$1 did not answer on $2"
 }
-uwsgi_ini() { # name port wsgi-file processes
+uwsgi_ini() { # name port wsgi-file processes threads
   cat >"$RUN/$1-uwsgi.ini" <<EOF
 [uwsgi]
 plugins = python3
@@ -201,7 +201,7 @@ no-orphans = true
 lazy-apps = true
 enable-threads = true
 processes = $4
-threads = 4
+threads = $5
 buffer-size = 65535
 socket-timeout = 30
 # uwsgi's http-socket closes the connection after each answer; without this
@@ -230,7 +230,11 @@ up_keystone() {
     kill -KILL -- "-$p" 2>/dev/null || true
     rm -f "$PIDS/keystone.pid"
   fi
-  uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public 2
+  # One thread per process: Keystone loads eventlet, whose locks break when
+  # uwsgi threads share them ("greenlet.error: cannot switch to a different
+  # thread" in keystone.log), and the request on that thread then hangs for
+  # good (seen: openstack-up stuck 10 min in register.py phase2).
+  uwsgi_ini keystone 5000 /usr/bin/keystone-wsgi-public 3 1
   start keystone uwsgi --ini "$RUN/keystone-uwsgi.ini"
   wait_http keystone $KS/v3
   echo "$TOKEN_EXPIRATION" >"$RUN/keystone-expiration"
@@ -319,7 +323,7 @@ if [[ ! -f $RUN/.registered ]]; then
 fi
 
 log "starting placement, glance, nova"
-uwsgi_ini placement 8778 /usr/bin/placement-api 1
+uwsgi_ini placement 8778 /usr/bin/placement-api 1 4
 start placement uwsgi --ini "$RUN/placement-uwsgi.ini"
 start glance-api glance-api --config-file /etc/glance/glance-api.conf
 # Nova services talk over RabbitMQ: wait for it first.

@@ -31,7 +31,9 @@ def connect(user="admin", password=None, project="admin"):
     return openstack.connect(
         auth_url=KS, username=user, password=password or S["ADMIN_PASS"],
         project_name=project, user_domain_name="Default", project_domain_name="Default",
-        region_name=REGION, identity_api_version="3", interface="public")
+        region_name=REGION, identity_api_version="3", interface="public",
+        # a service that stops answering fails the setup instead of hanging it
+        api_timeout=60)
 
 
 SERVICES = [  # name, type, url
