@@ -1,4 +1,4 @@
-package localcloud_test
+package localcloud
 
 import (
 	"context"
@@ -7,11 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/ehos-project/ehos/integration/localcloud"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/openstack"
 	"github.com/google/go-cmp/cmp"
@@ -22,7 +20,7 @@ import (
 // on GET servers/{id} only, never in servers/detail. An ACTIVE server with
 // networks "none" has the keys of real Nova's (no security_groups).
 func TestServerShapesMatchRealNova(t *testing.T) {
-	srv, err := localcloud.Start(localcloud.Options{BootDelay: 10 * time.Millisecond})
+	srv, err := Start(Options{BootDelay: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +35,7 @@ func TestServerShapesMatchRealNova(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetFaults("RegionOne", localcloud.Faults{BootError: "No valid host was found. "})
+	srv.SetFaults("RegionOne", Faults{BootError: "No valid host was found. "})
 	vm, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "w", Flavor: "2", Image: "debian-12",
 		Metadata: map[string]string{cloud.MetaPool: "p"}})
 	if err != nil {
@@ -53,7 +51,7 @@ func TestServerShapesMatchRealNova(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	srv.SetFaults("RegionOne", localcloud.Faults{})
+	srv.SetFaults("RegionOne", Faults{})
 	active, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "ok", Flavor: "2", Image: "debian-12", Network: "none",
 		Metadata: map[string]string{cloud.MetaPool: "p"}})
 	if err != nil {
@@ -69,7 +67,7 @@ func TestServerShapesMatchRealNova(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	tok := token(t, srv)
+	tok := getToken(t, srv)
 	mv := openstack.ComputeMicroversion
 	keys := func(url, wrap string) []string {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -128,18 +126,4 @@ func serverKeys(t *testing.T, r interface{ Read([]byte) (int, error) }, wrap str
 	}
 	slices.Sort(out)
 	return out
-}
-
-func token(t *testing.T, s *localcloud.Server) string {
-	t.Helper()
-	body := `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"alpha","domain":{"name":"Default"},"password":"alpha-secret"}}}}}`
-	resp, err := http.Post(s.AuthURL()+"/auth/tokens", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("auth: %d", resp.StatusCode)
-	}
-	return resp.Header.Get("X-Subject-Token")
 }
