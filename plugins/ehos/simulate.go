@@ -56,6 +56,11 @@ func simulateCommand() *cli.Command {
 			if r := c.Float64("fail-rate"); r < 0 || r >= 1 {
 				return fmt.Errorf("ehos simulate: --fail-rate %g must be in [0, 1)", r)
 			}
+			for _, f := range []string{"boot", "boot-jitter", "join-delay", "negotiation-interval", "negotiation-min-interval", "reschedule-delay", "claim-worklife"} {
+				if d := c.Duration(f); d < 0 {
+					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
+				}
+			}
 			cfg := sim.DemoConfig()
 			if p := c.String("config"); p != "" {
 				var err error
@@ -163,7 +168,7 @@ func writeSVG(path, title string, series []sim.Series) error {
 // offIfZero maps the command line's 0 ("off") to sim.Options' negative
 // value (zero there means the default).
 func offIfZero(d time.Duration) time.Duration {
-	if d <= 0 {
+	if d == 0 {
 		return -1
 	}
 	return d
