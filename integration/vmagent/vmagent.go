@@ -9,22 +9,20 @@ package vmagent
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
 	"github.com/ehos-project/ehos/lib/cloud"
+	ehosos "github.com/ehos-project/ehos/lib/openstack"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/utils/v2/openstack/clientconfig"
-	"gopkg.in/yaml.v3"
 )
 
 // Microversion is what the agent asks Nova for: ≥ 2.3 shows
@@ -319,7 +317,7 @@ func (w logWriter) Write(p []byte) (int, error) {
 // re-authentication on token expiry) and returns its compute client for
 // region at Microversion.
 func ComputeClient(ctx context.Context, file, cloudName, region string) (*gophercloud.ServiceClient, error) {
-	co := &clientconfig.ClientOpts{Cloud: cloudName, YAMLOpts: fileYAML{file}}
+	co := &clientconfig.ClientOpts{Cloud: cloudName, YAMLOpts: ehosos.CloudsFile{Path: file}}
 	ao, err := clientconfig.AuthOptions(co)
 	if err != nil {
 		return nil, fmt.Errorf("auth options for %q in %s: %w", cloudName, file, err)
@@ -336,22 +334,3 @@ func ComputeClient(ctx context.Context, file, cloudName, region string) (*gopher
 	c.Microversion = Microversion
 	return c, nil
 }
-
-type fileYAML struct{ path string }
-
-func (f fileYAML) LoadCloudsYAML() (map[string]clientconfig.Cloud, error) {
-	b, err := os.ReadFile(f.path)
-	if err != nil {
-		return nil, err
-	}
-	var c clientconfig.Clouds
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%s: %w", f.path, err)
-	}
-	if c.Clouds == nil {
-		return nil, errors.New(f.path + ": no clouds")
-	}
-	return c.Clouds, nil
-}
-func (fileYAML) LoadSecureCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
-func (fileYAML) LoadPublicCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }

@@ -98,22 +98,32 @@ func lookup(name string, opts Options) (Entry, *clientconfig.Cloud, error) {
 	return e, c, nil
 }
 
-// fileYAML reads clouds.yaml from one given path.
-type fileYAML struct{ path string }
+// CloudsFile reads clouds.yaml from one given path (clientconfig's
+// YAMLOpts), instead of clientconfig's search of the usual places.
+type CloudsFile struct{ Path string }
 
-func (f fileYAML) LoadCloudsYAML() (map[string]clientconfig.Cloud, error) {
-	b, err := os.ReadFile(f.path)
+// LoadCloudsYAML reads the file; one without a clouds: entry is an error
+// naming it.
+func (f CloudsFile) LoadCloudsYAML() (map[string]clientconfig.Cloud, error) {
+	b, err := os.ReadFile(f.Path)
 	if err != nil {
 		return nil, err
 	}
 	var c clientconfig.Clouds
 	if err := yaml.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%s: %w", f.path, err)
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if c.Clouds == nil {
+		return nil, errors.New(f.Path + ": no clouds")
 	}
 	return c.Clouds, nil
 }
-func (fileYAML) LoadSecureCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
-func (fileYAML) LoadPublicCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
+
+// LoadSecureCloudsYAML: no secure.yaml beside the one file.
+func (CloudsFile) LoadSecureCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
+
+// LoadPublicCloudsYAML: no clouds-public.yaml beside the one file.
+func (CloudsFile) LoadPublicCloudsYAML() (map[string]clientconfig.Cloud, error) { return nil, nil }
 
 func clientOpts(name string, opts Options) *clientconfig.ClientOpts {
 	co := &clientconfig.ClientOpts{}
@@ -121,7 +131,7 @@ func clientOpts(name string, opts Options) *clientconfig.ClientOpts {
 		co.Cloud = name
 	}
 	if opts.CloudsFile != "" {
-		co.YAMLOpts = fileYAML{opts.CloudsFile}
+		co.YAMLOpts = CloudsFile{opts.CloudsFile}
 	}
 	return co
 }

@@ -18,7 +18,7 @@ func TestFloorUsage(t *testing.T) {
 		{Flavor: "m1.small", Status: cloud.StatusDeleted},
 	}
 	l := cloud.Limits{MaxInstances: 2, UsedInstances: 0, MaxCores: 20, UsedCores: 1, MaxRAMMB: -1, UsedRAMMB: 9000}
-	floorUsage(&l, vms, fl)
+	floorUsage(&l, vms, (&region{flavors: fl}).flavor)
 	want := cloud.Limits{MaxInstances: 2, UsedInstances: 3, MaxCores: 20, UsedCores: 5, MaxRAMMB: -1, UsedRAMMB: 9000}
 	if diff := cmp.Diff(want, l); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)

@@ -284,7 +284,7 @@ func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
 				r.vms, r.listed, r.listOK = vms, true, true
 			}
 			if r.limits != nil && r.listOK {
-				floorUsage(r.limits, r.vms, r.flavors)
+				floorUsage(r.limits, r.vms, r.flavor)
 			}
 			if len(errs) == 0 && now.Sub(r.backoff.until) > p.opt.BackoffMax {
 				r.backoff.reset() // quiet for long enough: forget old failures
@@ -301,19 +301,20 @@ func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
 // request) is listed but not yet in /limits, so trusting /limits alone
 // planned past the quota and Nova buried the extra servers in ERROR
 // ("Quota exceeded for instances", seen against real Nova).
-func floorUsage(l *cloud.Limits, vms []cloud.VM, flavors []cloud.Flavor) {
+func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (cloud.Flavor, bool)) {
 	var n, cores, ram int
 	for _, vm := range vms {
 		if vm.Status == cloud.StatusDeleted {
 			continue
 		}
 		n++
-		for _, f := range flavors {
-			if f.Name == vm.Flavor || (vm.Flavor == "" && f.ID == vm.FlavorID) {
-				cores += f.VCPUs
-				ram += f.RAMMB
-				break
-			}
+		key := vm.Flavor
+		if key == "" {
+			key = vm.FlavorID
+		}
+		if f, ok := flavor(key); ok {
+			cores += f.VCPUs
+			ram += f.RAMMB
 		}
 	}
 	l.UsedInstances = max(l.UsedInstances, n)

@@ -122,13 +122,14 @@ type planner struct {
 	gone    []bool // deleted or drained this cycle: not capacity any more
 	deleted []bool // deleted this cycle: not live any more
 
-	offers   []offer
-	offerIdx map[OfferKey]int
-	byPref   []int // offer indices, cheapest first (min)
-	bySize   []int // offer indices, largest first, GPU flavors last (spare)
-	regions  []region
-	clouds   []cloudState
-	cloudIdx map[string]int
+	offers    []offer
+	offerIdx  map[OfferKey]int
+	regionIdx map[cloud.Location]int // index into regions
+	byPref    []int                  // offer indices, cheapest first (min)
+	bySize    []int                  // offer indices, largest first, GPU flavors last (spare)
+	regions   []region
+	clouds    []cloudState
+	cloudIdx  map[string]int
 
 	live    int // live nodes (not deleting/failed/drained, not deleted now)
 	booting int // requested or booting, not deleted now
@@ -144,7 +145,7 @@ type planner struct {
 }
 
 func newPlanner(in Input) *planner {
-	p := &planner{in: in, k: clean(in.Knobs), offerIdx: map[OfferKey]int{}, cloudIdx: map[string]int{}}
+	p := &planner{in: in, k: clean(in.Knobs), offerIdx: map[OfferKey]int{}, regionIdx: map[cloud.Location]int{}, cloudIdx: map[string]int{}}
 
 	clouds := slices.Clone(in.Clouds)
 	slices.SortStableFunc(clouds, func(a, b Cloud) int { return strings.Compare(a.Name, b.Name) })
@@ -186,6 +187,7 @@ func newPlanner(in Input) *planner {
 		rs.backoff = r.BackoffUntil.After(in.Now)
 		p.regions = append(p.regions, rs)
 		ri := len(p.regions) - 1
+		p.regionIdx[r.Loc] = ri
 		ci := cloudOf(r.Loc.Cloud)
 		w := weightOf(r.Loc.Cloud)
 		for _, o := range r.Offers {
@@ -841,25 +843,23 @@ func (p *planner) rebalance() {
 	if wait <= 0 {
 		wait = 15 * time.Minute
 	}
-	freeing := make([]int, len(p.regions)) // instances on their way out, per region
-	for i, n := range p.nodes {
-		if r := p.regionOfNode(i); r >= 0 && (p.gone[i] || n.State == Retiring || n.State == Drained || n.State == Deleting) {
-			freeing[r]++
-		}
-	}
-	serving := 0 // live nodes not retiring: at least Min stay
-	for i, n := range p.nodes {
-		if !p.gone[i] && p.isLive(n.State) && n.State != Retiring {
-			serving++
-		}
-	}
-	order := make([]int, 0, len(p.groups))
+	var order []int
 	for gi := range p.groups {
 		if p.groups[gi].starved > 0 {
 			order = append(order, gi)
 		}
 	}
+	if len(order) == 0 {
+		return
+	}
 	slices.SortStableFunc(order, func(a, b int) int { return p.groups[a].d.Oldest.Compare(p.groups[b].d.Oldest) })
+	freeing := make([]int, len(p.regions)) // instances on their way out, per region
+	for i, n := range p.nodes {
+		if r, ok := p.regionIdx[n.Offer.Loc]; ok && (p.gone[i] || n.State == Retiring || n.State == Drained || n.State == Deleting) {
+			freeing[r]++
+		}
+	}
+	serving := p.serving() // at least Min stay
 	for _, gi := range order {
 		g := &p.groups[gi]
 		waited := p.in.Now.Sub(g.d.Oldest)
@@ -879,7 +879,7 @@ func (p *planner) rebalance() {
 			}
 			var misfits []int
 			for i, n := range p.nodes {
-				if p.gone[i] || (n.State != Idle && n.State != Busy) || p.regionOfNode(i) != r || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
+				if ri, ok := p.regionIdx[n.Offer.Loc]; p.gone[i] || (n.State != Idle && n.State != Busy) || !ok || ri != r || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
 					continue
 				}
 				oi, ok := p.offerIdx[n.Offer]
@@ -902,16 +902,16 @@ func (p *planner) rebalance() {
 	}
 }
 
-// regionOfNode is the index of node i's region, -1 when no region of the
-// input is its.
-func (p *planner) regionOfNode(i int) int {
-	loc := p.nodes[i].Offer.Loc
-	for r := range p.regions {
-		if p.regions[r].loc == loc {
-			return r
+// serving counts live nodes that are not retiring (nor drained or deleted
+// by this decision so far).
+func (p *planner) serving() int {
+	n := 0
+	for i, nd := range p.nodes {
+		if !p.gone[i] && p.isLive(nd.State) && nd.State != Retiring {
+			n++
 		}
 	}
-	return -1
+	return n
 }
 
 // spare counts nodes that demand does not use: idle joined ones and
@@ -1003,12 +1003,7 @@ func (p *planner) retireIdle() {
 	if len(cands) == 0 {
 		return
 	}
-	serving := 0 // live nodes not retiring
-	for i, n := range p.nodes {
-		if !p.gone[i] && p.isLive(n.State) && n.State != Retiring {
-			serving++
-		}
-	}
+	serving := p.serving()
 	spare := p.spare()
 	allow := min(len(cands), serving-k.Min, spare-k.Spare)
 	if allow <= 0 {

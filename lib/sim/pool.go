@@ -245,9 +245,8 @@ func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, cl
 
 // NextNegotiation is when the schedd's reschedule request (sent after a
 // submit) asks for a negotiation: the earliest submit not yet negotiated,
-// by t or the next one after it, plus delay. Zero when no job waits or
-// comes.
-func (p *Pool) NextNegotiation(t time.Time, delay time.Duration) time.Time {
+// or else the next submit, plus delay. Zero when no job waits or comes.
+func (p *Pool) NextNegotiation(delay time.Duration) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.unmatched.IsZero() {

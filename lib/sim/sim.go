@@ -327,7 +327,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		// not sooner than the minimum interval after the last.
 		negAt := nextNeg
 		if opt.RescheduleDelay > 0 {
-			if r := w.Pool.NextNegotiation(w.Clock.Now(), opt.RescheduleDelay); !r.IsZero() {
+			if r := w.Pool.NextNegotiation(opt.RescheduleDelay); !r.IsZero() {
 				if !lastNeg.IsZero() && r.Before(lastNeg.Add(opt.NegotiationMinInterval)) {
 					r = lastNeg.Add(opt.NegotiationMinInterval)
 				}
