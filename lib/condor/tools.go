@@ -121,6 +121,15 @@ func (c *Client) Drain(ctx context.Context, machine string, graceful bool) error
 	return err
 }
 
+// Reschedule asks the schedd named schedd for a negotiation now
+// (condor_reschedule -name): the schedd passes the request on to the
+// negotiator, which starts a cycle unless one ran within
+// NEGOTIATOR_MIN_INTERVAL.
+func (c *Client) Reschedule(ctx context.Context, schedd string) error {
+	_, err := c.Run(ctx, "condor_reschedule", "-name", schedd)
+	return err
+}
+
 // Off shuts a startd down: peaceful waits for running jobs to finish
 // (condor_off -peaceful), otherwise they are vacated (-graceful).
 func (c *Client) Off(ctx context.Context, name string, peaceful bool) error {

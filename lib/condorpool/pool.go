@@ -2,6 +2,7 @@ package condorpool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -22,6 +23,7 @@ type Tools interface {
 	Status(ctx context.Context, q condor.StatusQuery) ([]classad.Ad, error)
 	Advertise(ctx context.Context, command string, ads []classad.Ad) error
 	Drain(ctx context.Context, machine string, graceful bool) error
+	Reschedule(ctx context.Context, schedd string) error
 }
 
 // Pool satisfies provision.Pool.
@@ -169,6 +171,31 @@ func (p *Pool) Drain(ctx context.Context, w provision.Worker) error {
 		p.Log.Debug().Str("node", w.Name).Err(pushErr).Msg("condor_drain refused: the retire request carries the drain")
 	}
 	return nil
+}
+
+// Reschedule sends condor_reschedule to each schedd that holds idle jobs of
+// demand, once. One answering is enough: any of them makes the negotiator
+// run a cycle for the whole pool.
+func (p *Pool) Reschedule(ctx context.Context, ds []scale.Demand) error {
+	seen := map[string]bool{}
+	var errs []error
+	ok := false
+	for _, d := range ds {
+		s := demand.ScheddOfKey(d.Key)
+		if s == "" || seen[s] || d.Idle == 0 {
+			continue
+		}
+		seen[s] = true
+		if err := p.Tools.Reschedule(ctx, s); err != nil {
+			errs = append(errs, fmt.Errorf("schedd %s: %w", s, err))
+			continue
+		}
+		ok = true
+	}
+	if ok || len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
 }
 
 // Publish advertises the provisioner's ad with a lifetime.

@@ -56,10 +56,16 @@ func TestWorkersDrainingAndUnhealthy(t *testing.T) {
 }
 
 type fakeTools struct {
-	queries []condor.StatusQuery
-	adv     [][]classad.Ad
-	drained []string
-	err     error
+	queries     []condor.StatusQuery
+	adv         [][]classad.Ad
+	drained     []string
+	rescheduled []string
+	err         error
+}
+
+func (f *fakeTools) Reschedule(_ context.Context, schedd string) error {
+	f.rescheduled = append(f.rescheduled, schedd)
+	return f.err
 }
 
 func (f *fakeTools) Status(_ context.Context, q condor.StatusQuery) ([]classad.Ad, error) {
@@ -145,5 +151,25 @@ func TestBootstrapRendersWorkerWithItsToken(t *testing.T) {
 	}
 	if _, err := NewBootstrap(m, cfg, "bad.yaml", []byte("#cloud-config\nx: <hots_ip>\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:2:4") {
 		t.Errorf("broken template not caught at start: %v", err)
+	}
+}
+
+func TestRescheduleOncePerScheddWithIdleJobs(t *testing.T) {
+	ft := &fakeTools{}
+	p := &Pool{Tools: ft, Name: "demo"}
+	ds := []scale.Demand{
+		{Key: "alice@sub1#3", Idle: 2}, {Key: "alice@sub1#7", Idle: 1},
+		{Key: "sub2#1", Idle: 0}, {Key: "sub3#12", Idle: 4},
+	}
+	if err := p.Reschedule(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"alice@sub1", "sub3"}, ft.rescheduled); d != "" {
+		t.Errorf("rescheduled (-want +got):\n%s", d)
+	}
+	ft.err = errors.New("PERMISSION DENIED")
+	err := p.Reschedule(context.Background(), ds)
+	if err == nil || !strings.Contains(err.Error(), "schedd alice@sub1: PERMISSION DENIED") || !strings.Contains(err.Error(), "schedd sub3") {
+		t.Errorf("every schedd refusing: error %v, want both named", err)
 	}
 }

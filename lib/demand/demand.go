@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/classad"
@@ -50,6 +51,17 @@ type Group struct {
 
 // Key is the stable demand key "<schedd>#<autocluster>".
 func (g Group) Key() string { return g.Schedd + "#" + strconv.Itoa(g.Autocluster) }
+
+// ScheddOfKey is the schedd Name of a demand key made by Key ("" when key
+// has no '#'). Schedd names carry no '#', autocluster ids are numbers, so
+// the last '#' splits them.
+func ScheddOfKey(key string) string {
+	i := strings.LastIndexByte(key, '#')
+	if i < 0 {
+		return ""
+	}
+	return key[:i]
+}
 
 // AdName is the Name of a group's EHOSDemand ad: unique in the collector.
 func (g Group) AdName() string { return g.Key() }

@@ -343,3 +343,14 @@ func TestReporterCycle(t *testing.T) {
 		t.Error("several schedds accepted")
 	}
 }
+
+func TestScheddOfKey(t *testing.T) {
+	for key, want := range map[string]string{
+		Group{Schedd: "alice@sub1.example.org", Autocluster: 12}.Key(): "alice@sub1.example.org",
+		"sub#2#3": "sub#2", "no-hash": "",
+	} {
+		if got := ScheddOfKey(key); got != want {
+			t.Errorf("ScheddOfKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

@@ -72,6 +72,9 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		}
 		t.drainSent = now
 		t.state, t.since = scale.Retiring, now
+		if w.Claimed == 0 {
+			p.recheck = true
+		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("drain %s: %s", a.Node, a.Reason))
 		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
 	}

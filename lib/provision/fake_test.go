@@ -166,6 +166,20 @@ type fakePool struct {
 	published []classad.Ad
 	offers    []scale.Offer
 	fail      error // every query fails with it when set
+	// rescheduled holds, per Reschedule call, the demand keys it was for.
+	rescheduled   [][]string
+	rescheduleErr error
+}
+
+func (p *fakePool) Reschedule(_ context.Context, ds []scale.Demand) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var keys []string
+	for _, d := range ds {
+		keys = append(keys, d.Key)
+	}
+	p.rescheduled = append(p.rescheduled, keys)
+	return p.rescheduleErr
 }
 
 func newFakePool() *fakePool { return &fakePool{workers: map[string]*Worker{}} }

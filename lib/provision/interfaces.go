@@ -48,6 +48,10 @@ type Pool interface {
 	Offer(ctx context.Context, offers []scale.Offer) error
 	// Drain asks a worker to finish its jobs and accept no more.
 	Drain(ctx context.Context, w Worker) error
+	// Reschedule asks the schedds that hold the idle jobs of demand for a
+	// negotiation now (condor_reschedule), so workers that just joined get
+	// jobs in seconds instead of at the negotiator's next interval.
+	Reschedule(ctx context.Context, demand []scale.Demand) error
 	// Publish advertises the provisioner's own ad.
 	Publish(ctx context.Context, ad classad.Ad) error
 }

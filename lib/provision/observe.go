@@ -183,6 +183,9 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 	case vm.Status == cloud.StatusDeleted || !t.deleteSent.IsZero():
 		state = scale.Deleting
 	case w != nil:
+		if !t.joined && !w.Draining {
+			p.joined++
+		}
 		if !t.joined {
 			// A worker joined: its region boots good VMs, so a later
 			// failure there starts its back-off from the beginning again.
@@ -197,7 +200,11 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 		t.joined, t.lastSeen = true, now
 		switch {
 		case w.Draining || !t.drainSent.IsZero():
-			if w.Claimed == 0 {
+			// A drain the startd has not confirmed yet (its ad lags, or the
+			// worker pulls the request) counts after a regular cycle; a
+			// follow-up seconds after the drain needs the confirmation, or
+			// a job matched meanwhile could be killed.
+			if w.Claimed == 0 && (w.Draining || now.Sub(t.drainSent) >= p.cycle/2) {
 				state = scale.Drained
 			} else {
 				state = scale.Retiring

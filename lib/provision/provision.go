@@ -38,6 +38,13 @@ type Options struct {
 	Log            zerolog.Logger
 	// NewName makes a VM name; default "ehos-<pool>-<8 hex>".
 	NewName func() string
+	// DrainRecheck is how soon after a cycle that drained idle workers
+	// Run looks again, to delete them once their startds confirm the drain
+	// rather than a whole cycle later; default 5s, below zero never.
+	DrainRecheck time.Duration
+	// NoReschedule keeps the provisioner from asking for a negotiation
+	// when workers join while jobs wait.
+	NoReschedule bool
 }
 
 // Provisioner runs the reconcile loop. It is not safe for concurrent RunOnce
@@ -55,6 +62,10 @@ type Provisioner struct {
 	// lastDemand is the last cycle that saw idle jobs some flavor holds.
 	lastDemand time.Time
 	cycle      time.Duration // Run's period, published so `ehos status` can tell a stale ad
+	// joined counts the workers whose startd this cycle saw for the first
+	// time; recheck is set when this cycle drained an idle worker.
+	joined  int
+	recheck bool
 }
 
 type region struct {
@@ -112,6 +123,9 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 	if opt.OrphanGrace <= 0 {
 		opt.OrphanGrace = 10 * time.Minute
 	}
+	if opt.DrainRecheck == 0 {
+		opt.DrainRecheck = 5 * time.Second
+	}
 	if opt.NewName == nil {
 		pool := opt.Pool
 		opt.NewName = func() string {
@@ -150,6 +164,16 @@ func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx fun
 		if _, err := p.RunOnce(cctx, time.Now()); err != nil {
 			p.opt.Log.Error().Err(err).Msg("cycle failed")
 		}
+		if d := p.FollowUp(); d > 0 && d < every {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(d):
+			}
+			if _, err := p.RunOnce(cycleCtx(), time.Now()); err != nil {
+				p.opt.Log.Error().Err(err).Msg("follow-up cycle failed")
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -158,11 +182,22 @@ func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx fun
 	}
 }
 
+// FollowUp is how soon the caller should run one more cycle before the next
+// regular one: the last cycle drained idle workers, and each VM-second
+// between their drain and their delete is paid for. Zero: no need.
+func (p *Provisioner) FollowUp() time.Duration {
+	if !p.recheck || p.opt.DrainRecheck < 0 {
+		return 0
+	}
+	return p.opt.DrainRecheck
+}
+
 // RunOnce runs one cycle at time now: observe, decide, act, publish.
 func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	start := time.Now()
 	log := p.opt.Log
 	rep := Report{Time: now, Cycle: p.cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, DryRun: p.opt.DryRun}
+	p.joined, p.recheck = 0, false
 
 	p.observeClouds(ctx, now)
 	workers, werr := p.pool.Workers(ctx)
@@ -227,6 +262,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		}
 	} else {
 		p.act(ctx, now, in, &dec, workers, &rep)
+		p.reschedule(ctx, in.Demand, &rep)
 	}
 
 	rep.Decision = dec
@@ -241,6 +277,33 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 	p.last = rep
 	return rep, nil
+}
+
+// reschedule asks for a negotiation when workers joined this cycle while
+// jobs some flavor holds wait: otherwise a new worker sits idle, and paid
+// for, until the negotiator's next interval (60 s by default).
+func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep *Report) {
+	if p.joined == 0 || p.opt.NoReschedule {
+		return
+	}
+	var waiting []scale.Demand
+	idle := 0
+	for _, d := range demand {
+		if d.Idle > 0 && len(d.Eligible) > 0 {
+			waiting = append(waiting, d)
+			idle += d.Idle
+		}
+	}
+	if idle == 0 {
+		return
+	}
+	if err := p.pool.Reschedule(ctx, waiting); err != nil {
+		rep.Errors = append(rep.Errors, "reschedule: "+err.Error())
+		p.opt.Log.Warn().Err(err).Msg("reschedule failed: new workers wait for the negotiator's next cycle")
+		return
+	}
+	rep.Actions = append(rep.Actions, fmt.Sprintf("reschedule: %d worker(s) joined while %d job(s) wait", p.joined, idle))
+	p.opt.Log.Info().Int("joined", p.joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
 }
 
 // Last returns the report of the last cycle.

@@ -417,3 +417,126 @@ func TestAdCarriesCycle(t *testing.T) {
 		t.Errorf("cycle back: %v %v", back.Cycle, err)
 	}
 }
+
+// Workers that join while jobs wait get a negotiation at once (the schedd
+// is asked, with the waiting demand), not at the negotiator's next interval;
+// a cycle in which nobody joined, or nothing waits, asks for none.
+func TestRescheduleWhenWorkersJoinWhileJobsWait(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	if r.a.count() != 3 {
+		t.Fatalf("created %d, want 3", r.a.count())
+	}
+	r.cycle(30 * time.Second)
+	if len(r.pool.rescheduled) != 0 {
+		t.Fatalf("rescheduled with nobody joined: %v", r.pool.rescheduled)
+	}
+	vms := r.servers(r.a)
+	for _, vm := range vms[:2] {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, r.now)
+	}
+	rep := r.cycle(30 * time.Second)
+	if len(r.pool.rescheduled) != 1 || strings.Join(r.pool.rescheduled[0], ",") != "schedd#1" {
+		t.Fatalf("rescheduled %v, want once for schedd#1", r.pool.rescheduled)
+	}
+	if !hasPrefix(rep.Actions, "reschedule: 2 worker(s) joined while 3 job(s) wait") {
+		t.Errorf("actions %q do not say why it rescheduled", rep.Actions)
+	}
+	// Seen before: no new request.
+	r.cycle(30 * time.Second)
+	if len(r.pool.rescheduled) != 1 {
+		t.Errorf("rescheduled again for workers already seen: %v", r.pool.rescheduled)
+	}
+	// The third joins after the jobs have gone: nothing to negotiate for.
+	r.pool.demand = nil
+	r.a.setStatus(vms[2].ID, cloud.StatusActive)
+	r.pool.join(vms[2], 0, r.now)
+	r.cycle(30 * time.Second)
+	if len(r.pool.rescheduled) != 1 {
+		t.Errorf("rescheduled with no job waiting: %v", r.pool.rescheduled)
+	}
+}
+
+func TestRescheduleFailureIsReportedNotFatal(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.join(vm, 0, r.now)
+	r.pool.rescheduleErr = errors.New("permission denied")
+	rep := r.cycle(30 * time.Second)
+	if !hasPrefix(rep.Errors, "reschedule: permission denied") {
+		t.Errorf("errors %q, want the reschedule failure", rep.Errors)
+	}
+	if rep.Counts()[scale.Idle] != 1 || r.a.count() != 1 {
+		t.Errorf("a failed reschedule changed the pool: counts %v, %d VMs", rep.Counts(), r.a.count())
+	}
+}
+
+// An idle worker drained in one cycle is deleted by the follow-up seconds
+// later once its startd confirms the drain; unconfirmed, it waits for the
+// next regular cycle, since a job may have been matched to it meanwhile.
+func TestFollowUpDeletesConfirmedDrains(t *testing.T) {
+	for _, confirmed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("confirmed=%v", confirmed), func(t *testing.T) {
+			r := newRig(t, knobs())
+			r.p.cycle = 30 * time.Second // as Run sets it
+			r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+			r.cycle(0)
+			vm := r.servers(r.a)[0]
+			r.a.setStatus(vm.ID, cloud.StatusActive)
+			r.pool.demand = nil
+			r.pool.join(vm, 0, r.now)
+			r.cycle(30 * time.Second)
+			if d := r.p.FollowUp(); d != 0 {
+				t.Fatalf("follow-up %s wanted without a drain", d)
+			}
+			r.cycle(6 * time.Minute)
+			if len(r.pool.drains) != 1 {
+				t.Fatalf("drains %v, want the idle worker", r.pool.drains)
+			}
+			d := r.p.FollowUp()
+			if d != 5*time.Second {
+				t.Fatalf("follow-up %s after draining an idle worker, want 5s", d)
+			}
+			if !confirmed {
+				r.pool.workers[vm.Name].Draining = false
+			}
+			r.cycle(d)
+			if got, want := r.a.count(), map[bool]int{true: 0, false: 1}[confirmed]; got != want {
+				t.Fatalf("%d VMs after the follow-up, want %d", got, want)
+			}
+			r.cycle(25 * time.Second)
+			if r.a.count() != 0 {
+				t.Errorf("still %d VMs a cycle after the drain", r.a.count())
+			}
+		})
+	}
+}
+
+func TestFollowUpOff(t *testing.T) {
+	r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck = -1 })
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.demand = nil
+	r.pool.join(vm, 0, r.now)
+	r.cycle(6 * time.Minute)
+	r.cycle(6 * time.Minute)
+	if len(r.pool.drains) != 1 || r.p.FollowUp() != 0 {
+		t.Errorf("drains %v, follow-up %s: want one drain and no follow-up", r.pool.drains, r.p.FollowUp())
+	}
+}
+
+func hasPrefix(ss []string, prefix string) bool {
+	for _, s := range ss {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}

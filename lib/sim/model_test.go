@@ -362,3 +362,48 @@ func TestSubmitAsksForANegotiation(t *testing.T) {
 		})
 	}
 }
+
+// A worker that joins while its job waits gets it at the negotiation ehos
+// asks for, not the next periodic one; a worker drained idle is deleted by
+// the follow-up cycle seconds later, not a whole cycle later.
+func TestRescheduleAndFollowUp(t *testing.T) {
+	jobs := []Job{{Submit: 0, Runtime: time.Minute, Cpus: 1, MemoryMB: 1000}}
+	cfg := DemoConfig()
+	// Created at 30 s (the first cycle advertises the flavor ads the
+	// demand is matched to), ACTIVE at 100 s, joined at 130 s; cycles at
+	// 120 and 150 s, periodic negotiations at 0, 60, 120, 180 s.
+	model := CloudModel{BootMean: 70 * time.Second, Seed: 1}
+	for _, tc := range []struct {
+		name     string
+		off      bool
+		wait     float64
+		maxTailS float64 // drained → deleted, in core-seconds
+	}{
+		{"on", false, 153, 5},
+		{"off", true, 180, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := Options{Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: model,
+				JoinDelay: 30 * time.Second, NoReschedule: tc.off}
+			if tc.off {
+				opt.DrainRecheck = -1
+			}
+			res, err := Run(context.Background(), &Trace{Name: "one", Jobs: jobs}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Finished != 1 || res.Creates != 1 {
+				t.Fatalf("%d finished, %d created", res.Finished, res.Creates)
+			}
+			if res.MeanWait != tc.wait {
+				t.Errorf("wait %.1fs, want %.1fs", res.MeanWait, tc.wait)
+			}
+			if tail := res.Spent.Tail * 3600; tail > tc.maxTailS || tail < tc.maxTailS-5 {
+				t.Errorf("drained → deleted %.1f core-seconds, want about %.0f", tail, tc.maxTailS)
+			}
+			if (res.FollowUps > 0) == tc.off {
+				t.Errorf("%d follow-up cycles", res.FollowUps)
+			}
+		})
+	}
+}

@@ -99,8 +99,11 @@ type Pool struct {
 	// schedd asks the negotiator for a cycle when jobs are submitted
 	// (SUBMIT_SEND_RESCHEDULE). Zero when none.
 	unmatched time.Time
-	reused    int                  // jobs started on a reused claim
-	left      map[string]time.Time // when each worker's startd left
+	// resched is when the provisioner asked for a negotiation
+	// (condor_reschedule) since the last one. Zero when it did not.
+	resched time.Time
+	reused  int                  // jobs started on a reused claim
+	left    map[string]time.Time // when each worker's startd left
 	// cpu-seconds of joined workers with no job (idle) and of free cpus
 	// on workers running some job (partial)
 	idleCPUs, partialCPUs float64
@@ -127,7 +130,7 @@ func (p *Pool) leave(w *worker, t time.Time) {
 
 // PoolCalls counts calls the provisioner made to the pool.
 type PoolCalls struct {
-	Demand, Workers, Offer, Drain, Publish int
+	Demand, Workers, Offer, Drain, Reschedule, Publish int
 }
 
 var _ provision.Pool = (*Pool)(nil)
@@ -249,7 +252,15 @@ func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, cl
 func (p *Pool) NextNegotiation(delay time.Duration) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.unmatched.IsZero() {
+	switch {
+	case !p.unmatched.IsZero() && !p.resched.IsZero():
+		if p.resched.Before(p.unmatched) {
+			return p.resched.Add(delay)
+		}
+		return p.unmatched.Add(delay)
+	case !p.resched.IsZero():
+		return p.resched.Add(delay)
+	case !p.unmatched.IsZero():
 		return p.unmatched.Add(delay)
 	}
 	if p.nextSubmit < len(p.jobs) {
@@ -352,7 +363,7 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 func (p *Pool) Negotiate(t time.Time) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.unmatched = time.Time{}
+	p.unmatched, p.resched = time.Time{}, time.Time{}
 	if p.idle == 0 || len(p.workers) == 0 {
 		return 0
 	}
@@ -508,6 +519,18 @@ func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
 	w.draining = true
 	if len(w.jobs) == 0 {
 		p.leave(w, p.clock.Now())
+	}
+	return nil
+}
+
+// Reschedule is condor_reschedule: a negotiation follows as it does a
+// submit (see NextNegotiation).
+func (p *Pool) Reschedule(context.Context, []scale.Demand) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls.Reschedule++
+	if p.resched.IsZero() {
+		p.resched = p.clock.Now()
 	}
 	return nil
 }

@@ -48,7 +48,8 @@ type Result struct {
 	Cycle               float64 `json:"cycle_s"`
 	Boot                float64 `json:"boot_s"` // mean boot + join delay
 	NegotiationInterval float64 `json:"negotiation_interval_s"`
-	Rescheduled         int     `json:"negotiations_asked_by_submits"`
+	Rescheduled         int     `json:"negotiations_asked_for"` // by submits or by the provisioner, before the periodic one
+	FollowUps           int     `json:"follow_up_cycles"`       // provisioner cycles seconds after one that drained idle workers
 	ReusedClaims        int     `json:"jobs_on_reused_claims"`
 	End                 float64 `json:"end_s"`   // simulated time at the end of the run
 	Settled             bool    `json:"settled"` // every job done and the pool back to min
@@ -195,8 +196,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
 	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)
-	fmt.Fprintf(&b, "time        %d cycles of %s, negotiation every %s (%d asked for by submits), %d jobs started on a reused claim, ended at %s",
-		r.Cycles, secsDur(r.Cycle), secsDur(r.NegotiationInterval), r.Rescheduled, r.ReusedClaims, secsDur(r.End))
+	fmt.Fprintf(&b, "time        %d cycles of %s (and %d follow-ups after drains), negotiation every %s (%d asked for by submits or ehos), %d jobs started on a reused claim, ended at %s",
+		r.Cycles, secsDur(r.Cycle), r.FollowUps, secsDur(r.NegotiationInterval), r.Rescheduled, r.ReusedClaims, secsDur(r.End))
 	if !r.Settled {
 		b.WriteString(" (NOT settled: jobs left or VMs still up at the time limit)")
 	}

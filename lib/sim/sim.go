@@ -45,6 +45,13 @@ type Options struct {
 	// FirstFit makes the matchmaker put each job on the first worker with
 	// room rather than HTCondor's default best fit (see Pool.Negotiate).
 	FirstFit bool
+	// DrainRecheck is provision.Options.DrainRecheck: how soon after a
+	// cycle that drained idle workers the provisioner looks again to
+	// delete them. Zero: its default (5s); below zero: never.
+	DrainRecheck time.Duration
+	// NoReschedule keeps the provisioner from asking for a negotiation
+	// when workers join while jobs wait (provision.Options.NoReschedule).
+	NoReschedule bool
 	// Baseline runs the original-EHOS policy instead of ehos's provisioner.
 	Baseline bool
 	// BaselineFlavor is the baseline's one flavor; default the smallest
@@ -210,6 +217,11 @@ type Provisioner struct {
 // NewProvisioner wires a provision.Provisioner to the world. VM names are
 // numbered so runs repeat exactly.
 func NewProvisioner(w *World, cfg *config.Config, log zerolog.Logger) (*Provisioner, error) {
+	return newProvisioner(w, cfg, Options{Log: log})
+}
+
+func newProvisioner(w *World, cfg *config.Config, opt Options) (*Provisioner, error) {
+	log := opt.Log
 	owner := cfg.Pool.Owner
 	if owner == "" {
 		owner = "sim"
@@ -218,7 +230,7 @@ func NewProvisioner(w *World, cfg *config.Config, log zerolog.Logger) (*Provisio
 	p, err := provision.New(provision.Options{
 		Pool: cfg.Pool.Name, Owner: owner, Knobs: Knobs(cfg),
 		OrphanGrace: cfg.Scaling.OrphanGrace, BackoffInitial: cfg.Scaling.BackoffInitial, BackoffMax: cfg.Scaling.BackoffMax,
-		Clouds: w.Specs, Log: log,
+		Clouds: w.Specs, Log: log, DrainRecheck: opt.DrainRecheck, NoReschedule: opt.NoReschedule,
 		NewName: func() string {
 			pr.mu.Lock()
 			defer pr.mu.Unlock()
@@ -294,7 +306,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		b := NewBaseline(w, cfg, fl)
 		pol, quiet = b, b.quiet
 	} else {
-		p, err := NewProvisioner(w, cfg, opt.Log)
+		p, err := newProvisioner(w, cfg, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -317,7 +329,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	// and be deleted; past it the run is reported as not settled.
 	hardEnd := Epoch.Add(trace.Span()).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
 	nextCycle, nextNeg := Epoch, Epoch
-	var lastNeg time.Time
+	var lastNeg, followAt time.Time
 	cycles := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -340,6 +352,9 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		if negAt.Before(t) {
 			t = negAt
 		}
+		if !followAt.IsZero() && followAt.Before(t) {
+			t = followAt
+		}
 		w.Advance(t)
 		if t.Equal(negAt) {
 			if t.Before(nextNeg) {
@@ -347,6 +362,17 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 			}
 			w.Pool.Negotiate(t)
 			lastNeg, nextNeg = t, t.Add(neg)
+		}
+		// The provisioner's follow-up cycle, seconds after one that
+		// drained idle workers (provision.Provisioner.FollowUp).
+		if t.Equal(followAt) && t.Before(nextCycle) {
+			followAt = time.Time{}
+			if err := pol.Cycle(ctx, t); err != nil {
+				return nil, fmt.Errorf("follow-up cycle at %s: %w", t.Sub(Epoch), err)
+			}
+			res.FollowUps++
+			followAt = followUp(pol, t, nextCycle)
+			continue
 		}
 		if !t.Equal(nextCycle) {
 			continue
@@ -356,6 +382,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		}
 		cycles++
 		nextCycle = nextCycle.Add(cycle)
+		followAt = followUp(pol, t, nextCycle)
 		live, booting := w.Live()
 		idle, running, finished, _ := w.Pool.Counts()
 		res.PeakVMs = max(res.PeakVMs, live)
@@ -395,6 +422,19 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		res.CycleErrors = p.Errors
 	}
 	return res, nil
+}
+
+// followUp is when pol wants a cycle before the regular one at next, as
+// provision.Run gives it one; zero for none.
+func followUp(pol Policy, t, next time.Time) time.Time {
+	p, ok := pol.(*Provisioner)
+	if !ok {
+		return time.Time{}
+	}
+	if d := p.P.FollowUp(); d > 0 && t.Add(d).Before(next) {
+		return t.Add(d)
+	}
+	return time.Time{}
 }
 
 // offers lists every configured flavor offer of the world, as the

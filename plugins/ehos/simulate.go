@@ -43,6 +43,8 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "negotiation-min-interval", Value: sim.DefaultNegotiationMinInterval, Usage: "HTCondor's NEGOTIATOR_MIN_INTERVAL"},
 			&cli.DurationFlag{Name: "reschedule-delay", Value: sim.DefaultRescheduleDelay, Usage: "submit → the negotiation condor_submit asks for (0: none, wait for the interval)"},
 			&cli.DurationFlag{Name: "claim-worklife", Value: sim.DefaultClaimWorklife, Usage: "HTCondor's CLAIM_WORKLIFE: a job ending hands its slot to the next fitting job (0: no reuse)"},
+			&cli.DurationFlag{Name: "drain-recheck", Value: 5 * time.Second, Usage: "ehos looks again this soon after draining idle workers, to delete them (0: at the next cycle)"},
+			&cli.BoolFlag{Name: "no-reschedule", Usage: "ehos does not ask for a negotiation when workers join while jobs wait"},
 			&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
 			&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
 			&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
@@ -56,7 +58,7 @@ func simulateCommand() *cli.Command {
 			if r := c.Float64("fail-rate"); r < 0 || r >= 1 {
 				return fmt.Errorf("ehos simulate: --fail-rate %g must be in [0, 1)", r)
 			}
-			for _, f := range []string{"boot", "boot-jitter", "join-delay", "negotiation-interval", "negotiation-min-interval", "reschedule-delay", "claim-worklife"} {
+			for _, f := range []string{"boot", "boot-jitter", "join-delay", "negotiation-interval", "negotiation-min-interval", "reschedule-delay", "claim-worklife", "drain-recheck"} {
 				if d := c.Duration(f); d < 0 {
 					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
 				}
@@ -91,6 +93,8 @@ func simulateCommand() *cli.Command {
 				NegotiationMinInterval: c.Duration("negotiation-min-interval"),
 				RescheduleDelay:        offIfZero(c.Duration("reschedule-delay")),
 				ClaimWorklife:          offIfZero(c.Duration("claim-worklife")),
+				DrainRecheck:           offIfZero(c.Duration("drain-recheck")),
+				NoReschedule:           c.Bool("no-reschedule"),
 				FirstFit:               c.Bool("first-fit"),
 				BaselineFlavor:         c.String("baseline-flavor"),
 				Samples:                c.String("svg") != "",
