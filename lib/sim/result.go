@@ -54,7 +54,8 @@ type Result struct {
 	End                 float64 `json:"end_s"`   // simulated time at the end of the run
 	Settled             bool    `json:"settled"` // every job done and the pool back to min
 	CycleErrors         int     `json:"cycle_errors,omitempty"`
-	// APICalls is cloud API calls per cycle, per cloud/region.
+	// APICalls is cloud API calls per provisioner cycle (follow-up cycles
+	// included), per cloud/region.
 	APICalls map[string]float64 `json:"api_calls_per_cycle"`
 	// LastVMGone is when the last VM was deleted, in seconds after the last
 	// job ended (negative: before).
@@ -128,7 +129,7 @@ func (r *Result) finish(w *World) {
 				r.APICalls = map[string]float64{}
 			}
 			if r.Cycles > 0 {
-				r.APICalls[c.name+"/"+reg] = float64(n.Total()) / float64(r.Cycles)
+				r.APICalls[c.name+"/"+reg] = float64(n.Total()) / float64(r.Cycles+r.FollowUps)
 			}
 		}
 	}
@@ -212,7 +213,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		for _, k := range keys {
 			parts = append(parts, fmt.Sprintf("%s %.2f", k, r.APICalls[k]))
 		}
-		fmt.Fprintf(&b, "API calls   per cycle: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "API calls   per cycle (follow-ups count as cycles): %s\n", strings.Join(parts, ", "))
 	}
 	if r.OverMax > 0 {
 		fmt.Fprintf(&b, "WARNING     %d cycles ended above scaling.max\n", r.OverMax)
