@@ -25,11 +25,15 @@ type boundOffer struct {
 // Σ r·c/C_largest is the fewest VM-hours any policy could spend on running
 // the jobs, even one that packs perfectly and never leaves a VM idle. Memory
 // only decides which flavors hold a job: counting cpus alone can only make
-// the bound lower. Every VM also boots before it runs anything: VMs is how
-// many a policy needs so that no job waits (per flavor, the peak of Σ c/C
-// over the jobs running at once when each starts at its submit time, rounded
-// up), and each is charged one boot (mean boot time plus the startd's join
-// delay), VMBoot = VMs × boot.
+// the bound lower. VMs come whole: a VM of any flavor holds jobs whose
+// shares c/C_largest add up to at most 1 (its own cpus are at most each
+// job's C_largest), so while jobs of total share L run, at least ⌈L⌉ VMs
+// are up. VMRound = ∫ (⌈L⌉ − L) dt is that rounding, with every job running
+// from its submit time (no wait). Every VM also boots before it runs
+// anything: VMBoot charges the whole-VM profile ⌈L⌉ as CoreBoot charges the
+// core profile (below): per level k, one boot, and across each lull the idle
+// time or a new boot, whichever is shorter. VMs is the peak of ⌈L⌉, and
+// VMHours = VMWork + VMRound + VMBoot.
 //
 // VM-hours reward large flavors (a 4-cpu VM counts as much as a 1-cpu one),
 // while ehos picks the cheapest fit, so the fair measure of ehos is in
@@ -47,6 +51,7 @@ type boundOffer struct {
 // no idle VM and no needless boot.
 type Bound struct {
 	VMWork     float64 `json:"vm_work_hours"`
+	VMRound    float64 `json:"vm_round_hours"`
 	VMBoot     float64 `json:"vm_boot_hours"`
 	VMHours    float64 `json:"vm_hours"`
 	VMs        int     `json:"vms"`
@@ -118,8 +123,7 @@ func levelBoots(es []loadEv, boot time.Duration) time.Duration {
 // length per VM.
 func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 	var b Bound
-	evs := map[string][]loadEv{}
-	var cores []loadEv
+	var shares, cores []loadEv
 	for _, j := range jobs {
 		o := largestFit(j, offers)
 		if o == nil {
@@ -131,18 +135,38 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 		h := j.Runtime.Hours()
 		b.VMWork += h * share
 		b.CoreWork += h * c
-		evs[o.Name] = append(evs[o.Name], loadEv{j.Submit, share}, loadEv{j.Submit + j.Runtime, -share})
+		shares = append(shares, loadEv{j.Submit, share}, loadEv{j.Submit + j.Runtime, -share})
 		cores = append(cores, loadEv{j.Submit, c}, loadEv{j.Submit + j.Runtime, -c})
 	}
-	for _, es := range evs {
-		b.VMs += int(math.Ceil(peak(es) - 1e-9))
-	}
+	whole, vmh := wholeVMs(shares)
+	b.VMs = int(math.Round(peak(append([]loadEv(nil), whole...))))
+	b.VMRound = max(vmh-b.VMWork, 0)
+	b.VMBoot = levelBoots(whole, boot).Hours()
 	b.PeakCores = int(math.Round(peak(cores)))
-	b.VMBoot = float64(b.VMs) * boot.Hours()
 	b.CoreBoot = levelBoots(cores, boot).Hours()
-	b.VMHours = b.VMWork + b.VMBoot
+	b.VMHours = b.VMWork + b.VMRound + b.VMBoot
 	b.CoreHours = b.CoreWork + b.CoreBoot
 	return b
+}
+
+// wholeVMs turns a profile of shares into the profile of whole VMs it needs,
+// ⌈load⌉ (events of ±whole VMs), and returns it with its integral in hours.
+func wholeVMs(es []loadEv) ([]loadEv, float64) {
+	peak(es) // sorts: ends before starts at equal times
+	var out []loadEv
+	load, n := 0.0, 0
+	var hours float64
+	var last time.Duration
+	for _, e := range es {
+		hours += float64(n) * (e.t - last).Hours()
+		last = e.t
+		load += e.share
+		if m := int(math.Ceil(load - 1e-9)); m != n {
+			out = append(out, loadEv{e.t, float64(m - n)})
+			n = m
+		}
+	}
+	return out, hours
 }
 
 func holds(o boundOffer, j Job) bool {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math"
 	"errors"
 	"testing"
 	"time"
@@ -226,10 +227,30 @@ func TestLowerBound(t *testing.T) {
 		{Submit: 0, Runtime: time.Hour, Cpus: 8, MemoryMB: 100}, // no flavor
 	}
 	b := lowerBound(jobs, offers, 6*time.Minute)
-	want := Bound{VMWork: 0.25 + 0.5 + 2, VMs: 1, VMBoot: 0.1, CoreWork: 1 + 2 + 8, PeakCores: 4, CoreBoot: 0.4, Unservable: 1}
-	want.VMHours, want.CoreHours = want.VMWork+want.VMBoot, want.CoreWork+want.CoreBoot
+	// One VM throughout: 0.75 of it for the first hour (0.25 rounding),
+	// then the 4-cpu job; booted once, no lull.
+	want := Bound{VMWork: 0.25 + 0.5 + 2, VMRound: 0.25, VMs: 1, VMBoot: 0.1, CoreWork: 1 + 2 + 8, PeakCores: 4, CoreBoot: 0.4, Unservable: 1}
+	want.VMHours, want.CoreHours = want.VMWork+want.VMRound+want.VMBoot, want.CoreWork+want.CoreBoot
 	if d := cmp.Diff(want, b, cmpFloat); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
+	}
+
+	// Two 1-cpu jobs an hour apart: a whole VM each time, booted twice
+	// (an hour idle costs more than a 6-minute boot); three at once on a
+	// 4-cpu flavor and a fourth 3 minutes after they end: one VM kept
+	// across the 3 minutes.
+	b = lowerBound([]Job{
+		{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 2 * time.Hour, Runtime: time.Hour, Cpus: 1},
+	}, offers, 6*time.Minute)
+	if want := 0.5 + 1.5 + 0.2; math.Abs(b.VMHours-want) > 1e-9 || b.VMs != 1 || math.Abs(b.VMBoot-0.2) > 1e-9 {
+		t.Errorf("lull: %+v, want %.2f VM-hours with 2 boots", b, want)
+	}
+	b = lowerBound([]Job{
+		{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 0, Runtime: time.Hour, Cpus: 1},
+		{Submit: time.Hour + 3*time.Minute, Runtime: time.Hour, Cpus: 1},
+	}, offers, 6*time.Minute)
+	if want := 1 + 1 + 0.05 + 0.1; math.Abs(b.VMHours-want) > 1e-9 {
+		t.Errorf("short lull: %+v, want %.2f VM-hours", b, want)
 	}
 }
 

@@ -187,8 +187,8 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " (%d SWF records never ran: skipped)", r.Skipped)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %d VMs × one boot of %s); ratio %.3f\n",
-		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMs, secsDur(r.Boot), r.Ratio)
+	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %.2f for whole VMs + boots and lulls %.2f, peak %d VMs); ratio %.3f\n",
+		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMRound, r.Bound.VMBoot, r.Bound.VMs, r.Ratio)
 	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + boots and lulls %.1f, peak %d cores); ratio %.3f\n",
 		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.CoreBoot, r.Bound.PeakCores, r.CoreRatio)
 	sp := r.Spent
