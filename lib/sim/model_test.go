@@ -2,8 +2,8 @@ package sim
 
 import (
 	"context"
-	"math"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
