@@ -48,13 +48,18 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 		return err == nil && len(rep.Nodes) == 0 && len(rep.Errors) == 0, err
 	})
 	log := s.ProvisionerLog()
-	for _, want := range []string{`"message":"created"`, `"message":"draining"`, `"message":"deleted"`} {
+	// Workers joined while jobs waited: the provisioner asked the schedd
+	// for a negotiation, and condor_reschedule -name was accepted.
+	for _, want := range []string{`"message":"created"`, `"message":"draining"`, `"message":"deleted"`, `"message":"asked the schedds for a negotiation"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("provisioner log lacks %s", want)
 		}
 	}
 	if strings.Contains(log, "eyJ") {
 		t.Errorf("a token appears in the provisioner log")
+	}
+	if strings.Contains(log, "reschedule failed") {
+		t.Errorf("condor_reschedule failed in the provisioner log")
 	}
 }
 

@@ -540,3 +540,33 @@ func hasPrefix(ss []string, prefix string) bool {
 	}
 	return false
 }
+
+// Run itself gives a cycle that drained an idle worker its follow-up: the
+// VM is gone well before the next regular cycle.
+func TestRunFollowsUpADrain(t *testing.T) {
+	for _, recheck := range []time.Duration{100 * time.Millisecond, -1} {
+		t.Run(fmt.Sprint(recheck), func(t *testing.T) {
+			r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck = recheck })
+			r.now = time.Now().Add(-10 * time.Minute)
+			r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+			r.cycle(0)
+			vm := r.servers(r.a)[0]
+			r.a.setStatus(vm.ID, cloud.StatusActive)
+			r.pool.demand = nil
+			r.pool.join(vm, 0, r.now)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+			defer cancel()
+			if err := r.p.Run(ctx, 5*time.Second, func() context.Context { return context.Background() }); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.pool.drains) != 1 {
+				t.Fatalf("drains %v, want the idle worker", r.pool.drains)
+			}
+			want := map[bool]int{true: 0, false: 1}[recheck > 0]
+			if got := r.a.count(); got != want {
+				t.Errorf("%d VMs 0.7 s into a 5 s cycle, want %d", got, want)
+			}
+		})
+	}
+}
