@@ -191,8 +191,9 @@ func TestStatusFromAds(t *testing.T) {
 			{Name: "ehos-demo-aaaa", ID: "1", Location: loc, Flavor: "m1.medium", State: scale.Busy, Created: now.Add(-5 * time.Minute), Running: 2},
 			{Name: "ehos-demo-bbbb", ID: "2", Location: loc, Flavor: "m1.medium", State: scale.Idle, Created: now.Add(-3 * time.Minute), IdleSince: now.Add(-90 * time.Second)},
 		},
-		Regions:  []provision.RegionReport{{Location: loc, Listed: true, VMs: 2, BackoffUntil: now.Add(time.Minute), BackoffReason: "quota"}},
-		Decision: scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, Count: 1, Reason: "3 idle jobs of cm#1"}}, Unmet: []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: "max reached"}}},
+		Regions:     []provision.RegionReport{{Location: loc, Listed: true, VMs: 2, BackoffUntil: now.Add(time.Minute), BackoffReason: "quota"}},
+		Decision:    scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, Count: 1, Reason: "3 idle jobs of cm#1"}}, Unmet: []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: "max reached"}}},
+		Rescheduled: "1 worker(s) joined while 3 job(s) wait",
 	}
 	st := StatusFromAds([]classad.Ad{rep.Ad(1)}, now)
 	if !st.Healthy() || st.Cycle != 20*time.Second {
@@ -201,7 +202,8 @@ func TestStatusFromAds(t *testing.T) {
 	var b bytes.Buffer
 	WriteStatus(&b, st)
 	for _, want := range []string{"provisioner demo@cm: last cycle 10s ago (every 20s, took 300ms): OK", "demand: 3 idle jobs", "→ alpha/RegionOne m1.medium",
-		"alpha/RegionOne          1 idle, 1 busy", "backing off until", "create 1 × alpha/RegionOne m1.medium: 3 idle jobs of cm#1", "unmet  cm#1 (1 jobs): max reached"} {
+		"alpha/RegionOne          1 idle, 1 busy", "backing off until", "create 1 × alpha/RegionOne m1.medium: 3 idle jobs of cm#1", "unmet  cm#1 (1 jobs): max reached",
+		"negotiate now: 1 worker(s) joined while 3 job(s) wait"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, b.String())
 		}

@@ -157,7 +157,7 @@ func WriteStatus(w io.Writer, s Status) error {
 
 	d := r.Decision
 	b.WriteString("\nlast decision:")
-	if len(d.Creates)+len(d.Drains)+len(d.Deletes)+len(d.Unmet)+len(d.Notes) == 0 {
+	if len(d.Creates)+len(d.Drains)+len(d.Deletes)+len(d.Unmet)+len(d.Notes) == 0 && r.Rescheduled == "" {
 		b.WriteString(" nothing to do\n")
 	} else {
 		b.WriteString("\n")
@@ -170,6 +170,9 @@ func WriteStatus(w io.Writer, s Status) error {
 	}
 	for _, a := range d.Deletes {
 		fmt.Fprintf(b, "  delete %s: %s\n", a.Node, a.Reason)
+	}
+	if r.Rescheduled != "" {
+		fmt.Fprintf(b, "  negotiate now: %s\n", r.Rescheduled)
 	}
 	for _, u := range d.Unmet {
 		fmt.Fprintf(b, "  unmet  %s (%d jobs): %s\n", u.Demand, u.Jobs, u.Reason)

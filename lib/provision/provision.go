@@ -302,7 +302,8 @@ func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep
 		p.opt.Log.Warn().Err(err).Msg("reschedule failed: new workers wait for the negotiator's next cycle")
 		return
 	}
-	rep.Actions = append(rep.Actions, fmt.Sprintf("reschedule: %d worker(s) joined while %d job(s) wait", p.joined, idle))
+	rep.Rescheduled = fmt.Sprintf("%d worker(s) joined while %d job(s) wait", p.joined, idle)
+	rep.Actions = append(rep.Actions, "reschedule: "+rep.Rescheduled)
 	p.opt.Log.Info().Int("joined", p.joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
 }
 

@@ -441,8 +441,11 @@ func TestRescheduleWhenWorkersJoinWhileJobsWait(t *testing.T) {
 	if len(r.pool.rescheduled) != 1 || strings.Join(r.pool.rescheduled[0], ",") != "schedd#1" {
 		t.Fatalf("rescheduled %v, want once for schedd#1", r.pool.rescheduled)
 	}
-	if !hasPrefix(rep.Actions, "reschedule: 2 worker(s) joined while 3 job(s) wait") {
-		t.Errorf("actions %q do not say why it rescheduled", rep.Actions)
+	if !hasPrefix(rep.Actions, "reschedule: 2 worker(s) joined while 3 job(s) wait") || rep.Rescheduled != "2 worker(s) joined while 3 job(s) wait" {
+		t.Errorf("actions %q, rescheduled %q: do not say why it rescheduled", rep.Actions, rep.Rescheduled)
+	}
+	if back, err := ReportFromAd(rep.Ad(1)); err != nil || back.Rescheduled != rep.Rescheduled {
+		t.Errorf("the provisioner ad does not carry it to ehos status: %q, %v", back.Rescheduled, err)
 	}
 	// Seen before: no new request.
 	r.cycle(30 * time.Second)

@@ -29,7 +29,10 @@ type Report struct {
 	Regions  []RegionReport `json:"regions,omitempty"`
 	Decision scale.Decision `json:"decision"`
 	Actions  []string       `json:"actions,omitempty"`
-	Errors   []string       `json:"errors,omitempty"`
+	// Rescheduled says why this cycle asked the schedds for a negotiation;
+	// empty when it did not.
+	Rescheduled string   `json:"rescheduled,omitempty"`
+	Errors      []string `json:"errors,omitempty"`
 }
 
 // NodeReport is one VM as `ehos nodes` shows it.
