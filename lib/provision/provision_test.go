@@ -78,6 +78,18 @@ func (r *rig) cycle(d time.Duration) Report {
 	return rep
 }
 
+// joinedWorker creates one VM for one waiting 1-cpu job in cloud a and
+// makes its startd join, idle; the job is still reported waiting.
+func (r *rig) joinedWorker() cloud.VM {
+	r.t.Helper()
+	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	vm := r.servers(r.a)[0]
+	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.pool.join(vm, 0, r.now)
+	return vm
+}
+
 func offerKey(c, reg, f string) scale.OfferKey {
 	return scale.OfferKey{Loc: cloud.Location{Cloud: c, Region: reg}, Flavor: f}
 }
@@ -171,11 +183,7 @@ func TestRestartAdoptsWithoutDuplicates(t *testing.T) {
 
 func TestCollectorDownMeansNoDestructiveAction(t *testing.T) {
 	r := newRig(t, knobs())
-	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
-	r.cycle(0)
-	vm := r.servers(r.a)[0]
-	r.a.setStatus(vm.ID, cloud.StatusActive)
-	r.pool.join(vm, 0, r.now)
+	r.joinedWorker()
 	r.pool.demand = nil
 	r.cycle(time.Minute)
 
@@ -464,11 +472,7 @@ func TestRescheduleWhenWorkersJoinWhileJobsWait(t *testing.T) {
 
 func TestRescheduleFailureIsReportedNotFatal(t *testing.T) {
 	r := newRig(t, knobs())
-	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
-	r.cycle(0)
-	vm := r.servers(r.a)[0]
-	r.a.setStatus(vm.ID, cloud.StatusActive)
-	r.pool.join(vm, 0, r.now)
+	r.joinedWorker()
 	r.pool.rescheduleErr = errors.New("permission denied")
 	rep := r.cycle(30 * time.Second)
 	if !hasPrefix(rep.Errors, "reschedule: permission denied") {
@@ -487,12 +491,8 @@ func TestFollowUpDeletesConfirmedDrains(t *testing.T) {
 		t.Run(fmt.Sprintf("confirmed=%v", confirmed), func(t *testing.T) {
 			r := newRig(t, knobs())
 			r.p.cycle = 30 * time.Second // as Run sets it
-			r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
-			r.cycle(0)
-			vm := r.servers(r.a)[0]
-			r.a.setStatus(vm.ID, cloud.StatusActive)
+			vm := r.joinedWorker()
 			r.pool.demand = nil
-			r.pool.join(vm, 0, r.now)
 			r.cycle(30 * time.Second)
 			if d := r.p.FollowUp(); d != 0 {
 				t.Fatalf("follow-up %s wanted without a drain", d)
@@ -522,12 +522,8 @@ func TestFollowUpDeletesConfirmedDrains(t *testing.T) {
 
 func TestFollowUpOff(t *testing.T) {
 	r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck = -1 })
-	r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
-	r.cycle(0)
-	vm := r.servers(r.a)[0]
-	r.a.setStatus(vm.ID, cloud.StatusActive)
+	r.joinedWorker()
 	r.pool.demand = nil
-	r.pool.join(vm, 0, r.now)
 	r.cycle(6 * time.Minute)
 	r.cycle(6 * time.Minute)
 	if len(r.pool.drains) != 1 || r.p.FollowUp() != 0 {
@@ -551,12 +547,8 @@ func TestRunFollowsUpADrain(t *testing.T) {
 		t.Run(fmt.Sprint(recheck), func(t *testing.T) {
 			r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck = recheck })
 			r.now = time.Now().Add(-10 * time.Minute)
-			r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
-			r.cycle(0)
-			vm := r.servers(r.a)[0]
-			r.a.setStatus(vm.ID, cloud.StatusActive)
+			r.joinedWorker()
 			r.pool.demand = nil
-			r.pool.join(vm, 0, r.now)
 
 			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 			defer cancel()
