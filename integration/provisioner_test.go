@@ -48,9 +48,7 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 		return err == nil && len(rep.Nodes) == 0 && len(rep.Errors) == 0, err
 	})
 	log := s.ProvisionerLog()
-	// Workers joined while jobs waited: the provisioner asked the schedd
-	// for a negotiation, and condor_reschedule -name was accepted.
-	for _, want := range []string{`"message":"created"`, `"message":"draining"`, `"message":"deleted"`, `"message":"asked the schedds for a negotiation"`} {
+	for _, want := range []string{`"message":"created"`, `"message":"draining"`, `"message":"deleted"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("provisioner log lacks %s", want)
 		}
@@ -58,9 +56,14 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 	if strings.Contains(log, "eyJ") {
 		t.Errorf("a token appears in the provisioner log")
 	}
+	// Whether a worker is first seen while jobs still wait depends on
+	// timing (the test pool negotiates every 5 s; integration/
+	// reschedule_test.go checks condor_reschedule itself), but when the
+	// provisioner asks, the schedd must accept.
 	if strings.Contains(log, "reschedule failed") {
 		t.Errorf("condor_reschedule failed in the provisioner log")
 	}
+	t.Logf("asked for a negotiation: %d times", strings.Count(log, `"message":"asked the schedds for a negotiation"`))
 }
 
 // watchServers records, until the test ends, every server the local cloud

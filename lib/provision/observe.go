@@ -183,8 +183,8 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 	case vm.Status == cloud.StatusDeleted || !t.deleteSent.IsZero():
 		state = scale.Deleting
 	case w != nil:
-		if !t.joined && !w.Draining {
-			p.joined++
+		if !t.joined && !w.Draining && w.Free.Cpus > 0 {
+			p.joined++ // with room a negotiation could fill
 		}
 		if !t.joined {
 			// A worker joined: its region boots good VMs, so a later
