@@ -63,7 +63,8 @@ type Provisioner struct {
 	lastDemand time.Time
 	cycle      time.Duration // Run's period, published so `ehos status` can tell a stale ad
 	// joined counts the workers whose startd this cycle saw for the first
-	// time; recheck is set when this cycle drained an idle worker.
+	// time with free cpus; recheck is set when this cycle drained an idle
+	// worker.
 	joined  int
 	recheck bool
 }

@@ -246,22 +246,20 @@ func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, cl
 	heap.Push(&p.finishing, j)
 }
 
-// NextNegotiation is when the schedd's reschedule request (sent after a
-// submit) asks for a negotiation: the earliest submit not yet negotiated,
-// or else the next submit, plus delay. Zero when no job waits or comes.
+// NextNegotiation is when a reschedule request asks for a negotiation: the
+// schedd's after a submit, or the provisioner's (Reschedule). It is the
+// earliest of the first submit not yet negotiated and the provisioner's
+// request, or else the next submit, plus delay. Zero when no job waits or
+// comes.
 func (p *Pool) NextNegotiation(delay time.Duration) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch {
-	case !p.unmatched.IsZero() && !p.resched.IsZero():
-		if p.resched.Before(p.unmatched) {
-			return p.resched.Add(delay)
-		}
-		return p.unmatched.Add(delay)
-	case !p.resched.IsZero():
-		return p.resched.Add(delay)
-	case !p.unmatched.IsZero():
-		return p.unmatched.Add(delay)
+	first := p.unmatched
+	if !p.resched.IsZero() && (first.IsZero() || p.resched.Before(first)) {
+		first = p.resched
+	}
+	if !first.IsZero() {
+		return first.Add(delay)
 	}
 	if p.nextSubmit < len(p.jobs) {
 		return p.jobs[p.nextSubmit].submit.Add(delay)
