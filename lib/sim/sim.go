@@ -370,8 +370,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 			if err := pol.Cycle(ctx, t); err != nil {
 				return nil, fmt.Errorf("follow-up cycle at %s: %w", t.Sub(Epoch), err)
 			}
-			res.FollowUps++
-			followAt = followUp(pol, t, nextCycle)
+			res.FollowUps++ // one per regular cycle, as Run runs it
 			continue
 		}
 		if !t.Equal(nextCycle) {
