@@ -642,23 +642,25 @@ func (p *planner) packDemand() {
 // round.
 func (p *planner) open(g *group, rem int) int {
 	need := g.need
+	type cand struct {
+		oi, per, take, serve, room int
+		cost                       float64
+		instQuota                  bool // room is bound by the region's instance quota
+	}
+	cheaper := func(a, b cand) int {
+		oa, ob := &p.offers[a.oi], &p.offers[b.oi]
+		return cmp.Or(cmpCost(a.cost, b.cost), cmp.Compare(ob.weight, oa.weight), cmp.Compare(a.take, b.take),
+			cmp.Compare(oa.Cost, ob.Cost), cmpKey(oa.OfferKey, ob.OfferKey))
+	}
+	var roomy, noRoom []cand // reused by every round
 	for rem > 0 {
 		if n, lim := p.globalRoom(); n == 0 {
 			// saves asking every offer when a shared knob binds
 			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
 			return rem
 		}
-		type cand struct {
-			oi, per, take, serve, room int
-			cost                       float64
-		}
-		cheaper := func(a, b cand) int {
-			oa, ob := &p.offers[a.oi], &p.offers[b.oi]
-			return cmp.Or(cmpCost(a.cost, b.cost), cmp.Compare(ob.weight, oa.weight), cmp.Compare(a.take, b.take),
-				cmp.Compare(oa.Cost, ob.Cost), cmpKey(oa.OfferKey, ob.OfferKey))
-		}
 		top, best, most := cand{oi: -1}, cand{oi: -1}, cand{oi: -1}
-		var roomy []cand
+		roomy, noRoom = roomy[:0], noRoom[:0]
 		for _, oi := range g.elig {
 			o := &p.offers[oi]
 			per := fit(o.Size, need)
@@ -667,10 +669,15 @@ func (p *planner) open(g *group, rem int) int {
 			}
 			c := cand{oi: oi, per: per, take: min(per, rem)}
 			c.cost = o.Cost / float64(c.take)
+			var lim limit
+			var bind string
+			c.room, lim, bind = p.room(oi)
+			c.instQuota = lim == limQuota && bind == "instances"
 			if top.oi < 0 || cheaper(c, top) < 0 {
 				top = c
 			}
-			if c.room, _, _ = p.room(oi); c.room <= 0 {
+			if c.room <= 0 {
+				noRoom = append(noRoom, c)
 				continue
 			}
 			c.serve = min(c.room*per, rem)
@@ -686,8 +693,7 @@ func (p *planner) open(g *group, rem int) int {
 		// max_creates_per_cycle, which the next cycles make up for.
 		capped := false
 		if best.oi >= 0 && best.serve < rem {
-			_, lim, bind := p.room(best.oi)
-			capped = lim == limQuota && bind == "instances"
+			capped = best.instQuota
 			// Other regions with the same offer at the same cost take
 			// the rest in the next rounds: not capped while they can.
 			alike := 0
@@ -706,11 +712,9 @@ func (p *planner) open(g *group, rem int) int {
 		}
 		if best.oi < 0 {
 			p.unmet(g, rem, "no room: "+p.stuck(g))
-			for _, oi := range g.elig {
-				if o := &p.offers[oi]; !o.phantom && fit(o.Size, need) > 0 {
-					if _, lim, bind := p.room(oi); lim == limQuota && bind == "instances" && !slices.Contains(g.starvedIn, o.region) {
-						g.starvedIn = append(g.starvedIn, o.region)
-					}
+			for _, c := range noRoom {
+				if r := p.offers[c.oi].region; c.instQuota && !slices.Contains(g.starvedIn, r) {
+					g.starvedIn = append(g.starvedIn, r)
 				}
 			}
 			if len(g.starvedIn) > 0 {
