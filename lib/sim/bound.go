@@ -138,8 +138,8 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 		shares = append(shares, loadEv{j.Submit, share}, loadEv{j.Submit + j.Runtime, -share})
 		cores = append(cores, loadEv{j.Submit, c}, loadEv{j.Submit + j.Runtime, -c})
 	}
-	whole, vmh := wholeVMs(shares)
-	b.VMs = int(math.Round(peak(append([]loadEv(nil), whole...))))
+	whole, vmh, vms := wholeVMs(shares)
+	b.VMs = vms
 	b.VMRound = max(vmh-b.VMWork, 0)
 	b.VMBoot = levelBoots(whole, boot).Hours()
 	b.PeakCores = int(math.Round(peak(cores)))
@@ -150,12 +150,11 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 }
 
 // wholeVMs turns a profile of shares into the profile of whole VMs it needs,
-// ⌈load⌉ (events of ±whole VMs), and returns it with its integral in hours.
-func wholeVMs(es []loadEv) ([]loadEv, float64) {
+// ⌈load⌉ (events of ±whole VMs), and returns it with its integral in hours
+// and its peak.
+func wholeVMs(es []loadEv) (out []loadEv, hours float64, top int) {
 	peak(es) // sorts: ends before starts at equal times
-	var out []loadEv
 	load, n := 0.0, 0
-	var hours float64
 	var last time.Duration
 	for _, e := range es {
 		hours += float64(n) * (e.t - last).Hours()
@@ -164,9 +163,10 @@ func wholeVMs(es []loadEv) ([]loadEv, float64) {
 		if m := int(math.Ceil(load - 1e-9)); m != n {
 			out = append(out, loadEv{e.t, float64(m - n)})
 			n = m
+			top = max(top, n)
 		}
 	}
-	return out, hours
+	return out, hours, top
 }
 
 func holds(o boundOffer, j Job) bool {
