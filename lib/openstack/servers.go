@@ -109,6 +109,9 @@ func (c *Cloud) fillFaults(ctx context.Context, rc *regionClients, mine []*serve
 		}
 		s.Fault.Message = m.msg
 	}
+	if len(rc.faults) == 0 {
+		return // nothing remembered: no need to index the listing
+	}
 	seen := make(map[string]bool, len(all))
 	for i := range all {
 		seen[all[i].ID] = true
