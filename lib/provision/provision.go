@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,7 +41,8 @@ type Options struct {
 	NewName func() string
 	// DrainRecheck is how soon after a cycle that drained idle workers
 	// Run looks again, to delete them once their startds confirm the drain
-	// rather than a whole cycle later; default 5s, below zero never.
+	// rather than a whole cycle later; default DefaultDrainRecheck, below
+	// zero never.
 	DrainRecheck time.Duration
 	// NoReschedule keeps the provisioner from asking for a negotiation
 	// when workers join while jobs wait.
@@ -101,6 +103,9 @@ type track struct {
 	fault       string
 }
 
+// DefaultDrainRecheck is Options.DrainRecheck when it is zero.
+const DefaultDrainRecheck = 5 * time.Second
+
 // New makes a Provisioner. It does no I/O.
 func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 	if opt.Pool == "" || opt.Owner == "" {
@@ -125,7 +130,7 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 		opt.OrphanGrace = 10 * time.Minute
 	}
 	if opt.DrainRecheck == 0 {
-		opt.DrainRecheck = 5 * time.Second
+		opt.DrainRecheck = DefaultDrainRecheck
 	}
 	if opt.NewName == nil {
 		pool := opt.Pool
@@ -219,11 +224,8 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	var held []string
 	if derr == nil {
 		in.Demand, held = holdStale(demand, p.lastStart)
-		for _, d := range demand {
-			if d.Idle > 0 && len(d.Eligible) > 0 {
-				p.lastDemand = now
-				break
-			}
+		if slices.ContainsFunc(demand, servable) {
+			p.lastDemand = now
 		}
 	}
 	in.LastArrival = p.lastStart
@@ -290,7 +292,7 @@ func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep
 	var waiting []scale.Demand
 	idle := 0
 	for _, d := range demand {
-		if d.Idle > 0 && len(d.Eligible) > 0 {
+		if servable(d) {
 			waiting = append(waiting, d)
 			idle += d.Idle
 		}
@@ -307,6 +309,9 @@ func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep
 	rep.Actions = append(rep.Actions, "reschedule: "+rep.Rescheduled)
 	p.opt.Log.Info().Int("joined", p.joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
 }
+
+// servable says d has idle jobs some configured flavor holds.
+func servable(d scale.Demand) bool { return d.Idle > 0 && len(d.Eligible) > 0 }
 
 // Last returns the report of the last cycle.
 func (p *Provisioner) Last() Report { return p.last }

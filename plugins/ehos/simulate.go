@@ -11,6 +11,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/sim"
 )
 
@@ -43,7 +44,7 @@ func simulateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "negotiation-min-interval", Value: sim.DefaultNegotiationMinInterval, Usage: "HTCondor's NEGOTIATOR_MIN_INTERVAL"},
 			&cli.DurationFlag{Name: "reschedule-delay", Value: sim.DefaultRescheduleDelay, Usage: "submit → the negotiation condor_submit asks for (0: none, wait for the interval)"},
 			&cli.DurationFlag{Name: "claim-worklife", Value: sim.DefaultClaimWorklife, Usage: "HTCondor's CLAIM_WORKLIFE: a job ending hands its slot to the next fitting job (0: no reuse)"},
-			&cli.DurationFlag{Name: "drain-recheck", Value: 5 * time.Second, Usage: "ehos looks again this soon after draining idle workers, to delete them (0: at the next cycle)"},
+			&cli.DurationFlag{Name: "drain-recheck", Value: provision.DefaultDrainRecheck, Usage: "ehos looks again this soon after draining idle workers, to delete them (0: at the next cycle)"},
 			&cli.BoolFlag{Name: "no-reschedule", Usage: "ehos does not ask for a negotiation when workers join while jobs wait"},
 			&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
 			&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
