@@ -35,38 +35,33 @@ func TestServerShapesMatchRealNova(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetFaults("RegionOne", Faults{BootError: "No valid host was found. "})
-	vm, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "w", Flavor: "2", Image: "debian-12",
-		Metadata: map[string]string{cloud.MetaPool: "p"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		got, err := c.Get(ctx, "RegionOne", vm.ID)
+	// createUntil creates a server and waits for it to reach status.
+	createUntil := func(req cloud.CreateRequest, status cloud.Status) cloud.VM {
+		t.Helper()
+		req.Flavor, req.Image, req.Metadata = "2", "debian-12", map[string]string{cloud.MetaPool: "p"}
+		vm, err := c.Create(ctx, "RegionOne", req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status == cloud.StatusError {
-			break
+		for {
+			got, err := c.Get(ctx, "RegionOne", vm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == status {
+				return vm
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	srv.SetFaults("RegionOne", Faults{})
-	active, err := c.Create(ctx, "RegionOne", cloud.CreateRequest{Name: "ok", Flavor: "2", Image: "debian-12", Network: "none",
-		Metadata: map[string]string{cloud.MetaPool: "p"}})
-	if err != nil {
+	if err := srv.SetFaults("RegionOne", Faults{BootError: "No valid host was found. "}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		got, err := c.Get(ctx, "RegionOne", active.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status == cloud.StatusActive {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	vm := createUntil(cloud.CreateRequest{Name: "w"}, cloud.StatusError)
+	if err := srv.SetFaults("RegionOne", Faults{}); err != nil {
+		t.Fatal(err)
 	}
+	active := createUntil(cloud.CreateRequest{Name: "ok", Network: "none"}, cloud.StatusActive)
 	tok := getToken(t, srv)
 	mv := openstack.ComputeMicroversion
 	keys := func(url, wrap string) []string {
