@@ -31,9 +31,10 @@ func BenchmarkSimTrace(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				var res *Result
+				opt := demoOptions()
+				opt.Baseline = base
 				for i := 0; i < b.N; i++ {
-					res, err = Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota,
-						Cloud: DefaultModel, JoinDelay: DefaultJoinDelay, Baseline: base})
+					res, err = Run(context.Background(), tr, opt)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -21,14 +21,18 @@ func TestExplore(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, neg := range []time.Duration{60 * time.Second} {
-			base, _ := Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay, NegotiationInterval: neg, Baseline: true})
+			opt := demoOptions()
+			opt.NegotiationInterval, opt.Baseline = neg, true
+			base, _ := Run(context.Background(), tr, opt)
 			t.Logf("%-11s neg %-4s baseline               core-h %5.0f ratio %.3f wait %4.0f p95 %4.0f", filepath.Base(f), neg, base.CoreHours, base.CoreRatio, base.MeanWait, base.P95Wait)
 			for _, idle := range []time.Duration{0, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute} {
 				for _, spare := range []int{0} {
 					cfg := DemoConfig()
 					cfg.Scaling.IdleBeforeRetire = idle
 					cfg.Scaling.Spare = spare
-					res, err := Run(context.Background(), tr, Options{Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay, NegotiationInterval: neg})
+					opt := demoOptions()
+					opt.Config, opt.NegotiationInterval = cfg, neg
+					res, err := Run(context.Background(), tr, opt)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -362,8 +362,9 @@ func TestSubmitAsksForANegotiation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &Trace{Name: "two", Jobs: jobs}
-			res, err := Run(context.Background(), tr, Options{Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel,
-				JoinDelay: DefaultJoinDelay, RescheduleDelay: tc.delay})
+			opt := demoOptions()
+			opt.Config, opt.RescheduleDelay = cfg, tc.delay
+			res, err := Run(context.Background(), tr, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,8 +405,8 @@ func TestRescheduleAndFollowUp(t *testing.T) {
 		{"off", true, 180, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := Options{Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: model,
-				JoinDelay: 30 * time.Second, NoReschedule: tc.off}
+			opt := demoOptions()
+			opt.Config, opt.Cloud, opt.JoinDelay, opt.NoReschedule = cfg, model, 30*time.Second, tc.off
 			if tc.off {
 				opt.DrainRecheck = -1
 			}

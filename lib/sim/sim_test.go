@@ -7,16 +7,21 @@ import (
 	"time"
 )
 
+// demoOptions is what ehos simulate runs without flags: the demo config,
+// the flavor table, the default quota, cloud model and join delay.
+func demoOptions() Options {
+	return Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay}
+}
+
 func runTrace(t testing.TB, path string, baseline bool) *Result {
 	t.Helper()
 	tr, err := ReadTrace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), tr, Options{
-		Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel,
-		JoinDelay: DefaultJoinDelay, Baseline: baseline,
-	})
+	opt := demoOptions()
+	opt.Baseline = baseline
+	res, err := Run(context.Background(), tr, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +78,9 @@ func TestFaultsAndQuota(t *testing.T) {
 	model := DefaultModel
 	model.FailRate = 0.2
 	for _, base := range []bool{false, true} {
-		res, err := Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: quota, Cloud: model, JoinDelay: DefaultJoinDelay, Baseline: base})
+		opt := demoOptions()
+		opt.Quota, opt.Cloud, opt.Baseline = quota, model, base
+		res, err := Run(context.Background(), tr, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,9 +108,9 @@ func TestQuietQueueRetiresAtOnce(t *testing.T) {
 	}
 	cfg := DemoConfig()
 	cfg.Scaling.IdleBeforeRetire = 30 * time.Minute
-	res, err := Run(context.Background(), &Trace{Name: "burst", Jobs: jobs}, Options{
-		Config: cfg, Flavors: DefaultFlavors(), Quota: DefaultQuota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay,
-	})
+	opt := demoOptions()
+	opt.Config = cfg
+	res, err := Run(context.Background(), &Trace{Name: "burst", Jobs: jobs}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +136,9 @@ func TestInstanceQuotaDoesNotStarveLargeJobs(t *testing.T) {
 	}
 	quota := DefaultQuota
 	quota.MaxInstances = 15
-	res, err := Run(context.Background(), tr, Options{Config: DemoConfig(), Flavors: DefaultFlavors(), Quota: quota, Cloud: DefaultModel, JoinDelay: DefaultJoinDelay})
+	opt := demoOptions()
+	opt.Quota = quota
+	res, err := Run(context.Background(), tr, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
