@@ -83,6 +83,7 @@ func TestSimulateErrors(t *testing.T) {
 		{[]string{"--trace", "../../lib/sim/testdata/bursty.csv", "--fail-rate", "1.5"}, "--fail-rate"},
 		{[]string{"--trace", "../../lib/sim/testdata/bursty.csv", "--claim-worklife", "-1m"}, "--claim-worklife -1m0s must not be negative"},
 		{[]string{"--trace", "../../lib/sim/testdata/bursty.csv", "--reschedule-delay", "-3s"}, "--reschedule-delay -3s must not be negative"},
+		{[]string{"--trace", "../../lib/sim/testdata/bursty.csv", "--drain-recheck", "-5s"}, "--drain-recheck -5s must not be negative"},
 	} {
 		_, err := runSimulate(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
