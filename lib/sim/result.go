@@ -18,7 +18,7 @@ type Result struct {
 
 	Jobs       int `json:"jobs"`
 	Finished   int `json:"finished"`
-	Skipped    int `json:"skipped,omitempty"` // SWF records that never ran
+	Skipped    int `json:"skipped,omitempty"` // trace records that never ran on a worker
 	Unservable int `json:"unservable"`        // no configured flavor holds them
 	Killed     int `json:"killed"`            // jobs whose VM was deleted under them: must be 0
 
@@ -184,7 +184,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "policy      %s\n", pol)
 	fmt.Fprintf(&b, "jobs        %d: %d finished, %d no flavor holds, %d killed by scale-down", r.Jobs, r.Finished, r.Unservable, r.Killed)
 	if r.Skipped > 0 {
-		fmt.Fprintf(&b, " (%d SWF records never ran: skipped)", r.Skipped)
+		fmt.Fprintf(&b, " (%d records that never ran on a worker skipped)", r.Skipped)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %.2f for whole VMs + boots and lulls %.2f, peak %d VMs); ratio %.3f\n",

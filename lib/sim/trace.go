@@ -26,8 +26,10 @@ type Job struct {
 type Trace struct {
 	Name string
 	Jobs []Job
-	// Skipped counts SWF records left out because they never ran (run
-	// time missing or zero, e.g. cancelled before start).
+	// Skipped counts records left out because they never ran on a worker:
+	// SWF records with no run time (e.g. cancelled before start), and
+	// condor_history jobs that did not complete or run in the scheduler or
+	// local universe.
 	Skipped int
 }
 
@@ -41,36 +43,35 @@ func (t *Trace) Span() time.Duration {
 	return end
 }
 
-// ReadTrace reads a trace file: CSV when the name ends in .csv, the Standard
-// Workload Format when it ends in .swf, otherwise guessed from the first
-// line that is not a comment (a comma means CSV).
+// ReadTrace reads a trace file: a condor_history -af:h table when its first
+// line that is not a comment names QDate (ParseHistory), otherwise CSV when
+// the name ends in .csv, the Standard Workload Format when it ends in .swf,
+// and else guessed from that line (a comma means CSV).
 func ReadTrace(path string) (*Trace, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read trace: %w", err)
 	}
-	defer f.Close()
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv":
-		return ParseCSV(path, f)
-	case ".swf":
-		return ParseSWF(path, f)
+	text := string(data)
+	switch {
+	case isHistory(text):
+		return ParseHistory(path, strings.NewReader(text))
+	case strings.EqualFold(filepath.Ext(path), ".csv"):
+		return ParseCSV(path, strings.NewReader(text))
+	case strings.EqualFold(filepath.Ext(path), ".swf"):
+		return ParseSWF(path, strings.NewReader(text))
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("read trace %s: %w", path, err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "#") {
 			continue
 		}
 		if strings.Contains(line, ",") {
-			return ParseCSV(path, strings.NewReader(string(data)))
+			return ParseCSV(path, strings.NewReader(text))
 		}
 		break
 	}
-	return ParseSWF(path, strings.NewReader(string(data)))
+	return ParseSWF(path, strings.NewReader(text))
 }
 
 // CSVHeader is the header line of a CSV trace.
@@ -135,6 +136,9 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 	return t, nil
 }
 
+// tenYears, in seconds, is longer than any trace or job we take as meant.
+const tenYears = 10 * 365 * 24 * 3600
+
 func seconds(s string) (time.Duration, error) {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -143,7 +147,7 @@ func seconds(s string) (time.Duration, error) {
 	if v < 0 {
 		return 0, fmt.Errorf("must not be negative")
 	}
-	if v > 10*365*24*3600 {
+	if v > tenYears {
 		return 0, fmt.Errorf("more than ten years")
 	}
 	return time.Duration(v * float64(time.Second)), nil

@@ -22,14 +22,15 @@ func simulateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "simulate",
 		Usage: "replay a job trace against the real scaling decision on a simulated cloud and pool",
-		Description: "The --trace FILE is CSV (header " + sim.CSVHeader + ") or the Standard Workload Format (.swf).\n" +
+		Description: "The --trace FILE is CSV (header " + sim.CSVHeader + "), the Standard Workload Format (.swf),\n" +
+			"or your own pool's finished jobs as `" + sim.HistoryCommand + "` prints them.\n" +
 			"The provisioner is ehos's own (lib/provision and lib/scale, unchanged); only the cloud and\n" +
 			"HTCondor are simulated. Flavors named in the config's clouds[].flavors get their sizes from\n" +
 			"the built-in table (m1.tiny, m1.small, m1.medium, m1.large, m1.xlarge) or --flavor.\n" +
 			"Without --config the built-in demo config is used: one cloud, regions north and south,\n" +
 			"flavors m1.small, m1.medium, m1.large (see docs/simulate.md).",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv or .swf)"},
+			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml to take pool, scaling and clouds from (default: built-in demo config)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},

@@ -66,6 +66,18 @@ func TestSimulateText(t *testing.T) {
 	}
 }
 
+// A pool's own history, as condor_history printed it, replays like any
+// trace; the jobs that never ran on a worker are counted, not replayed.
+func TestSimulateHistory(t *testing.T) {
+	out, err := runSimulate(t, "--trace", "../../lib/sim/testdata/history/condor-23.9.6.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "jobs        6: 6 finished") || !strings.Contains(out, "(2 records that never ran on a worker skipped)") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
 func TestSimulateErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
