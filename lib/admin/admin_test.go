@@ -360,3 +360,25 @@ func TestAddFile(t *testing.T) {
 		t.Errorf("got:\n%s", s)
 	}
 }
+
+// doctor passes on what the provisioner met in its last cycle, with a fix
+// that fits: a refused reschedule names condor_ping, anything else the log.
+func TestCycleErrors(t *testing.T) {
+	at := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	if fs := cycleErrors(provision.Report{Time: at}); len(fs) != 0 {
+		t.Fatalf("findings for a clean cycle: %v", fs)
+	}
+	fs := cycleErrors(provision.Report{Time: at, Errors: []string{
+		"reschedule: schedd submit1@x: condor_reschedule: PERMISSION DENIED",
+		"alpha/RegionOne: limits: 503 Service Unavailable",
+	}})
+	if len(fs) != 2 || fs[0].Level != Warn || fs[1].Level != Warn {
+		t.Fatalf("findings: %v", fs)
+	}
+	if !strings.Contains(fs[0].String(), "its last cycle (09:30:00 UTC) met: reschedule: schedd submit1@x") || !strings.Contains(fs[0].Fix, "condor_ping -verbose -type schedd -name SCHEDD RESCHEDULE") {
+		t.Errorf("reschedule finding: %s", fs[0])
+	}
+	if !strings.Contains(fs[1].What, "alpha/RegionOne: limits: 503") || !strings.Contains(fs[1].Fix, "EHOSProvisionerLog") {
+		t.Errorf("cloud finding: %s", fs[1])
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/openstack"
+	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/tmpl"
 )
 
@@ -83,6 +84,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		fs.fail("provisioner", "see its log: condor_config_val EHOS_PROVISIONER_LOG, or $(LOG)/EHOSProvisionerLog", "%s", st.Problem)
 	default:
 		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
+		fs = append(fs, cycleErrors(st.Report)...)
 	}
 
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
@@ -113,6 +115,23 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		} else {
 			fs.ok("demand job", "%d ehos_demand job(s) running", running)
 		}
+	}
+	return fs
+}
+
+// cycleErrors turns what went wrong in the provisioner's last cycle into
+// warnings: it runs as its own identity, with its own view of the clouds and
+// schedds, so what it met can differ from what doctor's own checks find.
+func cycleErrors(rep provision.Report) Findings {
+	var fs Findings
+	const logs = "`ehos status` shows the cycle, the provisioner's log ($(LOG)/EHOSProvisionerLog) the details"
+	for _, e := range rep.Errors {
+		fix := logs
+		if strings.HasPrefix(e, "reschedule: ") {
+			fix = "new workers wait for the negotiator's next cycle until the schedd lets the provisioner's identity ask for one: " +
+				"as that user, `condor_ping -verbose -type schedd -name SCHEDD RESCHEDULE` shows the identity and the decision; allow it in the schedd's security config"
+		}
+		fs.add(Warn, "provisioner", "its last cycle ("+rep.Time.UTC().Format(time.TimeOnly)+" UTC) met: "+e, fix)
 	}
 	return fs
 }
