@@ -59,7 +59,7 @@ func TestParseHistory(t *testing.T) {
 
 func TestParseHistoryBadRows(t *testing.T) {
 	const h = "QDate JobCurrentStartDate CompletionDate RequestCpus RequestMemory JobUniverse\n"
-	for _, tc := range []struct{ in, want string }{
+	wantParseErrors(t, ParseHistory, "h", []badRow{
 		{"", "h: empty: write the trace with `condor_history -af:h QDate"},
 		{"QDate CompletionDate RequestCpus\n", "h:1: header \"QDate CompletionDate RequestCpus\" lacks JobCurrentStartDate, RequestMemory, JobUniverse: write the trace with `condor_history -af:h"},
 		{h + "1 2 3 1 100\n", "h:2: 5 values under 6 columns"},
@@ -73,12 +73,7 @@ func TestParseHistoryBadRows(t *testing.T) {
 		{h + "1000 1001 1002 1 undefined 5\n", "h:2: RequestMemory \"undefined\""},
 		{h + "1000 1001 undefined 1 100 5\n1000 1001 1002 1 100 7\n", "h: no completed job to replay (2 skipped)"},
 		{h + "1000 1001 1002 1 100 5\n999999999999 999999999999 999999999999 1 100 5\n", "h:3: QDate 999999999999 is more than ten years after the first"},
-	} {
-		_, err := ParseHistory("h", strings.NewReader(tc.in))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
-		}
-	}
+	})
 }
 
 // The content decides: a condor_history table is read as one whatever the

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func TestParseCSV(t *testing.T) {
 
 func TestParseCSVBadRows(t *testing.T) {
 	const h = "submit_s,runtime_s,cpus,memory_mb\n"
-	for _, tc := range []struct{ in, want string }{
+	wantParseErrors(t, ParseCSV, "t.csv", []badRow{
 		{"", "t.csv: empty trace"},
 		{"0,1,1,1\n", "t.csv:1: no header line"},
 		{"when,how,cpus,mem\n", "t.csv:1: header is"},
@@ -39,8 +40,17 @@ func TestParseCSVBadRows(t *testing.T) {
 		{h + "0,1,0,1\n", "t.csv:2: cpus \"0\""},
 		{h + "0,1,1.5,1\n", "t.csv:2: cpus \"1.5\""},
 		{h + "0,1,1,-1\n", "t.csv:2: memory_mb \"-1\""},
-	} {
-		_, err := ParseCSV("t.csv", strings.NewReader(tc.in))
+	})
+}
+
+// badRow is a trace and what its parse error must say.
+type badRow struct{ in, want string }
+
+// wantParseErrors parses each bad trace as name and checks the error.
+func wantParseErrors(t *testing.T, parse func(string, io.Reader) (*Trace, error), name string, rows []badRow) {
+	t.Helper()
+	for _, tc := range rows {
+		_, err := parse(name, strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
 		}
@@ -73,19 +83,14 @@ func TestParseSWF(t *testing.T) {
 
 func TestParseSWFBadRows(t *testing.T) {
 	const ok = "1 0 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n"
-	for _, tc := range []struct{ in, want string }{
+	wantParseErrors(t, ParseSWF, "t.swf", []badRow{
 		{"; only comments\n", "t.swf: no job that ran"},
 		{ok + "2 0 5 100 4\n", "t.swf:2: 5 fields, want the 18"},
 		{"1 x 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"x\""},
 		{"1 -3 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"-3\" must not be negative"},
 		{"1 0 5 100 -1 -1 -1 -1 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: no processor count"},
 		{ok + "1 0 5 1e9999 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:2: field 4 (run time)"},
-	} {
-		_, err := ParseSWF("t.swf", strings.NewReader(tc.in))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: error %v, want %q", tc.in, err, tc.want)
-		}
-	}
+	})
 }
 
 // TestWriteRead: what the generator writes reads back the same, in both
