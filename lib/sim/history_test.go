@@ -6,32 +6,23 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // The table HTCondor 23.9.6 printed (integration/history_trace_test.go
 // makes it again on a real pool and replays it).
 func TestParseHistoryFromHTCondor(t *testing.T) {
 	tr, err := ReadTrace("testdata/history/condor-23.9.6.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := time.Second
-	want := []Job{ // all submitted at QDate 1795565163; sorted stably by submit
+	// All submitted at QDate 1795565163, so in file order; skipped: the
+	// removed job and the scheduler-universe one.
+	wantTrace(t, tr, err, 2, []Job{
 		{Submit: 0, Runtime: 6 * s, Cpus: 2, MemoryMB: 300, Line: 6},
 		{Submit: 0, Runtime: 5 * s, Cpus: 2, MemoryMB: 300, Line: 7},
 		{Submit: 0, Runtime: 4 * s, Cpus: 1, MemoryMB: 100, Line: 8},
 		{Submit: 0, Runtime: 2 * s, Cpus: 1, MemoryMB: 5, Line: 9},
 		{Submit: 0, Runtime: 3 * s, Cpus: 1, MemoryMB: 100, Line: 10},
 		{Submit: 0, Runtime: 3 * s, Cpus: 1, MemoryMB: 100, Line: 11},
-	}
-	if d := cmp.Diff(want, tr.Jobs); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
-	}
-	if tr.Skipped != 2 {
-		t.Errorf("skipped %d, want 2 (the removed job and the scheduler-universe one)", tr.Skipped)
-	}
+	})
 }
 
 func TestParseHistory(t *testing.T) {
@@ -42,19 +33,10 @@ func TestParseHistory(t *testing.T) {
 		"12 100 1 1000030 1000010 1000000\n" + // local universe
 		"5 100 1 undefined undefined 1000000\n" // never ran
 	tr, err := ParseHistory("h", strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Job{
+	wantTrace(t, tr, err, 2, []Job{
 		{Submit: 0, Runtime: 20 * time.Second, Cpus: 1, MemoryMB: 100, Line: 4},
 		{Submit: 60 * time.Second, Runtime: 600 * time.Second, Cpus: 4, MemoryMB: 2001, Line: 3},
-	}
-	if d := cmp.Diff(want, tr.Jobs); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
-	}
-	if tr.Skipped != 2 {
-		t.Errorf("skipped %d, want 2", tr.Skipped)
-	}
+	})
 }
 
 func TestParseHistoryBadRows(t *testing.T) {

@@ -66,18 +66,24 @@ func TestParseSWF(t *testing.T) {
 4 15 5 0 1 -1 -1 1 -1 -1 0 -1 -1 -1 -1 -1 -1 -1
 `
 	tr, err := ParseSWF("t.swf", strings.NewReader(in))
+	wantTrace(t, tr, err, 2, []Job{ // skipped: run time -1 and 0
+		{Submit: 0, Runtime: 100 * time.Second, Cpus: 4, MemoryMB: 4, Line: 3},
+		{Submit: 20 * time.Second, Runtime: 50 * time.Second, Cpus: 2, MemoryMB: 4, Line: 5},
+	})
+}
+
+// wantTrace checks a parse that must succeed: the jobs, and how many
+// records were skipped.
+func wantTrace(t *testing.T, tr *Trace, err error, skipped int, jobs []Job) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Job{
-		{Submit: 0, Runtime: 100 * time.Second, Cpus: 4, MemoryMB: 4, Line: 3},
-		{Submit: 20 * time.Second, Runtime: 50 * time.Second, Cpus: 2, MemoryMB: 4, Line: 5},
-	}
-	if d := cmp.Diff(want, tr.Jobs); d != "" {
+	if d := cmp.Diff(jobs, tr.Jobs); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
 	}
-	if tr.Skipped != 2 {
-		t.Errorf("skipped %d, want 2 (run time -1 and 0)", tr.Skipped)
+	if tr.Skipped != skipped {
+		t.Errorf("skipped %d, want %d", tr.Skipped, skipped)
 	}
 }
 
