@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -224,4 +225,58 @@ func TestScaleDownNeverKillsARunningJob(t *testing.T) {
 		t.Error("no worker was drained: the test proves nothing")
 	}
 
+}
+
+// The follow-up cycle on real parts: with a 12 s cycle, a worker drained
+// because it sat idle is deleted by the cycle the provisioner runs 5 s later
+// (provision.DefaultDrainRecheck), once HTCondor shows the drain, rather
+// than by the next regular cycle; and the job it ran finished first.
+func TestFollowUpDeletesADrainedWorkerSoon(t *testing.T) {
+	const cycle = 12 * time.Second
+	s := StartStack(t, StackOptions{Scaling: strings.Replace(strings.Replace(defaultStackScaling,
+		"cycle: 3s", "cycle: 12s", 1), "idle_before_retire: 15s", "idle_before_retire: 5s", 1)})
+	cl := s.Pool.Client()
+	ctx := context.Background()
+	cluster, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 3\nrequest_cpus = 1\nrequest_memory = 512\nqueue 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WaitJobsDone(t, cluster, 3*time.Minute)
+	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "NumJobStarts", "JobStatus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(out)); len(f) != 2 || f[0] != "1" || f[1] != "4" {
+		t.Errorf("job: NumJobStarts JobStatus = %q, want 1 4 (started once, finished)", out)
+	}
+
+	// When each node was drained and deleted, from the provisioner's log.
+	drained, deleted := map[string]time.Time{}, map[string]time.Time{}
+	for _, line := range strings.Split(s.ProvisionerLog(), "\n") {
+		var e struct{ Time, Message, Node string }
+		if json.Unmarshal([]byte(line), &e) != nil || e.Node == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, e.Time)
+		if err != nil {
+			t.Fatalf("log time %q: %v", e.Time, err)
+		}
+		switch e.Message {
+		case "draining":
+			drained[e.Node] = at
+		case "deleted":
+			deleted[e.Node] = at
+		}
+	}
+	if len(drained) == 0 {
+		t.Fatal("no worker was drained: the test proves nothing")
+	}
+	for node, d := range drained {
+		gap := deleted[node].Sub(d)
+		t.Logf("%s: drained → deleted in %v (cycle %v)", node, gap, cycle)
+		if deleted[node].IsZero() || gap >= cycle-2*time.Second {
+			t.Errorf("%s: drained at %s, deleted at %s: not by the follow-up cycle", node, d.Format(time.TimeOnly), deleted[node].Format(time.TimeOnly))
+		}
+	}
 }
