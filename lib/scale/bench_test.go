@@ -74,15 +74,28 @@ func bigInput() Input {
 	return in
 }
 
-// BenchmarkDecide runs one decision at issue 7's scale, once with the
-// production-like limits (most demand ends Unmet) and once with no limit at
-// all, so every job is packed onto existing, planned or new VMs.
+// BenchmarkDecide runs one decision at issue 7's scale: with the
+// production-like limits (most demand ends Unmet), held at max with jobs
+// that waited long (rebalanced), and with no limit at all, so every job is
+// packed onto existing, planned or new VMs.
 func BenchmarkDecide(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		mod  func(*Input)
 	}{
 		{"limited", func(*Input) {}},
+		// Held at max by 2,000 busy nodes while most groups have waited
+		// past the boot timeout: every group is starved under max and
+		// looks for nodes to drain (rebalanceMax's worst case).
+		{"at-max", func(in *Input) {
+			in.Knobs.Max = len(in.Nodes)
+			for i := range in.Nodes {
+				n := &in.Nodes[i]
+				n.State, n.Running, n.Fault, n.Attempts = Busy, 1, "", 0
+				n.Free = Resources{}
+			}
+			in.Knobs.MaxLifetime = 0
+		}},
 		{"unlimited", func(in *Input) {
 			in.Knobs.Max, in.Knobs.MaxBooting, in.Knobs.MaxCreatesPerCycle = 0, 0, 0
 			in.Clouds[0].MaxVMs = 0
@@ -105,6 +118,7 @@ func BenchmarkDecide(b *testing.B) {
 			}
 			b.ReportMetric(float64(creates), "VMs-created/op")
 			b.ReportMetric(float64(len(d.Unmet)), "unmet-groups/op")
+			b.ReportMetric(float64(len(d.Drains)), "drains/op")
 		})
 	}
 }

@@ -89,11 +89,13 @@ type group struct {
 	unknwn []OfferKey
 	placed int
 	// starved jobs got no VM because an instance quota is full, in the
-	// regions listed (indices into planner.regions)
-	starved   int
-	starvedIn []int
-	fits      bool // some eligible offer holds at least one job
-	offered   bool // some eligible offer is offered this cycle
+	// regions listed (indices into planner.regions), or, with starvedMax,
+	// because max is reached and the oldest has waited rebalanceAfter
+	starved    int
+	starvedIn  []int
+	starvedMax bool
+	fits       bool // some eligible offer holds at least one job
+	offered    bool // some eligible offer is offered this cycle
 }
 
 // bin is the unclaimed capacity of one existing node.
@@ -646,6 +648,7 @@ func (p *planner) open(g *group, rem int) int {
 		oi, per, take, serve, room int
 		cost                       float64
 		instQuota                  bool // room is bound by the region's instance quota
+		atMax                      bool // room is bound by max, which all regions share
 	}
 	cheaper := func(a, b cand) int {
 		oa, ob := &p.offers[a.oi], &p.offers[b.oi]
@@ -653,10 +656,16 @@ func (p *planner) open(g *group, rem int) int {
 			cmp.Compare(oa.Cost, ob.Cost), cmpKey(oa.OfferKey, ob.OfferKey))
 	}
 	var roomy, noRoom []cand // reused by every round
+	// Max caps VMs, not cores: once jobs have waited long for room under
+	// it, each VM should carry as many of them as it can.
+	longWait := p.in.Now.Sub(g.d.Oldest) >= p.rebalanceAfter()
 	for rem > 0 {
 		if n, lim := p.globalRoom(); n == 0 {
 			// saves asking every offer when a shared knob binds
 			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
+			if lim == limMax && longWait {
+				g.starved, g.starvedMax = rem, true
+			}
 			return rem
 		}
 		top, best, most := cand{oi: -1}, cand{oi: -1}, cand{oi: -1}
@@ -673,6 +682,7 @@ func (p *planner) open(g *group, rem int) int {
 			var bind string
 			c.room, lim, bind = p.room(oi)
 			c.instQuota = lim == limQuota && bind == "instances"
+			c.atMax = lim == limMax && longWait
 			if top.oi < 0 || cheaper(c, top) < 0 {
 				top = c
 			}
@@ -687,13 +697,16 @@ func (p *planner) open(g *group, rem int) int {
 			}
 		}
 		// Offers holding more jobs per VM than the cheapest, for when the
-		// region's instance quota leaves the cheapest too few VMs. Not for
-		// max or max_vms: those are the operator's own caps, which larger
-		// VMs must not get round; nor for the pace of max_booting and
-		// max_creates_per_cycle, which the next cycles make up for.
+		// region's instance quota leaves the cheapest too few VMs, or max
+		// does once the jobs have waited rebalanceAfter for room (max caps
+		// VMs, and a pool held at max should serve as many jobs as it can;
+		// before that, a burst's jobs get the cheapest fit). Not for
+		// max_vms, which another cloud may make up for; nor for the pace of
+		// max_booting and max_creates_per_cycle, which the next cycles make
+		// up for.
 		capped := false
 		if best.oi >= 0 && best.serve < rem {
-			capped = best.instQuota
+			capped = best.instQuota || best.atMax
 			// Other regions with the same offer at the same cost take
 			// the rest in the next rounds: not capped while they can.
 			alike := 0
@@ -702,7 +715,7 @@ func (p *planner) open(g *group, rem int) int {
 					alike += c.serve
 				}
 			}
-			capped = capped && alike < rem
+			capped = best.atMax || capped && alike < rem // max's room is shared, not added up
 		}
 		for _, c := range roomy {
 			if capped && c.per > best.per && c.serve > best.serve &&
@@ -834,6 +847,16 @@ func (p *planner) keepMin() {
 	}
 }
 
+// rebalanceAfter is how long jobs wait for room under a full instance quota
+// or max before nodes are drained for them (and, under max, packed denser):
+// BootTimeout, or 15 minutes when that is off.
+func (p *planner) rebalanceAfter() time.Duration {
+	if p.k.BootTimeout > 0 {
+		return p.k.BootTimeout
+	}
+	return 15 * time.Minute
+}
+
 // rebalance frees instances for demand an instance quota starves. When
 // jobs have waited at least the boot timeout (15 minutes when it is off) and
 // got no VM because a region's instance quota is full, and that region's
@@ -841,12 +864,10 @@ func (p *planner) keepMin() {
 // jobs, enough of them are drained for the jobs (counting nodes already on
 // their way out there): idle ones first, then those running the fewest jobs.
 // A drain is peaceful: running jobs finish, and the freed instance goes to
-// the starved jobs, placed before smaller ones.
+// the starved jobs, placed before smaller ones. Demand starved under max
+// gets room the same way (rebalanceMax).
 func (p *planner) rebalance() {
-	wait := p.k.BootTimeout
-	if wait <= 0 {
-		wait = 15 * time.Minute
-	}
+	wait := p.rebalanceAfter()
 	var order []int
 	for gi := range p.groups {
 		if p.groups[gi].starved > 0 {
@@ -868,6 +889,10 @@ func (p *planner) rebalance() {
 		g := &p.groups[gi]
 		waited := p.in.Now.Sub(g.d.Oldest)
 		if waited < wait {
+			continue
+		}
+		if g.starvedMax {
+			serving = p.rebalanceMax(g, waited, freeing, serving)
 			continue
 		}
 		for _, r := range g.starvedIn {
@@ -904,6 +929,63 @@ func (p *planner) rebalance() {
 			}
 		}
 	}
+}
+
+// rebalanceMax drains nodes for g, starved under max for waited: those that
+// cannot run its jobs, or hold fewer of them per VM than the best offer
+// (a VM of it would take their place under max); the fewest held first,
+// then those running the fewest jobs. As many as the VMs the jobs need
+// minus the nodes on their way out; never leaving fewer than Min serving.
+// It returns serving less the nodes it drained.
+func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, serving int) int {
+	if serving <= p.k.Min {
+		return serving
+	}
+	per, best := 0, -1
+	for _, oi := range g.elig {
+		if o := &p.offers[oi]; !o.phantom && fit(o.Size, g.need) > per {
+			per, best = fit(o.Size, g.need), oi
+		}
+	}
+	if per == 0 {
+		return serving
+	}
+	out := 0
+	for _, n := range freeing {
+		out += n
+	}
+	// Room for the VMs the jobs need once live is back under max.
+	want := (g.starved+per-1)/per + max(p.live+p.created-p.k.Max, 0) - out
+	if want <= 0 {
+		return serving
+	}
+	holds := make(map[int]int)
+	var thin []int
+	for i, n := range p.nodes {
+		if p.gone[i] || (n.State != Idle && n.State != Busy) || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
+			continue
+		}
+		k := 0
+		if oi, ok := p.offerIdx[n.Offer]; ok && slices.Contains(g.elig, oi) {
+			k = fit(p.offers[oi].Size, g.need)
+		}
+		if k < per {
+			holds[i] = k
+			thin = append(thin, i)
+		}
+	}
+	slices.SortStableFunc(thin, func(a, b int) int {
+		return cmp.Or(cmp.Compare(holds[a], holds[b]), cmp.Compare(p.nodes[a].Running, p.nodes[b].Running), strings.Compare(p.nodes[a].Name, p.nodes[b].Name))
+	})
+	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {
+		serving--
+		p.drain(i, fmt.Sprintf("makes room under max %d for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
+			p.k.Max, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
+		if r, ok := p.regionIdx[p.nodes[i].Offer.Loc]; ok {
+			freeing[r]++
+		}
+	}
+	return serving
 }
 
 // serving counts live nodes that are not retiring (nor drained or deleted

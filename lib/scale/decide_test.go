@@ -211,7 +211,62 @@ func TestDecide(t *testing.T) {
 			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: instances 2 used + 0 planned of 2"}}},
 		},
 		{
-			name: "max workers is the operator's cap: larger VMs do not get round it",
+			name: "max binds on jobs that waited past the boot timeout: the VM holding the most of them",
+			// Room for 2 VMs under max, 5 jobs waiting 20 min: m1.small
+			// would run 2 of them, one m1.large runs 4, and a m1.small the
+			// last one.
+			mod: func(in *Input) {
+				in.Knobs.Max = 2
+				d := jobs("s#1", 2, 4096, 5, small, medium, large)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: large, Count: 1, Serves: []string{"s#1"},
+					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under max 2 workers (0 live, 0 planned), 4 jobs per VM)"},
+				{Offer: small, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+			}},
+		},
+		{
+			name: "max full of VMs holding few of jobs waiting past the boot timeout: those are drained",
+			// 6 jobs of 2 cpu wait 20 min; max 3 is full. A m1.large holds
+			// 4 of them, so they need 2 VMs: the m1.small (holds 1) and the
+			// m1.medium (2) make room; the m1.large stays.
+			mod: func(in *Input) {
+				in.Knobs.Max = 3
+				d := jobs("s#1", 2, 4096, 6, small, medium, large)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, large, running(4)), node("w3", Busy, medium, running(2))}
+			},
+			want: Decision{
+				Drains: []Action{
+					{Node: "w1", ID: "id-w1", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
+					{Node: "w3", ID: "id-w3", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.medium holds 2 of them, a m1.large 4; running jobs finish first"},
+				},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: max 3 workers reached (3 live, 0 planned)"}},
+			},
+		},
+		{
+			name: "max full, jobs waiting less than the boot timeout, or min: nothing drained",
+			mod: func(in *Input) {
+				in.Knobs.Max = 2
+				d := jobs("s#1", 2, 4096, 6, small, large)
+				d.Oldest = now.Add(-10 * time.Minute)
+				e := jobs("s#2", 8, 16384, 1, large)
+				e.Oldest = now.Add(-time.Hour)
+				in.Knobs.Min = 2
+				in.Demand = []Demand{d, e}
+				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
+			},
+			want: Decision{Unmet: []Unmet{
+				{Demand: "s#1", Jobs: 6, Reason: "no room: max 2 workers reached (2 live, 0 planned)"},
+				{Demand: "s#2", Jobs: 1, Reason: "no room: max 2 workers reached (2 live, 0 planned)"},
+			}},
+		},
+		{
+			name: "max workers, jobs that just came: cheapest fit, larger VMs do not get round it",
 			mod: func(in *Input) {
 				in.Knobs.Max = 2
 				in.Demand = []Demand{jobs("s#1", 2, 4096, 5, small, medium, large)}

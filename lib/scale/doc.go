@@ -62,8 +62,11 @@
 // instance quota leaves the best offer, and the same offer at the same cost
 // elsewhere, room for fewer jobs than are waiting, the offer holding more
 // jobs per VM that serves the most of them is taken ("serves the most of
-// them"). Max and MaxVMs are the operator's own caps and do not trigger
-// this: larger VMs must not get round them.
+// them"). Max does the same once the group's oldest job has waited at least
+// BootTimeout (15 minutes when that is off): Max caps VMs, and a pool held
+// at Max should serve as many jobs as its VMs can hold; before that, a
+// burst that reaches Max gets the cheapest fit. MaxVMs, which another cloud
+// may make up for, does not trigger it.
 //
 // Limits. A create must fit every limit, counting what this decision already
 // planned: Max (live + created), MaxBooting (booting + created),
@@ -85,6 +88,14 @@
 // region already retiring, drained or deleting, never leaving fewer than Min
 // serving nodes. Without it, small VMs that 1-cpu jobs keep busy can hold a
 // full instance quota for as long as such jobs come, and larger jobs starve.
+// Demand that got no VM because Max is reached, after the same wait, gets
+// room the same way anywhere, from nodes that cannot run its jobs or hold
+// fewer of them per VM than its densest eligible offer (fewest held first,
+// then fewest running), as many as the VMs of that offer the jobs need, plus
+// any live nodes over Max, minus the nodes already on their way out. Without
+// it a pool held at Max by a long queue kept the small VMs cheapest fit had
+// chosen while the queue was short, for as long as the queue lasted: half
+// the jobs per VM that larger flavors give, and the largest jobs never ran.
 //
 // Min and Spare. After demand, while live + created < Min, the cheapest
 // offer overall (lowest Cost, then higher Weight, then name) that has room

@@ -276,10 +276,21 @@ func checkInvariants(in Input, d Decision) []string {
 	for _, a := range d.Drains {
 		n := nodes[a.Node]
 		maxLife := k.MaxLifetime > 0 && in.Now.Sub(n.Created) >= k.MaxLifetime
-		rebalance := strings.HasPrefix(a.Reason, "frees an instance for ")
-		if rebalance && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool { return strings.Contains(u.Reason, "quota: instances") }) {
+		forInstance := strings.HasPrefix(a.Reason, "frees an instance for ")
+		if forInstance && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool { return strings.Contains(u.Reason, "quota: instances") }) {
 			fail("node %s drained to free an instance, but no demand waits for one", n.Name)
 		}
+		underMax := strings.HasPrefix(a.Reason, "makes room under max ")
+		longWait := k.BootTimeout
+		if longWait <= 0 {
+			longWait = 15 * time.Minute
+		}
+		if underMax && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool {
+			return strings.Contains(u.Reason, "no room: max ") && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
+		}) {
+			fail("node %s drained to make room under max, but no demand has waited for room for the boot timeout", n.Name)
+		}
+		rebalance := forInstance || underMax
 		switch {
 		case n.State == Busy && !maxLife && !rebalance:
 			fail("busy node %s drained without max lifetime", n.Name)
