@@ -906,19 +906,9 @@ func (p *planner) rebalance() {
 			if want <= 0 {
 				continue
 			}
-			var misfits []int
-			for i, n := range p.nodes {
-				if ri, ok := p.regionIdx[n.Offer.Loc]; p.gone[i] || (n.State != Idle && n.State != Busy) || !ok || ri != r || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
-					continue
-				}
-				oi, ok := p.offerIdx[n.Offer]
-				if ok && slices.Contains(g.elig, oi) && fit(p.offers[oi].Size, g.need) > 0 {
-					continue // it can run them
-				}
-				misfits = append(misfits, i)
-			}
-			slices.SortStableFunc(misfits, func(a, b int) int {
-				return cmp.Or(cmp.Compare(p.nodes[a].Running, p.nodes[b].Running), strings.Compare(p.nodes[a].Name, p.nodes[b].Name))
+			misfits, _ := p.thinNodes(g, 1, func(n Node) bool { // 1: those that cannot run them
+				ri, ok := p.regionIdx[n.Offer.Loc]
+				return ok && ri == r
 			})
 			l := p.regions[r].limits
 			for _, i := range misfits[:min(want, len(misfits), max(serving-p.k.Min, 0))] {
@@ -959,10 +949,27 @@ func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, se
 	if want <= 0 {
 		return serving
 	}
-	holds := make(map[int]int)
+	thin, holds := p.thinNodes(g, per, func(Node) bool { return true })
+	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {
+		serving--
+		p.drain(i, fmt.Sprintf("makes room under max %d for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
+			p.k.Max, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
+		if r, ok := p.regionIdx[p.nodes[i].Offer.Loc]; ok {
+			freeing[r]++
+		}
+	}
+	return serving
+}
+
+// thinNodes lists the idle or busy nodes, old enough for MinLifetime, that
+// keep accepts and that hold fewer than per of g's jobs (0 when their flavor
+// cannot run them): the fewest held first, then the fewest running, then by
+// name; with what each holds.
+func (p *planner) thinNodes(g *group, per int, keep func(Node) bool) ([]int, map[int]int) {
+	holds := map[int]int{}
 	var thin []int
 	for i, n := range p.nodes {
-		if p.gone[i] || (n.State != Idle && n.State != Busy) || p.in.Now.Sub(n.Created) < p.k.MinLifetime {
+		if p.gone[i] || (n.State != Idle && n.State != Busy) || p.in.Now.Sub(n.Created) < p.k.MinLifetime || !keep(n) {
 			continue
 		}
 		k := 0
@@ -977,15 +984,7 @@ func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, se
 	slices.SortStableFunc(thin, func(a, b int) int {
 		return cmp.Or(cmp.Compare(holds[a], holds[b]), cmp.Compare(p.nodes[a].Running, p.nodes[b].Running), strings.Compare(p.nodes[a].Name, p.nodes[b].Name))
 	})
-	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {
-		serving--
-		p.drain(i, fmt.Sprintf("makes room under max %d for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
-			p.k.Max, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
-		if r, ok := p.regionIdx[p.nodes[i].Offer.Loc]; ok {
-			freeing[r]++
-		}
-	}
-	return serving
+	return thin, holds
 }
 
 // serving counts live nodes that are not retiring (nor drained or deleted
