@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // HistoryAttrs are the job attributes a condor_history trace must have, in
@@ -47,7 +48,8 @@ const (
 
 // ParseHistory reads the table `condor_history -af:h ATTRS...` prints: a
 // header line naming the attributes, then one job per line with its values
-// separated by blanks ("undefined" where the job has none). Lines starting
+// separated by blanks, or by commas with -af:,h ("undefined" where the job
+// has none). Lines starting
 // with # are ignored, so are columns other than HistoryAttrs (they must not
 // hold blanks). A job's submit time is its QDate, its run time that of its
 // last run (CompletionDate − JobCurrentStartDate), its cpus RequestCpus and
@@ -70,7 +72,7 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Fields(line)
+		f := historyFields(line)
 		if cols == nil {
 			cols = f
 			for i, c := range f {
@@ -88,7 +90,7 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 			continue
 		}
 		if len(f) != len(cols) {
-			return nil, fmt.Errorf("%s:%d: %d values under %d columns (a value with blanks, such as Cmd or Args, cannot be read: leave such attributes out)", name, ln, len(f), len(cols))
+			return nil, fmt.Errorf("%s:%d: %d values under %d columns (a value with blanks or commas, such as Cmd or Args, cannot be read: leave such attributes out)", name, ln, len(f), len(cols))
 		}
 		var r [nHistAttrs]histVal
 		for i, a := range HistoryAttrs {
@@ -153,6 +155,12 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 	return t, nil
 }
 
+// historyFields splits a line of -af:h output (blanks between values) or of
+// -af:,h (commas).
+func historyFields(line string) []string {
+	return strings.FieldsFunc(line, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
 // isHistory says whether the first line that is not a comment is a
 // condor_history -af:h header.
 func isHistory(data string) bool {
@@ -161,7 +169,7 @@ func isHistory(data string) bool {
 		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
 			continue
 		}
-		for _, f := range strings.Fields(line) {
+		for _, f := range historyFields(line) {
 			if strings.EqualFold(f, "QDate") {
 				return true
 			}

@@ -70,6 +70,13 @@ func TestReadTraceKnowsHistory(t *testing.T) {
 	if err != nil || len(tr.Jobs) != 1 || tr.Jobs[0].Runtime != time.Minute || tr.Jobs[0].Cpus != 2 {
 		t.Fatalf("history named .csv: %+v, %v", tr, err)
 	}
+	comma := filepath.Join(dir, "week-comma.txt") // condor_history -af:,h
+	if err := os.WriteFile(comma, []byte("QDate, JobCurrentStartDate, CompletionDate, RequestCpus, RequestMemory, JobUniverse\n10, 11, 71    , 2, 512, 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := ReadTrace(comma); err != nil || len(tr.Jobs) != 1 || tr.Jobs[0].Runtime != time.Minute {
+		t.Fatalf("history with commas: %+v, %v", tr, err)
+	}
 	csv := filepath.Join(dir, "jobs")
 	if err := os.WriteFile(csv, []byte("# QDate is not a column here\nsubmit_s,runtime_s,cpus,memory_mb\n0,60,1,100\n"), 0o644); err != nil {
 		t.Fatal(err)
