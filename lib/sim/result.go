@@ -231,11 +231,14 @@ type Comparison struct {
 	// baseline's: at most 1 means ehos spends no more.
 	CoreHoursFactor float64 `json:"core_hours_factor"`
 	VMHoursFactor   float64 `json:"vm_hours_factor"`
+	// The mean waits compared, in seconds.
+	Wait         float64 `json:"mean_wait_s"`
+	BaselineWait float64 `json:"baseline_mean_wait_s"`
 }
 
 // Compare sets ehos's result against the baseline's.
 func Compare(ehos, base *Result) Comparison {
-	var c Comparison
+	c := Comparison{Wait: ehos.MeanWait, BaselineWait: base.MeanWait}
 	if ehos.MeanWait > 0 {
 		c.WaitFactor = base.MeanWait / ehos.MeanWait
 	}
@@ -249,6 +252,15 @@ func Compare(ehos, base *Result) Comparison {
 }
 
 func (c Comparison) String() string {
-	return fmt.Sprintf("ehos vs baseline: mean wait %.2f× lower; core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
-		c.WaitFactor, c.CoreHoursFactor, c.VMHoursFactor)
+	how := "the same"
+	switch {
+	case c.Wait == 0 && c.BaselineWait > 0:
+		how = "none against some"
+	case c.WaitFactor > 1:
+		how = fmt.Sprintf("%.2f× lower", c.WaitFactor)
+	case c.WaitFactor > 0 && c.WaitFactor < 1:
+		how = fmt.Sprintf("%.2f× higher", 1/c.WaitFactor)
+	}
+	return fmt.Sprintf("ehos vs baseline: mean wait %s against %s (%s); core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
+		secsDur(c.Wait), secsDur(c.BaselineWait), how, c.CoreHoursFactor, c.VMHoursFactor)
 }
