@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/lib/condor"
 )
 
 // The whole chain on one machine: jobs submitted → demand ads → VMs created
@@ -278,5 +280,57 @@ func TestFollowUpDeletesADrainedWorkerSoon(t *testing.T) {
 		if deleted[node].IsZero() || gap >= cycle-2*time.Second {
 			t.Errorf("%s: drained at %s, deleted at %s: not by the follow-up cycle", node, d.Format(time.TimeOnly), deleted[node].Format(time.TimeOnly))
 		}
+	}
+}
+
+// A pool held at max makes room, on real parts: with max 1, a 1-cpu job
+// holds the only VM (an m1.small) while a 2-cpu job waits. Once the 2-cpu
+// job has waited boot_timeout, the provisioner drains the m1.small, which
+// cannot run it; its job runs to the end, the VM goes, and an m1.medium
+// takes its place for the 2-cpu job.
+func TestMaxHeldPoolMakesRoomWithoutKilling(t *testing.T) {
+	scaling := strings.NewReplacer("max: 6", "max: 1", "boot_timeout: 90s", "boot_timeout: 30s").Replace(defaultStackScaling)
+	s := StartStack(t, StackOptions{Scaling: scaling})
+	cl := s.Pool.Client()
+	ctx := context.Background()
+	small, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 60\nrequest_cpus = 1\nrequest_memory = 512\nqueue 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Pool.WaitFor(t, 2*time.Minute, "the 1-cpu job to run", func(ctx context.Context) (bool, error) {
+		q, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d && JobStatus == 2", small), Attrs: []string{"ClusterId"}})
+		return len(q) == 1, err
+	})
+	big, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 2\nrequest_cpus = 2\nrequest_memory = 1500\nqueue 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WaitJobsDone(t, big, 4*time.Minute)
+	s.WaitJobsDone(t, small, time.Minute)
+	for _, c := range []int{small, big} {
+		out, err := cl.Run(ctx, "condor_history", fmt.Sprint(c), "-af", "NumJobStarts", "JobStatus")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := strings.Fields(string(out)); len(f) != 2 || f[0] != "1" || f[1] != "4" {
+			t.Errorf("job %d: NumJobStarts JobStatus = %q, want 1 4 (started once, finished)", c, out)
+		}
+	}
+	log := s.ProvisionerLog()
+	if !strings.Contains(log, "makes room under max 1 for 1 job of 2 cpu") {
+		t.Errorf("the provisioner did not drain the m1.small to make room; its log:\n%s", tail(filepath.Join(s.Dir, "EHOSProvisionerLog"), 30))
+	}
+	var created []string // the flavor each create named, in order
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"message":"created"`) {
+			for _, f := range []string{"m1.small", "m1.medium"} {
+				if strings.Contains(line, "× "+f+" in ") {
+					created = append(created, f)
+				}
+			}
+		}
+	}
+	if len(created) != 2 || created[0] != "m1.small" || created[1] != "m1.medium" {
+		t.Errorf("created %v, want an m1.small, then an m1.medium", created)
 	}
 }
