@@ -49,9 +49,9 @@ const (
 // ParseHistory reads the table `condor_history -af:h ATTRS...` prints: a
 // header line naming the attributes, then one job per line with its values
 // separated by blanks, or by commas with -af:,h ("undefined" where the job
-// has none). Lines starting
-// with # are ignored, so are columns other than HistoryAttrs (they must not
-// hold blanks). A job's submit time is its QDate, its run time that of its
+// has none). Lines starting with # are ignored, so are columns other than
+// HistoryAttrs (their values must hold neither blanks nor commas). A job's
+// submit time is its QDate, its run time that of its
 // last run (CompletionDate − JobCurrentStartDate), its cpus RequestCpus and
 // its memory RequestMemory (MB, rounded up). Jobs that did not complete
 // (removed, held or still queued: no CompletionDate) are skipped and
@@ -92,38 +92,38 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 		if len(f) != len(cols) {
 			return nil, fmt.Errorf("%s:%d: %d values under %d columns (a value with blanks or commas, such as Cmd or Args, cannot be read: leave such attributes out)", name, ln, len(f), len(cols))
 		}
-		var r [nHistAttrs]histVal
+		var row [nHistAttrs]histVal
 		for i, a := range HistoryAttrs {
-			r[i].raw = f[col[strings.ToLower(a)]]
-			if strings.EqualFold(r[i].raw, "undefined") {
+			row[i].raw = f[col[strings.ToLower(a)]]
+			if strings.EqualFold(row[i].raw, "undefined") {
 				continue
 			}
-			v, err := strconv.ParseFloat(r[i].raw, 64)
+			v, err := strconv.ParseFloat(row[i].raw, 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s:%d: %s %q is not a number", name, ln, a, r[i].raw)
+				return nil, fmt.Errorf("%s:%d: %s %q is not a number", name, ln, a, row[i].raw)
 			}
-			r[i].v, r[i].ok = v, true
+			row[i].v, row[i].ok = v, true
 		}
-		qdate, start, done, cpus, mem := r[hQDate].v, r[hStart].v, r[hDone].v, r[hCpus].v, r[hMemory].v
-		if u := int(r[hUniverse].v); r[hUniverse].ok && (u == schedulerUniverse || u == localUniverse) {
+		qdate, start, done, cpus, mem := row[hQDate].v, row[hStart].v, row[hDone].v, row[hCpus].v, row[hMemory].v
+		if u := int(row[hUniverse].v); row[hUniverse].ok && (u == schedulerUniverse || u == localUniverse) {
 			t.Skipped++
 			continue
 		}
-		if !r[hDone].ok || done <= 0 {
+		if !row[hDone].ok || done <= 0 {
 			t.Skipped++ // removed, held or not finished: no run to replay
 			continue
 		}
 		switch {
-		case !r[hQDate].ok || qdate <= 0:
-			return nil, fmt.Errorf("%s:%d: QDate %q: want the job's submit time (seconds since 1970)", name, ln, r[hQDate].raw)
-		case !r[hStart].ok || start <= 0:
-			return nil, fmt.Errorf("%s:%d: JobCurrentStartDate %q: a completed job must have one", name, ln, r[hStart].raw)
+		case !row[hQDate].ok || qdate <= 0:
+			return nil, fmt.Errorf("%s:%d: QDate %q: want the job's submit time (seconds since 1970)", name, ln, row[hQDate].raw)
+		case !row[hStart].ok || start <= 0:
+			return nil, fmt.Errorf("%s:%d: JobCurrentStartDate %q: a completed job must have one", name, ln, row[hStart].raw)
 		case start < qdate || done < start:
 			return nil, fmt.Errorf("%s:%d: QDate %.0f, JobCurrentStartDate %.0f and CompletionDate %.0f are out of order", name, ln, qdate, start, done)
-		case !r[hCpus].ok || cpus < 1 || cpus != math.Trunc(cpus):
-			return nil, fmt.Errorf("%s:%d: RequestCpus %q: want a whole number, 1 or more", name, ln, r[hCpus].raw)
-		case !r[hMemory].ok || mem < 0:
-			return nil, fmt.Errorf("%s:%d: RequestMemory %q: want megabytes, 0 or more", name, ln, r[hMemory].raw)
+		case !row[hCpus].ok || cpus < 1 || cpus != math.Trunc(cpus):
+			return nil, fmt.Errorf("%s:%d: RequestCpus %q: want a whole number, 1 or more", name, ln, row[hCpus].raw)
+		case !row[hMemory].ok || mem < 0:
+			return nil, fmt.Errorf("%s:%d: RequestMemory %q: want megabytes, 0 or more", name, ln, row[hMemory].raw)
 		}
 		if done-start > tenYears {
 			return nil, fmt.Errorf("%s:%d: run time %.0f s is more than ten years", name, ln, done-start)
