@@ -56,6 +56,7 @@ func TestComparisonWords(t *testing.T) {
 		{71, 13, "mean wait 1m11s against 13s (5.46× higher)"},
 		{0, 13, "mean wait 0s against 13s (none against some)"},
 		{0, 0, "mean wait 0s against 0s (the same)"},
+		{10, 0, "mean wait 10s against 0s (some against none)"},
 	} {
 		got := Compare(&Result{MeanWait: tc.ehos, CoreHours: 1, VMHours: 1}, &Result{MeanWait: tc.base, CoreHours: 2, VMHours: 4}).String()
 		if !strings.Contains(got, tc.want) || !strings.Contains(got, "core-hours 0.50× the baseline's; VM-hours 0.25×") {

@@ -252,13 +252,17 @@ func Compare(ehos, base *Result) Comparison {
 }
 
 func (c Comparison) String() string {
-	how := "the same"
+	var how string
 	switch {
-	case c.Wait == 0 && c.BaselineWait > 0:
+	case c.Wait == c.BaselineWait:
+		how = "the same"
+	case c.Wait == 0:
 		how = "none against some"
+	case c.BaselineWait == 0:
+		how = "some against none"
 	case c.WaitFactor > 1:
 		how = fmt.Sprintf("%.2f× lower", c.WaitFactor)
-	case c.WaitFactor > 0 && c.WaitFactor < 1:
+	default:
 		how = fmt.Sprintf("%.2f× higher", 1/c.WaitFactor)
 	}
 	return fmt.Sprintf("ehos vs baseline: mean wait %s against %s (%s); core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
