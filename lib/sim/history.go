@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,8 @@ const (
 // header line naming the attributes, then one job per line with its values
 // separated by blanks, or by commas with -af:,h ("undefined" where the job
 // has none). Lines starting with # are ignored, so are columns other than
-// HistoryAttrs (their values must hold neither blanks nor commas). A job's
+// HistoryAttrs (their values must hold neither blanks nor commas) and the
+// header line again (the tables of several schedds, one after the other). A job's
 // submit time is its QDate, its run time that of its
 // last run (CompletionDate − JobCurrentStartDate), its cpus RequestCpus and
 // its memory RequestMemory (MB, rounded up). Jobs that did not complete
@@ -88,6 +90,9 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 				return nil, fmt.Errorf("%s:%d: header %q lacks %s: write the trace with `%s`", name, ln, line, strings.Join(missing, ", "), HistoryCommand)
 			}
 			continue
+		}
+		if slices.EqualFunc(f, cols, strings.EqualFold) {
+			continue // the header again: tables of several schedds, one after the other
 		}
 		if len(f) != len(cols) {
 			return nil, fmt.Errorf("%s:%d: %d values under %d columns (a value with blanks or commas, such as Cmd or Args, cannot be read: leave such attributes out)", name, ln, len(f), len(cols))

@@ -31,7 +31,8 @@ func TestParseHistory(t *testing.T) {
 		"5 2000.5 4 1000700 1000100 1000060\n" +
 		"5 100 1 1000030 1000010 1000000\n" +
 		"12 100 1 1000030 1000010 1000000\n" + // local universe
-		"5 100 1 undefined undefined 1000000\n" // never ran
+		"5 100 1 undefined undefined 1000000\n" + // never ran
+		"JobUniverse RequestMemory RequestCpus CompletionDate JobCurrentStartDate QDate\n" // the next schedd's table
 	tr, err := ParseHistory("h", strings.NewReader(in))
 	wantTrace(t, tr, err, 2, []Job{
 		{Submit: 0, Runtime: 20 * time.Second, Cpus: 1, MemoryMB: 100, Line: 4},
