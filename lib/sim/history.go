@@ -166,20 +166,8 @@ func historyFields(line string) []string {
 	return strings.FieldsFunc(line, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
-// isHistory says whether the first line that is not a comment is a
+// isHistory says whether line (a trace's first line, see firstLine) is a
 // condor_history -af:h header.
-func isHistory(data string) bool {
-	for _, line := range strings.Split(data, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
-			continue
-		}
-		for _, f := range historyFields(line) {
-			if strings.EqualFold(f, "QDate") {
-				return true
-			}
-		}
-		return false
-	}
-	return false
+func isHistory(line string) bool {
+	return slices.ContainsFunc(historyFields(line), func(f string) bool { return strings.EqualFold(f, "QDate") })
 }

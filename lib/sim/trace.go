@@ -53,25 +53,30 @@ func ReadTrace(path string) (*Trace, error) {
 		return nil, fmt.Errorf("read trace: %w", err)
 	}
 	text := string(data)
+	first := firstLine(text)
 	switch {
-	case isHistory(text):
+	case isHistory(first):
 		return ParseHistory(path, strings.NewReader(text))
 	case strings.EqualFold(filepath.Ext(path), ".csv"):
 		return ParseCSV(path, strings.NewReader(text))
 	case strings.EqualFold(filepath.Ext(path), ".swf"):
 		return ParseSWF(path, strings.NewReader(text))
-	}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.Contains(line, ",") {
-			return ParseCSV(path, strings.NewReader(text))
-		}
-		break
+	case strings.Contains(first, ","):
+		return ParseCSV(path, strings.NewReader(text))
 	}
 	return ParseSWF(path, strings.NewReader(text))
+}
+
+// firstLine is the first line of text that is neither blank nor a comment
+// (# in CSV and history tables, ; in SWF), trimmed; "" when there is none.
+func firstLine(text string) string {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, ";") && !strings.HasPrefix(line, "#") {
+			return line
+		}
+	}
+	return ""
 }
 
 // CSVHeader is the header line of a CSV trace.
