@@ -67,15 +67,20 @@ type loadEv struct {
 	share float64
 }
 
-// peak is the highest sum of shares at any instant; at equal times ends come
-// before starts, so a slot freed can be reused at once.
-func peak(es []loadEv) float64 {
+// sortLoad puts load events in time order, ends before starts at equal
+// times, so a slot freed can be reused at once.
+func sortLoad(es []loadEv) {
 	sort.Slice(es, func(a, b int) bool {
 		if es[a].t != es[b].t {
 			return es[a].t < es[b].t
 		}
 		return es[a].share < es[b].share
 	})
+}
+
+// peak is the highest sum of shares at any instant (sortLoad's order).
+func peak(es []loadEv) float64 {
+	sortLoad(es)
 	load, top := 0.0, 0.0
 	for _, e := range es {
 		load += e.share
@@ -92,7 +97,7 @@ func peak(es []loadEv) float64 {
 // it and boot again), whichever is less. This is the offline optimum of
 // that rent-or-buy choice, level by level.
 func levelBoots(es []loadEv, boot time.Duration) time.Duration {
-	peak(es) // sorts: ends before starts at equal times
+	sortLoad(es)
 	type span struct{ lastEnd time.Duration }
 	var levels []span // per level: when it was last released; -1 while held
 	var total time.Duration
@@ -153,7 +158,7 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 // ⌈load⌉ (events of ±whole VMs), and returns it with its integral in hours
 // and its peak.
 func wholeVMs(es []loadEv) (out []loadEv, hours float64, top int) {
-	peak(es) // sorts: ends before starts at equal times
+	sortLoad(es)
 	load, n := 0.0, 0
 	var last time.Duration
 	for _, e := range es {
