@@ -705,8 +705,11 @@ func (p *planner) open(g *group, rem int) int {
 		// max_booting and max_creates_per_cycle, which the next cycles make
 		// up for.
 		capped := false
-		if best.oi >= 0 && best.serve < rem {
-			capped = best.instQuota || best.atMax
+		switch {
+		case best.oi < 0 || best.serve >= rem:
+		case best.atMax: // max's room is shared by all regions: nowhere else to go
+			capped = true
+		case best.instQuota:
 			// Other regions with the same offer at the same cost take
 			// the rest in the next rounds: not capped while they can.
 			alike := 0
@@ -715,7 +718,7 @@ func (p *planner) open(g *group, rem int) int {
 					alike += c.serve
 				}
 			}
-			capped = best.atMax || capped && alike < rem // max's room is shared, not added up
+			capped = alike < rem
 		}
 		for _, c := range roomy {
 			if capped && c.per > best.per && c.serve > best.serve &&
