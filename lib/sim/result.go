@@ -79,7 +79,7 @@ type Spent struct {
 
 func (r *Result) finish(w *World) {
 	end := w.Clock.Now()
-	for _, wk := range w.Pool.workers {
+	for _, wk := range w.Pool.sortedWorkers(false) { // sums in a fixed order: runs repeat exactly
 		w.Pool.account(wk, end)
 	}
 	joinedAt := map[string]time.Time{}
