@@ -127,7 +127,7 @@ func cycleErrors(rep provision.Report) Findings {
 	const logs = "`ehos status` shows the cycle, the provisioner's log ($(LOG)/EHOSProvisionerLog) the details"
 	for _, e := range rep.Errors {
 		fix := logs
-		if strings.HasPrefix(e, "reschedule: ") {
+		if strings.HasPrefix(e, provision.RescheduleError) {
 			fix = "new workers wait for the negotiator's next cycle until the schedd lets the provisioner's identity ask for one: " +
 				"as that user, `condor_ping -verbose -type schedd -name SCHEDD RESCHEDULE` shows the identity and the decision; allow it in the schedd's security config"
 		}

@@ -171,20 +171,26 @@ func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx fun
 			p.opt.Log.Error().Err(err).Msg("cycle failed")
 		}
 		if d := p.FollowUp(); d > 0 && d < every {
-			select {
-			case <-ctx.Done():
+			if !waitFor(ctx, time.After(d)) {
 				return nil
-			case <-time.After(d):
 			}
 			if _, err := p.RunOnce(cycleCtx(), time.Now()); err != nil {
 				p.opt.Log.Error().Err(err).Msg("follow-up cycle failed")
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if !waitFor(ctx, t.C) {
 			return nil
-		case <-t.C:
 		}
+	}
+}
+
+// waitFor waits for c; false when ctx ends first.
+func waitFor(ctx context.Context, c <-chan time.Time) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-c:
+		return true
 	}
 }
 
@@ -301,7 +307,7 @@ func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep
 		return
 	}
 	if err := p.pool.Reschedule(ctx, waiting); err != nil {
-		rep.Errors = append(rep.Errors, "reschedule: "+err.Error())
+		rep.Errors = append(rep.Errors, RescheduleError+err.Error())
 		p.opt.Log.Warn().Err(err).Msg("reschedule failed: new workers wait for the negotiator's next cycle")
 		return
 	}
@@ -309,6 +315,10 @@ func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep
 	rep.Actions = append(rep.Actions, "reschedule: "+rep.Rescheduled)
 	p.opt.Log.Info().Int("joined", p.joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
 }
+
+// RescheduleError starts the report error of a refused reschedule (ehos
+// doctor gives it its own fix).
+const RescheduleError = "reschedule: "
 
 // servable says d has idle jobs some configured flavor holds.
 func servable(d scale.Demand) bool { return d.Idle > 0 && len(d.Eligible) > 0 }
