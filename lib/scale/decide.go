@@ -927,8 +927,9 @@ func (p *planner) rebalance() {
 // rebalanceMax drains nodes for g, starved under max for waited: those that
 // cannot run its jobs, or hold fewer of them per VM than the best offer
 // (a VM of it would take their place under max); the fewest held first,
-// then those running the fewest jobs. As many as the VMs the jobs need
-// minus the nodes on their way out; never leaving fewer than Min serving.
+// then those running the fewest jobs. As many as the VMs the jobs need,
+// plus any live nodes over Max, minus the nodes on their way out; never
+// leaving fewer than Min serving.
 // It returns serving less the nodes it drained.
 func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, serving int) int {
 	if serving <= p.k.Min {
