@@ -90,6 +90,18 @@ func (r *rig) joinedWorker() cloud.VM {
 	return vm
 }
 
+// threeSmallVMs has the first cycle create three VMs in cloud a for three
+// waiting 1-cpu jobs (still reported waiting), and fails the test if it
+// does not.
+func (r *rig) threeSmallVMs() {
+	r.t.Helper()
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	if r.a.count() != 3 {
+		r.t.Fatalf("created %d, want 3", r.a.count())
+	}
+}
+
 func offerKey(c, reg, f string) scale.OfferKey {
 	return scale.OfferKey{Loc: cloud.Location{Cloud: c, Region: reg}, Flavor: f}
 }
@@ -165,11 +177,7 @@ func TestLifecycleFromZeroAndBack(t *testing.T) {
 
 func TestRestartAdoptsWithoutDuplicates(t *testing.T) {
 	r := newRig(t, knobs())
-	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
-	r.cycle(0)
-	if r.a.count() != 3 {
-		t.Fatalf("created %d, want 3", r.a.count())
-	}
+	r.threeSmallVMs()
 	// kill -9: a new provisioner with no memory, same clouds and pool.
 	r.p = r.build(knobs())
 	rep := r.cycle(20 * time.Second)
@@ -431,11 +439,7 @@ func TestAdCarriesCycle(t *testing.T) {
 // a cycle in which nobody joined, or nothing waits, asks for none.
 func TestRescheduleWhenWorkersJoinWhileJobsWait(t *testing.T) {
 	r := newRig(t, knobs())
-	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
-	r.cycle(0)
-	if r.a.count() != 3 {
-		t.Fatalf("created %d, want 3", r.a.count())
-	}
+	r.threeSmallVMs()
 	r.cycle(30 * time.Second)
 	if len(r.pool.rescheduled) != 0 {
 		t.Fatalf("rescheduled with nobody joined: %v", r.pool.rescheduled)
