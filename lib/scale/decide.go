@@ -89,11 +89,13 @@ type group struct {
 	unknwn []OfferKey
 	placed int
 	// starved jobs got no VM because an instance quota is full, in the
-	// regions listed (indices into planner.regions), or, with starvedMax,
-	// because max is reached and the oldest has waited rebalanceAfter
+	// regions listed (indices into planner.regions); or, once the oldest
+	// has waited rebalanceAfter, because max is reached (starvedMax) or
+	// the max_vms of the clouds listed (indices into planner.clouds)
 	starved    int
 	starvedIn  []int
 	starvedMax bool
+	starvedCap []int
 	fits       bool // some eligible offer holds at least one job
 	offered    bool // some eligible offer is offered this cycle
 }
@@ -648,7 +650,8 @@ func (p *planner) open(g *group, rem int) int {
 		oi, per, take, serve, room int
 		cost                       float64
 		instQuota                  bool // room is bound by the region's instance quota
-		atMax                      bool // room is bound by max, which all regions share
+		atMax                      bool // room is bound by max, which all regions share, and the jobs waited long
+		atCap                      bool // room is bound by the cloud's max_vms, and the jobs waited long
 	}
 	cheaper := func(a, b cand) int {
 		oa, ob := &p.offers[a.oi], &p.offers[b.oi]
@@ -683,6 +686,7 @@ func (p *planner) open(g *group, rem int) int {
 			c.room, lim, bind = p.room(oi)
 			c.instQuota = lim == limQuota && bind == "instances"
 			c.atMax = lim == limMax && longWait
+			c.atCap = lim == limCloud && longWait
 			if top.oi < 0 || cheaper(c, top) < 0 {
 				top = c
 			}
@@ -700,8 +704,9 @@ func (p *planner) open(g *group, rem int) int {
 		// region's instance quota leaves the cheapest too few VMs, or max
 		// does once the jobs have waited rebalanceAfter for room (max caps
 		// VMs, and a pool held at max should serve as many jobs as it can;
-		// before that, a burst's jobs get the cheapest fit). Not for
-		// max_vms, which another cloud may make up for; nor for the pace of
+		// before that, a burst's jobs get the cheapest fit). A cloud's
+		// max_vms does the same after that wait unless other clouds have
+		// room for the rest at the same cost per job. Not for the pace of
 		// max_booting and max_creates_per_cycle, which the next cycles make
 		// up for.
 		capped := false
@@ -709,6 +714,20 @@ func (p *planner) open(g *group, rem int) int {
 		case best.oi < 0 || best.serve >= rem:
 		case best.atMax: // max's room is shared by all regions: nowhere else to go
 			capped = true
+		case best.atCap:
+			// Regions of one cloud share its max_vms: count each
+			// other cloud once, by its roomiest alike offer.
+			other := map[int]int{}
+			for _, c := range roomy {
+				if oc := p.offers[c.oi].cloud; oc != p.offers[best.oi].cloud && c.per == best.per && cmpCost(c.cost, best.cost) == 0 {
+					other[oc] = max(other[oc], c.serve)
+				}
+			}
+			alike := best.serve
+			for _, n := range other {
+				alike += n
+			}
+			capped = alike < rem
 		case best.instQuota:
 			// Other regions with the same offer at the same cost take
 			// the rest in the next rounds: not capped while they can.
@@ -732,8 +751,11 @@ func (p *planner) open(g *group, rem int) int {
 				if r := p.offers[c.oi].region; c.instQuota && !slices.Contains(g.starvedIn, r) {
 					g.starvedIn = append(g.starvedIn, r)
 				}
+				if oc := p.offers[c.oi].cloud; c.atCap && !slices.Contains(g.starvedCap, oc) {
+					g.starvedCap = append(g.starvedCap, oc)
+				}
 			}
-			if len(g.starvedIn) > 0 {
+			if len(g.starvedIn) > 0 || len(g.starvedCap) > 0 {
 				g.starved = rem
 			}
 			return rem
@@ -895,8 +917,12 @@ func (p *planner) rebalance() {
 			continue
 		}
 		if g.starvedMax {
-			serving = p.rebalanceMax(g, waited, freeing, serving)
+			serving = p.rebalanceCap(g, waited, freeing, serving, nil)
 			continue
+		}
+		if len(g.starvedCap) > 0 {
+			slices.Sort(g.starvedCap)
+			serving = p.rebalanceCap(g, waited, freeing, serving, g.starvedCap)
 		}
 		for _, r := range g.starvedIn {
 			per := 0
@@ -924,20 +950,22 @@ func (p *planner) rebalance() {
 	}
 }
 
-// rebalanceMax drains nodes for g, starved under max for waited: those that
-// cannot run its jobs, or hold fewer of them per VM than the best offer
-// (a VM of it would take their place under max); the fewest held first,
-// then those running the fewest jobs. As many as the VMs the jobs need,
-// plus any live nodes over Max, minus the nodes on their way out; never
-// leaving fewer than Min serving.
-// It returns serving less the nodes it drained.
-func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, serving int) int {
+// rebalanceCap drains nodes for g, starved for waited under max (clouds
+// nil) or under the max_vms of the clouds listed: nodes there that cannot
+// run its jobs, or hold fewer of them per VM than the densest offer there (a
+// VM of it would take their place under the cap); the fewest held first,
+// then those running the fewest jobs. As many as the VMs the jobs need, plus
+// any live nodes over the cap, minus the nodes there on their way out; never
+// leaving fewer than Min serving. It returns serving less the nodes it
+// drained.
+func (p *planner) rebalanceCap(g *group, waited time.Duration, freeing []int, serving int, clouds []int) int {
 	if serving <= p.k.Min {
 		return serving
 	}
+	in := func(ci int) bool { return clouds == nil || slices.Contains(clouds, ci) }
 	per, best := 0, -1
 	for _, oi := range g.elig {
-		if o := &p.offers[oi]; !o.phantom && fit(o.Size, g.need) > per {
+		if o := &p.offers[oi]; !o.phantom && in(o.cloud) && fit(o.Size, g.need) > per {
 			per, best = fit(o.Size, g.need), oi
 		}
 	}
@@ -945,19 +973,31 @@ func (p *planner) rebalanceMax(g *group, waited time.Duration, freeing []int, se
 		return serving
 	}
 	out := 0
-	for _, n := range freeing {
-		out += n
+	for r, n := range freeing {
+		if in(p.cloudIdx[p.regions[r].loc.Cloud]) {
+			out += n
+		}
 	}
-	// Room for the VMs the jobs need once live is back under max.
-	want := (g.starved+per-1)/per + max(p.live+p.created-p.k.Max, 0) - out
+	// Room for the VMs the jobs need once live is back under the cap.
+	over, lim := max(p.live+p.created-p.k.Max, 0), fmt.Sprintf("max %d", p.k.Max)
+	if clouds != nil {
+		over, lim = 0, ""
+		for _, ci := range clouds {
+			c := &p.clouds[ci]
+			over += max(c.live+c.planned-c.maxVMs, 0)
+			lim += fmt.Sprintf(", cloud %s max_vms %d", c.name, c.maxVMs)
+		}
+		lim = lim[2:]
+	}
+	want := (g.starved+per-1)/per + over - out
 	if want <= 0 {
 		return serving
 	}
-	thin, holds := p.thinNodes(g, per, func(Node) bool { return true })
+	thin, holds := p.thinNodes(g, per, func(n Node) bool { return in(p.cloudIdx[n.Offer.Loc.Cloud]) })
 	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {
 		serving--
-		p.drain(i, fmt.Sprintf("makes room under max %d for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
-			p.k.Max, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
+		p.drain(i, fmt.Sprintf("makes room under %s for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
+			lim, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
 		if r, ok := p.regionIdx[p.nodes[i].Offer.Loc]; ok {
 			freeing[r]++
 		}

@@ -428,6 +428,57 @@ func TestDecide(t *testing.T) {
 			}},
 		},
 		{
+			name: "a cloud's max_vms binds on jobs that waited past the boot timeout, no other cloud can run them: the VM holding the most",
+			mod: func(in *Input) {
+				in.Clouds[0].MaxVMs = 2
+				d := jobs("s#1", 2, 4096, 5, small, medium, large)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: large, Count: 1, Serves: []string{"s#1"},
+					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under cloud siteA max_vms 2 (0 live, 0 planned), 4 jobs per VM)"},
+				{Offer: small, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+			}},
+		},
+		{
+			name: "a cloud's max_vms binds on jobs that waited long, another cloud has room at the same cost: cheapest fit there",
+			mod: func(in *Input) {
+				in.Clouds[1].MaxVMs = 1
+				d := jobs("s#1", 4, 8192, 3, medium, large, bMed)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{
+				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
+					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
+				{Offer: medium, Count: 2, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached (0 live, 1 planned), 1 job per VM)"},
+			}},
+		},
+		{
+			name: "a cloud's max_vms full of VMs holding few of jobs waiting past the boot timeout: those drained, not another cloud's",
+			// siteA's max_vms 2 is full of m1.small (1 job each); a
+			// m1.large holds 4 of the 6 jobs, so 2 VMs make room. siteB's
+			// b.medium cannot run them but is under no cap that binds.
+			mod: func(in *Input) {
+				in.Clouds[0].MaxVMs = 2
+				d := jobs("s#1", 2, 4096, 6, small, medium, large)
+				d.Oldest = now.Add(-20 * time.Minute)
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small, running(0)), node("w3", Idle, bMed)}
+			},
+			want: Decision{
+				Drains: []Action{
+					{Node: "w1", ID: "id-w1", Reason: "makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
+					{Node: "w2", ID: "id-w2", Reason: "makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
+					{Node: "w3", ID: "id-w3", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"},
+				},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: cloud siteA max_vms 2 reached (2 live, 0 planned)"}},
+			},
+		},
+		{
 			name: "quota: instances",
 			mod: func(in *Input) {
 				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 5, UsedInstances: 4, MaxCores: -1, MaxRAMMB: -1}

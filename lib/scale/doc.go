@@ -65,8 +65,9 @@
 // them"). Max does the same once the group's oldest job has waited at least
 // BootTimeout (15 minutes when that is off): Max caps VMs, and a pool held
 // at Max should serve as many jobs as its VMs can hold; before that, a
-// burst that reaches Max gets the cheapest fit. MaxVMs, which another cloud
-// may make up for, does not trigger it.
+// burst that reaches Max gets the cheapest fit. A cloud's MaxVMs does the
+// same after that wait, unless other clouds have room for the rest at the
+// same cost per job.
 //
 // Limits. A create must fit every limit, counting what this decision already
 // planned: Max (live + created), MaxBooting (booting + created),
@@ -96,6 +97,10 @@
 // it a pool held at Max by a long queue kept the small VMs cheapest fit had
 // chosen while the queue was short, for as long as the queue lasted: half
 // the jobs per VM that larger flavors give, and the largest jobs never ran.
+// Demand that got no VM anywhere, after the same wait, while clouds that
+// could run it had reached their MaxVMs, gets room the same way in those
+// clouds only, counting their densest offers, their live nodes over MaxVMs
+// and their nodes on the way out.
 //
 // Min and Spare. After demand, while live + created < Min, the cheapest
 // offer overall (lowest Cost, then higher Weight, then name) that has room

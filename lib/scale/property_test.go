@@ -290,7 +290,17 @@ func checkInvariants(in Input, d Decision) []string {
 		}) {
 			fail("node %s drained to make room under max, but no demand has waited for room for the boot timeout", n.Name)
 		}
-		rebalance := forInstance || underMax
+		underCap := strings.HasPrefix(a.Reason, "makes room under cloud ")
+		capOf := fmt.Sprintf("cloud %s max_vms ", n.Offer.Loc.Cloud)
+		if underCap && !strings.Contains(a.Reason, capOf) {
+			fail("node %s of cloud %s drained to make room under another cloud's max_vms", n.Name, n.Offer.Loc.Cloud)
+		}
+		if underCap && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool {
+			return strings.Contains(u.Reason, capOf) && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
+		}) {
+			fail("node %s drained to make room under its cloud's max_vms, but no demand has waited for room there for the boot timeout", n.Name)
+		}
+		rebalance := forInstance || underMax || underCap
 		switch {
 		case n.State == Busy && !maxLife && !rebalance:
 			fail("busy node %s drained without max lifetime", n.Name)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ehos-project/ehos/lib/config"
 )
 
 // demoOptions is what ehos simulate runs without flags: the demo config,
@@ -157,31 +159,43 @@ func TestInstanceQuotaDoesNotStarveLargeJobs(t *testing.T) {
 // the mean wait of the same max with m1.large only (steady 7874 s against
 // 561 s). Once jobs have waited the boot timeout for room under max,
 // scale packs new VMs densely and drains the ones that hold few of them.
+// A single cloud's max_vms held the pool the same way (max 80 does not bind
+// then) and gets the same treatment.
 func TestMaxHeldPoolPacksDenser(t *testing.T) {
+	caps := []struct {
+		name  string
+		limit func(*config.Config)
+	}{
+		{"max 20", func(c *config.Config) { c.Scaling.Max = 20 }},
+		{"the one cloud's max_vms 20", func(c *config.Config) { c.Clouds[0].MaxVMs = 20 }},
+	}
 	for _, trace := range []string{"bursty.csv", "steady.csv", "wave.swf"} {
 		tr, err := ReadTrace("testdata/" + trace)
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := func(flavors ...string) *Result {
-			opt := demoOptions()
-			opt.Config.Scaling.Max = 20
-			if len(flavors) > 0 {
-				opt.Config.Clouds[0].Flavors = flavors
+		for _, c := range caps {
+			name, limit := c.name, c.limit
+			run := func(flavors ...string) *Result {
+				opt := demoOptions()
+				limit(opt.Config)
+				if len(flavors) > 0 {
+					opt.Config.Clouds[0].Flavors = flavors
+				}
+				res, err := Run(context.Background(), tr, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.Settled || res.Killed != 0 || res.OverMax != 0 {
+					t.Fatalf("%s at %s: settled %v, %d killed, %d cycles over max", trace, name, res.Settled, res.Killed, res.OverMax)
+				}
+				return res
 			}
-			res, err := Run(context.Background(), tr, opt)
-			if err != nil {
-				t.Fatal(err)
+			mixed, large := run(), run("m1.large")
+			t.Logf("%s at %s: mean wait %.0fs, m1.large only %.0fs", trace, name, mixed.MeanWait, large.MeanWait)
+			if mixed.MeanWait > 4*large.MeanWait {
+				t.Errorf("%s at %s: mean wait %.0fs, over 4× the %.0fs of m1.large only", trace, name, mixed.MeanWait, large.MeanWait)
 			}
-			if !res.Settled || res.Killed != 0 || res.OverMax != 0 {
-				t.Fatalf("%s: settled %v, %d killed, %d cycles over max", trace, res.Settled, res.Killed, res.OverMax)
-			}
-			return res
-		}
-		mixed, large := run(), run("m1.large")
-		t.Logf("%s at max 20: mean wait %.0fs, m1.large only %.0fs", trace, mixed.MeanWait, large.MeanWait)
-		if mixed.MeanWait > 4*large.MeanWait {
-			t.Errorf("%s at max 20: mean wait %.0fs, over 4× the %.0fs of m1.large only", trace, mixed.MeanWait, large.MeanWait)
 		}
 	}
 }
