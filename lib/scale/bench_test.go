@@ -75,8 +75,9 @@ func bigInput() Input {
 }
 
 // BenchmarkDecide runs one decision at issue 7's scale: with the
-// production-like limits (most demand ends Unmet), held at max with jobs
-// that waited long (rebalanced), and with no limit at all, so every job is
+// production-like limits (most demand ends Unmet), held at max or at the
+// clouds' max_vms with jobs that waited long (rebalanced), and with no
+// limit at all, so every job is
 // packed onto existing, planned or new VMs.
 func BenchmarkDecide(b *testing.B) {
 	for _, bc := range []struct {
@@ -93,6 +94,22 @@ func BenchmarkDecide(b *testing.B) {
 				n := &in.Nodes[i]
 				n.State, n.Running, n.Fault, n.Attempts = Busy, 1, "", 0
 				n.Free = Resources{}
+			}
+			in.Knobs.MaxLifetime = 0
+		}},
+		// The same, held by each cloud's max_vms instead (max does not
+		// bind): rebalanceCap scoped to the capped clouds.
+		{"at-max_vms", func(in *Input) {
+			in.Clouds[0].MaxVMs, in.Clouds[1].MaxVMs = 0, 0
+			for i := range in.Nodes {
+				n := &in.Nodes[i]
+				n.State, n.Running, n.Fault, n.Attempts = Busy, 1, "", 0
+				n.Free = Resources{}
+				if n.Offer.Loc.Cloud == "siteA" {
+					in.Clouds[0].MaxVMs++
+				} else {
+					in.Clouds[1].MaxVMs++
+				}
 			}
 			in.Knobs.MaxLifetime = 0
 		}},
