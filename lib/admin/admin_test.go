@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +231,50 @@ func TestStatusFromAds(t *testing.T) {
 		"ehos-demo-bbbb  alpha/RegionOne  m1.medium  active  idle      0     3m00s  1m30s\n"
 	if b.String() != want {
 		t.Errorf("nodes table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestStatusOfALargePool: a report too large for the ad leaves out the
+// demand groups first, then the nodes; status still counts both, from the
+// ad's own attributes.
+func TestStatusOfALargePool(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	loc := cloud.Location{Cloud: "alpha", Region: "RegionOne"}
+	report := func(nodes int) provision.Report {
+		rep := provision.Report{Time: now.Add(-10 * time.Second), Cycle: 20 * time.Second, Pool: "demo", Owner: "cm",
+			Regions: []provision.RegionReport{{Location: loc, Listed: true, VMs: nodes}}}
+		for g := range 1000 {
+			d := scale.Demand{Key: fmt.Sprintf("cm#%d", g), Need: scale.Resources{Cpus: 1}, Idle: 100}
+			for f := range 20 {
+				d.Eligible = append(d.Eligible, scale.OfferKey{Loc: loc, Flavor: fmt.Sprintf("f%02d", f)})
+			}
+			rep.Demand = append(rep.Demand, d)
+		}
+		for i := range nodes {
+			rep.Nodes = append(rep.Nodes, provision.NodeReport{Name: fmt.Sprintf("ehos-demo-%05d", i), ID: fmt.Sprint(i), Location: loc, Flavor: "m1.large",
+				State: []scale.NodeState{scale.Busy, scale.Busy, scale.Idle}[i%3], Created: now.Add(-time.Hour), Running: 1})
+		}
+		return rep
+	}
+	for _, tc := range []struct {
+		nodes   int
+		dropped []string
+		want    []string
+	}{
+		{300, []string{"demand"}, []string{"demand: 100000 idle jobs\n  (groups left out of the ad to keep it small)", "nodes: 300\n", "alpha/RegionOne          100 idle, 200 busy"}},
+		{2000, []string{"demand", "nodes"}, []string{"demand: 100000 idle jobs\n  (groups left out", "nodes: 2000\n  666 idle, 1334 busy (by region below", "alpha/RegionOne          2000 VMs"}},
+	} {
+		st := StatusFromAds([]classad.Ad{report(tc.nodes).Ad(1)}, now)
+		if !st.Healthy() || !slices.Equal(st.Report.Dropped, tc.dropped) {
+			t.Fatalf("%d nodes: healthy %v, %q; dropped %q, want %q", tc.nodes, st.Healthy(), st.Problem, st.Report.Dropped, tc.dropped)
+		}
+		var b bytes.Buffer
+		WriteStatus(&b, st)
+		for _, want := range tc.want {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%d nodes: status lacks %q:\n%s", tc.nodes, want, b.String())
+			}
+		}
 	}
 }
 

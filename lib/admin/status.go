@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +30,11 @@ type Status struct {
 	Cycle     time.Duration    `json:"cycle"`
 	Stale     bool             `json:"stale"`
 	Problem   string           `json:"problem,omitempty"` // missing, stale or unreadable, with the fix
-	Report    provision.Report `json:"report"`
+	// IdleJobs and Nodes (by state) come from the ad's own attributes:
+	// they stay whole when a large report leaves out demand or nodes.
+	IdleJobs int                     `json:"idle_jobs"`
+	Nodes    map[scale.NodeState]int `json:"nodes"`
+	Report   provision.Report        `json:"report"`
 }
 
 // AdConstraint selects the provisioner's ad.
@@ -67,6 +72,14 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 		st.Problem = err.Error()
 	}
 	st.Report = rep
+	st.IdleJobs = int(ad.GetInt("EHOSIdleJobs", int64(rep.IdleJobs())))
+	counts := rep.Counts()
+	st.Nodes = map[scale.NodeState]int{}
+	for _, s := range nodeStates {
+		if n := ad.GetInt(provision.CountAttr(s), int64(counts[s])); n > 0 {
+			st.Nodes[s] = int(n)
+		}
+	}
 	if st.Age > StaleCycles*st.Cycle {
 		st.Stale = true
 		st.Problem = fmt.Sprintf("STALE: the provisioner's last cycle was %s ago (cycle %s): it is stuck or stopped — read $(LOG)/EHOSProvisionerLog and the MasterLog (condor_master restarts it when it exits; condor_restart restarts every daemon)", st.Age, st.Cycle)
@@ -98,7 +111,10 @@ func WriteStatus(w io.Writer, s Status) error {
 		b.WriteString("  dry run: decisions are logged, not carried out\n")
 	}
 
-	fmt.Fprintf(b, "\ndemand: %d idle jobs\n", r.IdleJobs())
+	fmt.Fprintf(b, "\ndemand: %d idle jobs\n", s.IdleJobs)
+	if slices.Contains(r.Dropped, "demand") {
+		b.WriteString("  (groups left out of the ad to keep it small)\n")
+	}
 	for _, d := range r.Demand {
 		var el []string
 		for _, e := range d.Eligible {
@@ -115,7 +131,20 @@ func WriteStatus(w io.Writer, s Status) error {
 		}
 	}
 
-	fmt.Fprintf(b, "\nnodes: %d\n", len(r.Nodes))
+	total := 0
+	for _, n := range s.Nodes {
+		total += n
+	}
+	fmt.Fprintf(b, "\nnodes: %d\n", total)
+	if slices.Contains(r.Dropped, "nodes") {
+		var parts []string
+		for _, st := range nodeStates {
+			if c := s.Nodes[st]; c > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", c, st))
+			}
+		}
+		fmt.Fprintf(b, "  %s (by region below: VMs listed there; each node's state left out of the ad to keep it small)\n", strings.Join(parts, ", "))
+	}
 	byLoc := map[string]map[scale.NodeState]int{}
 	for _, n := range r.Nodes {
 		k := n.Location.String()
@@ -132,7 +161,11 @@ func WriteStatus(w io.Writer, s Status) error {
 				parts = append(parts, fmt.Sprintf("%d %s", c, st))
 			}
 		}
-		if len(parts) == 0 {
+		switch {
+		case len(parts) > 0:
+		case slices.Contains(r.Dropped, "nodes"):
+			parts = []string{fmt.Sprintf("%d VMs", rr.VMs)}
+		default:
 			parts = []string{"none"}
 		}
 		line := fmt.Sprintf("  %-24s %s", k, strings.Join(parts, ", "))

@@ -3,6 +3,7 @@ package provision
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ type Report struct {
 	// empty when it did not.
 	Rescheduled string   `json:"rescheduled,omitempty"`
 	Errors      []string `json:"errors,omitempty"`
+	// Dropped names what Ad left out to keep the ad small ("demand", then
+	// "nodes"); the ad's EHOSIdleJobs and EHOSNodes* still count them.
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // NodeReport is one VM as `ehos nodes` shows it.
@@ -124,8 +128,9 @@ func (r Report) IdleJobs() int {
 	return n
 }
 
-// maxReportJSON bounds the JSON carried in the ad; a larger report is
-// summarised (nodes and demand dropped) so the ad stays small.
+// maxReportJSON bounds the JSON carried in the ad; a larger report leaves
+// out the demand groups (1,000 groups eligible for 20 offers each take
+// 1.4 MB), then the nodes (about 300 bytes each), so the ad stays small.
 const maxReportJSON = 256 << 10
 
 // Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
@@ -150,7 +155,7 @@ func (r Report) Ad(seq int64) classad.Ad {
 	}
 	counts := r.Counts()
 	for _, s := range []scale.NodeState{scale.Requested, scale.Booting, scale.Idle, scale.Busy, scale.Retiring, scale.Drained, scale.Deleting, scale.Failed} {
-		ad["EHOSNodes"+strings.ToUpper(string(s[:1]))+string(s[1:])] = classad.Int(int64(counts[s]))
+		ad[CountAttr(s)] = classad.Int(int64(counts[s]))
 	}
 	var backoffs []string
 	for _, rr := range r.Regions {
@@ -165,15 +170,24 @@ func (r Report) Ad(seq int64) classad.Ad {
 		ad["EHOSLastError"] = classad.String("")
 	}
 	b, err := json.Marshal(r)
-	if err == nil && len(b) > maxReportJSON {
-		small := r
-		small.Nodes, small.Demand = nil, nil
-		b, err = json.Marshal(small)
+	if err == nil && len(b) > maxReportJSON && len(r.Demand) > 0 {
+		r.Demand, r.Dropped = nil, append(slices.Clip(r.Dropped), "demand")
+		b, err = json.Marshal(r)
+	}
+	if err == nil && len(b) > maxReportJSON && len(r.Nodes) > 0 {
+		r.Nodes, r.Dropped = nil, append(slices.Clip(r.Dropped), "nodes")
+		b, err = json.Marshal(r)
 	}
 	if err == nil {
 		ad["EHOSReport"] = classad.String(string(b))
 	}
 	return ad
+}
+
+// CountAttr is the ad attribute counting the nodes in state s, e.g.
+// EHOSNodesBusy.
+func CountAttr(s scale.NodeState) string {
+	return "EHOSNodes" + strings.ToUpper(string(s[:1])) + string(s[1:])
 }
 
 func countCreates(d scale.Decision) int {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/admin"
@@ -115,6 +116,13 @@ func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			}
 			if !st.Healthy() {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", st.Problem)
+			}
+			if slices.Contains(st.Report.Dropped, "nodes") {
+				total := 0
+				for _, n := range st.Nodes {
+					total += n
+				}
+				fmt.Fprintf(c.App.ErrWriter, "warning: the provisioner's ad leaves out its %d nodes to stay under 256 KB; `ehos status` counts them by state and region, and its log ($(LOG)/EHOSProvisionerLog) names each action\n", total)
 			}
 			return admin.WriteNodes(c.App.Writer, rows)
 		},
