@@ -69,7 +69,7 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 						if _, err := c.App.Writer.Write(m.Config); err != nil {
 							return err
 						}
-					} else if err := os.WriteFile(out, m.Config, 0o644); err != nil {
+					} else if err := writeFileAtomic(out, m.Config, 0o644); err != nil {
 						return err
 					} else {
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", out)
@@ -82,10 +82,7 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 							}
 							co = filepathJoinDir(out, "clouds.yaml")
 						}
-						if err := os.WriteFile(co, m.CloudsYAML, 0o600); err != nil {
-							return err
-						}
-						if err := os.Chmod(co, 0o600); err != nil {
+						if err := writeFileAtomic(co, m.CloudsYAML, 0o600); err != nil {
 							return err
 						}
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s (mode 0600: it holds credentials)\n", co)

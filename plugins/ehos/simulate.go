@@ -1,10 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -157,16 +156,12 @@ func simulateCommand() *cli.Command {
 }
 
 func writeSVG(path, title string, series []sim.Series) error {
-	f, err := os.Create(path)
-	if err != nil {
+	var b bytes.Buffer
+	if err := sim.WriteSVG(&b, title, series); err != nil {
+		return fmt.Errorf("ehos simulate: --svg %s: %w", path, err)
+	}
+	if err := writeFileAtomic(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("ehos simulate: --svg: %w", err)
-	}
-	err = sim.WriteSVG(f, title, series)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("ehos simulate: write %s", path), err)
 	}
 	return nil
 }
