@@ -22,14 +22,14 @@ const StaleCycles = 3
 
 // Status is the provisioner's state as its ad tells it.
 type Status struct {
-	Found     bool             `json:"found"`
-	Name      string           `json:"name,omitempty"`
-	Others    int              `json:"other_provisioners,omitempty"` // more ads than the one shown
-	LastCycle time.Time        `json:"last_cycle"`
-	Age       time.Duration    `json:"age"`
-	Cycle     time.Duration    `json:"cycle"`
-	Stale     bool             `json:"stale"`
-	Problem   string           `json:"problem,omitempty"` // missing, stale or unreadable, with the fix
+	Found     bool          `json:"found"`
+	Name      string        `json:"name,omitempty"`
+	Others    int           `json:"other_provisioners,omitempty"` // more ads than the one shown
+	LastCycle time.Time     `json:"last_cycle"`
+	Age       time.Duration `json:"age"`
+	Cycle     time.Duration `json:"cycle"`
+	Stale     bool          `json:"stale"`
+	Problem   string        `json:"problem,omitempty"` // missing, stale or unreadable, with the fix
 	// IdleJobs and Nodes (by state) come from the ad's own attributes:
 	// they stay whole when a large report leaves out demand or nodes.
 	IdleJobs int                     `json:"idle_jobs"`

@@ -158,6 +158,10 @@ func TestStackStatusAndDoctor(t *testing.T) {
 		t.Errorf("nodes: %v\n%s", err, out)
 	}
 	t.Logf("ehos nodes:\n%s", out)
+	out, err = run("metrics")
+	if err != nil || !strings.Contains(out, "\nehos_up 1\n") || !strings.Contains(out, `ehos_region_listed{cloud=`) {
+		t.Errorf("metrics: %v\n%s", err, out)
+	}
 	out, _ = run("doctor")
 	t.Logf("ehos doctor:\n%s", out)
 	for _, want := range []string{"OK   htcondor: DAEMON_LIST runs EHOS_PROVISIONER", "OK   provisioner: ad", "OK   demand job: 1 ehos_demand job(s) running", "OK   worker token: can mint"} {

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,6 +270,72 @@ func TestStatusAndNodes(t *testing.T) {
 	_, _, err = s.run(t, "", "status")
 	if err == nil || !strings.Contains(err.Error(), "condor_status") {
 		t.Errorf("no HTCondor: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := newSite(t, siteConfig)
+	bin := fakeCondor(t, []classad.Ad{sampleReport(time.Now().Add(-5 * time.Second)).Ad(3)})
+	out, stderr, err := s.run(t, bin, "metrics")
+	if err != nil || !strings.Contains(out, "\nehos_up 1\n") || !strings.Contains(out, "ehos_idle_jobs 4\n") || !strings.Contains(out, `ehos_nodes{state="booting"} 1`) {
+		t.Errorf("metrics: %v %s\n%s", err, stderr, out)
+	}
+	file := filepath.Join(t.TempDir(), "ehos.prom")
+	out, _, err = s.run(t, bin, "metrics", "--output", file)
+	b, rerr := os.ReadFile(file)
+	if err != nil || out != "" || rerr != nil || !strings.Contains(string(b), `ehos_region_vms{cloud="alpha",region="RegionOne"} 2`) {
+		t.Errorf("--output: %v, stdout %q, file %v:\n%s", err, out, rerr, b)
+	}
+	// No HTCondor: ehos_up 0 written, and the command fails.
+	_, _, err = s.run(t, "", "metrics", "--output", file)
+	b, _ = os.ReadFile(file)
+	if err == nil || !strings.Contains(string(b), "\nehos_up 0\n") || !strings.Contains(string(b), "# reading the collector: ") {
+		t.Errorf("no HTCondor: %v\n%s", err, b)
+	}
+	if _, _, err := s.run(t, bin, "metrics", "--listen", "127.0.0.1:0", "--output", file); err == nil || !strings.Contains(err.Error(), "choose one") {
+		t.Errorf("--listen with --output: %v", err)
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	s := newSite(t, siteConfig)
+	bin := fakeCondor(t, []classad.Ad{sampleReport(time.Now()).Ad(1)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		app := newAppWith(io.Discard, io.Discard, &deps{})
+		done <- app.RunContext(ctx, []string{"ehos", "--config", s.config, "--clouds", s.clouds, "--condor-bin", bin, "metrics", "--listen", addr})
+	}()
+	var body []byte
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		break
+	}
+	if !strings.Contains(string(body), "\nehos_up 1\n") {
+		t.Errorf("scrape of %s:\n%s", addr, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("after Ctrl-C: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the metrics server did not stop")
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Errorf("still serving after it stopped")
 	}
 }
 

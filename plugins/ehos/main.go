@@ -103,6 +103,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			configCommand(&log, d),
 			statusCommand(&log, d),
 			nodesCommand(&log, d),
+			metricsCommand(&log, d),
 			cloudsCommand(&log, d),
 			doctorCommand(&log, d),
 			drainCommand(&log, d),

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"slices"
 	"time"
 
@@ -127,4 +130,77 @@ func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			return admin.WriteNodes(c.App.Writer, rows)
 		},
 	}
+}
+
+func metricsCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:  "metrics",
+		Usage: "the provisioner's state as Prometheus metrics: print, write a file, or serve /metrics",
+		UsageText: "ehos metrics\n" +
+			"   ehos metrics --output /var/lib/prometheus/node-exporter/ehos.prom   # node_exporter's textfile collector (cron)\n" +
+			"   ehos metrics --listen 127.0.0.1:9717                                 # serve http://127.0.0.1:9717/metrics",
+		Description: "Gauges read from the provisioner's EHOSProvisioner ad (as ehos status reads it):\n" +
+			"ehos_up, VMs by state, idle and unmet jobs, the last decision, errors, and per\n" +
+			"region the VMs listed, back-off and Nova quota. --output replaces the file\n" +
+			"atomically. --listen reads the collector at every scrape; it serves no other\n" +
+			"path and holds no secret, but bind it to an address only your Prometheus reaches.\n" +
+			"When the collector cannot be read, ehos_up is 0 (and, without --listen, the\n" +
+			"exit status 1).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the metrics to `FILE` (atomically) instead of standard output"},
+			&cli.StringFlag{Name: "listen", Usage: "serve the metrics over HTTP at `ADDR` (host:port), path /metrics, until Ctrl-C"},
+			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "how long one read of the collector may take"},
+		},
+		Action: func(c *cli.Context) error {
+			read := func(ctx context.Context) (admin.Status, error) {
+				ctx, cancel := context.WithTimeout(ctx, c.Duration("timeout"))
+				defer cancel()
+				return admin.ReadStatus(ctx, d.condorClient(c), d.timeNow())
+			}
+			if addr := c.String("listen"); addr != "" {
+				if c.String("output") != "" {
+					return fmt.Errorf("ehos metrics: --listen and --output: choose one")
+				}
+				return serveMetrics(c, log, addr, read)
+			}
+			st, rerr := read(c.Context)
+			var b bytes.Buffer
+			if err := admin.WriteMetrics(&b, st, rerr); err != nil {
+				return err
+			}
+			if out := c.String("output"); out != "" {
+				if err := writeFileAtomic(out, b.Bytes(), 0o644); err != nil {
+					return fmt.Errorf("ehos metrics: %w", err)
+				}
+			} else if _, err := c.App.Writer.Write(b.Bytes()); err != nil {
+				return err
+			}
+			return rerr
+		},
+	}
+}
+
+// serveMetrics serves /metrics at addr until the command's context ends.
+func serveMetrics(c *cli.Context, log *zerolog.Logger, addr string, read func(context.Context) (admin.Status, error)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("ehos metrics: --listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", admin.MetricsHandler(read, c.Duration("timeout")+time.Second))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(c.App.ErrWriter, "serving http://%s/metrics\n", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("ehos metrics: %w", err)
+	case <-c.Context.Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn().Err(err).Msg("metrics server shutdown")
+	}
+	return nil
 }
