@@ -87,6 +87,15 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 	return st
 }
 
+// NodeTotal is the number of nodes in every state.
+func (s Status) NodeTotal() int {
+	n := 0
+	for _, c := range s.Nodes {
+		n += c
+	}
+	return n
+}
+
 // Healthy reports whether the ad is there, fresh and readable.
 func (s Status) Healthy() bool { return s.Found && !s.Stale && s.Problem == "" }
 
@@ -131,11 +140,7 @@ func WriteStatus(w io.Writer, s Status) error {
 		}
 	}
 
-	total := 0
-	for _, n := range s.Nodes {
-		total += n
-	}
-	fmt.Fprintf(b, "\nnodes: %d\n", total)
+	fmt.Fprintf(b, "\nnodes: %d\n", s.NodeTotal())
 	if slices.Contains(r.Dropped, "nodes") {
 		var parts []string
 		for _, st := range nodeStates {

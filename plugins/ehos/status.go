@@ -121,11 +121,7 @@ func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", st.Problem)
 			}
 			if slices.Contains(st.Report.Dropped, "nodes") {
-				total := 0
-				for _, n := range st.Nodes {
-					total += n
-				}
-				fmt.Fprintf(c.App.ErrWriter, "warning: the provisioner's ad leaves out its %d nodes to stay under 256 KB; `ehos status` counts them by state and region, and its log ($(LOG)/EHOSProvisionerLog) names each action\n", total)
+				fmt.Fprintf(c.App.ErrWriter, "warning: the provisioner's ad leaves out its %d nodes to stay under 256 KB; `ehos status` counts them by state and region, and its log ($(LOG)/EHOSProvisionerLog) names each action\n", st.NodeTotal())
 			}
 			return admin.WriteNodes(c.App.Writer, rows)
 		},
