@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -270,6 +271,23 @@ func TestStatusAndNodes(t *testing.T) {
 	_, _, err = s.run(t, "", "status")
 	if err == nil || !strings.Contains(err.Error(), "condor_status") {
 		t.Errorf("no HTCondor: %v", err)
+	}
+}
+
+// TestNodesOfALargePool: when the ad leaves the per-node rows out, ehos
+// nodes says so instead of printing an empty table as if there were none.
+func TestNodesOfALargePool(t *testing.T) {
+	s := newSite(t, siteConfig)
+	rep := sampleReport(time.Now())
+	for i := range 2000 {
+		n := rep.Nodes[0]
+		n.Name, n.ID = fmt.Sprintf("ehos-demo-%08d", i), fmt.Sprintf("3f2b1c9e-0000-0000-0000-%012d", i)
+		rep.Nodes = append(rep.Nodes, n)
+	}
+	bin := fakeCondor(t, []classad.Ad{rep.Ad(1)})
+	_, stderr, err := s.run(t, bin, "nodes")
+	if err != nil || !strings.Contains(stderr, "warning: the provisioner's ad leaves out its 2002 nodes to stay under 256 KB") {
+		t.Errorf("nodes: %v\n%s", err, stderr)
 	}
 }
 
