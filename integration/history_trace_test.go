@@ -3,6 +3,7 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -58,13 +59,7 @@ func TestHistoryTraceReplays(t *testing.T) {
 		args := append([]string{"-af:h"}, sim.HistoryAttrs[:]...)
 		args = append(args, "ClusterId", "ProcId") // extra columns are ignored
 		out, err = cl.Run(ctx, "condor_history", args...)
-		n := 0
-		for _, c := range out {
-			if c == '\n' {
-				n++
-			}
-		}
-		return err == nil && n >= 9, err // header + 8 jobs
+		return err == nil && bytes.Count(out, []byte("\n")) >= 9, err // header + 8 jobs
 	})
 	t.Logf("%s:\n%s", sim.HistoryCommand, out)
 	path := filepath.Join(t.TempDir(), "week.txt")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
 )
 
 // WriteMetrics writes the provisioner's status in the Prometheus text
@@ -23,6 +24,12 @@ import (
 // missing series means a missing exporter, not a zero.
 func WriteMetrics(w io.Writer, s Status, readErr error) error {
 	m := &metrics{}
+	m.write(s, readErr)
+	_, err := w.Write(m.b.Bytes())
+	return err
+}
+
+func (m *metrics) write(s Status, readErr error) {
 	up := 0
 	if readErr == nil && s.Healthy() {
 		up = 1
@@ -35,13 +42,11 @@ func WriteMetrics(w io.Writer, s Status, readErr error) error {
 	}
 	m.gauge("ehos_up", "1 when the provisioner's ad is in the collector, fresh (its last cycle within 3 cycles) and readable", nil, float64(up))
 	if readErr != nil {
-		_, err := w.Write(m.b.Bytes())
-		return err
+		return
 	}
 	m.gauge("ehos_provisioner_ads", "EHOSProvisioner ads in the collector; more than 1 means several provisioners for one pool", nil, float64(s.Others+btoi(s.Found)))
 	if !s.Found {
-		_, err := w.Write(m.b.Bytes())
-		return err
+		return
 	}
 	r := s.Report
 	m.gauge("ehos_last_cycle_timestamp_seconds", "when the provisioner's last cycle ran, in Unix time", nil, float64(s.LastCycle.Unix()))
@@ -54,18 +59,10 @@ func WriteMetrics(w io.Writer, s Status, readErr error) error {
 		unmet += u.Jobs
 	}
 	m.gauge("ehos_unmet_jobs", "idle jobs the last decision found no room or no flavor for", nil, float64(unmet))
-	for i, st := range nodeStates {
-		help := ""
-		if i == 0 {
-			help = "this provisioner's VMs by lifecycle state"
-		}
-		m.gauge("ehos_nodes", help, []string{"state", string(st)}, float64(s.Nodes[st]))
+	for _, st := range scale.NodeStates {
+		m.gauge("ehos_nodes", "this provisioner's VMs by lifecycle state", []string{"state", string(st)}, float64(s.Nodes[st]))
 	}
-	creates := 0
-	for _, c := range r.Decision.Creates {
-		creates += c.Count
-	}
-	m.gauge("ehos_decision_creates", "VMs the last decision created", nil, float64(creates))
+	m.gauge("ehos_decision_creates", "VMs the last decision created", nil, float64(provision.CountCreates(r.Decision)))
 	m.gauge("ehos_decision_drains", "nodes the last decision drained", nil, float64(len(r.Decision.Drains)))
 	m.gauge("ehos_decision_deletes", "VMs the last decision deleted", nil, float64(len(r.Decision.Deletes)))
 	m.gauge("ehos_cycle_errors", "errors in the last cycle (ehos status lists them)", nil, float64(len(r.Errors)))
@@ -85,16 +82,14 @@ func WriteMetrics(w io.Writer, s Status, readErr error) error {
 		{"ehos_region_listed", "1 when the last cycle listed the region's servers", func(rr provision.RegionReport) int { return btoi(rr.Listed) }},
 		{"ehos_region_backoff", "1 while the region backs off after failures", func(rr provision.RegionReport) int { return btoi(!rr.BackoffUntil.IsZero()) }},
 	} {
-		for i, rr := range regions {
-			help := ""
-			if i == 0 {
-				help = f.help
-			}
-			m.gauge(f.name, help, region(rr.Location), float64(f.value(rr)))
+		for _, rr := range regions {
+			m.gauge(f.name, f.help, region(rr.Location), float64(f.value(rr)))
 		}
 	}
-	for _, kind := range []string{"limit", "used"} {
-		first := true
+	for _, kind := range []struct{ name, help string }{
+		{"ehos_quota_limit", "the region's Nova limit (unlimited ones are left out)"},
+		{"ehos_quota_used", "what the project uses of the region's Nova limit"},
+	} {
 		for _, rr := range regions {
 			l := rr.Limits
 			if l == nil {
@@ -107,24 +102,18 @@ func WriteMetrics(w io.Writer, s Status, readErr error) error {
 				if q.max < 0 {
 					continue // unlimited: no series
 				}
-				v, help := q.max, "the region's Nova limit (unlimited ones are left out)"
-				if kind == "used" {
-					v, help = q.used, "what the project uses of the region's Nova limit"
+				v := q.max
+				if kind.name == "ehos_quota_used" {
+					v = q.used
 				}
-				if !first {
-					help = ""
-				}
-				first = false
-				m.gauge("ehos_quota_"+kind, help, region(rr.Location, "resource", q.res), float64(v))
+				m.gauge(kind.name, kind.help, region(rr.Location, "resource", q.res), float64(v))
 			}
 		}
 	}
-	_, err := w.Write(m.b.Bytes())
-	return err
 }
 
-// metrics builds the exposition text; HELP and TYPE come before a family's
-// first sample, which is why callers pass help only with the first.
+// metrics builds the exposition text; a family's HELP and TYPE go before
+// its first sample only.
 type metrics struct {
 	b    bytes.Buffer
 	seen map[string]bool
@@ -142,9 +131,7 @@ func (m *metrics) gauge(name, help string, labels []string, v float64) {
 	}
 	if !m.seen[name] {
 		m.seen[name] = true
-		if help != "" {
-			fmt.Fprintf(&m.b, "# HELP %s %s\n", name, escapeHelp(help))
-		}
+		fmt.Fprintf(&m.b, "# HELP %s %s\n", name, escapeHelp(help))
 		fmt.Fprintf(&m.b, "# TYPE %s gauge\n", name)
 	}
 	m.b.WriteString(name)

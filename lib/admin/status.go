@@ -75,7 +75,7 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 	st.IdleJobs = int(ad.GetInt("EHOSIdleJobs", int64(rep.IdleJobs())))
 	counts := rep.Counts()
 	st.Nodes = map[scale.NodeState]int{}
-	for _, s := range nodeStates {
+	for _, s := range scale.NodeStates {
 		if n := ad.GetInt(provision.CountAttr(s), int64(counts[s])); n > 0 {
 			st.Nodes[s] = int(n)
 		}
@@ -143,7 +143,7 @@ func WriteStatus(w io.Writer, s Status) error {
 	fmt.Fprintf(b, "\nnodes: %d\n", s.NodeTotal())
 	if slices.Contains(r.Dropped, "nodes") {
 		var parts []string
-		for _, st := range nodeStates {
+		for _, st := range scale.NodeStates {
 			if c := s.Nodes[st]; c > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", c, st))
 			}
@@ -161,7 +161,7 @@ func WriteStatus(w io.Writer, s Status) error {
 	for _, rr := range r.Regions {
 		k := rr.Location.String()
 		var parts []string
-		for _, st := range nodeStates {
+		for _, st := range scale.NodeStates {
 			if c := byLoc[k][st]; c > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", c, st))
 			}
@@ -227,8 +227,6 @@ func WriteStatus(w io.Writer, s Status) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-var nodeStates = []scale.NodeState{scale.Requested, scale.Booting, scale.Idle, scale.Busy, scale.Retiring, scale.Drained, scale.Deleting, scale.Failed}
 
 // NodeRow is one VM as `ehos nodes` shows it.
 type NodeRow struct {

@@ -145,7 +145,7 @@ func (r Report) Ad(seq int64) classad.Ad {
 		"EHOSDryRun":           classad.Bool(r.DryRun),
 		"EHOSIdleJobs":         classad.Int(int64(r.IdleJobs())),
 		"EHOSNodes":            classad.Int(int64(len(r.Nodes))),
-		"EHOSCreates":          classad.Int(int64(countCreates(r.Decision))),
+		"EHOSCreates":          classad.Int(int64(CountCreates(r.Decision))),
 		"EHOSDrains":           classad.Int(int64(len(r.Decision.Drains))),
 		"EHOSDeletes":          classad.Int(int64(len(r.Decision.Deletes))),
 		"UpdateSequenceNumber": classad.Int(seq),
@@ -154,7 +154,7 @@ func (r Report) Ad(seq int64) classad.Ad {
 		ad["EHOSCycleSeconds"] = classad.Float(r.Cycle.Seconds())
 	}
 	counts := r.Counts()
-	for _, s := range []scale.NodeState{scale.Requested, scale.Booting, scale.Idle, scale.Busy, scale.Retiring, scale.Drained, scale.Deleting, scale.Failed} {
+	for _, s := range scale.NodeStates {
 		ad[CountAttr(s)] = classad.Int(int64(counts[s]))
 	}
 	var backoffs []string
@@ -190,7 +190,8 @@ func CountAttr(s scale.NodeState) string {
 	return "EHOSNodes" + strings.ToUpper(string(s[:1])) + string(s[1:])
 }
 
-func countCreates(d scale.Decision) int {
+// CountCreates is the number of VMs decision d creates.
+func CountCreates(d scale.Decision) int {
 	n := 0
 	for _, c := range d.Creates {
 		n += c.Count

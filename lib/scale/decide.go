@@ -872,9 +872,9 @@ func (p *planner) keepMin() {
 	}
 }
 
-// rebalanceAfter is how long jobs wait for room under a full instance quota
-// or max before nodes are drained for them (and, under max, packed denser):
-// BootTimeout, or 15 minutes when that is off.
+// rebalanceAfter is how long jobs wait for room under a full instance quota,
+// max or a cloud's max_vms before nodes are drained for them (and, under max
+// or max_vms, packed denser): BootTimeout, or 15 minutes when that is off.
 func (p *planner) rebalanceAfter() time.Duration {
 	if p.k.BootTimeout > 0 {
 		return p.k.BootTimeout
@@ -889,8 +889,8 @@ func (p *planner) rebalanceAfter() time.Duration {
 // jobs, enough of them are drained for the jobs (counting nodes already on
 // their way out there): idle ones first, then those running the fewest jobs.
 // A drain is peaceful: running jobs finish, and the freed instance goes to
-// the starved jobs, placed before smaller ones. Demand starved under max
-// gets room the same way (rebalanceMax).
+// the starved jobs, placed before smaller ones. Demand starved under max or
+// a cloud's max_vms gets room the same way (rebalanceCap).
 func (p *planner) rebalance() {
 	wait := p.rebalanceAfter()
 	var order []int
@@ -979,19 +979,25 @@ func (p *planner) rebalanceCap(g *group, waited time.Duration, freeing []int, se
 		}
 	}
 	// Room for the VMs the jobs need once live is back under the cap.
-	over, lim := max(p.live+p.created-p.k.Max, 0), fmt.Sprintf("max %d", p.k.Max)
+	over := max(p.live+p.created-p.k.Max, 0)
 	if clouds != nil {
-		over, lim = 0, ""
+		over = 0
 		for _, ci := range clouds {
 			c := &p.clouds[ci]
 			over += max(c.live+c.planned-c.maxVMs, 0)
-			lim += fmt.Sprintf(", cloud %s max_vms %d", c.name, c.maxVMs)
 		}
-		lim = lim[2:]
 	}
 	want := (g.starved+per-1)/per + over - out
 	if want <= 0 {
 		return serving
+	}
+	lim := fmt.Sprintf("max %d", p.k.Max)
+	if clouds != nil {
+		caps := make([]string, len(clouds))
+		for i, ci := range clouds {
+			caps[i] = fmt.Sprintf("cloud %s max_vms %d", p.clouds[ci].name, p.clouds[ci].maxVMs)
+		}
+		lim = strings.Join(caps, ", ")
 	}
 	thin, holds := p.thinNodes(g, per, func(n Node) bool { return in(p.cloudIdx[n.Offer.Loc.Cloud]) })
 	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {

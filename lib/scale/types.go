@@ -85,6 +85,9 @@ const (
 	Failed    NodeState = "failed"    // cloud ERROR (or SHUTOFF); never recovers by itself
 )
 
+// NodeStates lists every NodeState in lifecycle order.
+var NodeStates = []NodeState{Requested, Booting, Idle, Busy, Retiring, Drained, Deleting, Failed}
+
 // Node is one VM ehos owns.
 type Node struct {
 	ID         string    `json:"id"`   // cloud server id; "" while Requested

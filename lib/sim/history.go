@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -103,8 +102,8 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 			if strings.EqualFold(row[i].raw, "undefined") {
 				continue
 			}
-			v, err := strconv.ParseFloat(row[i].raw, 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			v, ok := finite(row[i].raw)
+			if !ok {
 				return nil, fmt.Errorf("%s:%d: %s %q is not a number", name, ln, a, row[i].raw)
 			}
 			row[i].v, row[i].ok = v, true

@@ -144,9 +144,15 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 // tenYears, in seconds, is longer than any trace or job we take as meant.
 const tenYears = 10 * 365 * 24 * 3600
 
-func seconds(s string) (time.Duration, error) {
+// finite reads a number that is neither NaN nor infinite.
+func finite(s string) (float64, bool) {
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+	return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+func seconds(s string) (time.Duration, error) {
+	v, ok := finite(s)
+	if !ok {
 		return 0, fmt.Errorf("want a number of seconds")
 	}
 	if v < 0 {
@@ -181,8 +187,8 @@ func ParseSWF(name string, r io.Reader) (*Trace, error) {
 			return nil, fmt.Errorf("%s:%d: %d fields, want the 18 of the Standard Workload Format", name, ln, len(f))
 		}
 		num := func(i int, what string) (float64, error) {
-			v, err := strconv.ParseFloat(f[i-1], 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			v, ok := finite(f[i-1])
+			if !ok {
 				return 0, fmt.Errorf("%s:%d: field %d (%s) %q is not a number", name, ln, i, what, f[i-1])
 			}
 			return v, nil

@@ -149,8 +149,6 @@ func metricsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			read := func(ctx context.Context) (admin.Status, error) {
-				ctx, cancel := context.WithTimeout(ctx, c.Duration("timeout"))
-				defer cancel()
 				return admin.ReadStatus(ctx, d.condorClient(c), d.timeNow())
 			}
 			if addr := c.String("listen"); addr != "" {
@@ -159,7 +157,9 @@ func metricsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				}
 				return serveMetrics(c, log, addr, read)
 			}
-			st, rerr := read(c.Context)
+			ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+			defer cancel()
+			st, rerr := read(ctx)
 			var b bytes.Buffer
 			if err := admin.WriteMetrics(&b, st, rerr); err != nil {
 				return err
@@ -183,7 +183,7 @@ func serveMetrics(c *cli.Context, log *zerolog.Logger, addr string, read func(co
 		return fmt.Errorf("ehos metrics: --listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", admin.MetricsHandler(read, c.Duration("timeout")+time.Second))
+	mux.Handle("/metrics", admin.MetricsHandler(read, c.Duration("timeout")))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(c.App.ErrWriter, "serving http://%s/metrics\n", ln.Addr())
 	done := make(chan error, 1)
