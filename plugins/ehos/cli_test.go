@@ -71,7 +71,7 @@ func (s *site) run(t *testing.T, bin string, args ...string) (stdout, stderr str
 	var o, e bytes.Buffer
 	app := newAppWith(&o, &e, &deps{})
 	full := append([]string{"ehos", "--config", s.config, "--clouds", s.clouds, "--condor-bin", bin}, args...)
-	err = app.Run(full)
+	err = app.Run(hoistGlobalFlags(app, full)) // as main does
 	return o.String(), e.String(), err
 }
 
