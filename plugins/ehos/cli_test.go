@@ -178,6 +178,27 @@ func TestConfigMigrate(t *testing.T) {
 	if strings.Contains(string(b), "hunter2") {
 		t.Errorf("a secret in the new ehos.yaml:\n%s", b)
 	}
+
+	// Run again: both files exist, so nothing is replaced without --force;
+	// an edited clouds.yaml is left as it is even when only it exists.
+	write(t, filepath.Join(dir, "clouds.yaml"), "clouds: {edited: {}}\n", 0o600)
+	os.Remove(filepath.Join(dir, "new.yaml"))
+	_, _, err = run(t, "config", "migrate", "-o", filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "clouds.yaml exists") || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("second migrate over an existing clouds.yaml: %v", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "new.yaml")); serr == nil {
+		t.Errorf("refused, yet new.yaml was written")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "clouds.yaml")); string(got) != "clouds: {edited: {}}\n" {
+		t.Errorf("edited clouds.yaml replaced: %s", got)
+	}
+	if _, stderr, err := run(t, "config", "migrate", "--force", "-o", filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml")); err != nil {
+		t.Fatalf("--force: %v\n%s", err, stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "clouds.yaml")); !strings.Contains(string(got), "hunter2-cloud-secret") {
+		t.Errorf("--force did not replace clouds.yaml: %s", got)
+	}
 }
 
 // fakeCondor writes a condor_status that prints ads as JSON (and condor_q
