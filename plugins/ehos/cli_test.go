@@ -154,6 +154,17 @@ func TestConfigCheck(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(out, "cylce") {
 		t.Errorf("typo not reported: %v\n%s", err, out)
 	}
+
+	// The local cloud's clouds.yaml holds passwords: readable by every
+	// user, it is refused, naming the file and the fix.
+	write(t, s.config, siteConfig, 0o600)
+	if err := os.Chmod(s.clouds, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = s.run(t, "", "config", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL clouds.yaml file "+s.clouds+": mode 0644: every user can read its secrets") || !strings.Contains(out, "chmod 600 "+s.clouds) {
+		t.Errorf("world-readable clouds.yaml with passwords passed: %v\n%s", err, out)
+	}
 }
 
 func TestConfigMigrate(t *testing.T) {
