@@ -124,19 +124,7 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	vms := filepath.Join(s.Dir, "vms")
 	mkdirOwned(t, vms, 0o755)
 	var pool *Pool
-	runner := &localcloud.CondorRunner{
-		Dir: vms, UID: PoolUID, GID: PoolUID,
-		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
-			return StartMaster(ctx, inst, cfg)
-		},
-		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
-		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
-			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
-			// The harness's pool trusts workers by token, as the shipped
-			// central manager does; FS stays for the provisioner's drain on
-			// this one host.
-			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig,
-	}
+	runner := WorkerRunner(inst, vms, bin, o.WorkerConfig)
 	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
 	if o.External != nil {
 		s.startAgent(t, o.External, runner)
@@ -185,6 +173,26 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 		}
 	})
 	return s
+}
+
+// WorkerRunner makes the local cloud's servers real workers: each one a
+// condor_master in the HTCondor root, as the pool user, configured from the
+// server's rendered user-data, with the ehos hook binaries from bin and
+// quick test intervals (plus extra). VM roots go under dir.
+func WorkerRunner(inst *Install, dir, bin, extra string) *localcloud.CondorRunner {
+	return &localcloud.CondorRunner{
+		Dir: dir, UID: PoolUID, GID: PoolUID,
+		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
+			return StartMaster(ctx, inst, cfg)
+		},
+		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
+		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
+			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
+			// The harness's pool trusts workers by token, as the shipped
+			// central manager does; FS stays for the provisioner's drain on
+			// this one host.
+			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + extra,
+	}
 }
 
 // startLocalCloud starts the local OpenStack API with runner making its

@@ -93,7 +93,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
 		Constraint: `EHOSReporter =?= True || regexp("ehos_demand", Cmd)`,
 		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd"}})
-	const fix = "sudo -u condor condor_submit /usr/local/share/ehos/ehos_demand.submit"
+	const fix = "sudo -u ehos condor_submit /usr/local/share/ehos/ehos_demand.submit (scripts/install-master.sh makes the ehos user)"
 	switch {
 	case err != nil:
 		fs.fail("demand job", "check that the schedd runs (condor_q)", "condor_q: %v", err)
