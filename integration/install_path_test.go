@@ -62,6 +62,19 @@ func TestInstallPathScalesUpAndDown(t *testing.T) {
 	ctx := context.Background()
 	root := in.Client("0")
 
+	// The shipped systemd unit (for running the provisioner outside
+	// condor_master) runs it as its User=: that user must be able to mint
+	// worker tokens, which the provisioner does for every VM.
+	user, _ := unitUser(t, filepath.Join(in.Root, integration.InstalledShare, "ehos-provisioner.service"))
+	ids, err := execOut("chroot", in.Root, "sh", "-c", fmt.Sprintf("echo $(id -u %s):$(id -g %s)", user, user))
+	if err != nil {
+		t.Fatalf("the unit's User=%s is not a user of the machine: %v %s", user, err, ids)
+	}
+	if out, err := in.Exec(ctx, strings.TrimSpace(ids), "/usr/bin/condor_token_create", "-identity", "ehos-worker@127.0.0.1",
+		"-key", "POOL", "-authz", "READ", "-lifetime", "60"); err != nil || !strings.HasPrefix(out, "eyJ") {
+		t.Errorf("the systemd unit's user %s cannot mint worker tokens: %v\n%s", user, err, condor.Redact(out))
+	}
+
 	// The shipped submit file, as installed, submitted as the doctor's fix
 	// and the submit file's own comment say: as the ehos user (HTCondor 23
 	// refuses jobs owned by condor: "MakeUserRec with illegal identifiers").
@@ -69,7 +82,7 @@ func TestInstallPathScalesUpAndDown(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(in.Root, shipped)); err != nil {
 		t.Fatalf("make install did not install the submit file: %v", err)
 	}
-	ids, err := execOut("chroot", in.Root, "sh", "-c", "echo $(id -u ehos):$(id -g ehos)")
+	ids, err = execOut("chroot", in.Root, "sh", "-c", "echo $(id -u ehos):$(id -g ehos)")
 	if err != nil {
 		t.Fatalf("install-master.sh made no ehos user: %v %s", err, ids)
 	}
@@ -138,6 +151,25 @@ func TestInstallPathScalesUpAndDown(t *testing.T) {
 	if strings.Contains(dout, "FAIL demand ads") {
 		t.Errorf("ehos doctor finds demand ads without the pool name:\n%s", dout)
 	}
+}
+
+// unitUser reads User= and ExecStart= of a systemd unit.
+func unitUser(t *testing.T, path string) (user, exec string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("make install did not install the unit: %v", err)
+	}
+	user = "root" // systemd's default
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "User="); ok {
+			user = v
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "ExecStart="); ok {
+			exec = v
+		}
+	}
+	return user, exec
 }
 
 func execOut(args ...string) (string, error) {
