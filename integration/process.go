@@ -30,6 +30,12 @@ type Process struct {
 // and every daemon it started die too. ctx bounds the start only; stop it
 // with Stop.
 func StartMaster(ctx context.Context, inst *Install, configFile string) (*Process, error) {
+	return StartMasterIn(ctx, inst, configFile, "")
+}
+
+// StartMasterIn is StartMaster inside the network namespace ns (a test host
+// of integration/netns); "" is the machine's own, loopback.
+func StartMasterIn(ctx context.Context, inst *Install, configFile, ns string) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -41,6 +47,9 @@ func StartMaster(ctx context.Context, inst *Install, configFile string) (*Proces
 	defer f.Close()
 	cmd := exec.Command(inst.Wrap, "condor_master", "-f")
 	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+inst.Root)
+	if ns != "" {
+		cmd.Env = append(cmd.Env, "EHOS_NETNS="+ns) // scripts/condor-wrap enters it
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	// Pdeathsig fires when the thread that forked dies; keep this goroutine on
 	// one thread while starting so the signal is tied to the process, which

@@ -1,0 +1,134 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/netns"
+	"github.com/ehos-project/ehos/lib/condor"
+)
+
+// RequireNetwork makes a private test network (integration/netns), removed
+// in t.Cleanup after everything started later has stopped. It skips, or
+// fails under EHOS_REQUIRE_CONDOR, when namespaces cannot be made here.
+func RequireNetwork(t testing.TB) *netns.Network {
+	t.Helper()
+	if err := netns.Available(); err != nil {
+		if os.Getenv("EHOS_REQUIRE_CONDOR") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	n, err := netns.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("remove the test network: %v", err)
+		}
+	})
+	return n
+}
+
+func addHost(t testing.TB, n *netns.Network, name string, rules ...netns.Rule) *netns.Host {
+	t.Helper()
+	h, err := n.AddHost(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Firewall(rules...); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// The central manager and a worker on hosts of their own, each behind a
+// firewall that lets only 9618 (TCP and UDP) in, as docs/network.md tells
+// users to set the security group: the worker joins at CONDOR_HOST and runs
+// a job (schedd → startd and starter → shadow also cross on 9618). With
+// 9618 closed on the central manager a second worker cannot join; opened
+// again, it does.
+func TestWorkersOnTheirOwnHostsNeed9618(t *testing.T) {
+	RequireCondor(t)
+	n := RequireNetwork(t)
+	cmHost := addHost(t, n, "cm", netns.HTCondorGroup...)
+	w1Host := addHost(t, n, "worker1", netns.HTCondorGroup...)
+	w2Host := addHost(t, n, "worker2", netns.HTCondorGroup...)
+
+	pool := StartPool(t, PoolOptions{Host: cmHost})
+	if want := cmHost.Addr + ":9618"; pool.CollectorAddr != want {
+		t.Fatalf("collector at %s, want %s", pool.CollectorAddr, want)
+	}
+	pool.StartWorkerWith(t, "worker1", WorkerOptions{Host: w1Host})
+	c := pool.Client()
+	ctx := context.Background()
+
+	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: []string{"Name", "MyAddress"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ads) == 0 || !strings.Contains(ads[0].GetString("MyAddress"), "<"+w1Host.Addr+":9618?") {
+		t.Fatalf("worker1's slot ad: %v, want its address %s:9618 (behind the shared port)", ads, w1Host.Addr)
+	}
+
+	jobDir := pool.JobDir(t, "where")
+	cluster, err := c.Submit(ctx, fmt.Sprintf(`universe = vanilla
+executable = /bin/cat
+transfer_executable = false
+arguments = /proc/net/fib_trie
+initialdir = %s
+output = out.txt
+error = err.txt
+log = job.log
+request_cpus = 1
+request_memory = 64
+request_disk = 1024
+should_transfer_files = YES
+queue
+`, jobDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.WaitFor(t, 90*time.Second, "the job to run on worker1", func(ctx context.Context) (bool, error) {
+		ads, err := c.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		return err == nil && len(ads) == 0, err
+	})
+	out, _ := os.ReadFile(filepath.Join(jobDir, "out.txt"))
+	if !strings.Contains(string(out), "-- "+w1Host.Addr+"\n") || strings.Contains(string(out), "-- "+cmHost.Addr+"\n") {
+		t.Errorf("the job did not run on worker1's host (%s); its addresses:\n%s", w1Host.Addr, out)
+	}
+
+	// 9618 closed on the central manager (only 22 open): worker2 stays out.
+	if err := cmHost.Firewall(netns.Rule{Proto: "tcp", Port: 22}); err != nil {
+		t.Fatal(err)
+	}
+	w2 := pool.StartWorkerWith(t, "worker2", WorkerOptions{Host: w2Host, NoWait: true})
+	joined := func(ctx context.Context) (bool, error) {
+		ads, err := c.Status(ctx, condor.StatusQuery{Attrs: []string{"Name"}})
+		for _, a := range ads {
+			if w2.OwnsSlot(a.GetString("Name")) {
+				return true, nil
+			}
+		}
+		return false, err
+	}
+	time.Sleep(15 * time.Second) // three update intervals
+	if ok, err := joined(ctx); ok || err != nil {
+		t.Fatalf("with 9618 closed on the central manager: worker2 joined %v (%v)", ok, err)
+	}
+	// Reopened, the same worker joins: it was the rule that kept it out.
+	if err := cmHost.Firewall(netns.HTCondorGroup...); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	pool.WaitFor(t, 90*time.Second, "worker2 to join once 9618 is open", joined)
+	t.Logf("worker2 joined %v after 9618 opened", time.Since(start).Round(time.Second))
+}
