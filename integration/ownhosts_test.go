@@ -15,41 +15,6 @@ import (
 	"github.com/ehos-project/ehos/lib/condor"
 )
 
-// RequireNetwork makes a private test network (integration/netns), removed
-// in t.Cleanup after everything started later has stopped. It skips, or
-// fails under EHOS_REQUIRE_CONDOR, when namespaces cannot be made here.
-func RequireNetwork(t testing.TB) *netns.Network {
-	t.Helper()
-	if err := netns.Available(); err != nil {
-		if os.Getenv("EHOS_REQUIRE_CONDOR") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	n, err := netns.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("remove the test network: %v", err)
-		}
-	})
-	return n
-}
-
-func addHost(t testing.TB, n *netns.Network, name string, rules ...netns.Rule) *netns.Host {
-	t.Helper()
-	h, err := n.AddHost(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Firewall(rules...); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 // The central manager and a worker on hosts of their own, each behind a
 // firewall that lets only 9618 (TCP and UDP) in, as docs/network.md tells
 // users to set the security group: the worker joins at CONDOR_HOST and runs
@@ -59,9 +24,9 @@ func addHost(t testing.TB, n *netns.Network, name string, rules ...netns.Rule) *
 func TestWorkersOnTheirOwnHostsNeed9618(t *testing.T) {
 	RequireCondor(t)
 	n := RequireNetwork(t)
-	cmHost := addHost(t, n, "cm", netns.HTCondorGroup...)
-	w1Host := addHost(t, n, "worker1", netns.HTCondorGroup...)
-	w2Host := addHost(t, n, "worker2", netns.HTCondorGroup...)
+	cmHost := AddHost(t, n, "cm", netns.HTCondorGroup...)
+	w1Host := AddHost(t, n, "worker1", netns.HTCondorGroup...)
+	w2Host := AddHost(t, n, "worker2", netns.HTCondorGroup...)
 
 	pool := StartPool(t, PoolOptions{Host: cmHost})
 	if want := cmHost.Addr + ":9618"; pool.CollectorAddr != want {
