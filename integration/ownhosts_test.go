@@ -97,3 +97,63 @@ queue
 	pool.WaitFor(t, 90*time.Second, "worker2 to join once 9618 is open", joined)
 	t.Logf("worker2 joined %v after 9618 opened", time.Since(start).Round(time.Second))
 }
+
+// The whole chain across a network: the central manager (with the
+// provisioner and the cloud API) on one host, every worker VM the burst
+// makes on a host of its own, all behind firewalls letting only 9618 in.
+// The workers join at the <host_ip> their rendered worker.yaml names, the
+// jobs run there, and the pool scales back to zero with every VM's host
+// gone.
+func TestBurstScalesThroughWorkersOnTheirOwnHosts(t *testing.T) {
+	s := StartStack(t, StackOptions{OwnHosts: true})
+	cl := s.Pool.Client()
+	ctx := context.Background()
+	cluster, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 4\n"+
+		"request_cpus = 1\nrequest_memory = 512\nqueue 6\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	s.WaitJobsDone(t, cluster, 4*time.Minute)
+	t.Logf("6 jobs done in %v", time.Since(t0).Round(time.Second))
+	s.JobHosts(t, cluster)
+
+	// Each job ran at a worker's own address, never the central manager's:
+	// its claim id starts with the startd's address.
+	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastPublicClaimId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := s.CMHost.Addr[:strings.LastIndex(s.CMHost.Addr, ".")+1]
+	addrs := map[string]bool{}
+	for _, a := range strings.Fields(string(out)) {
+		ip := strings.TrimPrefix(a, "<")
+		ip = ip[:strings.IndexAny(ip+":", ":")]
+		if !strings.HasPrefix(ip, prefix) || ip == s.CMHost.Addr || !strings.Contains(a, ":9618?") {
+			t.Errorf("a job ran at %s: not a worker's own host on %s behind 9618", a, s.Network.Subnet())
+		}
+		addrs[ip] = true
+	}
+	if len(addrs) == 0 {
+		t.Fatalf("no LastPublicClaimId in the history: %q", out)
+	}
+	t.Logf("jobs ran at %d worker addresses: %v", len(addrs), addrs)
+	// The workers' configuration came from the rendered template: CONDOR_HOST
+	// is the central manager's address.
+	log := s.ProvisionerLog()
+	if !strings.Contains(log, `"message":"created"`) {
+		t.Errorf("provisioner log lacks a created VM")
+	}
+
+	s.Pool.WaitFor(t, 3*time.Minute, "every VM deleted (scaled back to min 0)", func(ctx context.Context) (bool, error) {
+		return len(s.Servers()) == 0, nil
+	})
+	s.Pool.WaitFor(t, 30*time.Second, "every VM's host removed", func(ctx context.Context) (bool, error) {
+		return len(s.Network.Hosts()) == 1, nil // cm
+	})
+	s.Pool.WaitFor(t, 30*time.Second, "the provisioner's report to list no node", func(ctx context.Context) (bool, error) {
+		rep, err := s.Report(ctx)
+		return err == nil && len(rep.Nodes) == 0 && len(rep.Errors) == 0, err
+	})
+	t.Logf("scaled up and back to zero in %v", time.Since(t0).Round(time.Second))
+}
