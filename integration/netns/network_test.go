@@ -235,13 +235,17 @@ func TestReapsWhatAKilledRunLeft(t *testing.T) {
 		t.Fatalf("helper said %q", line)
 	}
 	bridge := strings.TrimSuffix(ns, "-victim") + "-br"
-	cmd.Process.Kill()
-	cmd.Wait()
+	// Checked while the helper lives (no one reaps a live run's): once it
+	// is killed, another test process starting a network may reap first.
 	for _, name := range []string{ns, bridge} {
 		if _, err := os.Stat(runDir + "/" + name); err != nil {
-			t.Fatalf("the killed run's %s is not there to reap: %v", name, err)
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the helper's %s is not there: %v", name, err)
 		}
 	}
+	cmd.Process.Kill()
+	cmd.Wait()
 	n := newNetwork(t) // reaps first
 	for _, name := range []string{ns, bridge} {
 		if _, err := os.Stat(runDir + "/" + name); err == nil {
