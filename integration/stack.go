@@ -51,7 +51,8 @@ type StackOptions struct {
 	// behind a firewall letting in only 9618 (netns.HTCondorGroup, the
 	// security group docs/network.md advises): pool.central_manager, and so
 	// the workers' <host_ip> and CONDOR_HOST, is the central manager's
-	// address, collector_port 9618. Not with External.
+	// address, collector_port 9618. Not with External. EHOS_OWN_HOSTS=1
+	// turns it on for every stack.
 	OwnHosts bool
 }
 
@@ -147,6 +148,9 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 			// central manager does; FS stays for the provisioner's drain on
 			// this one host.
 			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig,
+	}
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil {
+		o.OwnHosts = true // the whole stack suite across a network
 	}
 	if o.OwnHosts {
 		if o.External != nil {
