@@ -3,9 +3,12 @@
 package integration
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,4 +160,72 @@ func TestBurstScalesThroughWorkersOnTheirOwnHosts(t *testing.T) {
 	})
 	t.Logf("scaled up and back to zero in %v; condor_drain refused across hosts %d times (the retire request carried those drains)",
 		time.Since(t0).Round(time.Second), strings.Count(s.ProvisionerLog(), "condor_drain refused"))
+}
+
+// A test on hosts of its own killed mid-run (kill -9 of the test binary,
+// its pool and worker up) takes every daemon with it, in every host; the
+// next network it starts removes the namespaces.
+func TestKilledRunOnOwnHostsLeavesNothing(t *testing.T) {
+	RequireCondor(t)
+	RequireNetwork(t)
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestWorkersOnTheirOwnHostsNeed9618$", "-test.v", "-test.count=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "worker worker1 joined") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, out)
+	pid := cmd.Process.Pid
+	var mine []string
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), netns.Prefix) && strings.Contains(e.Name(), fmt.Sprintf(".%d.", pid)) {
+			mine = append(mine, e.Name())
+		}
+	}
+	busy := func() (n int) {
+		for _, ns := range mine {
+			b, _ := exec.Command("ip", "netns", "pids", ns).Output()
+			n += len(strings.Fields(string(b)))
+		}
+		return n
+	}
+	if len(mine) < 4 || busy() == 0 {
+		t.Fatalf("the victim's run: namespaces %v with %d processes, want its bridge, cm, worker1, worker2 with daemons", mine, busy())
+	}
+	t.Logf("victim %d: %d processes in %d namespaces; kill -9", pid, busy(), len(mine))
+	cmd.Process.Kill()
+	cmd.Wait()
+	killed = true
+	kt := time.Now()
+	deadline := kt.Add(30 * time.Second)
+	for busy() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after kill -9 of the test binary, %d processes still run in its hosts", busy())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("every process in its hosts gone %v after the kill", time.Since(kt).Round(100*time.Millisecond))
+	netns.Reap()
+	for _, ns := range mine {
+		if _, err := os.Stat("/run/netns/" + ns); err == nil {
+			t.Errorf("%s of the killed run is still there after a reap", ns)
+		}
+	}
 }
