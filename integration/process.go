@@ -33,6 +33,12 @@ func StartMaster(ctx context.Context, inst *Install, configFile string) (*Proces
 	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile})
 }
 
+// StartMasterIn is StartMaster inside the network namespace ns (a test host
+// of integration/netns); "" is the machine's own, loopback.
+func StartMasterIn(ctx context.Context, inst *Install, configFile, ns string) (*Process, error) {
+	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile, NetNS: ns})
+}
+
 // MasterOptions say where and as whom a condor_master runs.
 type MasterOptions struct {
 	// ConfigFile is CONDOR_CONFIG, as the master sees it.
@@ -45,6 +51,9 @@ type MasterOptions struct {
 	// Output receives its stdout and stderr (default: condor_master.out
 	// beside ConfigFile).
 	Output string
+	// NetNS is the network namespace (a test host of integration/netns)
+	// it runs in; "" is the machine's own, loopback.
+	NetNS string
 }
 
 // StartMasterWith is StartMaster with options.
@@ -70,6 +79,9 @@ func StartMasterWith(ctx context.Context, inst *Install, o MasterOptions) (*Proc
 	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+root)
 	if o.UID != "" {
 		cmd.Env = append(cmd.Env, "EHOS_CONDOR_UID="+o.UID)
+	}
+	if o.NetNS != "" {
+		cmd.Env = append(cmd.Env, "EHOS_NETNS="+o.NetNS) // scripts/condor-wrap enters it
 	}
 	cmd.Stdout, cmd.Stderr = f, f
 	// Pdeathsig fires when the thread that forked dies; keep this goroutine on
