@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,12 +12,17 @@ import (
 )
 
 // recordingCondor is fakeCondor noting every condor_q's arguments.
+// The reporter runs its queries side by side: the fake answers them one at
+// a time.
 type recordingCondor struct {
 	*fakeCondor
-	q [][]string
+	mu sync.Mutex
+	q  [][]string
 }
 
 func (r *recordingCondor) Run(ctx context.Context, tool string, args ...string) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if tool == "condor_q" {
 		r.q = append(r.q, args)
 	}
