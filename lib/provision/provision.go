@@ -226,7 +226,13 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		}
 	}
 
-	in := p.buildInput(now, workers, werr == nil)
+	if r, ok := p.pool.(Refuser); ok {
+		rep.Refused = append(rep.Refused, r.Refused()...)
+	}
+	in := p.buildInput(now, workers, werr == nil, &rep)
+	for _, r := range rep.Refused {
+		log.Warn().Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
+	}
 	var held []string
 	if derr == nil {
 		in.Demand, held = holdStale(demand, p.lastStart)

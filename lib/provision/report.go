@@ -34,6 +34,8 @@ type Report struct {
 	// empty when it did not.
 	Rescheduled string   `json:"rescheduled,omitempty"`
 	Errors      []string `json:"errors,omitempty"`
+	// Refused are the ads this cycle did not believe (see Refusal).
+	Refused []Refusal `json:"refused,omitempty"`
 	// Dropped names what Ad left out to keep the ad small ("demand", then
 	// "nodes"); the ad's EHOSIdleJobs and EHOSNodes* still count them.
 	Dropped []string `json:"dropped,omitempty"`
@@ -133,6 +135,10 @@ func (r Report) IdleJobs() int {
 // 1.4 MB), then the nodes (about 300 bytes each), so the ad stays small.
 const maxReportJSON = 256 << 10
 
+// maxRefusals bounds the refused ads carried in the report (a forger can
+// send many); EHOSRefusedAds still counts them all.
+const maxRefusals = 50
+
 // Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
 func (r Report) Ad(seq int64) classad.Ad {
 	ad := classad.Ad{
@@ -168,6 +174,16 @@ func (r Report) Ad(seq int64) classad.Ad {
 		ad["EHOSLastError"] = classad.String(r.Errors[len(r.Errors)-1])
 	} else {
 		ad["EHOSLastError"] = classad.String("")
+	}
+	ad["EHOSRefusedAds"] = classad.Int(int64(len(r.Refused)))
+	if len(r.Refused) > 0 {
+		ad["EHOSLastRefusal"] = classad.String(r.Refused[len(r.Refused)-1].String())
+	} else {
+		ad["EHOSLastRefusal"] = classad.String("")
+	}
+	if len(r.Refused) > maxRefusals {
+		r.Refused = r.Refused[:maxRefusals:maxRefusals]
+		r.Dropped = append(slices.Clip(r.Dropped), "refused")
 	}
 	b, err := json.Marshal(r)
 	if err == nil && len(b) > maxReportJSON && len(r.Demand) > 0 {
