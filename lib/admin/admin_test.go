@@ -428,3 +428,29 @@ func TestCycleErrors(t *testing.T) {
 		t.Errorf("cloud finding: %s", fs[1])
 	}
 }
+
+// doctor names every ad the provisioner refused: which ad, from whom,
+// claiming what.
+func TestDoctorReportsRefusedAds(t *testing.T) {
+	if fs := refusals(provision.Report{}); len(fs) != 1 || fs[0].Level != OK {
+		t.Fatalf("findings for no refusal: %v", fs)
+	}
+	var rep provision.Report
+	for i := 0; i < 7; i++ {
+		rep.Refused = append(rep.Refused, provision.Refusal{Ad: fmt.Sprintf("slot1@forged%d", i), Identity: "ehos-demo-1a@d",
+			Claimed: `EHOSName="ehos-demo-2b" EHOSRetire=true`, Why: "only ehos-demo-2b@d may speak for VM ehos-demo-2b"})
+	}
+	fs := refusals(rep)
+	if len(fs) != maxRefusalFindings+1 || fs[0].Level != Warn {
+		t.Fatalf("findings: %v", fs)
+	}
+	s := fs[0].String()
+	for _, want := range []string{"slot1@forged0", "ehos-demo-1a@d", `EHOSName="ehos-demo-2b" EHOSRetire=true`, "only ehos-demo-2b@d"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("finding %q lacks %q", s, want)
+		}
+	}
+	if !strings.Contains(fs[maxRefusalFindings].What, "2 more") {
+		t.Errorf("last finding %q", fs[maxRefusalFindings].What)
+	}
+}
