@@ -195,9 +195,32 @@ func (r Report) Ad(seq int64) classad.Ad {
 		b, err = json.Marshal(r)
 	}
 	if err == nil {
-		ad["EHOSReport"] = classad.String(string(b))
+		ad["EHOSReport"] = classad.String(quoteSafeJSON(b))
 	}
 	return ad
+}
+
+// quoteSafeJSON rewrites each escaped double quote of JSON text as \u0022:
+// HTCondor does not store a backslash before a quote as it was sent (see
+// classad.Quote), so a report whose strings hold quotes (an error with a
+// quoted name, a refused ad's claims) would come back as broken JSON.
+func quoteSafeJSON(b []byte) string {
+	var out strings.Builder
+	out.Grow(len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) {
+			if b[i+1] == '"' {
+				out.WriteString(`\u0022`)
+			} else {
+				out.WriteByte(b[i])
+				out.WriteByte(b[i+1])
+			}
+			i++
+			continue
+		}
+		out.WriteByte(b[i])
+	}
+	return out.String()
 }
 
 // CountAttr is the ad attribute counting the nodes in state s, e.g.

@@ -1,10 +1,14 @@
 package provision
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
 )
 
@@ -55,5 +59,25 @@ func TestWorkerClaimingAnotherVMsInstanceIDIsIgnored(t *testing.T) {
 	ad := first.Ad(1)
 	if ad.GetInt("EHOSRefusedAds", 0) == 0 || !strings.Contains(ad.GetString("EHOSLastRefusal"), busy.ID) {
 		t.Errorf("provisioner ad: EHOSRefusedAds %d, EHOSLastRefusal %q", ad.GetInt("EHOSRefusedAds", 0), ad.GetString("EHOSLastRefusal"))
+	}
+}
+
+// A report whose strings hold quotes and backslashes (a refused ad's
+// claims, an error quoting a name) survives HTCondor's storage of the
+// EHOSReport string and reads back whole.
+func TestReportWithQuotesSurvivesTheCollector(t *testing.T) {
+	rep := Report{Time: t0, Pool: "p", Owner: "o",
+		Refused: []Refusal{{Ad: `slot1@"x"`, Identity: "a@b", Claimed: `EHOSName="ehos-p-1" EHOSFlavor="m1\\"`, Why: `ends in \`}},
+		Errors:  []string{`cloud "alpha": 503 \ "quoted\"`, `trailing\\`}}
+	s := rep.Ad(1).GetString("EHOSReport")
+	if stored := classad.Stored(s); stored != s {
+		t.Fatalf("HTCondor would store the report changed:\n%s\n%s", s, stored)
+	}
+	got, err := ReportFromAd(classad.Ad{"EHOSReport": classad.String(classad.Stored(s))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(rep.Refused, got.Refused); d != "" || !slices.Equal(rep.Errors, got.Errors) {
+		t.Errorf("read back (-want +got):\n%s\nerrors %q", d, got.Errors)
 	}
 }
