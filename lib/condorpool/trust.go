@@ -142,7 +142,7 @@ func (p *Pool) filterFlavorAds(ads []classad.Ad) []classad.Ad {
 			why = "a worker's identity: only the provisioner advertises flavor ads"
 		}
 		if why != "" {
-			p.refuse(provision.Refusal{Ad: clip(a.GetString("Name")), Identity: id, Claimed: claims(a), Why: why})
+			p.refuse(provision.Refusal{Ad: clip(a.GetString("Name")), Identity: id, Claimed: strings.TrimSpace("an offline flavor ad " + claims(a)), Why: why})
 			resend = true
 			continue
 		}
