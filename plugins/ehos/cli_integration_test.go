@@ -95,7 +95,9 @@ func TestPoolDrainAndRetire(t *testing.T) {
 	s := newSite(t, poolSiteConfig)
 	attrs := "EHOSName = \"%s\"\nEHOSPool = \"%s\"\nSTARTD_ATTRS = $(STARTD_ATTRS) EHOSName EHOSPool\n"
 	// Each with its VM's own token, as the provisioner mints them.
-	own := func(vm string) string { return p.MintToken(t, vm+"@"+integration.Domain, integration.WorkerAuthz, time.Hour) }
+	own := func(vm string) string {
+		return p.MintToken(t, vm+"@"+integration.Domain, integration.WorkerAuthz, time.Hour)
+	}
 	p.StartWorkerWith(t, "w1", integration.WorkerOptions{ExtraConfig: sprintf(attrs, "ehos-demo-w1", "demo"), Token: own("ehos-demo-w1")})
 	p.StartWorkerWith(t, "alien", integration.WorkerOptions{ExtraConfig: sprintf(attrs, "ehos-other-a1", "other"), Token: own("ehos-other-a1")})
 	// A worker whose token names another VM than its EHOSName.
