@@ -111,6 +111,15 @@ func TestCollectorRefusesAWorkersAdsForOtherVMs(t *testing.T) {
 	if got["slot1@"+a+"@"+host] != vmIdentity(a) {
 		t.Errorf("worker %s's slot ad was overwritten: identity %q", a, got["slot1@"+a+"@"+host])
 	}
+	// The provisioner's own flavor ads (its identity here: the tools' ehos@)
+	// pass the rules.
+	offers := []scale.Offer{{OfferKey: scale.OfferKey{Loc: cloud.Location{Cloud: "alpha", Region: "RegionOne"}, Flavor: "m1.small"}, Size: scale.Resources{Cpus: 1, MemoryMB: 1792, DiskMB: 1024}, Cost: 1}}
+	if err := p.Client().Advertise(ctx, "UPDATE_STARTD_AD", demand.FlavorAds(offers, "demo", time.Now().Unix())); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitFor(t, 20*time.Second, "the provisioner's flavor ad", func(context.Context) (bool, error) {
+		return query()[flavorName] == "ehos@"+Domain, nil
+	})
 
 	// An invalidation of another VM's ads, with the worker token.
 	inv := classad.Ad{"MyType": classad.String("Query"), "TargetType": classad.String("Machine"),
