@@ -59,10 +59,11 @@ SEC_PASSWORD_DIRECTORY = $(LOCAL_DIR)/passwords.d
 SEC_TOKEN_SYSTEM_DIRECTORY = $(LOCAL_DIR)/tokens.d
 SEC_TOKEN_DIRECTORY = $(LOCAL_DIR)/tokens.d
 # Identities, never "*": tools and daemons of this host are ehos@ over FS,
-# workers condor@ through their minted tokens.
-ALLOW_READ = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+# workers condor@ through their minted tokens, or each its own
+# ehos-<pool>-<hex>@ when the provisioner mints them.
+ALLOW_READ = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_WRITE = ehos@$(UID_DOMAIN)
-ALLOW_DAEMON = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+ALLOW_DAEMON = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_NEGOTIATOR = ehos@$(UID_DOMAIN)
 ALLOW_ADMINISTRATOR = ehos@$(UID_DOMAIN)
 ALLOW_CONFIG = ehos@$(UID_DOMAIN)
@@ -75,8 +76,8 @@ ALLOW_CONFIG = ehos@$(UID_DOMAIN)
 const centralManagerConfig = `
 DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD
 COLLECTOR_NAME = ehos-test-pool
-ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
-ALLOW_ADVERTISE_MASTER = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
+ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
+ALLOW_ADVERTISE_MASTER = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_ADVERTISE_SCHEDD = ehos@$(UID_DOMAIN)
 SEC_ADVERTISE_STARTD_AUTHENTICATION_METHODS = IDTOKENS
 SEC_ADVERTISE_MASTER_AUTHENTICATION_METHODS = IDTOKENS

@@ -24,6 +24,10 @@ const Domain = "ehos.test"
 // WorkerIdentity is the identity minted into workers' tokens.
 const WorkerIdentity = "condor@" + Domain
 
+// VMIdentity is the worker.token_identity of stacks: each VM its own
+// identity, ehos-demo-<hex>@Domain.
+const VMIdentity = "{name}@" + Domain
+
 // WorkerAuthz is the narrow scope of a worker's token.
 var WorkerAuthz = []string{"ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ"}
 

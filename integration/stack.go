@@ -296,12 +296,12 @@ func (s *Stack) ehosYAML(cm string, port int, o StackOptions) string {
 scaling:
 %sclouds:
 %sworker:
-  token_identity: %s
+  token_identity: "%s"
   token_lifetime: 2h
 log:
   format: json
   level: debug
-`, cm, port, Domain, o.Scaling, o.Clouds, WorkerIdentity)
+`, cm, port, Domain, o.Scaling, o.Clouds, VMIdentity)
 }
 
 func (s *Stack) submitDemandJob(t testing.TB) {

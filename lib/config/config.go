@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -62,9 +63,12 @@ type Worker struct {
 	TokenLifetime time.Duration `yaml:"token_lifetime"` // lifetime of each worker's IDTOKEN; ≥ max_lifetime
 	MaxLifetime   time.Duration `yaml:"max_lifetime"`   // 0: unbounded; workers older than this are retired
 	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
-	// TokenIdentity is the identity minted into each worker's token; the
-	// central manager's ALLOW_ADVERTISE_STARTD must name it. Default
-	// ehos-worker@<trust_domain>.
+	// TokenIdentity is the identity minted into each worker's token, with
+	// {name} standing for the VM's ehos name, so that every worker speaks
+	// only for itself: the provisioner believes a slot ad only when the
+	// collector stamped it with that VM's identity. The central manager's
+	// ALLOW_ADVERTISE_STARTD must match it. Default {name}@<trust_domain>
+	// (ehos-<pool>-<hex>@<trust_domain>).
 	TokenIdentity string `yaml:"token_identity"`
 }
 
@@ -73,4 +77,13 @@ type Log struct {
 	Format string `yaml:"format"` // json or console
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	File   string `yaml:"file"`   // default: $(LOG)/EHOSProvisionerLog under condor_master, stderr by hand
+}
+
+// IdentityName is what TokenIdentity holds in place of the VM's name.
+const IdentityName = "{name}"
+
+// IdentityOf is the identity of the worker named vmName: the one its token
+// carries and the collector stamps on its ads (AuthenticatedIdentity).
+func (w Worker) IdentityOf(vmName string) string {
+	return strings.Replace(w.TokenIdentity, IdentityName, vmName, 1)
 }

@@ -53,7 +53,7 @@ func (c *Config) applyDerived() {
 		c.Pool.UIDDomain = c.Pool.CentralManager
 	}
 	if c.Worker.TokenIdentity == "" {
-		c.Worker.TokenIdentity = "ehos-worker@" + c.Pool.TrustDomain
+		c.Worker.TokenIdentity = IdentityName + "@" + c.Pool.TrustDomain
 	}
 	for i := range c.Clouds {
 		if c.Clouds[i].Weight == 0 {

@@ -143,6 +143,9 @@ func (c *Config) Validate() error {
 	if c.Worker.TokenLifetime < time.Hour {
 		bad("worker.token_lifetime", c.Worker.TokenLifetime, "must be at least 1h")
 	}
+	if id := c.Worker.TokenIdentity; strings.Count(id, IdentityName) != 1 || !strings.Contains(id, "@") || strings.ContainsAny(id, " \t\n\"',*/\\") {
+		bad("worker.token_identity", id, "must hold %s once (each worker's own identity, e.g. %s@<trust_domain>) and one @, and no space, quote, comma, '*' or '/': one identity shared by all workers would let any of them speak for the others", IdentityName, IdentityName)
+	}
 	switch c.Log.Format {
 	case "json", "console":
 	default:

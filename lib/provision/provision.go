@@ -59,6 +59,7 @@ type Provisioner struct {
 	tracks  map[string]*track // by VM name
 	seq     int64
 	last    Report
+	refused map[Refusal]bool // last cycle's refusals, to warn of each once
 	// lastStart is the last cycle in which a worker was seen to start a job.
 	lastStart time.Time
 	// lastDemand is the last cycle that saw idle jobs some flavor holds.
@@ -226,7 +227,20 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		}
 	}
 
-	in := p.buildInput(now, workers, werr == nil)
+	if r, ok := p.pool.(Refuser); ok {
+		rep.Refused = append(rep.Refused, r.Refused()...)
+	}
+	in := p.buildInput(now, workers, werr == nil, &rep)
+	seen := map[Refusal]bool{}
+	for _, r := range rep.Refused {
+		seen[r] = true
+		ev := log.Warn()
+		if p.refused[r] {
+			ev = log.Debug() // still there: said at warn level when it first came
+		}
+		ev.Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
+	}
+	p.refused = seen
 	var held []string
 	if derr == nil {
 		in.Demand, held = holdStale(demand, p.lastStart)
