@@ -569,3 +569,87 @@ func TestRunFollowsUpADrain(t *testing.T) {
 		})
 	}
 }
+
+// TestCapsHoldWhileDeletesFail: a cloud that refuses every delete (409)
+// keeps its servers listed, in ERROR or never joined. max and max_vms count
+// them until the cloud drops them, so no VM piles up beside them however
+// many cycles the job waits (before, 5 servers existed under max 1).
+func TestCapsHoldWhileDeletesFail(t *testing.T) {
+	conflict := func(string, string) error {
+		return &cloud.APIError{Class: cloud.ErrFatal, Op: "delete server", Status: 409, Message: "Cannot 'delete' instance while it is in task_state deleting"}
+	}
+	for _, tc := range []struct {
+		name    string
+		knobs   func(*scale.Knobs)
+		opts    func(*Options)
+		elig    []scale.OfferKey
+		cap     int
+		counted func(r *rig) int
+		reason  string
+	}{
+		{
+			name:    "max 1",
+			knobs:   func(k *scale.Knobs) { k.Max = 1 },
+			elig:    []scale.OfferKey{offerKey("a", "r1", "small"), offerKey("b", "r2", "small")},
+			cap:     1,
+			counted: func(r *rig) int { return r.a.count() + r.b.count() },
+			reason:  "max 1 reached: 1 server exists (1 deleting)",
+		},
+		{
+			name:    "cloud a max_vms 1",
+			opts:    func(o *Options) { o.Clouds[0].Config.MaxVMs = 1 },
+			elig:    []scale.OfferKey{offerKey("a", "r1", "small")},
+			cap:     1,
+			counted: func(r *rig) int { return r.a.count() },
+			reason:  "cloud a max_vms 1 reached: 1 server exists (1 deleting)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := knobs()
+			if tc.knobs != nil {
+				tc.knobs(&k)
+			}
+			var opts []func(*Options)
+			if tc.opts != nil {
+				opts = append(opts, tc.opts)
+			}
+			r := newRig(t, k, opts...)
+			r.a.deleteErr, r.b.deleteErr = conflict, conflict
+			r.pool.demand = smallDemand(1, tc.elig...)
+			peak, sawReason := 0, false
+			for i := 0; i < 120; i++ {
+				rep := r.cycle(time.Minute)
+				// Every other server fails in the cloud; the rest boot and
+				// never join, so the boot timeout reaps them.
+				for _, c := range []*fakeCloud{r.a, r.b} {
+					for _, vm := range r.servers(c) {
+						if vm.Status == cloud.StatusBuild {
+							st := cloud.StatusActive
+							if i%2 == 0 {
+								st = cloud.StatusError
+							}
+							c.setStatus(vm.ID, st)
+						}
+					}
+				}
+				n := tc.counted(r)
+				peak = max(peak, n)
+				if n > tc.cap {
+					t.Fatalf("cycle %d: %d servers exist, cap %d; decision %+v", i, n, tc.cap, rep.Decision)
+				}
+				for _, u := range rep.Decision.Unmet {
+					sawReason = sawReason || strings.Contains(u.Reason, tc.reason)
+				}
+			}
+			if peak != tc.cap {
+				t.Errorf("peak %d servers, want %d (the first VM is created)", peak, tc.cap)
+			}
+			if r.a.callsLike("delete")+r.b.callsLike("delete") < 2 {
+				t.Errorf("deletes were not retried: %d", r.a.callsLike("delete")+r.b.callsLike("delete"))
+			}
+			if !sawReason {
+				t.Errorf("no unmet reason says %q", tc.reason)
+			}
+		})
+	}
+}

@@ -78,7 +78,11 @@ type cloudState struct {
 	name    string
 	maxVMs  int
 	live    int
+	exists  int // servers the cloud lists (or was just asked for), any state
 	planned int
+	// out counts the existing servers that are not live, by state, for
+	// reasons
+	out map[NodeState]int
 }
 
 // group is one demand group being placed.
@@ -135,9 +139,15 @@ type planner struct {
 	clouds    []cloudState
 	cloudIdx  map[string]int
 
-	live    int // live nodes (not deleting/failed/drained, not deleted now)
-	booting int // requested or booting, not deleted now
-	created int // VMs created this cycle
+	live int // live nodes (not deleting/failed/drained, not deleted now)
+	// exists counts every node in the input, whatever its state: a server
+	// costs and holds quota until the cloud stops listing it, so Max and
+	// MaxVMs count it (a delete that keeps failing must not let new VMs
+	// pile up beside it).
+	exists  int
+	out     map[NodeState]int // existing nodes that are not live, by state
+	booting int               // requested or booting, not deleted now
+	created int               // VMs created this cycle
 
 	groups  []group
 	bins    []bin
@@ -314,11 +324,25 @@ func (p *planner) lifecycle() {
 			}
 		}
 	}
+	p.out = map[NodeState]int{}
 	for i, n := range p.nodes {
+		c := &p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]]
+		p.exists++
+		c.exists++
 		// a node drained now for max lifetime is retiring: still live
 		if p.isLive(n.State) && !p.deleted[i] {
 			p.live++
-			p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]].live++
+			c.live++
+		} else {
+			s := n.State
+			if p.deleted[i] {
+				s = Deleting // the delete is sent now; it exists until the cloud drops it
+			}
+			p.out[s]++
+			if c.out == nil {
+				c.out = map[NodeState]int{}
+			}
+			c.out[s]++
 		}
 		if (n.State == Requested || n.State == Booting) && !p.deleted[i] {
 			p.booting++
@@ -474,7 +498,7 @@ func (p *planner) room(oi int) (int, limit, string) {
 	n, lim := p.globalRoom()
 	bind := ""
 	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
-		if k := max(c.maxVMs-c.live-c.planned, 0); k < n {
+		if k := max(c.maxVMs-c.exists-c.planned, 0); k < n {
 			n, lim = k, limCloud
 		}
 	}
@@ -497,7 +521,7 @@ func (p *planner) globalRoom() (int, limit) {
 		}
 	}
 	if p.k.Max > 0 {
-		take(p.k.Max-p.live-p.created, limMax)
+		take(p.k.Max-p.exists-p.created, limMax)
 	}
 	if p.k.MaxBooting > 0 {
 		take(p.k.MaxBooting-p.booting-p.created, limBooting)
@@ -524,14 +548,14 @@ func (p *planner) why(oi int, lim limit, bind string) string {
 	case limQuotaUnknown:
 		return fmt.Sprintf("%s quota unknown", r.loc)
 	case limMax:
-		return fmt.Sprintf("max %d workers reached (%d live, %d planned)", k.Max, p.live, p.created)
+		return fmt.Sprintf("max %d reached: %s, %d planned", k.Max, existing(p.exists, p.out), p.created)
 	case limBooting:
 		return fmt.Sprintf("max_booting %d reached (%d booting, %d planned)", k.MaxBooting, p.booting, p.created)
 	case limPerCycle:
 		return fmt.Sprintf("max_creates_per_cycle %d reached", k.MaxCreatesPerCycle)
 	case limCloud:
 		c := &p.clouds[o.cloud]
-		return fmt.Sprintf("cloud %s max_vms %d reached (%d live, %d planned)", c.name, c.maxVMs, c.live, c.planned)
+		return fmt.Sprintf("cloud %s max_vms %d reached: %s, %d planned", c.name, c.maxVMs, existing(c.exists, c.out), c.planned)
 	case limQuota:
 		l := r.limits
 		switch bind {
@@ -978,13 +1002,14 @@ func (p *planner) rebalanceCap(g *group, waited time.Duration, freeing []int, se
 			out += n
 		}
 	}
-	// Room for the VMs the jobs need once live is back under the cap.
-	over := max(p.live+p.created-p.k.Max, 0)
+	// Room for the VMs the jobs need once the servers that exist are back
+	// under the cap (those on their way out are counted in out).
+	over := max(p.exists+p.created-p.k.Max, 0)
 	if clouds != nil {
 		over = 0
 		for _, ci := range clouds {
 			c := &p.clouds[ci]
-			over += max(c.live+c.planned-c.maxVMs, 0)
+			over += max(c.exists+c.planned-c.maxVMs, 0)
 		}
 	}
 	want := (g.starved+per-1)/per + over - out
@@ -1173,6 +1198,25 @@ func (p *planner) finish() Decision {
 	})
 	slices.Sort(p.d.Notes)
 	return p.d
+}
+
+// existing says how many servers exist and, of those, how many are not
+// live, by state: "3 servers exist (1 drained, 2 deleting)".
+func existing(n int, out map[NodeState]int) string {
+	s := plural(n, "server") + " exist"
+	if n == 1 {
+		s += "s"
+	}
+	var parts []string
+	for _, st := range NodeStates {
+		if k := out[st]; k > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k, st))
+		}
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
 }
 
 func keys(ks []OfferKey) string {

@@ -142,9 +142,13 @@ func checkInvariants(in Input, d Decision) []string {
 	}
 	nodes := map[string]Node{}
 	live, booting := 0, 0
-	cloudLive := map[string]int{}
+	// Every server the input lists exists, whatever its state, deleted by
+	// this decision or not: the cloud has not said it is gone.
+	exists := len(in.Nodes)
+	cloudExists := map[string]int{}
 	for _, n := range in.Nodes {
 		nodes[n.Name] = n
+		cloudExists[n.Offer.Loc.Cloud]++
 		if deleted[n.Name] {
 			continue
 		}
@@ -152,7 +156,6 @@ func checkInvariants(in Input, d Decision) []string {
 		case Deleting, Failed, Drained:
 		default:
 			live++
-			cloudLive[n.Offer.Loc.Cloud]++
 		}
 		if n.State == Requested || n.State == Booting {
 			booting++
@@ -224,8 +227,8 @@ func checkInvariants(in Input, d Decision) []string {
 		}
 	}
 	if total > 0 {
-		if k.Max > 0 && live+total > k.Max {
-			fail("max %d exceeded: %d live + %d created", k.Max, live, total)
+		if k.Max > 0 && exists+total > k.Max {
+			fail("max %d exceeded: %d servers exist + %d created", k.Max, exists, total)
 		}
 		if k.MaxBooting > 0 && booting+total > k.MaxBooting {
 			fail("max_booting %d exceeded: %d booting + %d created", k.MaxBooting, booting, total)
@@ -235,8 +238,8 @@ func checkInvariants(in Input, d Decision) []string {
 		}
 	}
 	for _, c := range in.Clouds {
-		if made := cloudMade[c.Name]; made > 0 && c.MaxVMs > 0 && cloudLive[c.Name]+made > c.MaxVMs {
-			fail("cloud %s max_vms %d exceeded: %d live + %d", c.Name, c.MaxVMs, cloudLive[c.Name], made)
+		if made := cloudMade[c.Name]; made > 0 && c.MaxVMs > 0 && cloudExists[c.Name]+made > c.MaxVMs {
+			fail("cloud %s max_vms %d exceeded: %d servers exist + %d", c.Name, c.MaxVMs, cloudExists[c.Name], made)
 		}
 	}
 	for loc, u := range regionMade {
