@@ -36,6 +36,25 @@ const unlimited = math.MaxInt32
 // cycles".
 const QuietGrace = 30 * time.Second
 
+// DefaultUnmatchedAfter is Knobs.UnmatchedAfter when that is zero: two
+// negotiation cycles at HTCondor's default NEGOTIATOR_INTERVAL (60 s) and a
+// minute's grace for the schedd to claim the slot. A job that has not been
+// matched to an idle worker in that time will not be matched to more of
+// them.
+const DefaultUnmatchedAfter = 3 * time.Minute
+
+// UnmatchedAfter is the effective Knobs.UnmatchedAfter: 0 when the rule is
+// off.
+func UnmatchedAfter(k Knobs) time.Duration {
+	switch {
+	case k.UnmatchedAfter < 0:
+		return 0
+	case k.UnmatchedAfter == 0:
+		return DefaultUnmatchedAfter
+	}
+	return k.UnmatchedAfter
+}
+
 // limit names what stops a create.
 type limit int
 
@@ -102,6 +121,9 @@ type group struct {
 	starvedCap []int
 	fits       bool // some eligible offer holds at least one job
 	offered    bool // some eligible offer is offered this cycle
+	// refused are the eligible offers taken out because these jobs sat
+	// unmatched beside idle real workers of them for UnmatchedAfter
+	refused []Unmatched
 }
 
 // bin is the unclaimed capacity of one existing node.
@@ -421,7 +443,20 @@ func (p *planner) capacity() {
 			continue
 		}
 		g := group{d: d, need: norm(d.Need)}
+		refused := map[OfferKey]bool{}
+		if after := UnmatchedAfter(p.in.Knobs); after > 0 {
+			for _, u := range d.Unmatched {
+				if p.in.Now.Sub(u.Since) >= after && slices.Contains(d.Eligible, u.Offer) && !refused[u.Offer] {
+					refused[u.Offer] = true
+					g.refused = append(g.refused, u)
+				}
+			}
+		}
+		slices.SortFunc(g.refused, func(a, b Unmatched) int { return cmpKey(a.Offer, b.Offer) })
 		for _, k := range d.Eligible {
+			if refused[k] {
+				continue // not demand for that flavor any more
+			}
 			oi, ok := p.offerIdx[k]
 			if ok {
 				g.elig = append(g.elig, oi) // phantoms too: their nodes may serve
@@ -593,6 +628,14 @@ func (p *planner) packDemand() {
 		if len(g.d.Eligible) == 0 {
 			p.unmet(g, g.d.Idle, "no configured flavor matches these jobs (HTCondor's negotiator matched none)")
 			continue
+		}
+		if len(g.refused) > 0 {
+			why := p.unmatchedWhy(g)
+			if len(g.elig) == 0 {
+				p.unmet(g, g.d.Idle, why+"; no VM is booted for them")
+				continue
+			}
+			p.note("%s: %s; no VM is booted for them there", g.d.Key, why)
 		}
 		for _, oi := range g.elig {
 			elig[oi] = true
@@ -841,6 +884,16 @@ func (p *planner) stuck(g *group) string {
 		}
 	}
 	return strings.Join(why, "; ")
+}
+
+// unmatchedWhy says which offers g's jobs sat unmatched beside.
+func (p *planner) unmatchedWhy(g *group) string {
+	var on []string
+	for _, u := range g.refused {
+		on = append(on, fmt.Sprintf("%s in %s for %s", u.Offer.Flavor, u.Offer.Loc, dur(p.in.Now.Sub(u.Since))))
+	}
+	return "unmatched on real workers: these jobs stayed idle beside idle workers of " + strings.Join(on, ", ") +
+		" (HTCondor matched them only to the offline flavor ads)"
 }
 
 func (p *planner) unmet(g *group, jobs int, why string) {

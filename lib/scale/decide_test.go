@@ -934,6 +934,69 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			// A job whose Requirements hold only against the offline ads
+			// (TARGET.Offline =?= True): the worker booted for it stood
+			// idle beside it past UnmatchedAfter. Not demand for that
+			// flavor any more: no VM, and the idle worker is not held.
+			name: "jobs unmatched beside an idle worker past UnmatchedAfter: no VM, the worker retires",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-4 * time.Minute)}}
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Idle, small)}
+			},
+			want: Decision{
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them"}},
+			},
+		},
+		{
+			name: "jobs unmatched beside an idle worker for less than UnmatchedAfter: still demand, the worker is kept",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 3, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-2 * time.Minute)}}
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Idle, small)}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "unmatched on one flavor's workers: the other flavors still serve the jobs",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 2, small, medium)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-10 * time.Minute)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 1 cpu/1024 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 4 jobs per VM)"}},
+				Notes: []string{"s#1: unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 10m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them there"},
+			},
+		},
+		{
+			name: "UnmatchedAfter below zero: the rule is off",
+			mod: func(in *Input) {
+				in.Knobs.UnmatchedAfter = -1
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-time.Hour)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "an unmatched entry for an offer the jobs are not eligible for changes nothing",
+			mod: func(in *Input) {
+				in.Knobs.UnmatchedAfter = time.Minute
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: medium, Since: now.Add(-time.Hour)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
 			name: "a cloud missing from Clouds has weight 0 and no max",
 			mod: func(in *Input) {
 				in.Clouds = in.Clouds[:1]

@@ -42,6 +42,19 @@
 // serve demand that lists their offer, and are kept from retiring while it
 // could use them; nothing new is created from such an offer.
 //
+// Unmatched on real workers. An eligible offer that a demand group lists in
+// Unmatched with Since at least UnmatchedAfter ago (DefaultUnmatchedAfter,
+// 3 minutes, when zero; never when below zero) is taken out of the group's
+// eligible offers: its jobs stayed idle while idle real workers of that
+// flavor stood beside them, so HTCondor matches them only to the offline
+// flavor ads (a Requirements of TARGET.Offline =?= True, or anything else
+// the real workers do not offer) and more workers of it would idle too. No
+// VM is created for them there, and they no longer keep idle nodes of it
+// from retiring. A group with no eligible offer left gets an Unmet "unmatched
+// on real workers"; one with others left gets a note. lib/provision
+// computes Unmatched and keeps an entry that reached UnmatchedAfter for as
+// long as the group exists, so such jobs boot one round of VMs, then none.
+//
 // Packing. A job asks at least one cpu (as HTCondor does). Demand groups are
 // placed largest first (GPUs, then cpus, memory, disk; then oldest; then
 // key), first-fit: on existing capacity (busy nodes first, so idle ones stay

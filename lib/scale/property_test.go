@@ -63,6 +63,11 @@ func randomInput(r *rand.Rand) Input {
 				d.Eligible = append(d.Eligible, o.OfferKey)
 			}
 		}
+		for _, k := range d.Eligible {
+			if pick(4) == 0 { // jobs that sat beside idle workers of it
+				d.Unmatched = append(d.Unmatched, Unmatched{Offer: k, Since: now.Add(-minutes(8))})
+			}
+		}
 		if pick(5) == 0 { // a flavor only old nodes still have
 			d.Eligible = append(d.Eligible, OfferKey{Loc: cloud.Location{Cloud: "gone", Region: "r"}, Flavor: "old"})
 		}
@@ -104,6 +109,10 @@ func shuffled(r *rand.Rand, in Input) Input {
 		})
 	}
 	for i := range out.Demand {
+		out.Demand[i].Unmatched = slices.Clone(out.Demand[i].Unmatched)
+		r.Shuffle(len(out.Demand[i].Unmatched), func(a, b int) {
+			out.Demand[i].Unmatched[a], out.Demand[i].Unmatched[b] = out.Demand[i].Unmatched[b], out.Demand[i].Unmatched[a]
+		})
 		out.Demand[i].Eligible = slices.Clone(out.Demand[i].Eligible)
 		r.Shuffle(len(out.Demand[i].Eligible), func(a, b int) {
 			out.Demand[i].Eligible[a], out.Demand[i].Eligible[b] = out.Demand[i].Eligible[b], out.Demand[i].Eligible[a]
@@ -220,6 +229,11 @@ func checkInvariants(in Input, d Decision) []string {
 			}
 			if !slices.Contains(g.Eligible, c.Offer) {
 				fail("create of %v serves %q, which is not eligible there", c.Offer, key)
+			}
+			for _, u := range g.Unmatched {
+				if after := UnmatchedAfter(k); u.Offer == c.Offer && after > 0 && in.Now.Sub(u.Since) >= after {
+					fail("create of %v serves %q, whose jobs sat unmatched beside its workers for %s", c.Offer, key, in.Now.Sub(u.Since))
+				}
 			}
 			if fit(o.Size, norm(g.Need)) == 0 {
 				fail("create of %v serves %q, too big for it", c.Offer, key)
