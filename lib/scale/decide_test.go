@@ -947,7 +947,7 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them"}},
+				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them"}},
 			},
 		},
 		{
