@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
@@ -651,5 +652,83 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 				t.Errorf("no unmet reason says %q", tc.reason)
 			}
 		})
+	}
+}
+
+// TestOfflineOnlyJobBootsOneRoundThenNone: jobs whose Requirements match
+// only the offline flavor ads (TARGET.Offline =?= True) get one round of
+// VMs; once those stood idle beside them past UnmatchedAfter the jobs are
+// "unmatched on real workers": the workers retire and none is booted again,
+// however long the jobs wait.
+func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	if n := r.a.callsLike("create"); n != 3 {
+		t.Fatalf("first round: %d creates, want 3", n)
+	}
+	for _, vm := range r.servers(r.a) {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, r.now)
+	}
+	sawUnmet := false
+	for i := 0; i < 60; i++ { // 30 minutes
+		rep := r.cycle(30 * time.Second)
+		for _, u := range rep.Decision.Unmet {
+			sawUnmet = sawUnmet || strings.HasPrefix(u.Reason, "unmatched on real workers: ")
+		}
+	}
+	if n := r.a.callsLike("create") + r.b.callsLike("create"); n != 3 {
+		t.Errorf("%d creates in all, want the first round's 3 only", n)
+	}
+	if n := r.a.count(); n != 0 {
+		t.Errorf("%d workers still up beside jobs they cannot run, want 0 (drains %v)", n, r.pool.drains)
+	}
+	if !sawUnmet {
+		t.Error("no unmet reason says the jobs are unmatched on real workers")
+	}
+}
+
+// TestUnmatchedLiftedWhenTheJobsStart: jobs held back by something that
+// passes (a concurrency limit) start on the worker once it does; then they
+// are demand for that flavor again.
+func TestUnmatchedLiftedWhenTheJobsStart(t *testing.T) {
+	r := newRig(t, knobs())
+	r.threeSmallVMs()
+	vms := r.servers(r.a)
+	for _, vm := range vms {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, r.now)
+	}
+	var rep Report
+	for i := 0; i < 8; i++ { // 4 minutes beside the idle workers
+		rep = r.cycle(30 * time.Second)
+	}
+	if len(rep.Demand) != 1 || len(rep.Demand[0].Unmatched) != 1 {
+		t.Fatalf("demand not marked unmatched after 4 minutes beside idle workers: %+v", rep.Demand)
+	}
+	r.pool.setClaimed(vms[0].Name, 1, time.Time{})
+	r.pool.demand = smallDemand(2, offerKey("a", "r1", "small"))
+	rep = r.cycle(30 * time.Second)
+	if len(rep.Demand) != 1 || len(rep.Demand[0].Unmatched) != 0 {
+		t.Fatalf("a job of the group started on a worker, yet still unmatched: %+v", rep.Demand)
+	}
+	if len(rep.Decision.Drains) != 0 {
+		t.Errorf("workers the waiting jobs fit drained after the lift: %+v", rep.Decision.Drains)
+	}
+}
+
+func TestKnobsFromUnmatchedAfter(t *testing.T) {
+	c := config.Default()
+	if got := scale.UnmatchedAfter(KnobsFrom(&c)); got != scale.DefaultUnmatchedAfter {
+		t.Errorf("default ehos.yaml: unmatched_after %s, want %s", got, scale.DefaultUnmatchedAfter)
+	}
+	c.Scaling.UnmatchedAfter = 0
+	if got := scale.UnmatchedAfter(KnobsFrom(&c)); got != 0 {
+		t.Errorf("unmatched_after: 0 gives %s, want the rule off", got)
+	}
+	c.Scaling.UnmatchedAfter = 20 * time.Second
+	if got := scale.UnmatchedAfter(KnobsFrom(&c)); got != 20*time.Second {
+		t.Errorf("unmatched_after: 20s gives %s", got)
 	}
 }
