@@ -732,3 +732,55 @@ func TestKnobsFromUnmatchedAfter(t *testing.T) {
 		t.Errorf("unmatched_after: 20s gives %s", got)
 	}
 }
+
+// TestUnmatchedCountsOnlyWorkersThatCouldTakeTheJobs: an unhealthy worker
+// (its START is off), one too small for the jobs, or jobs that leave the
+// queue, never make demand unmatched.
+func TestUnmatchedCountsOnlyWorkersThatCouldTakeTheJobs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(r *rig, name string)
+		demand []scale.Demand
+		want   bool
+	}{
+		{name: "healthy idle worker that fits", want: true},
+		{name: "unhealthy worker", mutate: func(r *rig, n string) { r.pool.workers[n].Healthy = false }},
+		{name: "worker too small", demand: []scale.Demand{{Key: "schedd#1", Need: scale.Resources{Cpus: 1, MemoryMB: 4096}, Idle: 1, Oldest: t0,
+			Eligible: []scale.OfferKey{offerKey("a", "r1", "small")}}}},
+		{name: "claimed worker", mutate: func(r *rig, n string) { r.pool.setClaimed(n, 1, time.Time{}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, knobs())
+			vm := r.joinedWorker()
+			if tc.mutate != nil {
+				tc.mutate(r, vm.Name)
+			}
+			if tc.demand != nil {
+				r.pool.demand = tc.demand
+			}
+			var rep Report
+			for i := 0; i < 8; i++ {
+				rep = r.cycle(30 * time.Second)
+			}
+			got := len(rep.Demand) == 1 && len(rep.Demand[0].Unmatched) == 1
+			if got != tc.want {
+				t.Errorf("unmatched after 4 minutes = %v, want %v: %+v", got, tc.want, rep.Demand)
+			}
+		})
+	}
+
+	// The group leaves the queue and comes back: its clock starts again.
+	r := newRig(t, knobs())
+	r.joinedWorker()
+	for i := 0; i < 4; i++ {
+		r.cycle(30 * time.Second)
+	}
+	saved := r.pool.demand
+	r.pool.demand = nil
+	r.cycle(30 * time.Second)
+	r.pool.demand = saved
+	rep := r.cycle(30 * time.Second)
+	if len(rep.Demand) != 1 || len(rep.Demand[0].Unmatched) != 1 || !rep.Demand[0].Unmatched[0].Since.Equal(r.now) {
+		t.Errorf("a group back in the queue kept its old clock: %+v (now %s)", rep.Demand, r.now)
+	}
+}
