@@ -42,9 +42,12 @@ type Scaling struct {
 	DrainTimeout       time.Duration `yaml:"drain_timeout"`      // retiring → gone; reported, never forced while jobs run
 	DeleteTimeout      time.Duration `yaml:"delete_timeout"`     // deleting → gone, else retried with backoff
 	OrphanGrace        time.Duration `yaml:"orphan_grace"`       // owned VM unknown to us this long → reaped
-	BackoffInitial     time.Duration `yaml:"backoff_initial"`    // first back-off of a failing cloud
-	BackoffMax         time.Duration `yaml:"backoff_max"`
-	DryRun             bool          `yaml:"dry_run"`
+	// UnmatchedAfter: jobs idle this long beside idle real workers of a
+	// flavor are no longer demand for it; 0 switches the rule off.
+	UnmatchedAfter time.Duration `yaml:"unmatched_after"`
+	BackoffInitial time.Duration `yaml:"backoff_initial"` // first back-off of a failing cloud
+	BackoffMax     time.Duration `yaml:"backoff_max"`
+	DryRun         bool          `yaml:"dry_run"`
 }
 
 // Templates says which cloud-init templates to use. A bare file name is

@@ -29,6 +29,7 @@ func Default() Config {
 			DrainTimeout:       2 * time.Hour,
 			DeleteTimeout:      5 * time.Minute,
 			OrphanGrace:        10 * time.Minute,
+			UnmatchedAfter:     3 * time.Minute, // scale.DefaultUnmatchedAfter
 			BackoffInitial:     30 * time.Second,
 			BackoffMax:         15 * time.Minute,
 		},

@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 		{"scaling.drain_timeout", s.DrainTimeout, time.Second},
 		{"scaling.delete_timeout", s.DeleteTimeout, time.Second},
 		{"scaling.orphan_grace", s.OrphanGrace, 0},
+		{"scaling.unmatched_after", s.UnmatchedAfter, 0},
 		{"scaling.backoff_initial", s.BackoffInitial, time.Second},
 		{"scaling.backoff_max", s.BackoffMax, time.Second},
 		{"worker.max_lifetime", c.Worker.MaxLifetime, 0},

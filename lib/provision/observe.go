@@ -197,6 +197,7 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 		}
 		if w.Claimed > t.claimed {
 			p.lastStart = now
+			p.startedOn[t.offer] = now
 		}
 		t.claimed = w.Claimed
 		t.joined, t.lastSeen = true, now

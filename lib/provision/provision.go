@@ -70,6 +70,11 @@ type Provisioner struct {
 	// worker.
 	joined  int
 	recheck bool
+	// unmatched tracks demand groups whose jobs sit beside idle real
+	// workers, by demand key and offer; startedOn is the last cycle a
+	// worker of each offer was seen to start a job.
+	unmatched map[string]map[scale.OfferKey]*unmatched
+	startedOn map[scale.OfferKey]time.Time
 }
 
 type region struct {
@@ -141,7 +146,8 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 			return "ehos-" + pool + "-" + hex.EncodeToString(b[:])
 		}
 	}
-	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{}}
+	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{},
+		unmatched: map[string]map[scale.OfferKey]*unmatched{}, startedOn: map[scale.OfferKey]time.Time{}}
 	for _, cs := range opt.Clouds {
 		if !cs.Config.IsEnabled() {
 			continue
@@ -243,6 +249,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	p.refused = seen
 	var held []string
 	if derr == nil {
+		demand = p.markUnmatched(now, demand, in.Nodes, workers, werr == nil)
 		in.Demand, held = holdStale(demand, p.lastStart)
 		if slices.ContainsFunc(demand, servable) {
 			p.lastDemand = now
