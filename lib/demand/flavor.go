@@ -111,9 +111,13 @@ func FlavorAds(offers []scale.Offer, pool string, seq int64) []classad.Ad {
 			AttrOffer:              classad.Bool(true),
 			"UpdateSequenceNumber": classad.Int(seq),
 			// Never contacted: the negotiator does not talk to offline
-			// startds, but an ad without an address is refused.
-			"MyAddress":    classad.String("<127.0.0.1:1>"),
-			"StartdIpAddr": classad.String("<127.0.0.1:1>"),
+			// startds, but an ad without an address is refused. No
+			// StartdIpAddr: the negotiator's verdict on an offline ad
+			// (a MERGE_STARTD_AD) copies it but not MyAddress, and a
+			// collector with COLLECTOR_REQUIREMENTS set (the shipped
+			// one) refuses a startd ad whose two addresses differ
+			// ("inconsistent IP addresses"), so no verdict would land.
+			"MyAddress": classad.String("<127.0.0.1:1>"),
 		}
 		ads = append(ads, ad)
 	}
