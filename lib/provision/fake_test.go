@@ -169,6 +169,30 @@ type fakePool struct {
 	// rescheduled holds, per Reschedule call, the demand keys it was for.
 	rescheduled   [][]string
 	rescheduleErr error
+	// running is what the schedds say runs where (RunningJobs), by ehos
+	// name; runningErr fails that query; asked counts the queries.
+	running    map[string][]string
+	runningErr error
+	asked      int
+}
+
+func (p *fakePool) RunningJobs(context.Context) (map[string][]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked++
+	out := map[string][]string{}
+	for k, v := range p.running {
+		out[k] = append([]string(nil), v...)
+	}
+	return out, p.runningErr
+}
+
+// vanish removes a worker's startd ad, as an invalidation or an expired
+// token does; its job may run on.
+func (p *fakePool) vanish(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.workers, name)
 }
 
 func (p *fakePool) Reschedule(_ context.Context, ds []scale.Demand) error {

@@ -56,6 +56,19 @@ type Pool interface {
 	Publish(ctx context.Context, ad classad.Ad) error
 }
 
+// RunningJobs is an optional Pool ability: which jobs the schedds say run on
+// which worker. A worker's startd ad can vanish (its token expired, the ad
+// was invalidated) while its job runs on; before deleting such a VM the
+// provisioner asks the schedds. A Pool without it makes every VM whose ad
+// vanished stay until it has one.
+type RunningJobs interface {
+	// RunningJobs returns, by ehos name (the startd's name up to its first
+	// "@"), the jobs running there as "schedd S job C.P". An error means
+	// some schedd could not be asked: the map then holds what the others
+	// said.
+	RunningJobs(ctx context.Context) (map[string][]string, error)
+}
+
 // NewVM describes a worker about to be created, for Bootstrap.
 type NewVM struct {
 	Name   string

@@ -161,6 +161,9 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 		if w == nil && t.id != "" {
 			w = byID[t.id]
 		}
+		if w == nil && t.joined && workersOK {
+			node.AdVanished = true
+		}
 		if w != nil && (t.state == scale.Idle || t.state == scale.Busy || t.state == scale.Retiring) {
 			node.Free = w.Free
 			node.Running = w.Claimed

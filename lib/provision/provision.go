@@ -227,6 +227,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 
 	in := p.buildInput(now, workers, werr == nil)
+	p.askSchedds(ctx, &in)
 	var held []string
 	if derr == nil {
 		in.Demand, held = holdStale(demand, p.lastStart)
@@ -286,6 +287,38 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 	p.last = rep
 	return rep, nil
+}
+
+// askSchedds fills in which jobs the schedds say run on nodes that have no
+// startd ad and might be deleted this cycle: a vanished ad does not mean a
+// finished job. Only then are the schedds asked, so a quiet pool costs no
+// condor_q.
+func (p *Provisioner) askSchedds(ctx context.Context, in *scale.Input) {
+	need := false
+	for _, n := range in.Nodes {
+		waited := in.Now.Sub(n.StateSince)
+		switch {
+		case n.AdVanished,
+			(n.State == scale.Requested || n.State == scale.Booting) && in.Knobs.BootTimeout > 0 && waited >= in.Knobs.BootTimeout:
+			need = true
+		}
+	}
+	if !need {
+		return
+	}
+	rj, ok := p.pool.(RunningJobs)
+	if !ok {
+		in.ScheddJobsUnknown = "this pool cannot ask its schedds"
+		return
+	}
+	jobs, err := rj.RunningJobs(ctx)
+	if err != nil {
+		in.ScheddJobsUnknown = err.Error()
+		p.opt.Log.Warn().Err(err).Msg("could not ask every schedd which jobs run where: no VM whose startd ad vanished is deleted this cycle")
+	}
+	for i := range in.Nodes {
+		in.Nodes[i].ScheddJobs = jobs[in.Nodes[i].Name]
+	}
 }
 
 // reschedule asks for a negotiation when workers joined this cycle while

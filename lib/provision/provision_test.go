@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,52 @@ func TestLifecycleFromZeroAndBack(t *testing.T) {
 	rep = r.cycle(30 * time.Second)
 	if len(rep.Nodes) != 0 {
 		t.Errorf("nodes still reported: %+v", rep.Nodes)
+	}
+}
+
+// A busy worker whose startd ad vanished (token expired, ad invalidated)
+// while the cloud still says ACTIVE is kept for as long as a schedd says its
+// job runs there, or the schedds cannot all be asked; then it is deleted.
+func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	r.pool.demand = nil
+	r.pool.setClaimed(vm.Name, 1, time.Time{})
+	if rep := r.cycle(30 * time.Second); rep.Counts()[scale.Busy] != 1 {
+		t.Fatalf("counts %v, want 1 busy", rep.Counts())
+	}
+	asked := r.pool.asked
+	if asked != 0 {
+		t.Errorf("the schedds were asked %d times while every worker had its ad", asked)
+	}
+
+	r.pool.vanish(vm.Name)
+	r.pool.running = map[string][]string{vm.Name: {"schedd s1 job 12.0"}}
+	rep := r.cycle(4 * time.Minute) // past orphan_grace (3m)
+	if n := r.a.callsLike("delete"); n != 0 {
+		t.Fatalf("deleted a VM whose job still runs (%d deletes); decision %+v", n, rep.Decision)
+	}
+	want := vm.Name + ": startd ad vanished but schedd s1 job 12.0 runs there; keeping"
+	if !slices.Contains(rep.Decision.Notes, want) {
+		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
+	}
+
+	// A schedd that cannot be asked might hold the job: still kept.
+	r.pool.running = nil
+	r.pool.runningErr = errors.New("schedd s1: connection refused")
+	rep = r.cycle(time.Minute)
+	if n := r.a.callsLike("delete"); n != 0 {
+		t.Fatalf("deleted a vanished VM while the schedds could not be asked; decision %+v", rep.Decision)
+	}
+
+	// The job is done: now it goes.
+	r.pool.runningErr = nil
+	rep = r.cycle(time.Minute)
+	if n := r.a.callsLike("delete"); n != 1 {
+		t.Fatalf("%d deletes after its job ended, want 1; decision %+v", n, rep.Decision)
+	}
+	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished and no schedd runs a job there" {
+		t.Errorf("deletes %+v", rep.Decision.Deletes)
 	}
 }
 
