@@ -67,7 +67,7 @@ type Worker struct {
 	// scaling.cycle, so that a worker's jobs end before its token does;
 	// never more than that (see WorkerMaxLifetime).
 	MaxLifetime time.Duration `yaml:"max_lifetime"`
-	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
+	TokenKey    string        `yaml:"token_key"` // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
 	// TokenIdentity is the identity minted into each worker's token; the
 	// central manager's ALLOW_ADVERTISE_STARTD must name it. Default
 	// ehos-worker@<trust_domain>.
