@@ -30,6 +30,17 @@ type Process struct {
 // and every daemon it started die too. ctx bounds the start only; stop it
 // with Stop.
 func StartMaster(ctx context.Context, inst *Install, configFile string) (*Process, error) {
+	return startMaster(ctx, inst, configFile)
+}
+
+// StartMasterAsRoot is StartMaster with the master running as root, as on a
+// real worker VM: the daemons run as the root's condor user and switch to
+// the job's owner for jobs, so what a job can read is what it could on a VM.
+func StartMasterAsRoot(ctx context.Context, inst *Install, configFile string) (*Process, error) {
+	return startMaster(ctx, inst, configFile, "EHOS_CONDOR_UID=0")
+}
+
+func startMaster(ctx context.Context, inst *Install, configFile string, env ...string) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -40,7 +51,7 @@ func StartMaster(ctx context.Context, inst *Install, configFile string) (*Proces
 	}
 	defer f.Close()
 	cmd := exec.Command(inst.Wrap, "condor_master", "-f")
-	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+inst.Root)
+	cmd.Env = append(append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+inst.Root), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Pdeathsig fires when the thread that forked dies; keep this goroutine on
 	// one thread while starting so the signal is tied to the process, which
