@@ -38,7 +38,9 @@ type Pool struct {
 	// RetireLifetime bounds how long a retire request stays (default 24h);
 	// the VM is normally deleted long before.
 	RetireLifetime time.Duration
-	Log            zerolog.Logger
+	// Revoker keeps the revocation list of deleted VMs' tokens; nil: none.
+	Revoker *Revoker
+	Log     zerolog.Logger
 }
 
 var _ provision.Pool = (*Pool)(nil)

@@ -69,6 +69,26 @@ type RunningJobs interface {
 	RunningJobs(ctx context.Context) (map[string][]string, error)
 }
 
+// RevokedToken is a deleted VM's token, by id: revoked until it expires.
+type RevokedToken struct {
+	VM      string
+	JTI     string
+	Expires time.Time // zero: never expires
+}
+
+// TokenRevoker is an optional Pool ability: once a VM is deleted, its
+// token must not let anyone who copied it speak for a worker any more.
+type TokenRevoker interface {
+	RevokeTokens(ctx context.Context, now time.Time, toks []RevokedToken) error
+}
+
+// TokenIDs is an optional Bootstrap ability: the id of the token it
+// minted into a VM's user-data (recorded in the VM's metadata, so that it
+// can be revoked when the VM is deleted, even by a restarted provisioner).
+type TokenIDs interface {
+	TokenID(vm string) (jti string, expires time.Time, ok bool)
+}
+
 // NewVM describes a worker about to be created, for Bootstrap.
 type NewVM struct {
 	Name   string
