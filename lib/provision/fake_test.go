@@ -174,6 +174,19 @@ type fakePool struct {
 	running    map[string][]string
 	runningErr error
 	asked      int
+	// revoked holds the tokens RevokeTokens was given; revokeErr fails it.
+	revoked   []RevokedToken
+	revokeErr error
+}
+
+func (p *fakePool) RevokeTokens(_ context.Context, _ time.Time, toks []RevokedToken) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revokeErr != nil {
+		return p.revokeErr
+	}
+	p.revoked = append(p.revoked, toks...)
+	return nil
 }
 
 func (p *fakePool) RunningJobs(context.Context) (map[string][]string, error) {
@@ -274,11 +287,16 @@ func (p *fakePool) setClaimed(name string, claimed int, idleSince time.Time) {
 	p.workers[name].Free.Cpus = max(0, 1-claimed)
 }
 
-// fakeBoot makes user-data naming the VM; err fails it.
+// fakeBoot makes user-data naming the VM; err fails it. Each VM's token
+// id is "jti-<name>", expiring a day after the test's start.
 type fakeBoot struct {
 	err   error
 	calls int
 	mu    sync.Mutex
+}
+
+func (b *fakeBoot) TokenID(vm string) (string, time.Time, bool) {
+	return "jti-" + vm, t0.Add(24 * time.Hour), true
 }
 
 func (b *fakeBoot) UserData(_ context.Context, vm NewVM) ([]byte, error) {

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -123,6 +124,12 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 				t.created = vm.Created
 			}
 			t.fault = vm.Fault
+			if id := vm.Metadata[cloud.MetaTokenID]; id != "" {
+				t.tokenID = id
+				if secs, err := strconv.ParseInt(vm.Metadata[cloud.MetaTokenExpires], 10, 64); err == nil && secs > 0 {
+					t.tokenExpires = time.Unix(secs, 0).UTC()
+				}
+			}
 			w := byID[vm.ID]
 			if w == nil {
 				w = byName[name]

@@ -101,6 +101,11 @@ type track struct {
 	deleteSent  time.Time
 	deleteTries int
 	fault       string
+	// tokenID and tokenExpires name its IDTOKEN (VM metadata); revoked
+	// says its revocation went through.
+	tokenID      string
+	tokenExpires time.Time
+	revoked      bool
 }
 
 // DefaultDrainRecheck is Options.DrainRecheck when it is zero.

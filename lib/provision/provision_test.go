@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -219,6 +220,44 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 	}
 	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished and no schedd runs a job there" {
 		t.Errorf("deletes %+v", rep.Decision.Deletes)
+	}
+}
+
+// A VM's token id goes into its metadata at create; when the VM is deleted,
+// even by a provisioner restarted since, its token is revoked, once.
+func TestDeletedVMsTokenIsRevoked(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	if got := vm.Metadata[cloud.MetaTokenID]; got != "jti-"+vm.Name {
+		t.Fatalf("metadata %v: no token id", vm.Metadata)
+	}
+	r.pool.demand = nil
+	r.p = r.build(knobs()) // restarted: only the cloud's metadata knows the token
+	r.cycle(time.Minute)
+	r.pool.revokeErr = errors.New("collector did not re-read")
+	rep := r.cycle(6 * time.Minute) // idle past idle_before_retire: drained
+	rep = r.cycle(30 * time.Second) // drained: deleted
+	if r.a.count() != 0 {
+		t.Fatalf("not deleted; decision %+v", rep.Decision)
+	}
+	if !slices.ContainsFunc(rep.Errors, func(e string) bool {
+		return strings.Contains(e, "revoke tokens of deleted VMs: collector did not re-read")
+	}) {
+		t.Errorf("a failed revocation is not reported: %q", rep.Errors)
+	}
+
+	// The same, with a collector that takes the revocation.
+	r2 := newRig(t, knobs())
+	vm = r2.joinedWorker()
+	r2.pool.demand = nil
+	r2.p = r2.build(knobs())
+	r2.cycle(time.Minute)
+	r2.cycle(6 * time.Minute)
+	r2.cycle(30 * time.Second)
+	r2.cycle(30 * time.Second)
+	want := []RevokedToken{{VM: vm.Name, JTI: "jti-" + vm.Name, Expires: t0.Add(24 * time.Hour)}}
+	if d := cmp.Diff(want, r2.pool.revoked); d != "" {
+		t.Errorf("revoked (-want +got):\n%s", d)
 	}
 }
 
