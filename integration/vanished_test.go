@@ -47,13 +47,18 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		"TargetType":   classad.String("Machine"),
 		"Requirements": classad.Expr("EHOSName == " + classad.Quote(vm)),
 	}
+	var tokenID string
 	serverExists := func() bool {
 		for _, v := range s.Servers() {
 			if v.Metadata["ehos_name"] == vm {
+				tokenID = v.Metadata["ehos_token_id"]
 				return true
 			}
 		}
 		return false
+	}
+	if !serverExists() || tokenID == "" {
+		t.Fatalf("the VM %s has no ehos_token_id in its metadata", vm)
 	}
 	running := func(ctx context.Context) bool {
 		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
@@ -92,4 +97,13 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		t.Errorf("job: NumJobStarts ExitCode JobStatus = %q, want 1 0 4 (started once, finished)", out)
 	}
 	s.Pool.WaitFor(t, 2*time.Minute, "the VM deleted once its job ended", func(context.Context) (bool, error) { return !serverExists(), nil })
+
+	// Its token is revoked: the collector's SEC_TOKEN_REVOCATION_EXPR names it.
+	s.Pool.WaitFor(t, 30*time.Second, "the deleted VM's token in SEC_TOKEN_REVOCATION_EXPR", func(ctx context.Context) (bool, error) {
+		vals, err := cl.ConfigVal(ctx, "SEC_TOKEN_REVOCATION_EXPR")
+		return err == nil && strings.Contains(vals["SEC_TOKEN_REVOCATION_EXPR"], classad.Quote(tokenID)), err
+	})
+	if !strings.Contains(s.ProvisionerLog(), "revoked the tokens of deleted VMs") {
+		t.Error("the provisioner's log does not say it revoked the token")
+	}
 }
