@@ -308,22 +308,27 @@ func orNone(s string) string {
 
 // revoke has the deleted VMs' tokens revoked, where the pool can: whoever
 // copied a token off a VM cannot speak for a worker once the VM is gone. A
-// failure is reported and retried with the next delete.
+// failure is reported and retried every cycle until it goes through (a
+// restart forgets it: the token then lives until it expires).
 func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedToken, tracks []*track, rep *Report) {
-	if len(toks) == 0 {
+	for _, t := range tracks {
+		t.revoked = true // from now on in p.unrevoked until it goes through
+	}
+	p.unrevoked = append(p.unrevoked, toks...)
+	if len(p.unrevoked) == 0 {
 		return
 	}
 	rv, ok := p.pool.(TokenRevoker)
 	if !ok {
+		p.unrevoked = nil
 		return
 	}
+	toks = p.unrevoked
 	if err := rv.RevokeTokens(ctx, now, toks); err != nil {
 		rep.Errors = append(rep.Errors, "revoke tokens of deleted VMs: "+err.Error())
-		p.opt.Log.Warn().Err(err).Int("tokens", len(toks)).Msg("token revocation failed")
+		p.opt.Log.Warn().Err(err).Int("tokens", len(toks)).Msg("token revocation failed: retried next cycle")
 		return
 	}
-	for _, t := range tracks {
-		t.revoked = true
-	}
+	p.unrevoked = nil
 	p.opt.Log.Info().Int("tokens", len(toks)).Msg("revoked the tokens of deleted VMs")
 }

@@ -69,6 +69,9 @@ type Provisioner struct {
 	// worker.
 	joined  int
 	recheck bool
+	// unrevoked are deleted VMs' tokens whose revocation has not gone
+	// through yet.
+	unrevoked []RevokedToken
 }
 
 type region struct {

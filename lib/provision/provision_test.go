@@ -245,6 +245,14 @@ func TestDeletedVMsTokenIsRevoked(t *testing.T) {
 	}) {
 		t.Errorf("a failed revocation is not reported: %q", rep.Errors)
 	}
+	// Retried in the next cycles, though the VM is gone, until it goes through.
+	r.cycle(30 * time.Second)
+	r.pool.revokeErr = nil
+	r.cycle(30 * time.Second)
+	r.cycle(30 * time.Second)
+	if len(r.pool.revoked) != 1 || r.pool.revoked[0].JTI != "jti-"+vm.Name {
+		t.Errorf("after the collector recovered, revoked %+v, want the token once", r.pool.revoked)
+	}
 
 	// The same, with a collector that takes the revocation.
 	r2 := newRig(t, knobs())
