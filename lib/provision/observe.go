@@ -162,7 +162,7 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 		t := p.tracks[n]
 		node := scale.Node{
 			ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: t.since,
-			Created: t.created, Fault: t.fault, Attempts: t.deleteTries,
+			Created: t.created, Fault: t.fault, Attempts: t.deleteTries, TokenExpires: t.tokenExpires,
 		}
 		w := byName[n]
 		if w == nil && t.id != "" {

@@ -315,6 +315,8 @@ func (p *planner) lifecycle() {
 		case Idle, Busy:
 			if age := now.Sub(n.Created); k.MaxLifetime > 0 && age >= k.MaxLifetime {
 				p.drain(i, fmt.Sprintf("max lifetime %s reached (age %s): running jobs finish first", k.MaxLifetime, dur(age)))
+			} else if !n.TokenExpires.IsZero() && !now.Before(n.TokenExpires.Add(-k.DrainTimeout)) {
+				p.drain(i, fmt.Sprintf("its token expires at %s, within drain timeout %s: drained so running jobs finish first", n.TokenExpires.UTC().Format(time.RFC3339), k.DrainTimeout))
 			}
 		}
 	}

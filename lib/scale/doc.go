@@ -20,7 +20,9 @@
 // are deleted only when no job runs on them; while jobs run they get a note
 // and are left alone: a running job is never killed. Idle or busy nodes whose
 // age (Now − Created) reached MaxLifetime (when > 0) are drained
-// peacefully ("max lifetime"): their jobs finish first. Apart from that,
+// peacefully ("max lifetime"): their jobs finish first; so are those whose
+// TokenExpires, when known, is at most DrainTimeout away, whatever their
+// age (a token minted under an older, longer max lifetime). Apart from that,
 // only Rebalance (below) drains a busy node, and just as peacefully.
 //
 // A schedd's word beats a missing ad. No drained, retiring or never-joined

@@ -53,3 +53,32 @@ func TestMaxLifetimeDrainsBeforeTheTokenExpires(t *testing.T) {
 		t.Errorf("retiring worker with a running job past drain timeout: %+v", d)
 	}
 }
+
+// A worker whose token expires sooner than its max lifetime says (a token
+// minted under an older config) is drained DrainTimeout before the token
+// ends; one whose token is further away is left alone.
+func TestTokenExpiryDrainsBeforeMaxLifetime(t *testing.T) {
+	in := base()
+	in.Knobs.MaxLifetime = 100 * time.Hour
+	in.Nodes = []Node{
+		node("w1", Busy, medium, func(n *Node) { n.TokenExpires = now.Add(59 * time.Minute) }),
+		node("w2", Busy, medium, func(n *Node) { n.TokenExpires = now.Add(61 * time.Minute) }),
+		node("w3", Idle, medium, func(n *Node) { n.TokenExpires = now.Add(-time.Minute) }),
+	}
+	in.Knobs.Min = 3
+	d := Decide(in)
+	var drained []string
+	for _, a := range d.Drains {
+		drained = append(drained, a.Node+": "+a.Reason)
+	}
+	want := []string{
+		"w1: its token expires at 2026-11-24T12:59:00Z, within drain timeout 1h0m0s: drained so running jobs finish first",
+		"w3: its token expires at 2026-11-24T11:59:00Z, within drain timeout 1h0m0s: drained so running jobs finish first",
+	}
+	if strings.Join(drained, "\n") != strings.Join(want, "\n") {
+		t.Errorf("drains:\n%s\nwant:\n%s", strings.Join(drained, "\n"), strings.Join(want, "\n"))
+	}
+	if len(d.Deletes) != 0 {
+		t.Errorf("deletes %+v", d.Deletes)
+	}
+}

@@ -108,6 +108,10 @@ type Node struct {
 	// ScheddJobs are the jobs the schedds say run on it now (JobStatus
 	// running, RemoteHost one of its slots), as "schedd S job C.P".
 	ScheddJobs []string `json:"schedd_jobs,omitempty"`
+	// TokenExpires is when its IDTOKEN expires (zero: unknown). It is
+	// drained DrainTimeout before, whatever MaxLifetime says: a worker
+	// whose token expired can no longer speak to the pool.
+	TokenExpires time.Time `json:"token_expires,omitempty"`
 }
 
 // Knobs are the scaling settings (ehos.yaml `scaling:`, overridable by EHOS_*
