@@ -340,7 +340,7 @@ func (p *planner) lifecycle() {
 func (p *planner) jobsThere(n Node) bool {
 	what := "startd ad vanished"
 	if !n.AdVanished {
-		what = fmt.Sprintf("%s for deletion", n.State)
+		what = fmt.Sprintf("%s and due for deletion", n.State)
 	}
 	switch {
 	case len(n.ScheddJobs) > 0:

@@ -784,8 +784,8 @@ func TestDecide(t *testing.T) {
 				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: "startd ad vanished and no schedd runs a job there"}},
 				Notes: []string{
 					"w1: startd ad vanished but schedd s1 job 12.0 runs there; keeping",
-					"w3: booting for deletion but schedd s1 job 13.0, schedd s1 job 14.0, schedd s1 job 15.0 and 1 more runs there; keeping",
-					"w4: retiring for deletion but schedd s1 job 16.0 runs there; keeping",
+					"w3: booting and due for deletion but schedd s1 job 13.0, schedd s1 job 14.0, schedd s1 job 15.0 and 1 more runs there; keeping",
+					"w4: retiring and due for deletion but schedd s1 job 16.0 runs there; keeping",
 				},
 			},
 		},
