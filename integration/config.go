@@ -1,6 +1,10 @@
 package integration
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ehos-project/ehos/integration/netns"
+)
 
 // baseConfig is what every test daemon shares: paths in the trixie root, its
 // own LOCAL_DIR, loopback only, fast intervals, security on.
@@ -105,3 +109,17 @@ MACHINE_MAX_VACATE_TIME = 10
 STARTD_NOCLAIM_SHUTDOWN = 0
 RUNBENCHMARKS = False
 `
+
+// ownHostConfig follows baseConfig for a daemon on a test host of its own
+// (integration/netns): the pool's central manager at cm, this host's address
+// self, and every daemon behind the shared port on 9618, the one port the
+// security group opens between nodes (docs/network.md).
+func ownHostConfig(cm, self string) string {
+	return fmt.Sprintf(`
+# On a test host of its own: a real network between the nodes.
+CONDOR_HOST = %s
+NETWORK_INTERFACE = %s
+USE_SHARED_PORT = True
+SHARED_PORT_PORT = %d
+`, cm, self, netns.HTCondorPort)
+}

@@ -23,7 +23,7 @@ import (
 // restarts (and stays in the queue), and withdraws the demand when the jobs
 // go.
 func TestDemandJobSurvivesScheddRestart(t *testing.T) {
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig + "EHOS_POOL_NAME = " + demandPool + "\n"})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -52,7 +52,9 @@ func TestDemandJobSurvivesScheddRestart(t *testing.T) {
 		case "initialdir":
 			line = "initialdir = " + jobDir
 		case "arguments":
-			line = "arguments = --interval 2s --lifetime 12s --pool " + demandPool
+			// Shorter intervals only: the pool name comes from the pool's
+			// HTCondor configuration (EHOS_POOL_NAME), as in an install.
+			line = "arguments = --interval 2s --lifetime 12s"
 		case "queue 1":
 			line = fmt.Sprintf("environment = \"CONDOR_CONFIG=%s\"\nqueue 1", pool.ConfigFile)
 		}

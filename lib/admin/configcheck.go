@@ -84,6 +84,7 @@ func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings)
 
 func checkCloudEntries(cfg *config.Config, opts openstack.Options) Findings {
 	var fs Findings
+	fs = append(fs, checkCredentialFiles(opts)...)
 	for _, c := range cfg.Clouds {
 		where := "clouds.yaml " + c.Name
 		if !c.IsEnabled() {
@@ -112,4 +113,24 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// checkCredentialFiles refuses a clouds.yaml (or secure.yaml) whose
+// secrets every user of the machine can read, or that every user can
+// change: the cloud's password, and through it every VM of the pool.
+func checkCredentialFiles(opts openstack.Options) Findings {
+	var fs Findings
+	files, err := openstack.CredentialFiles(opts)
+	if err != nil {
+		fs.fail("clouds.yaml", "fix the file's YAML or its permissions", "%v", err)
+	}
+	for _, f := range files {
+		where := "clouds.yaml file " + f.Path
+		if why := f.Exposed(); why != "" {
+			fs.fail(where, fmt.Sprintf("chmod 600 %s (or 640 with group condor when the provisioner runs as condor)", f.Path), "mode %04o: %s", f.Mode, why)
+			continue
+		}
+		fs.ok(where, "mode %04o: secrets readable by owner and group only", f.Mode)
+	}
+	return fs
 }

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/demand"
 	"github.com/ehos-project/ehos/lib/openstack"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/tmpl"
@@ -36,6 +38,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 		fs.add(Skip, "templates", "not rendered: ehos.yaml does not load", "")
 		return fs
 	}
+	fs = append(fs, d.demandAdsCheck(ctx, cfg.Pool.Name)...)
 	fs = append(fs, CheckTemplates(d.FS, cfg, d.Checkout)...)
 	fs = append(fs, d.tokenCheck(ctx, cfg)...)
 	fs = append(fs, CheckClouds(ctx, cfg.Clouds, d.Clouds)...)
@@ -90,7 +93,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
 		Constraint: `EHOSReporter =?= True || regexp("ehos_demand", Cmd)`,
 		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd"}})
-	const fix = "sudo -u condor condor_submit /usr/local/share/ehos/ehos_demand.submit"
+	const fix = "sudo -u ehos condor_submit /usr/local/share/ehos/ehos_demand.submit (scripts/install-master.sh makes the ehos user)"
 	switch {
 	case err != nil:
 		fs.fail("demand job", "check that the schedd runs (condor_q)", "condor_q: %v", err)
@@ -182,5 +185,62 @@ func (d Doctor) tokenCheck(ctx context.Context, cfg *config.Config) Findings {
 	}
 	_ = tok // minted and dropped: never printed
 	fs.ok("worker token", "can mint worker tokens with key %s", cfg.Worker.TokenKey)
+	return fs
+}
+
+// demandAdsCheck asks the collector for every EHOSDemand ad, of any pool,
+// and checks that the demand jobs label theirs with this pool's name: the
+// provisioner reads only `EHOSPool == "<pool>"`, so a reporter that writes
+// no name, or another one, is demand that nobody serves.
+func (d Doctor) demandAdsCheck(ctx context.Context, pool string) Findings {
+	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint(""),
+		Attrs: []string{"Name", demand.AttrSchedd, demand.AttrPool, demand.AttrIdle}})
+	if err != nil {
+		var fs Findings
+		fs.fail("demand ads", "check the collector's READ authorization for this user", "condor_status: %v", err)
+		return fs
+	}
+	return demandPoolFindings(ads, pool)
+}
+
+// demandPoolFindings judges the EHOSDemand ads of the collector against
+// this pool's name: one finding per schedd whose ads name no pool or
+// another one, or one OK line.
+func demandPoolFindings(ads []classad.Ad, pool string) Findings {
+	var fs Findings
+	const where = "demand ads"
+	type key struct{ schedd, pool string }
+	idle := map[key]int64{}
+	var keys []key
+	mine := 0
+	for _, a := range ads {
+		k := key{a.GetString(demand.AttrSchedd), a.GetString(demand.AttrPool)}
+		if k.pool == pool {
+			mine++
+			continue
+		}
+		if _, seen := idle[k]; !seen {
+			keys = append(keys, k)
+		}
+		idle[k] += a.GetInt(demand.AttrIdle, 0)
+	}
+	const fix = "set EHOS_POOL_NAME = %s in the HTCondor configuration of that schedd's host (or --pool %s in the demand job's arguments), then condor_rm and resubmit the demand job"
+	for _, k := range keys {
+		switch k.pool {
+		case "":
+			fs.fail(where, fmt.Sprintf(fix, pool, pool), "schedd %q advertises %d idle jobs with no EHOSPool: the provisioner of pool %q never sees them", k.schedd, idle[k], pool)
+		default:
+			// Another ehos pool sharing the collector is legitimate; say so,
+			// since a typo in a pool name looks exactly like it.
+			fs.add(Warn, where, fmt.Sprintf("schedd %q advertises %d idle jobs for pool %q, not this pool %q: another ehos pool, or a misspelt name", k.schedd, idle[k], k.pool, pool), fmt.Sprintf(fix, pool, pool))
+		}
+	}
+	if len(keys) == 0 {
+		if mine == 0 {
+			fs.ok(where, "no EHOSDemand ads now (none are advertised while no job waits)")
+		} else {
+			fs.ok(where, "%d EHOSDemand ad(s), all for pool %q", mine, pool)
+		}
+	}
 	return fs
 }

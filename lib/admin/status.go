@@ -55,7 +55,7 @@ func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, e
 func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 	var st Status
 	if len(ads) == 0 {
-		st.Problem = "no " + provision.AdType + " ad in the collector: the provisioner is not running or cannot advertise (check DAEMON_LIST has EHOS_PROVISIONER and its log, $(LOG)/EHOSProvisionerLog)"
+		st.Problem = "no " + provision.AdType + " ad in the collector: the provisioner is not running or cannot advertise (check DAEMON_LIST has EHOS_PROVISIONER and its log, $(LOG)/EHOSProvisionerLog; one in dry-run mode advertises nothing, its log shows what it would do)"
 		return st
 	}
 	sort.Slice(ads, func(i, j int) bool { return ads[i].GetInt("EHOSLastCycle", 0) > ads[j].GetInt("EHOSLastCycle", 0) })

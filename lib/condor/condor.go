@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,15 +69,39 @@ func (c *Client) run(ctx context.Context, stdin []byte, tool string, args ...str
 	if err == nil {
 		return stdout.Bytes(), nil
 	}
-	return stdout.Bytes(), classify(name, err, ctx.Err(), stdout.String(), stderr.String())
+	return stdout.Bytes(), classify(name, err, ctx.Err(), quotable(tool, stdout.String()), stderr.String())
+}
+
+// Tools whose standard output is a secret when they work, and may be one
+// when they fail (a token printed before a later error).
+var secretOutput = []string{"condor_token_create", "condor_token_fetch", "condor_token_request", "condor_token_request_approve"}
+
+// quotable is the part of a failed tool's standard output that an error may
+// quote: nothing of a tool that prints secrets.
+func quotable(tool, stdout string) string {
+	if slices.Contains(secretOutput, filepath.Base(tool)) {
+		return ""
+	}
+	return stdout
+}
+
+// jwtLike matches an IDTOKEN (a JWT: three base64url parts, the first a
+// JSON header, so "eyJ"), wherever it appears in text.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
+
+// Redact replaces anything token-shaped in text by "[token redacted]": what
+// a tool said is quoted in errors, which reach logs, the provisioner ad
+// (readable by the whole pool), ehos status and doctor.
+func Redact(text string) string {
+	return jwtLike.ReplaceAllString(text, "[token redacted]")
 }
 
 // classify turns a failed run into an error of one of the classes. HTCondor's
 // tools say why on stderr (sometimes stdout) in a handful of known phrasings.
 func classify(name string, runErr, ctxErr error, stdout, stderr string) error {
-	said := summarize(stderr)
+	said := Redact(summarize(stderr))
 	if said == "" {
-		said = summarize(stdout)
+		said = Redact(summarize(stdout))
 	}
 	var exitErr *exec.ExitError
 	switch {

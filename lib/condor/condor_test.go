@@ -210,3 +210,27 @@ func TestTokenCreateKeepsTheTokenOutOfErrors(t *testing.T) {
 		t.Errorf("called %q", got)
 	}
 }
+
+// A failing condor_token_create that printed a token before failing (and
+// said nothing on stderr) must not put the token into the error: errors
+// reach the provisioner log, its ad (readable by every worker), ehos status
+// and doctor.
+func TestFailedToolErrorsHoldNoToken(t *testing.T) {
+	const tok = "eyJhbGciOiJIUzI1NiIsImtpZCI6IlBPT0wifQ.eyJzdWIiOiJlaG9zLXdvcmtlckBwb29sIn0.c2lnbmF0dXJlLXBhcnQ"
+	bin := fakeBin(t, map[string]fake{
+		"condor_token_create": {stdout: tok + "\nERROR: could not write\n", code: 1},
+		// Another tool that echoes a token on stdout while failing.
+		"condor_status": {stdout: "Error: bad token " + tok + " in /etc/condor/tokens.d/w\n", code: 1},
+	})
+	c := &Client{BinDir: bin}
+	_, err := c.TokenCreate(context.Background(), TokenRequest{Identity: "ehos-worker@pool"})
+	// Its stdout is dropped whole, not only redacted: the shape of a token
+	// is a guess, the tool's output is a secret.
+	if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "redacted") || strings.Contains(err.Error(), "could not write") {
+		t.Errorf("token_create error quotes its stdout: %v", err)
+	}
+	_, err = c.Status(context.Background(), StatusQuery{})
+	if err == nil || strings.Contains(err.Error(), "eyJ") || !strings.Contains(err.Error(), "[token redacted]") {
+		t.Errorf("condor_status error: %v", err)
+	}
+}

@@ -104,7 +104,7 @@ func (c *Client) Advertise(ctx context.Context, command string, ads []classad.Ad
 	// condor_advertise exits 0 even when the collector refused some ads; it
 	// says so on its output.
 	if s := strings.ToLower(string(out)); strings.Contains(s, "failed") || strings.Contains(s, "error") {
-		return fmt.Errorf("condor_advertise -multiple %s: %s", command, summarize(string(out)))
+		return fmt.Errorf("condor_advertise -multiple %s: %s", command, Redact(summarize(string(out))))
 	}
 	return nil
 }

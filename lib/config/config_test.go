@@ -1,6 +1,7 @@
 package config
 
 import (
+	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,5 +197,40 @@ func TestShippedExampleLoads(t *testing.T) {
 	}
 	if len(cfg.Clouds) != 2 || cfg.Scaling.IdleBeforeRetire != 2*time.Minute {
 		t.Errorf("example: %d clouds, idle %s", len(cfg.Clouds), cfg.Scaling.IdleBeforeRetire)
+	}
+}
+
+// The old file's keys and values are quoted in the comment lines of the new
+// ehos.yaml: a key holding a newline must not start a YAML line of its own.
+func TestMigrateEscapesWhatItQuotes(t *testing.T) {
+	old := "\"x\\nscaling: {max: 100000}\\n#\": 1\n" +
+		"ehos:\n  \"y\\rpool: {name: evil}\": 2\n  project_prefix: \"demo\\u2028scaling: {max: 7}\"\n" +
+		"clouds:\n  c1:\n    \"z\\n# not a comment\\nclouds: []\": 3\n"
+	m, err := Migrate("old.yaml", []byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(m.Config, &doc); err != nil {
+		t.Fatalf("migrated file is not YAML: %v\n%s", err, m.Config)
+	}
+	if _, ok := doc["scaling"]; ok {
+		t.Errorf("a quoted key injected a scaling section:\n%s", m.Config)
+	}
+	if p, _ := doc["pool"].(map[string]any); p != nil && p["name"] == "evil" {
+		t.Errorf("a quoted key injected pool.name:\n%s", m.Config)
+	}
+	for i, l := range strings.Split(string(m.Config), "\n") {
+		if strings.HasPrefix(l, "#") || l == "" {
+			continue
+		}
+		if strings.Contains(l, "100000") || strings.Contains(l, "not a comment") {
+			t.Errorf("line %d carries the old key outside a comment: %q", i+1, l)
+		}
+	}
+	for _, n := range m.Notes {
+		if strings.ContainsAny(n, "\n\r\u2028") {
+			t.Errorf("note spans lines: %q", n)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -43,7 +44,10 @@ func Migrate(name string, data []byte) (*Migration, error) {
 		return nil, fmt.Errorf("%s: empty file", name)
 	}
 	m := &Migration{}
-	note := func(f string, a ...any) { m.Notes = append(m.Notes, fmt.Sprintf(f, a...)) }
+	// Notes quote the old file's keys and values; they become comment lines
+	// of the new ehos.yaml and lines on a terminal, so control characters
+	// in them (a key holding a newline would start a YAML line) are escaped.
+	note := func(f string, a ...any) { m.Notes = append(m.Notes, escapeControl(fmt.Sprintf(f, a...))) }
 
 	pool := map[string]any{}
 	scaling := map[string]any{}
@@ -340,4 +344,19 @@ func poolName(s string) string {
 		s = "ehos"
 	}
 	return s
+}
+
+// escapeControl writes every control character of s (and the YAML/Unicode
+// line and paragraph separators) as a Go escape, so s stays on one line.
+func escapeControl(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -210,7 +210,15 @@ func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int6
 }
 
 func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, n int64, err error) {
+	// The reporter runs beside its schedd (a scheduler-universe job), so
+	// condor_q asks the local schedd by default. -name only when the admin
+	// named the schedd (--schedd): condor_q resolves a -name as a host name,
+	// and a schedd named after a host that DNS does not know ("unknown
+	// host vm") would fail every cycle.
 	target := func(more ...string) []string {
+		if r.Schedd == "" {
+			return append([]string{"-allusers"}, more...)
+		}
 		return append([]string{"-name", schedd, "-allusers"}, more...)
 	}
 	// The two queries are independent: run them side by side (the schedd

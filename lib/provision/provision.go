@@ -248,8 +248,14 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		in.LastArrival = p.lastDemand
 	}
 	offers := allOffers(in.Regions)
-	if err := p.pool.Offer(ctx, offers); err != nil {
-		rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
+	// A dry run writes nothing into the collector: run beside a live
+	// provisioner of the same pool, its flavor ads, their invalidation or
+	// its provisioner ad would replace the live one's. It decides on the
+	// flavor ads already there (the live provisioner's), if any.
+	if !p.opt.DryRun {
+		if err := p.pool.Offer(ctx, offers); err != nil {
+			rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
+		}
 	}
 
 	dec := scale.Decide(in)
@@ -264,6 +270,9 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 	dec = p.dropUnknownRegions(dec, in)
 	dec.Notes = append(dec.Notes, held...)
+	if p.opt.DryRun {
+		dec.Notes = append(dec.Notes, "dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector")
+	}
 
 	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
 		Interface("decision", dec).Msg("decided")
@@ -289,7 +298,9 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	rep.Regions = p.regionReports(now)
 	rep.Duration = time.Since(start)
 	p.seq++
-	if err := p.pool.Publish(ctx, rep.Ad(p.seq)); err != nil {
+	if p.opt.DryRun {
+		log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
+	} else if err := p.pool.Publish(ctx, rep.Ad(p.seq)); err != nil {
 		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
 		log.Warn().Err(err).Msg("publish provisioner ad")
 	}

@@ -419,8 +419,12 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	if len(rep.Decision.Creates) == 0 {
 		t.Fatalf("dry run decided nothing")
 	}
-	if len(r.pool.published) != 1 || !r.pool.published[0].GetBool("EHOSDryRun", false) {
-		t.Errorf("dry run not published")
+	// Beside a live provisioner, a trial run must not replace its ads.
+	if len(r.pool.published) != 0 || r.pool.offers != nil {
+		t.Errorf("dry run advertised: %d provisioner ads, flavor ads %v", len(r.pool.published), r.pool.offers)
+	}
+	if !rep.DryRun || !slices.ContainsFunc(rep.Decision.Notes, func(n string) bool { return strings.Contains(n, "dry run: nothing advertised") }) {
+		t.Errorf("the report does not say it is a dry run that advertised nothing: %+v", rep.Decision.Notes)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
@@ -135,6 +136,12 @@ const maxReportJSON = 256 << 10
 
 // Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
 func (r Report) Ad(seq int64) classad.Ad {
+	// The ad is readable by every worker: whatever a tool quoted into an
+	// error, nothing token-shaped leaves in it.
+	r.Errors = slices.Clone(r.Errors)
+	for i, e := range r.Errors {
+		r.Errors[i] = condor.Redact(e)
+	}
 	ad := classad.Ad{
 		"MyType":               classad.String(AdType),
 		"Name":                 classad.String(r.Pool + "@" + r.Owner),

@@ -71,7 +71,7 @@ func (s *site) run(t *testing.T, bin string, args ...string) (stdout, stderr str
 	var o, e bytes.Buffer
 	app := newAppWith(&o, &e, &deps{})
 	full := append([]string{"ehos", "--config", s.config, "--clouds", s.clouds, "--condor-bin", bin}, args...)
-	err = app.Run(full)
+	err = app.Run(hoistGlobalFlags(app, full)) // as main does
 	return o.String(), e.String(), err
 }
 
@@ -154,6 +154,17 @@ func TestConfigCheck(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(out, "cylce") {
 		t.Errorf("typo not reported: %v\n%s", err, out)
 	}
+
+	// The local cloud's clouds.yaml holds passwords: readable by every
+	// user, it is refused, naming the file and the fix.
+	write(t, s.config, siteConfig, 0o600)
+	if err := os.Chmod(s.clouds, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = s.run(t, "", "config", "check")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAIL clouds.yaml file "+s.clouds+": mode 0644: every user can read its secrets") || !strings.Contains(out, "chmod 600 "+s.clouds) {
+		t.Errorf("world-readable clouds.yaml with passwords passed: %v\n%s", err, out)
+	}
 }
 
 func TestConfigMigrate(t *testing.T) {
@@ -177,6 +188,27 @@ func TestConfigMigrate(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "new.yaml"))
 	if strings.Contains(string(b), "hunter2") {
 		t.Errorf("a secret in the new ehos.yaml:\n%s", b)
+	}
+
+	// Run again: both files exist, so nothing is replaced without --force;
+	// an edited clouds.yaml is left as it is even when only it exists.
+	write(t, filepath.Join(dir, "clouds.yaml"), "clouds: {edited: {}}\n", 0o600)
+	os.Remove(filepath.Join(dir, "new.yaml"))
+	_, _, err = run(t, "config", "migrate", "-o", filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "clouds.yaml exists") || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("second migrate over an existing clouds.yaml: %v", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "new.yaml")); serr == nil {
+		t.Errorf("refused, yet new.yaml was written")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "clouds.yaml")); string(got) != "clouds: {edited: {}}\n" {
+		t.Errorf("edited clouds.yaml replaced: %s", got)
+	}
+	if _, stderr, err := run(t, "config", "migrate", "--force", "-o", filepath.Join(dir, "new.yaml"), filepath.Join(dir, "old.yaml")); err != nil {
+		t.Fatalf("--force: %v\n%s", err, stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "clouds.yaml")); !strings.Contains(string(got), "hunter2-cloud-secret") {
+		t.Errorf("--force did not replace clouds.yaml: %s", got)
 	}
 }
 

@@ -50,6 +50,7 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the new ehos.yaml to `FILE`"},
 					&cli.StringFlag{Name: "clouds-out", Usage: "write the clouds.yaml with the credentials to `FILE`"},
+					&cli.BoolFlag{Name: "force", Usage: "replace -o and --clouds-out files that exist (default: refuse)"},
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
@@ -65,6 +66,25 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 						return err
 					}
 					out := c.String("output")
+					co := c.String("clouds-out")
+					if m.CloudsYAML != nil && co == "" {
+						if out == "" {
+							return fmt.Errorf("the old file carries cloud credentials: give --clouds-out FILE for the clouds.yaml (written 0600)")
+						}
+						co = filepathJoinDir(out, "clouds.yaml")
+					}
+					// Both checked before either is written: an existing
+					// ehos.yaml or clouds.yaml is someone's work.
+					if !c.Bool("force") {
+						for _, f := range []string{out, co} {
+							if f == "" {
+								continue
+							}
+							if _, err := os.Lstat(f); err == nil {
+								return fmt.Errorf("%s exists: not replaced (nothing written); --force replaces it", f)
+							}
+						}
+					}
 					if out == "" {
 						if _, err := c.App.Writer.Write(m.Config); err != nil {
 							return err
@@ -75,13 +95,6 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", out)
 					}
 					if m.CloudsYAML != nil {
-						co := c.String("clouds-out")
-						if co == "" {
-							if out == "" {
-								return fmt.Errorf("the old file carries cloud credentials: give --clouds-out FILE for the clouds.yaml (written 0600)")
-							}
-							co = filepathJoinDir(out, "clouds.yaml")
-						}
 						if err := writeFileAtomic(co, m.CloudsYAML, 0o600); err != nil {
 							return err
 						}

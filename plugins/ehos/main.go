@@ -24,7 +24,8 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args); err != nil {
+	app := newApp(os.Stdout, os.Stderr)
+	if err := app.RunContext(ctx, hoistGlobalFlags(app, os.Args)); err != nil {
 		if err.Error() != "" {
 			fmt.Fprintln(os.Stderr, err)
 		}
@@ -72,7 +73,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			DefaultConfigPath + ", else what `condor_config_val EHOS_CONFIG` names.\n" +
 			"clouds.yaml is found as the OpenStack tools find it (OS_CLIENT_CONFIG_FILE,\n" +
 			"./clouds.yaml, ~/.config/openstack/, /etc/openstack/) unless --clouds names it.",
-		UsageText: "ehos [-v|-vv] [--config ehos.yaml] COMMAND [options]\n\n" +
+		UsageText: "ehos [-v|-vv] [--config ehos.yaml] COMMAND [options]   (the global flags may also follow COMMAND)\n\n" +
 			"   ehos doctor                 # everything at once, each problem with its fix\n" +
 			"   ehos status --watch         # what the provisioner sees and decides\n" +
 			"   ehos -v clouds check        # every cloud and region, with info logging",

@@ -28,7 +28,7 @@ func main() {
 			&cli.DurationFlag{Name: "interval", Value: 20 * time.Second, EnvVars: []string{"EHOS_DEMAND_INTERVAL"}, Usage: "time between reports"},
 			&cli.DurationFlag{Name: "lifetime", EnvVars: []string{"EHOS_DEMAND_LIFETIME"}, Usage: "ClassAdLifetime of the ads (default: 4 intervals)"},
 			&cli.StringFlag{Name: "schedd", EnvVars: []string{"EHOS_SCHEDD_NAME"}, Usage: "the schedd's Name (default: the only schedd in the collector)"},
-			&cli.StringFlag{Name: "pool", EnvVars: []string{"EHOS_POOL_NAME"}, Usage: "ehos pool name, written as EHOSPool"},
+			&cli.StringFlag{Name: "pool", EnvVars: []string{"EHOS_POOL_NAME"}, Usage: "ehos pool name, written as EHOSPool (default: the HTCondor knob EHOS_POOL_NAME, else pool.name of the ehos.yaml that EHOS_CONFIG names)"},
 			&cli.StringFlag{Name: "collector", EnvVars: []string{"EHOS_COLLECTOR"}, Usage: "collector host:port (default: the HTCondor configuration's)"},
 			&cli.StringFlag{Name: "condor-bin", EnvVars: []string{"EHOS_CONDOR_BIN"}, Usage: "directory of HTCondor's tools (default: $PATH)"},
 			&cli.IntFlag{Name: "count", Usage: "report this many times, then exit (0: until stopped)"},
@@ -64,7 +64,11 @@ func run(c *cli.Context) error {
 	if col := c.String("collector"); col != "" {
 		cl.Env = append(cl.Env, "_CONDOR_COLLECTOR_HOST="+col)
 	}
-	r := &demand.Reporter{Condor: cl, Schedd: c.String("schedd"), Pool: c.String("pool"), Lifetime: lifetime, Log: log}
+	pool, from, err := demand.ResolvePool(c.Context, cl, os.ReadFile, c.String("pool"))
+	if err != nil {
+		return err
+	}
+	r := &demand.Reporter{Condor: cl, Schedd: c.String("schedd"), Pool: pool, Lifetime: lifetime, Log: log}
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	defer stop()
@@ -82,7 +86,7 @@ func run(c *cli.Context) error {
 		}
 		return nil
 	}
-	log.Info().Dur("interval", interval).Dur("lifetime", lifetime).Str("schedd", r.Schedd).Msg("starting")
+	log.Info().Dur("interval", interval).Dur("lifetime", lifetime).Str("schedd", r.Schedd).Str("pool", pool).Str("pool_from", from).Msg("starting")
 	return r.Run(ctx, interval)
 }
 

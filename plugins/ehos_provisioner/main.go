@@ -23,16 +23,28 @@ import (
 var verbosity int
 
 func main() {
-	// -v is verbosity here, as in the original ehosd; --version stays.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	// condor_master may start us with no PATH; HTCondor's tools live here.
 	if os.Getenv("PATH") == "" {
 		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
 	}
-	app := &cli.App{
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "ehos_provisioner:", err)
+		os.Exit(1)
+	}
+}
+
+// newApp is the command line; verbosity counts its -v flags.
+func newApp() *cli.App {
+	// -v is verbosity here, as in the original ehosd; --version stays.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	return &cli.App{
 		Name:    "ehos_provisioner",
 		Usage:   "grow and shrink an HTCondor pool on OpenStack",
 		Version: version.Version,
+		// -vv as well as -v -v. Flags it defines (-f, -local-name from
+		// condor_master) are never split.
+		UseShortOptionHandling: true,
 		UsageText: `ehos_provisioner [--config ehos.yaml] [--once] [--dry-run]
 
 Under condor_master (central manager config.d):
@@ -54,10 +66,6 @@ By hand, one cycle, deciding but touching nothing:
 			&cli.StringFlag{Name: "local-name", Hidden: true},
 		},
 		Action: run,
-	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "ehos_provisioner:", err)
-		os.Exit(1)
 	}
 }
 

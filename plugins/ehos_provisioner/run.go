@@ -169,13 +169,31 @@ func checkout(wd string) string {
 	return ""
 }
 
+// openLog opens the provisioner's log for appending, created 0640 (owner
+// and group: root and HTCondor's admins read it, jobs do not). An existing
+// log that others may read, from an older version, is narrowed to 0640:
+// the log names VMs, clouds and errors from the tools.
+func openLog(file string) (*os.File, error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o027 != 0 {
+		if err := f.Chmod(st.Mode().Perm() &^ 0o027); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("log %s is mode %04o (readable by others) and cannot be narrowed: %w", file, st.Mode().Perm(), err)
+		}
+	}
+	return f, nil
+}
+
 func logger(cfg *config.Config, file, format string, verbose int) (zerolog.Logger, func(), error) {
 	var w io.Writer = os.Stderr
 	closeFn := func() {}
 	if file != "" {
-		f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := openLog(file)
 		if err != nil {
-			return zerolog.Nop(), closeFn, fmt.Errorf("open log: %w", err)
+			return zerolog.Nop(), closeFn, err
 		}
 		w, closeFn = f, func() { f.Close() }
 	}
