@@ -2,6 +2,7 @@ package condorpool
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
 )
 
 type reconfigs struct {
@@ -94,4 +99,40 @@ func mustRead(t *testing.T, f string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+type jtiMinter struct{}
+
+func (jtiMinter) TokenCreate(context.Context, condor.TokenRequest) (string, error) {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":1800000000,"jti":"0123abcd","sub":"w@cm"}`))
+	return "eyJhbGciOiJIUzI1NiJ9." + payload + ".c2ln", nil
+}
+
+// The Bootstrap hands the provisioner the id of the token it minted for a
+// VM (for its metadata), once.
+func TestBootstrapHandsOverTheTokenID(t *testing.T) {
+	src, err := os.ReadFile("../../cloudinit/worker.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("ehos.yaml", []byte("pool: {name: p1, central_manager: 10.0.0.5}\nclouds: [{name: c, image: i, flavors: [m1.small]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBootstrap(jtiMinter{}, cfg, "worker.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := provision.NewVM{Name: "ehos-p1-0002", Offer: scale.OfferKey{Loc: cloud.Location{Cloud: "c", Region: "r"}, Flavor: "m1.small"},
+		Flavor: cloud.Flavor{Name: "m1.small", VCPUs: 2, RAMMB: 4096}}
+	if _, err := b.UserData(context.Background(), vm); err != nil {
+		t.Fatal(err)
+	}
+	jti, exp, ok := b.TokenID(vm.Name)
+	if !ok || jti != "0123abcd" || !exp.Equal(time.Unix(1800000000, 0)) {
+		t.Errorf("TokenID = %q %v %v, want 0123abcd at 1800000000", jti, exp, ok)
+	}
+	if _, _, ok := b.TokenID(vm.Name); ok {
+		t.Error("the token id was handed over twice")
+	}
 }
