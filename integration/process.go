@@ -33,6 +33,13 @@ func StartMaster(ctx context.Context, inst *Install, configFile string) (*Proces
 	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile})
 }
 
+// StartMasterAsRoot is StartMaster with the master running as root, as on a
+// real worker VM: the daemons run as the root's condor user and switch to
+// the job's owner for jobs, so what a job can read is what it could on a VM.
+func StartMasterAsRoot(ctx context.Context, inst *Install, configFile string) (*Process, error) {
+	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile, UID: "0"})
+}
+
 // StartMasterIn is StartMaster inside the network namespace ns (a test host
 // of integration/netns); "" is the machine's own, loopback.
 func StartMasterIn(ctx context.Context, inst *Install, configFile, ns string) (*Process, error) {

@@ -11,6 +11,11 @@ const (
 	MetaPool  = "ehos_pool"  // the pool (ehos.yaml pool.name) the VM serves
 	MetaOwner = "ehos_owner" // the provisioner instance that created it
 	MetaName  = "ehos_name"  // the ehos name of the VM, also its startd name
+	// MetaTokenID and MetaTokenExpires name the VM's IDTOKEN (its jti and
+	// expiry, unix seconds; not the secret), so that it can be revoked
+	// when the VM is deleted.
+	MetaTokenID      = "ehos_token_id"
+	MetaTokenExpires = "ehos_token_expires"
 )
 
 // Status is a server's status as the cloud reports it, reduced to the values

@@ -3,6 +3,8 @@ package condorpool
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
@@ -25,9 +27,40 @@ type Bootstrap struct {
 	Minter   Minter
 	Config   *config.Config
 	Template *tmpl.Template // parsed once; rendering checks YAML and size each time
+
+	mu  sync.Mutex
+	ids map[string]condor.TokenID // by VM name, until TokenID hands it over
 }
 
-var _ provision.Bootstrap = (*Bootstrap)(nil)
+var (
+	_ provision.Bootstrap = (*Bootstrap)(nil)
+	_ provision.TokenIDs  = (*Bootstrap)(nil)
+)
+
+// TokenID hands over the id of the token last minted for vm (once).
+func (b *Bootstrap) TokenID(vm string) (string, time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, ok := b.ids[vm]
+	delete(b.ids, vm)
+	return id.JTI, id.Expires, ok
+}
+
+// remember keeps the id of the token minted for vm, so the provisioner can
+// record it in the VM's metadata; a token without a jti cannot be revoked
+// and is not remembered.
+func (b *Bootstrap) remember(vm, tok string) {
+	id, err := condor.ParseTokenID(tok)
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ids == nil {
+		b.ids = map[string]condor.TokenID{}
+	}
+	b.ids[vm] = id
+}
 
 // NewBootstrap checks the template once with placeholder values, so a broken
 // template is found at start-up and not at the first create.
@@ -55,6 +88,7 @@ func (b *Bootstrap) UserData(ctx context.Context, vm provision.NewVM) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("mint token for %s: %w", vm.Name, err)
 	}
+	b.remember(vm.Name, tok)
 	size := provision.WorkerSize(vm.Flavor)
 	vals, err := tmpl.Values(b.Config, tmpl.VMValues{
 		InstanceName: vm.Name, Cloud: vm.Offer.Loc.Cloud, Region: vm.Offer.Loc.Region, Flavor: vm.Offer.Flavor,

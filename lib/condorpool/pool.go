@@ -39,6 +39,8 @@ type Pool struct {
 	// the VM is normally deleted long before.
 	RetireLifetime time.Duration
 	Log            zerolog.Logger
+	// Revoker keeps the revocation list of deleted VMs' tokens; nil: none.
+	Revoker *Revoker
 	// WorkerIdentity is the identity of the worker named name
 	// (config.Worker.IdentityOf): a slot ad is that VM's only when the
 	// collector stamped it with that identity. Nil believes no slot ad.

@@ -63,9 +63,15 @@ type Templates struct {
 
 // Worker configures what each worker gets.
 type Worker struct {
-	TokenLifetime time.Duration `yaml:"token_lifetime"` // lifetime of each worker's IDTOKEN; ≥ max_lifetime
-	MaxLifetime   time.Duration `yaml:"max_lifetime"`   // 0: unbounded; workers older than this are retired
-	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
+	// TokenLifetime is the lifetime of each worker's IDTOKEN (default 7
+	// days, or longer when max_lifetime asks for it).
+	TokenLifetime time.Duration `yaml:"token_lifetime"`
+	// MaxLifetime is the age at which a worker is drained peacefully. 0
+	// (the default): token_lifetime minus scaling.drain_timeout and
+	// scaling.cycle, so that a worker's jobs end before its token does;
+	// never more than that (see WorkerMaxLifetime).
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
+	TokenKey    string        `yaml:"token_key"` // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
 	// TokenIdentity is the identity minted into each worker's token, with
 	// {name} standing for the VM's ehos name, so that every worker speaks
 	// only for itself: the provisioner believes a slot ad only when the

@@ -62,9 +62,33 @@ func (c *Config) applyDerived() {
 		}
 	}
 	if c.Worker.TokenLifetime == 0 {
-		c.Worker.TokenLifetime = 7 * 24 * time.Hour
-		if c.Worker.MaxLifetime >= c.Worker.TokenLifetime {
-			c.Worker.TokenLifetime = c.Worker.MaxLifetime + time.Hour
+		c.Worker.TokenLifetime = DefaultTokenLifetime
+		if need := c.Worker.MaxLifetime + c.TokenMargin(); c.Worker.MaxLifetime > 0 && need > c.Worker.TokenLifetime {
+			c.Worker.TokenLifetime = need
 		}
 	}
+}
+
+// DefaultTokenLifetime is worker.token_lifetime when ehos.yaml leaves it
+// out (and worker.max_lifetime does not ask for longer).
+const DefaultTokenLifetime = 7 * 24 * time.Hour
+
+// TokenMargin is how long before its token expires a worker is drained:
+// the drain is sent within a cycle of max_lifetime, and its running jobs
+// then have drain_timeout to finish while the worker can still speak to
+// the pool.
+func (c *Config) TokenMargin() time.Duration {
+	return c.Scaling.DrainTimeout + c.Scaling.Cycle
+}
+
+// WorkerMaxLifetime is the age at which workers are drained peacefully:
+// worker.max_lifetime, or when that is 0, worker.token_lifetime minus
+// TokenMargin, so that no worker outlives its token. It is computed when
+// asked, so HTCondor knobs (EHOS_MAX_LIFETIME, EHOS_DRAIN_TIMEOUT, ...)
+// applied after the file count.
+func (c *Config) WorkerMaxLifetime() time.Duration {
+	if c.Worker.MaxLifetime > 0 {
+		return c.Worker.MaxLifetime
+	}
+	return max(c.Worker.TokenLifetime-c.TokenMargin(), 0)
 }

@@ -138,11 +138,19 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	if c.Worker.MaxLifetime > 0 && c.Worker.TokenLifetime < c.Worker.MaxLifetime {
-		bad("worker.token_lifetime", c.Worker.TokenLifetime, "is shorter than worker.max_lifetime (%s): workers would lose their token while alive", c.Worker.MaxLifetime)
-	}
+	margin := c.TokenMargin()
 	if c.Worker.TokenLifetime < time.Hour {
 		bad("worker.token_lifetime", c.Worker.TokenLifetime, "must be at least 1h")
+	} else if c.Worker.TokenLifetime <= margin {
+		bad("worker.token_lifetime", c.Worker.TokenLifetime, "leaves workers no lifetime: it must be longer than scaling.drain_timeout (%s) + scaling.cycle (%s), the time a worker is drained before its token expires",
+			c.Scaling.DrainTimeout, c.Scaling.Cycle)
+	}
+	if ml := c.Worker.MaxLifetime; ml > 0 && ml > c.Worker.TokenLifetime-margin {
+		bad("worker.max_lifetime", ml, "is above worker.token_lifetime (%s) minus scaling.drain_timeout (%s) and scaling.cycle (%s): a worker drained at that age could lose its token before its jobs end; lower worker.max_lifetime to %s or less, or raise worker.token_lifetime",
+			c.Worker.TokenLifetime, c.Scaling.DrainTimeout, c.Scaling.Cycle, max(c.Worker.TokenLifetime-margin, 0))
+	}
+	if ml := c.WorkerMaxLifetime(); ml > 0 && s.MinLifetime > ml {
+		bad("scaling.min_lifetime", s.MinLifetime, "is above the workers' maximum lifetime (%s: worker.max_lifetime, or worker.token_lifetime minus scaling.drain_timeout and scaling.cycle)", ml)
 	}
 	if id := c.Worker.TokenIdentity; strings.Count(id, IdentityName) != 1 || !strings.Contains(id, "@") || strings.ContainsAny(id, " \t\n\"',*/\\") {
 		bad("worker.token_identity", id, "must hold %s once (each worker's own identity, e.g. %s@<trust_domain>) and one @, and no space, quote, comma, '*' or '/': one identity shared by all workers would let any of them speak for the others", IdentityName, IdentityName)

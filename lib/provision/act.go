@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // taken once more, so the demand moves to the next region in the same cycle.
 func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, dec *scale.Decision, workers []Worker, rep *Report) {
 	log := p.opt.Log
+	var revoke []RevokedToken
+	var revoking []*track
+	defer func() { p.revoke(ctx, now, revoke, revoking, rep) }()
 	for _, a := range dec.Deletes {
 		t := p.tracks[a.Node]
 		if t == nil || t.id == "" {
@@ -50,6 +54,10 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 			continue
 		}
 		t.state, t.since = scale.Deleting, now
+		if t.tokenID != "" && !t.revoked {
+			revoke = append(revoke, RevokedToken{VM: t.name, JTI: t.tokenID, Expires: t.tokenExpires})
+			revoking = append(revoking, t)
+		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, a.Reason))
 		log.Info().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).
 			Str("reason", a.Reason).Msg("deleted")
@@ -239,6 +247,14 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 			return false
 		}
 		req := p.createRequest(u.r, name, u.flavor, ud)
+		if ids, ok := p.boot.(TokenIDs); ok {
+			if jti, exp, ok := ids.TokenID(name); ok {
+				req.Metadata[cloud.MetaTokenID] = jti
+				if !exp.IsZero() {
+					req.Metadata[cloud.MetaTokenExpires] = strconv.FormatInt(exp.Unix(), 10)
+				}
+			}
+		}
 		vm, err := u.r.spec.Cloud.Create(ctx, u.r.loc.Region, req)
 		mu.Lock()
 		defer mu.Unlock()
@@ -255,7 +271,10 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 			}
 			return false
 		}
-		p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now}
+		p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now, tokenID: req.Metadata[cloud.MetaTokenID]}
+		if secs, err := strconv.ParseInt(req.Metadata[cloud.MetaTokenExpires], 10, 64); err == nil && secs > 0 {
+			p.tracks[name].tokenExpires = time.Unix(secs, 0).UTC()
+		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
 		log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
 		return true
@@ -285,4 +304,31 @@ func orNone(s string) string {
 		return "no fault message"
 	}
 	return s
+}
+
+// revoke has the deleted VMs' tokens revoked, where the pool can: whoever
+// copied a token off a VM cannot speak for a worker once the VM is gone. A
+// failure is reported and retried every cycle until it goes through (a
+// restart forgets it: the token then lives until it expires).
+func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedToken, tracks []*track, rep *Report) {
+	for _, t := range tracks {
+		t.revoked = true // from now on in p.unrevoked until it goes through
+	}
+	p.unrevoked = append(p.unrevoked, toks...)
+	if len(p.unrevoked) == 0 {
+		return
+	}
+	rv, ok := p.pool.(TokenRevoker)
+	if !ok {
+		p.unrevoked = nil
+		return
+	}
+	toks = p.unrevoked
+	if err := rv.RevokeTokens(ctx, now, toks); err != nil {
+		rep.Errors = append(rep.Errors, "revoke tokens of deleted VMs: "+err.Error())
+		p.opt.Log.Warn().Err(err).Int("tokens", len(toks)).Msg("token revocation failed: retried next cycle")
+		return
+	}
+	p.unrevoked = nil
+	p.opt.Log.Info().Int("tokens", len(toks)).Msg("revoked the tokens of deleted VMs")
 }

@@ -169,6 +169,43 @@ type fakePool struct {
 	// rescheduled holds, per Reschedule call, the demand keys it was for.
 	rescheduled   [][]string
 	rescheduleErr error
+	// running is what the schedds say runs where (RunningJobs), by ehos
+	// name; runningErr fails that query; asked counts the queries.
+	running    map[string][]string
+	runningErr error
+	asked      int
+	// revoked holds the tokens RevokeTokens was given; revokeErr fails it.
+	revoked   []RevokedToken
+	revokeErr error
+}
+
+func (p *fakePool) RevokeTokens(_ context.Context, _ time.Time, toks []RevokedToken) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revokeErr != nil {
+		return p.revokeErr
+	}
+	p.revoked = append(p.revoked, toks...)
+	return nil
+}
+
+func (p *fakePool) RunningJobs(context.Context) (map[string][]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked++
+	out := map[string][]string{}
+	for k, v := range p.running {
+		out[k] = append([]string(nil), v...)
+	}
+	return out, p.runningErr
+}
+
+// vanish removes a worker's startd ad, as an invalidation or an expired
+// token does; its job may run on.
+func (p *fakePool) vanish(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.workers, name)
 }
 
 func (p *fakePool) Reschedule(_ context.Context, ds []scale.Demand) error {
@@ -250,11 +287,16 @@ func (p *fakePool) setClaimed(name string, claimed int, idleSince time.Time) {
 	p.workers[name].Free.Cpus = max(0, 1-claimed)
 }
 
-// fakeBoot makes user-data naming the VM; err fails it.
+// fakeBoot makes user-data naming the VM; err fails it. Each VM's token
+// id is "jti-<name>", expiring a day after the test's start.
 type fakeBoot struct {
 	err   error
 	calls int
 	mu    sync.Mutex
+}
+
+func (b *fakeBoot) TokenID(vm string) (string, time.Time, bool) {
+	return "jti-" + vm, t0.Add(24 * time.Hour), true
 }
 
 func (b *fakeBoot) UserData(_ context.Context, vm NewVM) ([]byte, error) {

@@ -82,6 +82,39 @@ type Refuser interface {
 	Refused() []Refusal
 }
 
+// RunningJobs is an optional Pool ability: which jobs the schedds say run on
+// which worker. A worker's startd ad can vanish (its token expired, the ad
+// was invalidated) while its job runs on; before deleting such a VM the
+// provisioner asks the schedds. A Pool without it makes every VM whose ad
+// vanished stay until it has one.
+type RunningJobs interface {
+	// RunningJobs returns, by ehos name (the startd's name up to its first
+	// "@"), the jobs running there as "schedd S job C.P". An error means
+	// some schedd could not be asked: the map then holds what the others
+	// said.
+	RunningJobs(ctx context.Context) (map[string][]string, error)
+}
+
+// RevokedToken is a deleted VM's token, by id: revoked until it expires.
+type RevokedToken struct {
+	VM      string
+	JTI     string
+	Expires time.Time // zero: never expires
+}
+
+// TokenRevoker is an optional Pool ability: once a VM is deleted, its
+// token must not let anyone who copied it speak for a worker any more.
+type TokenRevoker interface {
+	RevokeTokens(ctx context.Context, now time.Time, toks []RevokedToken) error
+}
+
+// TokenIDs is an optional Bootstrap ability: the id of the token it
+// minted into a VM's user-data (recorded in the VM's metadata, so that it
+// can be revoked when the VM is deleted, even by a restarted provisioner).
+type TokenIDs interface {
+	TokenID(vm string) (jti string, expires time.Time, ok bool)
+}
+
 // NewVM describes a worker about to be created, for Bootstrap.
 type NewVM struct {
 	Name   string

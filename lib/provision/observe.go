@@ -3,6 +3,7 @@ package provision
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -123,6 +124,12 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 				t.created = vm.Created
 			}
 			t.fault = vm.Fault
+			if id := vm.Metadata[cloud.MetaTokenID]; id != "" {
+				t.tokenID = id
+				if secs, err := strconv.ParseInt(vm.Metadata[cloud.MetaTokenExpires], 10, 64); err == nil && secs > 0 {
+					t.tokenExpires = time.Unix(secs, 0).UTC()
+				}
+			}
 			w := byName[name]
 			if w != nil && w.InstanceID != "" && w.InstanceID != vm.ID {
 				if rep != nil {
@@ -160,9 +167,12 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 		t := p.tracks[n]
 		node := scale.Node{
 			ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: t.since,
-			Created: t.created, Fault: t.fault, Attempts: t.deleteTries,
+			Created: t.created, Fault: t.fault, Attempts: t.deleteTries, TokenExpires: t.tokenExpires,
 		}
 		w := byName[n]
+		if w == nil && t.joined && workersOK {
+			node.AdVanished = true
+		}
 		if w != nil && (t.state == scale.Idle || t.state == scale.Busy || t.state == scale.Retiring) {
 			node.Free = w.Free
 			node.Running = w.Claimed

@@ -15,7 +15,7 @@ func KnobsFrom(c *config.Config) scale.Knobs {
 	return scale.Knobs{
 		UnmatchedAfter: unmatched,
 		Min:            s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
-		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.Worker.MaxLifetime,
+		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.WorkerMaxLifetime(),
 		BootTimeout: s.BootTimeout, DrainTimeout: s.DrainTimeout, DeleteTimeout: s.DeleteTimeout,
 	}
 }

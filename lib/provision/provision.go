@@ -75,6 +75,9 @@ type Provisioner struct {
 	// worker of each offer was seen to start a job.
 	unmatched map[string]map[scale.OfferKey]*unmatched
 	startedOn map[scale.OfferKey]time.Time
+	// unrevoked are deleted VMs' tokens whose revocation has not gone
+	// through yet.
+	unrevoked []RevokedToken
 }
 
 type region struct {
@@ -107,6 +110,11 @@ type track struct {
 	deleteSent  time.Time
 	deleteTries int
 	fault       string
+	// tokenID and tokenExpires name its IDTOKEN (VM metadata); revoked
+	// says its revocation went through.
+	tokenID      string
+	tokenExpires time.Time
+	revoked      bool
 }
 
 // DefaultDrainRecheck is Options.DrainRecheck when it is zero.
@@ -247,6 +255,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		ev.Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
 	}
 	p.refused = seen
+	p.askSchedds(ctx, &in)
 	var held []string
 	if derr == nil {
 		demand = p.markUnmatched(now, demand, in.Nodes, workers, werr == nil)
@@ -318,6 +327,38 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 	p.last = rep
 	return rep, nil
+}
+
+// askSchedds fills in which jobs the schedds say run on nodes that have no
+// startd ad and might be deleted this cycle: a vanished ad does not mean a
+// finished job. Only then are the schedds asked, so a quiet pool costs no
+// condor_q.
+func (p *Provisioner) askSchedds(ctx context.Context, in *scale.Input) {
+	need := false
+	for _, n := range in.Nodes {
+		waited := in.Now.Sub(n.StateSince)
+		switch {
+		case n.AdVanished,
+			(n.State == scale.Requested || n.State == scale.Booting) && in.Knobs.BootTimeout > 0 && waited >= in.Knobs.BootTimeout:
+			need = true
+		}
+	}
+	if !need {
+		return
+	}
+	rj, ok := p.pool.(RunningJobs)
+	if !ok {
+		in.ScheddJobsUnknown = "this pool cannot ask its schedds"
+		return
+	}
+	jobs, err := rj.RunningJobs(ctx)
+	if err != nil {
+		in.ScheddJobsUnknown = err.Error()
+		p.opt.Log.Warn().Err(err).Msg("could not ask every schedd which jobs run where: no VM whose startd ad vanished is deleted this cycle")
+	}
+	for i := range in.Nodes {
+		in.Nodes[i].ScheddJobs = jobs[in.Nodes[i].Name]
+	}
 }
 
 // reschedule asks for a negotiation when workers joined this cycle while

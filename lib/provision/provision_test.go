@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -174,6 +175,98 @@ func TestLifecycleFromZeroAndBack(t *testing.T) {
 	rep = r.cycle(30 * time.Second)
 	if len(rep.Nodes) != 0 {
 		t.Errorf("nodes still reported: %+v", rep.Nodes)
+	}
+}
+
+// A busy worker whose startd ad vanished (token expired, ad invalidated)
+// while the cloud still says ACTIVE is kept for as long as a schedd says its
+// job runs there, or the schedds cannot all be asked; then it is deleted.
+func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	r.pool.demand = nil
+	r.pool.setClaimed(vm.Name, 1, time.Time{})
+	if rep := r.cycle(30 * time.Second); rep.Counts()[scale.Busy] != 1 {
+		t.Fatalf("counts %v, want 1 busy", rep.Counts())
+	}
+	asked := r.pool.asked
+	if asked != 0 {
+		t.Errorf("the schedds were asked %d times while every worker had its ad", asked)
+	}
+
+	r.pool.vanish(vm.Name)
+	r.pool.running = map[string][]string{vm.Name: {"schedd s1 job 12.0"}}
+	rep := r.cycle(4 * time.Minute) // past orphan_grace (3m)
+	if n := r.a.callsLike("delete"); n != 0 {
+		t.Fatalf("deleted a VM whose job still runs (%d deletes); decision %+v", n, rep.Decision)
+	}
+	want := vm.Name + ": startd ad vanished but schedd s1 job 12.0 runs there; keeping"
+	if !slices.Contains(rep.Decision.Notes, want) {
+		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
+	}
+
+	// A schedd that cannot be asked might hold the job: still kept.
+	r.pool.running = nil
+	r.pool.runningErr = errors.New("schedd s1: connection refused")
+	rep = r.cycle(time.Minute)
+	if n := r.a.callsLike("delete"); n != 0 {
+		t.Fatalf("deleted a vanished VM while the schedds could not be asked; decision %+v", rep.Decision)
+	}
+
+	// The job is done: now it goes.
+	r.pool.runningErr = nil
+	rep = r.cycle(time.Minute)
+	if n := r.a.callsLike("delete"); n != 1 {
+		t.Fatalf("%d deletes after its job ended, want 1; decision %+v", n, rep.Decision)
+	}
+	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished and no schedd runs a job there" {
+		t.Errorf("deletes %+v", rep.Decision.Deletes)
+	}
+}
+
+// A VM's token id goes into its metadata at create; when the VM is deleted,
+// even by a provisioner restarted since, its token is revoked, once.
+func TestDeletedVMsTokenIsRevoked(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	if got := vm.Metadata[cloud.MetaTokenID]; got != "jti-"+vm.Name {
+		t.Fatalf("metadata %v: no token id", vm.Metadata)
+	}
+	r.pool.demand = nil
+	r.p = r.build(knobs()) // restarted: only the cloud's metadata knows the token
+	r.cycle(time.Minute)
+	r.pool.revokeErr = errors.New("collector did not re-read")
+	rep := r.cycle(6 * time.Minute) // idle past idle_before_retire: drained
+	rep = r.cycle(30 * time.Second) // drained: deleted
+	if r.a.count() != 0 {
+		t.Fatalf("not deleted; decision %+v", rep.Decision)
+	}
+	if !slices.ContainsFunc(rep.Errors, func(e string) bool {
+		return strings.Contains(e, "revoke tokens of deleted VMs: collector did not re-read")
+	}) {
+		t.Errorf("a failed revocation is not reported: %q", rep.Errors)
+	}
+	// Retried in the next cycles, though the VM is gone, until it goes through.
+	r.cycle(30 * time.Second)
+	r.pool.revokeErr = nil
+	r.cycle(30 * time.Second)
+	r.cycle(30 * time.Second)
+	if len(r.pool.revoked) != 1 || r.pool.revoked[0].JTI != "jti-"+vm.Name {
+		t.Errorf("after the collector recovered, revoked %+v, want the token once", r.pool.revoked)
+	}
+
+	// The same, with a collector that takes the revocation.
+	r2 := newRig(t, knobs())
+	vm = r2.joinedWorker()
+	r2.pool.demand = nil
+	r2.p = r2.build(knobs())
+	r2.cycle(time.Minute)
+	r2.cycle(6 * time.Minute)
+	r2.cycle(30 * time.Second)
+	r2.cycle(30 * time.Second)
+	want := []RevokedToken{{VM: vm.Name, JTI: "jti-" + vm.Name, Expires: t0.Add(24 * time.Hour)}}
+	if d := cmp.Diff(want, r2.pool.revoked); d != "" {
+		t.Errorf("revoked (-want +got):\n%s", d)
 	}
 }
 

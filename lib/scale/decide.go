@@ -316,13 +316,17 @@ func (p *planner) lifecycle() {
 			}
 			p.del(i, fmt.Sprintf("failed in the cloud: %s", fault))
 		case Requested, Booting:
-			if k.BootTimeout > 0 && in >= k.BootTimeout {
+			if k.BootTimeout > 0 && in >= k.BootTimeout && !p.jobsThere(n) {
 				p.del(i, fmt.Sprintf("never joined within boot timeout %s (%s for %s)", k.BootTimeout, n.State, dur(in)))
 			}
 		case Drained:
-			if n.Running > 0 {
+			switch {
+			case n.Running > 0:
 				p.note("%s is drained but reports %d running jobs: not deleted", n.Name, n.Running)
-			} else {
+			case p.jobsThere(n):
+			case n.AdVanished:
+				p.del(i, "startd ad vanished and no schedd runs a job there")
+			default:
 				p.del(i, "drained, no job running")
 			}
 		case Deleting:
@@ -336,13 +340,15 @@ func (p *planner) lifecycle() {
 			if k.DrainTimeout > 0 && in >= k.DrainTimeout {
 				if n.Running > 0 {
 					p.note("%s has been retiring for %s, past drain timeout %s, and still runs %d jobs: waiting, a running job is never killed", n.Name, dur(in), k.DrainTimeout, n.Running)
-				} else {
+				} else if !p.jobsThere(n) {
 					p.del(i, fmt.Sprintf("retiring for %s, past drain timeout %s, no job running", dur(in), k.DrainTimeout))
 				}
 			}
 		case Idle, Busy:
 			if age := now.Sub(n.Created); k.MaxLifetime > 0 && age >= k.MaxLifetime {
 				p.drain(i, fmt.Sprintf("max lifetime %s reached (age %s): running jobs finish first", k.MaxLifetime, dur(age)))
+			} else if !n.TokenExpires.IsZero() && !now.Before(n.TokenExpires.Add(-k.DrainTimeout)) {
+				p.drain(i, fmt.Sprintf("its token expires at %s, within drain timeout %s: drained so running jobs finish first", n.TokenExpires.UTC().Format(time.RFC3339), k.DrainTimeout))
 			}
 		}
 	}
@@ -370,6 +376,34 @@ func (p *planner) lifecycle() {
 			p.booting++
 		}
 	}
+}
+
+// jobsThere says a node must be kept because a schedd says a job runs on
+// it, or because its startd ad vanished and the schedds could not all be
+// asked; it notes why. The startd's own ad can be gone (its token expired,
+// the ad was invalidated) while its job runs on: deleting the VM would kill
+// the job.
+func (p *planner) jobsThere(n Node) bool {
+	what := "startd ad vanished"
+	if !n.AdVanished {
+		what = fmt.Sprintf("%s and due for deletion", n.State)
+	}
+	switch {
+	case len(n.ScheddJobs) > 0:
+		jobs := slices.Clone(n.ScheddJobs)
+		slices.Sort(jobs)
+		more := ""
+		if len(jobs) > 3 {
+			more = fmt.Sprintf(" and %d more", len(jobs)-3)
+			jobs = jobs[:3]
+		}
+		p.note("%s: %s but %s%s runs there; keeping", n.Name, what, strings.Join(jobs, ", "), more)
+		return true
+	case n.AdVanished && p.in.ScheddJobsUnknown != "":
+		p.note("%s: %s and the schedds could not all be asked whether a job runs there (%s); keeping", n.Name, what, p.in.ScheddJobsUnknown)
+		return true
+	}
+	return false
 }
 
 // deleteDue is when, counted from entering Deleting, the next delete of a

@@ -824,6 +824,46 @@ func TestDecide(t *testing.T) {
 			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "drained, no job running"}}},
 		},
 		{
+			name: "vanished ad: kept while a schedd runs a job there, deleted after",
+			mod: func(in *Input) {
+				gone := func(n *Node) { n.AdVanished = true }
+				in.Nodes = []Node{
+					node("w1", Drained, medium, gone, func(n *Node) { n.ScheddJobs = []string{"schedd s1 job 12.0"} }),
+					node("w2", Drained, medium, gone),
+					node("w3", Booting, medium, since(20*time.Minute), func(n *Node) {
+						n.ScheddJobs = []string{"schedd s1 job 13.0", "schedd s2 job 1.0", "schedd s1 job 14.0", "schedd s1 job 15.0"}
+					}),
+					node("w4", Retiring, medium, since(2*time.Hour), func(n *Node) { n.ScheddJobs = []string{"schedd s1 job 16.0"} }),
+				}
+			},
+			want: Decision{
+				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: "startd ad vanished and no schedd runs a job there"}},
+				Notes: []string{
+					"w1: startd ad vanished but schedd s1 job 12.0 runs there; keeping",
+					"w3: booting and due for deletion but schedd s1 job 13.0, schedd s1 job 14.0, schedd s1 job 15.0 and 1 more runs there; keeping",
+					"w4: retiring and due for deletion but schedd s1 job 16.0 runs there; keeping",
+				},
+			},
+		},
+		{
+			name: "vanished ad and schedds not all asked: kept",
+			mod: func(in *Input) {
+				in.ScheddJobsUnknown = "schedd s2: connection refused"
+				in.Nodes = []Node{
+					node("w1", Drained, medium, func(n *Node) { n.AdVanished = true }),
+					node("w2", Drained, medium),
+					node("w3", Booting, medium, since(20*time.Minute)),
+				}
+			},
+			want: Decision{
+				Deletes: []Action{
+					{Node: "w2", ID: "id-w2", Reason: "drained, no job running"},
+					{Node: "w3", ID: "id-w3", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"},
+				},
+				Notes: []string{"w1: startd ad vanished and the schedds could not all be asked whether a job runs there (schedd s2: connection refused); keeping"},
+			},
+		},
+		{
 			name: "delete retried with growing gaps",
 			mod: func(in *Input) {
 				in.Nodes = []Node{

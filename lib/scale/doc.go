@@ -20,8 +20,19 @@
 // are deleted only when no job runs on them; while jobs run they get a note
 // and are left alone: a running job is never killed. Idle or busy nodes whose
 // age (Now − Created) reached MaxLifetime (when > 0) are drained
-// peacefully ("max lifetime"): their jobs finish first. Apart from that,
+// peacefully ("max lifetime"): their jobs finish first; so are those whose
+// TokenExpires, when known, is at most DrainTimeout away, whatever their
+// age (a token minted under an older, longer max lifetime). Apart from that,
 // only Rebalance (below) drains a busy node, and just as peacefully.
+//
+// A schedd's word beats a missing ad. No drained, retiring or never-joined
+// node is deleted while a schedd says a job runs on it (ScheddJobs, which
+// lib/provision gathers with condor_q when such a delete may come): a
+// note names the jobs instead ("startd ad vanished but schedd S job C.P
+// runs there; keeping"). A node whose startd ad vanished (AdVanished) is
+// also kept, with a note, while ScheddJobsUnknown says some schedd could
+// not be asked; once the schedds answer and none runs a job there it is
+// deleted ("startd ad vanished and no schedd runs a job there").
 //
 // Counting. Live nodes are all nodes except deleting, failed and drained
 // ones, and except those deleted by this decision; retiring nodes are live

@@ -113,6 +113,17 @@ type Node struct {
 	Running    int       `json:"running"`              // jobs running on it
 	Fault      string    `json:"fault,omitempty"`      // cloud fault for Failed nodes
 	Attempts   int       `json:"attempts,omitempty"`   // delete attempts so far (Deleting)
+	// AdVanished: its startd joined once and has no ad in the collector
+	// now (drained and exited, token expired, ad invalidated, or lost).
+	// Only the schedds can then tell whether a job still runs there.
+	AdVanished bool `json:"ad_vanished,omitempty"`
+	// ScheddJobs are the jobs the schedds say run on it now (JobStatus
+	// running, RemoteHost one of its slots), as "schedd S job C.P".
+	ScheddJobs []string `json:"schedd_jobs,omitempty"`
+	// TokenExpires is when its IDTOKEN expires (zero: unknown). It is
+	// drained DrainTimeout before, whatever MaxLifetime says: a worker
+	// whose token expired can no longer speak to the pool.
+	TokenExpires time.Time `json:"token_expires,omitempty"`
 }
 
 // Knobs are the scaling settings (ehos.yaml `scaling:`, overridable by EHOS_*
@@ -147,6 +158,10 @@ type Input struct {
 	// reported or a worker started a job. Zero: not known (after a
 	// restart), and idle nodes wait out IdleBeforeRetire.
 	LastArrival time.Time
+	// ScheddJobsUnknown, when not empty, says why the schedds could not all
+	// be asked this cycle which jobs run where (Node.ScheddJobs may then
+	// miss some): no node whose ad vanished is deleted.
+	ScheddJobsUnknown string
 }
 
 // Create asks for Count new VMs of one offer.

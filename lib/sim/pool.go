@@ -133,7 +133,10 @@ type PoolCalls struct {
 	Demand, Workers, Offer, Drain, Reschedule, Publish int
 }
 
-var _ provision.Pool = (*Pool)(nil)
+var (
+	_ provision.Pool        = (*Pool)(nil)
+	_ provision.RunningJobs = (*Pool)(nil)
+)
 
 // NewPool makes a pool that will see jobs submitted at epoch + Job.Submit.
 func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
@@ -477,6 +480,21 @@ func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: "slot1@" + w.name,
 			Claimed: len(w.jobs), Free: w.free, Draining: w.draining, Healthy: true,
 		})
+	}
+	return out, nil
+}
+
+// RunningJobs is what the schedd says runs where: here every running job's
+// worker still has its startd, since a simulated startd only leaves once
+// its jobs are done.
+func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string][]string{}
+	for _, w := range p.workers {
+		for j := range w.jobs {
+			out[w.name] = append(out[w.name], fmt.Sprintf("schedd sim job %d.0", j.id))
+		}
 	}
 	return out, nil
 }

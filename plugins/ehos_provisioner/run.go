@@ -30,7 +30,7 @@ func run(c *cli.Context) error {
 
 	// Knobs: one condor_config_val call. HTCondor may be absent when run by
 	// hand against a remote pool; then ehos.yaml alone decides.
-	names := append([]string{"EHOS_CONFIG", "EHOS_PROVISIONER_LOG", "NEGOTIATOR_INTERVAL"}, config.KnobNames()...)
+	names := append([]string{"EHOS_CONFIG", "EHOS_PROVISIONER_LOG", "NEGOTIATOR_INTERVAL", "EHOS_TOKEN_REVOCATION_FILE"}, config.KnobNames()...)
 	knobs, kerr := tools.ConfigVal(hard, names...)
 	if kerr != nil && underMaster {
 		return fmt.Errorf("read EHOS_* knobs: %w", kerr)
@@ -112,6 +112,14 @@ func run(c *cli.Context) error {
 	pool.WorkerIdentity, pool.WorkerIdentityTemplate = cfg.Worker.IdentityOf, cfg.Worker.TokenIdentity
 	if d := 20 * cfg.Scaling.Cycle; d > pool.AdLifetime {
 		pool.AdLifetime = d
+	}
+	// The central manager snippet names the file it includes for the
+	// revoked tokens of deleted VMs; without it, nothing is revoked.
+	if f := knobs["EHOS_TOKEN_REVOCATION_FILE"]; f != "" && !cfg.Scaling.DryRun {
+		pool.Revoker = &condorpool.Revoker{File: f, Tools: tools}
+		log.Info().Str("file", f).Msg("revoking deleted VMs' tokens")
+	} else if f == "" {
+		log.Warn().Msg("EHOS_TOKEN_REVOCATION_FILE is not set: deleted VMs' tokens stay valid until they expire")
 	}
 	p, err := provision.New(opt, pool, boot)
 	if err != nil {
