@@ -116,19 +116,15 @@ func TestCaptureTestdata(t *testing.T) {
 	ctx := context.Background()
 	jobDir := filepath.Join(pool.Dir, "job")
 	mkdirOwned(t, jobDir, 0o755)
-	if _, err := c.Submit(ctx, fmt.Sprintf(`universe = vanilla
+	if _, err := c.Submit(ctx, OneQueue(fmt.Sprintf(`universe = vanilla
 executable = /bin/sleep
 transfer_executable = false
 arguments = 300
 initialdir = %s
 log = job.log
-request_cpus = 1
-request_memory = 128
-queue 1
-request_cpus = 4
-request_memory = 1024
-queue 2
-`, jobDir)); err != nil {
+`, jobDir), []string{"request_cpus", "request_memory"},
+		QueueRow{Count: 1, Values: []string{"1", "128"}},
+		QueueRow{Count: 2, Values: []string{"4", "1024"}})); err != nil {
 		t.Fatal(err)
 	}
 	// One job runs in a dynamic slot; two cannot fit (4 cpus) and stay idle.
