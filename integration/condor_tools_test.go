@@ -105,7 +105,8 @@ func TestCondorErrorsAreClassified(t *testing.T) {
 }
 
 // TestCaptureTestdata refreshes lib/condor/testdata from a real pool when
-// EHOS_CAPTURE=1 (go test -tags integration -run TestCaptureTestdata ./integration/).
+// EHOS_CAPTURE=1 (go test -tags integration -run TestCaptureTestdata ./integration/),
+// or writes into EHOS_CAPTURE_DIR instead when set.
 func TestCaptureTestdata(t *testing.T) {
 	if os.Getenv("EHOS_CAPTURE") != "1" {
 		t.Skip("set EHOS_CAPTURE=1 to recapture lib/condor/testdata")
@@ -133,6 +134,9 @@ log = job.log
 		return len(ads) > 0, err
 	})
 	out := filepath.Join(pool.Install.Repo, "lib", "condor", "testdata")
+	if d := os.Getenv("EHOS_CAPTURE_DIR"); d != "" {
+		out = d // e.g. to compare another HTCondor version's output
+	}
 	save := func(name string, tool string, args ...string) {
 		b, err := c.Run(ctx, tool, args...)
 		if err != nil {
