@@ -10,13 +10,23 @@
 #
 # Environment:
 #   EHOS_CONDOR_SUITE  Debian suite to install from: trixie (default, HTCondor
-#                      23.9) or forky (HTCondor 25.x); see docs/condor-versions.md
+#                      23.9) or forky (HTCondor 25.x); see docs/condor-versions.md.
+#                      Unset, a root ending in /forky or /sid means that suite.
 #   EHOS_CONDOR_ROOT  where the root lives (default /var/lib/ehos/$EHOS_CONDOR_SUITE)
 #   EHOS_DEBIAN_MIRROR  mirror for debootstrap (default: the host's own apt source)
 #   EHOS_CONDOR_USER  unprivileged user inside the root that runs the pool (default ehos, uid 4242)
 set -euo pipefail
 
-SUITE=${EHOS_CONDOR_SUITE:-trixie}
+SUITE=${EHOS_CONDOR_SUITE:-}
+if [[ -z $SUITE ]]; then
+  # A root named after a suite (EHOS_CONDOR_ROOT=/var/lib/ehos/forky) is that
+  # suite, so setting the root alone never puts trixie into the forky root.
+  case ${EHOS_CONDOR_ROOT:-} in
+    */forky) SUITE=forky ;;
+    */sid) SUITE=sid ;;
+    *) SUITE=trixie ;;
+  esac
+fi
 case $SUITE in
   trixie | forky | sid) ;;
   *) printf 'install-condor: error: EHOS_CONDOR_SUITE=%s: want trixie (HTCondor 23) or forky (HTCondor 25)\n' "$SUITE" >&2; exit 2 ;;
