@@ -105,7 +105,8 @@ func TestCondorErrorsAreClassified(t *testing.T) {
 }
 
 // TestCaptureTestdata refreshes lib/condor/testdata from a real pool when
-// EHOS_CAPTURE=1 (go test -tags integration -run TestCaptureTestdata ./integration/).
+// EHOS_CAPTURE=1 (go test -tags integration -run TestCaptureTestdata ./integration/),
+// or writes into EHOS_CAPTURE_DIR instead when set.
 func TestCaptureTestdata(t *testing.T) {
 	if os.Getenv("EHOS_CAPTURE") != "1" {
 		t.Skip("set EHOS_CAPTURE=1 to recapture lib/condor/testdata")
@@ -116,19 +117,15 @@ func TestCaptureTestdata(t *testing.T) {
 	ctx := context.Background()
 	jobDir := filepath.Join(pool.Dir, "job")
 	mkdirOwned(t, jobDir, 0o755)
-	if _, err := c.Submit(ctx, fmt.Sprintf(`universe = vanilla
+	if _, err := c.Submit(ctx, OneQueue(fmt.Sprintf(`universe = vanilla
 executable = /bin/sleep
 transfer_executable = false
 arguments = 300
 initialdir = %s
 log = job.log
-request_cpus = 1
-request_memory = 128
-queue 1
-request_cpus = 4
-request_memory = 1024
-queue 2
-`, jobDir)); err != nil {
+`, jobDir), []string{"request_cpus", "request_memory"},
+		QueueRow{Count: 1, Values: []string{"1", "128"}},
+		QueueRow{Count: 2, Values: []string{"4", "1024"}})); err != nil {
 		t.Fatal(err)
 	}
 	// One job runs in a dynamic slot; two cannot fit (4 cpus) and stay idle.
@@ -137,6 +134,9 @@ queue 2
 		return len(ads) > 0, err
 	})
 	out := filepath.Join(pool.Install.Repo, "lib", "condor", "testdata")
+	if d := os.Getenv("EHOS_CAPTURE_DIR"); d != "" {
+		out = d // e.g. to compare another HTCondor version's output
+	}
 	save := func(name string, tool string, args ...string) {
 		b, err := c.Run(ctx, tool, args...)
 		if err != nil {

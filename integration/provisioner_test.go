@@ -24,9 +24,9 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 	s := StartStack(t, StackOptions{})
 	cl := s.Pool.Client()
 	ctx := context.Background()
-	jobs := "executable = /bin/sleep\narguments = 6\n" +
-		"request_cpus = 1\nrequest_memory = 512\nqueue 12\n" +
-		"request_cpus = 2\nrequest_memory = 1500\nqueue 8\n"
+	jobs := OneQueue("executable = /bin/sleep\narguments = 6\n", []string{"request_cpus", "request_memory"},
+		QueueRow{Count: 12, Values: []string{"1", "512"}},
+		QueueRow{Count: 8, Values: []string{"2", "1500"}})
 	cluster, err := cl.Submit(ctx, jobs)
 	if err != nil {
 		t.Fatal(err)

@@ -130,6 +130,39 @@ func (c *Client) Reschedule(ctx context.Context, schedd string) error {
 	return err
 }
 
+// RescheduleNegotiators sends RESCHEDULE straight to every negotiator the
+// collector knows (condor_reschedule -addr ADDRESS) and returns how many took
+// it. HTCondor 25's schedd no longer passes an external condor_reschedule on
+// to the negotiator when its last update already showed the idle jobs, so on
+// 25 only this starts a cycle at once; 23.9 takes both (docs/condor-versions.md).
+func (c *Client) RescheduleNegotiators(ctx context.Context) (int, error) {
+	ads, err := c.Status(ctx, StatusQuery{Kind: "-negotiator", Attrs: []string{"Name", "MyAddress"}})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []string
+	for _, ad := range ads {
+		addr := ad.GetString("MyAddress")
+		if addr == "" {
+			errs = append(errs, fmt.Sprintf("negotiator %q: no MyAddress in its ad", ad.GetString("Name")))
+			continue
+		}
+		if _, err := c.Run(ctx, "condor_reschedule", "-addr", addr); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		n++
+	}
+	switch {
+	case n == 0 && len(errs) > 0:
+		return 0, fmt.Errorf("reschedule negotiators: %s", strings.Join(errs, "; "))
+	case len(ads) == 0:
+		return 0, fmt.Errorf("condor_status -negotiator: %w: no negotiator ad in the collector", ErrUnreachable)
+	}
+	return n, nil
+}
+
 // Off shuts a startd down: peaceful waits for running jobs to finish
 // (condor_off -peaceful), otherwise they are vacated (-graceful).
 func (c *Client) Off(ctx context.Context, name string, peaceful bool) error {

@@ -24,6 +24,7 @@ type Tools interface {
 	Advertise(ctx context.Context, command string, ads []classad.Ad) error
 	Drain(ctx context.Context, machine string, graceful bool) error
 	Reschedule(ctx context.Context, schedd string) error
+	RescheduleNegotiators(ctx context.Context) (int, error)
 }
 
 // Pool satisfies provision.Pool.
@@ -213,8 +214,10 @@ func (p *Pool) Drain(ctx context.Context, w provision.Worker) error {
 }
 
 // Reschedule sends condor_reschedule to each schedd that holds idle jobs of
-// demand, once. One answering is enough: any of them makes the negotiator
-// run a cycle for the whole pool.
+// demand, once, then RESCHEDULE to the negotiators themselves: a 23.9 schedd
+// passes the request on, a 25 schedd does not when its last update already
+// showed those jobs (docs/condor-versions.md). One answering is enough: any
+// of them makes the negotiator run a cycle for the whole pool.
 func (p *Pool) Reschedule(ctx context.Context, ds []scale.Demand) error {
 	seen := map[string]bool{}
 	var errs []error
@@ -230,6 +233,13 @@ func (p *Pool) Reschedule(ctx context.Context, ds []scale.Demand) error {
 			continue
 		}
 		ok = true
+	}
+	if len(seen) > 0 {
+		if _, err := p.Tools.RescheduleNegotiators(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			ok = true
+		}
 	}
 	if ok || len(errs) == 0 {
 		return nil

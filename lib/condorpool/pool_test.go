@@ -67,7 +67,17 @@ type fakeTools struct {
 	adv         [][]classad.Ad
 	drained     []string
 	rescheduled []string
+	negotiators int // RescheduleNegotiators calls
+	negErr      error
 	err         error
+}
+
+func (f *fakeTools) RescheduleNegotiators(context.Context) (int, error) {
+	f.negotiators++
+	if f.negErr != nil {
+		return 0, f.negErr
+	}
+	return 1, nil
 }
 
 func (f *fakeTools) Reschedule(_ context.Context, schedd string) error {
@@ -174,9 +184,23 @@ func TestRescheduleOncePerScheddWithIdleJobs(t *testing.T) {
 	if d := cmp.Diff([]string{"alice@sub1", "sub3"}, ft.rescheduled); d != "" {
 		t.Errorf("rescheduled (-want +got):\n%s", d)
 	}
+	// The negotiators are asked too, once (a 25 schedd does not pass it on).
+	if ft.negotiators != 1 {
+		t.Errorf("negotiators asked %d times, want 1", ft.negotiators)
+	}
+	// Schedds refusing while a negotiator answers is still a cycle.
 	ft.err = errors.New("PERMISSION DENIED")
+	if err := p.Reschedule(context.Background(), ds); err != nil {
+		t.Errorf("schedds refuse, negotiator answers: %v", err)
+	}
+	ft.negErr = errors.New("condor_status -negotiator: no negotiator ad")
 	err := p.Reschedule(context.Background(), ds)
-	if err == nil || !strings.Contains(err.Error(), "schedd alice@sub1: PERMISSION DENIED") || !strings.Contains(err.Error(), "schedd sub3") {
-		t.Errorf("every schedd refusing: error %v, want both named", err)
+	if err == nil || !strings.Contains(err.Error(), "schedd alice@sub1: PERMISSION DENIED") || !strings.Contains(err.Error(), "schedd sub3") || !strings.Contains(err.Error(), "no negotiator ad") {
+		t.Errorf("every schedd and the negotiator refusing: error %v, want all named", err)
+	}
+	// No idle demand: nobody is bothered.
+	ft.negotiators = 0
+	if err := p.Reschedule(context.Background(), []scale.Demand{{Key: "sub2#1"}}); err != nil || ft.negotiators != 0 {
+		t.Errorf("no idle jobs: err %v, negotiators asked %d times", err, ft.negotiators)
 	}
 }

@@ -3,6 +3,7 @@ package demand
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ func TestFlavorAdsAreValidText(t *testing.T) {
 	}
 	if b.GetInt("Disk", 0) != 20000*1024 || b.GetInt("UpdateSequenceNumber", 0) != 7 || b.GetInt("GhostMultiplier", 0) != GhostMultiplier {
 		t.Errorf("Disk/seq/ghost wrong: %v", b)
+	}
+	// HTCondor 25.12+ jobs read split(TARGET.CondorVersion)[1] and skip
+	// their disk clause from 25.12.0 on: the ad must name an older version.
+	if f := strings.Fields(b.GetString("CondorVersion")); len(f) < 2 || f[0] != "$CondorVersion:" || !versionBefore(f[1], 25, 12) {
+		t.Errorf("CondorVersion %q: want \"$CondorVersion: X.Y.Z ...\" older than 25.12", b.GetString("CondorVersion"))
 	}
 	if b.GetString("Name") != classad.Stored(FlavorAdName("pool", offers[1].OfferKey)) {
 		t.Errorf("Name %q", b.GetString("Name"))
@@ -433,4 +439,12 @@ func TestReporterCycleSurvivesABadLine(t *testing.T) {
 			t.Errorf("warning lacks %s: %s", w, logs.String())
 		}
 	}
+}
+
+func versionBefore(v string, major, minor int) bool {
+	var a, b, c int
+	if n, _ := fmt.Sscanf(v, "%d.%d.%d", &a, &b, &c); n != 3 {
+		return false
+	}
+	return a < major || (a == major && b < minor)
 }

@@ -40,6 +40,16 @@ const PinStart = `(TARGET.EHOSCloud =?= undefined || TARGET.EHOSCloud == MY.EHOS
 	`(TARGET.EHOSRegion =?= undefined || TARGET.EHOSRegion == MY.EHOSRegion) && ` +
 	`(TARGET.EHOSFlavor =?= undefined || TARGET.EHOSFlavor == MY.EHOSFlavor)`
 
+// OfflineCondorVersion is the CondorVersion of flavor ads. HTCondor 25.12
+// and later write `versionGE(split(TARGET.CondorVersion)[1], "25.12.0") ||
+// (TARGET.Disk >= RequestDisk)` into every job's Requirements (a newer startd
+// checks disk itself, in its own Requirements): without a CondorVersion that
+// clause is an error and no job matches any flavor ad. An offline ad claims
+// the version of a startd that leaves the disk check to the job, so the
+// flavor's disk is matched on 25 exactly as on 23.9, where jobs never read
+// CondorVersion (docs/condor-versions.md).
+const OfflineCondorVersion = "$CondorVersion: 24.0.0 2024-09-30 BuildID: ehos-offline-ad $"
+
 // FlavorAdName is the Name (and Machine) of the offline ad of one offer in
 // one pool. It is unique per pool, so two pools sharing a collector do not
 // overwrite each other's offers.
@@ -101,6 +111,7 @@ func FlavorAds(offers []scale.Offer, pool string, seq int64) []classad.Ad {
 			"State":                classad.String("Unclaimed"),
 			"Activity":             classad.String("Idle"),
 			"Offline":              classad.Bool(true),
+			"CondorVersion":        classad.String(OfflineCondorVersion),
 			"WantAdRevaluate":      classad.Bool(true),
 			"GhostMultiplier":      classad.Int(GhostMultiplier),
 			AttrCost:               classad.Float(o.Cost),

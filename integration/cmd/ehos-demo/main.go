@@ -63,9 +63,9 @@ func demo(ctx context.Context, t *runner, jobs int, runtime, timeout time.Durati
 	big := jobs / 4
 	small := jobs - big
 	secs := int(runtime.Seconds())
-	sub := fmt.Sprintf("executable = /bin/sleep\narguments = %d\n"+
-		"request_cpus = 1\nrequest_memory = 512\nqueue %d\n"+
-		"arguments = %d\nrequest_cpus = 2\nrequest_memory = 1500\nqueue %d\n", secs, small, secs+10, big)
+	sub := integration.OneQueue("executable = /bin/sleep\n", []string{"arguments", "request_cpus", "request_memory"},
+		integration.QueueRow{Count: small, Values: []string{fmt.Sprint(secs), "1", "512"}},
+		integration.QueueRow{Count: big, Values: []string{fmt.Sprint(secs + 10), "2", "1500"}})
 	cluster, err := cl.Submit(ctx, sub)
 	if err != nil {
 		t.Fatalf("submit the burst: %v", err)
