@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,14 @@ type StackOptions struct {
 	Quota *localcloud.Quota
 	// WorkerConfig is appended to every VM's HTCondor config.
 	WorkerConfig string
+	// CloudInit boots workers through Debian's real cloud-init
+	// (localcloud.CloudInitRunner on the root of scripts/install-cloudinit.sh):
+	// NoCloud seed with the rendered user-data, cloud-init's stages and
+	// modules, whose runcmd starts HTCondor. Off, the project's own
+	// write_files applier (localcloud.CondorRunner) starts condor_master
+	// from the user-data's HTCondor files: quicker, and all that needs is
+	// the HTCondor root.
+	CloudInit bool
 	// NoDemandJob leaves the demand reporter out.
 	NoDemandJob bool
 	// External runs the stack against a real OpenStack instead of the
@@ -124,18 +133,33 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	vms := filepath.Join(s.Dir, "vms")
 	mkdirOwned(t, vms, 0o755)
 	var pool *Pool
-	runner := &localcloud.CondorRunner{
+	workerKnobs := "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
+		"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
+		// The harness's pool trusts workers by token, as the shipped
+		// central manager does; FS stays for the provisioner's drain on
+		// this one host.
+		"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig
+	var runner localcloud.VMRunner = &localcloud.CondorRunner{
 		Dir: vms, UID: PoolUID, GID: PoolUID,
 		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
 			return StartMaster(ctx, inst, cfg)
 		},
-		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
-		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
-			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
-			// The harness's pool trusts workers by token, as the shipped
-			// central manager does; FS stays for the provisioner's drain on
-			// this one host.
-			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig,
+		PathMap:     map[string]string{"/usr/local/libexec/ehos": bin},
+		ExtraConfig: workerKnobs,
+	}
+	if o.CloudInit {
+		ciRoot := RequireCloudInit(t)
+		runner = &localcloud.CloudInitRunner{
+			Dir: vms,
+			Boot: func(ctx context.Context, vmDir, hostname string, console io.Writer) (localcloud.Stopper, error) {
+				// The image's ehos binaries are this build's; /tmp is shared
+				// with the pool (as on CondorRunner) so FS authentication
+				// works between the central manager and the VM on one host.
+				return StartCloudInitVM(ctx, inst, ciRoot, vmDir, hostname,
+					[]string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, console)
+			},
+			ExtraConfig: workerKnobs,
+		}
 	}
 	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
 	if o.External != nil {
@@ -189,7 +213,7 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 
 // startLocalCloud starts the local OpenStack API with runner making its
 // servers real, and writes its clouds.yaml.
-func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner *localcloud.CondorRunner) {
+func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner localcloud.VMRunner) {
 	t.Helper()
 	q := localcloud.DefaultQuota
 	if o.Quota != nil {
@@ -213,7 +237,7 @@ func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner *localcloud
 
 // startAgent copies the external cloud's clouds.yaml for the provisioner and
 // starts a VM agent (stopped, with every worker it started, in t.Cleanup).
-func (s *Stack) startAgent(t testing.TB, e *ExternalCloud, runner *localcloud.CondorRunner) {
+func (s *Stack) startAgent(t testing.TB, e *ExternalCloud, runner localcloud.VMRunner) {
 	t.Helper()
 	b, err := os.ReadFile(e.CloudsFile)
 	if err != nil {
