@@ -88,14 +88,14 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 					Errors     []string `json:"errors"`
 				} `json:"v1"`
 			}
-			if json.Unmarshal(b, &r) != nil {
+			vm := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(res))))))
+			console, _ := os.ReadFile(filepath.Join(vm, "console.log"))
+			if json.Unmarshal(b, &r) != nil || !strings.Contains(string(console), "cloudinit-vm: boot finished") {
 				continue
 			}
-			vm := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(res)))))
 			if len(r.V1.Errors) > 0 || !strings.Contains(r.V1.Datasource, "NoCloud") {
 				t.Errorf("cloud-init in %s: datasource %q, errors %q", vm, r.V1.Datasource, r.V1.Errors)
 			}
-			console, _ := os.ReadFile(filepath.Join(vm, "console.log"))
 			for _, want := range []string{"running 'init-local'", "running 'init'", "running 'modules:config'", "running 'modules:final'", "started condor.service", "status: done"} {
 				if !strings.Contains(string(console), want) {
 					t.Errorf("console of %s lacks %q:\n%s", vm, want, console)
@@ -116,6 +116,15 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 	if !checked {
 		t.Fatal("no VM checked")
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(s.Dir, "vms", "*.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("VM %s:\n%s", l, b)
+			}
+		}
+	})
 	s.WaitJobsDone(t, cluster, 4*time.Minute)
 	hosts := s.JobHosts(t, cluster)
 	t.Logf("4 jobs ran on %d cloud-init workers: %v", len(hosts), hosts)

@@ -52,13 +52,16 @@ var _ VMRunner = (*CloudInitRunner)(nil)
 
 // ImageCloudCfg is the test image's cloud-init configuration: network
 // config disabled (the VM shares the host's network namespace: cloud-init
-// must not write or apply any), no root resize (the disk is an overlay) and
-// no SSH host keys (the image has no openssh).
+// must not write or apply any), no root resize (the disk is an overlay), no
+// SSH host keys (the image has no openssh), and /etc/hosts naming the VM's
+// hostname, as Debian's cloud images do (manage_etc_hosts), so HTCondor can
+// resolve its own name.
 const ImageCloudCfg = `# ehos localcloud test image (integration/localcloud/cloudinit.go)
 datasource_list: [ NoCloud, None ]
 network: {config: disabled}
 resize_rootfs: false
 ssh_genkeytypes: []
+manage_etc_hosts: true
 `
 
 // ImageCondorConfig is what HTCondor needs when many VMs share one host.
@@ -123,7 +126,26 @@ func (c *CloudInitRunner) Start(ctx context.Context, vm VMInfo, userData []byte)
 	}
 	return func(ctx context.Context) error {
 		err := proc.Stop(ctx)
+		keepLogs(dir)
 		cleanup()
 		return err
 	}, nil
+}
+
+// keepLogs saves a stopped VM's console and HTCondor logs beside its
+// directory (DIR.log), for a test to read after the VM is gone.
+func keepLogs(dir string) {
+	var b strings.Builder
+	logs, _ := filepath.Glob(filepath.Join(dir, "upper", "var", "log", "condor", "*Log"))
+	for _, f := range append([]string{filepath.Join(dir, "console.log")}, logs...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if len(data) > 16<<10 {
+			data = data[len(data)-16<<10:]
+		}
+		fmt.Fprintf(&b, "--- %s\n%s\n", strings.TrimPrefix(f, dir+"/"), data)
+	}
+	os.WriteFile(dir+".log", []byte(b.String()), 0o644)
 }
