@@ -74,28 +74,40 @@ func CloudInitSchema(ctx context.Context, root, name string, doc []byte) (string
 	return string(out), nil
 }
 
-// StartCloudInitVM boots vmDir (its upper/ holds the NoCloud seed) through
-// real cloud-init with scripts/cloudinit-vm, in its own mount, UTS, IPC and
-// pid namespaces, binding each "host:guest" ("host:guest:ro": read-only) of binds. Output
-// goes to vmDir/console.log and to console (when not nil). When this process
-// dies the VM's namespace dies with it; Stop shuts it down (SIGQUIT to its
-// init: `systemctl stop` of what it started).
-func StartCloudInitVM(ctx context.Context, inst *Install, root, vmDir, hostname string, binds []string, console io.Writer) (*Process, error) {
+// CloudInitVM says how StartCloudInitVM boots a VM directory.
+type CloudInitVM struct {
+	Root     string   // the cloud-init root (RequireCloudInit)
+	Dir      string   // the VM directory; Dir/upper holds the NoCloud seed
+	Hostname string   // in the VM's UTS namespace
+	Binds    []string // "host:guest" ("host:guest:ro": read-only) directories bound into the VM
+	// PrivateNet gives the VM its own network namespace with only loopback.
+	PrivateNet bool
+	Console    io.Writer // also gets the boot output (nil: only Dir/console.log)
+}
+
+// StartCloudInitVM boots vm.Dir through real cloud-init with
+// scripts/cloudinit-vm, in its own mount, UTS, IPC and pid namespaces. When
+// this process dies the VM's namespace dies with it; Stop shuts it down
+// (SIGQUIT to its init: `systemctl stop` of what it started).
+func StartCloudInitVM(ctx context.Context, inst *Install, vm CloudInitVM) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(vmDir, "console.log")
+	out := filepath.Join(vm.Dir, "console.log")
 	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("boot %s: %w", vmDir, err)
+		return nil, fmt.Errorf("boot %s: %w", vm.Dir, err)
 	}
 	var w io.Writer = f
-	if console != nil {
-		w = io.MultiWriter(f, console)
+	if vm.Console != nil {
+		w = io.MultiWriter(f, vm.Console)
 	}
-	cmd := exec.Command(filepath.Join(inst.Repo, "scripts/cloudinit-vm"), vmDir)
-	cmd.Env = append(os.Environ(), "EHOS_CLOUDINIT_ROOT="+root, "EHOS_VM_HOSTNAME="+hostname,
-		"EHOS_VM_BINDS="+strings.Join(binds, " "))
+	cmd := exec.Command(filepath.Join(inst.Repo, "scripts/cloudinit-vm"), vm.Dir)
+	cmd.Env = append(os.Environ(), "EHOS_CLOUDINIT_ROOT="+vm.Root, "EHOS_VM_HOSTNAME="+vm.Hostname,
+		"EHOS_VM_BINDS="+strings.Join(vm.Binds, " "))
+	if vm.PrivateNet {
+		cmd.Env = append(cmd.Env, "EHOS_VM_NET=private")
+	}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	runtime.LockOSThread() // see StartMaster
@@ -103,13 +115,25 @@ func StartCloudInitVM(ctx context.Context, inst *Install, root, vmDir, hostname 
 	runtime.UnlockOSThread()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("boot %s: %w", vmDir, err)
+		return nil, fmt.Errorf("boot %s: %w", vm.Dir, err)
 	}
-	p := &Process{ConfigFile: vmDir, Output: out, cmd: cmd, done: make(chan struct{})}
+	p := &Process{ConfigFile: vm.Dir, Output: out, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		f.Close()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// InVM runs a command inside a VM that StartCloudInitVM booted (its
+// namespaces, chrooted into its root) and returns its combined output.
+func (p *Process) InVM(ctx context.Context, args ...string) (string, error) {
+	init := childPid(p.cmd.Process.Pid)
+	if init <= 0 {
+		return "", fmt.Errorf("VM %s is not running", p.ConfigFile)
+	}
+	a := append([]string{"-t", fmt.Sprint(init), "-m", "-u", "-i", "-n", "-p", "--", "chroot", filepath.Join(p.ConfigFile, "root")}, args...)
+	out, err := exec.CommandContext(ctx, "nsenter", a...).CombinedOutput()
+	return string(out), err
 }

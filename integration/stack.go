@@ -155,8 +155,8 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 				// The image's ehos binaries are this build's; /tmp is shared
 				// with the pool (as on CondorRunner) so FS authentication
 				// works between the central manager and the VM on one host.
-				return StartCloudInitVM(ctx, inst, ciRoot, vmDir, hostname,
-					[]string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, console)
+				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname,
+					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
 			},
 			ExtraConfig: workerKnobs,
 		}

@@ -19,11 +19,13 @@ set -euo pipefail
 SRC=${EHOS_CONDOR_ROOT:-/var/lib/ehos/trixie}
 ROOT=${EHOS_CLOUDINIT_ROOT:-/var/lib/ehos/cloudinit}
 MARKER="$ROOT/.ehos-cloudinit-ready"
+# Bump when the package set changes, so an older root is completed.
+LEVEL=2
 
 log() { printf 'install-cloudinit: %s\n' "$*" >&2; }
 die() { printf 'install-cloudinit: error: %s\n' "$*" >&2; exit 1; }
 
-if [[ -f $MARKER ]] && chroot "$ROOT" /usr/bin/cloud-init --version >/dev/null 2>&1; then
+if [[ -f $MARKER && $(cat "$MARKER") == "$LEVEL" ]] && chroot "$ROOT" /usr/bin/cloud-init --version >/dev/null 2>&1; then
   log "cloud-init already installed in $ROOT ($(chroot "$ROOT" /usr/bin/cloud-init --version 2>&1 | head -1))"
   exit 0
 fi
@@ -55,13 +57,15 @@ printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 cp /etc/hosts "$ROOT/etc/hosts"
 
-log "installing cloud-init inside the root"
+# Also the packages cloudinit/base.yaml installs, so the root is what a base
+# image holds and base.yaml and master.yaml can run offline.
+log "installing cloud-init (and base.yaml's packages) inside the root"
 unshare --mount --propagation private -- sh -ec '
   mount -t proc proc "$1/proc"
   chroot "$1" sh -ec "
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends cloud-init >/dev/null 2>/tmp/cloudinit-install.err || { cat /tmp/cloudinit-install.err >&2; exit 1; }
+    apt-get install -y -qq --no-install-recommends cloud-init curl ca-certificates openssl >/dev/null 2>/tmp/cloudinit-install.err || { cat /tmp/cloudinit-install.err >&2; exit 1; }
     apt-get clean
   "
 ' sh "$ROOT"
@@ -73,5 +77,5 @@ printf '# Written by ehos scripts/install-cloudinit.sh: tests seed NoCloud only.
   >"$ROOT/etc/cloud/cloud.cfg.d/90-ehos-test.cfg"
 
 chroot "$ROOT" /usr/bin/cloud-init --version >/dev/null 2>&1 || die "cloud-init does not run inside $ROOT"
-touch "$MARKER"
+echo "$LEVEL" >"$MARKER"
 log "cloud-init installed in $ROOT in $(( $(date +%s) - start ))s: $(chroot "$ROOT" /usr/bin/cloud-init --version 2>&1 | head -1)"
