@@ -77,6 +77,15 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(s.Dir, "vms", "*.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("VM %s:\n%s", l, b)
+			}
+		}
+	})
 	// While workers run, look at one: what cloud-init did.
 	var checked bool
 	s.Pool.WaitFor(t, 4*time.Minute, "a worker booted by cloud-init", func(ctx context.Context) (bool, error) {
@@ -120,15 +129,6 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 	if !checked {
 		t.Fatal("no VM checked")
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs, _ := filepath.Glob(filepath.Join(s.Dir, "vms", "*.log"))
-			for _, l := range logs {
-				b, _ := os.ReadFile(l)
-				t.Logf("VM %s:\n%s", l, b)
-			}
-		}
-	})
 	s.WaitJobsDone(t, cluster, 4*time.Minute)
 	hosts := s.JobHosts(t, cluster)
 	t.Logf("4 jobs ran on %d cloud-init workers: %v", len(hosts), hosts)

@@ -22,7 +22,7 @@ SRC=${EHOS_CONDOR_ROOT:-/var/lib/ehos/trixie}
 ROOT=${EHOS_CLOUDINIT_ROOT:-/var/lib/ehos/cloudinit}
 MARKER="$ROOT/.ehos-cloudinit-ready"
 # Bump when the package set changes, so an older root is completed.
-LEVEL=2
+LEVEL=3
 
 log() { printf 'install-cloudinit: %s\n' "$*" >&2; }
 die() { printf 'install-cloudinit: error: %s\n' "$*" >&2; exit 1; }
@@ -60,14 +60,15 @@ chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 cp /etc/hosts "$ROOT/etc/hosts"
 
 # Also the packages cloudinit/base.yaml installs, so the root is what a base
-# image holds and base.yaml and master.yaml can run offline.
+# image holds and base.yaml and master.yaml can run offline, and nftables
+# (worker.yaml keeps non-root users from the metadata service with it).
 log "installing cloud-init (and base.yaml's packages) inside the root"
 unshare --mount --propagation private -- sh -ec '
   mount -t proc proc "$1/proc"
   chroot "$1" sh -ec "
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends cloud-init curl ca-certificates openssl >/dev/null 2>/tmp/cloudinit-install.err || { cat /tmp/cloudinit-install.err >&2; exit 1; }
+    apt-get install -y -qq --no-install-recommends cloud-init curl ca-certificates openssl nftables >/dev/null 2>/tmp/cloudinit-install.err || { cat /tmp/cloudinit-install.err >&2; exit 1; }
     apt-get clean
   "
 ' sh "$ROOT"
