@@ -1,6 +1,10 @@
 package integration
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ehos-project/ehos/integration/netns"
+)
 
 // baseConfig is what every test daemon shares: paths in the trixie root, its
 // own LOCAL_DIR, loopback only, fast intervals, security on.
@@ -55,10 +59,11 @@ SEC_PASSWORD_DIRECTORY = $(LOCAL_DIR)/passwords.d
 SEC_TOKEN_SYSTEM_DIRECTORY = $(LOCAL_DIR)/tokens.d
 SEC_TOKEN_DIRECTORY = $(LOCAL_DIR)/tokens.d
 # Identities, never "*": tools and daemons of this host are ehos@ over FS,
-# workers condor@ through their minted tokens.
-ALLOW_READ = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+# workers condor@ through their minted tokens, or each its own
+# ehos-<pool>-<hex>@ when the provisioner mints them.
+ALLOW_READ = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_WRITE = ehos@$(UID_DOMAIN)
-ALLOW_DAEMON = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN)
+ALLOW_DAEMON = ehos@$(UID_DOMAIN) condor@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_NEGOTIATOR = ehos@$(UID_DOMAIN)
 ALLOW_ADMINISTRATOR = ehos@$(UID_DOMAIN)
 ALLOW_CONFIG = ehos@$(UID_DOMAIN)
@@ -71,8 +76,8 @@ ALLOW_CONFIG = ehos@$(UID_DOMAIN)
 const centralManagerConfig = `
 DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD
 COLLECTOR_NAME = ehos-test-pool
-ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
-ALLOW_ADVERTISE_MASTER = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN)
+ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
+ALLOW_ADVERTISE_MASTER = condor@$(UID_DOMAIN) ehos@$(UID_DOMAIN) ehos-*@$(UID_DOMAIN)
 ALLOW_ADVERTISE_SCHEDD = ehos@$(UID_DOMAIN)
 SEC_ADVERTISE_STARTD_AUTHENTICATION_METHODS = IDTOKENS
 SEC_ADVERTISE_MASTER_AUTHENTICATION_METHODS = IDTOKENS
@@ -105,3 +110,17 @@ MACHINE_MAX_VACATE_TIME = 10
 STARTD_NOCLAIM_SHUTDOWN = 0
 RUNBENCHMARKS = False
 `
+
+// ownHostConfig follows baseConfig for a daemon on a test host of its own
+// (integration/netns): the pool's central manager at cm, this host's address
+// self, and every daemon behind the shared port on 9618, the one port the
+// security group opens between nodes (docs/network.md).
+func ownHostConfig(cm, self string) string {
+	return fmt.Sprintf(`
+# On a test host of its own: a real network between the nodes.
+CONDOR_HOST = %s
+NETWORK_INTERFACE = %s
+USE_SHARED_PORT = True
+SHARED_PORT_PORT = %d
+`, cm, self, netns.HTCondorPort)
+}

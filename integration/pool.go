@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/lib/condor"
 )
 
@@ -23,6 +24,10 @@ const Domain = "ehos.test"
 // WorkerIdentity is the identity minted into workers' tokens.
 const WorkerIdentity = "condor@" + Domain
 
+// VMIdentity is the worker.token_identity of stacks: each VM its own
+// identity, ehos-demo-<hex>@Domain.
+const VMIdentity = "{name}@" + Domain
+
 // WorkerAuthz is the narrow scope of a worker's token.
 var WorkerAuthz = []string{"ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ"}
 
@@ -33,16 +38,22 @@ type PoolOptions struct {
 	// ReadyTimeout bounds the wait for collector, negotiator and schedd
 	// (default 90 s).
 	ReadyTimeout time.Duration
+	// Host puts the central manager on a test host of its own
+	// (integration/netns) instead of 127.0.0.1: CONDOR_HOST is the host's
+	// address, every daemon is behind the shared port 9618, and the test's
+	// tools run on that host too. Nil: loopback.
+	Host *netns.Host
 }
 
-// Pool is a personal HTCondor pool on 127.0.0.1: one condor_master with
-// collector, negotiator and schedd.
+// Pool is a personal HTCondor pool on 127.0.0.1 (or on its own test host,
+// PoolOptions.Host): one condor_master with collector, negotiator and schedd.
 type Pool struct {
 	Dir           string // the central manager's LOCAL_DIR (log/, spool/, ...)
-	CollectorAddr string // 127.0.0.1:PORT
+	CollectorAddr string // 127.0.0.1:PORT, or HOST:9618 on its own host
 	ConfigFile    string // CONDOR_CONFIG of the central manager and of tools
 	Install       *Install
 	Master        *Process
+	Host          *netns.Host // the central manager's own host; nil on loopback
 }
 
 // Worker is an execute node: its own condor_master and startd.
@@ -60,17 +71,23 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 	t.Helper()
 	inst := RequireCondor(t)
 	dir := makeDir(t, "pool")
-	port := freePort(t)
 	p := &Pool{
-		Dir:           dir,
-		CollectorAddr: fmt.Sprintf("127.0.0.1:%d", port),
-		ConfigFile:    filepath.Join(dir, "condor_config"),
-		Install:       inst,
+		Dir:        dir,
+		ConfigFile: filepath.Join(dir, "condor_config"),
+		Install:    inst,
+		Host:       o.Host,
+	}
+	hostConfig := ""
+	if o.Host != nil {
+		p.CollectorAddr = fmt.Sprintf("%s:%d", o.Host.Addr, netns.HTCondorPort)
+		hostConfig = ownHostConfig(o.Host.Addr, o.Host.Addr)
+	} else {
+		p.CollectorAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	}
 	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
 		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
 	}
-	writeOwned(t, p.ConfigFile, []byte(baseConfig(dir, p.CollectorAddr)+centralManagerConfig+o.ExtraConfig+"\n"), 0o644)
+	writeOwned(t, p.ConfigFile, []byte(baseConfig(dir, p.CollectorAddr)+hostConfig+centralManagerConfig+o.ExtraConfig+"\n"), 0o644)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -84,7 +101,7 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 	tok := p.MintToken(t, "ehos@"+Domain, nil, 0)
 	writeOwned(t, filepath.Join(dir, "tokens.d", "tools"), []byte(tok+"\n"), 0o600)
 
-	m, err := StartMaster(ctx, inst, p.ConfigFile)
+	m, err := StartMasterIn(ctx, inst, p.ConfigFile, p.netNS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +128,23 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 	return p
 }
 
-// Client returns a lib/condor client whose tools talk to this pool.
+// netNS is the central manager's network namespace, "" on loopback.
+func (p *Pool) netNS() string {
+	if p.Host == nil {
+		return ""
+	}
+	return p.Host.NS
+}
+
+// Client returns a lib/condor client whose tools talk to this pool (from the
+// central manager's host when it has its own).
 func (p *Pool) Client() *condor.Client {
+	env := []string{"CONDOR_CONFIG=" + p.ConfigFile, "EHOS_CONDOR_ROOT=" + p.Install.Root}
+	if p.Host != nil {
+		env = append(env, "EHOS_NETNS="+p.Host.NS)
+	}
 	return &condor.Client{
-		Env:     []string{"CONDOR_CONFIG=" + p.ConfigFile, "EHOS_CONDOR_ROOT=" + p.Install.Root},
+		Env:     env,
 		BinDir:  p.Install.BinDir,
 		Timeout: 30 * time.Second,
 	}
@@ -141,6 +171,10 @@ type WorkerOptions struct {
 	Token string
 	// NoWait returns without waiting for the startd ad (for tests of refusal).
 	NoWait bool
+	// Host puts the worker on a test host of its own (integration/netns),
+	// reaching the central manager over the network at CONDOR_HOST; the
+	// pool must have its own host too. Nil: loopback.
+	Host *netns.Host
 }
 
 // StartWorker starts an execute node named name (its own condor_master and
@@ -166,12 +200,19 @@ func (p *Pool) StartWorkerWith(t testing.TB, name string, o WorkerOptions) *Work
 		tok = p.MintToken(t, WorkerIdentity, WorkerAuthz, time.Hour)
 	}
 	writeOwned(t, filepath.Join(dir, "tokens.d", "pool"), []byte(tok+"\n"), 0o600)
-	cfg := baseConfig(dir, p.CollectorAddr) + fmt.Sprintf(workerConfig, name, name) + o.ExtraConfig + "\n"
+	hostConfig, ns := "", ""
+	if o.Host != nil {
+		if p.Host == nil {
+			t.Fatalf("worker %s on its own host: the pool is on loopback", name)
+		}
+		hostConfig, ns = ownHostConfig(p.Host.Addr, o.Host.Addr), o.Host.NS
+	}
+	cfg := baseConfig(dir, p.CollectorAddr) + hostConfig + fmt.Sprintf(workerConfig, name, name) + o.ExtraConfig + "\n"
 	writeOwned(t, w.ConfigFile, []byte(cfg), 0o644)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m, err := StartMaster(ctx, p.Install, w.ConfigFile)
+	m, err := StartMasterIn(ctx, p.Install, w.ConfigFile, ns)
 	if err != nil {
 		t.Fatal(err)
 	}

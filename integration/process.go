@@ -30,17 +30,59 @@ type Process struct {
 // and every daemon it started die too. ctx bounds the start only; stop it
 // with Stop.
 func StartMaster(ctx context.Context, inst *Install, configFile string) (*Process, error) {
+	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile})
+}
+
+// StartMasterIn is StartMaster inside the network namespace ns (a test host
+// of integration/netns); "" is the machine's own, loopback.
+func StartMasterIn(ctx context.Context, inst *Install, configFile, ns string) (*Process, error) {
+	return StartMasterWith(ctx, inst, MasterOptions{ConfigFile: configFile, NetNS: ns})
+}
+
+// MasterOptions say where and as whom a condor_master runs.
+type MasterOptions struct {
+	// ConfigFile is CONDOR_CONFIG, as the master sees it.
+	ConfigFile string
+	// Root is the root it runs in (default: the install's root).
+	Root string
+	// UID is "uid:gid" to run as, or "0" for root, as an installed
+	// HTCondor runs (default: the pool user ehos).
+	UID string
+	// Output receives its stdout and stderr (default: condor_master.out
+	// beside ConfigFile).
+	Output string
+	// NetNS is the network namespace (a test host of integration/netns)
+	// it runs in; "" is the machine's own, loopback.
+	NetNS string
+}
+
+// StartMasterWith is StartMaster with options.
+func StartMasterWith(ctx context.Context, inst *Install, o MasterOptions) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(filepath.Dir(configFile), "condor_master.out")
+	configFile := o.ConfigFile
+	root := o.Root
+	if root == "" {
+		root = inst.Root
+	}
+	out := o.Output
+	if out == "" {
+		out = filepath.Join(filepath.Dir(configFile), "condor_master.out")
+	}
 	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("start condor_master: %w", err)
 	}
 	defer f.Close()
 	cmd := exec.Command(inst.Wrap, "condor_master", "-f")
-	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+inst.Root)
+	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+configFile, "EHOS_CONDOR_ROOT="+root)
+	if o.UID != "" {
+		cmd.Env = append(cmd.Env, "EHOS_CONDOR_UID="+o.UID)
+	}
+	if o.NetNS != "" {
+		cmd.Env = append(cmd.Env, "EHOS_NETNS="+o.NetNS) // scripts/condor-wrap enters it
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	// Pdeathsig fires when the thread that forked dies; keep this goroutine on
 	// one thread while starting so the signal is tied to the process, which

@@ -44,8 +44,10 @@ func TestRetireRequestIsPulledByTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ws := condorpool.Workers(ads); len(ws) != 1 || !ws[0].Draining {
-		t.Errorf("the provisioner does not see the worker draining: %+v", ws)
+	// The worker's token carries the shared test identity, not a per-VM one.
+	sameIdentity := func(string) string { return integration.WorkerIdentity }
+	if ws, refused := condorpool.Workers(ads, sameIdentity); len(ws) != 1 || !ws[0].Draining || len(refused) != 0 {
+		t.Errorf("the provisioner does not see the worker draining: %+v (refused %v)", ws, refused)
 	}
 
 	// A job that would fit stays idle: the worker takes nothing new.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/integration/vmagent"
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
@@ -53,6 +54,15 @@ type StackOptions struct {
 	// vmagent.Agent makes its servers real workers. BootDelay, Faults and
 	// Quota do not apply.
 	External *ExternalCloud
+	// OwnHosts puts the central manager on a test host of its own
+	// (integration/netns), with the provisioner and the local cloud's API
+	// (on that host's loopback), and every worker VM on another, each
+	// behind a firewall letting in only 9618 (netns.HTCondorGroup, the
+	// security group docs/network.md advises): pool.central_manager, and so
+	// the workers' <host_ip> and CONDOR_HOST, is the central manager's
+	// address, collector_port 9618. Not with External. EHOS_OWN_HOSTS=1
+	// turns it on for every stack.
+	OwnHosts bool
 }
 
 // ExternalCloud is a real OpenStack for StackOptions.External.
@@ -73,9 +83,11 @@ type Stack struct {
 	Cloud      *localcloud.Server // nil with StackOptions.External
 	Agent      *vmagent.Agent     // only with StackOptions.External
 	Dir        string
-	ConfigFile string // ehos.yaml
-	CloudsFile string // clouds.yaml
-	Bin        string // the ehos binaries
+	ConfigFile string         // ehos.yaml
+	CloudsFile string         // clouds.yaml
+	Bin        string         // the ehos binaries
+	Network    *netns.Network // with StackOptions.OwnHosts
+	CMHost     *netns.Host    // the central manager's host, with OwnHosts
 }
 
 const defaultStackClouds = `  - name: alpha
@@ -133,21 +145,15 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	vms := filepath.Join(s.Dir, "vms")
 	mkdirOwned(t, vms, 0o755)
 	var pool *Pool
-	workerKnobs := "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
-		"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
-		// The harness's pool trusts workers by token, as the shipped
-		// central manager does; FS stays for the provisioner's drain on
-		// this one host.
-		"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + o.WorkerConfig
-	var runner localcloud.VMRunner = &localcloud.CondorRunner{
-		Dir: vms, UID: PoolUID, GID: PoolUID,
-		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
-			return StartMaster(ctx, inst, cfg)
-		},
-		PathMap:     map[string]string{"/usr/local/libexec/ehos": bin},
-		ExtraConfig: workerKnobs,
+	cr := WorkerRunner(inst, vms, bin, o.WorkerConfig)
+	var runner localcloud.VMRunner = cr
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil && !o.CloudInit {
+		o.OwnHosts = true // the whole stack suite across a network
 	}
 	if o.CloudInit {
+		if o.OwnHosts || o.External != nil {
+			t.Fatal("StackOptions: CloudInit with OwnHosts or External is not supported")
+		}
 		ciRoot := RequireCloudInit(t)
 		runner = &localcloud.CloudInitRunner{
 			Dir: vms,
@@ -158,7 +164,18 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname,
 					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
 			},
-			ExtraConfig: workerKnobs,
+			ExtraConfig: cr.ExtraConfig,
+		}
+	}
+	if o.OwnHosts {
+		if o.External != nil {
+			t.Fatal("StackOptions: OwnHosts with External is not supported")
+		}
+		s.Network = RequireNetwork(t)
+		s.CMHost = AddHost(t, s.Network, "cm", netns.HTCondorGroup...)
+		cr.Hosts, cr.Firewall = s.Network, netns.HTCondorGroup
+		cr.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
+			return StartMasterIn(ctx, inst, cfg, ns)
 		}
 	}
 	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
@@ -190,15 +207,23 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 	// Write a config with a placeholder port now; rewrite it once the
 	// collector's port is known. The provisioner reads it at start; its
 	// first start may fail on the placeholder and condor_master restarts it.
-	writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", 9618, o)), 0o600)
-	pool = StartPool(t, PoolOptions{ExtraConfig: extra})
-	s.Pool = pool
-	port := pool.CollectorAddr[strings.LastIndex(pool.CollectorAddr, ":")+1:]
-	var p int
-	fmt.Sscan(port, &p)
-	writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", p, o)), 0o600)
-	// Restart the provisioner so it reads the final config.
-	s.signalProvisioner(t, syscall.SIGKILL)
+	if s.CMHost != nil {
+		// On its own host the address and port are known now: the
+		// workers reach the central manager where users' do.
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(s.CMHost.Addr, netns.HTCondorPort, o)), 0o600)
+		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Host: s.CMHost})
+		s.Pool = pool
+	} else {
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", 9618, o)), 0o600)
+		pool = StartPool(t, PoolOptions{ExtraConfig: extra})
+		s.Pool = pool
+		port := pool.CollectorAddr[strings.LastIndex(pool.CollectorAddr, ":")+1:]
+		var p int
+		fmt.Sscan(port, &p)
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", p, o)), 0o600)
+		// Restart the provisioner so it reads the final config.
+		s.signalProvisioner(t, syscall.SIGKILL)
+	}
 
 	if !o.NoDemandJob {
 		s.submitDemandJob(t)
@@ -211,6 +236,26 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 	return s
 }
 
+// WorkerRunner makes the local cloud's servers real workers: each one a
+// condor_master in the HTCondor root, as the pool user, configured from the
+// server's rendered user-data, with the ehos hook binaries from bin and
+// quick test intervals (plus extra). VM roots go under dir.
+func WorkerRunner(inst *Install, dir, bin, extra string) *localcloud.CondorRunner {
+	return &localcloud.CondorRunner{
+		Dir: dir, UID: PoolUID, GID: PoolUID,
+		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
+			return StartMaster(ctx, inst, cfg)
+		},
+		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
+		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
+			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
+			// The harness's pool trusts workers by token, as the shipped
+			// central manager does; FS stays for the provisioner's drain on
+			// this one host.
+			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + extra,
+	}
+}
+
 // startLocalCloud starts the local OpenStack API with runner making its
 // servers real, and writes its clouds.yaml.
 func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner localcloud.VMRunner) {
@@ -219,7 +264,11 @@ func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner localcloud.
 	if o.Quota != nil {
 		q = *o.Quota
 	}
-	srv, err := localcloud.Start(localcloud.Options{BootDelay: o.BootDelay, Runner: runner, Quota: q, Logf: t.Logf})
+	lo := localcloud.Options{BootDelay: o.BootDelay, Runner: runner, Quota: q, Logf: t.Logf}
+	if s.CMHost != nil {
+		lo.Listen = s.CMHost.Listen // the provisioner calls it from there
+	}
+	srv, err := localcloud.Start(lo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,12 +323,12 @@ func (s *Stack) ehosYAML(cm string, port int, o StackOptions) string {
 scaling:
 %sclouds:
 %sworker:
-  token_identity: %s
+  token_identity: "%s"
   token_lifetime: 2h
 log:
   format: json
   level: debug
-`, cm, port, Domain, o.Scaling, o.Clouds, WorkerIdentity)
+`, cm, port, Domain, o.Scaling, o.Clouds, VMIdentity)
 }
 
 func (s *Stack) submitDemandJob(t testing.TB) {

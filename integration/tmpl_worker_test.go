@@ -18,9 +18,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// workerIdentity is the identity condor-config/50-ehos-central-manager.conf
-// lets advertise workers (EHOS_WORKER_IDENTITY there).
-const workerIdentity = "ehos-worker@" + Domain
+// vmIdentity is the identity the provisioner mints into the token of the VM
+// named name (worker.token_identity's default), which
+// condor-config/50-ehos-central-manager.conf lets advertise that VM alone.
+func vmIdentity(name string) string { return name + "@" + Domain }
 
 // repoFile reads a file of this source tree.
 func repoFile(t *testing.T, rel string) []byte {
@@ -40,14 +41,18 @@ func cmSecurity(t *testing.T) string {
 	var b strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(repoFile(t, "condor-config/50-ehos-central-manager.conf"))))
 	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "ALLOW_ADVERTISE_") {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "ALLOW_ADVERTISE_"):
 			b.WriteString(l + " ehos@$(UID_DOMAIN)\n")
+		case strings.HasPrefix(l, "EHOS_FROM_WORKER") || strings.HasPrefix(l, "EHOS_WORKER_") || strings.HasPrefix(l, "COLLECTOR_REQUIREMENTS"):
+			b.WriteString(l + "\n") // the collector-side trust rules
 		}
 	}
 	if b.Len() == 0 {
 		t.Fatal("no ALLOW_ADVERTISE_ lines in the central manager snippet")
 	}
-	b.WriteString("ALLOW_READ = $(ALLOW_READ) " + workerIdentity + "\n")
+	b.WriteString("ALLOW_READ = $(ALLOW_READ) ehos-*@" + Domain + "\n")
 	return b.String()
 }
 
@@ -143,12 +148,13 @@ type condorAd struct {
 // pool with its own narrowly scoped token and runs a job.
 func TestRenderedWorkerJoinsAndRunsJob(t *testing.T) {
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
-	token := p.MintToken(t, workerIdentity, WorkerAuthz, time.Hour)
-	dir := bootRenderedWorker(t, p, "tw1", token)
+	const vm = "ehos-itest-tw1"
+	token := p.MintToken(t, vmIdentity(vm), WorkerAuthz, time.Hour)
+	dir := bootRenderedWorker(t, p, vm, token)
 
 	var ad condorAd
 	p.WaitFor(t, 60*time.Second, "the rendered worker's startd", func(ctx context.Context) (bool, error) {
-		ads, err := startdAds(ctx, p, "tw1")
+		ads, err := startdAds(ctx, p, vm)
 		for _, a := range ads {
 			if a.Partitionable { // the slot, not the StartD daemon ad
 				ad = a
@@ -158,11 +164,11 @@ func TestRenderedWorkerJoinsAndRunsJob(t *testing.T) {
 		return false, err
 	})
 	t.Logf("worker ad: %+v", ad)
-	want := condorAd{Name: ad.Name, Cloud: "local", Region: "RegionOne", Flavor: "m1.small", Pool: "itest", Partitionable: true, Identity: ad.Identity}
-	if ad != want || !strings.HasPrefix(ad.Name, "slot1@tw1@") {
-		t.Errorf("ad %+v, want %+v named slot1@tw1@...", ad, want)
+	want := condorAd{Name: ad.Name, Cloud: "local", Region: "RegionOne", Flavor: "m1.small", Pool: "itest", Partitionable: true, Identity: vmIdentity(vm)}
+	if ad != want || !strings.HasPrefix(ad.Name, "slot1@"+vm+"@") {
+		t.Errorf("ad %+v, want %+v named slot1@%s@...", ad, want, vm)
 	}
-	if id, _ := os.ReadFile(filepath.Join(dir, "root/etc/ehos/identity")); !strings.Contains(string(id), "name=tw1\ncloud=local\nregion=RegionOne\nflavor=m1.small\npool=itest\n") {
+	if id, _ := os.ReadFile(filepath.Join(dir, "root/etc/ehos/identity")); !strings.Contains(string(id), "name="+vm+"\ncloud=local\nregion=RegionOne\nflavor=m1.small\npool=itest\n") {
 		t.Errorf("identity file: %q", id)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "root", tmpl.DefaultTokenFile)); err != nil || st.Mode().Perm() != 0o600 {
@@ -201,8 +207,8 @@ queue
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(hist), "4 ") || !strings.Contains(string(hist), "@tw1@") {
-		t.Errorf("condor_history: %q, want completed (4) on tw1", hist)
+	if !strings.HasPrefix(string(hist), "4 ") || !strings.Contains(string(hist), "@"+vm+"@") {
+		t.Errorf("condor_history: %q, want completed (4) on %s", hist, vm)
 	}
 }
 
@@ -211,7 +217,7 @@ queue
 func TestRenderedWorkerWithBadTokenIsRefused(t *testing.T) {
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
 
-	expired := p.MintToken(t, workerIdentity, WorkerAuthz, time.Second)
+	expired := p.MintToken(t, vmIdentity("ehos-itest-expired"), WorkerAuthz, time.Second)
 
 	// A key named POOL too, but another pool's.
 	other := makeDir(t, "otherkey")
@@ -223,7 +229,7 @@ func TestRenderedWorkerWithBadTokenIsRefused(t *testing.T) {
 	if _, err := oc.Run(ctx, "condor_store_cred", "add", "-c", "-p", "another-pools-signing-key", "-f", filepath.Join(other, "passwords.d", "POOL")); err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := oc.TokenCreate(ctx, condor.TokenRequest{Identity: workerIdentity, Key: "POOL", Authz: WorkerAuthz, Lifetime: time.Hour})
+	foreign, err := oc.TokenCreate(ctx, condor.TokenRequest{Identity: vmIdentity("ehos-itest-foreign"), Key: "POOL", Authz: WorkerAuthz, Lifetime: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,18 +237,18 @@ func TestRenderedWorkerWithBadTokenIsRefused(t *testing.T) {
 	time.Sleep(2 * time.Second) // let the short token expire
 
 	dirs := map[string]string{
-		"expired": bootRenderedWorker(t, p, "expired", expired),
-		"foreign": bootRenderedWorker(t, p, "foreign", foreign),
+		"ehos-itest-expired": bootRenderedWorker(t, p, "ehos-itest-expired", expired),
+		"ehos-itest-foreign": bootRenderedWorker(t, p, "ehos-itest-foreign", foreign),
 	}
 	// A good worker started after them shows the collector took updates in
 	// that time; then give the bad ones a few more update intervals.
-	bootRenderedWorker(t, p, "good", p.MintToken(t, workerIdentity, WorkerAuthz, time.Hour))
+	bootRenderedWorker(t, p, "ehos-itest-good", p.MintToken(t, vmIdentity("ehos-itest-good"), WorkerAuthz, time.Hour))
 	p.WaitFor(t, 60*time.Second, "the good worker", func(ctx context.Context) (bool, error) {
-		ads, err := startdAds(ctx, p, "good")
+		ads, err := startdAds(ctx, p, "ehos-itest-good")
 		return len(ads) > 0, err
 	})
 	time.Sleep(12 * time.Second)
-	for _, name := range []string{"expired", "foreign"} {
+	for _, name := range []string{"ehos-itest-expired", "ehos-itest-foreign"} {
 		ads, err := startdAds(context.Background(), p, name)
 		if err != nil {
 			t.Fatal(err)

@@ -88,6 +88,13 @@ else
 fi
 command -v condor_version >/dev/null || die "HTCondor tools still missing after the install"
 getent passwd condor >/dev/null || die "no condor user after the HTCondor install"
+# The demand job's owner: HTCondor 23 refuses jobs owned by condor.
+if ! getent passwd ehos >/dev/null; then
+  useradd --system --home-dir /var/lib/ehos --shell /usr/sbin/nologin --comment "ehos demand reporter" ehos \
+    || die "cannot create the ehos system user"
+  log "created the ehos system user (owner of the demand job)"
+fi
+install -d -o ehos -g ehos -m 0755 /var/lib/ehos
 
 # --- ehos binaries, templates, config snippets
 changed=0
@@ -152,7 +159,7 @@ if [[ $START -eq 0 ]]; then
   log "--no-start: HTCondor not restarted, demand job not submitted"
 elif [[ ! -d /run/systemd/system ]]; then
   log "no systemd here (chroot or container): start condor_master yourself, then submit the demand job:"
-  log "  runuser -u condor -- condor_submit $PREFIX/share/ehos/ehos_demand.submit"
+  log "  runuser -u ehos -- condor_submit $PREFIX/share/ehos/ehos_demand.submit"
 else
   systemctl enable -q condor
   if [[ $changed -eq 1 ]] || ! systemctl is-active -q condor; then systemctl restart condor; log "restarted HTCondor"; fi
@@ -160,9 +167,9 @@ else
   if [[ -n $(condor_q -allusers -constraint 'EHOSReporter =?= True' -af ClusterId 2>/dev/null) ]]; then
     log "demand job already queued"
   else
-    (cd /var/log/condor && runuser -u condor -- condor_submit "$PREFIX/share/ehos/ehos_demand.submit") \
+    (cd /var/lib/ehos && runuser -u ehos -- condor_submit "$PREFIX/share/ehos/ehos_demand.submit") \
       || die "could not submit the demand job"
-    log "submitted the demand job as condor"
+    log "submitted the demand job as ehos"
   fi
 fi
 log "done. Next: put clouds.yaml in place (mode 0600), list your clouds in $cfg, run: ehos doctor"

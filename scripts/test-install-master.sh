@@ -30,6 +30,8 @@ cv() { chroot "$T/root" condor_config_val "$1"; }
 [[ $(stat -c %a "$T/root/etc/condor/passwords.d/POOL") == 600 ]] || fail "POOL key mode"
 [[ $(stat -c %a "$T/root/usr/local/etc/ehos/ehos.yaml") == 640 ]] || fail "ehos.yaml mode"
 grep -q 'name: testpool' "$T/root/usr/local/etc/ehos/ehos.yaml" || fail "ehos.yaml overwritten"
+chroot "$T/root" getent passwd ehos >/dev/null || fail "no ehos user (the demand job's owner)"
+[[ $(stat -c %U "$T/root/var/lib/ehos") == ehos ]] || fail "/var/lib/ehos not owned by ehos"
 for f in base.yaml master.yaml worker.yaml ehos_demand.submit; do [[ -f $T/root/usr/local/share/ehos/$f ]] || fail "share/$f"; done
 chroot "$T/root" /usr/local/bin/ehos version >/dev/null || fail "ehos does not run"
 echo "test-install-master: ok"

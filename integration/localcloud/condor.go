@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/integration/vmrun"
 )
 
@@ -33,7 +34,9 @@ type Stopper interface {
 //   - ROOT/etc/condor/condor_config includes those files in order and then
 //     sets what must differ per VM: LOCAL_DIR and its subdirectories,
 //     loopback networking, no family session, MASTER_NAME/STARTD_NAME
-//     (ehos_name, unless the VM's config sets them);
+//     (ehos_name, unless the VM's config sets them); with Hosts, the VM is
+//     on a network host of its own instead and keeps HTCondor's own
+//     network defaults (its address, the shared port 9618), as on a VM;
 //   - what cloud-init would know (instance id, region, metadata) is written
 //     to ROOT/run/cloud-init/instance-data.json and
 //     ROOT/var/lib/cloud/data/instance-id, and EHOS_VM_ROOT names ROOT;
@@ -60,6 +63,16 @@ type CondorRunner struct {
 	// the VM's HTCondor config (e.g. /usr/local/libexec/ehos → where the
 	// ehos binaries are), applied before the per-VM root mapping.
 	PathMap map[string]string
+	// Hosts, when set, puts each VM on a test host of its own on that
+	// network, behind a firewall letting in only Firewall (e.g.
+	// netns.HTCondorGroup): the VM's HTCondor then keeps its own networking
+	// (its address, the shared port 9618) as on a real VM, instead of
+	// loopback; the host goes with the VM. StartMasterIn must be set too.
+	Hosts    *netns.Network
+	Firewall []netns.Rule
+	// StartMasterIn is StartMaster inside a network namespace (a VM's
+	// host); wire integration.StartMasterIn here.
+	StartMasterIn func(ctx context.Context, configFile, netNS string) (Stopper, error)
 }
 
 var _ VMRunner = (*CondorRunner)(nil)
@@ -71,8 +84,11 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // Start implements VMRunner.
 func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (func(context.Context) error, error) {
-	if c.StartMaster == nil {
+	if c.StartMaster == nil && c.Hosts == nil {
 		return nil, errors.New("CondorRunner: no StartMaster")
+	}
+	if c.Hosts != nil && c.StartMasterIn == nil {
+		return nil, errors.New("CondorRunner: Hosts without StartMasterIn")
 	}
 	cc, err := vmrun.Parse(userData)
 	if err != nil {
@@ -87,7 +103,24 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
+	var host *netns.Host
+	if c.Hosts != nil {
+		if host, err = c.Hosts.AddHost(name + "-" + vm.ID[:8]); err == nil {
+			err = host.Firewall(c.Firewall...)
+		}
+		if err != nil {
+			if host != nil {
+				host.Remove()
+			}
+			os.RemoveAll(root)
+			return nil, fmt.Errorf("server %s: its own host: %w", vm.ID, err)
+		}
+		fmt.Fprintf(vm.Console, "ehos-local: on host %s, address %s\n", host.NS, host.Addr)
+	}
 	cleanup := func() {
+		if host != nil {
+			host.Remove()
+		}
 		if !c.KeepRoots {
 			os.RemoveAll(root)
 		}
@@ -166,7 +199,13 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 		fmt.Fprintf(&b, "%s = %s/%s\n", k, mroot, dirs[k])
 	}
 	fmt.Fprintf(&b, "LOCAL_DIR = %s/var\nEHOS_VM_ROOT = %s\n", mroot, mroot)
-	b.WriteString("NETWORK_INTERFACE = 127.0.0.1\nBIND_ALL_INTERFACES = False\nUSE_SHARED_PORT = False\nSEC_USE_FAMILY_SESSION = False\n")
+	if host == nil {
+		b.WriteString("NETWORK_INTERFACE = 127.0.0.1\nBIND_ALL_INTERFACES = False\nUSE_SHARED_PORT = False\nSEC_USE_FAMILY_SESSION = False\n")
+	} else {
+		// Its own host: HTCondor's own defaults pick eth0's address and
+		// the shared port 9618, as on a VM.
+		fmt.Fprintf(&b, "# On host %s (%s): HTCondor's own network defaults.\n", host.NS, host.Addr)
+	}
 	fmt.Fprintf(&b, "if !defined MASTER_NAME\n  MASTER_NAME = %s\nendif\nif !defined STARTD_NAME\n  STARTD_NAME = %s\nendif\n", name, name)
 	if c.ExtraConfig != "" {
 		b.WriteString("\n" + c.ExtraConfig + "\n")
@@ -184,7 +223,12 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 			return nil
 		})
 	}
-	proc, err := c.StartMaster(ctx, inMaster(cfg))
+	var proc Stopper
+	if host != nil {
+		proc, err = c.StartMasterIn(ctx, inMaster(cfg), host.NS)
+	} else {
+		proc, err = c.StartMaster(ctx, inMaster(cfg))
+	}
 	if err != nil {
 		cleanup()
 		return nil, fmt.Errorf("start condor_master: %w", err)

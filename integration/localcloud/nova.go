@@ -638,6 +638,10 @@ func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request, rg *region
 	if v == nil {
 		return
 	}
+	if st := rg.faults.DeleteStatus; st != 0 {
+		novaError(w, st, fmt.Sprintf("Cannot 'delete' instance %s while it is in task_state deleting", v.id))
+		return
+	}
 	v.deleted = true
 	delete(rg.servers, v.id)
 	if v.timer != nil {

@@ -29,6 +29,10 @@ type Faults struct {
 	// QuotaStatus is the status of a quota refusal: 403 (modern Nova,
 	// the default) or 413 (older Nova's overLimit).
 	QuotaStatus int `json:"quota_status,omitempty"`
+	// DeleteStatus answers every server delete with this status and keeps
+	// the server, as Nova's 409 "Cannot 'delete' instance while it is in
+	// task_state ..." does.
+	DeleteStatus int `json:"delete_status,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "1.5s".

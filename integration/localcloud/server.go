@@ -39,6 +39,10 @@ type Options struct {
 	Quota     Quota                            // default per region quota; zero value: DefaultQuota
 	Runner    VMRunner                         // nil: servers only pretend to run
 	Logf      func(format string, args ...any) // nil: silent
+	// Listen opens the listener on Addr; nil is net.Listen. A test host's
+	// Listen (integration/netns) serves the API on that host's own loopback,
+	// for a provisioner running there.
+	Listen func(network, address string) (net.Listener, error)
 }
 
 // Quota is a region's absolute compute limits; -1 means unlimited.
@@ -144,7 +148,11 @@ func Start(opts Options) (*Server, error) {
 			s.regions[r] = newRegion(r, cs, opts.Quota)
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
+	listen := opts.Listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, err
 	}

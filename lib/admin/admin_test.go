@@ -196,6 +196,7 @@ func TestStatusFromAds(t *testing.T) {
 		Regions:     []provision.RegionReport{{Location: loc, Listed: true, VMs: 2, BackoffUntil: now.Add(time.Minute), BackoffReason: "quota"}},
 		Decision:    scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, Count: 1, Reason: "3 idle jobs of cm#1"}}, Unmet: []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: "max reached"}}},
 		Rescheduled: "1 worker(s) joined while 3 job(s) wait",
+		Refused:     []provision.Refusal{{Ad: "slot1@forged@vm", Identity: "ehos-demo-cccc@d", Claimed: `EHOSName="ehos-demo-aaaa" EHOSRetire=true`, Why: "only ehos-demo-aaaa@d may speak for VM ehos-demo-aaaa"}},
 	}
 	st := StatusFromAds([]classad.Ad{rep.Ad(1)}, now)
 	if !st.Healthy() || st.Cycle != 20*time.Second {
@@ -205,7 +206,8 @@ func TestStatusFromAds(t *testing.T) {
 	WriteStatus(&b, st)
 	for _, want := range []string{"provisioner demo@cm: last cycle 10s ago (every 20s, took 300ms): OK", "demand: 3 idle jobs", "→ alpha/RegionOne m1.medium",
 		"alpha/RegionOne          1 idle, 1 busy", "backing off until", "create 1 × alpha/RegionOne m1.medium: 3 idle jobs of cm#1", "unmet  cm#1 (1 jobs): max reached",
-		"negotiate now: 1 worker(s) joined while 3 job(s) wait"} {
+		"negotiate now: 1 worker(s) joined while 3 job(s) wait",
+		"refused ads (not acted on; docs/security.md):\n  ad \"slot1@forged@vm\" from ehos-demo-cccc@d claimed EHOSName=\"ehos-demo-aaaa\" EHOSRetire=true: only ehos-demo-aaaa@d"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, b.String())
 		}
@@ -426,5 +428,31 @@ func TestCycleErrors(t *testing.T) {
 	}
 	if !strings.Contains(fs[1].What, "alpha/RegionOne: limits: 503") || !strings.Contains(fs[1].Fix, "EHOSProvisionerLog") {
 		t.Errorf("cloud finding: %s", fs[1])
+	}
+}
+
+// doctor names every ad the provisioner refused: which ad, from whom,
+// claiming what.
+func TestDoctorReportsRefusedAds(t *testing.T) {
+	if fs := refusals(provision.Report{}); len(fs) != 1 || fs[0].Level != OK {
+		t.Fatalf("findings for no refusal: %v", fs)
+	}
+	var rep provision.Report
+	for i := 0; i < 7; i++ {
+		rep.Refused = append(rep.Refused, provision.Refusal{Ad: fmt.Sprintf("slot1@forged%d", i), Identity: "ehos-demo-1a@d",
+			Claimed: `EHOSName="ehos-demo-2b" EHOSRetire=true`, Why: "only ehos-demo-2b@d may speak for VM ehos-demo-2b"})
+	}
+	fs := refusals(rep)
+	if len(fs) != maxRefusalFindings+1 || fs[0].Level != Warn {
+		t.Fatalf("findings: %v", fs)
+	}
+	s := fs[0].String()
+	for _, want := range []string{"slot1@forged0", "ehos-demo-1a@d", `EHOSName="ehos-demo-2b" EHOSRetire=true`, "only ehos-demo-2b@d"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("finding %q lacks %q", s, want)
+		}
+	}
+	if !strings.Contains(fs[maxRefusalFindings].What, "2 more") {
+		t.Errorf("last finding %q", fs[maxRefusalFindings].What)
 	}
 }

@@ -89,11 +89,14 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
 		fs = append(fs, cycleErrors(st.Report)...)
 	}
+	if st.Found {
+		fs = append(fs, refusals(st.Report)...)
+	}
 
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
 		Constraint: `EHOSReporter =?= True || regexp("ehos_demand", Cmd)`,
 		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd"}})
-	const fix = "sudo -u condor condor_submit /usr/local/share/ehos/ehos_demand.submit"
+	const fix = "sudo -u ehos condor_submit /usr/local/share/ehos/ehos_demand.submit (scripts/install-master.sh makes the ehos user)"
 	switch {
 	case err != nil:
 		fs.fail("demand job", "check that the schedd runs (condor_q)", "condor_q: %v", err)
@@ -135,6 +138,29 @@ func cycleErrors(rep provision.Report) Findings {
 				"as that user, `condor_ping -verbose -type schedd -name SCHEDD RESCHEDULE` shows the identity and the decision; allow it in the schedd's security config"
 		}
 		fs.add(Warn, "provisioner", "its last cycle ("+rep.Time.UTC().Format(time.TimeOnly)+" UTC) met: "+e, fix)
+	}
+	return fs
+}
+
+// maxRefusalFindings bounds the refused ads doctor lists one by one.
+const maxRefusalFindings = 5
+
+// refusals reports the ads the provisioner's last cycle did not believe:
+// someone with a worker's token (or another identity) tried to speak for a
+// VM or an offer that is not theirs.
+func refusals(rep provision.Report) Findings {
+	var fs Findings
+	const fix = "an ad claimed a VM or flavor offer for an identity that may not write it: find the sender by its identity " +
+		"(a worker's token names its VM), delete that VM or revoke its token; docs/security.md"
+	for i, r := range rep.Refused {
+		if i == maxRefusalFindings {
+			fs.add(Warn, "trust", fmt.Sprintf("and %d more refused ads (ehos status --json lists them)", len(rep.Refused)-i), fix)
+			break
+		}
+		fs.add(Warn, "trust", "the provisioner refused "+r.String(), fix)
+	}
+	if len(rep.Refused) == 0 {
+		fs.ok("trust", "the provisioner's last cycle refused no ad")
 	}
 	return fs
 }

@@ -66,6 +66,7 @@ func (m *metrics) write(s Status, readErr error) {
 	m.gauge("ehos_decision_drains", "nodes the last decision drained", nil, float64(len(r.Decision.Drains)))
 	m.gauge("ehos_decision_deletes", "VMs the last decision deleted", nil, float64(len(r.Decision.Deletes)))
 	m.gauge("ehos_cycle_errors", "errors in the last cycle (ehos status lists them)", nil, float64(len(r.Errors)))
+	m.gauge("ehos_refused_ads", "ads the last cycle refused: written by an identity that may not speak for that VM or offer (ehos doctor lists them)", nil, float64(len(r.Refused)))
 
 	regions := slices.Clone(r.Regions)
 	slices.SortStableFunc(regions, func(a, b provision.RegionReport) int {

@@ -15,26 +15,47 @@ import (
 
 // Worker is a worker's startd as the collector knows it.
 type Worker struct {
-	Name    string       // EHOSName
-	Machine string       //
-	Pool    string       // EHOSPool
-	Slots   []classad.Ad // its slot ads
+	Name     string       // EHOSName
+	Machine  string       //
+	Pool     string       // EHOSPool
+	Identity string       // the VM's own identity: only its ads count
+	Slots    []classad.Ad // its slot ads
 }
 
 // ErrNotOurs is returned for a node ehos does not own.
 var ErrNotOurs = errors.New("not an ehos worker of this pool")
 
-var workerAttrs = []string{"MyType", "Name", "Machine", "EHOSName", "EHOSPool", "State", "Activity", "PartitionableSlot", "DynamicSlot", "SlotType"}
+var workerAttrs = []string{"MyType", "Name", "Machine", "EHOSName", "EHOSPool", "State", "Activity", "PartitionableSlot", "DynamicSlot", "SlotType", "AuthenticatedIdentity"}
+
+// ownAds keeps the ads the collector stamped with the identity of the VM
+// they name (identityOf(EHOSName)): another worker's token cannot make a
+// busy VM look empty, or retire one that is not its own. identityOf nil
+// keeps every ad.
+func ownAds(ads []classad.Ad, identityOf func(string) string) (own []classad.Ad, foreign []string) {
+	for _, a := range ads {
+		if identityOf == nil || a.GetString("AuthenticatedIdentity") == identityOf(a.GetString("EHOSName")) {
+			own = append(own, a)
+		} else {
+			foreign = append(foreign, fmt.Sprintf("%s from %q", a.GetString("Name"), a.GetString("AuthenticatedIdentity")))
+		}
+	}
+	return own, foreign
+}
 
 // FindWorker finds the slot ads of node (its EHOSName, Machine or a slot's
-// Name) and refuses a startd that is not an ehos worker of pool.
-func FindWorker(ctx context.Context, c *condor.Client, node, pool string) (Worker, error) {
+// Name) and refuses a startd that is not an ehos worker of pool. Only ads
+// from the VM's own identity (identityOf, config.Worker.IdentityOf) count.
+func FindWorker(ctx context.Context, c *condor.Client, node, pool string, identityOf func(string) string) (Worker, error) {
 	q := classad.Quote(node)
 	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: workerAttrs, // default kind: slot ads (-startd gives the StartD daemon ads in 23.x)
 
 		Constraint: fmt.Sprintf(`SlotID =!= undefined && (EHOSName =?= %s || Machine =?= %s || Name =?= %s)`, q, q, q)})
 	if err != nil {
 		return Worker{}, err
+	}
+	ads, foreign := ownAds(ads, identityOf)
+	if len(ads) == 0 && len(foreign) > 0 {
+		return Worker{}, fmt.Errorf("node %q: %w: its slot ads are not from the identity of the VM they name (%s): refusing (docs/security.md)", node, ErrNotOurs, strings.Join(foreign, ", "))
 	}
 	if len(ads) == 0 {
 		return Worker{}, fmt.Errorf("node %q: no startd in the collector with that EHOSName, Machine or Name (ehos nodes lists them)", node)
@@ -51,6 +72,9 @@ func FindWorker(ctx context.Context, c *condor.Client, node, pool string) (Worke
 	if w.Pool != pool {
 		return Worker{}, fmt.Errorf("node %q: %w: EHOSPool is %q, this pool is %q: refusing", node, ErrNotOurs, w.Pool, pool)
 	}
+	if identityOf != nil {
+		w.Identity = identityOf(w.Name)
+	}
 	return w, nil
 }
 
@@ -65,13 +89,21 @@ func (w Worker) DrainName() string {
 	return w.Slots[0].GetString("Name")
 }
 
-// Claimed counts the worker's claimed slots now.
+// Claimed counts the worker's claimed slots now, in the ads of its own
+// identity (w.Identity, when set). With none of its ads in the collector
+// (gone, or withdrawn by someone else) it is an error, never "empty".
 func Claimed(ctx context.Context, c *condor.Client, w Worker) (int, error) {
 	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: workerAttrs, // default kind: slot ads (-startd gives the StartD daemon ads in 23.x)
 
 		Constraint: fmt.Sprintf(`SlotID =!= undefined && EHOSName =?= %s && Machine =?= %s`, classad.Quote(w.Name), classad.Quote(w.Machine))})
 	if err != nil {
 		return 0, err
+	}
+	if w.Identity != "" {
+		ads, _ = ownAds(ads, func(string) string { return w.Identity })
+		if len(ads) == 0 {
+			return 0, fmt.Errorf("node %s: no slot ad from %s in the collector (its startd is gone, or another identity withdrew its ads): not counted as empty", w.Name, w.Identity)
+		}
 	}
 	n := 0
 	for _, a := range ads {

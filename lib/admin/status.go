@@ -224,6 +224,12 @@ func WriteStatus(w io.Writer, s Status) error {
 			fmt.Fprintf(b, "  %s\n", e)
 		}
 	}
+	if len(r.Refused) > 0 {
+		b.WriteString("\nrefused ads (not acted on; docs/security.md):\n")
+		for _, x := range r.Refused {
+			fmt.Fprintf(b, "  %s\n", x)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

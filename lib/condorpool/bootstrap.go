@@ -50,7 +50,7 @@ func NewBootstrap(m Minter, cfg *config.Config, file string, src []byte) (*Boots
 func (b *Bootstrap) UserData(ctx context.Context, vm provision.NewVM) ([]byte, error) {
 	w := b.Config.Worker
 	tok, err := b.Minter.TokenCreate(ctx, condor.TokenRequest{
-		Identity: w.TokenIdentity, Key: w.TokenKey, Authz: WorkerAuthz, Lifetime: w.TokenLifetime,
+		Identity: w.IdentityOf(vm.Name), Key: w.TokenKey, Authz: WorkerAuthz, Lifetime: w.TokenLifetime,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mint token for %s: %w", vm.Name, err)

@@ -39,6 +39,17 @@ type Pool struct {
 	// the VM is normally deleted long before.
 	RetireLifetime time.Duration
 	Log            zerolog.Logger
+	// WorkerIdentity is the identity of the worker named name
+	// (config.Worker.IdentityOf): a slot ad is that VM's only when the
+	// collector stamped it with that identity. Nil believes no slot ad.
+	WorkerIdentity func(name string) string
+	// WorkerIdentityTemplate is config's worker.token_identity, to tell a
+	// worker's identity from the provisioner's.
+	WorkerIdentityTemplate string
+
+	selfIDs map[string]bool // identities on this pool's EHOSProvisioner ads
+	offered map[string]bool // names of the flavor ads last advertised
+	refused []provision.Refusal
 }
 
 var _ provision.Pool = (*Pool)(nil)
@@ -49,25 +60,28 @@ func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *P
 	if negotiatorInterval > 0 {
 		maxAge = 2*negotiatorInterval + 30*time.Second
 	}
-	return &Pool{
+	p := &Pool{
 		Tools:      tools,
 		Name:       name,
 		Collector:  &demand.Collector{Condor: tools, Pool: name, MaxAge: maxAge},
 		AdLifetime: 30 * time.Minute,
 		Log:        zerolog.Nop(),
 	}
+	p.Collector.Filter = p.filterFlavorAds
+	return p
 }
 
 // slotAttrs are the slot attributes a worker is built from: never whole ads.
 var slotAttrs = []string{
 	"Name", "Machine", "EHOSName", "EHOSInstanceID", "EHOSPool", "State", "Activity",
 	"Cpus", "Memory", "Disk", "GPUs", "PartitionableSlot", "DynamicSlot",
-	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire",
+	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity,
 }
 
 // Workers reads this pool's worker slots (not the offline flavor ads) and
-// folds them into one Worker per startd.
+// folds them into one Worker per startd. It starts a cycle's refusals.
 func (p *Pool) Workers(ctx context.Context) ([]provision.Worker, error) {
+	p.refused = nil
 	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
 		Constraint: "EHOSPool == " + classad.Quote(p.Name) + " && Offline =!= True && EHOSOffer =!= True",
 		Attrs:      slotAttrs,
@@ -75,18 +89,34 @@ func (p *Pool) Workers(ctx context.Context) ([]provision.Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read worker slots: %w", err)
 	}
-	return Workers(ads), nil
+	p.learnSelf(ctx)
+	ws, refused := Workers(ads, p.WorkerIdentity)
+	p.refuse(refused...)
+	return ws, nil
 }
 
 // Workers folds slot ads into workers, keyed by EHOSName (the VM's ehos
-// name, which the worker's own config publishes).
-func Workers(ads []classad.Ad) []provision.Worker {
+// name, which the worker's own config publishes). An ad is believed only
+// when the collector stamped it with the identity of the VM it names
+// (identityOf(EHOSName)); the others are returned as refusals, and so is
+// an ad that claims an instance id or a retirement without a name.
+func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision.Worker, []provision.Refusal) {
 	by := map[string]*provision.Worker{}
 	var order []string
+	var refused []provision.Refusal
 	for _, a := range ads {
 		name := a.GetString("EHOSName")
 		if name == "" {
+			_, id := a.Get("EHOSInstanceID")
+			_, retire := a.Get("EHOSRetire")
+			if id || retire {
+				refused = append(refused, *identityRefusal(a, "", identityOf))
+			}
 			continue // not an ehos worker: left alone
+		}
+		if r := identityRefusal(a, name, identityOf); r != nil {
+			refused = append(refused, *r)
+			continue
 		}
 		w := by[name]
 		if w == nil {
@@ -134,7 +164,7 @@ func Workers(ads []classad.Ad) []provision.Worker {
 	for _, n := range order {
 		out = append(out, *by[n])
 	}
-	return out
+	return out, refused
 }
 
 // Demand is the demand joined with the negotiator's verdict (lib/demand).
@@ -142,7 +172,14 @@ func (p *Pool) Demand(ctx context.Context) ([]scale.Demand, error) { return p.Co
 
 // Offer advertises the offline flavor ads (only when they change).
 func (p *Pool) Offer(ctx context.Context, offers []scale.Offer) error {
-	return p.Collector.Offer(ctx, offers)
+	if err := p.Collector.Offer(ctx, offers); err != nil {
+		return err
+	}
+	p.offered = map[string]bool{}
+	for _, o := range offers {
+		p.offered[demand.FlavorAdName(p.Name, o.OfferKey)] = true
+	}
+	return nil
 }
 
 // Drain asks the worker to finish its jobs and take no more, two ways: a

@@ -30,10 +30,14 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 	}
 	for _, a := range ads {
 		a["EHOSName"] = classad.String("worker1")
+		a[AttrIdentity] = classad.String("worker1@pool.test")
 	}
 	// A slot without EHOSName is not ours and is left out.
 	ads = append(ads, classad.Ad{"Name": classad.String("slot1@other"), "State": classad.String("Claimed")})
-	got := Workers(ads)
+	got, refused := Workers(ads, testIdentity)
+	if len(refused) != 0 {
+		t.Errorf("refused %v", refused)
+	}
 	want := []provision.Worker{{
 		Name: "worker1", Machine: "vm", Slot: "slot1@worker1@vm", Claimed: 1, Healthy: true,
 		Free: scale.Resources{Cpus: 1, MemoryMB: 1920, DiskMB: 80448752 / 1024},
@@ -47,13 +51,16 @@ func TestWorkersDrainingAndUnhealthy(t *testing.T) {
 	ads := []classad.Ad{
 		{"Name": classad.String("slot1@w2"), "EHOSName": classad.String("w2"), "PartitionableSlot": classad.Bool(true),
 			"State": classad.String("Drained"), "Activity": classad.String("Idle"), "Cpus": classad.Int(4),
-			"EHOSHealthy": classad.Bool(false), "EHOSHealthReason": classad.String("scratch full")},
+			"EHOSHealthy": classad.Bool(false), "EHOSHealthReason": classad.String("scratch full"),
+			AttrIdentity: classad.String("w2@pool.test")},
 	}
-	got := Workers(ads)
+	got, _ := Workers(ads, testIdentity)
 	if len(got) != 1 || !got[0].Draining || got[0].Healthy || got[0].Reason != "scratch full" || got[0].Claimed != 0 {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func testIdentity(name string) string { return name + "@pool.test" }
 
 type fakeTools struct {
 	queries     []condor.StatusQuery
@@ -146,7 +153,7 @@ func TestBootstrapRendersWorkerWithItsToken(t *testing.T) {
 			t.Errorf("user-data lacks %q", want)
 		}
 	}
-	if m.req.Identity != "ehos-worker@10.0.0.5" || strings.Join(m.req.Authz, ",") != "ADVERTISE_STARTD,ADVERTISE_MASTER,READ" || m.req.Lifetime != cfg.Worker.TokenLifetime {
+	if m.req.Identity != "ehos-p1-0001@10.0.0.5" || strings.Join(m.req.Authz, ",") != "ADVERTISE_STARTD,ADVERTISE_MASTER,READ" || m.req.Lifetime != cfg.Worker.TokenLifetime {
 		t.Errorf("token request %+v", m.req)
 	}
 	if _, err := NewBootstrap(m, cfg, "bad.yaml", []byte("#cloud-config\nx: <hots_ip>\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:2:4") {

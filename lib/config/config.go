@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -41,9 +42,12 @@ type Scaling struct {
 	DrainTimeout       time.Duration `yaml:"drain_timeout"`      // retiring → gone; reported, never forced while jobs run
 	DeleteTimeout      time.Duration `yaml:"delete_timeout"`     // deleting → gone, else retried with backoff
 	OrphanGrace        time.Duration `yaml:"orphan_grace"`       // owned VM unknown to us this long → reaped
-	BackoffInitial     time.Duration `yaml:"backoff_initial"`    // first back-off of a failing cloud
-	BackoffMax         time.Duration `yaml:"backoff_max"`
-	DryRun             bool          `yaml:"dry_run"`
+	// UnmatchedAfter: jobs idle this long beside idle real workers of a
+	// flavor are no longer demand for it; 0 switches the rule off.
+	UnmatchedAfter time.Duration `yaml:"unmatched_after"`
+	BackoffInitial time.Duration `yaml:"backoff_initial"` // first back-off of a failing cloud
+	BackoffMax     time.Duration `yaml:"backoff_max"`
+	DryRun         bool          `yaml:"dry_run"`
 }
 
 // Templates says which cloud-init templates to use. A bare file name is
@@ -62,9 +66,12 @@ type Worker struct {
 	TokenLifetime time.Duration `yaml:"token_lifetime"` // lifetime of each worker's IDTOKEN; ≥ max_lifetime
 	MaxLifetime   time.Duration `yaml:"max_lifetime"`   // 0: unbounded; workers older than this are retired
 	TokenKey      string        `yaml:"token_key"`      // signing key name in SEC_PASSWORD_DIRECTORY; default POOL
-	// TokenIdentity is the identity minted into each worker's token; the
-	// central manager's ALLOW_ADVERTISE_STARTD must name it. Default
-	// ehos-worker@<trust_domain>.
+	// TokenIdentity is the identity minted into each worker's token, with
+	// {name} standing for the VM's ehos name, so that every worker speaks
+	// only for itself: the provisioner believes a slot ad only when the
+	// collector stamped it with that VM's identity. The central manager's
+	// ALLOW_ADVERTISE_STARTD must match it. Default {name}@<trust_domain>
+	// (ehos-<pool>-<hex>@<trust_domain>).
 	TokenIdentity string `yaml:"token_identity"`
 }
 
@@ -73,4 +80,13 @@ type Log struct {
 	Format string `yaml:"format"` // json or console
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	File   string `yaml:"file"`   // default: $(LOG)/EHOSProvisionerLog under condor_master, stderr by hand
+}
+
+// IdentityName is what TokenIdentity holds in place of the VM's name.
+const IdentityName = "{name}"
+
+// IdentityOf is the identity of the worker named vmName: the one its token
+// carries and the collector stamps on its ads (AuthenticatedIdentity).
+func (w Worker) IdentityOf(vmName string) string {
+	return strings.Replace(w.TokenIdentity, IdentityName, vmName, 1)
 }

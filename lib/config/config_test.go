@@ -234,3 +234,24 @@ func TestMigrateEscapesWhatItQuotes(t *testing.T) {
 		}
 	}
 }
+
+// Each worker gets its own identity; one shared by all of them is refused.
+func TestTokenIdentityIsPerVM(t *testing.T) {
+	cfg, err := Parse("ehos.yaml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Worker.IdentityOf("ehos-demo-1a2b"); got != "ehos-demo-1a2b@127.0.0.1" {
+		t.Errorf("default identity of ehos-demo-1a2b = %q", got)
+	}
+	for _, id := range []string{"ehos-worker@127.0.0.1", "{name}", "{name}-{name}@d", "{name}@*", "a b{name}@d", "{name}@d,x@d"} {
+		_, err := Parse("ehos.yaml", []byte(minimal+"worker:\n  token_identity: \""+id+"\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "worker.token_identity") {
+			t.Errorf("token_identity %q: error %v, want it refused", id, err)
+		}
+	}
+	cfg, err = Parse("ehos.yaml", []byte(minimal+"worker:\n  token_identity: \"w-{name}@pool.example\"\n"))
+	if err != nil || cfg.Worker.IdentityOf("ehos-demo-1") != "w-ehos-demo-1@pool.example" {
+		t.Errorf("custom identity: %v %q", err, cfg.Worker.IdentityOf("ehos-demo-1"))
+	}
+}

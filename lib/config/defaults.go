@@ -29,6 +29,7 @@ func Default() Config {
 			DrainTimeout:       2 * time.Hour,
 			DeleteTimeout:      5 * time.Minute,
 			OrphanGrace:        10 * time.Minute,
+			UnmatchedAfter:     3 * time.Minute, // scale.DefaultUnmatchedAfter
 			BackoffInitial:     30 * time.Second,
 			BackoffMax:         15 * time.Minute,
 		},
@@ -53,7 +54,7 @@ func (c *Config) applyDerived() {
 		c.Pool.UIDDomain = c.Pool.CentralManager
 	}
 	if c.Worker.TokenIdentity == "" {
-		c.Worker.TokenIdentity = "ehos-worker@" + c.Pool.TrustDomain
+		c.Worker.TokenIdentity = IdentityName + "@" + c.Pool.TrustDomain
 	}
 	for i := range c.Clouds {
 		if c.Clouds[i].Weight == 0 {

@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 		{"scaling.drain_timeout", s.DrainTimeout, time.Second},
 		{"scaling.delete_timeout", s.DeleteTimeout, time.Second},
 		{"scaling.orphan_grace", s.OrphanGrace, 0},
+		{"scaling.unmatched_after", s.UnmatchedAfter, 0},
 		{"scaling.backoff_initial", s.BackoffInitial, time.Second},
 		{"scaling.backoff_max", s.BackoffMax, time.Second},
 		{"worker.max_lifetime", c.Worker.MaxLifetime, 0},
@@ -142,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.TokenLifetime < time.Hour {
 		bad("worker.token_lifetime", c.Worker.TokenLifetime, "must be at least 1h")
+	}
+	if id := c.Worker.TokenIdentity; strings.Count(id, IdentityName) != 1 || !strings.Contains(id, "@") || strings.ContainsAny(id, " \t\n\"',*/\\") {
+		bad("worker.token_identity", id, "must hold %s once (each worker's own identity, e.g. %s@<trust_domain>) and one @, and no space, quote, comma, '*' or '/': one identity shared by all workers would let any of them speak for the others", IdentityName, IdentityName)
 	}
 	switch c.Log.Format {
 	case "json", "console":

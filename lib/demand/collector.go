@@ -36,6 +36,9 @@ type Collector struct {
 	// so a collector that lost them gets them back.
 	Refresh time.Duration
 	Now     func() time.Time // default time.Now
+	// Filter, when set, gets the flavor ads read and returns those to
+	// believe (the provisioner keeps the ads its own identity wrote).
+	Filter func(flavorAds []classad.Ad) []classad.Ad
 
 	lastSig  string
 	lastSent time.Time
@@ -61,6 +64,9 @@ func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
 	fads, err := c.Condor.Status(ctx, condor.StatusQuery{Constraint: FlavorConstraint(c.Pool), Attrs: FlavorAttrs})
 	if err != nil {
 		return nil, fmt.Errorf("read flavor ads: %w", err)
+	}
+	if c.Filter != nil {
+		fads = c.Filter(fads)
 	}
 	maxAge := c.MaxAge
 	if maxAge <= 0 {
@@ -99,6 +105,12 @@ func (c *Collector) Offer(ctx context.Context, offers []scale.Offer) error {
 	c.lastSig, c.lastSent = sig, now
 	return nil
 }
+
+// Resend makes the next Offer advertise the flavor ads and withdraw the
+// others even when the offers did not change: for when the ads in the
+// collector are not what was advertised (overwritten or withdrawn by
+// someone else).
+func (c *Collector) Resend() { c.lastSig, c.lastSent = "\x00resend", time.Time{} }
 
 // WithdrawFlavorAd is the query ad of `condor_advertise INVALIDATE_STARTD_ADS`
 // that removes a pool's flavor ads except those of keep.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,9 +112,9 @@ func TestParseScheddAnswers(t *testing.T) {
 	ac, _ := os.ReadFile("testdata/autocluster.txt")
 	busy, _ := os.ReadFile("testdata/notidle.txt")
 	qd, _ := os.ReadFile("testdata/qdates.txt")
-	shapes, err := ParseAutoclusters(ac)
-	if err != nil {
-		t.Fatal(err)
+	shapes, skipped := ParseAutoclusters(ac)
+	if len(skipped) > 0 {
+		t.Fatal(skipped)
 	}
 	notIdle, err := ParseNotIdle(busy)
 	if err != nil {
@@ -132,11 +133,6 @@ func TestParseScheddAnswers(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
-	}
-	for _, bad := range []string{"1\t2\n", "x\t1\t\"1.0\"\t1\t1\t1\t1\tundefined\tundefined\tundefined\n"} {
-		if _, err := ParseAutoclusters([]byte(bad)); err == nil {
-			t.Errorf("accepted %q", bad)
-		}
 	}
 	if _, err := ParseQDates([]byte("1 0 x\n")); err == nil {
 		t.Error("bad QDate accepted")
@@ -351,6 +347,90 @@ func TestScheddOfKey(t *testing.T) {
 	} {
 		if got := ScheddOfKey(key); got != want {
 			t.Errorf("ScheddOfKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// acLine is one line of `condor_q -autocluster -af:tV` as HTCondor 23
+// prints it (seen on the integration pool): pins as old-syntax literals,
+// only double quotes escaped, tabs and control bytes raw.
+func acLine(id, jobs int, first string, cloud, region, flavor string) string {
+	return strings.Join([]string{itoa(id), itoa(jobs), `"` + first + `"`, "1", "1000", "45", "undefined", cloud, region, flavor}, "\t")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestParseAutoclustersSkipsOnlyTheBadLine(t *testing.T) {
+	huge := strings.Repeat("x", 100<<10)
+	out := strings.Join([]string{
+		acLine(1, 2, "1.0 1.1", "undefined", "undefined", "undefined"),
+		acLine(2, 1, "2.0", "undefined", "\"a\tb\"", "undefined"),            // a tab inside EHOSRegion
+		acLine(3, 1, "3.0", "undefined", `"trail\"`, "undefined"),            // EHOSRegion = trail\
+		acLine(4, 1, "4.0", `"q\"uote"`, "undefined", `"c:\\x\\"`),           // quotes and backslashes
+		acLine(5, 1, "5.0", "undefined", "undefined", `"`+huge+`"`),          // 100 kB
+		acLine(6, 1, "6.0", "\"\ttab first\"", "undefined", "undefined"),     // a tab inside EHOSCloud
+		"x\t1\t\"7.0\"\t1\t1\t1\t1\tundefined\tundefined\tundefined",         // no id
+		acLine(8, 3, "8.0", "undefined", "undefined", `"small"`),             // after the bad ones
+		acLine(9, 1, "9.0", "undefined", `"two "quotes" bare"`, "undefined"), // not one literal
+		"10\t2",
+	}, "\n") + "\n"
+	shapes, skipped := ParseAutoclusters([]byte(out))
+
+	want := map[int]Pin{1: {}, 3: {Region: `trail\`}, 4: {Cloud: `q"uote`, Flavor: `c:\\x\\`}, 5: {Flavor: huge}, 8: {Flavor: "small"}}
+	got := map[int]Pin{}
+	for id, s := range shapes {
+		got[id] = s.Pin
+		if s.Jobs < 1 || s.FirstJob != itoa(id)+".0" {
+			t.Errorf("autocluster %d read as %+v", id, s)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("kept autoclusters and their pins (-want +got):\n%s", diff)
+	}
+	type skip struct {
+		Line, Autocluster int
+		Attr              string
+	}
+	var gotSkip []skip
+	for _, s := range skipped {
+		gotSkip = append(gotSkip, skip{s.Line, s.Autocluster, s.Attr})
+		if len(s.Error()) > 300 {
+			t.Errorf("skip message not clipped: %d bytes", len(s.Error()))
+		}
+	}
+	wantSkip := []skip{{2, 2, AttrRegion}, {6, 6, AttrCloud}, {7, -1, "AutoClusterId"}, {9, 9, AttrRegion}, {10, 10, ""}}
+	if diff := cmp.Diff(wantSkip, gotSkip); diff != "" {
+		t.Errorf("skipped lines (-want +got):\n%s", diff)
+	}
+	if msg := skipped[0].Error(); !strings.Contains(msg, "line 2 (autocluster 2) EHOSRegion") || !strings.Contains(msg, "tab") {
+		t.Errorf("skip message %q does not name line, autocluster, attribute and cause", msg)
+	}
+}
+
+// TestReporterCycleSurvivesABadLine: one job's tab in +EHOSRegion costs its
+// own autocluster, with a warning naming the schedd, the autocluster and
+// the attribute; every other autocluster of the schedd is advertised.
+func TestReporterCycleSurvivesABadLine(t *testing.T) {
+	ac := acLine(1, 2, "1.0 1.1", "undefined", "undefined", "undefined") + "\n" +
+		acLine(2, 1, "2.0", "undefined", "\"Region\tOne\"", "undefined") + "\n" +
+		acLine(3, 1, "3.0", "undefined", "undefined", `"small"`) + "\n"
+	f := &fakeCondor{schedd: `[{"Name": "ehos@vm", "MyAddress": "<127.0.0.1:41889>"}]`, ac: ac,
+		qdates: "1 0 1795537867\n3 0 1795537867\n", fail: map[string]error{}}
+	var logs strings.Builder
+	r := &Reporter{Condor: f, Pool: "p", Lifetime: time.Minute, Log: zerolog.New(&logs)}
+	st, err := r.Cycle(context.Background(), time.Unix(1795538200, 0))
+	if err != nil {
+		t.Fatalf("a bad line failed the whole cycle: %v", err)
+	}
+	if st.Groups != 2 || st.Idle != 3 || st.Skipped != 1 {
+		t.Errorf("stats %+v, want 2 groups, 3 idle, 1 skipped", st)
+	}
+	if want := "UPDATE_AD_GENERIC: ehos@vm#1, ehos@vm#3"; len(f.adverts) == 0 || f.adverts[0] != want {
+		t.Errorf("adverts %v, want first %q", f.adverts, want)
+	}
+	for _, w := range []string{`"level":"warn"`, `"schedd":"ehos@vm"`, `"autocluster":2`, `"attribute":"EHOSRegion"`} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("warning lacks %s: %s", w, logs.String())
 		}
 	}
 }

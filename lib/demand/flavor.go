@@ -55,7 +55,7 @@ func FlavorConstraint(pool string) string {
 
 // FlavorAttrs are the attributes Eligibility reads; pass them to
 // `condor_status -attributes` to keep the answer small.
-var FlavorAttrs = []string{"Name", AttrCloud, AttrRegion, AttrFlavor, AttrCost, AttrMatches, AttrLastMatc}
+var FlavorAttrs = []string{"Name", AttrCloud, AttrRegion, AttrFlavor, AttrCost, AttrMatches, AttrLastMatc, "AuthenticatedIdentity"}
 
 // FlavorAds builds one offline startd ad per offer, for
 // `condor_advertise -multiple UPDATE_STARTD_AD`. seq must rise each time the

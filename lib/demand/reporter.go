@@ -68,6 +68,7 @@ type Stats struct {
 	Idle       int
 	Advertised int   // ads sent this cycle (0 when unchanged and fresh)
 	Withdrawn  int   // ads withdrawn this cycle
+	Skipped    int   // autoclusters whose line could not be read (each logged)
 	BytesRead  int64 // tool output read
 	Duration   time.Duration
 }
@@ -93,13 +94,13 @@ func (r *Reporter) Cycle(ctx context.Context, now time.Time) (st Stats, err erro
 	r.sinceResolve++
 	name, addr := r.name, r.addr
 	st.Schedd = name
-	groups, n, err := r.query(ctx, name, addr)
+	groups, n, skipped, err := r.query(ctx, name, addr)
 	st.BytesRead += n
 	if err != nil {
 		r.addr = "" // look the schedd up again next cycle
 		return st, err
 	}
-	st.Groups = len(groups)
+	st.Groups, st.Skipped = len(groups), skipped
 	for _, g := range groups {
 		st.Idle += g.Idle
 	}
@@ -171,7 +172,7 @@ func (r *Reporter) Run(ctx context.Context, interval time.Duration) error {
 			r.Log.Error().Err(err).Msg("demand cycle skipped")
 		} else {
 			r.Log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).
-				Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).
+				Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).Int("skipped", st.Skipped).
 				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		}
 		select {
@@ -209,8 +210,16 @@ func (r *Reporter) resolveSchedd(ctx context.Context) (name, addr string, n int6
 	return ads[0].GetString("Name"), ads[0].GetString("MyAddress"), n, nil
 }
 
-func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, n int64, err error) {
+func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Group, n int64, skippedN int, err error) {
+	// The reporter runs beside its schedd (a scheduler-universe job), so
+	// condor_q asks the local schedd by default. -name only when the admin
+	// named the schedd (--schedd): condor_q resolves a -name as a host name,
+	// and a schedd named after a host that DNS does not know ("unknown
+	// host vm") would fail every cycle.
 	target := func(more ...string) []string {
+		if r.Schedd == "" {
+			return append([]string{"-allusers"}, more...)
+		}
 		return append([]string{"-name", schedd, "-allusers"}, more...)
 	}
 	// The two queries are independent: run them side by side (the schedd
@@ -227,18 +236,20 @@ func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Gro
 	wg.Wait()
 	n += int64(len(acOut) + len(busyOut))
 	if acErr != nil {
-		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, acErr)
+		return nil, n, skippedN, fmt.Errorf("autoclusters of schedd %q: %w", schedd, acErr)
 	}
 	if busyErr != nil {
-		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, busyErr)
+		return nil, n, skippedN, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, busyErr)
 	}
-	shapes, err := ParseAutoclusters(acOut)
-	if err != nil {
-		return nil, n, fmt.Errorf("autoclusters of schedd %q: %w", schedd, err)
+	shapes, skipped := ParseAutoclusters(acOut)
+	for _, sk := range skipped {
+		r.Log.Warn().Str("schedd", schedd).Int("line", sk.Line).Int("autocluster", sk.Autocluster).Str("attribute", sk.Attr).
+			Err(sk.Err).Msg("autocluster skipped: its line cannot be read; the other autoclusters are reported")
 	}
+	skippedN = len(skipped)
 	busy, err := ParseNotIdle(busyOut)
 	if err != nil {
-		return nil, n, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, err)
+		return nil, n, skippedN, fmt.Errorf("jobs not idle at schedd %q: %w", schedd, err)
 	}
 	// A job's QDate never changes: ask only for first jobs not seen before.
 	var ask []string
@@ -257,11 +268,11 @@ func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Gro
 		qOut, err := r.Condor.Run(ctx, "condor_q", target("-constraint", JobIDsConstraint(ask), "-af", "ClusterId", "ProcId", "QDate")...)
 		n += int64(len(qOut))
 		if err != nil {
-			return nil, n, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
+			return nil, n, skippedN, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
 		}
 		got, err := ParseQDates(qOut)
 		if err != nil {
-			return nil, n, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
+			return nil, n, skippedN, fmt.Errorf("submit times at schedd %q: %w", schedd, err)
 		}
 		for id, q := range got {
 			known[id] = q
@@ -269,7 +280,7 @@ func (r *Reporter) query(ctx context.Context, schedd, addr string) (groups []Gro
 	}
 	r.qdates = known
 	qdates := known
-	return Join(schedd, addr, shapes, busy, qdates), n, nil
+	return Join(schedd, addr, shapes, busy, qdates), n, skippedN, nil
 }
 
 // signature identifies what a set of groups would advertise, apart from
@@ -315,52 +326,137 @@ type Shape struct {
 	Pin      Pin
 }
 
+// SkippedLine is one line of `condor_q -autocluster` output that could not
+// be read. Only that autocluster is lost, never the others: one job's
+// hostile attribute must not hide a whole schedd's demand.
+type SkippedLine struct {
+	Line        int    // 1-based
+	Autocluster int    // -1 when the id itself could not be read
+	Attr        string // the attribute at fault; "" when not known
+	Err         error
+}
+
+func (s SkippedLine) Error() string {
+	where := fmt.Sprintf("line %d", s.Line)
+	if s.Autocluster >= 0 {
+		where += fmt.Sprintf(" (autocluster %d)", s.Autocluster)
+	}
+	if s.Attr != "" {
+		where += " " + s.Attr
+	}
+	return where + ": " + s.Err.Error()
+}
+
 // ParseAutoclusters reads the output of `condor_q -autocluster -af:tV`
 // with the attributes of autoclusterAttrs. Undefined requests take
-// HTCondor's defaults (1 CPU, no GPU); a line that cannot be read is an
-// error, since a shape silently lost would be demand silently lost.
-func ParseAutoclusters(out []byte) (map[int]Shape, error) {
+// HTCondor's defaults (1 CPU, no GPU). A line that cannot be read is
+// skipped and returned, named, so the caller can warn: a job's string
+// attribute can hold a tab (which splits the line into more fields) or a
+// trailing backslash, and that one autocluster must not cost every other.
+func ParseAutoclusters(out []byte) (map[int]Shape, []SkippedLine) {
 	shapes := map[int]Shape{}
+	var skipped []SkippedLine
 	for i, line := range strings.Split(string(out), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		f := strings.Split(line, "\t")
-		if len(f) != len(autoclusterAttrs) {
-			return nil, fmt.Errorf("line %d: %d fields, want %d: %q", i+1, len(f), len(autoclusterAttrs), line)
+		s, sk := parseAutoclusterLine(line)
+		if sk != nil {
+			sk.Line = i + 1
+			skipped = append(skipped, *sk)
+			continue
 		}
-		v := make([]classad.Value, len(f))
-		for j, s := range f {
-			x, err := classad.ParseValue(strings.TrimSpace(s))
-			if err != nil {
-				return nil, fmt.Errorf("line %d field %s: %w", i+1, autoclusterAttrs[j], err)
-			}
-			v[j] = x
+		shapes[s.ID] = s
+	}
+	return shapes, skipped
+}
+
+func parseAutoclusterLine(line string) (Shape, *SkippedLine) {
+	f := strings.Split(line, "\t")
+	id, err := strconv.Atoi(strings.TrimSpace(f[0]))
+	if err != nil || id < 0 {
+		return Shape{}, &SkippedLine{Autocluster: -1, Attr: autoclusterAttrs[0], Err: fmt.Errorf("not an autocluster id: %s", clip(f[0]))}
+	}
+	if len(f) != len(autoclusterAttrs) {
+		return Shape{}, &SkippedLine{Autocluster: id, Attr: splitAttr(f),
+			Err: fmt.Errorf("%d fields, want %d (a value holds a tab or a line break)", len(f), len(autoclusterAttrs))}
+	}
+	v := make([]classad.Value, len(f))
+	for j, s := range f {
+		x, err := fieldValue(strings.TrimSpace(s))
+		if err != nil {
+			return Shape{}, &SkippedLine{Autocluster: id, Attr: autoclusterAttrs[j], Err: err}
 		}
-		id, ok := v[0].IntVal()
-		if !ok {
-			return nil, fmt.Errorf("line %d: AutoClusterId %q", i+1, f[0])
+		v[j] = x
+	}
+	num := func(x classad.Value, def int64) int64 {
+		if f, ok := x.FloatVal(); ok && f >= 0 {
+			return int64(f + 0.999999) // requests are rounded up
 		}
-		num := func(x classad.Value, def int64) int64 {
-			if f, ok := x.FloatVal(); ok && f >= 0 {
-				return int64(f + 0.999999) // requests are rounded up
-			}
-			return def
-		}
-		str := func(x classad.Value) string { s, _ := x.Str(); return s }
-		first, _, _ := strings.Cut(strings.TrimSpace(str(v[2])), " ")
-		shapes[int(id)] = Shape{
-			ID:       int(id),
-			Jobs:     int(num(v[1], 0)),
-			FirstJob: first,
-			Cpus:     int(num(v[3], 1)),
-			MemoryMB: int(num(v[4], 0)),
-			DiskKB:   num(v[5], 0),
-			GPUs:     int(num(v[6], 0)),
-			Pin:      Pin{Cloud: str(v[7]), Region: str(v[8]), Flavor: str(v[9])},
+		return def
+	}
+	str := func(x classad.Value) string { s, _ := x.Str(); return s }
+	first, _, _ := strings.Cut(strings.TrimSpace(str(v[2])), " ")
+	return Shape{
+		ID:       id,
+		Jobs:     int(num(v[1], 0)),
+		FirstJob: first,
+		Cpus:     int(num(v[3], 1)),
+		MemoryMB: int(num(v[4], 0)),
+		DiskKB:   num(v[5], 0),
+		GPUs:     int(num(v[6], 0)),
+		Pin:      Pin{Cloud: str(v[7]), Region: str(v[8]), Flavor: str(v[9])},
+	}, nil
+}
+
+// fieldValue reads one tab-separated field of `-af:tV`. HTCondor prints a
+// string value there in the old ClassAd syntax: between double quotes, each
+// double quote of the value preceded by a backslash, nothing else escaped.
+// Knowing where the field ends, that inverts exactly, even for a value
+// ending in a backslash ("trail\" is printed "trail\"), which a lexer that
+// reads up to the closing quote cannot tell from an escaped quote.
+func fieldValue(s string) (classad.Value, error) {
+	if !strings.HasPrefix(s, `"`) {
+		return classad.ParseValue(s)
+	}
+	if len(s) < 2 || !strings.HasSuffix(s, `"`) {
+		return classad.Value{}, fmt.Errorf("unterminated string %s", clip(s))
+	}
+	in := s[1 : len(s)-1]
+	var b strings.Builder
+	for i := 0; i < len(in); i++ {
+		switch {
+		case in[i] == '\\' && i+1 < len(in) && in[i+1] == '"':
+			b.WriteByte('"')
+			i++
+		case in[i] == '"':
+			return classad.Value{}, fmt.Errorf("not one string literal: %s", clip(s))
+		default:
+			b.WriteByte(in[i])
 		}
 	}
-	return shapes, nil
+	return classad.String(b.String()), nil
+}
+
+// splitAttr guesses which attribute's value a tab split: the first whose
+// field opens a string it does not close.
+func splitAttr(f []string) string {
+	for j := 0; j < len(f) && j < len(autoclusterAttrs); j++ {
+		s := strings.TrimSpace(f[j])
+		if strings.HasPrefix(s, `"`) && (len(s) < 2 || !strings.HasSuffix(s, `"`)) {
+			return autoclusterAttrs[j]
+		}
+	}
+	return ""
+}
+
+// clip shortens text quoted in a message: a value can be 100 kB.
+func clip(s string) string {
+	const most = 80
+	if len(s) <= most {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:most]) + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 // ParseNotIdle reads `condor_q -af AutoClusterId` of the jobs that are not

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/classad"
@@ -54,6 +55,31 @@ type Pool interface {
 	Reschedule(ctx context.Context, demand []scale.Demand) error
 	// Publish advertises the provisioner's own ad.
 	Publish(ctx context.Context, ad classad.Ad) error
+}
+
+// Refusal is an ad that claimed to speak for one of the pool's VMs or
+// offers and was not believed: it was not written by the identity that
+// alone may write it (a worker only for its own VM, the provisioner for the
+// offline flavor ads). Nothing is done on its word.
+type Refusal struct {
+	Ad       string `json:"ad"`       // the ad's Name
+	Identity string `json:"identity"` // the AuthenticatedIdentity the collector stamped on it; "" when none
+	Claimed  string `json:"claimed"`  // what it claimed, e.g. EHOSName="ehos-p-1" EHOSRetire=true
+	Why      string `json:"why"`
+}
+
+func (r Refusal) String() string {
+	id := r.Identity
+	if id == "" {
+		id = "(no identity)"
+	}
+	return fmt.Sprintf("ad %q from %s claimed %s: %s", r.Ad, id, r.Claimed, r.Why)
+}
+
+// Refuser is a Pool that checks who wrote the ads it reads; Refused returns
+// what the last Workers and Demand calls refused.
+type Refuser interface {
+	Refused() []Refusal
 }
 
 // NewVM describes a worker about to be created, for Bootstrap.

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -70,7 +71,7 @@ func (r *region) flavor(nameOrID string) (cloud.Flavor, bool) {
 
 // buildInput turns what was observed into the decision's input, updating the
 // tracks as a side effect.
-func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool) scale.Input {
+func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool, rep *Report) scale.Input {
 	in := scale.Input{Now: now, Knobs: p.opt.Knobs}
 	for _, cs := range p.opt.Clouds {
 		if cs.Config.IsEnabled() {
@@ -86,13 +87,12 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 		in.Regions = append(in.Regions, sr)
 	}
 
-	byID := map[string]*Worker{}
+	// A worker is found by its name alone: its name is what its identity
+	// vouches for. The instance id it publishes is its own claim, so a
+	// worker naming another VM's id is ignored, never taken for that VM.
 	byName := map[string]*Worker{}
 	for i := range workers {
 		w := &workers[i]
-		if w.InstanceID != "" {
-			byID[w.InstanceID] = w
-		}
 		if w.Name != "" {
 			byName[w.Name] = w
 		}
@@ -123,9 +123,14 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 				t.created = vm.Created
 			}
 			t.fault = vm.Fault
-			w := byID[vm.ID]
-			if w == nil {
-				w = byName[name]
+			w := byName[name]
+			if w != nil && w.InstanceID != "" && w.InstanceID != vm.ID {
+				if rep != nil {
+					rep.Refused = append(rep.Refused, Refusal{Ad: w.Slot, Claimed: fmt.Sprintf("EHOSName=%q EHOSInstanceID=%q", w.Name, w.InstanceID),
+						Why: fmt.Sprintf("VM %s is server %s in the cloud: its slot ad is ignored", name, vm.ID)})
+				}
+				w = nil
+				delete(byName, name)
 			}
 			p.classify(t, vm, w, workersOK, now)
 		}
@@ -158,9 +163,6 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 			Created: t.created, Fault: t.fault, Attempts: t.deleteTries,
 		}
 		w := byName[n]
-		if w == nil && t.id != "" {
-			w = byID[t.id]
-		}
 		if w != nil && (t.state == scale.Idle || t.state == scale.Busy || t.state == scale.Retiring) {
 			node.Free = w.Free
 			node.Running = w.Claimed
@@ -195,6 +197,7 @@ func (p *Provisioner) classify(t *track, vm cloud.VM, w *Worker, workersOK bool,
 		}
 		if w.Claimed > t.claimed {
 			p.lastStart = now
+			p.startedOn[t.offer] = now
 		}
 		t.claimed = w.Claimed
 		t.joined, t.lastSeen = true, now

@@ -8,8 +8,13 @@ import (
 // KnobsFrom maps ehos.yaml's scaling knobs onto the decision's.
 func KnobsFrom(c *config.Config) scale.Knobs {
 	s := c.Scaling
+	unmatched := s.UnmatchedAfter
+	if unmatched == 0 {
+		unmatched = -1 // ehos.yaml's 0 is "off"; the decision's is "default"
+	}
 	return scale.Knobs{
-		Min: s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
+		UnmatchedAfter: unmatched,
+		Min:            s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
 		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.Worker.MaxLifetime,
 		BootTimeout: s.BootTimeout, DrainTimeout: s.DrainTimeout, DeleteTimeout: s.DeleteTimeout,
 	}

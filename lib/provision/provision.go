@@ -59,6 +59,7 @@ type Provisioner struct {
 	tracks  map[string]*track // by VM name
 	seq     int64
 	last    Report
+	refused map[Refusal]bool // last cycle's refusals, to warn of each once
 	// lastStart is the last cycle in which a worker was seen to start a job.
 	lastStart time.Time
 	// lastDemand is the last cycle that saw idle jobs some flavor holds.
@@ -69,6 +70,11 @@ type Provisioner struct {
 	// worker.
 	joined  int
 	recheck bool
+	// unmatched tracks demand groups whose jobs sit beside idle real
+	// workers, by demand key and offer; startedOn is the last cycle a
+	// worker of each offer was seen to start a job.
+	unmatched map[string]map[scale.OfferKey]*unmatched
+	startedOn map[scale.OfferKey]time.Time
 }
 
 type region struct {
@@ -140,7 +146,8 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 			return "ehos-" + pool + "-" + hex.EncodeToString(b[:])
 		}
 	}
-	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{}}
+	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{},
+		unmatched: map[string]map[scale.OfferKey]*unmatched{}, startedOn: map[scale.OfferKey]time.Time{}}
 	for _, cs := range opt.Clouds {
 		if !cs.Config.IsEnabled() {
 			continue
@@ -226,9 +233,23 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		}
 	}
 
-	in := p.buildInput(now, workers, werr == nil)
+	if r, ok := p.pool.(Refuser); ok {
+		rep.Refused = append(rep.Refused, r.Refused()...)
+	}
+	in := p.buildInput(now, workers, werr == nil, &rep)
+	seen := map[Refusal]bool{}
+	for _, r := range rep.Refused {
+		seen[r] = true
+		ev := log.Warn()
+		if p.refused[r] {
+			ev = log.Debug() // still there: said at warn level when it first came
+		}
+		ev.Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
+	}
+	p.refused = seen
 	var held []string
 	if derr == nil {
+		demand = p.markUnmatched(now, demand, in.Nodes, workers, werr == nil)
 		in.Demand, held = holdStale(demand, p.lastStart)
 		if slices.ContainsFunc(demand, servable) {
 			p.lastDemand = now

@@ -35,6 +35,8 @@ type Report struct {
 	// empty when it did not.
 	Rescheduled string   `json:"rescheduled,omitempty"`
 	Errors      []string `json:"errors,omitempty"`
+	// Refused are the ads this cycle did not believe (see Refusal).
+	Refused []Refusal `json:"refused,omitempty"`
 	// Dropped names what Ad left out to keep the ad small ("demand", then
 	// "nodes"); the ad's EHOSIdleJobs and EHOSNodes* still count them.
 	Dropped []string `json:"dropped,omitempty"`
@@ -134,6 +136,10 @@ func (r Report) IdleJobs() int {
 // 1.4 MB), then the nodes (about 300 bytes each), so the ad stays small.
 const maxReportJSON = 256 << 10
 
+// maxRefusals bounds the refused ads carried in the report (a forger can
+// send many); EHOSRefusedAds still counts them all.
+const maxRefusals = 50
+
 // Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
 func (r Report) Ad(seq int64) classad.Ad {
 	// The ad is readable by every worker: whatever a tool quoted into an
@@ -176,6 +182,16 @@ func (r Report) Ad(seq int64) classad.Ad {
 	} else {
 		ad["EHOSLastError"] = classad.String("")
 	}
+	ad["EHOSRefusedAds"] = classad.Int(int64(len(r.Refused)))
+	if len(r.Refused) > 0 {
+		ad["EHOSLastRefusal"] = classad.String(r.Refused[len(r.Refused)-1].String())
+	} else {
+		ad["EHOSLastRefusal"] = classad.String("")
+	}
+	if len(r.Refused) > maxRefusals {
+		r.Refused = r.Refused[:maxRefusals:maxRefusals]
+		r.Dropped = append(slices.Clip(r.Dropped), "refused")
+	}
 	b, err := json.Marshal(r)
 	if err == nil && len(b) > maxReportJSON && len(r.Demand) > 0 {
 		r.Demand, r.Dropped = nil, append(slices.Clip(r.Dropped), "demand")
@@ -186,9 +202,32 @@ func (r Report) Ad(seq int64) classad.Ad {
 		b, err = json.Marshal(r)
 	}
 	if err == nil {
-		ad["EHOSReport"] = classad.String(string(b))
+		ad["EHOSReport"] = classad.String(quoteSafeJSON(b))
 	}
 	return ad
+}
+
+// quoteSafeJSON rewrites each escaped double quote of JSON text as \u0022:
+// HTCondor does not store a backslash before a quote as it was sent (see
+// classad.Quote), so a report whose strings hold quotes (an error with a
+// quoted name, a refused ad's claims) would come back as broken JSON.
+func quoteSafeJSON(b []byte) string {
+	var out strings.Builder
+	out.Grow(len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) {
+			if b[i+1] == '"' {
+				out.WriteString(`\u0022`)
+			} else {
+				out.WriteByte(b[i])
+				out.WriteByte(b[i+1])
+			}
+			i++
+			continue
+		}
+		out.WriteByte(b[i])
+	}
+	return out.String()
 }
 
 // CountAttr is the ad attribute counting the nodes in state s, e.g.

@@ -36,6 +36,25 @@ const unlimited = math.MaxInt32
 // cycles".
 const QuietGrace = 30 * time.Second
 
+// DefaultUnmatchedAfter is Knobs.UnmatchedAfter when that is zero: two
+// negotiation cycles at HTCondor's default NEGOTIATOR_INTERVAL (60 s) and a
+// minute's grace for the schedd to claim the slot. A job that has not been
+// matched to an idle worker in that time will not be matched to more of
+// them.
+const DefaultUnmatchedAfter = 3 * time.Minute
+
+// UnmatchedAfter is the effective Knobs.UnmatchedAfter: 0 when the rule is
+// off.
+func UnmatchedAfter(k Knobs) time.Duration {
+	switch {
+	case k.UnmatchedAfter < 0:
+		return 0
+	case k.UnmatchedAfter == 0:
+		return DefaultUnmatchedAfter
+	}
+	return k.UnmatchedAfter
+}
+
 // limit names what stops a create.
 type limit int
 
@@ -78,7 +97,11 @@ type cloudState struct {
 	name    string
 	maxVMs  int
 	live    int
+	exists  int // servers the cloud lists (or was just asked for), any state
 	planned int
+	// out counts the existing servers that are not live, by state, for
+	// reasons
+	out map[NodeState]int
 }
 
 // group is one demand group being placed.
@@ -98,6 +121,9 @@ type group struct {
 	starvedCap []int
 	fits       bool // some eligible offer holds at least one job
 	offered    bool // some eligible offer is offered this cycle
+	// refused are the eligible offers taken out because these jobs sat
+	// unmatched beside idle real workers of them for UnmatchedAfter
+	refused []Unmatched
 }
 
 // bin is the unclaimed capacity of one existing node.
@@ -135,9 +161,15 @@ type planner struct {
 	clouds    []cloudState
 	cloudIdx  map[string]int
 
-	live    int // live nodes (not deleting/failed/drained, not deleted now)
-	booting int // requested or booting, not deleted now
-	created int // VMs created this cycle
+	live int // live nodes (not deleting/failed/drained, not deleted now)
+	// exists counts every node in the input, whatever its state: a server
+	// costs and holds quota until the cloud stops listing it, so Max and
+	// MaxVMs count it (a delete that keeps failing must not let new VMs
+	// pile up beside it).
+	exists  int
+	out     map[NodeState]int // existing nodes that are not live, by state
+	booting int               // requested or booting, not deleted now
+	created int               // VMs created this cycle
 
 	groups  []group
 	bins    []bin
@@ -314,11 +346,25 @@ func (p *planner) lifecycle() {
 			}
 		}
 	}
+	p.out = map[NodeState]int{}
 	for i, n := range p.nodes {
+		c := &p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]]
+		p.exists++
+		c.exists++
 		// a node drained now for max lifetime is retiring: still live
 		if p.isLive(n.State) && !p.deleted[i] {
 			p.live++
-			p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]].live++
+			c.live++
+		} else {
+			s := n.State
+			if p.deleted[i] {
+				s = Deleting // the delete is sent now; it exists until the cloud drops it
+			}
+			p.out[s]++
+			if c.out == nil {
+				c.out = map[NodeState]int{}
+			}
+			c.out[s]++
 		}
 		if (n.State == Requested || n.State == Booting) && !p.deleted[i] {
 			p.booting++
@@ -397,7 +443,20 @@ func (p *planner) capacity() {
 			continue
 		}
 		g := group{d: d, need: norm(d.Need)}
+		refused := map[OfferKey]bool{}
+		if after := UnmatchedAfter(p.in.Knobs); after > 0 {
+			for _, u := range d.Unmatched {
+				if p.in.Now.Sub(u.Since) >= after && slices.Contains(d.Eligible, u.Offer) && !refused[u.Offer] {
+					refused[u.Offer] = true
+					g.refused = append(g.refused, u)
+				}
+			}
+		}
+		slices.SortFunc(g.refused, func(a, b Unmatched) int { return cmpKey(a.Offer, b.Offer) })
 		for _, k := range d.Eligible {
+			if refused[k] {
+				continue // not demand for that flavor any more
+			}
 			oi, ok := p.offerIdx[k]
 			if ok {
 				g.elig = append(g.elig, oi) // phantoms too: their nodes may serve
@@ -474,7 +533,7 @@ func (p *planner) room(oi int) (int, limit, string) {
 	n, lim := p.globalRoom()
 	bind := ""
 	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
-		if k := max(c.maxVMs-c.live-c.planned, 0); k < n {
+		if k := max(c.maxVMs-c.exists-c.planned, 0); k < n {
 			n, lim = k, limCloud
 		}
 	}
@@ -497,7 +556,7 @@ func (p *planner) globalRoom() (int, limit) {
 		}
 	}
 	if p.k.Max > 0 {
-		take(p.k.Max-p.live-p.created, limMax)
+		take(p.k.Max-p.exists-p.created, limMax)
 	}
 	if p.k.MaxBooting > 0 {
 		take(p.k.MaxBooting-p.booting-p.created, limBooting)
@@ -524,14 +583,14 @@ func (p *planner) why(oi int, lim limit, bind string) string {
 	case limQuotaUnknown:
 		return fmt.Sprintf("%s quota unknown", r.loc)
 	case limMax:
-		return fmt.Sprintf("max %d workers reached (%d live, %d planned)", k.Max, p.live, p.created)
+		return fmt.Sprintf("max %d reached: %s, %d planned", k.Max, existing(p.exists, p.out), p.created)
 	case limBooting:
 		return fmt.Sprintf("max_booting %d reached (%d booting, %d planned)", k.MaxBooting, p.booting, p.created)
 	case limPerCycle:
 		return fmt.Sprintf("max_creates_per_cycle %d reached", k.MaxCreatesPerCycle)
 	case limCloud:
 		c := &p.clouds[o.cloud]
-		return fmt.Sprintf("cloud %s max_vms %d reached (%d live, %d planned)", c.name, c.maxVMs, c.live, c.planned)
+		return fmt.Sprintf("cloud %s max_vms %d reached: %s, %d planned", c.name, c.maxVMs, existing(c.exists, c.out), c.planned)
 	case limQuota:
 		l := r.limits
 		switch bind {
@@ -569,6 +628,14 @@ func (p *planner) packDemand() {
 		if len(g.d.Eligible) == 0 {
 			p.unmet(g, g.d.Idle, "no configured flavor matches these jobs (HTCondor's negotiator matched none)")
 			continue
+		}
+		if len(g.refused) > 0 {
+			why := p.unmatchedWhy(g)
+			if len(g.elig) == 0 {
+				p.unmet(g, g.d.Idle, why+"; no VM is booted for them")
+				continue
+			}
+			p.note("%s: %s; no VM is booted for them there", g.d.Key, why)
 		}
 		for _, oi := range g.elig {
 			elig[oi] = true
@@ -819,6 +886,16 @@ func (p *planner) stuck(g *group) string {
 	return strings.Join(why, "; ")
 }
 
+// unmatchedWhy says which offers g's jobs sat unmatched beside.
+func (p *planner) unmatchedWhy(g *group) string {
+	var on []string
+	for _, u := range g.refused {
+		on = append(on, fmt.Sprintf("%s in %s for %s", u.Offer.Flavor, u.Offer.Loc, dur(p.in.Now.Sub(u.Since))))
+	}
+	return "unmatched on real workers: these jobs stayed idle beside idle workers of " + strings.Join(on, ", ") +
+		" (HTCondor matched them only to the offline flavor ads)"
+}
+
 func (p *planner) unmet(g *group, jobs int, why string) {
 	p.d.Unmet = append(p.d.Unmet, Unmet{Demand: g.d.Key, Jobs: jobs, Reason: why})
 }
@@ -978,13 +1055,14 @@ func (p *planner) rebalanceCap(g *group, waited time.Duration, freeing []int, se
 			out += n
 		}
 	}
-	// Room for the VMs the jobs need once live is back under the cap.
-	over := max(p.live+p.created-p.k.Max, 0)
+	// Room for the VMs the jobs need once the servers that exist are back
+	// under the cap (those on their way out are counted in out).
+	over := max(p.exists+p.created-p.k.Max, 0)
 	if clouds != nil {
 		over = 0
 		for _, ci := range clouds {
 			c := &p.clouds[ci]
-			over += max(c.live+c.planned-c.maxVMs, 0)
+			over += max(c.exists+c.planned-c.maxVMs, 0)
 		}
 	}
 	want := (g.starved+per-1)/per + over - out
@@ -1173,6 +1251,25 @@ func (p *planner) finish() Decision {
 	})
 	slices.Sort(p.d.Notes)
 	return p.d
+}
+
+// existing says how many servers exist and, of those, how many are not
+// live, by state: "3 servers exist (1 drained, 2 deleting)".
+func existing(n int, out map[NodeState]int) string {
+	s := plural(n, "server") + " exist"
+	if n == 1 {
+		s += "s"
+	}
+	var parts []string
+	for _, st := range NodeStates {
+		if k := out[st]; k > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k, st))
+		}
+	}
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
 }
 
 func keys(ks []OfferKey) string {

@@ -223,7 +223,7 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under max 2 workers (0 live, 0 planned), 4 jobs per VM)"},
+					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under max 2: 0 servers exist, 0 planned, 4 jobs per VM)"},
 				{Offer: small, Count: 1, Serves: []string{"s#1"},
 					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
 			}},
@@ -245,7 +245,7 @@ func TestDecide(t *testing.T) {
 					{Node: "w1", ID: "id-w1", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
 					{Node: "w3", ID: "id-w3", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.medium holds 2 of them, a m1.large 4; running jobs finish first"},
 				},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: max 3 workers reached (3 live, 0 planned)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: max 3 reached: 3 servers exist, 0 planned"}},
 			},
 		},
 		{
@@ -261,8 +261,8 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
 			},
 			want: Decision{Unmet: []Unmet{
-				{Demand: "s#1", Jobs: 6, Reason: "no room: max 2 workers reached (2 live, 0 planned)"},
-				{Demand: "s#2", Jobs: 1, Reason: "no room: max 2 workers reached (2 live, 0 planned)"},
+				{Demand: "s#1", Jobs: 6, Reason: "no room: max 2 reached: 2 servers exist, 0 planned"},
+				{Demand: "s#2", Jobs: 1, Reason: "no room: max 2 reached: 2 servers exist, 0 planned"},
 			}},
 		},
 		{
@@ -274,7 +274,7 @@ func TestDecide(t *testing.T) {
 			want: Decision{
 				Creates: []Create{{Offer: small, Count: 2, Serves: []string{"s#1"},
 					Reason: "2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 2 workers reached (0 live, 2 planned)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 2 reached: 0 servers exist, 2 planned"}},
 			},
 		},
 		{
@@ -377,7 +377,7 @@ func TestDecide(t *testing.T) {
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
 					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 3 workers reached (1 live, 2 planned)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 3 reached: 1 server exists, 2 planned"}},
 			},
 		},
 		{
@@ -387,7 +387,63 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 workers reached (2 live, 0 planned)"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 2 servers exist, 0 planned"}}},
+		},
+		{
+			// A delete the cloud refuses (409) leaves the server listed:
+			// it still costs and holds quota, so no VM is created beside it.
+			name: "max counts a server whose delete is pending",
+			mod: func(in *Input) {
+				in.Knobs.Max = 1
+				in.Nodes = []Node{node("w1", Deleting, medium, since(time.Minute), func(n *Node) { n.Attempts = 1 })}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 1 server exists (1 deleting), 0 planned"}}},
+		},
+		{
+			name: "max counts a failed server deleted now until the cloud drops it",
+			mod: func(in *Input) {
+				in.Knobs.Max = 2
+				in.Nodes = []Node{node("w1", Failed, medium, func(n *Node) { n.Fault = "boom" }), node("w2", Busy, small)}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{
+				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "failed in the cloud: boom"}},
+				Unmet:   []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 2 reached: 2 servers exist (1 deleting), 0 planned"}},
+			},
+		},
+		{
+			name: "min counts live nodes, max every server: min is blocked by a deleting one",
+			mod: func(in *Input) {
+				in.Knobs.Min, in.Knobs.Max = 1, 1
+				in.Nodes = []Node{node("w1", Deleting, medium, since(time.Minute), func(n *Node) { n.Attempts = 1 })}
+			},
+			want: Decision{Notes: []string{"min 1 workers: 1 more wanted, blocked: max 1 reached: 1 server exists (1 deleting), 0 planned"}},
+		},
+		{
+			name: "a cloud's max_vms counts drained and deleting servers",
+			mod: func(in *Input) {
+				in.Clouds[0].MaxVMs = 2
+				in.Nodes = []Node{
+					node("w1", Drained, small, running(1)),
+					node("w2", Deleting, small, since(time.Minute), func(n *Node) { n.Attempts = 1 }),
+				}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
+			},
+			want: Decision{
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: cloud siteA max_vms 2 reached: 2 servers exist (1 drained, 1 deleting), 0 planned"}},
+				Notes: []string{"w1 is drained but reports 1 running jobs: not deleted"},
+			},
+		},
+		{
+			name: "a cloud's max_vms full of deleting servers moves demand to the other cloud",
+			mod: func(in *Input) {
+				in.Clouds[1].MaxVMs = 1
+				in.Nodes = []Node{node("w1", Deleting, bMed, since(time.Minute), func(n *Node) { n.Attempts = 1 })}
+				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium, bMed)}
+			},
+			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 1 server exists (1 deleting), 0 planned, 1 job per VM)"}}},
 		},
 		{
 			name: "max booting",
@@ -424,7 +480,7 @@ func TestDecide(t *testing.T) {
 				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
 					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
 				{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached (0 live, 1 planned), 1 job per VM)"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)"},
 			}},
 		},
 		{
@@ -437,7 +493,7 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under cloud siteA max_vms 2 (0 live, 0 planned), 4 jobs per VM)"},
+					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under cloud siteA max_vms 2: 0 servers exist, 0 planned, 4 jobs per VM)"},
 				{Offer: small, Count: 1, Serves: []string{"s#1"},
 					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
 			}},
@@ -454,7 +510,7 @@ func TestDecide(t *testing.T) {
 				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
 					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
 				{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached (0 live, 1 planned), 1 job per VM)"},
+					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)"},
 			}},
 		},
 		{
@@ -475,7 +531,7 @@ func TestDecide(t *testing.T) {
 					{Node: "w2", ID: "id-w2", Reason: "makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
 					{Node: "w3", ID: "id-w3", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"},
 				},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: cloud siteA max_vms 2 reached (2 live, 0 planned)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: cloud siteA max_vms 2 reached: 2 servers exist, 0 planned"}},
 			},
 		},
 		{
@@ -817,7 +873,7 @@ func TestDecide(t *testing.T) {
 			want: Decision{
 				Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#2"},
 					Reason: "1 idle job of 2 cpu/4096 MB from s#2 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 workers reached (0 live, 1 planned)"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 0 servers exist, 1 planned"}},
 			},
 		},
 		{
@@ -828,7 +884,7 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: small, Count: 1, Reason: "min 3: 1 live, 0 planned; 1 × m1.small in siteA/RegionOne (cheapest offer)"}},
-				Notes:   []string{"min 3 workers: 1 more wanted, blocked: max 2 workers reached (1 live, 1 planned)"},
+				Notes:   []string{"min 3 workers: 1 more wanted, blocked: max 2 reached: 1 server exists, 1 planned"},
 			},
 		},
 		{
@@ -876,6 +932,69 @@ func TestDecide(t *testing.T) {
 				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
 				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "none of the flavors matched (siteA/RegionOne/m1.old) is offered this cycle"}},
 			},
+		},
+		{
+			// A job whose Requirements hold only against the offline ads
+			// (TARGET.Offline =?= True): the worker booted for it stood
+			// idle beside it past UnmatchedAfter. Not demand for that
+			// flavor any more: no VM, and the idle worker is not held.
+			name: "jobs unmatched beside an idle worker past UnmatchedAfter: no VM, the worker retires",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-4 * time.Minute)}}
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Idle, small)}
+			},
+			want: Decision{
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
+				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them"}},
+			},
+		},
+		{
+			name: "jobs unmatched beside an idle worker for less than UnmatchedAfter: still demand, the worker is kept",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 3, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-2 * time.Minute)}}
+				in.Demand = []Demand{d}
+				in.Nodes = []Node{node("w1", Idle, small)}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "unmatched on one flavor's workers: the other flavors still serve the jobs",
+			mod: func(in *Input) {
+				d := jobs("s#1", 1, 1024, 2, small, medium)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-10 * time.Minute)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{
+				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
+					Reason: "2 idle jobs of 1 cpu/1024 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 4 jobs per VM)"}},
+				Notes: []string{"s#1: unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 10m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them there"},
+			},
+		},
+		{
+			name: "UnmatchedAfter below zero: the rule is off",
+			mod: func(in *Input) {
+				in.Knobs.UnmatchedAfter = -1
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: small, Since: now.Add(-time.Hour)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+		},
+		{
+			name: "an unmatched entry for an offer the jobs are not eligible for changes nothing",
+			mod: func(in *Input) {
+				in.Knobs.UnmatchedAfter = time.Minute
+				d := jobs("s#1", 1, 1024, 1, small)
+				d.Unmatched = []Unmatched{{Offer: medium, Since: now.Add(-time.Hour)}}
+				in.Demand = []Demand{d}
+			},
+			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
+				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
 		},
 		{
 			name: "a cloud missing from Clouds has weight 0 and no max",

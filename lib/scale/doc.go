@@ -25,9 +25,14 @@
 //
 // Counting. Live nodes are all nodes except deleting, failed and drained
 // ones, and except those deleted by this decision; retiring nodes are live
-// (they still cost and use quota). Booting nodes are requested plus booting
-// ones not deleted now. A timed-out booting node deleted now therefore frees
-// its place under Max and MaxBooting for its replacement in the same cycle.
+// (they still cost and use quota). Existing nodes are every node in the
+// input, whatever its state, including those deleted now: a server costs and
+// holds quota until the cloud stops listing it, and a delete the cloud
+// refuses must not let new VMs pile up beside it. Max and MaxVMs count
+// existing nodes; Min and Spare count live ones. Booting nodes are requested
+// plus booting ones not deleted now. A timed-out booting node deleted now
+// therefore frees its place under MaxBooting for its replacement in the same
+// cycle, and its place under Max once the cloud no longer lists it.
 //
 // Capacity coming. Requested and booting nodes offer their offer's full Size,
 // idle and busy nodes their Free resources, retiring, drained, deleting and
@@ -36,6 +41,19 @@
 // offers this cycle (removed from the config, region not listed) still
 // serve demand that lists their offer, and are kept from retiring while it
 // could use them; nothing new is created from such an offer.
+//
+// Unmatched on real workers. An eligible offer that a demand group lists in
+// Unmatched with Since at least UnmatchedAfter ago (DefaultUnmatchedAfter,
+// 3 minutes, when zero; never when below zero) is taken out of the group's
+// eligible offers: its jobs stayed idle while idle real workers of that
+// flavor stood beside them, so HTCondor matches them only to the offline
+// flavor ads (a Requirements of TARGET.Offline =?= True, or anything else
+// the real workers do not offer) and more workers of it would idle too. No
+// VM is created for them there, and they no longer keep idle nodes of it
+// from retiring. A group with no eligible offer left gets an Unmet "unmatched
+// on real workers"; one with others left gets a note. lib/provision
+// computes Unmatched and keeps an entry that reached UnmatchedAfter for as
+// long as the group exists, so such jobs boot one round of VMs, then none.
 //
 // Packing. A job asks at least one cpu (as HTCondor does). Demand groups are
 // placed largest first (GPUs, then cpus, memory, disk; then oldest; then
@@ -70,8 +88,8 @@
 // same cost per job.
 //
 // Limits. A create must fit every limit, counting what this decision already
-// planned: Max (live + created), MaxBooting (booting + created),
-// MaxCreatesPerCycle, the cloud's MaxVMs (its live nodes + created there),
+// planned: Max (existing + created), MaxBooting (booting + created),
+// MaxCreatesPerCycle, the cloud's MaxVMs (its existing nodes + created there),
 // and the region's quota headroom (instances, cores and ram; cores and ram
 // are the flavor's own VCPUs and RAMMB when given, else Size's). A region
 // with nil Limits ("quota unknown") or with BackoffUntil after Now gets no
@@ -93,13 +111,13 @@
 // room the same way anywhere, from nodes that cannot run its jobs or hold
 // fewer of them per VM than its densest eligible offer (fewest held first,
 // then fewest running), as many as the VMs of that offer the jobs need, plus
-// any live nodes over Max, minus the nodes already on their way out. Without
+// any existing nodes over Max, minus the nodes already on their way out. Without
 // it a pool held at Max by a long queue kept the small VMs cheapest fit had
 // chosen while the queue was short, for as long as the queue lasted: half
 // the jobs per VM that larger flavors give, and the largest jobs never ran.
 // Demand that got no VM anywhere, after the same wait, while clouds that
 // could run it had reached their MaxVMs, gets room the same way in those
-// clouds only, counting their densest offers, their live nodes over MaxVMs
+// clouds only, counting their densest offers, their existing nodes over MaxVMs
 // and their nodes on the way out.
 //
 // Min and Spare. After demand, while live + created < Min, the cheapest

@@ -63,6 +63,11 @@ func randomInput(r *rand.Rand) Input {
 				d.Eligible = append(d.Eligible, o.OfferKey)
 			}
 		}
+		for _, k := range d.Eligible {
+			if pick(4) == 0 { // jobs that sat beside idle workers of it
+				d.Unmatched = append(d.Unmatched, Unmatched{Offer: k, Since: now.Add(-minutes(8))})
+			}
+		}
 		if pick(5) == 0 { // a flavor only old nodes still have
 			d.Eligible = append(d.Eligible, OfferKey{Loc: cloud.Location{Cloud: "gone", Region: "r"}, Flavor: "old"})
 		}
@@ -104,6 +109,10 @@ func shuffled(r *rand.Rand, in Input) Input {
 		})
 	}
 	for i := range out.Demand {
+		out.Demand[i].Unmatched = slices.Clone(out.Demand[i].Unmatched)
+		r.Shuffle(len(out.Demand[i].Unmatched), func(a, b int) {
+			out.Demand[i].Unmatched[a], out.Demand[i].Unmatched[b] = out.Demand[i].Unmatched[b], out.Demand[i].Unmatched[a]
+		})
 		out.Demand[i].Eligible = slices.Clone(out.Demand[i].Eligible)
 		r.Shuffle(len(out.Demand[i].Eligible), func(a, b int) {
 			out.Demand[i].Eligible[a], out.Demand[i].Eligible[b] = out.Demand[i].Eligible[b], out.Demand[i].Eligible[a]
@@ -142,9 +151,13 @@ func checkInvariants(in Input, d Decision) []string {
 	}
 	nodes := map[string]Node{}
 	live, booting := 0, 0
-	cloudLive := map[string]int{}
+	// Every server the input lists exists, whatever its state, deleted by
+	// this decision or not: the cloud has not said it is gone.
+	exists := len(in.Nodes)
+	cloudExists := map[string]int{}
 	for _, n := range in.Nodes {
 		nodes[n.Name] = n
+		cloudExists[n.Offer.Loc.Cloud]++
 		if deleted[n.Name] {
 			continue
 		}
@@ -152,7 +165,6 @@ func checkInvariants(in Input, d Decision) []string {
 		case Deleting, Failed, Drained:
 		default:
 			live++
-			cloudLive[n.Offer.Loc.Cloud]++
 		}
 		if n.State == Requested || n.State == Booting {
 			booting++
@@ -218,14 +230,19 @@ func checkInvariants(in Input, d Decision) []string {
 			if !slices.Contains(g.Eligible, c.Offer) {
 				fail("create of %v serves %q, which is not eligible there", c.Offer, key)
 			}
+			for _, u := range g.Unmatched {
+				if after := UnmatchedAfter(k); u.Offer == c.Offer && after > 0 && in.Now.Sub(u.Since) >= after {
+					fail("create of %v serves %q, whose jobs sat unmatched beside its workers for %s", c.Offer, key, in.Now.Sub(u.Since))
+				}
+			}
 			if fit(o.Size, norm(g.Need)) == 0 {
 				fail("create of %v serves %q, too big for it", c.Offer, key)
 			}
 		}
 	}
 	if total > 0 {
-		if k.Max > 0 && live+total > k.Max {
-			fail("max %d exceeded: %d live + %d created", k.Max, live, total)
+		if k.Max > 0 && exists+total > k.Max {
+			fail("max %d exceeded: %d servers exist + %d created", k.Max, exists, total)
 		}
 		if k.MaxBooting > 0 && booting+total > k.MaxBooting {
 			fail("max_booting %d exceeded: %d booting + %d created", k.MaxBooting, booting, total)
@@ -235,8 +252,8 @@ func checkInvariants(in Input, d Decision) []string {
 		}
 	}
 	for _, c := range in.Clouds {
-		if made := cloudMade[c.Name]; made > 0 && c.MaxVMs > 0 && cloudLive[c.Name]+made > c.MaxVMs {
-			fail("cloud %s max_vms %d exceeded: %d live + %d", c.Name, c.MaxVMs, cloudLive[c.Name], made)
+		if made := cloudMade[c.Name]; made > 0 && c.MaxVMs > 0 && cloudExists[c.Name]+made > c.MaxVMs {
+			fail("cloud %s max_vms %d exceeded: %d servers exist + %d", c.Name, c.MaxVMs, cloudExists[c.Name], made)
 		}
 	}
 	for loc, u := range regionMade {

@@ -69,6 +69,18 @@ type Demand struct {
 	// (their Requirements hold against that flavor's offline ad). Empty means
 	// no configured flavor can run them: they get no VM.
 	Eligible []OfferKey `json:"eligible"`
+	// Unmatched lists the eligible offers whose real workers these jobs
+	// sat beside without being matched: joined, unclaimed, healthy workers
+	// with room for one of them. lib/provision keeps an entry once it
+	// reached UnmatchedAfter, even when those workers are gone since.
+	Unmatched []Unmatched `json:"unmatched,omitempty"`
+}
+
+// Unmatched says since when a demand group's jobs stayed idle beside idle
+// real workers of one offer.
+type Unmatched struct {
+	Offer OfferKey  `json:"offer"`
+	Since time.Time `json:"since"`
 }
 
 // NodeState is where a VM is in its life, as lib/provision classifies it.
@@ -117,6 +129,10 @@ type Knobs struct {
 	BootTimeout        time.Duration
 	DrainTimeout       time.Duration
 	DeleteTimeout      time.Duration
+	// UnmatchedAfter is how long jobs may sit idle beside idle real
+	// workers of an offer before that offer is no longer demand for them:
+	// zero is DefaultUnmatchedAfter, below zero never.
+	UnmatchedAfter time.Duration
 }
 
 // Input is everything Decide looks at.

@@ -20,6 +20,7 @@ const poolSiteConfig = `pool:
   name: demo
   owner: cm
   central_manager: 127.0.0.1
+  trust_domain: ` + integration.Domain + `
 clouds:
   - name: alpha
     regions: [RegionOne]
@@ -93,10 +94,15 @@ func TestPoolDrainAndRetire(t *testing.T) {
 	p := integration.StartPool(t, integration.PoolOptions{})
 	s := newSite(t, poolSiteConfig)
 	attrs := "EHOSName = \"%s\"\nEHOSPool = \"%s\"\nSTARTD_ATTRS = $(STARTD_ATTRS) EHOSName EHOSPool\n"
-	w1 := p.StartWorker(t, "w1", sprintf(attrs, "ehos-demo-w1", "demo"))
-	_ = w1
-	p.StartWorker(t, "alien", sprintf(attrs, "ehos-other-a1", "other"))
-	for _, n := range []string{"ehos-demo-w1", "ehos-other-a1"} {
+	// Each with its VM's own token, as the provisioner mints them.
+	own := func(vm string) string {
+		return p.MintToken(t, vm+"@"+integration.Domain, integration.WorkerAuthz, time.Hour)
+	}
+	p.StartWorkerWith(t, "w1", integration.WorkerOptions{ExtraConfig: sprintf(attrs, "ehos-demo-w1", "demo"), Token: own("ehos-demo-w1")})
+	p.StartWorkerWith(t, "alien", integration.WorkerOptions{ExtraConfig: sprintf(attrs, "ehos-other-a1", "other"), Token: own("ehos-other-a1")})
+	// A worker whose token names another VM than its EHOSName.
+	p.StartWorkerWith(t, "liar", integration.WorkerOptions{ExtraConfig: sprintf(attrs, "ehos-demo-l1", "demo"), Token: own("ehos-demo-w9")})
+	for _, n := range []string{"ehos-demo-w1", "ehos-other-a1", "ehos-demo-l1"} {
 		p.WaitFor(t, 30*time.Second, n+"'s slot ads", func(ctx context.Context) (bool, error) {
 			ads, err := p.Client().Status(ctx, condor.StatusQuery{Constraint: `EHOSName == "` + n + `"`, Attrs: []string{"Name"}})
 			return len(ads) > 0, err
@@ -109,6 +115,9 @@ func TestPoolDrainAndRetire(t *testing.T) {
 	// Refused: another pool's worker, an unknown node.
 	if _, _, err := s.runPool(t, p, "drain", "ehos-other-a1"); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("foreign worker drained: %v", err)
+	}
+	if _, _, err := s.runPool(t, p, "drain", "ehos-demo-l1"); err == nil || !strings.Contains(err.Error(), "not from the identity of the VM") {
+		t.Errorf("drain of a VM whose ads another identity wrote: %v", err)
 	}
 	if _, _, err := s.runPool(t, p, "drain", "nobody"); err == nil || !strings.Contains(err.Error(), "no startd") {
 		t.Errorf("unknown node: %v", err)

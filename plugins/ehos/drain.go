@@ -44,7 +44,7 @@ func findWorker(c *cli.Context, d *deps) (admin.Worker, error) {
 	if err != nil {
 		return admin.Worker{}, err
 	}
-	return admin.FindWorker(c.Context, d.condorClient(c), c.Args().First(), cfg.Pool.Name)
+	return admin.FindWorker(c.Context, d.condorClient(c), c.Args().First(), cfg.Pool.Name, cfg.Worker.IdentityOf)
 }
 
 func retireCommand(log *zerolog.Logger, d *deps) *cli.Command {

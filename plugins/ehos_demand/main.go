@@ -81,7 +81,7 @@ func run(c *cli.Context) error {
 			if err != nil {
 				return err
 			}
-			log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).
+			log.Info().Str("schedd", st.Schedd).Int("groups", st.Groups).Int("idle", st.Idle).Int("advertised", st.Advertised).Int("withdrawn", st.Withdrawn).Int("skipped", st.Skipped).
 				Int64("bytes", st.BytesRead).Dur("took", st.Duration).Msg("demand reported")
 		}
 		return nil

@@ -109,6 +109,7 @@ func run(c *cli.Context) error {
 	}
 	pool := condorpool.New(tools, cfg.Pool.Name, negInterval)
 	pool.Log = log
+	pool.WorkerIdentity, pool.WorkerIdentityTemplate = cfg.Worker.IdentityOf, cfg.Worker.TokenIdentity
 	if d := 20 * cfg.Scaling.Cycle; d > pool.AdLifetime {
 		pool.AdLifetime = d
 	}

@@ -1,0 +1,240 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/lib/condor"
+)
+
+// Installed is a central manager installed the way a user installs one:
+// a fresh copy of the HTCondor root where `make install DESTDIR=` and
+// scripts/install-master.sh put the shipped binaries, config snippets,
+// templates and submit file, unmodified. The only files written for the
+// test are the ones an admin writes: the site file install-master.sh leaves
+// for editing (this machine's port and intervals), ehos.yaml and clouds.yaml.
+// Its condor_master runs as root, as an installed HTCondor does, and starts
+// ehos_provisioner from the shipped knobs.
+type Installed struct {
+	Install *Install // the HTCondor install the root was copied from
+	Root    string   // the installed central manager's root
+	Dir     string   // the test directory holding Root
+	Pool    string   // pool name given to install-master.sh
+	Port    int      // the collector's port
+	Cloud   *localcloud.Server
+	Master  *Process
+	// InstallLog is what make install and install-master.sh printed.
+	InstallLog string
+}
+
+// InstalledOptions shape InstallCentralManager.
+type InstalledOptions struct {
+	Pool string // default "e2e"
+	// EhosYAML is the admin's ehos.yaml with %d for the collector port;
+	// pool.name must be Pool.
+	EhosYAML string
+	// SiteConfig is appended to the site file install-master.sh wrote
+	// (the admin's own HTCondor settings for this machine).
+	SiteConfig string
+	// Before runs after the install, before condor_master starts.
+	Before func(t testing.TB, in *Installed)
+}
+
+// Paths of the install, as the root sees them.
+const (
+	InstalledShare    = "/usr/local/share/ehos"
+	InstalledLibexec  = "/usr/local/libexec/ehos"
+	InstalledEhosYAML = "/usr/local/etc/ehos/ehos.yaml"
+	InstalledClouds   = "/etc/openstack/clouds.yaml"
+	InstalledSite     = "/etc/condor/config.d/40-ehos-central-manager-site.conf"
+	installedConfig   = "/etc/condor/condor_config"
+)
+
+// InstallCentralManager installs and starts a central manager in a copy of
+// the HTCondor root, with a local OpenStack API whose servers become real
+// workers. Everything is stopped and removed in t.Cleanup.
+func InstallCentralManager(t testing.TB, o InstalledOptions) *Installed {
+	t.Helper()
+	inst := RequireCondor(t)
+	if o.Pool == "" {
+		o.Pool = "e2e"
+	}
+	in := &Installed{Install: inst, Dir: makeDir(t, "install"), Pool: o.Pool, Port: freePort(t)}
+	in.Root = filepath.Join(in.Dir, "root")
+	start := time.Now()
+	// cp -a: a fresh machine with HTCondor's package installed, nothing of
+	// ehos yet. Removed with the directory (cleanLeftovers removes it after
+	// a killed run).
+	in.run(t, "", "cp", "-a", inst.Root, in.Root)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			os.RemoveAll(in.Dir)
+		}
+	})
+
+	// The user's two install steps, from the checkout.
+	in.InstallLog += in.run(t, inst.Repo, "make", "--no-print-directory", "install", "DESTDIR="+in.Root)
+	src := filepath.Join(in.Root, "src")
+	in.run(t, "", "mkdir", "-p", src)
+	for _, d := range []string{"scripts", "cloudinit", "condor-config", "bin"} {
+		in.run(t, "", "cp", "-a", filepath.Join(inst.Repo, d), src)
+	}
+	second := in.run(t, "", "chroot", in.Root, "/bin/bash", "/src/scripts/install-master.sh",
+		"--pool", o.Pool, "--central-manager", "127.0.0.1", "--bin", "/src/bin", "--no-start")
+	in.InstallLog += second
+	// make install put every file already: install-master.sh agreeing with
+	// it installs none again.
+	for _, l := range strings.Split(second, "\n") {
+		if strings.Contains(l, "installed ") {
+			t.Errorf("install-master.sh after make install replaced a file: %s", l)
+		}
+	}
+	os.RemoveAll(src)
+
+	// What systemd's tmpfiles would make on a booted machine.
+	in.run(t, "", "chroot", in.Root, "install", "-d", "-o", "condor", "-g", "condor", "/run/condor", "/var/lock/condor")
+
+	// The admin's files.
+	site := filepath.Join(in.Root, InstalledSite)
+	b, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatalf("install-master.sh wrote no site file: %v", err)
+	}
+	mach := fmt.Sprintf(`
+# --- added for this test machine (loopback only, its own port, quick intervals)
+COLLECTOR_HOST = $(CONDOR_HOST):%d
+NETWORK_INTERFACE = 127.0.0.1
+BIND_ALL_INTERFACES = False
+ENABLE_IPV6 = False
+USE_SHARED_PORT = False
+MAIL = /bin/true
+UPDATE_INTERVAL = 5
+SCHEDD_INTERVAL = 5
+NEGOTIATOR_INTERVAL = 5
+NEGOTIATOR_CYCLE_DELAY = 1
+NEGOTIATOR_MIN_INTERVAL = 1
+JOB_START_DELAY = 0
+SHADOW_QUEUE_UPDATE_INTERVAL = 5
+MASTER_BACKOFF_CONSTANT = 1
+`, in.Port) + o.SiteConfig
+	if err := os.WriteFile(site, append(b, mach...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	runner := WorkerRunner(inst, filepath.Join(in.Dir, "vms"), filepath.Join(inst.Repo, "bin"), "")
+	mkdirOwned(t, runner.Dir, 0o755)
+	srv, err := localcloud.Start(localcloud.Options{BootDelay: time.Second, Runner: runner, Quota: localcloud.DefaultQuota, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Cloud = srv
+	t.Cleanup(func() { srv.Close() })
+	clouds := filepath.Join(in.Root, InstalledClouds)
+	in.run(t, "", "mkdir", "-p", filepath.Dir(clouds))
+	if err := srv.WriteCloudsYAML(clouds); err != nil {
+		t.Fatal(err)
+	}
+	// As docs/install.md says: readable by root and the condor group only.
+	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledClouds)
+	in.run(t, "", "chmod", "0640", clouds)
+	if err := os.WriteFile(filepath.Join(in.Root, InstalledEhosYAML), []byte(fmt.Sprintf(o.EhosYAML, in.Port)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledEhosYAML)
+	t.Logf("installed central manager in %s in %s", in.Root, time.Since(start).Round(time.Millisecond))
+
+	if o.Before != nil {
+		o.Before(t, in)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := StartMasterWith(ctx, inst, MasterOptions{ConfigFile: installedConfig, Root: in.Root, UID: "0",
+		Output: filepath.Join(in.Dir, "condor_master.out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Master = m
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := m.Stop(ctx); err != nil {
+			t.Errorf("stop the installed central manager: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("kept %s; logs:\n%s", in.Dir, logTails(filepath.Join(in.Root, "var/log/condor")))
+		}
+	})
+	in.WaitFor(t, 90*time.Second, "the installed collector, negotiator and schedd", func(ctx context.Context) (bool, error) {
+		ads, err := in.Client("0").Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: `MyType == "Scheduler" || MyType == "Negotiator"`, Attrs: []string{"MyType"}})
+		return err == nil && len(ads) >= 2, err
+	})
+	return in
+}
+
+// Client runs HTCondor's tools inside the installed root as uid ("0" for
+// root, "uid:gid" for a user of the root).
+func (in *Installed) Client(uid string) *condor.Client {
+	return &condor.Client{
+		Env:     []string{"CONDOR_CONFIG=" + installedConfig, "EHOS_CONDOR_ROOT=" + in.Root, "EHOS_CONDOR_UID=" + uid},
+		BinDir:  in.Install.BinDir,
+		Timeout: 30 * time.Second,
+	}
+}
+
+// Exec runs a program of the root (a path inside it) as uid, in the same
+// namespace set-up as the daemons, and returns its combined output.
+func (in *Installed) Exec(ctx context.Context, uid string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, in.Install.Wrap, args...)
+	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+installedConfig, "EHOS_CONDOR_ROOT="+in.Root, "EHOS_CONDOR_UID="+uid, "EHOS_CONDOR_SUPERVISE=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// WaitFor polls cond until it holds, failing the test after timeout or
+// when the central manager's master exits.
+func (in *Installed) WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ok, err := cond(ctx)
+		cancel()
+		if ok {
+			return
+		}
+		last = err
+		if in.Master != nil && in.Master.Exited() {
+			t.Fatalf("waiting for %s: the installed condor_master exited; %s", what, tail(in.Master.Output, 10))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not ready after %v (last error: %v)", what, timeout, last)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// ProvisionerLog is the installed provisioner's log ($(LOG)/EHOSProvisionerLog).
+func (in *Installed) ProvisionerLog() string {
+	b, _ := os.ReadFile(filepath.Join(in.Root, "var/log/condor/EHOSProvisionerLog"))
+	return string(b)
+}
+
+func (in *Installed) run(t testing.TB, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,165 @@
+package condorpool
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/demand"
+	"github.com/ehos-project/ehos/lib/provision"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// The attack of issue 16: a worker's token advertises a slot ad naming a
+// busy VM, with its instance id and EHOSRetire = True. Only the VM's own
+// ads count; the forged ones are refused and say who sent them.
+func TestWorkersBelieveOnlyTheVMsOwnIdentity(t *testing.T) {
+	str := classad.String
+	ads := []classad.Ad{
+		// The busy VM's own ads.
+		{"Name": str("slot1@ehos-p-busy@h"), "EHOSName": str("ehos-p-busy"), "EHOSInstanceID": str("id-busy"),
+			"PartitionableSlot": classad.Bool(true), "State": str("Unclaimed"), "Cpus": classad.Int(0), AttrIdentity: str("ehos-p-busy@pool.test")},
+		{"Name": str("slot1_1@ehos-p-busy@h"), "EHOSName": str("ehos-p-busy"), "State": str("Claimed"), "DynamicSlot": classad.Bool(true),
+			AttrIdentity: str("ehos-p-busy@pool.test")},
+		// Forged by another worker's token.
+		{"Name": str("slot1@forged"), "EHOSName": str("ehos-p-busy"), "EHOSInstanceID": str("id-busy"), "EHOSRetire": classad.Bool(true),
+			"State": str("Unclaimed"), AttrIdentity: str("ehos-p-other@pool.test")},
+		// No identity at all (an unauthenticated update).
+		{"Name": str("slot1@anon"), "EHOSName": str("ehos-p-idle"), "EHOSRetire": classad.Bool(true)},
+		// An instance id and a retirement without a name.
+		{"Name": str("slot1@nameless"), "EHOSInstanceID": str("id-busy"), "EHOSRetire": classad.Bool(true), AttrIdentity: str("ehos-p-other@pool.test")},
+	}
+	ws, refused := Workers(ads, testIdentity)
+	if len(ws) != 1 || ws[0].Name != "ehos-p-busy" || ws[0].Draining || ws[0].Claimed != 1 || ws[0].InstanceID != "id-busy" {
+		t.Errorf("workers %+v: want the busy VM alone, claimed, not draining", ws)
+	}
+	if len(refused) != 3 {
+		t.Fatalf("refused %d ads, want 3: %v", len(refused), refused)
+	}
+	want := []struct{ ad, identity, claim, why string }{
+		{"slot1@forged", "ehos-p-other@pool.test", "EHOSRetire=true", "only ehos-p-busy@pool.test may speak for VM ehos-p-busy"},
+		{"slot1@anon", "", `EHOSName="ehos-p-idle"`, "stamped no identity"},
+		{"slot1@nameless", "ehos-p-other@pool.test", `EHOSInstanceID="id-busy"`, "without naming the VM"},
+	}
+	for i, w := range want {
+		r := refused[i]
+		if r.Ad != w.ad || r.Identity != w.identity || !strings.Contains(r.Claimed, w.claim) || !strings.Contains(r.Why, w.why) {
+			t.Errorf("refusal %d = %+v, want ad %q identity %q claiming %q because %q", i, r, w.ad, w.identity, w.claim, w.why)
+		}
+	}
+	if s := refused[0].String(); !strings.Contains(s, "slot1@forged") || !strings.Contains(s, "ehos-p-other@pool.test") {
+		t.Errorf("refusal text %q names neither ad nor identity", s)
+	}
+	// Without an identity to check against, nothing is believed.
+	if ws, refused := Workers(ads[:2], nil); len(ws) != 0 || len(refused) != 2 {
+		t.Errorf("no identity function: workers %v refused %v", ws, refused)
+	}
+}
+
+// statusTools answers condor_status by the query's constraint.
+type statusTools struct {
+	fakeTools
+	answers map[string][]classad.Ad // constraint substring -> ads
+}
+
+func (s *statusTools) Status(_ context.Context, q condor.StatusQuery) ([]classad.Ad, error) {
+	s.queries = append(s.queries, q)
+	for k, ads := range s.answers {
+		if strings.Contains(q.Constraint, k) {
+			return ads, nil
+		}
+	}
+	return nil, nil
+}
+
+func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
+	str := classad.String
+	offer := scale.Offer{OfferKey: scale.OfferKey{Loc: cloud.Location{Cloud: "c", Region: "r"}, Flavor: "m1.small"}, Size: scale.Resources{Cpus: 1, MemoryMB: 1000}}
+	other := scale.Offer{OfferKey: scale.OfferKey{Loc: cloud.Location{Cloud: "c", Region: "r"}, Flavor: "m1.large"}, Size: scale.Resources{Cpus: 8, MemoryMB: 1000}}
+	ours := demand.FlavorAdName("p", offer.OfferKey)
+	theirs := demand.FlavorAdName("p", other.OfferKey)
+	flavor := func(name, identity string) classad.Ad {
+		return classad.Ad{"Name": str(name), "Offline": classad.Bool(true), demand.AttrFlavor: str("m1.small"), AttrIdentity: str(identity)}
+	}
+	ft := &statusTools{answers: map[string][]classad.Ad{}}
+	p := New(nil, "p", 0)
+	p.Tools, p.Collector.Condor = ft, ft
+	p.WorkerIdentity, p.WorkerIdentityTemplate = func(n string) string { return n + "@pool.test" }, "{name}@pool.test"
+	ctx := context.Background()
+
+	// Before the provisioner's own ad is known: a worker's identity is
+	// refused, the provisioner's (here the tools' ehos@) believed.
+	p.refused = nil
+	kept := p.filterFlavorAds([]classad.Ad{flavor(ours, "ehos@pool.test"), flavor(theirs, "ehos-p-1a2b@pool.test")})
+	if len(kept) != 1 || kept[0].GetString("Name") != ours || len(p.refused) != 1 || p.refused[0].Identity != "ehos-p-1a2b@pool.test" {
+		t.Errorf("self unknown: kept %v refused %v", kept, p.refused)
+	}
+
+	// Once known, only the provisioner's identity counts.
+	ft.answers[`MyType == "EHOSProvisioner"`] = []classad.Ad{{"Name": str("p@o"), AttrIdentity: str("condor@cm")}}
+	if _, err := p.Workers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !p.selfIDs["condor@cm"] {
+		t.Fatalf("provisioner identity not learnt: %v", p.selfIDs)
+	}
+	if err := p.Offer(ctx, []scale.Offer{offer}); err != nil {
+		t.Fatal(err)
+	}
+	sent := len(ft.adv)
+	// Unchanged offers and our ad in place: nothing advertised again.
+	ft.answers["Offline =?= True"] = []classad.Ad{flavor(ours, "condor@cm")}
+	if _, err := p.Demand(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Refused()) != 0 {
+		t.Errorf("own flavor ad refused: %v", p.Refused())
+	}
+	p.Offer(ctx, []scale.Offer{offer})
+	if len(ft.adv) != sent {
+		t.Fatalf("unchanged offers advertised again")
+	}
+
+	// A worker overwrote our ad: refused, and ours advertised again.
+	p.Workers(ctx)
+	ft.answers["Offline =?= True"] = []classad.Ad{flavor(ours, "ehos@pool.test")}
+	p.Demand(ctx)
+	if r := p.Refused(); len(r) != 2 || r[0].Ad != ours || r[0].Identity != "ehos@pool.test" || !strings.Contains(r[0].Why, "condor@cm") || !strings.Contains(r[1].Why, "no longer in the collector") {
+		t.Errorf("overwritten flavor ad: refused %v", r)
+	}
+	p.Offer(ctx, []scale.Offer{offer})
+	if len(ft.adv) == sent {
+		t.Errorf("an overwritten flavor ad was not advertised again")
+	}
+
+	// Our ad withdrawn by someone else: advertised again.
+	sent = len(ft.adv)
+	p.Workers(ctx)
+	ft.answers["Offline =?= True"] = nil
+	p.Demand(ctx)
+	p.Offer(ctx, []scale.Offer{offer})
+	if r := p.Refused(); len(r) != 1 || r[0].Ad != ours || len(ft.adv) == sent {
+		t.Errorf("withdrawn flavor ad: refused %v, advertised again: %v", r, len(ft.adv) > sent)
+	}
+	var _ provision.Refuser = p
+}
+
+func TestIsWorkerIdentity(t *testing.T) {
+	for _, c := range []struct {
+		id, tmpl string
+		want     bool
+	}{
+		{"ehos-p-1a2b@d", "{name}@d", true},
+		{"ehos@d", "{name}@d", false},
+		{"ehos-q-1a2b@d", "{name}@d", false},
+		{"w-ehos-p-1@d", "w-{name}@d", true},
+		{"ehos-p-1@e", "{name}@d", false},
+	} {
+		if got := isWorkerIdentity(c.id, "p", c.tmpl); got != c.want {
+			t.Errorf("isWorkerIdentity(%q, %q) = %v", c.id, c.tmpl, got)
+		}
+	}
+}

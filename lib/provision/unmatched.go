@@ -1,0 +1,107 @@
+package provision
+
+import (
+	"time"
+
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// unmatched is what the provisioner remembers about one demand group and
+// one of its eligible offers: since when its jobs sat idle beside idle real
+// workers of that offer.
+type unmatched struct {
+	since time.Time
+	// stuck: it lasted UnmatchedAfter. Kept while the group exists, even
+	// when those workers are gone (they retire, since the jobs no longer
+	// hold them), or the next round would boot for the same jobs again.
+	stuck bool
+	at    time.Time // when it got stuck
+	idle  int       // the group's idle jobs then
+}
+
+// markUnmatched fills each demand group's Unmatched: the eligible offers
+// whose joined, healthy, unclaimed workers with room for one of its jobs
+// stood idle beside it, and since when. It is computed from what the cycle
+// already read: the startd ads (an idle slot's State/Activity) and the
+// demand ads. A stuck entry is lifted when jobs of the group started while
+// a worker of that offer took a job: then HTCondor does match them there,
+// and it was something else that held them (a concurrency limit, a quota).
+// Without the workers' view (workersOK false) the entries are kept as they
+// were.
+func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes []scale.Node, workers []Worker, workersOK bool) []scale.Demand {
+	after := scale.UnmatchedAfter(p.opt.Knobs)
+	if after <= 0 {
+		return demand
+	}
+	healthy := map[string]bool{}
+	for _, w := range workers {
+		healthy[w.Name] = w.Healthy && !w.Draining && w.Claimed == 0
+	}
+	idle := map[scale.OfferKey][]scale.Resources{}
+	for _, n := range nodes {
+		if n.State == scale.Idle && n.Running == 0 && healthy[n.Name] {
+			idle[n.Offer] = append(idle[n.Offer], n.Free)
+		}
+	}
+	beside := func(k scale.OfferKey, need scale.Resources) bool {
+		for _, free := range idle[k] {
+			if fits(free, need) {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{}
+	out := make([]scale.Demand, 0, len(demand))
+	for _, d := range demand {
+		seen[d.Key] = true
+		ts := p.unmatched[d.Key]
+		if ts == nil {
+			ts = map[scale.OfferKey]*unmatched{}
+			p.unmatched[d.Key] = ts
+		}
+		d.Unmatched = nil
+		for _, k := range d.Eligible {
+			t := ts[k]
+			if workersOK {
+				switch {
+				case t == nil && d.Idle > 0 && beside(k, d.Need):
+					t = &unmatched{since: now}
+					ts[k] = t
+				case t != nil && !t.stuck && (d.Idle <= 0 || !beside(k, d.Need)):
+					delete(ts, k) // matched, or the workers left: start again
+					t = nil
+				case t != nil && t.stuck && d.Idle < t.idle && p.startedOn[k].After(t.at):
+					p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).
+						Msg("demand matched on real workers again: it is demand for that flavor once more")
+					delete(ts, k)
+					t = nil
+				}
+				if t != nil && !t.stuck && now.Sub(t.since) >= after {
+					t.stuck, t.at, t.idle = true, now, d.Idle
+					p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).Time("since", t.since).Int("idle", d.Idle).
+						Msg("demand unmatched on real workers: no VM is booted for it there")
+				}
+			}
+			if t != nil {
+				d.Unmatched = append(d.Unmatched, scale.Unmatched{Offer: k, Since: t.since})
+			}
+		}
+		if len(ts) == 0 {
+			delete(p.unmatched, d.Key)
+		}
+		out = append(out, d)
+	}
+	for key := range p.unmatched {
+		if !seen[key] {
+			delete(p.unmatched, key) // the group is gone
+		}
+	}
+	return out
+}
+
+// fits says one job of need fits in free, as the decision counts it (at
+// least one cpu).
+func fits(free, need scale.Resources) bool {
+	return free.Cpus >= max(need.Cpus, 1) && free.MemoryMB >= need.MemoryMB && free.DiskMB >= need.DiskMB && free.GPUs >= need.GPUs
+}
