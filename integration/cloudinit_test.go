@@ -135,6 +135,21 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 	s.Pool.WaitFor(t, 3*time.Minute, "every VM deleted (scaled back to min 0)", func(ctx context.Context) (bool, error) {
 		return len(s.Servers()) == 0, nil
 	})
+	// Each deleted VM was shut down as a machine is: its services stopped.
+	// (The local cloud stops a VM after the server is gone: wait for the
+	// last VM directory to be removed, its log kept.)
+	var logs []string
+	s.Pool.WaitFor(t, time.Minute, "every VM stopped and its log kept", func(ctx context.Context) (bool, error) {
+		all, _ := filepath.Glob(filepath.Join(s.Dir, "vms", "*"))
+		logs, _ = filepath.Glob(filepath.Join(s.Dir, "vms", "*.log"))
+		return len(logs) > 0 && len(all) == len(logs), nil
+	})
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		if !strings.Contains(string(b), "cloudinit-vm: shutting down") {
+			t.Errorf("%s: the VM was not shut down through its init", l)
+		}
+	}
 }
 
 // bootImageVM boots a VM through real cloud-init with user-data doc in its
