@@ -213,8 +213,10 @@ func bootImageVM(t *testing.T, name string, doc []byte, binds []string, skip ...
 			t.Errorf("stop %s: %v", name, err)
 		}
 		if t.Failed() {
-			t.Logf("console of %s:\n%s", name, tail(vm.Output, 80))
+			t.Logf("console of %s:\n%s (kept in %s)", name, tail(vm.Output, 80), dir)
+			return
 		}
+		os.RemoveAll(dir)
 	})
 	var console string
 	for ctx.Err() == nil {
