@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,14 @@ type StackOptions struct {
 	Quota *localcloud.Quota
 	// WorkerConfig is appended to every VM's HTCondor config.
 	WorkerConfig string
+	// CloudInit boots workers through Debian's real cloud-init
+	// (localcloud.CloudInitRunner on the root of scripts/install-cloudinit.sh):
+	// NoCloud seed with the rendered user-data, cloud-init's stages and
+	// modules, whose runcmd starts HTCondor. Off, the project's own
+	// write_files applier (localcloud.CondorRunner) starts condor_master
+	// from the user-data's HTCondor files: quicker, and all that needs is
+	// the HTCondor root.
+	CloudInit bool
 	// NoDemandJob leaves the demand reporter out.
 	NoDemandJob bool
 	// External runs the stack against a real OpenStack instead of the
@@ -136,9 +145,27 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	vms := filepath.Join(s.Dir, "vms")
 	mkdirOwned(t, vms, 0o755)
 	var pool *Pool
-	runner := WorkerRunner(inst, vms, bin, o.WorkerConfig)
-	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil {
+	cr := WorkerRunner(inst, vms, bin, o.WorkerConfig)
+	var runner localcloud.VMRunner = cr
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil && !o.CloudInit {
 		o.OwnHosts = true // the whole stack suite across a network
+	}
+	if o.CloudInit {
+		if o.OwnHosts || o.External != nil {
+			t.Fatal("StackOptions: CloudInit with OwnHosts or External is not supported")
+		}
+		ciRoot := RequireCloudInit(t)
+		runner = &localcloud.CloudInitRunner{
+			Dir: vms,
+			Boot: func(ctx context.Context, vmDir, hostname string, console io.Writer) (localcloud.Stopper, error) {
+				// The image's ehos binaries are this build's; /tmp is shared
+				// with the pool (as on CondorRunner) so FS authentication
+				// works between the central manager and the VM on one host.
+				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname,
+					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
+			},
+			ExtraConfig: cr.ExtraConfig,
+		}
 	}
 	if o.OwnHosts {
 		if o.External != nil {
@@ -146,8 +173,8 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 		}
 		s.Network = RequireNetwork(t)
 		s.CMHost = AddHost(t, s.Network, "cm", netns.HTCondorGroup...)
-		runner.Hosts, runner.Firewall = s.Network, netns.HTCondorGroup
-		runner.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
+		cr.Hosts, cr.Firewall = s.Network, netns.HTCondorGroup
+		cr.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
 			return StartMasterIn(ctx, inst, cfg, ns)
 		}
 	}
@@ -233,7 +260,7 @@ func WorkerRunner(inst *Install, dir, bin, extra string) *localcloud.CondorRunne
 
 // startLocalCloud starts the local OpenStack API with runner making its
 // servers real, and writes its clouds.yaml.
-func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner *localcloud.CondorRunner) {
+func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner localcloud.VMRunner) {
 	t.Helper()
 	q := localcloud.DefaultQuota
 	if o.Quota != nil {
@@ -261,7 +288,7 @@ func (s *Stack) startLocalCloud(t testing.TB, o StackOptions, runner *localcloud
 
 // startAgent copies the external cloud's clouds.yaml for the provisioner and
 // starts a VM agent (stopped, with every worker it started, in t.Cleanup).
-func (s *Stack) startAgent(t testing.TB, e *ExternalCloud, runner *localcloud.CondorRunner) {
+func (s *Stack) startAgent(t testing.TB, e *ExternalCloud, runner localcloud.VMRunner) {
 	t.Helper()
 	b, err := os.ReadFile(e.CloudsFile)
 	if err != nil {

@@ -22,7 +22,9 @@ type Stopper interface {
 }
 
 // CondorRunner runs each ACTIVE server as a real condor_master with the
-// HTCondor configuration its cloud-init carries:
+// HTCondor configuration its cloud-init carries, applying the user-data's
+// write_files itself (vmrun), not through cloud-init: it is the quick default,
+// needing only the HTCondor root. CloudInitRunner runs real cloud-init.
 //
 //   - the #cloud-config write_files are written under a per-VM root
 //     Dir/<name>-<id8> (/etc/condor/config.d/x → ROOT/etc/condor/config.d/x);

@@ -6,6 +6,13 @@
 // It is shared by the local OpenStack API (integration/localcloud), whose
 // "VMs" are directories on this machine, and by the agent that turns a real
 // OpenStack's fake-driver servers into startds. It knows nothing of HTCondor.
+//
+// It is not cloud-init: where the cloud-init root of
+// scripts/install-cloudinit.sh exists, localcloud.CloudInitRunner boots
+// workers through Debian's real cloud-init instead (StackOptions.CloudInit),
+// and the shipped templates are checked with `cloud-init schema`. This
+// applier stays for the quick tests' default runner (CondorRunner: no root
+// copy, unprivileged daemons) and for the real-OpenStack agent.
 package vmrun
 
 import (
