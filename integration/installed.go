@@ -202,24 +202,12 @@ func (in *Installed) Exec(ctx context.Context, uid string, args ...string) (stri
 // when the central manager's master exits.
 func (in *Installed) WaitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		ok, err := cond(ctx)
-		cancel()
-		if ok {
-			return
-		}
-		last = err
+	poll(t, timeout, 500*time.Millisecond, what, cond, func() string {
 		if in.Master != nil && in.Master.Exited() {
-			t.Fatalf("waiting for %s: the installed condor_master exited; %s", what, tail(in.Master.Output, 10))
+			return "the installed condor_master exited; " + tail(in.Master.Output, 10)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not ready after %v (last error: %v)", what, timeout, last)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return ""
+	}, func() string { return "" })
 }
 
 // ProvisionerLog is the installed provisioner's log ($(LOG)/EHOSProvisionerLog).

@@ -262,6 +262,19 @@ func (p *Pool) WaitFor(t testing.TB, timeout time.Duration, what string, cond fu
 
 func (p *Pool) waitFor(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
+	poll(t, timeout, 250*time.Millisecond, what, cond, func() string {
+		if p.Master != nil && p.Master.Exited() {
+			return "the central manager's condor_master exited; " + tail(p.Master.Output, 10)
+		}
+		return ""
+	}, func() string { return logTails(p.Dir) })
+}
+
+// poll calls cond every interval until it is true, failing the test when
+// dead says why nothing can come any more, or after timeout with the last
+// error and what more says.
+func poll(t testing.TB, timeout, interval time.Duration, what string, cond func(ctx context.Context) (bool, error), dead, more func() string) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
@@ -272,13 +285,13 @@ func (p *Pool) waitFor(t testing.TB, timeout time.Duration, what string, cond fu
 			return
 		}
 		last = err
-		if p.Master != nil && p.Master.Exited() {
-			t.Fatalf("waiting for %s: the central manager's condor_master exited; %s", what, tail(p.Master.Output, 10))
+		if why := dead(); why != "" {
+			t.Fatalf("waiting for %s: %s", what, why)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not ready after %v (last error: %v)\n%s", what, timeout, last, logTails(p.Dir))
+			t.Fatalf("waiting for %s: not ready after %v (last error: %v)\n%s", what, timeout, last, more())
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 

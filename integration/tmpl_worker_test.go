@@ -56,11 +56,9 @@ func cmSecurity(t *testing.T) string {
 	return b.String()
 }
 
-// bootRenderedWorker does what a VM does with cloudinit/worker.yaml: renders
-// it for this pool with token, applies its write_files into a per-VM root
-// (every /etc/condor and /etc/ehos path, in file names and in file contents,
-// moved under the root) and starts condor_master on that HTCondor config.
-func bootRenderedWorker(t *testing.T, p *Pool, name, token string) (dir string) {
+// renderWorker renders the shipped cloudinit/worker.yaml for the VM name
+// of pool p, with its token.
+func renderWorker(t *testing.T, p *Pool, name, token string) []byte {
 	t.Helper()
 	port := p.CollectorAddr[strings.LastIndex(p.CollectorAddr, ":")+1:]
 	var cport int
@@ -74,6 +72,16 @@ func bootRenderedWorker(t *testing.T, p *Pool, name, token string) (dir string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return userData
+}
+
+// bootRenderedWorker does what a VM does with cloudinit/worker.yaml: renders
+// it for this pool with token, applies its write_files into a per-VM root
+// (every /etc/condor and /etc/ehos path, in file names and in file contents,
+// moved under the root) and starts condor_master on that HTCondor config.
+func bootRenderedWorker(t *testing.T, p *Pool, name, token string) (dir string) {
+	t.Helper()
+	userData := renderWorker(t, p, name, token)
 
 	dir = makeDir(t, "vm-"+name)
 	root := filepath.Join(dir, "root")

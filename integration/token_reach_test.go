@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/lib/condor"
-	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/tmpl"
 	"gopkg.in/yaml.v3"
 )
@@ -49,18 +48,7 @@ func rootUser(t *testing.T, inst *Install, name string) (uid, gid int) {
 func bootRootWorker(t *testing.T, p *Pool, name, token string) (root string) {
 	t.Helper()
 	condorUID, condorGID := rootUser(t, p.Install, "condor")
-	port := p.CollectorAddr[strings.LastIndex(p.CollectorAddr, ":")+1:]
-	var cport int
-	fmt.Sscan(port, &cport)
-	cfg := &config.Config{Pool: config.Pool{Name: "itest", CentralManager: "127.0.0.1", CollectorPort: cport, UIDDomain: Domain, TrustDomain: Domain}}
-	values, err := tmpl.Values(cfg, tmpl.VMValues{InstanceName: name, Cloud: "local", Region: "RegionOne", Flavor: "m1.small", WorkerToken: token, Cpus: 1, MemoryMB: 1792})
-	if err != nil {
-		t.Fatal(err)
-	}
-	userData, err := tmpl.Render("cloudinit/worker.yaml", repoFile(t, "cloudinit/worker.yaml"), values)
-	if err != nil {
-		t.Fatal(err)
-	}
+	userData := renderWorker(t, p, name, token)
 	dir := makeDir(t, "rootvm-"+name)
 	root = filepath.Join(dir, "root")
 	remap := strings.NewReplacer("/etc/condor/", root+"/etc/condor/", "/etc/ehos/", root+"/etc/ehos/")
