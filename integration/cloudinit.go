@@ -82,7 +82,10 @@ type CloudInitVM struct {
 	Binds    []string // "host:guest" ("host:guest:ro": read-only) directories bound into the VM
 	// PrivateNet gives the VM its own network namespace with only loopback.
 	PrivateNet bool
-	Console    io.Writer // also gets the boot output (nil: only Dir/console.log)
+	// NetNS is a test host's network namespace (integration/netns) the VM
+	// runs in, as on a host of its own; not with PrivateNet.
+	NetNS   string
+	Console io.Writer // also gets the boot output (nil: only Dir/console.log)
 }
 
 // StartCloudInitVM boots vm.Dir through real cloud-init with
@@ -107,6 +110,9 @@ func StartCloudInitVM(ctx context.Context, inst *Install, vm CloudInitVM) (*Proc
 		"EHOS_VM_BINDS="+strings.Join(vm.Binds, " "))
 	if vm.PrivateNet {
 		cmd.Env = append(cmd.Env, "EHOS_VM_NET=private")
+	}
+	if vm.NetNS != "" {
+		cmd.Env = append(cmd.Env, "EHOS_VM_NETNS="+vm.NetNS)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

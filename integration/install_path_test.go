@@ -22,8 +22,8 @@ import (
 // entry, quick scaling so the test ends in minutes.
 const installedEhosYAML = `pool:
   name: e2e
-  central_manager: 127.0.0.1
-  collector_port: %d
+  central_manager: %[1]s
+  collector_port: %[2]d
 scaling:
   min: 0
   max: 4
@@ -121,13 +121,19 @@ func TestInstallPathScalesUpAndDown(t *testing.T) {
 	if peak == 0 {
 		t.Fatalf("the jobs finished but no VM was ever booted")
 	}
-	hist, err := root.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost")
+	hist, err := root.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "LastRemoteHost", "LastPublicClaimId")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range strings.Fields(string(hist)) {
+	for _, l := range strings.Split(strings.TrimSpace(string(hist)), "\n") {
+		h, claim, _ := strings.Cut(l, " ")
 		if !strings.Contains(h, "ehos-e2e-") {
 			t.Errorf("a job ran on %q, not an ehos worker", h)
+		}
+		// On hosts of their own (EHOS_OWN_HOSTS=1): at a worker's own
+		// address behind the shared port, not the central manager's.
+		if in.Host != nil && (!strings.Contains(claim, ":9618?") || strings.HasPrefix(claim, "<"+in.CentralManager+":")) {
+			t.Errorf("a job ran on %s at %s: not a worker's own host behind 9618", h, claim)
 		}
 	}
 	in.WaitFor(t, 3*time.Minute, "the pool back to zero VMs", func(ctx context.Context) (bool, error) {

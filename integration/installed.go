@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/integration/localcloud"
+	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/lib/condor"
 )
 
@@ -28,6 +29,13 @@ type Installed struct {
 	Dir     string   // the test directory holding Root
 	Pool    string   // pool name given to install-master.sh
 	Port    int      // the collector's port
+	// CentralManager is the address install-master.sh was given and the
+	// workers reach: 127.0.0.1, or the central manager's own host's.
+	CentralManager string
+	// Network and Host, with InstalledOptions.OwnHosts: the test network
+	// and the central manager's host on it.
+	Network *netns.Network
+	Host    *netns.Host
 	Cloud   *localcloud.Server
 	Master  *Process
 	// InstallLog is what make install and install-master.sh printed.
@@ -37,14 +45,21 @@ type Installed struct {
 // InstalledOptions shape InstallCentralManager.
 type InstalledOptions struct {
 	Pool string // default "e2e"
-	// EhosYAML is the admin's ehos.yaml with %d for the collector port;
-	// pool.name must be Pool.
+	// EhosYAML is the admin's ehos.yaml with %[1]s for the central
+	// manager's address and %[2]d for the collector port; pool.name must be
+	// Pool.
 	EhosYAML string
 	// SiteConfig is appended to the site file install-master.sh wrote
 	// (the admin's own HTCondor settings for this machine).
 	SiteConfig string
 	// Before runs after the install, before condor_master starts.
 	Before func(t testing.TB, in *Installed)
+	// OwnHosts puts the central manager on a test host of its own
+	// (integration/netns, only 9618 let in), installed with that host's
+	// address and HTCondor's own network defaults (the shared port 9618),
+	// and every worker VM on a host of its own, as StackOptions.OwnHosts
+	// does. EHOS_OWN_HOSTS=1 turns it on.
+	OwnHosts bool
 }
 
 // Paths of the install, as the root sees them.
@@ -66,7 +81,15 @@ func InstallCentralManager(t testing.TB, o InstalledOptions) *Installed {
 	if o.Pool == "" {
 		o.Pool = "e2e"
 	}
-	in := &Installed{Install: inst, Dir: makeDir(t, "install"), Pool: o.Pool, Port: freePort(t)}
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" {
+		o.OwnHosts = true
+	}
+	in := &Installed{Install: inst, Dir: makeDir(t, "install"), Pool: o.Pool, Port: freePort(t), CentralManager: "127.0.0.1"}
+	if o.OwnHosts {
+		in.Network = RequireNetwork(t)
+		in.Host = AddHost(t, in.Network, "cm", netns.HTCondorGroup...)
+		in.CentralManager, in.Port = in.Host.Addr, netns.HTCondorPort
+	}
 	in.Root = filepath.Join(in.Dir, "root")
 	start := time.Now()
 	// cp -a: a fresh machine with HTCondor's package installed, nothing of
@@ -87,7 +110,7 @@ func InstallCentralManager(t testing.TB, o InstalledOptions) *Installed {
 		in.run(t, "", "cp", "-a", filepath.Join(inst.Repo, d), src)
 	}
 	second := in.run(t, "", "chroot", in.Root, "/bin/bash", "/src/scripts/install-master.sh",
-		"--pool", o.Pool, "--central-manager", "127.0.0.1", "--bin", "/src/bin", "--no-start")
+		"--pool", o.Pool, "--central-manager", in.CentralManager, "--bin", "/src/bin", "--no-start")
 	in.InstallLog += second
 	// make install put every file already: install-master.sh agreeing with
 	// it installs none again.
@@ -114,7 +137,13 @@ NETWORK_INTERFACE = 127.0.0.1
 BIND_ALL_INTERFACES = False
 ENABLE_IPV6 = False
 USE_SHARED_PORT = False
-MAIL = /bin/true
+`, in.Port)
+	if in.Host != nil {
+		// On its own host the network is the site file's alone: CONDOR_HOST
+		// is the host's address, HTCondor's defaults the shared port 9618.
+		mach = "\n# --- added for this test host (quick intervals)\n"
+	}
+	mach += `MAIL = /bin/true
 UPDATE_INTERVAL = 5
 SCHEDD_INTERVAL = 5
 NEGOTIATOR_INTERVAL = 5
@@ -123,14 +152,22 @@ NEGOTIATOR_MIN_INTERVAL = 1
 JOB_START_DELAY = 0
 SHADOW_QUEUE_UPDATE_INTERVAL = 5
 MASTER_BACKOFF_CONSTANT = 1
-`, in.Port) + o.SiteConfig
+` + o.SiteConfig
 	if err := os.WriteFile(site, append(b, mach...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	runner := WorkerRunner(inst, filepath.Join(in.Dir, "vms"), filepath.Join(inst.Repo, "bin"), "")
 	mkdirOwned(t, runner.Dir, 0o755)
-	srv, err := localcloud.Start(localcloud.Options{BootDelay: time.Second, Runner: runner, Quota: localcloud.DefaultQuota, Logf: t.Logf})
+	lo := localcloud.Options{BootDelay: time.Second, Runner: runner, Quota: localcloud.DefaultQuota, Logf: t.Logf}
+	if in.Host != nil {
+		runner.Hosts, runner.Firewall = in.Network, netns.HTCondorGroup
+		runner.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
+			return StartMasterIn(ctx, inst, cfg, ns)
+		}
+		lo.Listen = in.Host.Listen // the provisioner calls it from there
+	}
+	srv, err := localcloud.Start(lo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +181,11 @@ MASTER_BACKOFF_CONSTANT = 1
 	// As docs/install.md says: readable by root and the condor group only.
 	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledClouds)
 	in.run(t, "", "chmod", "0640", clouds)
-	if err := os.WriteFile(filepath.Join(in.Root, InstalledEhosYAML), []byte(fmt.Sprintf(o.EhosYAML, in.Port)), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(in.Root, InstalledEhosYAML), []byte(fmt.Sprintf(o.EhosYAML, in.CentralManager, in.Port)), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledEhosYAML)
-	t.Logf("installed central manager in %s in %s", in.Root, time.Since(start).Round(time.Millisecond))
+	t.Logf("installed central manager in %s in %s, at %s:%d", in.Root, time.Since(start).Round(time.Millisecond), in.CentralManager, in.Port)
 
 	if o.Before != nil {
 		o.Before(t, in)
@@ -157,7 +194,7 @@ MASTER_BACKOFF_CONSTANT = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m, err := StartMasterWith(ctx, inst, MasterOptions{ConfigFile: installedConfig, Root: in.Root, UID: "0",
-		Output: filepath.Join(in.Dir, "condor_master.out")})
+		Output: filepath.Join(in.Dir, "condor_master.out"), NetNS: in.netNS()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +220,7 @@ MASTER_BACKOFF_CONSTANT = 1
 // root, "uid:gid" for a user of the root).
 func (in *Installed) Client(uid string) *condor.Client {
 	return &condor.Client{
-		Env:     []string{"CONDOR_CONFIG=" + installedConfig, "EHOS_CONDOR_ROOT=" + in.Root, "EHOS_CONDOR_UID=" + uid},
+		Env:     append([]string{"CONDOR_CONFIG=" + installedConfig, "EHOS_CONDOR_ROOT=" + in.Root, "EHOS_CONDOR_UID=" + uid}, in.netEnv()...),
 		BinDir:  in.Install.BinDir,
 		Timeout: 30 * time.Second,
 	}
@@ -194,8 +231,25 @@ func (in *Installed) Client(uid string) *condor.Client {
 func (in *Installed) Exec(ctx context.Context, uid string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, in.Install.Wrap, args...)
 	cmd.Env = append(os.Environ(), "CONDOR_CONFIG="+installedConfig, "EHOS_CONDOR_ROOT="+in.Root, "EHOS_CONDOR_UID="+uid, "EHOS_CONDOR_SUPERVISE=")
+	cmd.Env = append(cmd.Env, in.netEnv()...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// netNS is the central manager's network namespace, "" on loopback.
+func (in *Installed) netNS() string {
+	if in.Host == nil {
+		return ""
+	}
+	return in.Host.NS
+}
+
+// netEnv puts tools on the central manager's host (scripts/condor-wrap).
+func (in *Installed) netEnv() []string {
+	if in.Host == nil {
+		return nil
+	}
+	return []string{"EHOS_NETNS=" + in.Host.NS}
 }
 
 // WaitFor polls cond until it holds, failing the test after timeout or

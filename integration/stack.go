@@ -45,7 +45,8 @@ type StackOptions struct {
 	// modules, whose runcmd starts HTCondor. Off, the project's own
 	// write_files applier (localcloud.CondorRunner) starts condor_master
 	// from the user-data's HTCondor files: quicker, and all that needs is
-	// the HTCondor root.
+	// the HTCondor root. With OwnHosts, each cloud-init VM boots on a test
+	// host of its own.
 	CloudInit bool
 	// NoDemandJob leaves the demand reporter out.
 	NoDemandJob bool
@@ -147,25 +148,8 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	var pool *Pool
 	cr := WorkerRunner(inst, vms, bin, o.WorkerConfig)
 	var runner localcloud.VMRunner = cr
-	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil && !o.CloudInit {
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil {
 		o.OwnHosts = true // the whole stack suite across a network
-	}
-	if o.CloudInit {
-		if o.OwnHosts || o.External != nil {
-			t.Fatal("StackOptions: CloudInit with OwnHosts or External is not supported")
-		}
-		ciRoot := RequireCloudInit(t)
-		runner = &localcloud.CloudInitRunner{
-			Dir: vms,
-			Boot: func(ctx context.Context, vmDir, hostname string, console io.Writer) (localcloud.Stopper, error) {
-				// The image's ehos binaries are this build's; /tmp is shared
-				// with the pool (as on CondorRunner) so FS authentication
-				// works between the central manager and the VM on one host.
-				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname,
-					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
-			},
-			ExtraConfig: cr.ExtraConfig,
-		}
 	}
 	if o.OwnHosts {
 		if o.External != nil {
@@ -176,6 +160,26 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 		cr.Hosts, cr.Firewall = s.Network, netns.HTCondorGroup
 		cr.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
 			return StartMasterIn(ctx, inst, cfg, ns)
+		}
+	}
+	if o.CloudInit {
+		if o.External != nil {
+			t.Fatal("StackOptions: CloudInit with External is not supported")
+		}
+		ciRoot := RequireCloudInit(t)
+		runner = &localcloud.CloudInitRunner{
+			Dir: vms,
+			Boot: func(ctx context.Context, vmDir, hostname, netNS string, console io.Writer) (localcloud.Stopper, error) {
+				// The image's ehos binaries are this build's; /tmp is shared
+				// with the pool (as on CondorRunner) so FS authentication
+				// works between the central manager and the VM on one
+				// machine (across hosts too: the filesystem is one).
+				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname, NetNS: netNS,
+					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
+			},
+			ExtraConfig: cr.ExtraConfig,
+			// With OwnHosts, each VM on a host of its own behind 9618 only.
+			Hosts: cr.Hosts, Firewall: cr.Firewall,
 		}
 	}
 	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")

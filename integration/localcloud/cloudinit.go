@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ehos-project/ehos/integration/netns"
 )
 
 // CloudInitRunner runs each ACTIVE server through Debian's real cloud-init,
@@ -36,12 +38,24 @@ import (
 // it needs only the HTCondor root, runs unprivileged daemons, and is what the
 // quick tests use; a test opts into real cloud-init with
 // integration.StackOptions.CloudInit.
+//
+// With Hosts, each VM boots on a test host of its own (a network namespace
+// of integration/netns behind Firewall), as on a cloud: HTCondor keeps its
+// own network defaults there (eth0's address, the shared port 9618,
+// ImageCondorConfigOwnHost), the worker's own firewall rules (nft) apply to
+// its host, and it reaches the central manager across the network.
 type CloudInitRunner struct {
 	Dir string
 	// Boot starts the VM directory's boot (scripts/cloudinit-vm) with the
-	// VM's hostname, its output going to vmDir/console.log and to console
-	// (nil: the file only); its Stop shuts the VM down.
-	Boot func(ctx context.Context, vmDir, hostname string, console io.Writer) (Stopper, error)
+	// VM's hostname, in network namespace netNS ("": the machine's own),
+	// its output going to vmDir/console.log and to console (nil: the file
+	// only); its Stop shuts the VM down.
+	Boot func(ctx context.Context, vmDir, hostname, netNS string, console io.Writer) (Stopper, error)
+	// Hosts, when set, puts each VM on a host of its own on that network,
+	// behind a firewall letting in only Firewall (e.g. netns.HTCondorGroup);
+	// the host goes with the VM.
+	Hosts    *netns.Network
+	Firewall []netns.Rule
 	// ExtraConfig is appended to the image's HTCondor settings (test knobs).
 	ExtraConfig string
 	// KeepRoots leaves a VM's directory in place after it stops.
@@ -74,6 +88,15 @@ RunBenchmarks = False
 BENCHMARKS_JOBLIST =
 `
 
+// ImageCondorConfigOwnHost is what HTCondor needs on a VM with a host of its
+// own: nothing about the network (its address and the shared port are
+// HTCondor's defaults, as on a cloud's VM), only what keeps a test machine
+// quick.
+const ImageCondorConfigOwnHost = `# ehos localcloud test image: a VM on a test host of its own (integration/localcloud/cloudinit.go)
+RunBenchmarks = False
+BENCHMARKS_JOBLIST =
+`
+
 // Start implements VMRunner.
 func (c *CloudInitRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (func(context.Context) error, error) {
 	if c.Boot == nil {
@@ -88,10 +111,33 @@ func (c *CloudInitRunner) Start(ctx context.Context, vm VMInfo, userData []byte)
 	}
 	name = unsafeName.ReplaceAllString(name, "_")
 	dir := filepath.Join(c.Dir, name+"-"+vm.ID[:8])
+	var host *netns.Host
+	if c.Hosts != nil {
+		var err error
+		if host, err = c.Hosts.AddHost(name + "-" + vm.ID[:8]); err == nil {
+			err = host.Firewall(c.Firewall...)
+		}
+		if err != nil {
+			if host != nil {
+				host.Remove()
+			}
+			return nil, fmt.Errorf("server %s: its own host: %w", vm.ID, err)
+		}
+		if vm.Console != nil {
+			fmt.Fprintf(vm.Console, "ehos-local: on host %s, address %s\n", host.NS, host.Addr)
+		}
+	}
 	cleanup := func() {
+		if host != nil {
+			host.Remove()
+		}
 		if !c.KeepRoots {
 			os.RemoveAll(dir)
 		}
+	}
+	imageCondor, netNS := ImageCondorConfig, ""
+	if host != nil {
+		imageCondor, netNS = ImageCondorConfigOwnHost, host.NS
 	}
 	upper := filepath.Join(dir, "upper")
 	hostname := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
@@ -103,7 +149,7 @@ func (c *CloudInitRunner) Start(ctx context.Context, vm VMInfo, userData []byte)
 		{"var/lib/cloud/seed/nocloud/user-data", string(userData), 0o600},
 		{"var/lib/cloud/seed/nocloud/meta-data", fmt.Sprintf("instance-id: %s\nlocal-hostname: %s\n", vm.ID, hostname), 0o644},
 		{"etc/cloud/cloud.cfg.d/90-ehos-localcloud.cfg", ImageCloudCfg, 0o644},
-		{"etc/condor/config.d/99-ehos-localcloud.conf", ImageCondorConfig + c.ExtraConfig + "\n", 0o644},
+		{"etc/condor/config.d/99-ehos-localcloud.conf", imageCondor + c.ExtraConfig + "\n", 0o644},
 	}
 	for _, f := range files {
 		p := filepath.Join(upper, f.path)
@@ -116,7 +162,7 @@ func (c *CloudInitRunner) Start(ctx context.Context, vm VMInfo, userData []byte)
 			return nil, err
 		}
 	}
-	proc, err := c.Boot(ctx, dir, hostname, vm.Console)
+	proc, err := c.Boot(ctx, dir, hostname, netNS, vm.Console)
 	if err != nil {
 		cleanup()
 		return nil, fmt.Errorf("boot %s through cloud-init: %w", name, err)

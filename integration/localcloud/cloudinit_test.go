@@ -19,7 +19,7 @@ func TestCloudInitRunnerSeedsNoCloud(t *testing.T) {
 	r := &CloudInitRunner{
 		Dir:         dir,
 		ExtraConfig: "UPDATE_INTERVAL = 5",
-		Boot: func(ctx context.Context, vmDir, hostname string, console io.Writer) (Stopper, error) {
+		Boot: func(ctx context.Context, vmDir, hostname, netNS string, console io.Writer) (Stopper, error) {
 			booted = vmDir + " " + hostname
 			for p, want := range map[string]string{
 				"var/lib/cloud/seed/nocloud/user-data":         string(ud),
