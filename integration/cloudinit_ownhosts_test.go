@@ -103,9 +103,7 @@ func TestBurstThroughCloudInitWorkersOnTheirOwnHosts(t *testing.T) {
 	}
 	t.Logf("jobs ran on %d cloud-init VMs, each at its own address: %v", len(addrOf), addrOf)
 
-	s.Pool.WaitFor(t, 3*time.Minute, "every VM deleted (scaled back to min 0)", func(ctx context.Context) (bool, error) {
-		return len(s.Servers()) == 0, nil
-	})
+	s.WaitNoVMs(t, 3*time.Minute)
 	var logs []string
 	s.Pool.WaitFor(t, time.Minute, "every VM stopped, its log kept and its host removed", func(ctx context.Context) (bool, error) {
 		all, _ := filepath.Glob(filepath.Join(s.Dir, "vms", "*"))

@@ -132,9 +132,7 @@ func TestCloudInitWorkersRunJobs(t *testing.T) {
 	s.WaitJobsDone(t, cluster, 4*time.Minute)
 	hosts := s.JobHosts(t, cluster)
 	t.Logf("4 jobs ran on %d cloud-init workers: %v", len(hosts), hosts)
-	s.Pool.WaitFor(t, 3*time.Minute, "every VM deleted (scaled back to min 0)", func(ctx context.Context) (bool, error) {
-		return len(s.Servers()) == 0, nil
-	})
+	s.WaitNoVMs(t, 3*time.Minute)
 	// Each deleted VM was shut down as a machine is: its services stopped.
 	// (The local cloud stops a VM after the server is gone: wait for the
 	// last VM directory to be removed, its log kept.)

@@ -43,9 +43,7 @@ func TestProvisionerScalesUpAndDown(t *testing.T) {
 	created := s.Cloud.RequestCounts()
 	t.Logf("cloud requests: %v", created)
 
-	s.Pool.WaitFor(t, 3*time.Minute, "every VM deleted (scaled back to min 0)", func(ctx context.Context) (bool, error) {
-		return len(s.Servers()) == 0, nil
-	})
+	s.WaitNoVMs(t, 3*time.Minute)
 	s.Pool.WaitFor(t, 30*time.Second, "the provisioner's report to list no node", func(ctx context.Context) (bool, error) {
 		rep, err := s.Report(ctx)
 		return err == nil && len(rep.Nodes) == 0 && len(rep.Errors) == 0, err
@@ -143,7 +141,7 @@ func TestProvisionerKilledMidScaleUp(t *testing.T) {
 	})
 	t.Logf("killed provisioner %d with %d VMs booting; restarted as %d", pid, before, s.ProvisionerPID())
 	s.WaitJobsDone(t, cluster, 3*time.Minute)
-	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	s.WaitNoVMs(t, 2*time.Minute)
 	seen, _, maxAlive := w.snapshot()
 	if len(seen) != 4 || maxAlive > 4 {
 		t.Errorf("%d VMs created in all (%d alive at most) for 4 one-per-VM jobs: %v", len(seen), maxAlive, seen)
@@ -172,7 +170,7 @@ func TestBrokenRegionsAreReapedAndDemandMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.WaitJobsDone(t, cluster, 4*time.Minute)
-	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	s.WaitNoVMs(t, 2*time.Minute)
 	seen, status, _ := w.snapshot()
 	per := map[string]int{}
 	for name, region := range seen {
@@ -222,7 +220,7 @@ func TestScaleDownNeverKillsARunningJob(t *testing.T) {
 	if f := strings.Fields(string(out)); len(f) != 3 || f[0] != "1" || f[1] != "0" || f[2] != "4" {
 		t.Errorf("long job: NumJobStarts ExitCode JobStatus = %q, want 1 0 4 (started once, finished)", out)
 	}
-	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	s.WaitNoVMs(t, 2*time.Minute)
 	if !strings.Contains(s.ProvisionerLog(), `"message":"draining"`) {
 		t.Error("no worker was drained: the test proves nothing")
 	}
@@ -244,7 +242,7 @@ func TestFollowUpDeletesADrainedWorkerSoon(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.WaitJobsDone(t, cluster, 3*time.Minute)
-	s.Pool.WaitFor(t, 2*time.Minute, "every VM deleted", func(context.Context) (bool, error) { return len(s.Servers()) == 0, nil })
+	s.WaitNoVMs(t, 2*time.Minute)
 	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "NumJobStarts", "JobStatus")
 	if err != nil {
 		t.Fatal(err)

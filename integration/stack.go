@@ -426,6 +426,15 @@ func (s *Stack) Servers() []localcloud.ServerInfo {
 	return out
 }
 
+// WaitNoVMs waits until the cloud lists no server of the stack (the pool
+// scaled back to zero).
+func (s *Stack) WaitNoVMs(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	s.Pool.WaitFor(t, timeout, "every VM deleted (scaled back to min 0)", func(context.Context) (bool, error) {
+		return len(s.Servers()) == 0, nil
+	})
+}
+
 // ProvisionerLog is the provisioner's log so far.
 func (s *Stack) ProvisionerLog() string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, "EHOSProvisionerLog"))

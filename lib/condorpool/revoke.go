@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/provision"
 )
@@ -82,7 +82,7 @@ func (r *Revoker) Revoke(ctx context.Context, now time.Time, toks []provision.Re
 	if bytes.Equal(text, old) {
 		return errors.Join(errs...)
 	}
-	if err := writeAtomic(r.File, text, 0o644); err != nil {
+	if err := atomicfile.Write(r.File, text, 0o644); err != nil {
 		return errors.Join(append(errs, fmt.Errorf("write token revocation file: %w", err))...)
 	}
 	daemon := r.Daemon
@@ -151,32 +151,4 @@ func renderRevoked(entries map[string]provision.RevokedToken, now time.Time) []b
 	}
 	fmt.Fprintf(&b, "SEC_TOKEN_REVOCATION_EXPR = member(jti, {%s})\n", strings.Join(quoted, ", "))
 	return []byte(b.String())
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// directory, synced, then renamed over it, so a reader (the collector on
-// reconfig) sees the old file or the new one, never half of one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -334,16 +334,11 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 // finished job. Only then are the schedds asked, so a quiet pool costs no
 // condor_q.
 func (p *Provisioner) askSchedds(ctx context.Context, in *scale.Input) {
-	need := false
-	for _, n := range in.Nodes {
-		waited := in.Now.Sub(n.StateSince)
-		switch {
-		case n.AdVanished,
-			(n.State == scale.Requested || n.State == scale.Booting) && in.Knobs.BootTimeout > 0 && waited >= in.Knobs.BootTimeout:
-			need = true
-		}
+	mayGo := func(n scale.Node) bool {
+		timedOut := (n.State == scale.Requested || n.State == scale.Booting) && in.Knobs.BootTimeout > 0 && in.Now.Sub(n.StateSince) >= in.Knobs.BootTimeout
+		return n.AdVanished || timedOut
 	}
-	if !need {
+	if !slices.ContainsFunc(in.Nodes, mayGo) {
 		return
 	}
 	rj, ok := p.pool.(RunningJobs)

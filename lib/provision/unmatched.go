@@ -45,7 +45,7 @@ func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes 
 	}
 	beside := func(k scale.OfferKey, need scale.Resources) bool {
 		for _, free := range idle[k] {
-			if fits(free, need) {
+			if free.Holds(need) {
 				return true
 			}
 		}
@@ -98,10 +98,4 @@ func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes 
 		}
 	}
 	return out
-}
-
-// fits says one job of need fits in free, as the decision counts it (at
-// least one cpu).
-func fits(free, need scale.Resources) bool {
-	return free.Cpus >= max(need.Cpus, 1) && free.MemoryMB >= need.MemoryMB && free.DiskMB >= need.DiskMB && free.GPUs >= need.GPUs
 }

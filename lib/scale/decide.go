@@ -531,6 +531,10 @@ func norm(r Resources) Resources {
 	return r
 }
 
+// Holds says one job asking need fits in free, counted as the decision
+// counts it (at least one cpu).
+func (free Resources) Holds(need Resources) bool { return fit(free, norm(need)) >= 1 }
+
 // fit is how many jobs of need fit in free (need.Cpus ≥ 1).
 func fit(free, need Resources) int {
 	n := max(free.Cpus, 0) / need.Cpus

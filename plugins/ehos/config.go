@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -89,13 +90,13 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 						if _, err := c.App.Writer.Write(m.Config); err != nil {
 							return err
 						}
-					} else if err := writeFileAtomic(out, m.Config, 0o644); err != nil {
+					} else if err := atomicfile.Write(out, m.Config, 0o644); err != nil {
 						return err
 					} else {
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", out)
 					}
 					if m.CloudsYAML != nil {
-						if err := writeFileAtomic(co, m.CloudsYAML, 0o600); err != nil {
+						if err := atomicfile.Write(co, m.CloudsYAML, 0o600); err != nil {
 							return err
 						}
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s (mode 0600: it holds credentials)\n", co)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/provision"
@@ -160,7 +161,7 @@ func writeSVG(path, title string, series []sim.Series) error {
 	if err := sim.WriteSVG(&b, title, series); err != nil {
 		return fmt.Errorf("ehos simulate: --svg %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, b.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("ehos simulate: --svg: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 )
@@ -165,7 +166,7 @@ func metricsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				return err
 			}
 			if out := c.String("output"); out != "" {
-				if err := writeFileAtomic(out, b.Bytes(), 0o644); err != nil {
+				if err := atomicfile.Write(out, b.Bytes(), 0o644); err != nil {
 					return fmt.Errorf("ehos metrics: %w", err)
 				}
 			} else if _, err := c.App.Writer.Write(b.Bytes()); err != nil {

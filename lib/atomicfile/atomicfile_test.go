@@ -1,4 +1,4 @@
-package main
+package atomicfile
 
 import (
 	"os"
@@ -7,13 +7,13 @@ import (
 	"testing"
 )
 
-func TestWriteFileAtomic(t *testing.T) {
+func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "clouds.yaml")
 	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(path, []byte("secret"), 0o600); err != nil {
+	if err := Write(path, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -25,7 +25,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 	missing := filepath.Join(dir, "no-such-dir", "out.yaml")
-	if err := writeFileAtomic(missing, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), missing) {
+	if err := Write(missing, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("write into a missing directory: %v, want an error naming %s", err, missing)
 	}
 }
