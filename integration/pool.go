@@ -38,6 +38,10 @@ type PoolOptions struct {
 	// ReadyTimeout bounds the wait for collector, negotiator and schedd
 	// (default 90 s).
 	ReadyTimeout time.Duration
+	// Port is the collector's port on loopback; 0 picks a free one. A
+	// caller that must write the port into files the daemons read at their
+	// first start (the stack's ehos.yaml) picks it first.
+	Port int
 	// Host puts the central manager on a test host of its own
 	// (integration/netns) instead of 127.0.0.1: CONDOR_HOST is the host's
 	// address, every daemon is behind the shared port 9618, and the test's
@@ -82,7 +86,11 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 		p.CollectorAddr = fmt.Sprintf("%s:%d", o.Host.Addr, netns.HTCondorPort)
 		hostConfig = ownHostConfig(o.Host.Addr, o.Host.Addr)
 	} else {
-		p.CollectorAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		port := o.Port
+		if port == 0 {
+			port = freePort(t)
+		}
+		p.CollectorAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
 		mkdirOwned(t, filepath.Join(dir, sub), 0o700)

@@ -193,10 +193,8 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 
 	s.ConfigFile = filepath.Join(s.Dir, "ehos.yaml")
 	logFile := filepath.Join(s.Dir, "EHOSProvisionerLog")
-	// The pool's port is known only once it is started, so ehos.yaml is
-	// written by a config hook the master reads: EHOS_CONFIG points at it
-	// and the file is complete before the provisioner starts (START_DAEMONS
-	// is turned on afterwards, see below).
+	// EHOS_CONFIG points the provisioner at ehos.yaml, written below
+	// before the master starts.
 	extra := fmt.Sprintf(`
 DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD, EHOS_PROVISIONER
 EHOS_PROVISIONER = %s/ehos_provisioner
@@ -210,26 +208,21 @@ EHOS_TOKEN_REVOCATION_FILE = $(SPOOL)/ehos-revoked-tokens.conf
 include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
 NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
 `, bin, s.CloudsFile, s.ConfigFile, logFile)
-	// Write a config with a placeholder port now; rewrite it once the
-	// collector's port is known. The provisioner reads it at start; its
-	// first start may fail on the placeholder and condor_master restarts it.
+	// ehos.yaml is complete before the provisioner's first start: the
+	// collector's address is chosen first. (A placeholder port once let the
+	// first provisioner boot VMs pointed at a dead collector in the second
+	// before it was restarted; they never joined and ate the boot timeout.)
 	if s.CMHost != nil {
 		// On its own host the address and port are known now: the
 		// workers reach the central manager where users' do.
 		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(s.CMHost.Addr, netns.HTCondorPort, o)), 0o600)
 		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Host: s.CMHost})
-		s.Pool = pool
 	} else {
-		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", 9618, o)), 0o600)
-		pool = StartPool(t, PoolOptions{ExtraConfig: extra})
-		s.Pool = pool
-		port := pool.CollectorAddr[strings.LastIndex(pool.CollectorAddr, ":")+1:]
-		var p int
-		fmt.Sscan(port, &p)
-		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", p, o)), 0o600)
-		// Restart the provisioner so it reads the final config.
-		s.signalProvisioner(t, syscall.SIGKILL)
+		port := freePort(t)
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", port, o)), 0o600)
+		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Port: port})
 	}
+	s.Pool = pool
 
 	if !o.NoDemandJob {
 		s.submitDemandJob(t)
