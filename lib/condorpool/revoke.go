@@ -35,6 +35,12 @@ type Revoker struct {
 	File   string
 	Tools  Reconfigurer
 	Daemon string // daemon to reconfigure; default collector
+
+	// synced: this process has seen the collector re-read the file (or
+	// found nothing to put in force). Until then an unchanged file with
+	// entries is re-read all the same: a previous run may have written it
+	// and died, or failed, before the reconfig.
+	synced bool
 }
 
 var _ provision.TokenRevoker = (*Pool)(nil)
@@ -56,7 +62,8 @@ var unsafeVM = regexp.MustCompile(`[^A-Za-z0-9._@-]+`)
 
 // Revoke adds toks, drops entries whose token has expired by now, and
 // rewrites the file and reconfigures the collector when that changed
-// anything.
+// anything, or when this Revoker has not yet seen the collector re-read a
+// list that holds entries.
 func (r *Revoker) Revoke(ctx context.Context, now time.Time, toks []provision.RevokedToken) error {
 	old, err := os.ReadFile(r.File)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -79,11 +86,15 @@ func (r *Revoker) Revoke(ctx context.Context, now time.Time, toks []provision.Re
 	if len(bad) > 0 {
 		errs = append(errs, fmt.Errorf("token id of %s is not a plain id: not revoked", strings.Join(bad, ", ")))
 	}
-	if bytes.Equal(text, old) {
+	if bytes.Equal(text, old) && (r.synced || len(entries) == 0) {
+		r.synced = true
 		return errors.Join(errs...)
 	}
-	if err := atomicfile.Write(r.File, text, 0o644); err != nil {
-		return errors.Join(append(errs, fmt.Errorf("write token revocation file: %w", err))...)
+	r.synced = false // until the collector has re-read what is written
+	if !bytes.Equal(text, old) {
+		if err := atomicfile.Write(r.File, text, 0o644); err != nil {
+			return errors.Join(append(errs, fmt.Errorf("write token revocation file: %w", err))...)
+		}
 	}
 	daemon := r.Daemon
 	if daemon == "" {
@@ -91,9 +102,10 @@ func (r *Revoker) Revoke(ctx context.Context, now time.Time, toks []provision.Re
 	}
 	if r.Tools != nil {
 		if err := r.Tools.Reconfig(ctx, daemon); err != nil {
-			errs = append(errs, fmt.Errorf("token revocation written to %s, but the %s did not re-read it: %w", r.File, daemon, err))
+			return errors.Join(append(errs, fmt.Errorf("token revocation written to %s, but the %s did not re-read it: %w", r.File, daemon, err))...)
 		}
 	}
+	r.synced = true
 	return errors.Join(errs...)
 }
 

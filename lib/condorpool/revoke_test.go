@@ -90,6 +90,31 @@ func TestRevokerKeepsPrunesAndSurvivesARestart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), file) {
 		t.Errorf("reconfig failure: %v", err)
 	}
+	// Its retry finds the file already written, and still has the
+	// collector re-read it.
+	rc.err, rc.daemons = nil, nil
+	if err := rv2.Revoke(ctx, now, []provision.RevokedToken{{VM: "ehos-f", JTI: "fff666"}}); err != nil || len(rc.daemons) != 1 {
+		t.Errorf("retry after a failed reconfig: err %v, reconfigs %v; want one", err, rc.daemons)
+	}
+
+	// A provisioner started after one that died between writing and
+	// reconfiguring puts the unchanged list in force at its first call,
+	// once.
+	rc.daemons = nil
+	rv3 := &Revoker{File: file, Tools: rc}
+	rv3.Revoke(ctx, now, nil)
+	rv3.Revoke(ctx, now, nil)
+	if len(rc.daemons) != 1 {
+		t.Errorf("fresh Revoker on an unchanged list with entries: reconfigs %v, want one", rc.daemons)
+	}
+	// With nothing in the list there is nothing to put in force.
+	empty := filepath.Join(t.TempDir(), "empty.conf")
+	os.WriteFile(empty, renderRevoked(nil, now), 0o644)
+	rc.daemons = nil
+	(&Revoker{File: empty, Tools: rc}).Revoke(ctx, now, nil)
+	if len(rc.daemons) != 0 {
+		t.Errorf("empty list: reconfigs %v, want none", rc.daemons)
+	}
 }
 
 func mustRead(t *testing.T, f string) string {

@@ -17,21 +17,40 @@ import (
 // taken once more, so the demand moves to the next region in the same cycle.
 func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, dec *scale.Decision, workers []Worker, rep *Report) {
 	log := p.opt.Log
+	// The deletes to send now: a retry waits out its back-off.
+	type del struct {
+		a scale.Action
+		t *track
+		r *region
+	}
+	var dels []del
 	var revoke []RevokedToken
 	var revoking []*track
-	defer func() { p.revoke(ctx, now, revoke, revoking, rep) }()
 	for _, a := range dec.Deletes {
 		t := p.tracks[a.Node]
 		if t == nil || t.id == "" {
 			continue
 		}
 		if !t.deleteSent.IsZero() && now.Before(t.deleteSent.Add(p.deleteRetryAfter(t.deleteTries))) {
-			continue // a retry waits out its back-off
+			continue
 		}
 		r := p.regionOf(t.offer.Loc)
 		if r == nil {
 			continue
 		}
+		dels = append(dels, del{a, t, r})
+		if t.tokenID != "" && !t.revoked {
+			revoke = append(revoke, RevokedToken{VM: t.name, JTI: t.tokenID, Expires: t.tokenExpires})
+			revoking = append(revoking, t)
+		}
+	}
+	// Their tokens are revoked before the deletes go out: a provisioner
+	// that dies between the two has then lost nothing (the VM's metadata,
+	// which names its token, is gone once the cloud deletes it). A failed
+	// revocation does not hold the delete back; it is retried every cycle.
+	p.revoke(ctx, now, revoke, revoking, rep)
+	for _, d := range dels {
+		a, t, r := d.a, d.t, d.r
 		// A VM the cloud failed, or that never joined, says the region
 		// is not booting good workers: back it off so demand moves on.
 		switch t.state {
@@ -54,10 +73,6 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 			continue
 		}
 		t.state, t.since = scale.Deleting, now
-		if t.tokenID != "" && !t.revoked {
-			revoke = append(revoke, RevokedToken{VM: t.name, JTI: t.tokenID, Expires: t.tokenExpires})
-			revoking = append(revoking, t)
-		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, a.Reason))
 		log.Info().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).
 			Str("reason", a.Reason).Msg("deleted")
@@ -306,16 +321,19 @@ func orNone(s string) string {
 	return s
 }
 
-// revoke has the deleted VMs' tokens revoked, where the pool can: whoever
-// copied a token off a VM cannot speak for a worker once the VM is gone. A
-// failure is reported and retried every cycle until it goes through (a
-// restart forgets it: the token then lives until it expires).
+// revoke has the tokens of the VMs about to be deleted revoked, where the
+// pool can: whoever copied a token off a VM cannot speak for a worker once
+// the VM is gone. A failure is reported and retried every cycle until it
+// goes through (a restart forgets it: the token then lives until it
+// expires). The first call of a provisioner goes to the pool even with no
+// token, so that a list a previous run wrote but the collector never
+// re-read is put in force.
 func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedToken, tracks []*track, rep *Report) {
 	for _, t := range tracks {
 		t.revoked = true // from now on in p.unrevoked until it goes through
 	}
 	p.unrevoked = append(p.unrevoked, toks...)
-	if len(p.unrevoked) == 0 {
+	if len(p.unrevoked) == 0 && p.revokeSynced {
 		return
 	}
 	rv, ok := p.pool.(TokenRevoker)
@@ -329,6 +347,8 @@ func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedT
 		p.opt.Log.Warn().Err(err).Int("tokens", len(toks)).Msg("token revocation failed: retried next cycle")
 		return
 	}
-	p.unrevoked = nil
-	p.opt.Log.Info().Int("tokens", len(toks)).Msg("revoked the tokens of deleted VMs")
+	p.unrevoked, p.revokeSynced = nil, true
+	if len(toks) > 0 {
+		p.opt.Log.Info().Int("tokens", len(toks)).Msg("revoked the tokens of the VMs being deleted")
+	}
 }

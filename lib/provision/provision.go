@@ -78,6 +78,8 @@ type Provisioner struct {
 	// unrevoked are deleted VMs' tokens whose revocation has not gone
 	// through yet.
 	unrevoked []RevokedToken
+	// revokeSynced: the pool's revocation list went through once.
+	revokeSynced bool
 }
 
 type region struct {

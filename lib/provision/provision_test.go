@@ -270,6 +270,35 @@ func TestDeletedVMsTokenIsRevoked(t *testing.T) {
 	}
 }
 
+// The token is revoked before the delete goes out, so a provisioner that
+// dies right after the cloud took the delete has lost nothing: the VM's
+// metadata, the only record of its token id, goes with the VM.
+func TestTokenIsRevokedBeforeTheDelete(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	r.pool.demand = nil
+	revokedFirst := map[string]bool{}
+	r.a.deleteErr = func(_, id string) error {
+		r.pool.mu.Lock()
+		defer r.pool.mu.Unlock()
+		revokedFirst[id] = slices.ContainsFunc(r.pool.revoked, func(t RevokedToken) bool { return t.JTI == "jti-"+vm.Name })
+		return nil
+	}
+	r.cycle(6 * time.Minute) // idle past idle_before_retire: drained
+	rep := r.cycle(30 * time.Second)
+	if r.a.count() != 0 {
+		t.Fatalf("not deleted; decision %+v", rep.Decision)
+	}
+	if len(revokedFirst) != 1 {
+		t.Fatalf("deletes seen: %v, want the VM's one", revokedFirst)
+	}
+	for id, ok := range revokedFirst {
+		if !ok {
+			t.Errorf("delete of %s went out before its token was revoked", id)
+		}
+	}
+}
+
 func TestRestartAdoptsWithoutDuplicates(t *testing.T) {
 	r := newRig(t, knobs())
 	r.threeSmallVMs()
