@@ -122,6 +122,18 @@ func (p *Pool) learnSelf(ctx context.Context) {
 	}
 }
 
+var _ provision.Recaller = (*Pool)(nil)
+
+// ProvisionerAds returns this pool's EHOSProvisioner ads (their Name,
+// identity and unmatched marks).
+func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
+	return p.Tools.Status(ctx, condor.StatusQuery{
+		Kind:       "-any",
+		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
+		Attrs:      []string{"Name", AttrIdentity, provision.AttrUnmatched},
+	})
+}
+
 // filterFlavorAds keeps the flavor ads written by the provisioner's own
 // identity (or, until that is known, by no worker identity), refuses the
 // others, and has the flavor ads advertised again when one of ours was

@@ -177,6 +177,8 @@ type fakePool struct {
 	// revoked holds the tokens RevokeTokens was given; revokeErr fails it.
 	revoked   []RevokedToken
 	revokeErr error
+	// forget: ProvisionerAds finds no earlier ad.
+	forget bool
 }
 
 func (p *fakePool) RevokeTokens(_ context.Context, _ time.Time, toks []RevokedToken) error {
@@ -259,6 +261,20 @@ func (p *fakePool) Drain(_ context.Context, w Worker) error {
 		x.Draining = true
 	}
 	return nil
+}
+
+// ProvisionerAds is the last ad published, as the collector keeps it
+// (none when forget is set: a collector restarted with the provisioner).
+func (p *fakePool) ProvisionerAds(context.Context) ([]classad.Ad, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	if p.forget || len(p.published) == 0 {
+		return nil, nil
+	}
+	return []classad.Ad{p.published[len(p.published)-1]}, nil
 }
 
 func (p *fakePool) Publish(_ context.Context, ad classad.Ad) error {

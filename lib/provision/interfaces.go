@@ -82,6 +82,14 @@ type Refuser interface {
 	Refused() []Refusal
 }
 
+// Recaller is an optional Pool ability: the EHOSProvisioner ads of this
+// pool that the collector holds, one of them perhaps from this
+// provisioner's previous run (same Name), read once at start so that what
+// the ad carries for that purpose (AttrUnmatched) survives a restart.
+type Recaller interface {
+	ProvisionerAds(ctx context.Context) ([]classad.Ad, error)
+}
+
 // RunningJobs is an optional Pool ability: which jobs the schedds say run on
 // which worker. A worker's startd ad can vanish (its token expired, the ad
 // was invalidated) while its job runs on; before deleting such a VM the

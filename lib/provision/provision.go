@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/scale"
 )
@@ -80,6 +81,8 @@ type Provisioner struct {
 	unrevoked []RevokedToken
 	// revokeSynced: the pool's revocation list went through once.
 	revokeSynced bool
+	// recalled: the previous run's ad was looked for (Recaller).
+	recalled bool
 }
 
 type region struct {
@@ -259,6 +262,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	p.refused = seen
 	p.askSchedds(ctx, &in)
 	var held []string
+	p.recall(ctx)
 	if derr == nil {
 		demand = p.markUnmatched(now, demand, in.Nodes, workers, werr == nil)
 		in.Demand, held = holdStale(demand, p.lastStart)
@@ -323,12 +327,54 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	p.seq++
 	if p.opt.DryRun {
 		log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
-	} else if err := p.pool.Publish(ctx, rep.Ad(p.seq)); err != nil {
+	} else if err := p.pool.Publish(ctx, p.ad(rep)); err != nil {
 		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
 		log.Warn().Err(err).Msg("publish provisioner ad")
 	}
 	p.last = rep
 	return rep, nil
+}
+
+// ad is the provisioner's ad for rep, with the unmatched marks.
+func (p *Provisioner) ad(rep Report) classad.Ad {
+	ad := rep.Ad(p.seq)
+	ad[AttrUnmatched] = classad.String(p.marksJSON())
+	return ad
+}
+
+// recall takes the unmatched marks from this provisioner's previous ad,
+// once: a restart then does not boot another round for demand already
+// found unmatched on real workers. Until the collector answers it is tried
+// again each cycle.
+func (p *Provisioner) recall(ctx context.Context) {
+	if p.recalled {
+		return
+	}
+	rc, ok := p.pool.(Recaller)
+	if !ok {
+		p.recalled = true
+		return
+	}
+	ads, err := rc.ProvisionerAds(ctx)
+	if err != nil {
+		p.opt.Log.Debug().Err(err).Msg("previous provisioner ad not read: tried again next cycle")
+		return
+	}
+	p.recalled = true
+	name := p.opt.Pool + "@" + p.opt.Owner
+	for _, ad := range ads {
+		if ad.GetString("Name") != name {
+			continue
+		}
+		n, err := p.restoreMarks(ad)
+		if err != nil {
+			p.opt.Log.Warn().Err(err).Str("ad", name).Msg("unmatched marks of the previous run not read: starting afresh")
+			return
+		}
+		if n > 0 {
+			p.opt.Log.Info().Int("marks", n).Msg("unmatched marks taken from the previous run's provisioner ad")
+		}
+	}
 }
 
 // askSchedds fills in which jobs the schedds say run on nodes that have no

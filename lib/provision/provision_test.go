@@ -816,6 +816,40 @@ func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
 	}
 }
 
+// TestRestartKeepsUnmatchedMarks: a provisioner restarted after it found
+// demand unmatched on real workers takes the marks from its previous ad and
+// boots nothing more for it; with no previous ad (the collector restarted
+// too) it boots one more round, as a first start does.
+func TestRestartKeepsUnmatchedMarks(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		r := newRig(t, knobs())
+		r.pool.demand = smallDemand(3, offerKey("a", "r1", "small"))
+		r.cycle(0)
+		for _, vm := range r.servers(r.a) {
+			r.a.setStatus(vm.ID, cloud.StatusActive)
+			r.pool.join(vm, 0, r.now)
+		}
+		for i := 0; i < 30; i++ { // 15 minutes: marked, workers retired
+			r.cycle(30 * time.Second)
+		}
+		if n := r.a.count(); n != 0 {
+			t.Fatalf("%d workers still up before the restart", n)
+		}
+		r.pool.forget = forget
+		r.p = r.build(knobs())
+		for i := 0; i < 10; i++ {
+			r.cycle(30 * time.Second)
+		}
+		want := 3
+		if forget {
+			want = 6
+		}
+		if n := r.a.callsLike("create"); n != want {
+			t.Errorf("previous ad forgotten %v: %d creates in all, want %d", forget, n, want)
+		}
+	}
+}
+
 // TestUnmatchedLiftedWhenTheJobsStart: jobs held back by something that
 // passes (a concurrency limit) start on the worker once it does; then they
 // are demand for that flavor again.

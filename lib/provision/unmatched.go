@@ -1,8 +1,12 @@
 package provision
 
 import (
+	"encoding/json"
+	"fmt"
+	"sort"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
@@ -98,4 +102,84 @@ func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes 
 		}
 	}
 	return out
+}
+
+// AttrUnmatched is the attribute of the provisioner's ad that carries its
+// unmatched marks (JSON), so that a restarted provisioner goes on where
+// the last one stopped instead of booting one more round for demand it had
+// found unmatched on real workers. Only DAEMON-level identities can write
+// a generic ad (the collector's rule, TestDemandReporterAuthorization): a
+// worker's token cannot plant marks.
+const AttrUnmatched = "EHOSUnmatchedMarks"
+
+// maxMarks bounds the marks the ad carries; the oldest are kept, they are
+// the ones whose loss would cost a round.
+const maxMarks = 500
+
+// mark is one unmatched entry as the ad carries it.
+type mark struct {
+	Demand string         `json:"demand"`
+	Offer  scale.OfferKey `json:"offer"`
+	Since  time.Time      `json:"since"`
+	Stuck  bool           `json:"stuck,omitempty"`
+	At     time.Time      `json:"at,omitzero"`
+	Idle   int            `json:"idle,omitempty"`
+}
+
+// marksJSON is p.unmatched for the ad, oldest first.
+func (p *Provisioner) marksJSON() string {
+	var ms []mark
+	for key, ts := range p.unmatched {
+		for k, t := range ts {
+			ms = append(ms, mark{Demand: key, Offer: k, Since: t.since, Stuck: t.stuck, At: t.at, Idle: t.idle})
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool {
+		if !ms[i].Since.Equal(ms[j].Since) {
+			return ms[i].Since.Before(ms[j].Since)
+		}
+		if ms[i].Demand != ms[j].Demand {
+			return ms[i].Demand < ms[j].Demand
+		}
+		return ms[i].Offer.String() < ms[j].Offer.String()
+	})
+	if len(ms) > maxMarks {
+		ms = ms[:maxMarks]
+	}
+	b, err := json.Marshal(ms)
+	if err != nil || len(ms) == 0 {
+		return "[]"
+	}
+	return string(b)
+}
+
+// restoreMarks reads the marks of an earlier run's provisioner ad. It
+// returns how many it took; an ad without them is no error (older ehos).
+func (p *Provisioner) restoreMarks(ad classad.Ad) (int, error) {
+	v, ok := ad.Get(AttrUnmatched)
+	if !ok {
+		return 0, nil
+	}
+	s, ok := v.Str()
+	if !ok {
+		return 0, fmt.Errorf("%s is not a string", AttrUnmatched)
+	}
+	var ms []mark
+	if err := json.Unmarshal([]byte(s), &ms); err != nil {
+		return 0, fmt.Errorf("%s: %w", AttrUnmatched, err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Demand == "" || m.Since.IsZero() {
+			continue
+		}
+		ts := p.unmatched[m.Demand]
+		if ts == nil {
+			ts = map[scale.OfferKey]*unmatched{}
+			p.unmatched[m.Demand] = ts
+		}
+		ts[m.Offer] = &unmatched{since: m.Since, stuck: m.Stuck, at: m.At, idle: m.Idle}
+		n++
+	}
+	return n, nil
 }
