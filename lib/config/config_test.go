@@ -105,13 +105,13 @@ func TestApplyKnobs(t *testing.T) {
 	}
 	err = cfg.ApplyKnobs(map[string]string{
 		"EHOS_MAX_NODES": "4", "ehos_cycle": "15", "EHOS_IDLE_BEFORE_RETIRE": "2m", "EHOS_DRY_RUN": "True",
-		"EHOS_MIN_NODES": "", "UNRELATED": "x",
+		"EHOS_MIN_NODES": "", "UNRELATED": "x", "EHOS_UNMATCHED_AFTER": "5m",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{cfg.Scaling.Max, cfg.Scaling.Cycle, cfg.Scaling.IdleBeforeRetire, cfg.Scaling.DryRun, cfg.Scaling.Min}
-	want := []any{4, 15 * time.Second, 2 * time.Minute, true, 0}
+	got := []any{cfg.Scaling.Max, cfg.Scaling.Cycle, cfg.Scaling.IdleBeforeRetire, cfg.Scaling.DryRun, cfg.Scaling.Min, cfg.Scaling.UnmatchedAfter}
+	want := []any{4, 15 * time.Second, 2 * time.Minute, true, 0, 5 * time.Minute}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
