@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
+	"path"
 	"strings"
 	"time"
 
@@ -95,7 +97,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
 		Constraint: `EHOSReporter =?= True || regexp("ehos_demand", Cmd)`,
-		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd"}})
+		Attrs:      []string{"ClusterId", "ProcId", "JobStatus", "JobUniverse", "Owner", "HoldReason", "Cmd", "Iwd", "Err"}})
 	const fix = "sudo -u ehos condor_submit /usr/local/share/ehos/ehos_demand.submit (scripts/install-master.sh makes the ehos user)"
 	switch {
 	case err != nil:
@@ -103,26 +105,76 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 	case len(jobs) == 0:
 		fs.fail("demand job", fix, "no ehos_demand job in the queue: the provisioner sees no demand")
 	default:
-		running := 0
-		var other []string
-		for _, j := range jobs {
-			id := fmt.Sprintf("%d.%d", j.GetInt("ClusterId", 0), j.GetInt("ProcId", 0))
-			switch j.GetInt("JobStatus", 0) {
-			case 2:
-				running++
-			case 5:
-				other = append(other, id+" held: "+j.GetString("HoldReason"))
-			default:
-				other = append(other, fmt.Sprintf("%s status %d", id, j.GetInt("JobStatus", 0)))
-			}
-		}
-		if running == 0 {
-			fs.fail("demand job", "condor_release it, or condor_rm and "+fix, "ehos_demand not running: %s", strings.Join(other, "; "))
-		} else {
-			fs.ok("demand job", "%d ehos_demand job(s) running", running)
-		}
+		fs = append(fs, demandJobFindings(jobs, d.FS, fix)...)
 	}
 	return fs
+}
+
+// demandJobFindings says whether one of the demand jobs runs; for a held
+// one it adds what the job said last on its stderr (ehos_demand's own error
+// line: "no pool name ..."), read through fsys when it can be, since
+// HTCondor's hold reason only knows the exit code.
+func demandJobFindings(jobs []classad.Ad, fsys fs.FS, fix string) Findings {
+	var out Findings
+	running := 0
+	var other []string
+	for _, j := range jobs {
+		id := fmt.Sprintf("%d.%d", j.GetInt("ClusterId", 0), j.GetInt("ProcId", 0))
+		switch j.GetInt("JobStatus", 0) {
+		case 2:
+			running++
+		case 5:
+			msg := id + " held: " + j.GetString("HoldReason")
+			if said := lastWords(fsys, j.GetString("Iwd"), j.GetString("Err")); said != "" {
+				msg += "; its stderr ends: " + said
+			}
+			other = append(other, msg)
+		default:
+			other = append(other, fmt.Sprintf("%s status %d", id, j.GetInt("JobStatus", 0)))
+		}
+	}
+	if running == 0 {
+		out.fail("demand job", "condor_release it, or condor_rm and "+fix, "ehos_demand not running: %s", strings.Join(other, "; "))
+	} else {
+		out.ok("demand job", "%d ehos_demand job(s) running", running)
+	}
+	return out
+}
+
+// lastWords is the last line a job wrote on its stderr file (Err, relative
+// to Iwd; ehos_demand's last words are its "ehos_demand: ERROR" line), at
+// most 300 characters, tokens redacted. "" when the file cannot be read.
+func lastWords(fsys fs.FS, iwd, errFile string) string {
+	if fsys == nil || errFile == "" || errFile == "/dev/null" {
+		return ""
+	}
+	p := errFile
+	if !path.IsAbs(p) {
+		p = path.Join(iwd, p)
+	}
+	f, err := fsys.Open(strings.TrimPrefix(path.Clean(p), "/"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	const tail = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > tail {
+		if sk, ok := f.(io.Seeker); ok {
+			sk.Seek(st.Size()-tail, io.SeekStart)
+		}
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, tail))
+	var last string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			last = line
+		}
+	}
+	last = condor.Redact(last)
+	if r := []rune(last); len(r) > 300 {
+		last = string(r[:300]) + "…"
+	}
+	return last
 }
 
 // cycleErrors turns what went wrong in the provisioner's last cycle into
