@@ -58,7 +58,7 @@ func TestHeldDemandJobSaysWhy(t *testing.T) {
 	job := func(id int64, status int64, iwd, errFile string) classad.Ad {
 		return classad.Ad{"ClusterId": classad.Int(id), "ProcId": classad.Int(0), "JobStatus": classad.Int(status),
 			"HoldReason": classad.String("The job attribute OnExitHold expression '(ExitCode != 0)' evaluated to TRUE"),
-			"Iwd": classad.String(iwd), "Err": classad.String(errFile)}
+			"Iwd":        classad.String(iwd), "Err": classad.String(errFile)}
 	}
 	fs := demandJobFindings([]classad.Ad{job(7, 5, "/var/lib/ehos", "EHOSDemandLog"), job(8, 5, "/x", "/tmp/abs/err"), job(9, 5, "/var/lib/ehos", "missing")}, fsys, "fix")
 	if len(fs) != 1 || fs[0].Level != Fail {
