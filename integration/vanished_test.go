@@ -103,7 +103,7 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		vals, err := cl.ConfigVal(ctx, "SEC_TOKEN_REVOCATION_EXPR")
 		return err == nil && strings.Contains(vals["SEC_TOKEN_REVOCATION_EXPR"], classad.Quote(tokenID)), err
 	})
-	if !strings.Contains(s.ProvisionerLog(), "revoked the tokens of deleted VMs") {
+	if !strings.Contains(s.ProvisionerLog(), "revoked the tokens of the VMs being deleted") {
 		t.Error("the provisioner's log does not say it revoked the token")
 	}
 }
