@@ -12,6 +12,7 @@ import (
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/condorpool"
+	"github.com/ehos-project/ehos/lib/scale"
 )
 
 // A busy worker whose startd ad vanishes (here invalidated with the pool's
@@ -41,6 +42,22 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		return vm != "", nil
 	})
 	t.Logf("job %d.0 runs on %s", cluster, vm)
+	// The case under test is a worker the provisioner knew as busy. A job
+	// can start within one provisioner cycle of its worker's first ad; had
+	// the ad vanished before the provisioner saw it, the VM would still be
+	// booting to it (kept by boot_timeout, not by the schedds' answer).
+	s.Pool.WaitFor(t, time.Minute, "the provisioner to see "+vm+" busy", func(ctx context.Context) (bool, error) {
+		rep, err := s.Report(ctx)
+		if err != nil {
+			return false, nil
+		}
+		for _, n := range rep.Nodes {
+			if n.Name == vm {
+				return n.State == scale.Busy, nil
+			}
+		}
+		return false, nil
+	})
 
 	invalidate := classad.Ad{
 		"MyType":       classad.String("Query"),
