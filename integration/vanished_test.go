@@ -12,6 +12,7 @@ import (
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/condorpool"
+	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
@@ -48,15 +49,12 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 	// booting to it (kept by boot_timeout, not by the schedds' answer).
 	s.Pool.WaitFor(t, time.Minute, "the provisioner to see "+vm+" busy", func(ctx context.Context) (bool, error) {
 		rep, err := s.Report(ctx)
-		if err != nil {
-			return false, nil
-		}
 		for _, n := range rep.Nodes {
 			if n.Name == vm {
-				return n.State == scale.Busy, nil
+				return n.State == scale.Busy, err
 			}
 		}
-		return false, nil
+		return false, err // poll retries, and names the last error if it times out
 	})
 
 	invalidate := classad.Ad{
@@ -120,7 +118,7 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		vals, err := cl.ConfigVal(ctx, "SEC_TOKEN_REVOCATION_EXPR")
 		return err == nil && strings.Contains(vals["SEC_TOKEN_REVOCATION_EXPR"], classad.Quote(tokenID)), err
 	})
-	if !strings.Contains(s.ProvisionerLog(), "revoked the tokens of the VMs being deleted") {
+	if !strings.Contains(s.ProvisionerLog(), provision.TokensRevokedMsg) {
 		t.Error("the provisioner's log does not say it revoked the token")
 	}
 }

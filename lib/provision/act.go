@@ -321,6 +321,10 @@ func orNone(s string) string {
 	return s
 }
 
+// TokensRevokedMsg is the log message of a revocation that went through
+// (the integration tests look for it).
+const TokensRevokedMsg = "revoked the tokens of the VMs being deleted"
+
 // revoke has the tokens of the VMs about to be deleted revoked, where the
 // pool can: whoever copied a token off a VM cannot speak for a worker once
 // the VM is gone. A failure is reported and retried every cycle until it
@@ -349,6 +353,6 @@ func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedT
 	}
 	p.unrevoked, p.revokeSynced = nil, true
 	if len(toks) > 0 {
-		p.opt.Log.Info().Int("tokens", len(toks)).Msg("revoked the tokens of the VMs being deleted")
+		p.opt.Log.Info().Int("tokens", len(toks)).Msg(TokensRevokedMsg)
 	}
 }
