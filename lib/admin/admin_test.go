@@ -143,19 +143,24 @@ func TestSetupClouds(t *testing.T) {
 	}
 	cfg := alpha()
 	cfg.KeyPair = "admin-key"
-	fs := SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host"})
+	// Without --admin-cidr no SSH rule is added, and setup says so.
+	fs := SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{})
+	if out := text(fs); strings.Contains(out, "22/tcp from") || !strings.Contains(out, "no rule added for 22/tcp: give --admin-cidr") || !strings.Contains(out, "added ingress 9618/udp from the group itself") {
+		t.Errorf("setup without --admin-cidr:\n%s", out)
+	}
+	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host"})
 	if fs.Failed() != 0 {
 		t.Fatalf("setup failed:\n%s", text(fs))
 	}
 	out := text(fs)
-	if !strings.Contains(out, "added ingress 9618/udp from the group itself") || !strings.Contains(out, "added ingress 22/tcp from 0.0.0.0/0") || !strings.Contains(out, `uploaded key pair "admin-key"`) {
+	if !strings.Contains(out, "added ingress 22/tcp from 192.0.2.0/24") || !strings.Contains(out, `uploaded key pair "admin-key"`) {
 		t.Errorf("setup output:\n%s", out)
 	}
 	if fs := CheckClouds(ctx(t), []cloud.Config{cfg}, e.opts); fs.Failed() != 0 {
 		t.Errorf("check after setup:\n%s", text(fs))
 	}
 	// Idempotent.
-	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{})
+	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24"})
 	if fs.Failed() != 0 || strings.Contains(text(fs), "added") {
 		t.Errorf("second setup:\n%s", text(fs))
 	}

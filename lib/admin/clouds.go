@@ -219,11 +219,11 @@ func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 			from = "from admins"
 		}
 		if have[p] {
-			remote := "--remote-group GROUP"
+			remote, setup := "--remote-group GROUP", ""
 			if !p.Nodes {
-				remote = "--remote-ip ADMIN-CIDR"
+				remote, setup = "--remote-ip ADMIN-CIDR", " --admin-cidr ADMIN-CIDR"
 			}
-			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d %s GROUP)", cfg.Name, p.Proto, p.Port, remote),
+			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s%s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d %s GROUP)", cfg.Name, setup, p.Proto, p.Port, remote),
 				"security groups [%s]: no ingress rule allows %s %s", groups, p, from)
 		} else {
 			fs.ok(where, "security groups [%s] allow %s %s", groups, p, from)
@@ -235,18 +235,16 @@ func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 // Setup is what `ehos clouds setup` may create.
 type Setup struct {
 	PublicKey string // key pair to upload where clouds[].key_pair is missing; "" = do not
-	AdminCIDR string // source of the SSH rule; default 0.0.0.0/0
+	AdminCIDR string // source of the SSH rule; "" = add no SSH rule
 }
 
 // SetupClouds creates the missing security group rules (in the first group
-// of each cloud: from the group itself for 9618, from AdminCIDR for 22) and
-// uploads the key pair. It reports what it did and what it could not.
+// of each cloud: from the group itself for 9618, from AdminCIDR for 22,
+// none for 22 without it: SSH open to the world is no default) and uploads
+// the key pair. It reports what it did and what it could not.
 func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options, s Setup) Findings {
 	var fs Findings
 	cidr := s.AdminCIDR
-	if cidr == "" {
-		cidr = "0.0.0.0/0"
-	}
 	for _, cfg := range cfgs {
 		if !cfg.IsEnabled() {
 			continue
@@ -265,9 +263,16 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 			group := securityGroups(cfg)[0]
 			for _, p := range missing {
 				r := cloud.SecurityRule{Direction: "ingress", EtherType: "IPv4", Protocol: p.Proto, PortMin: p.Port, PortMax: p.Port}
-				if p.Nodes && ids[group] != "" {
+				switch {
+				case p.Nodes && ids[group] != "":
 					r.RemoteGroupID = ids[group]
-				} else {
+				case p.Nodes:
+					fs.fail(where, "create the group first (openstack security group create NAME)", "security group %q has no id: %s not added", group, p)
+					continue
+				case cidr == "":
+					fs.add(Warn, where, fmt.Sprintf("no rule added for %s: give --admin-cidr CIDR (your admins' network) to let SSH in", p), "ehos clouds setup --admin-cidr CIDR")
+					continue
+				default:
 					r.RemoteIPPrefix = cidr
 				}
 				if err := c.CreateSecurityGroupRule(ctx, region, group, r); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ehos-project/ehos/integration/localcloud"
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/scale"
 	"github.com/urfave/cli/v2"
@@ -71,7 +72,8 @@ func (s *site) run(t *testing.T, bin string, args ...string) (stdout, stderr str
 	var o, e bytes.Buffer
 	app := newAppWith(&o, &e, &deps{})
 	full := append([]string{"ehos", "--config", s.config, "--clouds", s.clouds, "--condor-bin", bin}, args...)
-	err = app.Run(hoistGlobalFlags(app, full)) // as main does
+	cmdline.Prepare(app)
+	err = app.Run(cmdline.Args(app, full)) // as main does
 	return o.String(), e.String(), err
 }
 

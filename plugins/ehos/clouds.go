@@ -7,6 +7,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/admin"
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -20,24 +21,25 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		Usage: "check the clouds of ehos.yaml, or set up their security groups and key pair",
 		Subcommands: []*cli.Command{
 			{
-				Name:  "check",
-				Usage: "per cloud and region: authentication, image, flavors, network, key pair, security groups, quota",
+				Name:      "check",
+				Usage:     "per cloud and region: authentication, image, flavors, network, key pair, security groups, quota",
+				ArgsUsage: "[NAME...]",
 				UsageText: "ehos clouds check\n" +
-					"   ehos clouds check --cloud alpha",
+					"   ehos clouds check alpha          # only that cloud (as --cloud alpha)",
 				Description: "One line per finding, OK or FAIL with the fix. The security groups must let\n" +
 					"9618/tcp and 9618/udp in from the nodes (the group itself or a CIDR) and\n" +
 					"22/tcp in for admins. Exits 1 on any failure.",
 				Flags: []cli.Flag{cloudFlag},
 				Action: func(c *cli.Context) error {
-					cfg, _, err := d.loadConfig(c)
+					cfg, path, err := d.loadConfig(c, log)
 					if err != nil {
 						return err
 					}
-					clouds, err := pickClouds(cfg, c.StringSlice("cloud"))
+					clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
 					if err != nil {
-						return err
+						return cmdline.Usagef(c, "%v", err)
 					}
-					fs := admin.CheckClouds(c.Context, clouds, d.cloudOpts(c))
+					fs := admin.CheckClouds(c.Context, clouds, d.cloudOpts(c, log, path))
 					if err := fs.Write(c.App.Writer); err != nil {
 						return err
 					}
@@ -45,27 +47,29 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				},
 			},
 			{
-				Name:  "setup",
-				Usage: "add the missing security group rules and upload the key pair",
+				Name:      "setup",
+				Usage:     "add the missing security group rules and upload the key pair",
+				ArgsUsage: "[NAME...]",
 				UsageText: "ehos clouds setup --public-key ~/.ssh/id_rsa.pub\n" +
-					"   ehos clouds setup --cloud alpha --admin-cidr 192.0.2.0/24",
+					"   ehos clouds setup alpha --admin-cidr 192.0.2.0/24",
 				Description: "In the first security group of each cloud (default: \"default\") it adds\n" +
-					"ingress 9618/tcp and 9618/udp from the group itself and 22/tcp from\n" +
-					"--admin-cidr, where no rule allows them yet; where clouds[].key_pair does not\n" +
-					"exist it imports --public-key. Running it again changes nothing.",
+					"ingress 9618/tcp and 9618/udp from the group itself and, only with\n" +
+					"--admin-cidr, 22/tcp from that CIDR, where no rule allows them yet; where\n" +
+					"clouds[].key_pair does not exist it imports --public-key. Each rule added is\n" +
+					"printed. Running it again changes nothing.",
 				Flags: []cli.Flag{
 					cloudFlag,
 					&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
-					&cli.StringFlag{Name: "admin-cidr", Value: "0.0.0.0/0", Usage: "source `CIDR` allowed to SSH"},
+					&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
 				},
 				Action: func(c *cli.Context) error {
-					cfg, _, err := d.loadConfig(c)
+					cfg, path, err := d.loadConfig(c, log)
 					if err != nil {
 						return err
 					}
-					clouds, err := pickClouds(cfg, c.StringSlice("cloud"))
+					clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
 					if err != nil {
-						return err
+						return cmdline.Usagef(c, "%v", err)
 					}
 					s := admin.Setup{AdminCIDR: c.String("admin-cidr")}
 					if p := c.Path("public-key"); p != "" {
@@ -78,7 +82,7 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 							return fmt.Errorf("%s is a private key: give the .pub file", p)
 						}
 					}
-					fs := admin.SetupClouds(c.Context, clouds, d.cloudOpts(c), s)
+					fs := admin.SetupClouds(c.Context, clouds, d.cloudOpts(c, log, path), s)
 					if err := fs.Write(c.App.Writer); err != nil {
 						return err
 					}

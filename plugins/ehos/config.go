@@ -6,6 +6,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/admin"
 	"github.com/ehos-project/ehos/lib/atomicfile"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -17,21 +18,24 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		Usage: "check or migrate ehos.yaml",
 		Subcommands: []*cli.Command{
 			{
-				Name:  "check",
-				Usage: "report every problem of ehos.yaml, the EHOS_* knobs and clouds.yaml at once",
+				Name:      "check",
+				Usage:     "report every problem of ehos.yaml, the EHOS_* knobs and clouds.yaml at once",
+				ArgsUsage: "[FILE]",
 				UsageText: "ehos config check\n" +
-					"   ehos --config /tmp/new-ehos.yaml --clouds /tmp/clouds.yaml config check",
+					"   ehos config check /tmp/new-ehos.yaml --clouds /tmp/clouds.yaml",
 				Description: "Validates ehos.yaml (each problem names the key and value), lays the EHOS_*\n" +
 					"HTCondor knobs over it (condor_config_val; skipped with a note when HTCondor\n" +
 					"is not reachable) and finds each cloud's clouds.yaml entry (no network).\n" +
 					"Exits 1 if anything is wrong.",
 				Action: func(c *cli.Context) error {
-					p, err := d.configPath(c)
+					if c.NArg() > 1 {
+						return cmdline.Usagef(c, "ehos config check: want at most one FILE, got %d arguments", c.NArg())
+					}
+					src, err := d.source(c, log, c.Args().First())
 					if err != nil {
 						return err
 					}
-					log.Info().Str("config", p).Msg("checking")
-					_, fs := admin.CheckConfig(c.Context, admin.ConfigCheck{Path: p, Condor: d.condorClient(c), Clouds: d.cloudOpts(c)})
+					_, fs := admin.CheckConfig(c.Context, admin.ConfigCheck{Path: src.Path, Condor: d.condorClient(c), Clouds: d.cloudOpts(c, log, src.Path)})
 					if err := fs.Write(c.App.Writer); err != nil {
 						return err
 					}
@@ -55,7 +59,7 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
-						return fmt.Errorf("ehos config migrate: want one OLD.yaml, got %d arguments", c.NArg())
+						return cmdline.Usagef(c, "ehos config migrate: want one OLD.yaml, got %d arguments", c.NArg())
 					}
 					old := c.Args().First()
 					data, err := os.ReadFile(old)

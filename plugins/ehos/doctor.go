@@ -21,12 +21,12 @@ func doctorCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"minted (it is thrown away, never printed). One line per problem with its fix;\n" +
 			"exits 1 if any.",
 		Action: func(c *cli.Context) error {
-			p, err := d.configPath(c)
+			src, err := d.source(c, log, "")
 			if err != nil {
 				return err
 			}
 			wd, _ := os.Getwd()
-			fs := admin.Doctor{ConfigPath: p, Condor: d.condorClient(c), Clouds: d.cloudOpts(c), FS: os.DirFS("/"),
+			fs := admin.Doctor{ConfigPath: src.Path, Condor: d.condorClient(c), Clouds: d.cloudOpts(c, log, src.Path), FS: os.DirFS("/"),
 				Checkout: findCheckout(wd), Now: d.timeNow()}.Run(c.Context)
 			if err := fs.Write(c.App.Writer); err != nil {
 				return err

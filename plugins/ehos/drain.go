@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ehos-project/ehos/lib/admin"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/openstack"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,7 @@ func drainCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"provisioner deletes a drained worker's VM once it is empty; `ehos retire`\n" +
 			"does it at once.",
 		Action: func(c *cli.Context) error {
-			w, err := findWorker(c, d)
+			w, err := findWorker(c, d, log)
 			if err != nil {
 				return err
 			}
@@ -36,11 +37,11 @@ func drainCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	}
 }
 
-func findWorker(c *cli.Context, d *deps) (admin.Worker, error) {
+func findWorker(c *cli.Context, d *deps, log *zerolog.Logger) (admin.Worker, error) {
 	if c.NArg() != 1 {
-		return admin.Worker{}, fmt.Errorf("ehos %s: want one NODE, got %d arguments", c.Command.Name, c.NArg())
+		return admin.Worker{}, cmdline.Usagef(c, "ehos %s: want one NODE, got %d arguments", c.Command.Name, c.NArg())
 	}
-	cfg, _, err := d.loadConfig(c)
+	cfg, _, err := d.loadConfig(c, log)
 	if err != nil {
 		return admin.Worker{}, err
 	}
@@ -62,15 +63,15 @@ func retireCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			&cli.DurationFlag{Name: "poll", Value: 5 * time.Second, Usage: "how often to look", Hidden: true},
 		},
 		Action: func(c *cli.Context) error {
-			cfg, _, err := d.loadConfig(c)
+			w, err := findWorker(c, d, log)
 			if err != nil {
 				return err
 			}
-			w, err := findWorker(c, d)
+			cfg, path, err := d.loadConfig(c, log)
 			if err != nil {
 				return err
 			}
-			clouds, oerr := openstack.OpenAll(c.Context, cfg.Clouds, d.cloudOpts(c))
+			clouds, oerr := openstack.OpenAll(c.Context, cfg.Clouds, d.cloudOpts(c, log, path))
 			if len(clouds) == 0 {
 				return fmt.Errorf("no cloud opened: %w", oerr)
 			}

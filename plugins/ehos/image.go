@@ -39,11 +39,11 @@ func imageCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				&cli.DurationFlag{Name: "poll", Value: 5 * time.Second, Hidden: true},
 			},
 			Action: func(c *cli.Context) error {
-				cfg, _, err := d.loadConfig(c)
+				cfg, cfgPath, err := d.loadConfig(c, log)
 				if err != nil {
 					return err
 				}
-				cc, oc, regions, err := openOne(c, d, cfg)
+				cc, oc, regions, err := openOne(c, d, log, cfg, cfgPath)
 				if err != nil {
 					return err
 				}
@@ -84,7 +84,7 @@ func imageCommand(log *zerolog.Logger, d *deps) *cli.Command {
 
 // openOne opens the cloud --cloud (or the first enabled) and returns the
 // regions --region picks (default: all of the cloud's).
-func openOne(c *cli.Context, d *deps, cfg *config.Config) (cloud.Config, *openstack.Cloud, []string, error) {
+func openOne(c *cli.Context, d *deps, log *zerolog.Logger, cfg *config.Config, cfgPath string) (cloud.Config, *openstack.Cloud, []string, error) {
 	var cc cloud.Config
 	found := false
 	for _, x := range cfg.Clouds {
@@ -96,7 +96,7 @@ func openOne(c *cli.Context, d *deps, cfg *config.Config) (cloud.Config, *openst
 	if !found {
 		return cc, nil, nil, fmt.Errorf("no cloud %q in ehos.yaml", c.String("cloud"))
 	}
-	oc, err := openstack.Open(c.Context, cc, d.cloudOpts(c))
+	oc, err := openstack.Open(c.Context, cc, d.cloudOpts(c, log, cfgPath))
 	if err != nil {
 		return cc, nil, nil, err
 	}

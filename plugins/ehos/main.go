@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/openstack"
@@ -23,18 +23,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	app := newApp(os.Stdout, os.Stderr)
-	if err := app.RunContext(ctx, hoistGlobalFlags(app, os.Args)); err != nil {
-		if err.Error() != "" {
-			fmt.Fprintln(os.Stderr, err)
-		}
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			os.Exit(ec.ExitCode())
-		}
-		os.Exit(1)
-	}
+	code := cmdline.Run(ctx, newApp(os.Stdout, os.Stderr), os.Args, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // deps are what the commands reach the world through; tests replace them.
@@ -44,9 +35,6 @@ type deps struct {
 	tty    func() bool       // is stdout a terminal; nil: never
 	clouds openstack.Options // extra options (tests: timeouts)
 }
-
-// DefaultConfigPath is where install-master.sh puts ehos.yaml.
-const DefaultConfigPath = "/usr/local/etc/ehos/ehos.yaml"
 
 // newApp builds the CLI; tests run it with their own writers.
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -69,11 +57,14 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 		Name:    "ehos",
 		Usage:   "Elastic HTCondor OpenStack Scaling: the admin CLI",
 		Version: version.Version,
-		Description: "Run on the central manager. ehos.yaml is --config, else $EHOS_CONFIG, else\n" +
-			DefaultConfigPath + ", else what `condor_config_val EHOS_CONFIG` names.\n" +
-			"clouds.yaml is found as the OpenStack tools find it (OS_CLIENT_CONFIG_FILE,\n" +
-			"./clouds.yaml, ~/.config/openstack/, /etc/openstack/) unless --clouds names it.",
-		UsageText: "ehos [-v|-vv] [--config ehos.yaml] COMMAND [options]   (the global flags may also follow COMMAND)\n\n" +
+		Description: "Run on the central manager. ehos.yaml is --config (or a command's FILE), else\n" +
+			"$EHOS_CONFIG, else what `condor_config_val EHOS_CONFIG` names, else\n" +
+			config.DefaultEtcDir + "/ehos.yaml; the EHOS_* knobs are laid over it, as the\n" +
+			"provisioner does. clouds.yaml is --clouds, else the OpenStack tools' search\n" +
+			"(OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/),\n" +
+			"else clouds.yaml beside ehos.yaml. -v says which files were used.\n" +
+			"Exit status: 0 OK, 1 a check found problems or an action failed, 2 usage error.",
+		UsageText: "ehos [-v|-vv] [--config ehos.yaml] COMMAND [options] [arguments]   (options may come in any order)\n\n" +
 			"   ehos doctor                 # everything at once, each problem with its fix\n" +
 			"   ehos status --watch         # what the provisioner sees and decides\n" +
 			"   ehos -v clouds check        # every cloud and region, with info logging",
@@ -85,8 +76,8 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: &verbosity, Usage: "more log detail: -v info, -vv debug (default: warnings only)"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE`", EnvVars: []string{"EHOS_CONFIG"}},
-			&cli.StringFlag{Name: "clouds", Usage: "clouds.yaml `FILE` (default: the OpenStack tools' lookup)"},
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE` (default: $EHOS_CONFIG, the EHOS_CONFIG knob, " + config.DefaultEtcDir + "/ehos.yaml)"},
+			&cli.StringFlag{Name: "clouds", Aliases: []string{"clouds-file"}, Usage: "clouds.yaml `FILE` (default: the OpenStack tools' lookup, then beside ehos.yaml)"},
 			&cli.StringFlag{Name: "condor-bin", Usage: "`DIR` holding the HTCondor tools (default: $PATH)", EnvVars: []string{"EHOS_CONDOR_BIN"}},
 		},
 		Before: func(c *cli.Context) error {
@@ -99,7 +90,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			return nil
 		},
 		Commands: []*cli.Command{
-			renderCommand(&log),
+			renderCommand(&log, d),
 			versionCommand(),
 			configCommand(&log, d),
 			statusCommand(&log, d),
@@ -111,7 +102,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			retireCommand(&log, d),
 			imageCommand(&log, d),
 			masterCommand(&log, d),
-			simulateCommand(),
+			simulateCommand(&log, d),
 		},
 	}
 }
@@ -131,39 +122,59 @@ func (d *deps) timeNow() time.Time {
 	return time.Now()
 }
 
-// cloudOpts are the lib/openstack options for this run.
-func (d *deps) cloudOpts(c *cli.Context) openstack.Options {
-	o := d.clouds
-	if f := c.String("clouds"); f != "" {
-		o.CloudsFile = f
+// source finds ehos.yaml (file: a command's FILE argument, else --config)
+// and reads the knobs, as every ehos binary does (config.Find).
+func (d *deps) source(c *cli.Context, log *zerolog.Logger, file string) (config.Source, error) {
+	if file == "" {
+		file = c.String("config")
 	}
-	return o
+	s, err := config.Find(c.Context, config.Lookup{File: file, Knobs: d.condorClient(c).ConfigVal})
+	if err != nil {
+		return s, err
+	}
+	log.Info().Str("config", s.Path).Str("from", s.From).Msg("ehos.yaml in use")
+	if s.KnobErr != nil {
+		log.Info().Err(s.KnobErr).Msg("EHOS_* knobs not read: ehos.yaml alone decides")
+	}
+	return s, nil
 }
 
-// configPath finds ehos.yaml: --config/$EHOS_CONFIG, the installed path,
-// then the EHOS_CONFIG knob.
-func (d *deps) configPath(c *cli.Context) (string, error) {
-	if p := c.String("config"); p != "" {
-		return p, nil
-	}
-	if _, err := os.Stat(DefaultConfigPath); err == nil {
-		return DefaultConfigPath, nil
-	}
-	vals, err := d.condorClient(c).ConfigVal(c.Context, "EHOS_CONFIG")
-	if err == nil && vals["EHOS_CONFIG"] != "" {
-		return vals["EHOS_CONFIG"], nil
-	}
-	return "", fmt.Errorf("no ehos.yaml: give --config FILE or set $EHOS_CONFIG (looked in %s and the EHOS_CONFIG knob)", DefaultConfigPath)
-}
-
-// loadConfig finds and loads ehos.yaml.
-func (d *deps) loadConfig(c *cli.Context) (*config.Config, string, error) {
-	p, err := d.configPath(c)
+// loadConfig finds and loads ehos.yaml with the knobs laid over it.
+func (d *deps) loadConfig(c *cli.Context, log *zerolog.Logger) (*config.Config, string, error) {
+	s, err := d.source(c, log, "")
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := config.Load(p)
-	return cfg, p, err
+	cfg, err := s.Load()
+	return cfg, s.Path, err
+}
+
+// optionalConfig is the ehos.yaml of commands that work without one
+// (render, simulate): the file named by --config or $EHOS_CONFIG, with the
+// knobs laid over it; nil when neither names one.
+func (d *deps) optionalConfig(c *cli.Context, log *zerolog.Logger) (*config.Config, error) {
+	if c.String("config") == "" && os.Getenv("EHOS_CONFIG") == "" {
+		return nil, nil
+	}
+	s, err := d.source(c, log, "")
+	if err != nil {
+		return nil, err
+	}
+	return s.Load()
+}
+
+// cloudOpts are the lib/openstack options for this run, clouds.yaml found
+// for the ehos.yaml at configPath.
+func (d *deps) cloudOpts(c *cli.Context, log *zerolog.Logger, configPath string) openstack.Options {
+	o := d.clouds
+	use, path, from := config.FindClouds(c.String("clouds"), configPath, nil)
+	o.CloudsFile = use
+	if path == "" {
+		log.Info().Msg("no clouds.yaml found")
+	} else {
+		log.Info().Str("clouds", path).Str("from", from).Msg("clouds.yaml in use")
+	}
+	return o
 }
 
 // failed is the error of a check command that found problems: main prints

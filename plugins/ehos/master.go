@@ -38,11 +38,11 @@ func masterCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				&cli.DurationFlag{Name: "poll", Value: 3 * time.Second, Hidden: true},
 			},
 			Action: func(c *cli.Context) error {
-				cfg, cfgPath, err := d.loadConfig(c)
+				cfg, cfgPath, err := d.loadConfig(c, log)
 				if err != nil {
 					return err
 				}
-				cc, oc, regions, err := openOne(c, d, cfg)
+				cc, oc, regions, err := openOne(c, d, log, cfg, cfgPath)
 				if err != nil {
 					return err
 				}

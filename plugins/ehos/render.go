@@ -8,13 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/tmpl"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 )
 
-func renderCommand(log *zerolog.Logger) *cli.Command {
+func renderCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	return &cli.Command{
 		Name:      "render",
 		Usage:     "fill a cloud-init template's <tags> and print the result",
@@ -27,25 +28,19 @@ func renderCommand(log *zerolog.Logger) *cli.Command {
 			"then cloudinit/ of an ehos source tree around the working directory.\n" +
 			"Tags come from --config and --set; see docs/templates.md. Errors name FILE:LINE:COL.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml to take pool values, template_vars and template directories from"},
 			&cli.StringSliceFlag{Name: "set", Usage: "set tag `NAME=VALUE` (repeatable; wins over --config)"},
 			&cli.BoolFlag{Name: "legacy", Usage: "read TEMPLATE in the original tool's {tag} syntax, converting it (warnings on stderr)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fmt.Errorf("ehos render: want one TEMPLATE, got %d arguments", c.NArg())
+				return cmdline.Usagef(c, "ehos render: want one TEMPLATE, got %d arguments", c.NArg())
 			}
-			cfgPath := c.String("config")
-			if cfgPath == "" { // the global --config (or $EHOS_CONFIG)
-				for _, p := range c.Lineage() {
-					if v := p.String("config"); v != "" {
-						cfgPath = v
-						break
-					}
-				}
+			cfg, err := d.optionalConfig(c, log)
+			if err != nil {
+				return err
 			}
 			out, err := render(*log, renderArgs{
-				config:   cfgPath,
+				config:   cfg,
 				sets:     c.StringSlice("set"),
 				legacy:   c.Bool("legacy"),
 				template: c.Args().First(),
@@ -60,20 +55,16 @@ func renderCommand(log *zerolog.Logger) *cli.Command {
 }
 
 type renderArgs struct {
-	config   string
+	config   *config.Config // nil: none
 	sets     []string
 	legacy   bool
 	template string
 }
 
 func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
-	var cfg *config.Config
+	cfg := a.config
 	var dirsCfg config.Templates
-	if a.config != "" {
-		var err error
-		if cfg, err = config.Load(a.config); err != nil {
-			return nil, err
-		}
+	if cfg != nil {
 		dirsCfg = cfg.Templates
 	}
 	values, err := tmpl.Values(cfg, tmpl.VMValues{})
@@ -104,7 +95,7 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Log().Str("template", path).Msg("rendering") // always: which copy was used matters
+	log.Info().Str("template", path).Msg("rendering") // at -v: which copy was used matters
 
 	if a.legacy {
 		conv, warns, err := tmpl.ConvertLegacy(path, src)

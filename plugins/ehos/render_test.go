@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ehos-project/ehos/lib/cmdline"
 )
 
 // Secret-looking values that must never reach rendered user-data.
@@ -75,7 +77,11 @@ func write(t *testing.T, p, s string, mode os.FileMode) {
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
-	err = newApp(&o, &e).Run(append([]string{"ehos"}, args...))
+	app := newApp(&o, &e)
+	cmdline.Prepare(app)
+	// -v: the template in use is logged at info; no HTCondor tools, so no
+	// knob of this machine leaks in.
+	err = app.Run(cmdline.Args(app, append([]string{"ehos", "-v", "--condor-bin", t.TempDir()}, args...)))
 	return o.String(), e.String(), err
 }
 

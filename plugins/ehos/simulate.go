@@ -10,15 +10,16 @@ import (
 
 	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/ehos-project/ehos/lib/cloud"
-	"github.com/ehos-project/ehos/lib/config"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/sim"
+	"github.com/rs/zerolog"
 )
 
 // simulateCommand is `ehos simulate`: replay a job trace against ehos's own
 // provisioner (and, with --baseline, the original EHOS's rule) on a
 // simulated cloud and pool, and report cost and queue wait.
-func simulateCommand() *cli.Command {
+func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	return &cli.Command{
 		Name:  "simulate",
 		Usage: "replay a job trace against the real scaling decision on a simulated cloud and pool",
@@ -27,11 +28,10 @@ func simulateCommand() *cli.Command {
 			"The provisioner is ehos's own (lib/provision and lib/scale, unchanged); only the cloud and\n" +
 			"HTCondor are simulated. Flavors named in the config's clouds[].flavors get their sizes from\n" +
 			"the built-in table (m1.tiny, m1.small, m1.medium, m1.large, m1.xlarge) or --flavor.\n" +
-			"Without --config the built-in demo config is used: one cloud, regions north and south,\n" +
+			"Without --config (or $EHOS_CONFIG) the built-in demo config is used: one cloud, regions north and south,\n" +
 			"flavors m1.small, m1.medium, m1.large (see docs/simulate.md).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml to take pool, scaling and clouds from (default: built-in demo config)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
@@ -55,7 +55,7 @@ func simulateCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("ehos simulate: unexpected argument %q (the trace is given with --trace)", c.Args().First())
+				return cmdline.Usagef(c, "ehos simulate: unexpected argument %q (the trace is given with --trace)", c.Args().First())
 			}
 			if r := c.Float64("fail-rate"); r < 0 || r >= 1 {
 				return fmt.Errorf("ehos simulate: --fail-rate %g must be in [0, 1)", r)
@@ -65,12 +65,12 @@ func simulateCommand() *cli.Command {
 					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
 				}
 			}
-			cfg := sim.DemoConfig()
-			if p := c.String("config"); p != "" {
-				var err error
-				if cfg, err = config.Load(p); err != nil {
-					return err
-				}
+			cfg, err := d.optionalConfig(c, log)
+			if err != nil {
+				return err
+			}
+			if cfg == nil {
+				cfg = sim.DemoConfig()
 			}
 			flavors := sim.DefaultFlavors()
 			for _, s := range c.StringSlice("flavor") {

@@ -9,16 +9,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/urfave/cli/v2"
+	"github.com/ehos-project/ehos/lib/cmdline"
 )
 
-// runSimulate runs `ehos simulate ARGS` through a CLI app holding only the
-// simulate command (main.go, which registers it for real, is the lead's).
+// runSimulate runs `ehos simulate ARGS` as main does.
 func runSimulate(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	t.Setenv("EHOS_CONFIG", "")
 	var out, errOut bytes.Buffer
-	app := &cli.App{Name: "ehos", Writer: &out, ErrWriter: &errOut, ExitErrHandler: func(*cli.Context, error) {}, Commands: []*cli.Command{simulateCommand()}}
-	err := app.RunContext(context.Background(), append([]string{"ehos", "simulate"}, args...))
+	app := newAppWith(&out, &errOut, &deps{})
+	cmdline.Prepare(app)
+	err := app.RunContext(context.Background(), cmdline.Args(app, append([]string{"ehos", "simulate"}, args...)))
 	return out.String(), err
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/admin"
 	"github.com/ehos-project/ehos/lib/atomicfile"
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 )
@@ -52,6 +53,9 @@ func statusCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return cli.Exit("", 1)
 				}
 				return nil
+			}
+			if iv := c.Duration("interval"); iv <= 0 {
+				return cmdline.Usagef(c, "ehos status: --interval %s: want a positive duration such as 2s or 1m", iv)
 			}
 			return watch(c, d, c.Duration("interval"), func(w io.Writer) error {
 				_, err := draw(w)
