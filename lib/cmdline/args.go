@@ -30,6 +30,12 @@ func Args(app *cli.App, args []string) []string {
 		front = append(front, args[i:i+n]...)
 		i += n
 	}
+	// `help COMMAND...` is `COMMAND... --help`: urfave/cli's help command
+	// shows a command that has not run without its subcommands.
+	if i+1 < len(args) && args[i] == "help" && findCommand(app.Commands, "help") == nil && !isDash(args[i+1]) {
+		rest := append(append([]string{}, args[i+1:]...), "--help")
+		return Args(app, append(append(append([]string{}, args[:1]...), front...), rest...))
+	}
 	// The command words: command, subcommand, ...
 	local := map[string]cli.Flag{}
 	var words []string

@@ -51,6 +51,9 @@ func TestArgs(t *testing.T) {
 		// No command, or nothing to move: unchanged.
 		{"ehos --config F", "ehos --config F"},
 		{"ehos -vv --config F status", "ehos -vv --config F status"},
+		// help COMMAND is COMMAND --help, which shows its subcommands.
+		{"ehos help config", "ehos config --help"},
+		{"ehos -v help config migrate", "ehos -v config migrate --help"},
 		// An unknown command is left for the app to refuse.
 		{"ehos stauts -v", "ehos -v -- stauts"},
 	} {

@@ -90,7 +90,19 @@ func writeHelp(c *cli.Context) {
 // once, prefixed with the app's name, and returns the exit code.
 func Run(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	Prepare(app)
+	// `ehos stauts --help` asks for help on a command there is none of.
+	var unknown error
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		msg := fmt.Sprintf("unknown command %q", name)
+		if s := cli.SuggestCommand(app.Commands, name); s != "" {
+			msg += ". " + s
+		}
+		unknown = Usagef(c, "%s", msg)
+	}
 	err := app.RunContext(ctx, Args(app, args))
+	if err == nil {
+		err = unknown
+	}
 	if err == nil {
 		return ExitOK
 	}

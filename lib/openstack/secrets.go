@@ -90,3 +90,24 @@ func secretKeys(b []byte) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// RefuseExposed is an error naming every credential file (as
+// CredentialFiles finds them) that others than its owner and group may read
+// or change, with the chmod that fixes it: a daemon must not go on using
+// them quietly.
+func RefuseExposed(opts Options) error {
+	files, err := CredentialFiles(opts)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, f := range files {
+		if why := f.Exposed(); why != "" {
+			bad = append(bad, fmt.Sprintf("%s: mode %04o: %s: chmod 600 %s (or 640 with group condor)", f.Path, f.Mode, why, f.Path))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("clouds.yaml refused:\n  %s", strings.Join(bad, "\n  "))
+	}
+	return nil
+}

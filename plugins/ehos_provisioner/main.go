@@ -9,13 +9,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/version"
 )
 
@@ -27,11 +28,7 @@ func main() {
 	if os.Getenv("PATH") == "" {
 		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
 	}
-	app := newApp()
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "ehos_provisioner:", err)
-		os.Exit(1)
-	}
+	os.Exit(cmdline.Run(context.Background(), newApp(), os.Args, os.Stderr))
 }
 
 // newApp is the command line; verbosity counts its -v flags.
@@ -45,7 +42,7 @@ func newApp() *cli.App {
 		// -vv as well as -v -v. Flags it defines (-f, -local-name from
 		// condor_master) are never split.
 		UseShortOptionHandling: true,
-		UsageText: `ehos_provisioner [--config ehos.yaml] [--once] [--dry-run]
+		UsageText: `ehos_provisioner [--config ehos.yaml] [--once] [--dry-run]   (ehos.yaml and clouds.yaml are found as ehos finds them: docs/cli.md)
 
 Under condor_master (central manager config.d):
    EHOS_PROVISIONER = $(EHOS_LIBEXEC)/ehos_provisioner
@@ -53,12 +50,12 @@ Under condor_master (central manager config.d):
 By hand, one cycle, deciding but touching nothing:
    ehos_provisioner --config /usr/local/etc/ehos/ehos.yaml --once --dry-run --log-format console`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "ehos.yaml (default: $EHOS_CONFIG, the EHOS_CONFIG knob, /usr/local/etc/ehos/ehos.yaml)", EnvVars: []string{"EHOS_CONFIG"}},
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE` (default: $EHOS_CONFIG, the EHOS_CONFIG knob, " + config.DefaultEtcDir + "/ehos.yaml)"},
 			&cli.BoolFlag{Name: "once", Usage: "run one cycle and exit"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "decide and log, create/drain/delete nothing"},
 			&cli.StringFlag{Name: "log-file", Usage: "log here (default: EHOS_PROVISIONER_LOG under condor_master, else stderr)"},
 			&cli.StringFlag{Name: "log-format", Usage: "json or console (default: ehos.yaml log.format)"},
-			&cli.StringFlag{Name: "clouds-file", Usage: "clouds.yaml (default: the usual search: OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack, /etc/openstack)"},
+			&cli.StringFlag{Name: "clouds", Aliases: []string{"clouds-file"}, Usage: "clouds.yaml `FILE` (default: OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack, /etc/openstack, then beside ehos.yaml)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more log detail (-v info, -vv debug)", Count: &verbosity},
 			// condor_master passes -f (stay in the foreground) to the
 			// daemons it starts; we never fork anyway.

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/condorpool"
 	"github.com/ehos-project/ehos/lib/config"
@@ -24,34 +25,29 @@ import (
 )
 
 func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return cmdline.Usagef(c, "unexpected argument %q: ehos_provisioner takes options only", c.Args().First())
+	}
 	stop, hard := signals()
 	tools := &condor.Client{}
 	underMaster := os.Getenv("CONDOR_INHERIT") != ""
 
-	// Knobs: one condor_config_val call. HTCondor may be absent when run by
-	// hand against a remote pool; then ehos.yaml alone decides.
-	names := append([]string{"EHOS_CONFIG", "EHOS_PROVISIONER_LOG", "NEGOTIATOR_INTERVAL", "EHOS_TOKEN_REVOCATION_FILE"}, config.KnobNames()...)
-	knobs, kerr := tools.ConfigVal(hard, names...)
+	// ehos.yaml and the knobs (one condor_config_val call), found as every
+	// ehos binary finds them. HTCondor may be absent when run by hand
+	// against a remote pool; then ehos.yaml alone decides.
+	found, err := config.Find(hard, config.Lookup{File: c.String("config"), Knobs: tools.ConfigVal,
+		Extra: []string{"EHOS_PROVISIONER_LOG", "NEGOTIATOR_INTERVAL", "EHOS_TOKEN_REVOCATION_FILE"}})
+	if err != nil {
+		return err
+	}
+	knobs, kerr := found.Knobs, found.KnobErr
 	if kerr != nil && underMaster {
 		return fmt.Errorf("read EHOS_* knobs: %w", kerr)
 	}
-
-	path := c.String("config")
-	if path == "" {
-		path = knobs["EHOS_CONFIG"]
-	}
-	if path == "" {
-		path = filepath.Join(config.DefaultEtcDir, "ehos.yaml")
-	}
-	cfg, err := config.Load(path)
+	path := found.Path
+	cfg, err := found.Load()
 	if err != nil {
 		return fmt.Errorf("config not valid, nothing touched:\n%w", err)
-	}
-	if err := cfg.ApplyKnobs(knobs); err != nil {
-		return fmt.Errorf("EHOS_* knobs not valid, nothing touched:\n%w", err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("config not valid after EHOS_* knobs, nothing touched:\n%w", err)
 	}
 	if c.Bool("dry-run") {
 		cfg.Scaling.DryRun = true
@@ -66,20 +62,26 @@ func run(c *cli.Context) error {
 		return err
 	}
 	defer closeLog()
-	log.Info().Str("version", version.Version).Str("config", path).Str("pool", cfg.Pool.Name).Str("owner", cfg.Pool.Owner).
+	cloudsUse, cloudsPath, cloudsFrom := config.FindClouds(c.String("clouds"), path, nil)
+	log.Info().Str("version", version.Version).Str("config", path).Str("config_from", found.From).
+		Str("clouds", cloudsPath).Str("clouds_from", cloudsFrom).Str("pool", cfg.Pool.Name).Str("owner", cfg.Pool.Owner).
 		Bool("dry_run", cfg.Scaling.DryRun).Bool("under_condor_master", underMaster).Msg("starting")
 	if kerr != nil {
 		log.Warn().Err(kerr).Msg("EHOS_* knobs not read: ehos.yaml alone decides")
 	}
 
-	clouds, err := openstack.OpenAll(hard, cfg.Clouds, openstack.Options{CloudsFile: c.String("clouds-file"),
-		OnReauth: func(cloud string, err error) {
-			if err != nil {
-				log.Warn().Str("cloud", cloud).Err(err).Msg("token expired and re-authentication failed")
-				return
-			}
-			log.Info().Str("cloud", cloud).Msg("token expired: re-authenticated")
-		}})
+	copts := openstack.Options{CloudsFile: cloudsUse}
+	if err := openstack.RefuseExposed(copts); err != nil {
+		return fmt.Errorf("nothing touched: %w", err)
+	}
+	copts.OnReauth = func(cloud string, err error) {
+		if err != nil {
+			log.Warn().Str("cloud", cloud).Err(err).Msg("token expired and re-authentication failed")
+			return
+		}
+		log.Info().Str("cloud", cloud).Msg("token expired: re-authenticated")
+	}
+	clouds, err := openstack.OpenAll(hard, cfg.Clouds, copts)
 	if err != nil {
 		log.Error().Err(err).Msg("clouds")
 		return fmt.Errorf("open clouds: %w", err)
@@ -190,19 +192,21 @@ func openLog(file string) (*os.File, error) {
 
 func logger(cfg *config.Config, file, format string, verbose int) (zerolog.Logger, func(), error) {
 	var w io.Writer = os.Stderr
+	// Colour only for a person at a terminal, never into a file.
+	color := isTerminal(os.Stderr)
 	closeFn := func() {}
 	if file != "" {
 		f, err := openLog(file)
 		if err != nil {
 			return zerolog.Nop(), closeFn, err
 		}
-		w, closeFn = f, func() { f.Close() }
+		w, closeFn, color = f, func() { f.Close() }, false
 	}
 	if format == "" {
 		format = cfg.Log.Format
 	}
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, NoColor: file != "", TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, NoColor: !color, TimeFormat: time.RFC3339}
 	}
 	level, err := zerolog.ParseLevel(cfg.Log.Level)
 	if err != nil {
@@ -215,4 +219,9 @@ func logger(cfg *config.Config, file, format string, verbose int) (zerolog.Logge
 		level = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Str("daemon", "ehos_provisioner").Logger(), closeFn, nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

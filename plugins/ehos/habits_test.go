@@ -1,0 +1,156 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Issue 25, item 1: a zero or negative --interval is a usage error, not a
+// panic in time.NewTicker.
+func TestBinStatusIntervalNotPositive(t *testing.T) {
+	iv := invocation{dir: t.TempDir()}
+	for _, v := range []string{"0", "-1s"} {
+		r := iv.run(t, "ehos", "status", "-w", "--interval", v)
+		wantCode(t, "status -w --interval "+v, r, 2)
+		if !strings.Contains(r.err, "--interval") || r.out != "" {
+			t.Errorf("--interval %s: stdout %q stderr %q", v, r.out, r.err)
+		}
+	}
+}
+
+// Item 2: options after arguments, for every command of both binaries.
+func TestBinOptionsAfterArguments(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	iv := invocation{dir: dir}
+	old := filepath.Join(dir, "old.yaml")
+	write(t, old, "ehos:\n  project_name: demo\n  image: ehos-image\n  flavor: m1.small\n  network: private\n  nodes_max: 4\n", 0o600)
+	r := iv.run(t, "ehos", "config", "migrate", old, "-o", filepath.Join(dir, "new.yaml"))
+	wantCode(t, "config migrate OLD -o NEW", r, 0)
+	if _, err := os.Stat(filepath.Join(dir, "new.yaml")); err != nil {
+		t.Errorf("config migrate OLD -o NEW wrote nothing: %v\n%s", err, r.err)
+	}
+	// retire NODE --timeout: the option is taken; it fails later, on
+	// HTCondor being absent, not on its arguments.
+	r = iv.run(t, "ehos", "retire", "n1", "--timeout", "1h", "-c", cfg, "--clouds", clouds)
+	if r.code == 2 || strings.Contains(r.err, "argument") {
+		t.Errorf("retire n1 --timeout 1h: exit %d\n%s", r.code, r.err)
+	}
+	// The example of `ehos render --help`.
+	r = iv.run(t, "ehos", "render", "worker.yaml", "--set", "instance_name=w1", "--set", "worker_token=TOKEN")
+	if strings.Contains(r.err, "arguments") || r.code == 2 {
+		t.Errorf("render TEMPLATE --set ...: exit %d\n%s", r.code, r.err)
+	}
+	// Global options after the subcommand and its argument.
+	r = iv.run(t, "ehos", "config", "check", cfg, "--clouds", clouds, "-v")
+	if !strings.Contains(r.err, "clouds.yaml in use") {
+		t.Errorf("config check FILE --clouds F -v: -v not taken:\n%s", r.err)
+	}
+	// The provisioner: options in any order, an argument refused as usage.
+	r = iv.run(t, "ehos_provisioner", "--once", "--dry-run", "-c", cfg, "-vv", "--clouds", clouds)
+	if r.code == 2 {
+		t.Errorf("provisioner options: usage error\n%s", r.err)
+	}
+	r = iv.run(t, "ehos_provisioner", "extra", "--once")
+	wantCode(t, "provisioner with an argument", r, 2)
+}
+
+// Item 3: the file named is the file used, by every binary, found in one
+// documented order, with the knobs applied the same way.
+func TestBinConfigLookup(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	typo := filepath.Join(dir, "typo.yaml")
+	write(t, typo, "pool:\n  name: demo\n  central_manager: 127.0.0.1\nscaling:\n  maxx: 3\n", 0o600)
+
+	// A positional FILE wins over $EHOS_CONFIG.
+	iv := invocation{dir: dir, env: []string{"EHOS_CONFIG=" + cfg}}
+	r := iv.run(t, "ehos", "config", "check", typo, "--clouds", clouds)
+	wantCode(t, "EHOS_CONFIG=ok config check typo", r, 1)
+	if !strings.Contains(r.out, "typo.yaml") || !strings.Contains(r.out, "maxx") {
+		t.Errorf("config check typo.yaml did not check typo.yaml:\n%s", r.out)
+	}
+
+	// clouds check NAME checks only that cloud.
+	r = invocation{dir: dir}.run(t, "ehos", "clouds", "check", "site-a", "-c", cfg, "--clouds", clouds)
+	if !strings.Contains(r.out, "site-a") || strings.Contains(r.out, "site-b") {
+		t.Errorf("clouds check site-a:\n%s", r.out)
+	}
+	r = invocation{dir: dir}.run(t, "ehos", "clouds", "check", "site-c", "-c", cfg, "--clouds", clouds)
+	wantCode(t, "clouds check of a cloud ehos.yaml lacks", r, 2)
+
+	// -c before or after simulate: the file is read (this one is broken,
+	// so simulate must name it instead of using the demo config).
+	trace, _ := filepath.Abs("../../lib/sim/testdata/bursty.csv")
+	for _, args := range [][]string{{"-c", typo, "simulate", "--trace", trace}, {"simulate", "--trace", trace, "-c", typo}} {
+		r = invocation{dir: dir}.run(t, "ehos", args...)
+		if r.code == 0 || !strings.Contains(r.err, "typo.yaml") {
+			t.Errorf("%v: exit %d, did not read typo.yaml:\n%s", args, r.code, r.err)
+		}
+	}
+
+	// The EHOS_CONFIG knob finds ehos.yaml for ehos and the provisioner
+	// alike, and both lay EHOS_MAX_NODES over it; -v names the file.
+	knobbed := filepath.Join(t.TempDir(), "knobbed.yaml")
+	write(t, knobbed, "pool:\n  name: knobpool\n  central_manager: 127.0.0.1\nscaling:\n  max: 3\nclouds:\n  - name: site-a\n    image: i\n    flavors: [m1.small]\n    network: n\n", 0o600)
+	condor := fakeKnobs(t, map[string]string{"EHOS_CONFIG": knobbed, "EHOS_MAX_NODES": "7"})
+	r = invocation{dir: dir}.run(t, "ehos", "-v", "--condor-bin", condor, "--clouds", clouds, "config", "check")
+	if !strings.Contains(r.err, knobbed) || !strings.Contains(r.err, "EHOS_CONFIG knob") || !strings.Contains(r.out, "knobpool") {
+		t.Errorf("ehos config check did not follow the EHOS_CONFIG knob:\nstdout:\n%s\nstderr:\n%s", r.out, r.err)
+	}
+	r = invocation{dir: dir, path: condor}.run(t, "ehos_provisioner", "--once", "--dry-run", "-v", "--clouds", clouds, "--log-format", "console")
+	if !strings.Contains(r.err, knobbed) || !strings.Contains(r.err, "EHOS_CONFIG knob") {
+		t.Errorf("provisioner did not follow the EHOS_CONFIG knob:\n%s", r.err)
+	}
+}
+
+// Item 9: exit codes, help on stderr, one name for the clouds.yaml option,
+// exposed clouds.yaml refused by the provisioner too, no colour in files.
+func TestBinExitCodesAndConsistency(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	iv := invocation{dir: dir}
+	r := iv.run(t, "ehos", "status", "--jsn")
+	wantCode(t, "status --jsn", r, 2)
+	if r.out != "" || !strings.Contains(r.err, "--json") {
+		t.Errorf("status --jsn: help must go to stderr, not stdout %q; stderr:\n%s", r.out, r.err)
+	}
+	r = iv.run(t, "ehos", "stauts")
+	wantCode(t, "stauts", r, 2)
+	if !strings.Contains(r.err, `unknown command "stauts"`) || !strings.Contains(r.err, "status") || r.out != "" {
+		t.Errorf("stauts: stdout %q stderr:\n%s", r.out, r.err)
+	}
+	r = iv.run(t, "ehos", "config", "chek")
+	wantCode(t, "config chek", r, 2)
+	r = iv.run(t, "ehos", "help", "config")
+	wantCode(t, "help config", r, 0)
+	if !strings.Contains(r.out, "COMMANDS:") || !strings.Contains(r.out, "migrate  convert") {
+		t.Errorf("help config lacks the subcommands:\n%s", r.out)
+	}
+
+	// --clouds and its old name --clouds-file, in both binaries.
+	for _, flag := range []string{"--clouds", "--clouds-file"} {
+		r = iv.run(t, "ehos", "-v", "config", "check", cfg, flag, clouds)
+		if !strings.Contains(r.err, clouds) || r.code == 2 {
+			t.Errorf("ehos %s: exit %d\n%s", flag, r.code, r.err)
+		}
+	}
+	if err := os.Chmod(clouds, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--clouds", "--clouds-file"} {
+		r = iv.run(t, "ehos_provisioner", "--once", "--dry-run", "-c", cfg, flag, clouds, "--log-format", "console", "-v")
+		wantCode(t, "provisioner with a 0644 clouds.yaml holding a password", r, 1)
+		if !strings.Contains(r.err, "chmod 600 "+clouds) {
+			t.Errorf("provisioner %s with a 0644 clouds.yaml:\n%s", flag, r.err)
+		}
+		if strings.Contains(r.err, "\x1b[") {
+			t.Errorf("colour codes in a log that is not a terminal:\n%q", r.err)
+		}
+	}
+
+	// render logs which template it used at -v, as a proper level.
+	r = iv.run(t, "ehos", "-v", "render", "worker.yaml", "--set", "instance_name=w1")
+	if strings.Contains(r.err, "???") {
+		t.Errorf("render logs without a level:\n%s", r.err)
+	}
+}
