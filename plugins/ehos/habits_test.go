@@ -154,3 +154,28 @@ func TestBinExitCodesAndConsistency(t *testing.T) {
 		t.Errorf("render logs without a level:\n%s", r.err)
 	}
 }
+
+// Item 10: clouds setup opens no SSH without --admin-cidr, says so, and
+// with it opens SSH from that CIDR only.
+func TestBinCloudsSetupOpensNoSSHByDefault(t *testing.T) {
+	s := newSite(t, siteConfig)
+	for _, r := range []string{"RegionOne", "RegionTwo"} {
+		if _, err := s.srv.DropSecurityRules(r, "ehos", "tcp", 22); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iv := invocation{dir: s.dir}
+	r := iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup")
+	if strings.Contains(r.out, "22/tcp from") || !strings.Contains(r.out, "no rule added for 22/tcp: give --admin-cidr") {
+		t.Errorf("setup without --admin-cidr:\n%s\n%s", r.out, r.err)
+	}
+	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "check")
+	if !strings.Contains(r.out, "no ingress rule allows 22/tcp from admins") {
+		t.Errorf("SSH was opened without --admin-cidr:\n%s", r.out)
+	}
+	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup", "alpha", "--admin-cidr", "192.0.2.0/24")
+	wantCode(t, "setup --admin-cidr", r, 0)
+	if !strings.Contains(r.out, "added ingress 22/tcp from 192.0.2.0/24") {
+		t.Errorf("setup --admin-cidr:\n%s\n%s", r.out, r.err)
+	}
+}
