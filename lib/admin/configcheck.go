@@ -11,6 +11,7 @@ import (
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/openstack"
+	"github.com/ehos-project/ehos/lib/tmpl"
 )
 
 // ConfigCheck says what `ehos config check` looks at.
@@ -43,6 +44,14 @@ func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings)
 		return nil, fs
 	}
 	fs.ok(where, "valid (pool %q, %d clouds, scaling %d..%d)", cfg.Pool.Name, len(cfg.Clouds), cfg.Scaling.Min, cfg.Scaling.Max)
+	// What every template render would refuse (template_vars shadowing a
+	// built-in tag or looking like a secret, values HTCondor cannot
+	// carry) is refused here too, not first at the provisioner's cycle.
+	if _, err := tmpl.Values(cfg, tmpl.VMValues{}); err != nil {
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "template values:\n  "), "\n  ") {
+			fs.fail(where, "edit that key in "+cc.Path+" (docs/templates.md)", "%s", line)
+		}
+	}
 
 	if cc.Condor == nil {
 		fs.add(Skip, "knobs", "EHOS_* knobs not checked (no HTCondor client)", "")

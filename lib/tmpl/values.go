@@ -83,8 +83,8 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		if val == "" {
 			return
 		}
-		if i := strings.IndexFunc(val, func(r rune) bool { return r == '"' || r == '\\' || r == '$' || r < 0x20 || r == 0x7f }); i >= 0 {
-			errs = append(errs, fmt.Sprintf("value of <%s> (%s) holds %q, which HTCondor config and ClassAd strings cannot carry", name, Builtin[name], val[i:i+1]))
+		if err := CheckValue(name, val); err != nil {
+			errs = append(errs, err.Error())
 			return
 		}
 		v[name] = val
@@ -150,6 +150,20 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		return nil, fmt.Errorf("template values:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return v, nil
+}
+
+// CheckValue refuses a tag value holding a character that would break the
+// HTCondor config or ClassAd string it lands in: ", \, $ or a control
+// character.
+func CheckValue(name, val string) error {
+	if i := strings.IndexFunc(val, func(r rune) bool { return r == '"' || r == '\\' || r == '$' || r < 0x20 || r == 0x7f }); i >= 0 {
+		what := ""
+		if d, ok := Builtin[name]; ok {
+			what = " (" + d + ")"
+		}
+		return fmt.Errorf("value of <%s>%s holds %q, which HTCondor config and ClassAd strings cannot carry", name, what, val[i:i+1])
+	}
+	return nil
 }
 
 // looksSecret reports whether a template_vars name suggests a secret. The

@@ -179,3 +179,34 @@ func TestBinCloudsSetupOpensNoSSHByDefault(t *testing.T) {
 		t.Errorf("setup --admin-cidr:\n%s\n%s", r.out, r.err)
 	}
 }
+
+// Item 5: config check refuses what every render would refuse, and render
+// --set refuses the characters docs/templates.md says it does.
+func TestBinConfigCheckRefusesWhatRenderRefuses(t *testing.T) {
+	dir, _, clouds := offlineSite(t)
+	iv := invocation{dir: dir}
+	for name, extra := range map[string]string{
+		"shadow.yaml": "template_vars:\n  host_ip: 10.0.0.9\n",
+		"secret.yaml": "template_vars:\n  db_password: x\n",
+		"dollar.yaml": "",
+	} {
+		cm := "127.0.0.1"
+		if name == "dollar.yaml" {
+			cm = `"10.0.0.10$(reboot)"`
+		}
+		f := filepath.Join(dir, name)
+		write(t, f, "pool:\n  name: demo\n  central_manager: "+cm+"\nclouds:\n  - name: site-a\n    image: i\n    flavors: [m1.small]\n"+extra, 0o600)
+		r := iv.run(t, "ehos", "config", "check", f, "--clouds", clouds)
+		wantCode(t, "config check "+name, r, 1)
+		if !strings.Contains(r.out, "FAIL") {
+			t.Errorf("config check %s passed what render refuses:\n%s", name, r.out)
+		}
+	}
+	for _, v := range []string{`a"b`, "a$b"} {
+		r := iv.run(t, "ehos", "render", "worker.yaml", "--set", "site_note="+v)
+		wantCode(t, "render --set site_note="+v, r, 1)
+		if !strings.Contains(r.err, "cannot carry") {
+			t.Errorf("render --set %s:\n%s", v, r.err)
+		}
+	}
+}

@@ -78,6 +78,10 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 			bad = append(bad, fmt.Sprintf("--set %q: want NAME=VALUE with NAME of lower-case letters, digits and _", s))
 			continue
 		}
+		if err := tmpl.CheckValue(name, val); err != nil {
+			bad = append(bad, fmt.Sprintf("--set %q: %v", s, err))
+			continue
+		}
 		values[name] = val
 	}
 	if len(bad) > 0 {
