@@ -35,7 +35,7 @@ func CheckConfig(ctx context.Context, cc ConfigCheck) (*config.Config, Findings)
 	cfg, err := config.Load(cc.Path)
 	if err != nil {
 		for _, p := range config.Problems(err) {
-			fs.fail(where, "edit that key in "+cc.Path, "%s", strings.TrimPrefix(p.Error(), cc.Path+": "))
+			fs.fail(where, "edit that key in "+cc.Path, "%s", inFile(p.Error(), cc.Path))
 		}
 		// Still look at the clouds it names, if it decodes at all.
 		if raw, derr := config.Decode(cc.Path, data); derr == nil {
@@ -142,4 +142,17 @@ func checkCredentialFiles(opts openstack.Options) Findings {
 		fs.ok(where, "mode %04o: secrets readable by owner and group only", f.Mode)
 	}
 	return fs
+}
+
+// inFile words a problem of file for a finding already placed at file:
+// "f.yaml:9: scaling.max: ..." becomes "line 9: scaling.max: ...".
+func inFile(msg, file string) string {
+	rest, ok := strings.CutPrefix(msg, file)
+	if !ok {
+		return msg
+	}
+	if line, after, ok := strings.Cut(strings.TrimPrefix(rest, ":"), ": "); ok && line != "" && strings.Trim(line, "0123456789") == "" {
+		return "line " + line + ": " + after
+	}
+	return strings.TrimPrefix(rest, ": ")
 }

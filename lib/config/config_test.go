@@ -4,6 +4,7 @@ import (
 	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +93,8 @@ log:
 		}
 	}
 	for _, line := range strings.Split(msg, "\n") {
-		if !strings.HasPrefix(line, "f.yaml: ") {
-			t.Errorf("line does not name the file: %q", line)
+		if !regexp.MustCompile(`^f\.yaml(:[0-9]+)?: `).MatchString(line) {
+			t.Errorf("line does not name the file and line: %q", line)
 		}
 	}
 }

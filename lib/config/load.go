@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +14,9 @@ import (
 // at once: the error joins one line per problem, each naming the file, the
 // key path and the bad value.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
 	cfg, err := Parse(path, data)
 	if err != nil {
@@ -31,41 +30,56 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes ehos.yaml text (unknown keys are errors), applies defaults
 // and validates. name is used in messages.
+// A key's problem in decoding does not hide the other keys' problems, nor
+// the validation of what did decode.
 func Parse(name string, data []byte) (*Config, error) {
 	cfg := Default()
-	if err := decodeInto(name, data, &cfg); err != nil {
-		return nil, err
+	lines, derr := decodeNode(name, data, &cfg)
+	if lines == nil { // not a config at all: nothing to validate
+		return nil, derr
 	}
 	cfg.applyDerived()
-	if err := cfg.Validate(); err != nil {
-		return nil, prefixErrors(name, err)
+	if err := errors.Join(derr, prefixErrors(name, lines, cfg.Validate())); err != nil {
+		return nil, err
 	}
 	return &cfg, nil
+}
+
+// readLimited reads a config file of at most MaxSize bytes.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return data, nil
 }
 
 // Decode only decodes: no defaults, no validation. An unknown key (a typo) is
 // an error naming its line.
 func Decode(name string, data []byte) (*Config, error) {
 	var cfg Config
-	if err := decodeInto(name, data, &cfg); err != nil {
+	if _, err := decodeNode(name, data, &cfg); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
 }
 
-func decodeInto(name string, data []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return nil
-}
-
-func prefixErrors(name string, err error) error {
+// prefixErrors names the file, and the line where the key path a
+// validation problem starts with was written, if it was.
+func prefixErrors(name string, lines map[string]int, err error) error {
 	var out []error
 	for _, e := range Problems(err) {
-		out = append(out, fmt.Errorf("%s: %w", name, e))
+		key, _, _ := strings.Cut(e.Error(), ": ")
+		if l := lines[key]; l > 0 {
+			out = append(out, fmt.Errorf("%s:%d: %w", name, l, e))
+		} else {
+			out = append(out, fmt.Errorf("%s: %w", name, e))
+		}
 	}
 	return errors.Join(out...)
 }

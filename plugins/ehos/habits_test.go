@@ -210,3 +210,36 @@ func TestBinConfigCheckRefusesWhatRenderRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Items 7 and 8: config errors in the user's words, all at once, and a
+// size limit.
+func TestBinConfigErrorsInTheUsersWords(t *testing.T) {
+	dir, _, clouds := offlineSite(t)
+	iv := invocation{dir: dir}
+	check := func(name, body string) result {
+		f := filepath.Join(dir, name)
+		write(t, f, body, 0o600)
+		r := iv.run(t, "ehos", "config", "check", f, "--clouds", clouds)
+		wantCode(t, "config check "+name, r, 1)
+		return r
+	}
+	r := check("original.yaml", "clouds:\n  site-a:\n    auth_url: http://127.0.0.1:1/v3\n    password: x\nehos:\n  flavor: m1.small\n")
+	if !strings.Contains(r.out, "ehos config migrate") || strings.Contains(r.out, "!!map") {
+		t.Errorf("original EHOS file:\n%s", r.out)
+	}
+	base := "pool:\n  name: demo\n  central_manager: 127.0.0.1\nclouds:\n  - name: site-a\n    image: i\n    flavors: [m1.small]\n"
+	r = check("many.yaml", base+"scaling:\n  cycle: 5\n  maxx: 3\n  max: 20.9\n  spare: 1.5\n")
+	for _, w := range []string{"line 9: scaling.cycle: \"5\": a duration needs a unit: 5s", `line 10: scaling.maxx: unknown key: did you mean "max"?`,
+		`line 11: scaling.max: "20.9": want a whole number`, `line 12: scaling.spare: "1.5": want a whole number`} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("config check lacks %q:\n%s", w, r.out)
+		}
+	}
+	if strings.Contains(r.out, "time.Duration") || !strings.Contains(r.err, "4 problem(s)") {
+		t.Errorf("Go's words, or not every problem counted:\n%s\n%s", r.out, r.err)
+	}
+	r = check("big.yaml", base+"# "+strings.Repeat("x", 2<<20)+"\n")
+	if !strings.Contains(r.out, "KB an ehos.yaml may be") {
+		t.Errorf("2 MB ehos.yaml:\n%s", r.out)
+	}
+}
