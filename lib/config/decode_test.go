@@ -80,3 +80,25 @@ func BenchmarkParseLargeMapping(b *testing.B) {
 		}
 	}
 }
+
+func TestMigrateEveryOriginalLayout(t *testing.T) {
+	for _, tc := range []struct{ name, old, want string }{
+		{"1.0: cloud: and ehos: nodes_*", "cloud:\n  auth_url: http://k/v3\n  password: x\nehos:\n  flavor: m1.small\n  nodes_max: 5\n", "max: 5"},
+		{"1.1: clouds: map and daemon:", "clouds:\n  a:\n    auth_url: http://k/v3\ndaemon:\n  nodes_max: 6\n", "max: 6"},
+		{"1.3: ehos_daemon:", "clouds:\n  a:\n    auth_url: http://k/v3\nehos_daemon:\n  sleep: 20\n", "cycle: 20s"},
+	} {
+		m, err := Migrate("old.yaml", []byte(tc.old))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !strings.Contains(string(m.Config), tc.want) || strings.Contains(strings.Join(m.Notes, "\n"), "unknown setting") {
+			t.Errorf("%s: want %q, no unknown setting:\n%s", tc.name, tc.want, m.Config)
+		}
+	}
+	for _, bad := range []string{okBase, "foo: 1\n"} {
+		if _, err := Migrate("x.yaml", []byte(bad)); err == nil {
+			t.Errorf("migrated %q", bad)
+		}
+	}
+}

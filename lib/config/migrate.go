@@ -43,6 +43,9 @@ func Migrate(name string, data []byte) (*Migration, error) {
 	if old == nil {
 		return nil, fmt.Errorf("%s: empty file", name)
 	}
+	if err := isOriginal(name, old); err != nil {
+		return nil, err
+	}
 	m := &Migration{}
 	// Notes quote the old file's keys and values; they become comment lines
 	// of the new ehos.yaml and lines on a terminal, so control characters
@@ -68,10 +71,40 @@ func Migrate(name string, data []byte) (*Migration, error) {
 		}
 	}
 	condor := section(old, "condor")
+	// The earliest layout kept the daemon's settings (nodes_*, sleep) in
+	// ehos: itself; daemon: wins where both say.
+	from := map[string]string{}
+	for _, k := range sortedKeys(ehos) {
+		if !daemonKeys[k] {
+			continue
+		}
+		if daemon == nil {
+			daemon = map[string]any{}
+		}
+		if _, ok := daemon[k]; !ok {
+			daemon[k] = ehos[k]
+			from[k] = "ehos"
+		}
+		delete(ehos, k)
+	}
+	// ... and one cloud as cloud:, not a map of them under clouds:.
+	clouds0 := section(old, "clouds")
+	if c := section(old, "cloud"); c != nil {
+		if clouds0 == nil {
+			clouds0 = map[string]any{}
+		}
+		cname := "openstack"
+		if n, ok := c["name"].(string); ok && n != "" {
+			cname = n
+			delete(c, "name")
+		}
+		clouds0[cname] = c
+		note("cloud: became clouds[] entry %q (and the clouds.yaml entry of that name)", cname)
+	}
 
 	for _, k := range sortedKeys(old) {
 		switch k {
-		case "clouds", "ehos", "daemon", "ehos_daemon", "condor":
+		case "clouds", "cloud", "ehos", "daemon", "ehos_daemon", "condor":
 		default:
 			note("%s: dropped: not a section ehos knows", k)
 		}
@@ -101,8 +134,8 @@ func Migrate(name string, data []byte) (*Migration, error) {
 		}
 	}
 
-	for _, cname := range sortedKeys(section(old, "clouds")) {
-		c, _ := section(old, "clouds")[cname].(map[string]any)
+	for _, cname := range sortedKeys(clouds0) {
+		c, _ := clouds0[cname].(map[string]any)
 		entry := map[string]any{"name": cname}
 		creds := map[string]any{}
 		auth := map[string]any{}
@@ -180,6 +213,11 @@ func Migrate(name string, data []byte) (*Migration, error) {
 		if isNone(v) {
 			continue
 		}
+		sec := "daemon"
+		if from[k] != "" {
+			sec = from[k]
+		}
+		note := func(f string, a ...any) { note(strings.Replace(f, "daemon.", sec+".", 1), a...) }
 		switch k {
 		case "nodes_min", "nodes_max", "nodes_spare":
 			n, err := toInt(v)
@@ -278,6 +316,28 @@ func Migrate(name string, data []byte) (*Migration, error) {
 		m.CloudsYAML = b
 	}
 	return m, nil
+}
+
+// daemonKeys are the daemon's settings, in daemon: (or ehos_daemon:), or
+// in ehos: in the earliest layout.
+var daemonKeys = map[string]bool{"nodes_min": true, "nodes_max": true, "nodes_spare": true, "sleep": true, "node_allocation": true,
+	"min_cores": true, "min_ram": true, "min_instances": true, "master_cloud": true, "hostname": true}
+
+// isOriginal refuses a file that is not the original EHOS layout: the new
+// form (pool:, clouds: as a list), which migrating would empty, or anything
+// else.
+func isOriginal(name string, old map[string]any) error {
+	_, hasPool := old["pool"]
+	_, cloudList := old["clouds"].([]any)
+	if hasPool || cloudList {
+		return fmt.Errorf("%s is already the new ehos.yaml (it has pool: or clouds: as a list): nothing to migrate; check it with `ehos config check %s`", name, name)
+	}
+	for _, k := range []string{"clouds", "cloud", "ehos", "daemon", "ehos_daemon", "condor"} {
+		if section(old, k) != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not an original EHOS ehos.yaml: it has none of the sections clouds:, cloud:, ehos:, daemon:, ehos_daemon:, condor:", name)
 }
 
 func section(m map[string]any, key string) map[string]any {

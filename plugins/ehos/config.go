@@ -50,8 +50,11 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					"   ehos config migrate old-ehos.yaml            # print the new ehos.yaml",
 				Description: "Writes the new ehos.yaml (stdout without -o) and, when the old file carried\n" +
 					"cloud credentials inline, a clouds.yaml (mode 0600; --clouds-out, default\n" +
-					"clouds.yaml beside -o). Notes say what was converted, moved or dropped. The\n" +
-					"old pool password is never copied: workers get their own tokens now.",
+					"clouds.yaml beside -o, where every ehos command looks after the OpenStack\n" +
+					"tools' places). Notes say what was converted, moved or dropped. The\n" +
+					"old pool password is never copied: workers get their own tokens now. Every\n" +
+					"layout of the original (1.0-1.3: clouds: map, cloud:, ehos:, daemon:,\n" +
+					"ehos_daemon:) is read; a file already in the new form is refused.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the new ehos.yaml to `FILE`"},
 					&cli.StringFlag{Name: "clouds-out", Usage: "write the clouds.yaml with the credentials to `FILE`"},
@@ -104,6 +107,10 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 							return err
 						}
 						fmt.Fprintf(c.App.ErrWriter, "wrote %s (mode 0600: it holds credentials)\n", co)
+						// Say how it is found when the lookup would not find it.
+						if _, found, _ := config.FindClouds("", out, nil); out == "" || !sameFile(found, co) {
+							fmt.Fprintf(c.App.ErrWriter, "note: ehos finds %s with --clouds %s, or: export OS_CLIENT_CONFIG_FILE=%s\n", co, co, co)
+						}
 					}
 					for _, n := range m.Notes {
 						fmt.Fprintf(c.App.ErrWriter, "note: %s\n", n)

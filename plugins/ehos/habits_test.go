@@ -243,3 +243,46 @@ func TestBinConfigErrorsInTheUsersWords(t *testing.T) {
 		t.Errorf("2 MB ehos.yaml:\n%s", r.out)
 	}
 }
+
+// Item 6: config migrate reads every original layout, refuses the new
+// form, and writes clouds.yaml where the lookup finds it.
+func TestBinConfigMigrate(t *testing.T) {
+	dir := t.TempDir()
+	iv := invocation{dir: dir}
+	addr := closedPort(t)
+	// The earliest layout: one cloud as cloud:, the daemon's settings in ehos:.
+	old := filepath.Join(dir, "old.yaml")
+	write(t, old, "cloud:\n  name: site-a\n  auth_url: http://"+addr+"/v3\n  username: u\n  password: hunter2-cloud\n  project_name: p\n  region_name: RegionOne\n"+
+		"ehos:\n  project_prefix: demo\n  flavor: m1.small\n  image: ehos-image\n  network: private\n  nodes_max: 7\n  nodes_min: 1\n  sleep: 30\n"+
+		"condor:\n  host_ip: 127.0.0.1\n", 0o600)
+	etc := filepath.Join(dir, "etc")
+	os.Mkdir(etc, 0o755)
+	newCfg := filepath.Join(etc, "ehos.yaml")
+	// Options first here, so an older build is judged on what it migrates.
+	r := iv.run(t, "ehos", "config", "migrate", "-o", newCfg, old)
+	wantCode(t, "migrate the earliest layout", r, 0)
+	if strings.Contains(r.err, "unknown setting") {
+		t.Errorf("migrate dropped settings of the earliest layout:\n%s", r.err)
+	}
+	got, _ := os.ReadFile(newCfg)
+	for _, w := range []string{"max: 7", "min: 1", "cycle: 30s", "name: site-a"} {
+		if !strings.Contains(string(got), w) {
+			t.Errorf("migrated ehos.yaml lacks %q:\n%s", w, got)
+		}
+	}
+	// From another directory, the result checks clean: clouds.yaml beside
+	// ehos.yaml is found.
+	r = invocation{dir: t.TempDir()}.run(t, "ehos", "-v", "config", "check", newCfg)
+	if strings.Contains(r.out, "FAIL") || !strings.Contains(r.err, filepath.Join(etc, "clouds.yaml")) {
+		t.Errorf("config check of the migrated file from elsewhere:\nstdout:\n%s\nstderr:\n%s", r.out, r.err)
+	}
+	// The new form is refused, and nothing is written.
+	r = iv.run(t, "ehos", "config", "migrate", "-o", filepath.Join(dir, "again.yaml"), newCfg)
+	wantCode(t, "migrate a new ehos.yaml", r, 1)
+	if !strings.Contains(r.err, "already the new ehos.yaml") {
+		t.Errorf("migrate of a new ehos.yaml:\n%s", r.err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "again.yaml")); err == nil {
+		t.Errorf("migrate of a new ehos.yaml wrote a file")
+	}
+}
