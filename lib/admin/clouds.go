@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/openstack"
@@ -43,21 +44,39 @@ func securityGroups(c cloud.Config) []string {
 
 // CheckClouds opens every enabled cloud and checks each region.
 func CheckClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options) Findings {
+	// Each cloud at once: one that does not answer must not hold up the
+	// others' results until its timeout, one after another.
+	per := make([]Findings, len(cfgs))
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			per[i] = checkCloud(ctx, cfg, opts)
+		}()
+	}
+	wg.Wait()
 	var fs Findings
-	for _, cfg := range cfgs {
-		if !cfg.IsEnabled() {
-			fs.add(Skip, cfg.Name, "disabled in ehos.yaml", "")
-			continue
-		}
-		c, err := openstack.Open(ctx, cfg, opts)
-		if err != nil {
-			fs.fail(cfg.Name, authFix(err), "authentication: %v", err)
-			continue
-		}
-		fs.ok(cfg.Name, "authenticated; regions %s", strings.Join(c.Regions(), ", "))
-		for _, r := range c.Regions() {
-			fs = append(fs, CheckRegion(ctx, c, cfg, r)...)
-		}
+	for _, f := range per {
+		fs = append(fs, f...)
+	}
+	return fs
+}
+
+func checkCloud(ctx context.Context, cfg cloud.Config, opts openstack.Options) Findings {
+	var fs Findings
+	if !cfg.IsEnabled() {
+		fs.add(Skip, cfg.Name, "disabled in ehos.yaml", "")
+		return fs
+	}
+	c, err := openstack.Open(ctx, cfg, opts)
+	if err != nil {
+		fs.fail(cfg.Name, authFix(err), "authentication: %v", err)
+		return fs
+	}
+	fs.ok(cfg.Name, "authenticated; regions %s", strings.Join(c.Regions(), ", "))
+	for _, r := range c.Regions() {
+		fs = append(fs, CheckRegion(ctx, c, cfg, r)...)
 	}
 	return fs
 }

@@ -26,6 +26,10 @@ type Doctor struct {
 	FS         fs.FS  // rooted at "/" (os.DirFS("/"))
 	Checkout   string // ehos source tree for templates, "" if none
 	Now        time.Time
+	// Waiting, if set, is told what each step waits for before it runs;
+	// Found is given each step's findings as soon as they are known.
+	Waiting func(what string)
+	Found   func(Findings)
 }
 
 // WorkerAuthz is what a worker's token may do (as the provisioner mints it).
@@ -34,17 +38,37 @@ var WorkerAuthz = []string{"ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ"}
 // Run checks everything: the config, HTCondor, the provisioner, the demand
 // job, the templates, token minting and the clouds.
 func (d Doctor) Run(ctx context.Context) Findings {
-	cfg, fs := CheckConfig(ctx, ConfigCheck{Path: d.ConfigPath, Condor: d.Condor, Clouds: d.Clouds})
-	fs = append(fs, d.condorChecks(ctx)...)
-	if cfg == nil {
-		fs.add(Skip, "templates", "not rendered: ehos.yaml does not load", "")
-		return fs
+	var all Findings
+	step := func(what string, check func() Findings) {
+		if d.Waiting != nil {
+			d.Waiting(what)
+		}
+		fs := check()
+		all = append(all, fs...)
+		if d.Found != nil {
+			d.Found(fs)
+		}
 	}
-	fs = append(fs, d.demandAdsCheck(ctx, cfg.Pool.Name)...)
-	fs = append(fs, CheckTemplates(d.FS, cfg, d.Checkout)...)
-	fs = append(fs, d.tokenCheck(ctx, cfg)...)
-	fs = append(fs, CheckClouds(ctx, cfg.Clouds, d.Clouds)...)
-	return fs
+	var cfg *config.Config
+	step("HTCondor's configuration (condor_config_val)", func() Findings {
+		var fs Findings
+		cfg, fs = CheckConfig(ctx, ConfigCheck{Path: d.ConfigPath, Condor: d.Condor, Clouds: d.Clouds})
+		return fs
+	})
+	step("the collector (condor_status)", func() Findings { return d.condorChecks(ctx) })
+	if cfg == nil {
+		step("the templates", func() Findings {
+			var fs Findings
+			fs.add(Skip, "templates", "not rendered: ehos.yaml does not load", "")
+			return fs
+		})
+		return all
+	}
+	step("the schedds' demand ads (condor_status)", func() Findings { return d.demandAdsCheck(ctx, cfg.Pool.Name) })
+	step("the templates", func() Findings { return CheckTemplates(d.FS, cfg, d.Checkout) })
+	step("a worker token (condor_token_create)", func() Findings { return d.tokenCheck(ctx, cfg) })
+	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.Clouds) })
+	return all
 }
 
 func (d Doctor) condorChecks(ctx context.Context) Findings {

@@ -39,7 +39,9 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					if err != nil {
 						return cmdline.Usagef(c, "%v", err)
 					}
-					fs := admin.CheckClouds(c.Context, clouds, d.cloudOpts(c, log, path))
+					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
+					fs := admin.CheckClouds(ctx, clouds, d.cloudOpts(c, log, path))
+					done()
 					if err := fs.Write(c.App.Writer); err != nil {
 						return err
 					}
@@ -82,7 +84,9 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 							return fmt.Errorf("%s is a private key: give the .pub file", p)
 						}
 					}
-					fs := admin.SetupClouds(c.Context, clouds, d.cloudOpts(c, log, path), s)
+					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
+					fs := admin.SetupClouds(ctx, clouds, d.cloudOpts(c, log, path), s)
+					done()
 					if err := fs.Write(c.App.Writer); err != nil {
 						return err
 					}
@@ -116,4 +120,12 @@ func pickClouds(cfg *config.Config, only []string) ([]cloud.Config, error) {
 		}
 	}
 	return out, nil
+}
+
+func cloudNames(cs []cloud.Config) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
 }

@@ -26,10 +26,20 @@ func doctorCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				return err
 			}
 			wd, _ := os.Getwd()
+			ctx, w, done := bounded(c, "HTCondor's configuration (condor_config_val)")
+			defer done()
+			var werr error
 			fs := admin.Doctor{ConfigPath: src.Path, Condor: d.condorClient(c), Clouds: d.cloudOpts(c, log, src.Path), FS: os.DirFS("/"),
-				Checkout: findCheckout(wd), Now: d.timeNow()}.Run(c.Context)
-			if err := fs.Write(c.App.Writer); err != nil {
-				return err
+				Checkout: findCheckout(wd), Now: d.timeNow(), Waiting: w.Set,
+				// Each finding as soon as it is known: the clouds may take
+				// until --timeout.
+				Found: func(fs admin.Findings) {
+					if werr == nil {
+						werr = fs.Write(c.App.Writer)
+					}
+				}}.Run(ctx)
+			if werr != nil {
+				return werr
 			}
 			return failed(fs.Failed(), "doctor")
 		},

@@ -28,7 +28,9 @@ func drainCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := d.condorClient(c).Drain(c.Context, w.DrainName(), true); err != nil {
+			ctx, _, done := bounded(c, "the startd (condor_drain)")
+			defer done()
+			if err := d.condorClient(c).Drain(ctx, w.DrainName(), true); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "draining %s (%s): running jobs finish, no new ones start\n", w.Name, w.DrainName())
@@ -45,7 +47,9 @@ func findWorker(c *cli.Context, d *deps, log *zerolog.Logger) (admin.Worker, err
 	if err != nil {
 		return admin.Worker{}, err
 	}
-	return admin.FindWorker(c.Context, d.condorClient(c), c.Args().First(), cfg.Pool.Name, cfg.Worker.IdentityOf)
+	ctx, _, done := bounded(c, "the collector (condor_status)")
+	defer done()
+	return admin.FindWorker(ctx, d.condorClient(c), c.Args().First(), cfg.Pool.Name, cfg.Worker.IdentityOf)
 }
 
 func retireCommand(log *zerolog.Logger, d *deps) *cli.Command {

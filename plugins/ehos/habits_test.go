@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -284,5 +290,88 @@ func TestBinConfigMigrate(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "again.yaml")); err == nil {
 		t.Errorf("migrate of a new ehos.yaml wrote a file")
+	}
+}
+
+// silentKeystone is a 127.0.0.1 listener that accepts connections and never
+// answers: a firewalled Keystone as a client sees it.
+func silentKeystone(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().String()
+}
+
+// Item 4: no silent waits. --timeout bounds the wait, stderr says what is
+// waited for after about 2 s, clouds are checked in parallel, doctor prints
+// its findings as they come.
+func TestBinNoSilentWaits(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	addr := silentKeystone(t)
+	data, _ := os.ReadFile(clouds)
+	write(t, clouds, regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(string(data), addr), 0o600)
+	iv := invocation{dir: dir}
+
+	r := iv.run(t, "ehos", "clouds", "check", "-c", cfg, "--clouds", clouds, "--timeout", "3s")
+	wantCode(t, "clouds check against a silent Keystone", r, 1)
+	if !strings.Contains(r.err, "waiting for the clouds' APIs (site-a, site-b)") {
+		t.Errorf("clouds check said nothing while waiting:\n%s", r.err)
+	}
+	// In parallel: both clouds waited for their answer, neither was left
+	// with no time at all after the other.
+	if strings.Count(r.out, "FAIL site-") != 2 {
+		t.Errorf("clouds check:\n%s", r.out)
+	}
+
+	// A collector that never answers (condor_status hangs).
+	hang := t.TempDir()
+	write(t, filepath.Join(hang, "condor_status"), "#!/bin/sh\nexec sleep 60\n", 0o755)
+	r = iv.run(t, "ehos", "status", "--condor-bin", hang, "--timeout", "3s")
+	if r.code == 0 || !strings.Contains(r.err, "waiting for the collector (condor_status)") {
+		t.Errorf("status with a hanging collector: exit %d\n%s", r.code, r.err)
+	}
+
+	// doctor: the config's findings are out while the clouds are still
+	// being waited for.
+	cmd := exec.Command(filepath.Join(bins(t), "ehos"), "doctor", "-c", cfg, "--clouds", clouds, "--condor-bin", t.TempDir(), "--timeout", "20s")
+	cmd.Dir, cmd.Env = dir, []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(out).ReadString('\n')
+	// Still running (not a zombie) when its first line is out.
+	stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	exited := !regexp.MustCompile(`^[0-9]+ \(.*\) [RSD] `).Match(stat)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if err != nil || exited || !strings.Contains(first, cfg) {
+		t.Errorf("doctor's first finding %q (err %v) not printed while it waited for the clouds", first, err)
 	}
 }

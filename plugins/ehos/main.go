@@ -78,6 +78,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: &verbosity, Usage: "more log detail: -v info, -vv debug (default: warnings only)"},
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE` (default: $EHOS_CONFIG, the EHOS_CONFIG knob, " + config.DefaultEtcDir + "/ehos.yaml)"},
 			&cli.StringFlag{Name: "clouds", Aliases: []string{"clouds-file"}, Usage: "clouds.yaml `FILE` (default: the OpenStack tools' lookup, then beside ehos.yaml)"},
+			&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "give up on the collector and the clouds after this long (commands with their own --timeout: theirs)"},
 			&cli.StringFlag{Name: "condor-bin", Usage: "`DIR` holding the HTCondor tools (default: $PATH)", EnvVars: []string{"EHOS_CONDOR_BIN"}},
 		},
 		Before: func(c *cli.Context) error {

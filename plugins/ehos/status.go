@@ -35,7 +35,9 @@ func statusCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			draw := func(w io.Writer) (admin.Status, error) {
-				st, err := admin.ReadStatus(c.Context, d.condorClient(c), d.timeNow())
+				ctx, _, done := bounded(c, "the collector (condor_status)")
+				st, err := admin.ReadStatus(ctx, d.condorClient(c), d.timeNow())
+				done()
 				if err != nil {
 					return st, err
 				}
@@ -114,7 +116,9 @@ func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			now := d.timeNow()
-			st, err := admin.ReadStatus(c.Context, d.condorClient(c), now)
+			ctx, _, done := bounded(c, "the collector (condor_status)")
+			st, err := admin.ReadStatus(ctx, d.condorClient(c), now)
+			done()
 			if err != nil {
 				return err
 			}
