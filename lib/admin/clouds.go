@@ -255,6 +255,15 @@ func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 type Setup struct {
 	PublicKey string // key pair to upload where clouds[].key_pair is missing; "" = do not
 	AdminCIDR string // source of the SSH rule; "" = add no SSH rule
+	DryRun    bool   // say what would be created, create nothing
+}
+
+// create runs f unless this is a dry run.
+func (s Setup) create(f func() error) error {
+	if s.DryRun {
+		return nil
+	}
+	return f()
 }
 
 // SetupClouds creates the missing security group rules (in the first group
@@ -294,13 +303,16 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 				default:
 					r.RemoteIPPrefix = cidr
 				}
-				if err := c.CreateSecurityGroupRule(ctx, region, group, r); err != nil {
+				src := r.RemoteIPPrefix
+				if src == "" {
+					src = "the group itself"
+				}
+				switch err := s.create(func() error { return c.CreateSecurityGroupRule(ctx, region, group, r) }); {
+				case err != nil:
 					fs.fail(where, "add it by hand (openstack security group rule create)", "add %s to %q: %v", p, group, err)
-				} else {
-					src := r.RemoteIPPrefix
-					if src == "" {
-						src = "the group itself"
-					}
+				case s.DryRun:
+					fs.ok(where, "would add ingress %s from %s to security group %q (--dry-run)", p, src, group)
+				default:
 					fs.ok(where, "added ingress %s from %s to security group %q", p, src, group)
 				}
 			}
@@ -320,9 +332,12 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 			case s.PublicKey == "":
 				fs.fail(where, "give --public-key FILE", "key pair %q missing and no public key given", kp)
 			default:
-				if err := c.CreateKeyPair(ctx, region, kp, s.PublicKey); err != nil {
+				switch err := s.create(func() error { return c.CreateKeyPair(ctx, region, kp, s.PublicKey) }); {
+				case err != nil:
 					fs.fail(where, "upload it by hand (openstack keypair create --public-key FILE NAME)", "upload key pair %q: %v", kp, err)
-				} else {
+				case s.DryRun:
+					fs.ok(where, "would upload key pair %q (--dry-run)", kp)
+				default:
 					fs.ok(where, "uploaded key pair %q", kp)
 				}
 			}

@@ -18,7 +18,8 @@ import (
 // arguments, so urfave/cli reports it as a usage error rather than taking
 // it as an argument. Everything after "--" stays an argument, in order.
 func Args(app *cli.App, args []string) []string {
-	if len(args) < 2 {
+	// Shell completion asks with the words typed so far, flag last.
+	if len(args) < 2 || args[len(args)-1] == completionFlag {
 		return args
 	}
 	global := flagIndex(app.Flags)
@@ -105,6 +106,8 @@ func Args(app *cli.App, args []string) []string {
 	}
 	return out
 }
+
+const completionFlag = "--generate-bash-completion"
 
 // isDash says a word is written as an option.
 func isDash(a string) bool { return strings.HasPrefix(a, "-") && a != "-" && a != "--" }

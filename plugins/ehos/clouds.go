@@ -29,8 +29,11 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				Description: "One line per finding, OK or FAIL with the fix. The security groups must let\n" +
 					"9618/tcp and 9618/udp in from the nodes (the group itself or a CIDR) and\n" +
 					"22/tcp in for admins. Exits 1 on any failure.",
-				Flags: []cli.Flag{cloudFlag},
+				Flags: []cli.Flag{cloudFlag, outputFlag()},
 				Action: func(c *cli.Context) error {
+					if _, err := jsonOutput(c); err != nil {
+						return err
+					}
 					cfg, path, err := d.loadConfig(c, log)
 					if err != nil {
 						return err
@@ -42,10 +45,7 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
 					fs := admin.CheckClouds(ctx, clouds, d.cloudOpts(c, log, path))
 					done()
-					if err := fs.Write(c.App.Writer); err != nil {
-						return err
-					}
-					return failed(fs.Failed(), "clouds check")
+					return writeFindings(c, fs, "clouds check")
 				},
 			},
 			{
@@ -62,6 +62,7 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				Flags: []cli.Flag{
 					cloudFlag,
 					&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
+					&cli.BoolFlag{Name: "dry-run", Usage: "say what would be added, add nothing"},
 					&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
 				},
 				Action: func(c *cli.Context) error {
@@ -73,7 +74,7 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					if err != nil {
 						return cmdline.Usagef(c, "%v", err)
 					}
-					s := admin.Setup{AdminCIDR: c.String("admin-cidr")}
+					s := admin.Setup{AdminCIDR: c.String("admin-cidr"), DryRun: c.Bool("dry-run")}
 					if p := c.Path("public-key"); p != "" {
 						b, err := os.ReadFile(p)
 						if err != nil {

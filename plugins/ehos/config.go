@@ -15,7 +15,7 @@ import (
 func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "check or migrate ehos.yaml",
+		Usage: "check, show or migrate ehos.yaml",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "check",
@@ -27,7 +27,11 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					"HTCondor knobs over it (condor_config_val; skipped with a note when HTCondor\n" +
 					"is not reachable) and finds each cloud's clouds.yaml entry (no network).\n" +
 					"Exits 1 if anything is wrong.",
+				Flags: []cli.Flag{outputFlag()},
 				Action: func(c *cli.Context) error {
+					if _, err := jsonOutput(c); err != nil {
+						return err
+					}
 					if c.NArg() > 1 {
 						return cmdline.Usagef(c, "ehos config check: want at most one FILE, got %d arguments", c.NArg())
 					}
@@ -36,10 +40,37 @@ func configCommand(log *zerolog.Logger, d *deps) *cli.Command {
 						return err
 					}
 					_, fs := admin.CheckConfig(c.Context, admin.ConfigCheck{Path: src.Path, Condor: d.condorClient(c), Clouds: d.cloudOpts(c, log, src.Path)})
-					if err := fs.Write(c.App.Writer); err != nil {
+					return writeFindings(c, fs, "config check")
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "print the configuration in effect: defaults, ehos.yaml and the EHOS_* knobs, each value with its source",
+				ArgsUsage: "[FILE]",
+				UsageText: "ehos config show\n" +
+					"   ehos config show /tmp/new-ehos.yaml",
+				Description: "What the provisioner runs with, as condor_config_val -dump shows HTCondor's:\n" +
+					"each value is followed by where it comes from (FILE:LINE, knob NAME or\n" +
+					"default); secret-looking values are masked.",
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 1 {
+						return cmdline.Usagef(c, "ehos config show: want at most one FILE, got %d arguments", c.NArg())
+					}
+					src, err := d.source(c, log, c.Args().First())
+					if err != nil {
 						return err
 					}
-					return failed(fs.Failed(), "config check")
+					out, err := src.Show()
+					if err != nil {
+						return err
+					}
+					knobs := "EHOS_* knobs applied"
+					if src.KnobErr != nil {
+						knobs = "EHOS_* knobs not read (" + src.KnobErr.Error() + ")"
+					}
+					fmt.Fprintf(c.App.Writer, "# %s (%s); %s\n", src.Path, src.From, knobs)
+					_, err = c.App.Writer.Write(out)
+					return err
 				},
 			},
 			{

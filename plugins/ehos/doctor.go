@@ -20,7 +20,12 @@ func doctorCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"admin's copy in the etc dir or the shipped one) and a worker token can be\n" +
 			"minted (it is thrown away, never printed). One line per problem with its fix;\n" +
 			"exits 1 if any.",
+		Flags: []cli.Flag{outputFlag()},
 		Action: func(c *cli.Context) error {
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
 			src, err := d.source(c, log, "")
 			if err != nil {
 				return err
@@ -34,12 +39,15 @@ func doctorCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				// Each finding as soon as it is known: the clouds may take
 				// until --timeout.
 				Found: func(fs admin.Findings) {
-					if werr == nil {
+					if werr == nil && !asJSON {
 						werr = fs.Write(c.App.Writer)
 					}
 				}}.Run(ctx)
 			if werr != nil {
 				return werr
+			}
+			if asJSON {
+				return writeFindings(c, fs, "doctor")
 			}
 			return failed(fs.Failed(), "doctor")
 		},

@@ -23,10 +23,15 @@ func drainCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"Name. Nodes that are not ehos workers of this pool are refused. The\n" +
 			"provisioner deletes a drained worker's VM once it is empty; `ehos retire`\n" +
 			"does it at once.",
+		Flags: []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			w, err := findWorker(c, d, log)
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				fmt.Fprintf(c.App.Writer, "would drain %s (%s) (--dry-run)\n", w.Name, w.DrainName())
+				return nil
 			}
 			ctx, _, done := bounded(c, "the startd (condor_drain)")
 			defer done()
@@ -38,6 +43,8 @@ func drainCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 	}
 }
+
+var dryRunFlag = &cli.BoolFlag{Name: "dry-run", Usage: "find the node and say what would be done, do nothing"}
 
 func findWorker(c *cli.Context, d *deps, log *zerolog.Logger) (admin.Worker, error) {
 	if c.NArg() != 1 {
@@ -65,6 +72,7 @@ func retireCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Hour, Usage: "how long to wait for running jobs"},
 			&cli.DurationFlag{Name: "poll", Value: 5 * time.Second, Usage: "how often to look", Hidden: true},
+			dryRunFlag,
 		},
 		Action: func(c *cli.Context) error {
 			w, err := findWorker(c, d, log)
@@ -82,6 +90,10 @@ func retireCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			vm, err := admin.FindVM(c.Context, clouds, cfg.Pool.Name, cfg.Pool.Owner, w.Name)
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				fmt.Fprintf(c.App.Writer, "would drain %s, wait up to %s for its jobs, then delete VM %s in %s (--dry-run)\n", w.Name, c.Duration("timeout"), vm.VM.ID, vm.VM.Location)
+				return nil
 			}
 			cc := d.condorClient(c)
 			if err := cc.Drain(c.Context, w.DrainName(), true); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -373,5 +374,100 @@ func TestBinNoSilentWaits(t *testing.T) {
 	cmd.Wait()
 	if err != nil || exited || !strings.Contains(first, cfg) {
 		t.Errorf("doctor's first finding %q (err %v) not printed while it waited for the clouds", first, err)
+	}
+}
+
+// Item 11: the habits of condor_* and openstack tools.
+func TestBinHabits(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	iv := invocation{dir: dir}
+
+	// config show: the effective configuration, each value's source,
+	// secrets masked.
+	show := filepath.Join(dir, "show.yaml")
+	write(t, show, "pool:\n  name: demo\n  central_manager: 127.0.0.1\nclouds:\n  - name: site-a\n    image: i\n    flavors: [m1.small]\ntemplate_vars:\n  registry_password: hunter2\n", 0o600)
+	knobs := fakeKnobs(t, map[string]string{"EHOS_MAX_NODES": "7"})
+	r := iv.run(t, "ehos", "config", "show", show, "--condor-bin", knobs)
+	wantCode(t, "config show", r, 0)
+	for _, w := range []string{"max: 7 # knob EHOS_MAX_NODES", "name: demo # show.yaml:2", "cycle: 30s # default", "registry_password: '********'"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("config show lacks %q:\n%s", w, r.out)
+		}
+	}
+	if strings.Contains(r.out, "hunter2") {
+		t.Errorf("config show printed a secret:\n%s", r.out)
+	}
+
+	// -o json on the checks.
+	for _, args := range [][]string{{"config", "check", cfg}, {"clouds", "check", "--timeout", "5s"}, {"doctor", "--timeout", "5s"}} {
+		r = iv.run(t, "ehos", append(args, "-c", cfg, "--clouds", clouds, "-o", "json")...)
+		var got struct {
+			Findings []struct{ Level, Where, What string }
+			Failed   int
+		}
+		if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got.Findings) == 0 || (got.Failed > 0) != (r.code == 1) {
+			t.Errorf("%v -o json: exit %d, %v:\n%s", args, r.code, err, r.out)
+		}
+	}
+	r = iv.run(t, "ehos", "config", "check", cfg, "-o", "yaml")
+	wantCode(t, "config check -o yaml", r, 2)
+
+	// -pool HOST reaches every HTCondor tool as condor_status -pool would.
+	tools := t.TempDir()
+	seen := filepath.Join(tools, "seen")
+	write(t, filepath.Join(tools, "condor_status"), "#!/bin/sh\necho \"$_CONDOR_COLLECTOR_HOST\" > "+seen+"\necho '[]'\n", 0o755)
+	iv.run(t, "ehos", "status", "-pool", "cm.example.org:9618", "--condor-bin", tools)
+	if b, _ := os.ReadFile(seen); strings.TrimSpace(string(b)) != "cm.example.org:9618" {
+		t.Errorf("-pool did not reach condor_status: %q", b)
+	}
+
+	// Shell completion, run by bash itself.
+	r = iv.run(t, "ehos", "completion", "fish")
+	wantCode(t, "completion fish", r, 2)
+	if _, err := exec.LookPath("bash"); err == nil {
+		script := "source <(ehos completion bash)\n" +
+			"t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _ehos; echo \"${COMPREPLY[*]}\"; }\n" +
+			"t ehos con\nt ehos config ''\nt ehos status --j\n"
+		out, err := exec.Command("bash", "-c", "PATH="+bins(t)+":$PATH\n"+script).CombinedOutput()
+		if err != nil || string(out) != "config\ncheck show migrate help h\n--json\n" {
+			t.Errorf("bash completion: %v\n%q", err, out)
+		}
+	}
+}
+
+// Item 11: --dry-run on the actions changes nothing.
+func TestBinDryRun(t *testing.T) {
+	s := newSite(t, siteConfig)
+	for _, r := range []string{"RegionOne", "RegionTwo"} {
+		if _, err := s.srv.DropSecurityRules(r, "ehos", "udp", 9618); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iv := invocation{dir: s.dir}
+	r := iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup", "--dry-run", "--admin-cidr", "192.0.2.0/24")
+	if !strings.Contains(r.out, "would add ingress 9618/udp from the group itself") || strings.Contains(r.out, "added ingress") {
+		t.Errorf("setup --dry-run:\n%s\n%s", r.out, r.err)
+	}
+	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "check")
+	if !strings.Contains(r.out, "no ingress rule allows 9618/udp") {
+		t.Errorf("setup --dry-run added a rule:\n%s", r.out)
+	}
+}
+
+func TestBinDrainDryRun(t *testing.T) {
+	dir, cfg, _ := offlineSite(t)
+	tools := t.TempDir()
+	called := filepath.Join(tools, "drained")
+	write(t, filepath.Join(tools, "condor_status"), "#!/bin/sh\necho '[{\"EHOSName\":\"ehos-demo-1\",\"Machine\":\"w1\",\"Name\":\"slot1@w1\",\"EHOSPool\":\"demo\",\"SlotID\":1,\"AuthenticatedIdentity\":\"ehos-demo-1@127.0.0.1\"}]'\n", 0o755)
+	write(t, filepath.Join(tools, "condor_drain"), "#!/bin/sh\necho \"$@\" > "+called+"\n", 0o755)
+	iv := invocation{dir: dir}
+	r := iv.run(t, "ehos", "drain", "ehos-demo-1", "--dry-run", "-c", cfg, "--condor-bin", tools)
+	wantCode(t, "drain --dry-run", r, 0)
+	if _, err := os.Stat(called); err == nil || !strings.Contains(r.out, "would drain ehos-demo-1") {
+		t.Errorf("drain --dry-run drained, or did not say what it would do:\n%s\n%s", r.out, r.err)
+	}
+	r = iv.run(t, "ehos", "drain", "ehos-demo-1", "-c", cfg, "--condor-bin", tools)
+	if _, err := os.Stat(called); err != nil {
+		t.Errorf("drain did not run condor_drain (so the --dry-run check proves nothing):\n%s\n%s", r.out, r.err)
 	}
 }

@@ -72,6 +72,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 		ErrWriter:              stderr,
 		UseShortOptionHandling: true,
 		Suggest:                true,
+		EnableBashCompletion:   true,
 		// Errors are printed once, by main.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
@@ -79,6 +80,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE` (default: $EHOS_CONFIG, the EHOS_CONFIG knob, " + config.DefaultEtcDir + "/ehos.yaml)"},
 			&cli.StringFlag{Name: "clouds", Aliases: []string{"clouds-file"}, Usage: "clouds.yaml `FILE` (default: the OpenStack tools' lookup, then beside ehos.yaml)"},
 			&cli.DurationFlag{Name: "timeout", Value: DefaultTimeout, Usage: "give up on the collector and the clouds after this long (commands with their own --timeout: theirs)"},
+			&cli.StringFlag{Name: "pool", Usage: "ask the collector at `HOST[:PORT]`, as condor_status -pool does (default: HTCondor's COLLECTOR_HOST)"},
 			&cli.StringFlag{Name: "condor-bin", Usage: "`DIR` holding the HTCondor tools (default: $PATH)", EnvVars: []string{"EHOS_CONDOR_BIN"}},
 		},
 		Before: func(c *cli.Context) error {
@@ -104,6 +106,7 @@ func newAppWith(stdout, stderr io.Writer, d *deps) *cli.App {
 			imageCommand(&log, d),
 			masterCommand(&log, d),
 			simulateCommand(&log, d),
+			completionCommand(),
 		},
 	}
 }
@@ -113,7 +116,12 @@ func (d *deps) condorClient(c *cli.Context) *condor.Client {
 	if d.condor != nil {
 		return d.condor
 	}
-	return &condor.Client{BinDir: c.String("condor-bin")}
+	cl := &condor.Client{BinDir: c.String("condor-bin")}
+	if p := c.String("pool"); p != "" {
+		// What -pool does for condor_status, for every tool ehos runs.
+		cl.Env = append(cl.Env, "_CONDOR_COLLECTOR_HOST="+p)
+	}
+	return cl
 }
 
 func (d *deps) timeNow() time.Time {
