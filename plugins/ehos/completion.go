@@ -46,7 +46,8 @@ func completionCommand() *cli.Command {
 		Name:      "completion",
 		Usage:     "print the shell completion script for bash or zsh",
 		ArgsUsage: "bash|zsh",
-		UsageText: "source <(ehos completion bash)     # in ~/.bashrc\n" +
+		UsageText: "ehos completion bash > /etc/bash_completion.d/ehos\n" +
+			"   source <(ehos completion bash)     # in ~/.bashrc\n" +
 			"   source <(ehos completion zsh)      # in ~/.zshrc, after compinit",
 		Action: func(c *cli.Context) error {
 			var script string
