@@ -50,11 +50,11 @@ func TestParseProblemsInTheUsersWords(t *testing.T) {
 }
 
 func TestParseAcceptsWhatYAMLAllows(t *testing.T) {
-	cfg, err := Parse("f.yaml", []byte(okBase+"scaling:\n  max: 0x10\n  cycle: 90s\n  dry_run: yes\nx-anchor: &d 2h\nworker:\n  token_lifetime: 48h\n  max_lifetime: ~\ntemplate_vars:\n  site: 'a: b'\n"))
+	_, err := Parse("f.yaml", []byte(okBase+"scaling:\n  max: 0x10\n  cycle: 90s\n  dry_run: yes\nx-anchor: &d 2h\nworker:\n  token_lifetime: 48h\n  max_lifetime: ~\ntemplate_vars:\n  site: 'a: b'\n"))
 	if err == nil || !strings.Contains(err.Error(), "x-anchor: unknown key") {
 		t.Fatalf("want only the unknown x-anchor refused, got %v", err)
 	}
-	cfg, err = Parse("f.yaml", []byte(okBase+"scaling:\n  max: 0x10\n  cycle: 90s\n  dry_run: true\nworker:\n  token_lifetime: 48h\n  max_lifetime: ~\ntemplate_vars:\n  site: 'a: b'\n"))
+	cfg, err := Parse("f.yaml", []byte(okBase+"scaling:\n  max: 0x10\n  cycle: 90s\n  dry_run: true\nworker:\n  token_lifetime: 48h\n  max_lifetime: ~\ntemplate_vars:\n  site: 'a: b'\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

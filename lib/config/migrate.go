@@ -337,7 +337,7 @@ func isOriginal(name string, old map[string]any) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s is not an original EHOS ehos.yaml: it has none of the sections clouds:, cloud:, ehos:, daemon:, ehos_daemon:, condor:", name)
+	return fmt.Errorf("%s is not an original EHOS ehos.yaml: it has none of the sections clouds, cloud, ehos, daemon, ehos_daemon, condor", name)
 }
 
 func section(m map[string]any, key string) map[string]any {

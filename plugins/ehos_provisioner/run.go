@@ -81,6 +81,7 @@ func run(c *cli.Context) error {
 		}
 		log.Info().Str("cloud", cloud).Msg("token expired: re-authenticated")
 	}
+	log.Info().Int("clouds", len(cfg.Clouds)).Msg("authenticating to the clouds (Keystone)")
 	clouds, err := openstack.OpenAll(hard, cfg.Clouds, copts)
 	if err != nil {
 		log.Error().Err(err).Msg("clouds")
