@@ -34,6 +34,10 @@ func Usagef(c *cli.Context, format string, a ...any) error {
 func Prepare(app *cli.App) {
 	onUsage := func(c *cli.Context, err error, _ bool) error { return Usagef(c, "%v", err) }
 	app.OnUsageError = onUsage
+	if app.ExitErrHandler == nil {
+		// Run decides the exit status; urfave/cli would os.Exit itself.
+		app.ExitErrHandler = func(*cli.Context, error) {}
+	}
 	if app.Action == nil && len(app.Commands) > 0 {
 		app.Action = unknownCommand(app.Commands)
 	}
