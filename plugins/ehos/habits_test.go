@@ -471,3 +471,17 @@ func TestBinDrainDryRun(t *testing.T) {
 		t.Errorf("drain did not run condor_drain (so the --dry-run check proves nothing):\n%s\n%s", r.out, r.err)
 	}
 }
+
+// Item 4, the provisioner by hand: --once gives up after --timeout, and
+// -v says what it waits for.
+func TestBinProvisionerOnceTimeout(t *testing.T) {
+	dir, cfg, clouds := offlineSite(t)
+	addr := silentKeystone(t)
+	data, _ := os.ReadFile(clouds)
+	write(t, clouds, regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(string(data), addr), 0o600)
+	r := invocation{dir: dir}.run(t, "ehos_provisioner", "--once", "--dry-run", "-v", "-c", cfg, "--clouds", clouds, "--timeout", "2s", "--log-format", "console")
+	wantCode(t, "provisioner --once against a silent Keystone", r, 1)
+	if !strings.Contains(r.err, "authenticating to the clouds") || !strings.Contains(r.err, "gave up after --timeout 2s") {
+		t.Errorf("provisioner --once --timeout 2s:\n%s", r.err)
+	}
+}

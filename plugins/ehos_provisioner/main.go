@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,6 +53,7 @@ By hand, one cycle, deciding but touching nothing:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "ehos.yaml `FILE` (default: $EHOS_CONFIG, the EHOS_CONFIG knob, " + config.DefaultEtcDir + "/ehos.yaml)"},
 			&cli.BoolFlag{Name: "once", Usage: "run one cycle and exit"},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "with --once: give up on HTCondor and the clouds after this long"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "decide and log, create/drain/delete nothing"},
 			&cli.StringFlag{Name: "log-file", Usage: "log here (default: EHOS_PROVISIONER_LOG under condor_master, else stderr)"},
 			&cli.StringFlag{Name: "log-format", Usage: "json or console (default: ehos.yaml log.format)"},

@@ -29,6 +29,13 @@ func run(c *cli.Context) error {
 		return cmdline.Usagef(c, "unexpected argument %q: ehos_provisioner takes options only", c.Args().First())
 	}
 	stop, hard := signals()
+	if c.Bool("once") {
+		// By hand: an unreachable Keystone or collector must not hold the
+		// one cycle for the tools' own, longer limits.
+		var cancel context.CancelFunc
+		hard, cancel = context.WithTimeout(hard, c.Duration("timeout"))
+		defer cancel()
+	}
 	tools := &condor.Client{}
 	underMaster := os.Getenv("CONDOR_INHERIT") != ""
 
@@ -85,6 +92,9 @@ func run(c *cli.Context) error {
 	clouds, err := openstack.OpenAll(hard, cfg.Clouds, copts)
 	if err != nil {
 		log.Error().Err(err).Msg("clouds")
+		if hard.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("open clouds: gave up after --timeout %s: %w", c.Duration("timeout"), err)
+		}
 		return fmt.Errorf("open clouds: %w", err)
 	}
 	opt := provision.OptionsFrom(cfg)
@@ -131,6 +141,9 @@ func run(c *cli.Context) error {
 
 	if c.Bool("once") {
 		rep, err := p.RunOnce(hard, time.Now())
+		if hard.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("gave up after --timeout %s: %w", c.Duration("timeout"), errors.Join(err, hard.Err()))
+		}
 		if err != nil {
 			return err
 		}
