@@ -44,6 +44,13 @@ func (c *Client) Run(ctx context.Context, tool string, args ...string) ([]byte, 
 }
 
 func (c *Client) run(ctx context.Context, stdin []byte, tool string, args ...string) ([]byte, error) {
+	out, _, err := c.runFull(ctx, stdin, tool, args...)
+	return out, err
+}
+
+// runFull is run that also returns all the tool said on standard error
+// (the error holds a summary of it).
+func (c *Client) runFull(ctx context.Context, stdin []byte, tool string, args ...string) ([]byte, []byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -67,9 +74,9 @@ func (c *Client) run(ctx context.Context, stdin []byte, tool string, args ...str
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	if err == nil {
-		return stdout.Bytes(), nil
+		return stdout.Bytes(), stderr.Bytes(), nil
 	}
-	return stdout.Bytes(), classify(name, err, ctx.Err(), quotable(tool, stdout.String()), stderr.String())
+	return stdout.Bytes(), stderr.Bytes(), classify(name, err, ctx.Err(), quotable(tool, stdout.String()), stderr.String())
 }
 
 // Tools whose standard output is a secret when they work, and may be one

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // fakeTools makes a BinDir whose tools are shell scripts: each prints the
@@ -232,5 +234,26 @@ func TestFailedToolErrorsHoldNoToken(t *testing.T) {
 	_, err = c.Status(context.Background(), StatusQuery{})
 	if err == nil || strings.Contains(err.Error(), "eyJ") || !strings.Contains(err.Error(), "[token redacted]") {
 		t.Errorf("condor_status error: %v", err)
+	}
+}
+
+func TestConfigValReadsAllKnobsInOneCall(t *testing.T) {
+	dir := t.TempDir()
+	// As condor_config_val does: defined values on stdout in order, the
+	// others named on stderr, exit 1 when any is undefined.
+	script := "#!/bin/sh\necho \"$*\" >>\"$(dirname \"$0\")/calls\"\nrc=0\nfor n in \"$@\"; do case $n in A) echo 1;; C) echo 'x y';; E) echo;; *) echo \"Not defined: $n\" >&2; rc=1;; esac; done\nexit $rc\n"
+	if err := os.WriteFile(filepath.Join(dir, "condor_config_val"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{BinDir: dir}
+	got, err := c.ConfigVal(context.Background(), "A", "B", "C", "D", "E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]string{"A": "1", "C": "x y", "E": ""}, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	if n := strings.Count(calls(t, dir), "\n"); n != 1 {
+		t.Errorf("%d condor_config_val calls, want 1:\n%s", n, calls(t, dir))
 	}
 }
