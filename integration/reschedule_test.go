@@ -20,6 +20,7 @@ import (
 // negotiator interval of 5 minutes, a job queued before its worker joined
 // starts within seconds of the request, not at the next periodic cycle.
 func TestRescheduleStartsAJobOnANewWorker(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: "NEGOTIATOR_INTERVAL = 300\n"})
 	cl := pool.Client()
 	ctx := context.Background()

@@ -103,6 +103,7 @@ func reach(t *testing.T, from, to *Host, port int) (tcp, udp bool) {
 }
 
 func TestHostsTalkAndTheFirewallLetsOnly9618In(t *testing.T) {
+	t.Parallel()
 	requireNetns(t)
 	n := newNetwork(t)
 	cm, err := n.AddHost("cm")
@@ -161,6 +162,7 @@ func TestHostsTalkAndTheFirewallLetsOnly9618In(t *testing.T) {
 }
 
 func TestNoRouteOutOfAHost(t *testing.T) {
+	t.Parallel()
 	requireNetns(t)
 	n := newNetwork(t)
 	h, err := n.AddHost("lonely")
@@ -192,6 +194,7 @@ func TestNoRouteOutOfAHost(t *testing.T) {
 // TestReapsWhatAKilledRunLeft kills a process that made a network with a
 // process running in one of its hosts; the next New removes both.
 func TestReapsWhatAKilledRunLeft(t *testing.T) {
+	t.Parallel()
 	requireNetns(t)
 	if os.Getenv("EHOS_NETNS_HELPER") == "1" {
 		n, err := New("")
