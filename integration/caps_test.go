@@ -17,6 +17,7 @@ import (
 // region back-offs pass, and says why: max counts the server it cannot
 // delete. (Before, 5 servers existed under max 1.)
 func TestMaxHoldsWhileDeletesAreRefused(t *testing.T) {
+	t.Parallel()
 	broken := localcloud.Faults{BootError: "No valid host was found.", DeleteStatus: 409}
 	s := StartStack(t, StackOptions{
 		Scaling: strings.Replace(defaultStackScaling, "max: 6", "max: 1", 1),

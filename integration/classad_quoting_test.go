@@ -19,6 +19,7 @@ import (
 // condor_status -json: HTCondor must store exactly what classad.Stored
 // predicts, and a -constraint written with classad.Quote must find it.
 func TestClassAdQuotingMatchesHTCondor(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

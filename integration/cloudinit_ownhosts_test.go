@@ -23,6 +23,7 @@ import (
 // port, and the pool scales back to zero with every VM shut down through its
 // init and its host gone.
 func TestBurstThroughCloudInitWorkersOnTheirOwnHosts(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{CloudInit: true, OwnHosts: true})
 	cl := s.Pool.Client()
 	ctx := context.Background()

@@ -42,6 +42,7 @@ func renderShipped(t *testing.T, name string) []byte {
 // (cloud-init 25.1 of trixie); a document with a wrong key type does not, so
 // the check can fail.
 func TestCloudInitSchema(t *testing.T) {
+	t.Parallel()
 	root := RequireCloudInit(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -70,6 +71,7 @@ func TestCloudInitSchema(t *testing.T) {
 // startds join the pool and run a burst of jobs; then the pool scales back
 // to zero.
 func TestCloudInitWorkersRunJobs(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{CloudInit: true})
 	cl := s.Pool.Client()
 	ctx := context.Background()
@@ -248,6 +250,7 @@ func bootImageVM(t *testing.T, name string, doc []byte, binds []string, skip ...
 // schedd, and the provisioner started (ehos itself is in the image: the
 // curl download is skipped by master.yaml's own test).
 func TestCloudInitBaseAndMasterImages(t *testing.T) {
+	t.Parallel()
 	t.Run("base.yaml", func(t *testing.T) {
 		vm, dir := bootImageVM(t, "ehos-base", renderShipped(t, "base.yaml"), nil, "package-update-upgrade-install")
 		b, _ := os.ReadFile(filepath.Join(dir, "console.log"))

@@ -24,6 +24,7 @@ import (
 // HTCondor's. (A string that looks like "/Expr(...)/" is not tried: HTCondor's
 // JSON cannot tell it from an expression.)
 func TestClassadQuotingRoundTripsThroughHTCondor(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	c := pool.Client()
 	ctx := context.Background()
@@ -81,6 +82,7 @@ func grepLine(text, name string) string {
 
 // Errors are classified: a missing tool, an unreachable collector.
 func TestCondorErrorsAreClassified(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	c := pool.Client()
 	ctx := context.Background()
@@ -108,6 +110,7 @@ func TestCondorErrorsAreClassified(t *testing.T) {
 // EHOS_CAPTURE=1 (go test -tags integration -run TestCaptureTestdata ./integration/),
 // or writes into EHOS_CAPTURE_DIR instead when set.
 func TestCaptureTestdata(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("EHOS_CAPTURE") != "1" {
 		t.Skip("set EHOS_CAPTURE=1 to recapture lib/condor/testdata")
 	}
@@ -165,6 +168,7 @@ log = job.log
 // ads, as the provisioner does for offline flavor ads, although the collector
 // demands IDTOKENS for ADVERTISE_STARTD.
 func TestToolsCanAdvertiseOfflineStartdAds(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	c := pool.Client()
 	ctx := context.Background()

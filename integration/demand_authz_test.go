@@ -21,6 +21,7 @@ import (
 // other than the central manager needs in its token: UPDATE_AD_GENERIC and
 // INVALIDATE_ADS_GENERIC are DAEMON-level commands, the queries READ.
 func TestDemandReporterAuthorization(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

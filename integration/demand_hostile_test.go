@@ -55,6 +55,7 @@ type hostileJob struct {
 // and each hostile group is either carried with exactly the value HTCondor
 // holds or skipped with a warning naming it, never failing the batch.
 func TestHostilePinsThroughRealCondorQ(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

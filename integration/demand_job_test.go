@@ -23,6 +23,7 @@ import (
 // restarts (and stays in the queue), and withdraws the demand when the jobs
 // go.
 func TestDemandJobSurvivesScheddRestart(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig + "EHOS_POOL_NAME = " + demandPool + "\n"})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -139,6 +140,7 @@ func submitShippedDemandJob(ctx context.Context, t *testing.T, pool *integration
 // loop; its hold reason names the exit code and the log, and the job ad's
 // Iwd and Err (what ehos doctor reads) lead to the error line.
 func TestHeldDemandJobSaysWhy(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

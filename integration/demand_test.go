@@ -60,6 +60,7 @@ var demandShapes = []demandShape{
 // offline flavor ads, the reporter's EHOSDemand ads, the negotiator's
 // verdict joined in, then a worker runs the jobs and the demand goes away.
 func TestDemandWithRealNegotiator(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -321,6 +322,7 @@ func checkHookAttrs(t *testing.T, ctx context.Context, pool *integration.Pool, c
 // advertises one offline ad per offer and, when an offer goes, the
 // collector drops its ad.
 func TestFlavorAdsOfferAndWithdraw(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -15,6 +15,7 @@ import (
 // pool with one worker, a small burst of jobs, condor_status and condor_q as
 // they run. It grows into the full demo (local cloud + provisioner) later.
 func TestDemoPool(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("EHOS_DEMO") != "1" {
 		t.Skip("set EHOS_DEMO=1 (make demo) to run the demo")
 	}

@@ -17,6 +17,7 @@ import (
 // peaceful condor_off makes the startd leave the pool: the scale-down path,
 // through lib/condor.
 func TestGracefulDrainLetsTheJobFinishThenOffRemovesTheWorker(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	w := pool.StartWorker(t, "drainme", "")
 	c := pool.Client()

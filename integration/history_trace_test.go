@@ -20,6 +20,7 @@ import (
 // that completed, with their request and last run time; the scheduler
 // universe and a removed job left out) and replayed to the end.
 func TestHistoryTraceReplays(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	cl := pool.Client()
 	ctx := context.Background()

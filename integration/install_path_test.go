@@ -50,8 +50,22 @@ log:
 // submitted, as the condor user, from the shipped submit file as installed;
 // a user's burst scales the pool up and back to zero. No shipped file is
 // rewritten for the test: anything that had to be is a bug in the file.
+//
+// It runs twice side by side: on loopback, and with the central manager and
+// every worker on a test host of its own (network namespaces, 9618 only).
 func TestInstallPathScalesUpAndDown(t *testing.T) {
-	in := integration.InstallCentralManager(t, integration.InstalledOptions{EhosYAML: installedEhosYAML,
+	t.Parallel()
+	for _, own := range []bool{false, true} {
+		name := map[bool]string{false: "loopback", true: "own-hosts"}[own]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			installPathScalesUpAndDown(t, own)
+		})
+	}
+}
+
+func installPathScalesUpAndDown(t *testing.T, ownHosts bool) {
+	in := integration.InstallCentralManager(t, integration.InstalledOptions{EhosYAML: installedEhosYAML, OwnHosts: ownHosts,
 		Before: func(t testing.TB, in *integration.Installed) {
 			// A user to submit the burst, as on any submit host.
 			cmd := []string{"chroot", in.Root, "useradd", "-m", "-u", "5001", "alice"}
@@ -130,7 +144,7 @@ func TestInstallPathScalesUpAndDown(t *testing.T) {
 		if !strings.Contains(h, "ehos-e2e-") {
 			t.Errorf("a job ran on %q, not an ehos worker", h)
 		}
-		// On hosts of their own (EHOS_OWN_HOSTS=1): at a worker's own
+		// On hosts of their own: at a worker's own
 		// address behind the shared port, not the central manager's.
 		if in.Host != nil && (!strings.Contains(claim, ":9618?") || strings.HasPrefix(claim, "<"+in.CentralManager+":")) {
 			t.Errorf("a job ran on %s at %s: not a worker's own host behind 9618", h, claim)

@@ -206,7 +206,7 @@ MASTER_BACKOFF_CONSTANT = 1
 			t.Errorf("stop the installed central manager: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("kept %s; logs:\n%s", in.Dir, logTails(filepath.Join(in.Root, "var/log/condor")))
+			t.Logf("kept %s; logs:\n%s", in.Dir, tails(filepath.Join(in.Dir, "condor_master.out"), filepath.Join(in.Root, "var/log/condor")))
 		}
 	})
 	in.WaitFor(t, 90*time.Second, "the installed collector, negotiator and schedd", func(ctx context.Context) (bool, error) {

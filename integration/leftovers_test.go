@@ -15,6 +15,7 @@ import (
 // process) is cleaned up by the next run: its processes killed, its
 // directory removed. A live run's directory is left alone.
 func TestLeftoversOfAKilledRunAreCleanedUp(t *testing.T) {
+	// Runs alone (no t.Parallel): kills a whole test run with -9 and times what the next one cleans.
 	RequireCondor(t)
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {

@@ -50,6 +50,7 @@ func renderedWorkerFile(t *testing.T, path string) string {
 // does not. The iptables fallback line is not exercised here (no iptables
 // on this host).
 func TestMetadataServiceOnlyForRoot(t *testing.T) {
+	t.Parallel()
 	var missing []string
 	for _, tool := range []string{"unshare", "ip", "nft", "python3", "setpriv", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {

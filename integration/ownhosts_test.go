@@ -25,6 +25,7 @@ import (
 // 9618 closed on the central manager a second worker cannot join; opened
 // again, it does.
 func TestWorkersOnTheirOwnHostsNeed9618(t *testing.T) {
+	t.Parallel()
 	RequireCondor(t)
 	n := RequireNetwork(t)
 	cmHost := AddHost(t, n, "cm", netns.HTCondorGroup...)
@@ -108,6 +109,7 @@ queue
 // jobs run there, and the pool scales back to zero with every VM's host
 // gone.
 func TestBurstScalesThroughWorkersOnTheirOwnHosts(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{OwnHosts: true})
 	cl := s.Pool.Client()
 	ctx := context.Background()
@@ -164,6 +166,7 @@ func TestBurstScalesThroughWorkersOnTheirOwnHosts(t *testing.T) {
 // its pool and worker up) takes every daemon with it, in every host; the
 // next network it starts removes the namespaces.
 func TestKilledRunOnOwnHostsLeavesNothing(t *testing.T) {
+	// Runs alone (no t.Parallel): kills a test run with -9 and times how fast its hosts empty.
 	RequireCondor(t)
 	RequireNetwork(t)
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestWorkersOnTheirOwnHostsNeed9618$", "-test.v", "-test.count=1")

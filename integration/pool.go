@@ -382,9 +382,18 @@ func tail(path string, n int) string {
 }
 
 func logTails(dir string) string {
+	return tails(filepath.Join(dir, "condor_master.out"), filepath.Join(dir, "log"))
+}
+
+// tails is the end of a master's output file and of its daemons' logs in logDir.
+func tails(masterOut, logDir string) string {
 	var b strings.Builder
-	for _, f := range []string{"condor_master.out", "log/MasterLog", "log/CollectorLog", "log/NegotiatorLog", "log/SchedLog", "log/StartLog"} {
-		if s := tail(filepath.Join(dir, f), 15); s != "" {
+	files := []string{masterOut}
+	for _, f := range []string{"MasterLog", "CollectorLog", "NegotiatorLog", "SchedLog", "StartLog"} {
+		files = append(files, filepath.Join(logDir, f))
+	}
+	for _, f := range files {
+		if s := tail(f, 15); s != "" {
 			b.WriteString(s)
 			b.WriteString("\n")
 		}

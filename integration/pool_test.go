@@ -17,6 +17,7 @@ import (
 // A vanilla job submitted to the loopback pool runs to completion on a
 // worker's startd, all observed through lib/condor.
 func TestVanillaJobCompletesOnWorker(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	w := pool.StartWorker(t, "worker1", "")
 	c := pool.Client()

@@ -18,10 +18,14 @@ import (
 // Process is a condor_master started by StartMaster, with its daemons.
 type Process struct {
 	ConfigFile string
-	Output     string // file holding the master's stdout and stderr
-	cmd        *exec.Cmd
-	done       chan struct{}
-	waitErr    error
+	// Root is the HTCondor root it runs in: a copy of its own for an
+	// installed central manager, whose ConfigFile (/etc/condor/condor_config)
+	// every other installed one shares. "" for a VM booted by cloud-init.
+	Root    string
+	Output  string // file holding the master's stdout and stderr
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
 }
 
 // StartMaster starts `condor_master -f` with configFile (CONDOR_CONFIG) in the
@@ -101,7 +105,7 @@ func StartMasterWith(ctx context.Context, inst *Install, o MasterOptions) (*Proc
 	if err != nil {
 		return nil, fmt.Errorf("start condor_master (%s): %w", configFile, err)
 	}
-	p := &Process{ConfigFile: configFile, Output: out, cmd: cmd, done: make(chan struct{})}
+	p := &Process{ConfigFile: configFile, Root: root, Output: out, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.done)
@@ -141,7 +145,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	}
 	select {
 	case <-p.done:
-		killByConfig(p.ConfigFile)
+		killByConfigIn(p.Root, p.ConfigFile)
 		return nil
 	case <-ctx.Done():
 	}
@@ -150,7 +154,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	}
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
-	killByConfig(p.ConfigFile)
+	killByConfigIn(p.Root, p.ConfigFile)
 	return fmt.Errorf("condor_master (%s) did not stop in time: killed", p.ConfigFile)
 }
 
@@ -169,10 +173,22 @@ func childPid(pid int) int {
 
 // killByConfig kills every process whose CONDOR_CONFIG is configFile or lies
 // under it (a directory): the last resort for anything that escaped.
-func killByConfig(configFile string) int {
+func killByConfig(configFile string) int { return killByConfigIn("", configFile) }
+
+// killByConfigIn is killByConfig for the processes whose root directory is
+// root ("": any). Without it, stopping one installed central manager killed
+// every other one running beside it: their CONDOR_CONFIG is the same path,
+// each inside its own copy of the root.
+func killByConfigIn(root, configFile string) int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
+	}
+	var rootInfo os.FileInfo
+	if root != "" {
+		if rootInfo, err = os.Stat(root); err != nil {
+			return 0
+		}
 	}
 	n := 0
 	self := os.Getpid()
@@ -192,6 +208,11 @@ func killByConfig(configFile string) int {
 			}
 			s := string(v)
 			if s == configFile || strings.HasPrefix(s, strings.TrimSuffix(configFile, "/")+"/") {
+				if rootInfo != nil {
+					if st, err := os.Stat(fmt.Sprintf("/proc/%d/root", pid)); err != nil || !os.SameFile(st, rootInfo) {
+						break
+					}
+				}
 				if syscall.Kill(pid, syscall.SIGKILL) == nil {
 					n++
 				}

@@ -21,6 +21,7 @@ import (
 // every job completes → workers drain and their VMs are deleted, back to
 // min (0).
 func TestProvisionerScalesUpAndDown(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{})
 	cl := s.Pool.Client()
 	ctx := context.Background()
@@ -121,6 +122,7 @@ func (w *serverWatch) snapshot() (seen map[string]string, status map[string]stri
 // they are its own) and creates only what is still missing. No VM is
 // created twice and none is left behind.
 func TestProvisionerKilledMidScaleUp(t *testing.T) {
+	// Runs alone (no t.Parallel): kill -9 of the provisioner at a chosen moment of the scale-up.
 	s := StartStack(t, StackOptions{BootDelay: 8 * time.Second, Scaling: strings.Replace(defaultStackScaling, "max_creates_per_cycle: 6", "max_creates_per_cycle: 2", 1)})
 	w := watchServers(t, s)
 	ctx := context.Background()
@@ -156,6 +158,7 @@ func TestProvisionerKilledMidScaleUp(t *testing.T) {
 // timeout), backs those regions off and serves the jobs from the region
 // that works.
 func TestBrokenRegionsAreReapedAndDemandMoves(t *testing.T) {
+	t.Parallel()
 	scaling := strings.Replace(defaultStackScaling, "boot_timeout: 90s", "boot_timeout: 20s", 1)
 	s := StartStack(t, StackOptions{
 		Scaling: scaling,
@@ -200,6 +203,7 @@ func TestBrokenRegionsAreReapedAndDemandMoves(t *testing.T) {
 // the workers of short jobs around it are drained and deleted; it runs once,
 // to the end.
 func TestScaleDownNeverKillsARunningJob(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{})
 	cl := s.Pool.Client()
 	ctx := context.Background()
@@ -232,6 +236,7 @@ func TestScaleDownNeverKillsARunningJob(t *testing.T) {
 // (provision.DefaultDrainRecheck), once HTCondor shows the drain, rather
 // than by the next regular cycle; and the job it ran finished first.
 func TestFollowUpDeletesADrainedWorkerSoon(t *testing.T) {
+	t.Parallel()
 	const cycle = 12 * time.Second
 	s := StartStack(t, StackOptions{Scaling: strings.Replace(strings.Replace(defaultStackScaling,
 		"cycle: 3s", "cycle: 12s", 1), "idle_before_retire: 15s", "idle_before_retire: 5s", 1)})
@@ -287,6 +292,7 @@ func TestFollowUpDeletesADrainedWorkerSoon(t *testing.T) {
 // cannot run it; its job runs to the end, the VM goes, and an m1.medium
 // takes its place for the 2-cpu job.
 func TestMaxHeldPoolMakesRoomWithoutKilling(t *testing.T) {
+	t.Parallel()
 	scaling := strings.NewReplacer("max: 6", "max: 1", "boot_timeout: 90s", "boot_timeout: 30s").Replace(defaultStackScaling)
 	s := StartStack(t, StackOptions{Scaling: scaling})
 	cl := s.Pool.Client()

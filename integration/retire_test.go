@@ -21,6 +21,7 @@ import (
 // publishes EHOSRetire = True, its START (as cloudinit/worker.yaml sets it)
 // refuses new jobs, and the provisioner sees it draining.
 func TestRetireRequestIsPulledByTheWorker(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	cl := pool.Client()
 	ctx := context.Background()

@@ -46,6 +46,7 @@ func probeAd(name string) classad.Ad {
 // holding that token cannot advertise a startd ad, while one holding
 // another worker's token still can.
 func TestRevokedTokenCannotAdvertise(t *testing.T) {
+	t.Parallel()
 	revoked := filepath.Join(makeDir(t, "revocation"), "ehos-revoked-tokens.conf")
 	p := StartPool(t, PoolOptions{ExtraConfig: "include ifexist : " + revoked + "\n"})
 	ctx := context.Background()

@@ -155,6 +155,7 @@ type condorAd struct {
 // The rendered worker.yaml, applied like cloud-init would, joins the real
 // pool with its own narrowly scoped token and runs a job.
 func TestRenderedWorkerJoinsAndRunsJob(t *testing.T) {
+	t.Parallel()
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
 	const vm = "ehos-itest-tw1"
 	token := p.MintToken(t, vmIdentity(vm), WorkerAuthz, time.Hour)
@@ -223,6 +224,7 @@ queue
 // A worker whose token is expired, or signed by another pool's key, is
 // refused by the real collector: its startd never shows up.
 func TestRenderedWorkerWithBadTokenIsRefused(t *testing.T) {
+	t.Parallel()
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
 
 	expired := p.MintToken(t, vmIdentity("ehos-itest-expired"), WorkerAuthz, time.Second)

@@ -160,6 +160,7 @@ exit 0
 // master as root, the job as its owner); the metadata address is covered by
 // TestMetadataServiceOnlyForRoot, since this pool has no metadata service.
 func TestJobCannotReadItsWorkersToken(t *testing.T) {
+	t.Parallel()
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
 	const vm = "ehos-itest-tok1" // a worker identity the shipped rules let in
 	token := p.MintToken(t, vmIdentity(vm), WorkerAuthz, time.Hour)

@@ -15,6 +15,7 @@ import (
 // A worker whose token is forged (bad signature) or expired is refused by the
 // collector: its startd never shows, and the refusal is in its logs.
 func TestWorkerWithBadTokenIsRefused(t *testing.T) {
+	t.Parallel()
 	pool := StartPool(t, PoolOptions{})
 	good := pool.MintToken(t, WorkerIdentity, WorkerAuthz, time.Hour)
 	expired := pool.MintToken(t, WorkerIdentity, WorkerAuthz, time.Second)

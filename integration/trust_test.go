@@ -52,6 +52,7 @@ func forgedSlot(name, host string, attrs classad.Ad) classad.Ad {
 // COLLECTOR_REQUIREMENTS: the test records what they do (the provisioner
 // copes, see TestForgedAdsWithAWorkersTokenChangeNothing).
 func TestCollectorRefusesAWorkersAdsForOtherVMs(t *testing.T) {
+	t.Parallel()
 	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t)})
 	const a, b = "ehos-demo-aaaa", "ehos-demo-bbbb"
 	ehosAttrs := "EHOSName = \"" + a + "\"\nEHOSPool = \"demo\"\nSTARTD_ATTRS = $(STARTD_ATTRS) EHOSName EHOSPool\n"
@@ -141,6 +142,7 @@ func TestCollectorRefusesAWorkersAdsForOtherVMs(t *testing.T) {
 // invalidation of the busy VM's ads change nothing ehos does to the other
 // VMs, and `ehos doctor` names the attempt.
 func TestForgedAdsWithAWorkersTokenChangeNothing(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{
 		Clouds:  "  - name: alpha\n    regions: [RegionOne]\n    image: ehos-worker\n    flavors: [m1.small]\n    network: private\n",
 		Scaling: strings.Replace(strings.Replace(defaultStackScaling, "min: 0", "min: 3", 1), "max: 6", "max: 4", 1),

@@ -16,6 +16,7 @@ import (
 // job is "unmatched on real workers", the worker retires and no VM is
 // created for it again. A normal job submitted afterwards still gets one.
 func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
+	t.Parallel()
 	s := StartStack(t, StackOptions{Scaling: defaultStackScaling + "  unmatched_after: 20s\n"})
 	w := watchServers(t, s)
 	cl := s.Pool.Client()

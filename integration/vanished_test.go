@@ -23,6 +23,7 @@ import (
 // runs there, and says so in its report. Only after the job has finished
 // is the VM deleted.
 func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
+	t.Parallel()
 	scaling := strings.NewReplacer("orphan_grace: 30s", "orphan_grace: 6s").Replace(defaultStackScaling)
 	// No periodic startd update: once invalidated, the ad stays away
 	// while the job runs (the loop below keeps it away regardless).

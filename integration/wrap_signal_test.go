@@ -23,6 +23,7 @@ import (
 // ignored SIGQUIT, the master never heard of the stop, and (unshare's
 // --kill-child sends that same SIGQUIT) a killed caller left it running.
 func TestMasterStartedInTheBackgroundShutsDownFast(t *testing.T) {
+	// Runs alone (no t.Parallel): it measures how fast a master shuts down.
 	inst := RequireCondor(t)
 	dir := makeDir(t, "bgmaster")
 	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {

@@ -13,6 +13,7 @@ import (
 // NoCloud seed, with the image settings beside it, boots the VM directory
 // and removes it when the server goes.
 func TestCloudInitRunnerSeedsNoCloud(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ud := []byte("#cloud-config\nruncmd:\n  - [systemctl, restart, condor]\n")
 	var booted, stopped string

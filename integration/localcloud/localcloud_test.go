@@ -15,6 +15,7 @@ import (
 )
 
 func TestStartsFast(t *testing.T) {
+	// Runs alone (no t.Parallel): it measures the start-up time.
 	t0 := time.Now()
 	s, err := Start(Options{})
 	if err != nil {
@@ -37,6 +38,7 @@ func TestStartsFast(t *testing.T) {
 }
 
 func TestRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
 	for _, addr := range []string{"0.0.0.0:0", ":0", "10.1.2.3:5000"} {
 		if s, err := Start(Options{Addr: addr}); err == nil {
 			s.Close()
@@ -46,6 +48,7 @@ func TestRefusesNonLoopback(t *testing.T) {
 }
 
 func TestNovaErrorShapes(t *testing.T) {
+	t.Parallel()
 	s, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +106,7 @@ func getToken(t *testing.T, s *Server) string {
 }
 
 func TestCondorRunnerLayout(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var cfgSeen string
 	stopped := make(chan struct{})
@@ -169,6 +173,7 @@ func (f stopFunc) Stop(ctx context.Context) error { return f(ctx) }
 // lib/tmpl/testdata/worker.golden) lands in the VM root with its paths
 // moved there and the flavor's size advertised.
 func TestCondorRunnerWorkerTemplate(t *testing.T) {
+	t.Parallel()
 	ud, err := os.ReadFile("testdata/worker-rendered.yaml")
 	if err != nil {
 		t.Fatal(err)

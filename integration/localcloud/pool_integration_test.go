@@ -57,6 +57,7 @@ MAXJOBRETIREMENTTIME = 600
 // worker that joins a real pool with the size of its flavor; deleting the
 // server takes the worker out of the pool.
 func TestServerJoinsPool(t *testing.T) {
+	t.Parallel()
 	pool := integration.StartPool(t, integration.PoolOptions{})
 	vms, err := os.MkdirTemp("", "ehos-localcloud-vms-")
 	if err != nil {

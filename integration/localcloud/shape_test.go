@@ -20,6 +20,7 @@ import (
 // on GET servers/{id} only, never in servers/detail. An ACTIVE server with
 // networks "none" has the keys of real Nova's (no security_groups).
 func TestServerShapesMatchRealNova(t *testing.T) {
+	t.Parallel()
 	srv, err := Start(Options{BootDelay: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseSubnet(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, err string
 	}{
@@ -27,6 +28,7 @@ func TestParseSubnet(t *testing.T) {
 }
 
 func TestHostAddr(t *testing.T) {
+	t.Parallel()
 	n, _ := ParseSubnet("10.213.47.0/24")
 	for i, want := range map[int]string{1: "10.213.47.1", 2: "10.213.47.2", 254: "10.213.47.254", 255: "<nil>", 0: "<nil>"} {
 		if got := hostAddr(n, i).String(); got != want {
@@ -40,6 +42,7 @@ func TestHostAddr(t *testing.T) {
 }
 
 func TestOwnerOf(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]string{
 		"ehosnt-4026531836.123.456.1-br":  "4026531836.123.456",
 		"ehosnt-4026531836.123.456.7-cm":  "4026531836.123.456",
@@ -57,6 +60,7 @@ func TestOwnerOf(t *testing.T) {
 }
 
 func TestOwnerStampOfSelf(t *testing.T) {
+	t.Parallel()
 	s, err := ownerStamp(1)
 	if err != nil {
 		t.Skip(err)
