@@ -67,6 +67,7 @@ var usageWords = regexp.MustCompile(`Incorrect Usage|flag provided but not defin
 // Commands that run until Ctrl-C (--watch, --listen) and sudo lines are
 // left out.
 func TestDocCommandsRunAsWritten(t *testing.T) {
+	t.Parallel()
 	bin := bins(t)
 	n := 0
 	for _, doc := range []string{"../../README.md", "../../docs/install.md"} {

@@ -17,6 +17,7 @@ import (
 // Issue 25, item 1: a zero or negative --interval is a usage error, not a
 // panic in time.NewTicker.
 func TestBinStatusIntervalNotPositive(t *testing.T) {
+	t.Parallel()
 	iv := invocation{dir: t.TempDir()}
 	for _, v := range []string{"0", "-1s"} {
 		r := iv.run(t, "ehos", "status", "-w", "--interval", v)
@@ -29,6 +30,7 @@ func TestBinStatusIntervalNotPositive(t *testing.T) {
 
 // Item 2: options after arguments, for every command of both binaries.
 func TestBinOptionsAfterArguments(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	iv := invocation{dir: dir}
 	old := filepath.Join(dir, "old.yaml")
@@ -66,6 +68,7 @@ func TestBinOptionsAfterArguments(t *testing.T) {
 // Item 3: the file named is the file used, by every binary, found in one
 // documented order, with the knobs applied the same way.
 func TestBinConfigLookup(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	typo := filepath.Join(dir, "typo.yaml")
 	write(t, typo, "pool:\n  name: demo\n  central_manager: 127.0.0.1\nscaling:\n  maxx: 3\n", 0o600)
@@ -114,6 +117,7 @@ func TestBinConfigLookup(t *testing.T) {
 // Item 9: exit codes, help on stderr, one name for the clouds.yaml option,
 // exposed clouds.yaml refused by the provisioner too, no colour in files.
 func TestBinExitCodesAndConsistency(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	iv := invocation{dir: dir}
 	r := iv.run(t, "ehos", "status", "--jsn")
@@ -165,6 +169,7 @@ func TestBinExitCodesAndConsistency(t *testing.T) {
 // Item 10: clouds setup opens no SSH without --admin-cidr, says so, and
 // with it opens SSH from that CIDR only.
 func TestBinCloudsSetupOpensNoSSHByDefault(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, siteConfig)
 	for _, r := range []string{"RegionOne", "RegionTwo"} {
 		if _, err := s.srv.DropSecurityRules(r, "ehos", "tcp", 22); err != nil {
@@ -190,6 +195,7 @@ func TestBinCloudsSetupOpensNoSSHByDefault(t *testing.T) {
 // Item 5: config check refuses what every render would refuse, and render
 // --set refuses the characters docs/templates.md says it does.
 func TestBinConfigCheckRefusesWhatRenderRefuses(t *testing.T) {
+	t.Parallel()
 	dir, _, clouds := offlineSite(t)
 	iv := invocation{dir: dir}
 	for name, extra := range map[string]string{
@@ -221,6 +227,7 @@ func TestBinConfigCheckRefusesWhatRenderRefuses(t *testing.T) {
 // Items 7 and 8: config errors in the user's words, all at once, and a
 // size limit.
 func TestBinConfigErrorsInTheUsersWords(t *testing.T) {
+	t.Parallel()
 	dir, _, clouds := offlineSite(t)
 	iv := invocation{dir: dir}
 	check := func(name, body string) result {
@@ -254,6 +261,7 @@ func TestBinConfigErrorsInTheUsersWords(t *testing.T) {
 // Item 6: config migrate reads every original layout, refuses the new
 // form, and writes clouds.yaml where the lookup finds it.
 func TestBinConfigMigrate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	iv := invocation{dir: dir}
 	addr := closedPort(t)
@@ -330,6 +338,7 @@ func silentKeystone(t *testing.T) string {
 // waited for after about 2 s, clouds are checked in parallel, doctor prints
 // its findings as they come.
 func TestBinNoSilentWaits(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	addr := silentKeystone(t)
 	data, _ := os.ReadFile(clouds)
@@ -379,6 +388,7 @@ func TestBinNoSilentWaits(t *testing.T) {
 
 // Item 11: the habits of condor_* and openstack tools.
 func TestBinHabits(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	iv := invocation{dir: dir}
 
@@ -437,6 +447,7 @@ func TestBinHabits(t *testing.T) {
 
 // Item 11: --dry-run on the actions changes nothing.
 func TestBinDryRun(t *testing.T) {
+	t.Parallel()
 	s := newSite(t, siteConfig)
 	for _, r := range []string{"RegionOne", "RegionTwo"} {
 		if _, err := s.srv.DropSecurityRules(r, "ehos", "udp", 9618); err != nil {
@@ -455,6 +466,7 @@ func TestBinDryRun(t *testing.T) {
 }
 
 func TestBinDrainDryRun(t *testing.T) {
+	t.Parallel()
 	dir, cfg, _ := offlineSite(t)
 	tools := t.TempDir()
 	called := filepath.Join(tools, "drained")
@@ -475,6 +487,7 @@ func TestBinDrainDryRun(t *testing.T) {
 // Item 4, the provisioner by hand: --once gives up after --timeout, and
 // -v says what it waits for.
 func TestBinProvisionerOnceTimeout(t *testing.T) {
+	t.Parallel()
 	dir, cfg, clouds := offlineSite(t)
 	addr := silentKeystone(t)
 	data, _ := os.ReadFile(clouds)
