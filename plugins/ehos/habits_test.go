@@ -345,7 +345,7 @@ func TestBinNoSilentWaits(t *testing.T) {
 	write(t, clouds, regexp.MustCompile(`127\.0\.0\.1:[0-9]+`).ReplaceAllString(string(data), addr), 0o600)
 	iv := invocation{dir: dir}
 
-	r := iv.run(t, "ehos", "clouds", "check", "-c", cfg, "--clouds", clouds, "--timeout", "3s")
+	r := iv.run(t, "ehos", "clouds", "check", "-c", cfg, "--clouds", clouds, "--timeout", "5s")
 	wantCode(t, "clouds check against a silent Keystone", r, 1)
 	if !strings.Contains(r.err, "waiting for the clouds' APIs (site-a, site-b)") {
 		t.Errorf("clouds check said nothing while waiting:\n%s", r.err)
@@ -359,7 +359,7 @@ func TestBinNoSilentWaits(t *testing.T) {
 	// A collector that never answers (condor_status hangs).
 	hang := t.TempDir()
 	write(t, filepath.Join(hang, "condor_status"), "#!/bin/sh\nexec sleep 60\n", 0o755)
-	r = iv.run(t, "ehos", "status", "--condor-bin", hang, "--timeout", "3s")
+	r = iv.run(t, "ehos", "status", "--condor-bin", hang, "--timeout", "5s")
 	if r.code == 0 || !strings.Contains(r.err, "waiting for the collector (condor_status)") {
 		t.Errorf("status with a hanging collector: exit %d\n%s", r.code, r.err)
 	}

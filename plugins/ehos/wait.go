@@ -17,7 +17,7 @@ const DefaultTimeout = 30 * time.Second
 
 // waitAfter is how long a command waits in silence before it says what it
 // waits for.
-var waitAfter = 2 * time.Second
+const waitAfter = 2 * time.Second
 
 // waiter says on stderr what a command is waiting for, once it has waited
 // waitAfter, and again every 10 s, until stopped: a person at the terminal
