@@ -125,6 +125,7 @@ func (s *Server) computeRoutes(mux *http.ServeMux) {
 	h("POST /os-keypairs", s.createKeypair)
 	h("DELETE /os-keypairs/{name}", s.deleteKeypair)
 	h("GET /limits", s.limits)
+	h("GET /extensions", s.extensions)
 	h("GET /os-availability-zone", s.availabilityZones)
 	h("GET /os-availability-zone/detail", s.availabilityZonesDetail)
 	h("GET /os-quota-sets/{project}", s.quotaSet)
@@ -903,6 +904,31 @@ func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *regio
 	}
 	delete(rg.keypairs, r.PathValue("name"))
 	w.WriteHeader(202)
+}
+
+// novaExtensions are the aliases of Nova's frozen extension list that the
+// local cloud serves (openstacksdk reads the list before creating a server).
+var novaExtensions = map[string]string{
+	"os-availability-zone": "AvailabilityZone", "OS-EXT-AZ": "ExtendedAvailabilityZone",
+	"OS-EXT-IPS": "ExtendedIps", "OS-EXT-IPS-MAC": "ExtendedIpsMac", "OS-EXT-STS": "ExtendedStatus",
+	"OS-DCF": "DiskConfig", "OS-FLV-EXT-DATA": "FlavorExtraData", "os-flavor-extra-specs": "FlavorExtraSpecs",
+	"os-keypairs": "Keypairs", "os-quota-sets": "Quotas", "os-console-output": "ConsoleOutput",
+	"os-create-server-ext": "Createserverext", "os-user-data": "UserData", "OS-SRV-USG": "ServerUsage",
+}
+
+func (s *Server) extensions(w http.ResponseWriter, r *http.Request, rg *region) {
+	var aliases []string
+	for a := range novaExtensions {
+		aliases = append(aliases, a)
+	}
+	sort.Strings(aliases)
+	list := []any{}
+	for _, a := range aliases {
+		list = append(list, map[string]any{"alias": a, "name": novaExtensions[a], "links": []any{},
+			"namespace": "http://docs.openstack.org/compute/ext/fake_xml", "description": novaExtensions[a] + " support.",
+			"updated": "2014-12-03T00:00:00Z"})
+	}
+	writeJSON(w, 200, map[string]any{"extensions": list})
 }
 
 func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
