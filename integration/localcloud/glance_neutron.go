@@ -107,6 +107,7 @@ func (s *Server) networkRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+p+"/security-groups/{id}", s.regional(neutronError, s.getSecGroup))
 	mux.Handle("GET "+p+"/security-group-rules", s.regional(neutronError, s.listSecRules))
 	mux.Handle("POST "+p+"/security-group-rules", s.regional(neutronError, s.createSecRule))
+	mux.Handle("GET "+p+"/security-group-rules/{id}", s.regional(neutronError, s.getSecRule))
 	mux.Handle("DELETE "+p+"/security-group-rules/{id}", s.regional(neutronError, s.deleteSecRule))
 	mux.Handle("GET "+p+"/subnets", s.regional(neutronError, s.listSubnets))
 	mux.Handle("GET "+p+"/subnets/{id}", s.regional(neutronError, s.getSubnet))
@@ -398,6 +399,18 @@ func num(v any) any {
 		return int(f)
 	}
 	return v
+}
+
+func (s *Server) getSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, g := range rg.secgrps {
+		for _, rule := range g.Rules {
+			if rule.ID == r.PathValue("id") {
+				writeJSON(w, 200, map[string]any{"security_group_rule": s.ruleJSON(rg, g, rule)})
+				return
+			}
+		}
+	}
+	neutronError(w, 404, "Security group rule "+r.PathValue("id")+" could not be found.")
 }
 
 func (s *Server) deleteSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
