@@ -3,7 +3,6 @@
 package localcloud_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ehos-project/ehos/integration"
 	"github.com/ehos-project/ehos/integration/localcloud"
 	"gopkg.in/yaml.v3"
 )
@@ -26,29 +26,6 @@ const (
 	cliPublicKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB ehos-test"
 	cliFingerprint = "51:2c:b8:64:a6:30:f1:0d:f4:88:11:ad:02:a0:0d:d0"
 )
-
-// openstackCLI finds Debian's `openstack` and the Python that runs it (for
-// openstacksdk); without it the test skips, or fails where the client must
-// be there (CI, EHOS_REQUIRE_CONDOR=1).
-func openstackCLI(t *testing.T) (cli, python string) {
-	cli, err := exec.LookPath("openstack")
-	if err == nil {
-		var f *os.File
-		if f, err = os.Open(cli); err == nil {
-			line, _ := bufio.NewReader(f).ReadString('\n')
-			f.Close()
-			python = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "#!"), " "))
-		}
-	}
-	if err != nil || python == "" {
-		msg := "the standard OpenStack client is not installed (apt-get install python3-openstackclient)"
-		if os.Getenv("EHOS_REQUIRE_CONDOR") == "1" || os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return cli, python
-}
 
 // cliRead is one read command of the battery and what its JSON must hold.
 type cliRead struct {
@@ -209,7 +186,7 @@ print("ok")
 // wait=True.
 func TestStandardOpenStackClient(t *testing.T) {
 	t.Parallel()
-	cli, python := openstackCLI(t)
+	cli, python := integration.RequireOpenStackCLI(t)
 	srv, err := localcloud.Start(localcloud.Options{BootDelay: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
