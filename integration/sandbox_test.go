@@ -108,9 +108,17 @@ func TestDemoSandbox(t *testing.T) {
 		return server != "", nil
 	}, dead, more)
 	t.Logf("after %s: openstack server list: %s", time.Since(t0).Round(time.Second), server)
-	if st := sh("ehos status"); !strings.Contains(st, "alpha") {
-		t.Errorf("ehos status does not show the cloud:\n%s", st)
-	}
+	// A job no flavor holds is shown as unmet, with the reason.
+	os.WriteFile(filepath.Join(sb, "jobs", "huge.sub"), []byte("executable = /bin/sleep\narguments = 5\n"+
+		"transfer_executable = false\nrequest_cpus = 64\nrequest_memory = 256\nqueue\n"), 0o644)
+	huge, _, _ := strings.Cut(strings.Fields(sh("condor_submit -terse huge.sub"))[0], ".")
+	var status string
+	poll(t, time.Minute, time.Second, "ehos status showing the 64-cpu job as unmet", func(context.Context) (bool, error) {
+		status = sh("ehos status")
+		return strings.Contains(status, "fits no flavor") && strings.Contains(status, "unmet  ") &&
+			strings.Contains(status, "no configured flavor matches"), nil
+	}, dead, func() string { return status })
+	sh("condor_rm " + huge)
 	poll(t, 4*time.Minute, time.Second, "the job done and no server left", func(context.Context) (bool, error) {
 		return sh("condor_q "+cluster+" -af ClusterId") == "" && sh("openstack server list -f value -c ID") == "", nil
 	}, dead, more)
