@@ -2,6 +2,10 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -31,4 +35,36 @@ func RequireOpenStackCLI(t testing.TB) (cli, python string) {
 		t.Skip(msg)
 	}
 	return cli, python
+}
+
+// OpenStackSession runs lines in one interactive `openstack` process (one
+// Python start for many commands; each start costs about a second of CPU):
+// every line must succeed (nothing on stderr). It returns stdout.
+func OpenStackSession(ctx context.Context, cli string, env []string, lines []string) (string, error) {
+	cmd := exec.CommandContext(ctx, cli)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil || errb.Len() > 0 {
+		return out.String(), fmt.Errorf("openstack %q: %v\n%s", lines, err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// JSONValues splits a session's output into the JSON value of each command
+// (run with -f json), compacted.
+func JSONValues(out string) ([]string, error) {
+	dec := json.NewDecoder(strings.NewReader(out))
+	var vals []string
+	for dec.More() {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return vals, err
+		}
+		b, _ := json.Marshal(v)
+		vals = append(vals, string(b))
+	}
+	return vals, nil
 }

@@ -3,7 +3,6 @@
 package localcloud_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,37 +58,6 @@ var cliReads = []cliRead{
 	{"security group rule list ehos", []string{`"9618:9618"`}},
 }
 
-// cliSession runs lines in one interactive `openstack` process (one Python
-// start for many commands): every line must succeed (nothing on stderr)
-// and stdout is returned.
-func cliSession(ctx context.Context, cli string, env []string, lines []string) (string, error) {
-	cmd := exec.CommandContext(ctx, cli)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if err != nil || errb.Len() > 0 {
-		return out.String(), fmt.Errorf("openstack %q: %v\n%s", lines, err, errb.String())
-	}
-	return out.String(), nil
-}
-
-// jsonValues splits a session's output into the JSON value of each command.
-func jsonValues(out string) ([]string, error) {
-	dec := json.NewDecoder(strings.NewReader(out))
-	var vals []string
-	for dec.More() {
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return vals, err
-		}
-		b, _ := json.Marshal(v)
-		vals = append(vals, string(b))
-	}
-	return vals, nil
-}
-
 // cliBattery runs the battery against one clouds.yaml entry and region:
 // every read, then a server with user-data and properties through create,
 // show, list, its port, stop, start, snapshot, console and delete; a
@@ -126,11 +94,11 @@ func cliBattery(ctx context.Context, cli string, env []string, dir, name string,
 		lines = append(lines, r.args+" -f json")
 		checks = append(checks, r.want)
 	}
-	out, err := cliSession(ctx, cli, env, lines)
+	out, err := integration.OpenStackSession(ctx, cli, env, lines)
 	if err != nil {
 		return err
 	}
-	vals, err := jsonValues(out)
+	vals, err := integration.JSONValues(out)
 	if err != nil || len(vals) != len(lines) {
 		return fmt.Errorf("%d JSON answers to %d commands (%v):\n%s", len(vals), len(lines), err, out)
 	}
@@ -148,7 +116,7 @@ func cliBattery(ctx context.Context, cli string, env []string, dir, name string,
 
 	// Commands without output, then the console (plain text).
 	snap := "snap-" + name
-	out, err = cliSession(ctx, cli, env, []string{
+	out, err = integration.OpenStackSession(ctx, cli, env, []string{
 		"server stop " + srv, "server start " + srv,
 		"server image create --name " + snap + " --wait " + srv + " -f json", "image delete " + snap,
 		"keypair delete " + key, "security group rule delete " + rule.ID,
