@@ -12,6 +12,13 @@ import (
 	"testing"
 )
 
+// A public key and its fingerprint as ssh-keygen -l -E md5 prints it: the
+// oracle for keypair fingerprints (the local cloud's and Nova's).
+const (
+	TestPublicKey      = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB ehos-test"
+	TestKeyFingerprint = "51:2c:b8:64:a6:30:f1:0d:f4:88:11:ad:02:a0:0d:d0"
+)
+
 // RequireOpenStackCLI finds the standard `openstack` client (Debian's
 // python3-openstackclient) and the Python that runs it, for openstacksdk.
 // Without it the test skips, or fails where it must be there (CI,

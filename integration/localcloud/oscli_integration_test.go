@@ -19,13 +19,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// A public key and its fingerprint as ssh-keygen -l -E md5 prints it: the
-// oracle for the local cloud's keypair fingerprints.
-const (
-	cliPublicKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB ehos-test"
-	cliFingerprint = "51:2c:b8:64:a6:30:f1:0d:f4:88:11:ad:02:a0:0d:d0"
-)
-
 // cliRead is one read command of the battery and what its JSON must hold.
 type cliRead struct {
 	args string
@@ -69,7 +62,7 @@ func cliBattery(ctx context.Context, cli string, env []string, dir, name string,
 		return err
 	}
 	pub := ud + ".pub"
-	if err := os.WriteFile(pub, []byte(cliPublicKey+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(pub, []byte(integration.TestPublicKey+"\n"), 0o644); err != nil {
 		return err
 	}
 
@@ -86,8 +79,8 @@ func cliBattery(ctx context.Context, cli string, env []string, dir, name string,
 		{"server show " + srv, []string{`"key_name":"ehos-key"`, `"private":["10.0.0.`, `"flavor":"m1.tiny (1)"`}},
 		{"server list --name ^" + srv + "$", []string{`"Name":"` + srv + `"`}},
 		{"port list --server " + srv, []string{`"ip_address":"10.0.0.`}},
-		{"keypair create --public-key " + pub + " " + key, []string{`"fingerprint":"` + cliFingerprint + `"`}},
-		{"keypair show " + key, []string{`"fingerprint":"` + cliFingerprint + `"`}},
+		{"keypair create --public-key " + pub + " " + key, []string{`"fingerprint":"` + integration.TestKeyFingerprint + `"`}},
+		{"keypair show " + key, []string{`"fingerprint":"` + integration.TestKeyFingerprint + `"`}},
 		{fmt.Sprintf("security group rule create --protocol tcp --dst-port %d --remote-ip 192.0.2.0/24 ehos", port), []string{fmt.Sprintf(`"port_range_min":%d`, port)}},
 	}
 	for _, r := range more {
