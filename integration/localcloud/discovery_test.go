@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // noRedirect is a client that shows redirects instead of following them,
@@ -100,6 +101,54 @@ func TestKeypairFingerprint(t *testing.T) {
 	for _, bad := range []string{"", "ssh-rsa", "ssh-rsa !!!", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGVob3MtbG9jYWwtY2xvdWQtc2VlZGVkLXRlc3Qta2V5"} {
 		if got, err := sshFingerprint(bad); err == nil {
 			t.Errorf("%q: fingerprint %s, want an error", bad, got)
+		}
+	}
+}
+
+// The routes the standard client reads beyond ehos's own, as a member of
+// project alpha sees them.
+func TestClientRoutes(t *testing.T) {
+	s, err := Start(Options{BootDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tok := getToken(t, s)
+	project := s.clouds["alpha"].projectID
+	if err := s.AddServers("RegionOne", "w", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := "/compute/RegionOne/v2.1"
+	n := "/network/RegionOne/v2.0"
+	for _, tc := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{c + "/flavors/2/os-extra_specs", 200, `{"extra_specs":{}}`},
+		{c + "/flavors/2/os-extra_specs/hw:cpu_policy", 404, `"message":"Flavor 2 has no extra specs with key hw:cpu_policy."`},
+		{c + "/flavors/9/os-extra_specs", 404, `"itemNotFound"`},
+		{c + "/os-quota-sets/" + project, 200, `"instances":20`},
+		{c + "/os-quota-sets/" + project + "/detail", 200, `"instances":{"in_use":1,"limit":20,"reserved":0}`},
+		{c + "/os-quota-sets/someone-else", 403, `"message":"Policy doesn't allow os_compute_api:os-quota-sets:show to be performed."`},
+		{c + "/os-availability-zone/detail", 403, `"message":"Policy doesn't allow os_compute_api:os-availability-zone:detail to be performed."`},
+		{c + "/extensions", 200, `"alias":"os-keypairs"`},
+		{n + "/subnets", 200, `"cidr":"10.0.0.0/24"`},
+		{n + "/ports?device_id=nobody", 200, `{"ports":[]}`},
+		{n + "/quotas/" + project + "/details", 200, `"security_group":{"limit":10,"reserved":0,"used":2}`},
+		{n + "/quotas/someone-else", 403, `"NeutronError"`},
+		{n + "/availability_zones", 200, `"resource":"network"`},
+	} {
+		req, _ := http.NewRequest("GET", s.URL()+tc.path, nil)
+		req.Header.Set("X-Auth-Token", tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.want) {
+			t.Errorf("GET %s: %d %s, want %d with %s", tc.path, resp.StatusCode, b, tc.code, tc.want)
 		}
 	}
 }
