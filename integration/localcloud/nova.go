@@ -779,7 +779,7 @@ func (s *Server) flavorJSON(rg *region, f *flavor, detail bool) map[string]any {
 
 func (s *Server) flavorExtraSpecs(w http.ResponseWriter, r *http.Request, rg *region) {
 	id := r.PathValue("id")
-	if rg.flavorByRef(id) == nil || rg.flavorByRef(id).ID != id {
+	if f := rg.flavorByRef(id); f == nil || f.ID != id { // by id only, as Nova
 		novaError(w, 404, "Flavor "+id+" could not be found.")
 		return
 	}
