@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -28,12 +29,11 @@ func neutronError(w http.ResponseWriter, code int, msg string) {
 
 func (s *Server) imageRoutes(mux *http.ServeMux) {
 	p := "/image/{region}/v2"
-	mux.HandleFunc("GET /image/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
-		u := s.url + "/image/" + r.PathValue("region") + "/v2/"
+	exact(mux, "GET", "/image/{region}", s.regionalVersions(glanceError, func(w http.ResponseWriter, u string) {
 		writeJSON(w, 300, map[string]any{"versions": []any{
-			map[string]any{"id": "v2.16", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+			map[string]any{"id": "v2.16", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u + "/v2/"}}},
 		}})
-	})
+	}))
 	mux.Handle("GET "+p+"/images", s.regional(glanceError, s.listImages))
 	mux.Handle("GET "+p+"/images/{id}", s.regional(glanceError, s.getImage))
 	mux.Handle("DELETE "+p+"/images/{id}", s.regional(glanceError, s.deleteImage))
@@ -96,25 +96,33 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request, rg *region)
 
 func (s *Server) networkRoutes(mux *http.ServeMux) {
 	p := "/network/{region}/v2.0"
-	mux.HandleFunc("GET /network/{region}/{$}", func(w http.ResponseWriter, r *http.Request) {
-		u := s.url + "/network/" + r.PathValue("region") + "/v2.0/"
+	exact(mux, "GET", "/network/{region}", s.regionalVersions(neutronError, func(w http.ResponseWriter, u string) {
 		writeJSON(w, 200, map[string]any{"versions": []any{
-			map[string]any{"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u}}},
+			map[string]any{"id": "v2.0", "status": "CURRENT", "links": []any{map[string]any{"rel": "self", "href": u + "/v2.0/"}}},
 		}})
-	})
+	}))
 	mux.Handle("GET "+p+"/networks", s.regional(neutronError, s.listNetworks))
 	mux.Handle("GET "+p+"/networks/{id}", s.regional(neutronError, s.getNetwork))
 	mux.Handle("GET "+p+"/security-groups", s.regional(neutronError, s.listSecGroups))
 	mux.Handle("GET "+p+"/security-groups/{id}", s.regional(neutronError, s.getSecGroup))
 	mux.Handle("GET "+p+"/security-group-rules", s.regional(neutronError, s.listSecRules))
 	mux.Handle("POST "+p+"/security-group-rules", s.regional(neutronError, s.createSecRule))
+	mux.Handle("GET "+p+"/security-group-rules/{id}", s.regional(neutronError, s.getSecRule))
 	mux.Handle("DELETE "+p+"/security-group-rules/{id}", s.regional(neutronError, s.deleteSecRule))
+	mux.Handle("GET "+p+"/subnets", s.regional(neutronError, s.listSubnets))
+	mux.Handle("GET "+p+"/subnets/{id}", s.regional(neutronError, s.getSubnet))
+	mux.Handle("GET "+p+"/ports", s.regional(neutronError, s.listPorts))
+	mux.Handle("GET "+p+"/ports/{id}", s.regional(neutronError, s.getPort))
+	mux.Handle("GET "+p+"/availability_zones", s.regional(neutronError, s.networkAZs))
+	mux.Handle("GET "+p+"/quotas/{project}", s.regional(neutronError, s.networkQuota))
+	mux.Handle("GET "+p+"/quotas/{project}/details", s.regional(neutronError, s.networkQuota))
+	mux.Handle("GET "+p+"/quotas/{project}/default", s.regional(neutronError, s.networkQuota))
 }
 
 func (s *Server) networkJSON(rg *region, n *network) map[string]any {
 	return map[string]any{
 		"id": n.ID, "name": n.Name, "status": "ACTIVE", "admin_state_up": true, "shared": false,
-		"subnets": []string{}, "tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID,
+		"subnets": []string{n.SubnetID}, "tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID,
 		"router:external": n.Name == "public", "mtu": 1450, "availability_zones": []string{"nova"},
 		"description": "", "tags": []string{},
 	}
@@ -155,6 +163,129 @@ func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, rg *region) 
 		}
 	}
 	neutronError(w, 404, "Network "+r.PathValue("id")+" could not be found.")
+}
+
+func (s *Server) subnetJSON(rg *region, n *network) map[string]any {
+	return map[string]any{
+		"id": n.SubnetID, "name": n.Name + "-subnet", "network_id": n.ID, "ip_version": 4,
+		"cidr": n.Subnet + ".0/24", "gateway_ip": n.Subnet + ".1", "enable_dhcp": true,
+		"allocation_pools": []any{map[string]any{"start": n.Subnet + ".2", "end": n.Subnet + ".254"}},
+		"dns_nameservers":  []string{}, "host_routes": []any{}, "service_types": []string{},
+		"ipv6_ra_mode": nil, "ipv6_address_mode": nil, "subnetpool_id": nil, "segment_id": nil,
+		"tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID, "description": "", "tags": []string{},
+	}
+}
+
+func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, n := range rg.networks {
+		if match(r, map[string]string{"id": n.SubnetID, "name": n.Name + "-subnet", "network_id": n.ID}) {
+			list = append(list, s.subnetJSON(rg, n))
+		}
+	}
+	writeJSON(w, 200, map[string]any{"subnets": list})
+}
+
+func (s *Server) getSubnet(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, n := range rg.networks {
+		if n.SubnetID == r.PathValue("id") {
+			writeJSON(w, 200, map[string]any{"subnet": s.subnetJSON(rg, n)})
+			return
+		}
+	}
+	neutronError(w, 404, "Subnet "+r.PathValue("id")+" could not be found.")
+}
+
+// ports are the servers' addresses: one port per server and network, from
+// the moment the server has its address.
+func (s *Server) ports(rg *region) []map[string]any {
+	var vms []*vm
+	for _, v := range rg.servers {
+		vms = append(vms, v)
+	}
+	sortVMs(vms, false)
+	var out []map[string]any
+	for _, v := range vms {
+		for _, n := range v.networks {
+			p, ok := v.ports[n.Name]
+			if !ok {
+				continue
+			}
+			var sgs []string
+			for _, name := range v.secGroups {
+				for _, g := range rg.secgrps {
+					if g.Name == name {
+						sgs = append(sgs, g.ID)
+					}
+				}
+			}
+			out = append(out, map[string]any{
+				"id": p.ID, "name": "", "network_id": n.ID, "mac_address": p.MAC, "status": "ACTIVE",
+				"admin_state_up": true, "device_id": v.id, "device_owner": "compute:" + v.az,
+				"fixed_ips":       []any{map[string]any{"subnet_id": n.SubnetID, "ip_address": v.ips[n.Name]}},
+				"security_groups": sgs, "tenant_id": rg.cloud.projectID, "project_id": rg.cloud.projectID,
+				"binding:vnic_type": "normal", "port_security_enabled": true, "allowed_address_pairs": []any{},
+				"extra_dhcp_opts": []any{}, "description": "", "tags": []string{},
+			})
+		}
+	}
+	return out
+}
+
+func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, p := range s.ports(rg) {
+		if match(r, map[string]string{"id": p["id"].(string), "network_id": p["network_id"].(string),
+			"device_id": p["device_id"].(string), "device_owner": p["device_owner"].(string), "mac_address": p["mac_address"].(string)}) {
+			list = append(list, p)
+		}
+	}
+	writeJSON(w, 200, map[string]any{"ports": list})
+}
+
+func (s *Server) getPort(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, p := range s.ports(rg) {
+		if p["id"] == r.PathValue("id") {
+			writeJSON(w, 200, map[string]any{"port": p})
+			return
+		}
+	}
+	neutronError(w, 404, "Port "+r.PathValue("id")+" could not be found.")
+}
+
+func (s *Server) networkAZs(w http.ResponseWriter, r *http.Request, rg *region) {
+	list := []any{}
+	for _, a := range rg.azs {
+		list = append(list, map[string]any{"name": a, "resource": "network", "state": "available"})
+	}
+	writeJSON(w, 200, map[string]any{"availability_zones": list})
+}
+
+// networkQuota is Neutron's quotas/{project}[/details|/default] for the
+// token's own project.
+func (s *Server) networkQuota(w http.ResponseWriter, r *http.Request, rg *region) {
+	if r.PathValue("project") != rg.cloud.projectID {
+		neutronError(w, 403, "Policy doesn't allow get_quota to be performed.")
+		return
+	}
+	var groupRules int
+	for _, g := range rg.secgrps {
+		groupRules += len(g.Rules)
+	}
+	set := map[string][2]int{ // limit, used
+		"network": {100, len(rg.networks)}, "subnet": {100, len(rg.networks)}, "port": {500, len(s.ports(rg))},
+		"router": {10, 0}, "floatingip": {50, 0}, "security_group": {10, len(rg.secgrps)},
+		"security_group_rule": {100, groupRules}, "rbac_policy": {10, 0}, "subnetpool": {-1, 0},
+	}
+	out := map[string]any{}
+	for k, v := range set {
+		if strings.HasSuffix(r.URL.Path, "/details") {
+			out[k] = map[string]int{"limit": v[0], "used": v[1], "reserved": 0}
+		} else {
+			out[k] = v[0]
+		}
+	}
+	writeJSON(w, 200, map[string]any{"quota": out})
 }
 
 func (s *Server) ruleJSON(rg *region, g *secGroup, r secRule) map[string]any {
@@ -268,6 +399,18 @@ func num(v any) any {
 		return int(f)
 	}
 	return v
+}
+
+func (s *Server) getSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
+	for _, g := range rg.secgrps {
+		for _, rule := range g.Rules {
+			if rule.ID == r.PathValue("id") {
+				writeJSON(w, 200, map[string]any{"security_group_rule": s.ruleJSON(rg, g, rule)})
+				return
+			}
+		}
+	}
+	neutronError(w, 404, "Security group rule "+r.PathValue("id")+" could not be found.")
 }
 
 func (s *Server) deleteSecRule(w http.ResponseWriter, r *http.Request, rg *region) {

@@ -3,7 +3,9 @@ package localcloud
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -48,8 +50,11 @@ type vm struct {
 	stop       func(context.Context) error
 	console    []string
 	ips        map[string]string // network name → address
+	ports      map[string]port   // network name → its port
 	deleted    bool
 }
+
+type port struct{ ID, MAC string }
 
 // microversion of a compute request as major*1000+minor (2.1 → 2001).
 func microversion(r *http.Request) int {
@@ -72,7 +77,7 @@ func microversion(r *http.Request) int {
 }
 
 var novaErrorKey = map[int]string{
-	400: "badRequest", 403: "forbidden", 404: "itemNotFound", 409: "conflictingRequest",
+	400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod", 409: "conflictingRequest",
 	413: "overLimit", 429: "overLimit", 500: "computeFault", 501: "notImplemented", 503: "serviceUnavailable",
 }
 
@@ -98,7 +103,12 @@ func (s *Server) computeRoutes(mux *http.ServeMux) {
 		method, path, _ := strings.Cut(pattern, " ")
 		mux.Handle(method+" "+p+path, s.regional(novaError, f))
 	}
-	mux.Handle("GET "+p+"/{$}", s.regional(novaError, s.novaVersion))
+	exact(mux, "GET", "/compute/{region}", s.regionalVersions(novaError, func(w http.ResponseWriter, u string) {
+		writeJSON(w, 200, map[string]any{"versions": []any{novaVersionDoc(u + "/v2.1/")}})
+	}))
+	exact(mux, "GET", p, s.regionalVersions(novaError, func(w http.ResponseWriter, u string) {
+		writeJSON(w, 200, map[string]any{"version": novaVersionDoc(u + "/")})
+	}))
 	h("GET /servers", s.listServers)
 	h("GET /servers/detail", s.listServers)
 	h("POST /servers", s.createServer)
@@ -108,20 +118,31 @@ func (s *Server) computeRoutes(mux *http.ServeMux) {
 	h("GET /flavors", s.listFlavors)
 	h("GET /flavors/detail", s.listFlavors)
 	h("GET /flavors/{id}", s.getFlavor)
+	h("GET /flavors/{id}/os-extra_specs", s.flavorExtraSpecs)
+	h("GET /flavors/{id}/os-extra_specs/{key}", s.flavorExtraSpecs)
 	h("GET /os-keypairs", s.listKeypairs)
 	h("GET /os-keypairs/{name}", s.getKeypair)
 	h("POST /os-keypairs", s.createKeypair)
 	h("DELETE /os-keypairs/{name}", s.deleteKeypair)
 	h("GET /limits", s.limits)
+	h("GET /extensions", s.extensions)
 	h("GET /os-availability-zone", s.availabilityZones)
+	h("GET /os-availability-zone/detail", s.availabilityZonesDetail)
+	h("GET /os-quota-sets/{project}", s.quotaSet)
+	h("GET /os-quota-sets/{project}/detail", s.quotaSet)
+	h("GET /os-quota-sets/{project}/defaults", s.quotaSet)
 }
 
-func (s *Server) novaVersion(w http.ResponseWriter, r *http.Request, rg *region) {
-	writeJSON(w, 200, map[string]any{"version": map[string]any{
+// novaVersionDoc is Nova's v2.1 version document with its microversion
+// range, as the unversioned root lists it and as the catalog URL itself
+// (…/v2.1) answers it, without a token, to keystoneauth's discovery.
+func novaVersionDoc(self string) map[string]any {
+	return map[string]any{
 		"id": "v2.1", "status": "CURRENT", "version": maxMicroversion, "min_version": "2.1",
-		"updated": "2013-07-23T11:33:21Z",
-		"links":   []any{map[string]any{"rel": "self", "href": s.url + "/compute/" + rg.name + "/v2.1/"}},
-	}})
+		"updated":     "2013-07-23T11:33:21Z",
+		"links":       []any{map[string]any{"rel": "self", "href": self}},
+		"media-types": []any{map[string]any{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}},
+	}
 }
 
 func (s *Server) serverLinks(rg *region, id string) []any {
@@ -151,7 +172,7 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 	if v.status != "BUILD" || v.ips != nil {
 		for _, n := range v.networks {
 			if ip, ok := v.ips[n.Name]; ok {
-				addrs[n.Name] = []any{map[string]any{"version": 4, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"}}
+				addrs[n.Name] = []any{map[string]any{"version": 4, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": v.ports[n.Name].MAC}}
 			}
 		}
 	}
@@ -558,10 +579,12 @@ func (s *Server) finishBoot(v *vm, bootErr string) {
 		return
 	}
 	v.status, v.vmState, v.powerState, v.launched = "ACTIVE", "active", 1, now
-	v.ips = map[string]string{}
+	v.ips, v.ports = map[string]string{}, map[string]port{}
 	for _, n := range v.networks {
 		v.region.nextIP++
 		v.ips[n.Name] = fmt.Sprintf("%s.%d", n.Subnet, 10+v.region.nextIP%240)
+		id := newID()
+		v.ports[n.Name] = port{ID: id, MAC: "fa:16:3e:" + id[0:2] + ":" + id[2:4] + ":" + id[4:6]}
 	}
 	v.consolef("cloud-init: booted, %d bytes of user-data", len(v.userData))
 	// cloud-init prints final_message when it is done; image builds wait for
@@ -754,6 +777,19 @@ func (s *Server) flavorJSON(rg *region, f *flavor, detail bool) map[string]any {
 	return out
 }
 
+func (s *Server) flavorExtraSpecs(w http.ResponseWriter, r *http.Request, rg *region) {
+	id := r.PathValue("id")
+	if f := rg.flavorByRef(id); f == nil || f.ID != id { // by id only, as Nova
+		novaError(w, 404, "Flavor "+id+" could not be found.")
+		return
+	}
+	if key := r.PathValue("key"); key != "" { // the local flavors have none
+		novaError(w, 404, "Flavor "+id+" has no extra specs with key "+key+".")
+		return
+	}
+	writeJSON(w, 200, map[string]any{"extra_specs": map[string]string{}})
+}
+
 func (s *Server) listFlavors(w http.ResponseWriter, r *http.Request, rg *region) {
 	detail := strings.HasSuffix(r.URL.Path, "/detail")
 	var list []any
@@ -826,11 +862,39 @@ func (s *Server) createKeypair(w http.ResponseWriter, r *http.Request, rg *regio
 		novaError(w, 409, "Key pair '"+body.Keypair.Name+"' already exists.")
 		return
 	}
-	k := &keypair{Name: body.Keypair.Name, PublicKey: body.Keypair.PublicKey, Fingerprint: "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff", Created: time.Now().UTC()}
+	fp, err := sshFingerprint(body.Keypair.PublicKey)
+	if err != nil {
+		novaError(w, 400, "Keypair data is invalid: failed to generate fingerprint")
+		return
+	}
+	k := &keypair{Name: body.Keypair.Name, PublicKey: body.Keypair.PublicKey, Fingerprint: fp, Created: time.Now().UTC()}
 	rg.keypairs[k.Name] = k
 	out := keypairJSON(k, microversion(r))
 	out["user_id"] = rg.cloud.userID
 	writeJSON(w, 200, map[string]any{"keypair": out})
+}
+
+// sshFingerprint is Nova's fingerprint of an OpenSSH public key line: the
+// MD5 of the decoded key blob in colon-separated hex (ssh-keygen -l -E md5).
+// The blob must start with its own key type, as every OpenSSH key does.
+func sshFingerprint(line string) (string, error) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return "", fmt.Errorf("not an OpenSSH public key line")
+	}
+	blob, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil {
+		return "", err
+	}
+	if len(blob) < 4 || int(binary.BigEndian.Uint32(blob)) != len(f[0]) || !bytes.HasPrefix(blob[4:], []byte(f[0])) {
+		return "", fmt.Errorf("the key blob is not of type %s", f[0])
+	}
+	sum := md5.Sum(blob)
+	hexes := make([]string, len(sum))
+	for i, b := range sum {
+		hexes[i] = fmt.Sprintf("%02x", b)
+	}
+	return strings.Join(hexes, ":"), nil
 }
 
 func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
@@ -840,6 +904,31 @@ func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *regio
 	}
 	delete(rg.keypairs, r.PathValue("name"))
 	w.WriteHeader(202)
+}
+
+// novaExtensions are the aliases of Nova's frozen extension list that the
+// local cloud serves (openstacksdk reads the list before creating a server).
+var novaExtensions = map[string]string{
+	"os-availability-zone": "AvailabilityZone", "OS-EXT-AZ": "ExtendedAvailabilityZone",
+	"OS-EXT-IPS": "ExtendedIps", "OS-EXT-IPS-MAC": "ExtendedIpsMac", "OS-EXT-STS": "ExtendedStatus",
+	"OS-DCF": "DiskConfig", "OS-FLV-EXT-DATA": "FlavorExtraData", "os-flavor-extra-specs": "FlavorExtraSpecs",
+	"os-keypairs": "Keypairs", "os-quota-sets": "Quotas", "os-console-output": "ConsoleOutput",
+	"os-create-server-ext": "Createserverext", "os-user-data": "UserData", "OS-SRV-USG": "ServerUsage",
+}
+
+func (s *Server) extensions(w http.ResponseWriter, r *http.Request, rg *region) {
+	var aliases []string
+	for a := range novaExtensions {
+		aliases = append(aliases, a)
+	}
+	sort.Strings(aliases)
+	list := []any{}
+	for _, a := range aliases {
+		list = append(list, map[string]any{"alias": a, "name": novaExtensions[a], "links": []any{},
+			"namespace": "http://docs.openstack.org/compute/ext/fake_xml", "description": novaExtensions[a] + " support.",
+			"updated": "2014-12-03T00:00:00Z"})
+	}
+	writeJSON(w, 200, map[string]any{"extensions": list})
 }
 
 func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
@@ -858,6 +947,52 @@ func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
 		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = 10, 0
 	}
 	writeJSON(w, 200, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
+}
+
+// availabilityZonesDetail is admin-only in Nova's default policy: a project
+// member gets 403, and `openstack availability zone list` falls back to the
+// plain listing.
+func (s *Server) availabilityZonesDetail(w http.ResponseWriter, r *http.Request, rg *region) {
+	novaError(w, 403, "Policy doesn't allow os_compute_api:os-availability-zone:detail to be performed.")
+}
+
+// quotaSet answers os-quota-sets/{project}[/detail|/defaults] for the
+// token's own project (Nova does not check the ID; a member may read only
+// its own, so another project gets 403 as under Nova's default policy).
+func (s *Server) quotaSet(w http.ResponseWriter, r *http.Request, rg *region) {
+	if p := r.PathValue("project"); p != rg.cloud.projectID {
+		novaError(w, 403, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
+		return
+	}
+	inst, cores, ram := rg.usage()
+	q := rg.quota
+	if strings.HasSuffix(r.URL.Path, "/defaults") {
+		q = s.opts.Quota
+	}
+	set := map[string][2]int{ // limit, in use
+		"instances": {q.Instances, inst}, "cores": {q.Cores, cores}, "ram": {q.RAMMB, ram},
+		"key_pairs": {100, len(rg.keypairs)}, "metadata_items": {128, 0},
+		"server_groups": {10, 0}, "server_group_members": {10, 0},
+	}
+	mv := microversion(r)
+	if mv < 2036 { // network proxies, gone from 2.36 on
+		for _, k := range []string{"fixed_ips", "floating_ips", "security_groups", "security_group_rules"} {
+			set[k] = [2]int{-1, 0}
+		}
+	}
+	if mv < 2057 { // personality files, gone from 2.57 on
+		set["injected_files"], set["injected_file_content_bytes"], set["injected_file_path_bytes"] = [2]int{5, 0}, [2]int{10240, 0}, [2]int{255, 0}
+	}
+	out := map[string]any{"id": rg.cloud.projectID}
+	for k, v := range set {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/detail"):
+			out[k] = map[string]int{"limit": v[0], "in_use": v[1], "reserved": 0}
+		default:
+			out[k] = v[0]
+		}
+	}
+	writeJSON(w, 200, map[string]any{"quota_set": out})
 }
 
 func (s *Server) availabilityZones(w http.ResponseWriter, r *http.Request, rg *region) {

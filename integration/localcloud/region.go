@@ -94,7 +94,8 @@ type image struct {
 
 type network struct {
 	ID, Name string
-	Subnet   string
+	Subnet   string // the first three octets of its /24
+	SubnetID string
 }
 
 type secGroup struct {
@@ -138,8 +139,8 @@ func newRegion(name string, cs *cloudState, q Quota) *region {
 		{ID: newID(), Name: "ehos-worker", Status: "active", Created: now},
 	}
 	rg.networks = []*network{
-		{ID: newID(), Name: "private", Subnet: "10.0.0"},
-		{ID: newID(), Name: "public", Subnet: "172.24.4"},
+		{ID: newID(), Name: "private", Subnet: "10.0.0", SubnetID: newID()},
+		{ID: newID(), Name: "public", Subnet: "172.24.4", SubnetID: newID()},
 	}
 	def := &secGroup{ID: newID(), Name: "default", Description: "Default security group"}
 	def.Rules = []secRule{
@@ -154,7 +155,12 @@ func newRegion(name string, cs *cloudState, q Quota) *region {
 		{ID: newID(), Direction: "ingress", EtherType: "IPv4", Protocol: "udp", PortRangeMin: 9618, PortRangeMax: 9618, RemoteGroupID: condor.ID},
 	}
 	rg.secgrps = []*secGroup{def, condor}
-	rg.keypairs["ehos-key"] = &keypair{Name: "ehos-key", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEhvc0xvY2FsQ2xvdWRLZXlGb3JUZXN0c09ubHk ehos@local", Fingerprint: "6f:2a:1c:00:00:00:00:00:00:00:00:00:00:00:00:01", Created: now}
+	seeded := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVob3MtbG9jYWwtY2xvdWQtc2VlZGVkLXRlc3Qta2V5 ehos@local"
+	fp, err := sshFingerprint(seeded)
+	if err != nil {
+		panic(err) // a constant
+	}
+	rg.keypairs["ehos-key"] = &keypair{Name: "ehos-key", PublicKey: seeded, Fingerprint: fp, Created: now}
 	return rg
 }
 

@@ -67,19 +67,75 @@ func (s *Server) regional(errf errorWriter, h func(http.ResponseWriter, *http.Re
 	})
 }
 
+// regionalVersions serves a service's unversioned root (its catalog URL)
+// for a known region; no token is needed, as in OpenStack.
+func (s *Server) regionalVersions(errf errorWriter, h func(w http.ResponseWriter, base string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		_, ok := s.regions[r.PathValue("region")]
+		s.mu.Unlock()
+		if !ok {
+			errf(w, 404, "no region "+r.PathValue("region"))
+			return
+		}
+		h(w, s.url+strings.TrimSuffix(r.URL.Path, "/"))
+	})
+}
+
 func mvString(v int) string { return fmt.Sprintf("%d.%d", v/1000, v%1000) }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleVersions)
-	mux.HandleFunc("GET /v3", s.handleVersions)
-	mux.HandleFunc("GET /v3/{$}", s.handleVersions)
+	exact(mux, "GET", "/v3", http.HandlerFunc(s.handleVersions))
 	mux.HandleFunc("POST /v3/auth/tokens", s.handleAuthTokens)
 	s.computeRoutes(mux)
 	s.imageRoutes(mux)
 	s.networkRoutes(mux)
 	s.adminRoutes(mux)
+	mux.Handle("/", unknownRoute(mux))
 	return mux
+}
+
+// exact registers h for path and for path + "/": the catalog URLs have no
+// trailing slash, and Go's mux would answer them with a relative redirect
+// that keystoneauth's version discovery does not follow.
+func exact(mux *http.ServeMux, method, path string, h http.Handler) {
+	mux.Handle(method+" "+path, h)
+	mux.Handle(method+" "+path+"/{$}", h)
+}
+
+// unknownRoute answers what no route matches as the service the path
+// belongs to would: a JSON fault, 405 when the path exists under another
+// method, else 404 (never Go's plain-text "404 page not found").
+func unknownRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		errf := func(w http.ResponseWriter, code int, msg string) {
+			keystoneError(w, code, http.StatusText(code), msg)
+		}
+		switch strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 2)[0] {
+		case "compute":
+			errf = novaError
+		case "image":
+			errf = glanceError
+		case "network":
+			errf = neutronError
+		}
+		var allowed []string
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, pat := mux.Handler(r2); pat != "/" && pat != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			errf(w, 405, "The method "+r.Method+" is not allowed for "+r.URL.Path+".")
+			return
+		}
+		errf(w, 404, "The resource could not be found.")
+	})
 }
 
 // RequestCounts returns how many requests each route received (keyed by

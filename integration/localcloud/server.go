@@ -242,12 +242,16 @@ func (s *Server) CloudsYAML() []byte {
 		Regions            []string `yaml:"regions"`
 		Interface          string   `yaml:"interface"`
 		IdentityAPIVersion string   `yaml:"identity_api_version"`
+		// FloatingIPSource "None" tells openstacksdk that the cloud has no
+		// floating IPs (the local Neutron serves none), so its
+		// create_server does not try to add one.
+		FloatingIPSource string `yaml:"floating_ip_source"`
 	}
 	out := struct {
 		Clouds map[string]entry `yaml:"clouds"`
 	}{Clouds: map[string]entry{}}
 	for _, c := range s.opts.Clouds {
-		e := entry{RegionName: c.Regions[0], Regions: c.Regions, Interface: "public", IdentityAPIVersion: "3"}
+		e := entry{RegionName: c.Regions[0], Regions: c.Regions, Interface: "public", IdentityAPIVersion: "3", FloatingIPSource: "None"}
 		e.Auth.AuthURL = s.AuthURL()
 		if c.UseAppCred && c.AppCredID != "" {
 			e.AuthType = "v3applicationcredential"
