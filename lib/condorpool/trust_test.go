@@ -87,25 +87,24 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 	ft := &statusTools{answers: map[string][]classad.Ad{}}
 	p := New(nil, "p", 0)
 	p.Tools, p.Collector.Condor = ft, ft
-	p.WorkerIdentity, p.WorkerIdentityTemplate = func(n string) string { return n + "@pool.test" }, "{name}@pool.test"
+	p.WorkerIdentity, p.Self, p.DemandIdentity = func(n string) string { return n + "@pool.test" }, "condor@cm", "ehos@pool.test"
 	ctx := context.Background()
 
-	// Before the provisioner's own ad is known: a worker's identity is
-	// refused, the provisioner's (here the tools' ehos@) believed.
-	p.refused = nil
-	kept := p.filterFlavorAds([]classad.Ad{flavor(ours, "ehos@pool.test"), flavor(theirs, "ehos-p-1a2b@pool.test")})
-	if len(kept) != 1 || kept[0].GetString("Name") != ours || len(p.refused) != 1 || p.refused[0].Identity != "ehos-p-1a2b@pool.test" {
-		t.Errorf("self unknown: kept %v refused %v", kept, p.refused)
-	}
-
-	// Once known, only the provisioner's identity counts.
-	ft.answers[`MyType == "EHOSProvisioner"`] = []classad.Ad{{"Name": str("p@o"), AttrIdentity: str("condor@cm")}}
+	// Only the configured provisioner identity counts: a worker's is
+	// refused, and so is any other, even one on an EHOSProvisioner ad in
+	// the collector (the identity is never learnt from there).
+	ft.answers[`MyType == "EHOSProvisioner"`] = []classad.Ad{{"Name": str("p@o"), "MyType": str("EHOSProvisioner"), AttrIdentity: str("ehos-p-1a2b@pool.test")}}
 	if _, err := p.Workers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !p.selfIDs["condor@cm"] {
-		t.Fatalf("provisioner identity not learnt: %v", p.selfIDs)
+	kept := p.filterFlavorAds([]classad.Ad{flavor(ours, "condor@cm"), flavor(theirs, "ehos-p-1a2b@pool.test"), flavor(theirs, "ehos@pool.test")})
+	if len(kept) != 1 || kept[0].GetString("Name") != ours || len(p.refused) != 2 || p.refused[0].Identity != "ehos-p-1a2b@pool.test" || p.refused[1].Identity != "ehos@pool.test" {
+		t.Errorf("kept %v refused %v", kept, p.refused)
 	}
+	if ads, _ := p.ProvisionerAds(ctx); len(ads) != 0 {
+		t.Errorf("a worker's EHOSProvisioner ad was believed: %v", ads)
+	}
+	p.refused = nil
 	if err := p.Offer(ctx, []scale.Offer{offer}); err != nil {
 		t.Fatal(err)
 	}
@@ -145,21 +144,4 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 		t.Errorf("withdrawn flavor ad: refused %v, advertised again: %v", r, len(ft.adv) > sent)
 	}
 	var _ provision.Refuser = p
-}
-
-func TestIsWorkerIdentity(t *testing.T) {
-	for _, c := range []struct {
-		id, tmpl string
-		want     bool
-	}{
-		{"ehos-p-1a2b@d", "{name}@d", true},
-		{"ehos@d", "{name}@d", false},
-		{"ehos-q-1a2b@d", "{name}@d", false},
-		{"w-ehos-p-1@d", "w-{name}@d", true},
-		{"ehos-p-1@e", "{name}@d", false},
-	} {
-		if got := isWorkerIdentity(c.id, "p", c.tmpl); got != c.want {
-			t.Errorf("isWorkerIdentity(%q, %q) = %v", c.id, c.tmpl, got)
-		}
-	}
 }
