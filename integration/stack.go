@@ -206,8 +206,7 @@ MASTER_EHOS_PROVISIONER_BACKOFF_CONSTANT = 1
 COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
 EHOS_TOKEN_REVOCATION_FILE = $(SPOOL)/ehos-revoked-tokens.conf
 include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
-NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
-`, bin, s.CloudsFile, s.ConfigFile, logFile)
+`, bin, s.CloudsFile, s.ConfigFile, logFile) + ShippedTrustRules(t, inst.Repo)
 	// ehos.yaml is complete before the provisioner's first start: the
 	// collector's address is chosen first. (A placeholder port once let the
 	// first provisioner boot VMs pointed at a dead collector in the second

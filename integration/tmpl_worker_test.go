@@ -45,14 +45,13 @@ func cmSecurity(t *testing.T) string {
 		switch {
 		case strings.HasPrefix(l, "ALLOW_ADVERTISE_"):
 			b.WriteString(l + " ehos@$(UID_DOMAIN)\n")
-		case strings.HasPrefix(l, "EHOS_FROM_WORKER") || strings.HasPrefix(l, "EHOS_WORKER_") || strings.HasPrefix(l, "COLLECTOR_REQUIREMENTS"):
-			b.WriteString(l + "\n") // the collector-side trust rules
 		}
 	}
 	if b.Len() == 0 {
 		t.Fatal("no ALLOW_ADVERTISE_ lines in the central manager snippet")
 	}
 	b.WriteString("ALLOW_READ = $(ALLOW_READ) ehos-*@" + Domain + "\n")
+	b.WriteString(ShippedTrustRules(t, ".."))
 	return b.String()
 }
 

@@ -434,7 +434,7 @@ func TestCycleErrors(t *testing.T) {
 // doctor names every ad the provisioner refused: which ad, from whom,
 // claiming what.
 func TestDoctorReportsRefusedAds(t *testing.T) {
-	if fs := refusals(provision.Report{}); len(fs) != 1 || fs[0].Level != OK {
+	if fs := refusals(provision.Report{}, 0); len(fs) != 1 || fs[0].Level != OK {
 		t.Fatalf("findings for no refusal: %v", fs)
 	}
 	var rep provision.Report
@@ -442,7 +442,7 @@ func TestDoctorReportsRefusedAds(t *testing.T) {
 		rep.Refused = append(rep.Refused, provision.Refusal{Ad: fmt.Sprintf("slot1@forged%d", i), Identity: "ehos-demo-1a@d",
 			Claimed: `EHOSName="ehos-demo-2b" EHOSRetire=true`, Why: "only ehos-demo-2b@d may speak for VM ehos-demo-2b"})
 	}
-	fs := refusals(rep)
+	fs := refusals(rep, 0)
 	if len(fs) != maxRefusalFindings+1 || fs[0].Level != Warn {
 		t.Fatalf("findings: %v", fs)
 	}

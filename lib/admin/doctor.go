@@ -91,8 +91,12 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
 		fs = append(fs, cycleErrors(st.Report)...)
 	}
+	if st.Refused > 0 {
+		fs.add(Warn, "trust", fmt.Sprintf("%d %s ads not written by the provisioner's identity %s were ignored (from %s)", st.Refused, provision.AdType, st.Identity, strings.Join(st.RefusedBy, ", ")),
+			"a worker's token can store an ad of any type through a startd or master update: find the sender by its identity, delete that VM or revoke its token; docs/security.md")
+	}
 	if st.Found {
-		fs = append(fs, refusals(st.Report)...)
+		fs = append(fs, refusals(st.Report, st.Refused)...)
 	}
 
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
@@ -200,7 +204,7 @@ const maxRefusalFindings = 5
 // refusals reports the ads the provisioner's last cycle did not believe:
 // someone with a worker's token (or another identity) tried to speak for a
 // VM or an offer that is not theirs.
-func refusals(rep provision.Report) Findings {
+func refusals(rep provision.Report, others int) Findings {
 	var fs Findings
 	const fix = "an ad claimed a VM or flavor offer for an identity that may not write it: find the sender by its identity " +
 		"(a worker's token names its VM), delete that VM or revoke its token; docs/security.md"
@@ -211,7 +215,7 @@ func refusals(rep provision.Report) Findings {
 		}
 		fs.add(Warn, "trust", "the provisioner refused "+r.String(), fix)
 	}
-	if len(rep.Refused) == 0 {
+	if len(rep.Refused) == 0 && others == 0 {
 		fs.ok("trust", "the provisioner's last cycle refused no ad")
 	}
 	return fs
