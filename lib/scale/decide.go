@@ -363,8 +363,11 @@ func (p *planner) lifecycle() {
 		c := &p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]]
 		p.exists++
 		c.exists++
-		// a node drained now for max lifetime is retiring: still live
-		if p.isLive(n.State) && !p.deleted[i] {
+		// a node drained now for max lifetime is retiring: still live; so
+		// is one whose ads vanished but that is kept (it may well run on,
+		// its ads withdrawn by another worker): no replacement is booted
+		// beside it
+		if (p.isLive(n.State) || n.State == Drained && n.AdVanished) && !p.deleted[i] {
 			p.live++
 			c.live++
 		} else {

@@ -865,6 +865,14 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "vanished ad kept: it counts towards min, no replacement beside it",
+			mod: func(in *Input) {
+				in.Knobs.Min = 1
+				in.Nodes = []Node{node("w1", Drained, medium, func(n *Node) { n.AdVanished, n.TokenExpires = true, in.Now.Add(time.Hour) })}
+			},
+			want: Decision{Notes: []string{"w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"}},
+		},
+		{
 			name: "vanished ad and schedds not all asked: kept",
 			mod: func(in *Input) {
 				in.ScheddJobsUnknown = "schedd s2: connection refused"
