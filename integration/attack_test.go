@@ -255,3 +255,46 @@ func TestWorkerTokenAttacksChangeNothing(t *testing.T) {
 		t.Errorf("the user's job waited %ds beside idle real workers: a forged offline ad held it", start-qdate)
 	}
 }
+
+// The negotiator half of the suite, on its own so that the forged ad is
+// in the collector whatever the collector's rule says (it is switched off
+// here): an offline ad from a worker's token with the cheapest cost ever,
+// as a literal, must not hold a user's job off an idle real worker. The
+// shipped NEGOTIATOR_SLOT_CONSTRAINT and NEGOTIATOR_PRE_JOB_RANK trust
+// offline ads from EHOS_PROVISIONER_IDENTITY only.
+func TestForgedOfflineAdCannotHoldJobs(t *testing.T) {
+	t.Parallel()
+	p := StartPool(t, PoolOptions{ExtraConfig: cmSecurity(t) + "COLLECTOR_REQUIREMENTS = True\n"})
+	const a, b = "ehos-demo-aaaa", "ehos-demo-bbbb"
+	p.StartWorkerWith(t, a, WorkerOptions{Token: p.MintToken(t, vmIdentity(a), WorkerAuthz, time.Hour)})
+	ctx := context.Background()
+	host := hostName(t)
+	bcl := tokenClient(t, p, "b", p.MintToken(t, vmIdentity(b), WorkerAuthz, time.Hour))
+	fake := demand.FlavorAds([]scale.Offer{{OfferKey: scale.OfferKey{Loc: cloud.Location{Cloud: "alpha", Region: "RegionOne"}, Flavor: "m1.small"},
+		Size: scale.Resources{Cpus: 64, MemoryMB: 1 << 20, DiskMB: 1 << 20}, Cost: -1e7}}, "demo", time.Now().Unix())[0]
+	fake["Name"], fake["Machine"] = classad.String("slot1@"+b+"@"+host), classad.String(host)
+	if err := bcl.Advertise(ctx, "UPDATE_STARTD_AD", []classad.Ad{fake}); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitFor(t, 20*time.Second, "the forged offline ad in the collector", func(ctx context.Context) (bool, error) {
+		ads, err := p.Client().Status(ctx, condor.StatusQuery{Constraint: `Offline =?= True && AuthenticatedIdentity == "` + vmIdentity(b) + `"`, Attrs: []string{"Name"}})
+		return len(ads) == 1, err
+	})
+	jobDir := p.JobDir(t, "user")
+	cluster, err := p.Client().Submit(ctx, "executable = /bin/sleep\narguments = 1\ntransfer_executable = false\ninitialdir = "+jobDir+"\nrequest_cpus = 1\nrequest_memory = 128\nqueue 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p.WaitFor(t, 40*time.Second, "the user's job to start on the real worker", func(ctx context.Context) (bool, error) {
+		q, err := p.Client().Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d && JobStatus != 1", cluster), Attrs: []string{"JobStatus"}})
+		if err == nil && len(q) == 0 {
+			h, _ := p.Client().Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "JobStatus")
+			return strings.TrimSpace(string(h)) == "4", nil
+		}
+		return len(q) > 0, err
+	})
+	if wait := time.Since(start); wait > 15*time.Second {
+		t.Errorf("the job waited %s beside an idle real worker: the forged offline ad held it", wait.Round(time.Second))
+	}
+}
