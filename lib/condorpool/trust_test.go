@@ -145,3 +145,29 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 	}
 	var _ provision.Refuser = p
 }
+
+// EHOSDemand ads count only from the demand job's identity: a worker's
+// token can store one through a startd update.
+func TestDemandAdsOnlyFromTheDemandJob(t *testing.T) {
+	str := classad.String
+	ad := func(schedd, identity string) classad.Ad {
+		return classad.Ad{"MyType": str(demand.DemandType), "Name": str(schedd + "#1"), demand.AttrSchedd: str(schedd), demand.AttrAutocluster: classad.Int(1),
+			demand.AttrIdle: classad.Int(500), demand.AttrPool: str("p"), AttrIdentity: str(identity)}
+	}
+	ft := &statusTools{answers: map[string][]classad.Ad{
+		`MyType == "EHOSDemand"`: {ad("real", "ehos@pool.test"), ad("forged", "ehos-p-1a2b@pool.test")},
+	}}
+	p := New(nil, "p", 0)
+	p.Tools, p.Collector.Condor = ft, ft
+	p.Self, p.DemandIdentity = "condor@cm", "ehos@pool.test"
+	ds, err := p.Demand(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Key != "real#1" {
+		t.Errorf("demand %+v, want real#1 alone", ds)
+	}
+	if r := p.Refused(); len(r) != 1 || r[0].Identity != "ehos-p-1a2b@pool.test" || !strings.Contains(r[0].Claimed, `MyType="EHOSDemand"`) || !strings.Contains(r[0].Why, "only ehos@pool.test writes demand ads") {
+		t.Errorf("refused %v", r)
+	}
+}
