@@ -134,8 +134,8 @@ SHARED_PORT_PORT = %d
 // are: the collector's COLLECTOR_REQUIREMENTS with the macros it uses, the
 // provisioner's identity and the negotiator's slot constraint and rank.
 // Every stack's central manager runs them; test pools that need them add
-// them. The one test-only difference is the pool's own identities (ehos@
-// over FS, the harness's ALLOW_* lists in baseConfig).
+// them. The test-only additions are at the end (and the harness's own
+// ALLOW_* lists in baseConfig).
 func ShippedTrustRules(t testing.TB, repo string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repo, "condor-config", "50-ehos-central-manager.conf"))
@@ -154,5 +154,8 @@ func ShippedTrustRules(t testing.TB, repo string) string {
 	if !strings.Contains(out.String(), "COLLECTOR_REQUIREMENTS") || !strings.Contains(out.String(), "NEGOTIATOR_PRE_JOB_RANK") {
 		t.Fatalf("no COLLECTOR_REQUIREMENTS or NEGOTIATOR_PRE_JOB_RANK in the shipped central manager snippet")
 	}
+	// The test-only additions, all of them: the test pools' tools and
+	// provisioner run as ehos over FS, not as root (condor@).
+	out.WriteString("EHOS_PROVISIONER_IDENTITY = ehos@$(UID_DOMAIN)\n")
 	return out.String()
 }

@@ -48,7 +48,7 @@ var AdConstraint = fmt.Sprintf("MyType == %s", classad.Quote(provision.AdType))
 
 // ReadStatus asks the collector for the provisioner's ad: one the
 // provisioner's identity wrote. That identity is configuration, never an
-// ad's word: the EHOS_PROVISIONER_IDENTITY knob, else ehos@UID_DOMAIN (as
+// ad's word: the EHOS_PROVISIONER_IDENTITY knob, else condor@UID_DOMAIN (as
 // the provisioner itself defaults it).
 func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, error) {
 	vals, err := c.ConfigVal(ctx, config.ProvisionerIdentityKnob, "UID_DOMAIN")

@@ -30,7 +30,8 @@ type Pool struct {
 	// (AuthenticatedIdentity) on the provisioner's own ads: its
 	// EHOSProvisioner ad, its offline flavor ads and its retire requests.
 	// Readers believe those ads only from it; it is never learned from the
-	// collector. Default ehos@<uid_domain>; tag <provisioner_identity>.
+	// collector. Default condor@<uid_domain> (root, the shipped install's
+	// user, over FS); tag <provisioner_identity>.
 	ProvisionerIdentity string `yaml:"provisioner_identity"`
 	// DemandIdentity is the identity on the demand job's EHOSDemand ads
 	// (the user it runs as). Default ehos@<uid_domain>.
@@ -101,17 +102,23 @@ type Log struct {
 // (ALLOW_DAEMON names it on the central manager).
 const DefaultUser = "ehos"
 
+// DefaultProvisionerUser is the user the collector takes the shipped
+// install's provisioner for: it runs as root (under condor_master or the
+// systemd unit), which HTCondor's FS maps to condor@UID_DOMAIN (measured
+// on an installed central manager, HTCondor 23.9).
+const DefaultProvisionerUser = "condor"
+
 // Provisioner is pool.provisioner_identity, or its default for a config
-// not passed through defaults yet: ehos@<uid_domain> (else the central
+// not passed through defaults yet: condor@<uid_domain> (else the central
 // manager).
 func (p Pool) Provisioner() string {
 	switch {
 	case p.ProvisionerIdentity != "":
 		return p.ProvisionerIdentity
 	case p.UIDDomain != "":
-		return DefaultUser + "@" + p.UIDDomain
+		return DefaultProvisionerUser + "@" + p.UIDDomain
 	}
-	return DefaultUser + "@" + p.CentralManager
+	return DefaultProvisionerUser + "@" + p.CentralManager
 }
 
 // IdentityName is what TokenIdentity holds in place of the VM's name.
