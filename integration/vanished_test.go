@@ -111,10 +111,15 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 	if f := strings.Fields(string(out)); len(f) != 3 || f[0] != "1" || f[1] != "0" || f[2] != "4" {
 		t.Errorf("job: NumJobStarts ExitCode JobStatus = %q, want 1 0 4 (started once, finished)", out)
 	}
-	// The job has ended, but its ads being gone is no reason to delete it:
-	// never asked to retire, its token valid, it is kept, cycle after cycle.
+	// The job has ended, but its ads being gone (withdrawn still: the
+	// startd advertises again when its job ends) is no reason to delete
+	// it: never asked to retire, its token valid, it is kept, cycle after
+	// cycle.
 	kept := "startd ad vanished but it was not asked to retire"
 	s.Pool.WaitFor(t, time.Minute, "the provisioner to say it keeps "+vm, func(ctx context.Context) (bool, error) {
+		if err := cl.Advertise(ctx, "INVALIDATE_STARTD_ADS", []classad.Ad{invalidate}); err != nil {
+			return false, err
+		}
 		rep, err := s.Report(ctx)
 		for _, n := range rep.Decision.Notes {
 			if strings.HasPrefix(n, vm+": "+kept) {
@@ -123,11 +128,11 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		}
 		return false, err
 	})
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 12; i++ {
 		if err := cl.Advertise(ctx, "INVALIDATE_STARTD_ADS", []classad.Ad{invalidate}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * time.Second)
+		time.Sleep(time.Second)
 		if !serverExists() {
 			t.Fatalf("the VM %s was deleted only because its ads vanished", vm)
 		}

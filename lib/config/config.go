@@ -31,7 +31,7 @@ type Pool struct {
 	// EHOSProvisioner ad, its offline flavor ads and its retire requests.
 	// Readers believe those ads only from it; it is never learned from the
 	// collector. Default condor@<uid_domain> (root, the shipped install's
-	// user, over FS); tag <provisioner_identity>.
+	// user, over FS); tag <provisioner_id>.
 	ProvisionerIdentity string `yaml:"provisioner_identity"`
 	// DemandIdentity is the identity on the demand job's EHOSDemand ads
 	// (the user it runs as). Default ehos@<uid_domain>.
