@@ -40,7 +40,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 		fs.add(Skip, "templates", "not rendered: ehos.yaml does not load", "")
 		return fs
 	}
-	fs = append(fs, d.demandAdsCheck(ctx, cfg.Pool.Name)...)
+	fs = append(fs, d.demandAdsCheck(ctx, cfg.Pool.Name, cfg.Pool.DemandIdentity)...)
 	fs = append(fs, CheckTemplates(d.FS, cfg, d.Checkout)...)
 	fs = append(fs, d.tokenCheck(ctx, cfg)...)
 	fs = append(fs, CheckClouds(ctx, cfg.Clouds, d.Clouds)...)
@@ -270,12 +270,14 @@ func (d Doctor) tokenCheck(ctx context.Context, cfg *config.Config) Findings {
 	return fs
 }
 
-// demandAdsCheck asks the collector for every EHOSDemand ad, of any pool,
-// and checks that the demand jobs label theirs with this pool's name: the
-// provisioner reads only `EHOSPool == "<pool>"`, so a reporter that writes
-// no name, or another one, is demand that nobody serves.
-func (d Doctor) demandAdsCheck(ctx context.Context, pool string) Findings {
-	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint(""),
+// demandAdsCheck asks the collector for every EHOSDemand ad the demand
+// job's identity wrote, of any pool, and checks that the demand jobs label
+// theirs with this pool's name: the provisioner reads only
+// `EHOSPool == "<pool>"`, so a reporter that writes no name, or another
+// one, is demand that nobody serves. (Ads from other identities, which a
+// worker's token could store, are not the demand job's to judge.)
+func (d Doctor) demandAdsCheck(ctx context.Context, pool, identity string) Findings {
+	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint("") + " && AuthenticatedIdentity == " + classad.Quote(identity),
 		Attrs: []string{"Name", demand.AttrSchedd, demand.AttrPool, demand.AttrIdle}})
 	if err != nil {
 		var fs Findings
