@@ -33,17 +33,16 @@ func repoFile(t *testing.T, rel string) []byte {
 	return b
 }
 
-// cmSecurity is the central manager snippet's ALLOW_ADVERTISE_* lines, so the
-// real collector enforces what ehos ships, plus what the test pool's own
+// cmSecurity is the central manager snippet's ALLOW_ADVERTISE_* lines and
+// its trust rules (ShippedTrustRules), so the real collector and
+// negotiator enforce what ehos ships, plus what the test pool's own
 // daemons (ehos@ over FS or their tools token) need, and READ for workers
 // (the shipped snippet keeps READ open to all; the test pool does not).
 func cmSecurity(t *testing.T) string {
 	var b strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(repoFile(t, "condor-config/50-ehos-central-manager.conf"))))
 	for sc.Scan() {
-		l := sc.Text()
-		switch {
-		case strings.HasPrefix(l, "ALLOW_ADVERTISE_"):
+		if l := sc.Text(); strings.HasPrefix(l, "ALLOW_ADVERTISE_") {
 			b.WriteString(l + " ehos@$(UID_DOMAIN)\n")
 		}
 	}
