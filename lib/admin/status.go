@@ -22,15 +22,9 @@ const StaleCycles = 3
 
 // Status is the provisioner's state as its ad tells it.
 type Status struct {
-	Found  bool   `json:"found"`
-	Name   string `json:"name,omitempty"`
-	Others int    `json:"other_provisioners,omitempty"` // more ads than the one shown
-	// Identity is the provisioner's (the EHOS_PROVISIONER_IDENTITY knob):
-	// only ads it wrote are read. Refused counts the others, whoever wrote
-	// them (a worker's token can store an ad of any MyType).
-	Identity  string        `json:"identity,omitempty"`
-	Refused   int           `json:"refused_ads,omitempty"`
-	RefusedBy []string      `json:"refused_from,omitempty"` // their identities
+	Found     bool          `json:"found"`
+	Name      string        `json:"name,omitempty"`
+	Others    int           `json:"other_provisioners,omitempty"` // more ads than the one shown
 	LastCycle time.Time     `json:"last_cycle"`
 	Age       time.Duration `json:"age"`
 	Cycle     time.Duration `json:"cycle"`
@@ -41,6 +35,13 @@ type Status struct {
 	IdleJobs int                     `json:"idle_jobs"`
 	Nodes    map[scale.NodeState]int `json:"nodes"`
 	Report   provision.Report        `json:"report"`
+
+	// Identity is the provisioner's (the EHOS_PROVISIONER_IDENTITY knob):
+	// only ads it wrote are read. Refused counts the others, whoever wrote
+	// them (a worker's token can store an ad of any MyType).
+	Identity  string   `json:"identity,omitempty"`
+	Refused   int      `json:"refused_ads,omitempty"`
+	RefusedBy []string `json:"refused_from,omitempty"` // their identities
 }
 
 // AdConstraint selects the provisioner's ad.
