@@ -2,6 +2,10 @@ package integration
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
 
 	"github.com/ehos-project/ehos/integration/netns"
 )
@@ -123,4 +127,35 @@ NETWORK_INTERFACE = %s
 USE_SHARED_PORT = True
 SHARED_PORT_PORT = %d
 `, cm, self, netns.HTCondorPort)
+}
+
+// ShippedTrustRules are the trust rules of the shipped central manager
+// snippet (condor-config/50-ehos-central-manager.conf under repo), as they
+// are: the collector's COLLECTOR_REQUIREMENTS with the macros it uses, the
+// provisioner's identity and the negotiator's slot constraint and rank.
+// Every stack's central manager runs them; test pools that need them add
+// them. The test-only additions are at the end (and the harness's own
+// ALLOW_* lists in baseConfig).
+func ShippedTrustRules(t testing.TB, repo string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repo, "condor-config", "50-ehos-central-manager.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, p := range []string{"EHOS_FROM_WORKER", "EHOS_WORKER_", "COLLECTOR_REQUIREMENTS", "EHOS_PROVISIONER_IDENTITY", "EHOS_OFFER_TRUSTED", "NEGOTIATOR_"} {
+			if strings.HasPrefix(l, p) {
+				out.WriteString(l + "\n")
+				break
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "COLLECTOR_REQUIREMENTS") || !strings.Contains(out.String(), "NEGOTIATOR_PRE_JOB_RANK") {
+		t.Fatalf("no COLLECTOR_REQUIREMENTS or NEGOTIATOR_PRE_JOB_RANK in the shipped central manager snippet")
+	}
+	// The test-only additions, all of them: the test pools' tools and
+	// provisioner run as ehos over FS, not as root (condor@).
+	out.WriteString("EHOS_PROVISIONER_IDENTITY = ehos@$(UID_DOMAIN)\n")
+	return out.String()
 }

@@ -267,7 +267,7 @@ func buildHook(t *testing.T, poolDir string) hookSetup {
 	idf := filepath.Join(dir, "identity")
 	// The identity as the worker template writes it, plus a hostile region
 	// in the quoted form the file allows.
-	text := fmt.Sprintf("name=%s\ncloud=c1\nregion=%q\nflavor=large\npool=%s\nehos_version=test\n", h.name, h.region, demandPool)
+	text := fmt.Sprintf("name=%s\ncloud=c1\nregion=%q\nflavor=large\npool=%s\nretire_identity=ehos@%s\nehos_version=test\n", h.name, h.region, demandPool, integration.Domain)
 	if err := os.WriteFile(idf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

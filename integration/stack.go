@@ -50,6 +50,10 @@ type StackOptions struct {
 	CloudInit bool
 	// NoDemandJob leaves the demand reporter out.
 	NoDemandJob bool
+	// NoCollectorRules switches the shipped COLLECTOR_REQUIREMENTS off (the
+	// rest of the shipped trust rules stay), for a test of what the
+	// provisioner's own checks stand against.
+	NoCollectorRules bool
 	// External runs the stack against a real OpenStack instead of the
 	// local API: Clouds must then name its clouds.yaml entries, and a
 	// vmagent.Agent makes its servers real workers. BootDelay, Faults and
@@ -206,8 +210,10 @@ MASTER_EHOS_PROVISIONER_BACKOFF_CONSTANT = 1
 COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
 EHOS_TOKEN_REVOCATION_FILE = $(SPOOL)/ehos-revoked-tokens.conf
 include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
-NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
-`, bin, s.CloudsFile, s.ConfigFile, logFile)
+`, bin, s.CloudsFile, s.ConfigFile, logFile) + ShippedTrustRules(t, inst.Repo)
+	if o.NoCollectorRules {
+		extra += "COLLECTOR_REQUIREMENTS = True\n"
+	}
 	// ehos.yaml is complete before the provisioner's first start: the
 	// collector's address is chosen first. (A placeholder port once let the
 	// first provisioner boot VMs pointed at a dead collector in the second

@@ -33,26 +33,24 @@ func repoFile(t *testing.T, rel string) []byte {
 	return b
 }
 
-// cmSecurity is the central manager snippet's ALLOW_ADVERTISE_* lines, so the
-// real collector enforces what ehos ships, plus what the test pool's own
+// cmSecurity is the central manager snippet's ALLOW_ADVERTISE_* lines and
+// its trust rules (ShippedTrustRules), so the real collector and
+// negotiator enforce what ehos ships, plus what the test pool's own
 // daemons (ehos@ over FS or their tools token) need, and READ for workers
 // (the shipped snippet keeps READ open to all; the test pool does not).
 func cmSecurity(t *testing.T) string {
 	var b strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(string(repoFile(t, "condor-config/50-ehos-central-manager.conf"))))
 	for sc.Scan() {
-		l := sc.Text()
-		switch {
-		case strings.HasPrefix(l, "ALLOW_ADVERTISE_"):
+		if l := sc.Text(); strings.HasPrefix(l, "ALLOW_ADVERTISE_") {
 			b.WriteString(l + " ehos@$(UID_DOMAIN)\n")
-		case strings.HasPrefix(l, "EHOS_FROM_WORKER") || strings.HasPrefix(l, "EHOS_WORKER_") || strings.HasPrefix(l, "COLLECTOR_REQUIREMENTS"):
-			b.WriteString(l + "\n") // the collector-side trust rules
 		}
 	}
 	if b.Len() == 0 {
 		t.Fatal("no ALLOW_ADVERTISE_ lines in the central manager snippet")
 	}
 	b.WriteString("ALLOW_READ = $(ALLOW_READ) ehos-*@" + Domain + "\n")
+	b.WriteString(ShippedTrustRules(t, ".."))
 	return b.String()
 }
 

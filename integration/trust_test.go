@@ -144,8 +144,9 @@ func TestCollectorRefusesAWorkersAdsForOtherVMs(t *testing.T) {
 func TestForgedAdsWithAWorkersTokenChangeNothing(t *testing.T) {
 	t.Parallel()
 	s := StartStack(t, StackOptions{
-		Clouds:  "  - name: alpha\n    regions: [RegionOne]\n    image: ehos-worker\n    flavors: [m1.small]\n    network: private\n",
-		Scaling: strings.Replace(strings.Replace(defaultStackScaling, "min: 0", "min: 3", 1), "max: 6", "max: 4", 1),
+		Clouds:           "  - name: alpha\n    regions: [RegionOne]\n    image: ehos-worker\n    flavors: [m1.small]\n    network: private\n",
+		Scaling:          strings.Replace(strings.Replace(defaultStackScaling, "min: 0", "min: 3", 1), "max: 6", "max: 4", 1),
+		NoCollectorRules: true,
 	})
 	cl := s.Pool.Client()
 	ctx := context.Background()

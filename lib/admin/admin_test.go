@@ -148,7 +148,7 @@ func TestSetupClouds(t *testing.T) {
 	if out := text(fs); strings.Contains(out, "22/tcp from") || !strings.Contains(out, "no rule added for 22/tcp: give --admin-cidr") || !strings.Contains(out, "added ingress 9618/udp from the group itself") {
 		t.Errorf("setup without --admin-cidr:\n%s", out)
 	}
-	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host"})
+	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB admin@host"})
 	if fs.Failed() != 0 {
 		t.Fatalf("setup failed:\n%s", text(fs))
 	}
@@ -439,7 +439,7 @@ func TestCycleErrors(t *testing.T) {
 // doctor names every ad the provisioner refused: which ad, from whom,
 // claiming what.
 func TestDoctorReportsRefusedAds(t *testing.T) {
-	if fs := refusals(provision.Report{}); len(fs) != 1 || fs[0].Level != OK {
+	if fs := refusals(provision.Report{}, 0); len(fs) != 1 || fs[0].Level != OK {
 		t.Fatalf("findings for no refusal: %v", fs)
 	}
 	var rep provision.Report
@@ -447,7 +447,7 @@ func TestDoctorReportsRefusedAds(t *testing.T) {
 		rep.Refused = append(rep.Refused, provision.Refusal{Ad: fmt.Sprintf("slot1@forged%d", i), Identity: "ehos-demo-1a@d",
 			Claimed: `EHOSName="ehos-demo-2b" EHOSRetire=true`, Why: "only ehos-demo-2b@d may speak for VM ehos-demo-2b"})
 	}
-	fs := refusals(rep)
+	fs := refusals(rep, 0)
 	if len(fs) != maxRefusalFindings+1 || fs[0].Level != Warn {
 		t.Fatalf("findings: %v", fs)
 	}

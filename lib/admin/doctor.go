@@ -64,7 +64,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 		})
 		return all
 	}
-	step("the schedds' demand ads (condor_status)", func() Findings { return d.demandAdsCheck(ctx, cfg.Pool.Name) })
+	step("the schedds' demand ads (condor_status)", func() Findings { return d.demandAdsCheck(ctx, cfg.Pool.Name, cfg.Pool.DemandIdentity) })
 	step("the templates", func() Findings { return CheckTemplates(d.FS, cfg, d.Checkout) })
 	step("a worker token (condor_token_create)", func() Findings { return d.tokenCheck(ctx, cfg) })
 	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.Clouds) })
@@ -115,8 +115,12 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
 		fs = append(fs, cycleErrors(st.Report)...)
 	}
+	if st.Refused > 0 {
+		fs.add(Warn, "trust", fmt.Sprintf("%d %s ads not written by the provisioner's identity %s were ignored (from %s)", st.Refused, provision.AdType, st.Identity, strings.Join(st.RefusedBy, ", ")),
+			"a worker's token can store an ad of any type through a startd or master update: find the sender by its identity, delete that VM or revoke its token; docs/security.md")
+	}
 	if st.Found {
-		fs = append(fs, refusals(st.Report)...)
+		fs = append(fs, refusals(st.Report, st.Refused)...)
 	}
 
 	jobs, err := d.Condor.Queue(ctx, condor.QueueQuery{AllUsers: true,
@@ -224,7 +228,7 @@ const maxRefusalFindings = 5
 // refusals reports the ads the provisioner's last cycle did not believe:
 // someone with a worker's token (or another identity) tried to speak for a
 // VM or an offer that is not theirs.
-func refusals(rep provision.Report) Findings {
+func refusals(rep provision.Report, others int) Findings {
 	var fs Findings
 	const fix = "an ad claimed a VM or flavor offer for an identity that may not write it: find the sender by its identity " +
 		"(a worker's token names its VM), delete that VM or revoke its token; docs/security.md"
@@ -235,7 +239,7 @@ func refusals(rep provision.Report) Findings {
 		}
 		fs.add(Warn, "trust", "the provisioner refused "+r.String(), fix)
 	}
-	if len(rep.Refused) == 0 {
+	if len(rep.Refused) == 0 && others == 0 {
 		fs.ok("trust", "the provisioner's last cycle refused no ad")
 	}
 	return fs
@@ -290,12 +294,14 @@ func (d Doctor) tokenCheck(ctx context.Context, cfg *config.Config) Findings {
 	return fs
 }
 
-// demandAdsCheck asks the collector for every EHOSDemand ad, of any pool,
-// and checks that the demand jobs label theirs with this pool's name: the
-// provisioner reads only `EHOSPool == "<pool>"`, so a reporter that writes
-// no name, or another one, is demand that nobody serves.
-func (d Doctor) demandAdsCheck(ctx context.Context, pool string) Findings {
-	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint(""),
+// demandAdsCheck asks the collector for every EHOSDemand ad the demand
+// job's identity wrote, of any pool, and checks that the demand jobs label
+// theirs with this pool's name: the provisioner reads only
+// `EHOSPool == "<pool>"`, so a reporter that writes no name, or another
+// one, is demand that nobody serves. (Ads from other identities, which a
+// worker's token could store, are not the demand job's to judge.)
+func (d Doctor) demandAdsCheck(ctx context.Context, pool, identity string) Findings {
+	ads, err := d.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: demand.DemandConstraint("") + " && AuthenticatedIdentity == " + classad.Quote(identity),
 		Attrs: []string{"Name", demand.AttrSchedd, demand.AttrPool, demand.AttrIdle}})
 	if err != nil {
 		var fs Findings

@@ -35,18 +35,44 @@ type Status struct {
 	IdleJobs int                     `json:"idle_jobs"`
 	Nodes    map[scale.NodeState]int `json:"nodes"`
 	Report   provision.Report        `json:"report"`
+
+	// Identity is the provisioner's (the EHOS_PROVISIONER_IDENTITY knob):
+	// only ads it wrote are read. Refused counts the others, whoever wrote
+	// them (a worker's token can store an ad of any MyType).
+	Identity  string   `json:"identity,omitempty"`
+	Refused   int      `json:"refused_ads,omitempty"`
+	RefusedBy []string `json:"refused_from,omitempty"` // their identities
 }
 
 // AdConstraint selects the provisioner's ad.
 var AdConstraint = fmt.Sprintf("MyType == %s", classad.Quote(provision.AdType))
 
-// ReadStatus asks the collector for the provisioner's ad.
+// ReadStatus asks the collector for the provisioner's ad: one the
+// provisioner's identity wrote. That identity is configuration, never an
+// ad's word: the EHOS_PROVISIONER_IDENTITY knob, else condor@UID_DOMAIN (as
+// the provisioner itself defaults it).
 func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, error) {
+	vals, err := c.ConfigVal(ctx, config.ProvisionerIdentityKnob, "UID_DOMAIN")
+	if err != nil {
+		return Status{}, fmt.Errorf("the provisioner's identity: %w", err)
+	}
+	id := config.Pool{ProvisionerIdentity: vals[config.ProvisionerIdentityKnob], UIDDomain: vals["UID_DOMAIN"]}.Provisioner()
 	ads, err := c.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: AdConstraint})
 	if err != nil {
 		return Status{}, fmt.Errorf("read the %s ad: %w", provision.AdType, err)
 	}
-	return StatusFromAds(ads, now), nil
+	var own []classad.Ad
+	var others []string
+	for _, a := range ads {
+		if by := a.GetString("AuthenticatedIdentity"); by == id {
+			own = append(own, a)
+		} else {
+			others = append(others, by)
+		}
+	}
+	st := StatusFromAds(own, now)
+	st.Identity, st.Refused, st.RefusedBy = id, len(others), others
+	return st, nil
 }
 
 // StatusFromAds picks the freshest EHOSProvisioner ad and judges its age:
@@ -115,6 +141,9 @@ func WriteStatus(w io.Writer, s Status) error {
 	fmt.Fprintf(b, "provisioner %s: last cycle %s ago (every %s, took %s): %s\n", s.Name, s.Age, s.Cycle, r.Duration.Round(time.Millisecond), health)
 	if s.Others > 0 {
 		fmt.Fprintf(b, "  (%d more %s ads in the collector: several provisioners for this pool?)\n", s.Others, provision.AdType)
+	}
+	if s.Refused > 0 {
+		fmt.Fprintf(b, "  (%d %s ads from other identities ignored: %s)\n", s.Refused, provision.AdType, strings.Join(s.RefusedBy, ", "))
 	}
 	if r.DryRun {
 		b.WriteString("  dry run: decisions are logged, not carried out\n")

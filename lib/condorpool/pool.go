@@ -46,11 +46,14 @@ type Pool struct {
 	// (config.Worker.IdentityOf): a slot ad is that VM's only when the
 	// collector stamped it with that identity. Nil believes no slot ad.
 	WorkerIdentity func(name string) string
-	// WorkerIdentityTemplate is config's worker.token_identity, to tell a
-	// worker's identity from the provisioner's.
-	WorkerIdentityTemplate string
+	// Self is the provisioner's own identity (pool.provisioner_identity):
+	// its EHOSProvisioner ad and flavor ads are believed only from it. It
+	// is configured, never learned from the collector. "" believes none.
+	Self string
+	// DemandIdentity is the demand job's (pool.demand_identity): EHOSDemand
+	// ads are believed only from it. "" believes none.
+	DemandIdentity string
 
-	selfIDs map[string]bool // identities on this pool's EHOSProvisioner ads
 	offered map[string]bool // names of the flavor ads last advertised
 	refused []provision.Refusal
 }
@@ -71,6 +74,7 @@ func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *P
 		Log:        zerolog.Nop(),
 	}
 	p.Collector.Filter = p.filterFlavorAds
+	p.Collector.DemandFilter = p.filterDemandAds
 	return p
 }
 
@@ -92,7 +96,6 @@ func (p *Pool) Workers(ctx context.Context) ([]provision.Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read worker slots: %w", err)
 	}
-	p.learnSelf(ctx)
 	ws, refused := Workers(ads, p.WorkerIdentity)
 	p.refuse(refused...)
 	return ws, nil

@@ -69,17 +69,6 @@ func identityRefusal(a classad.Ad, name string, identityOf func(string) string) 
 	return &provision.Refusal{Ad: clip(a.GetString("Name")), Identity: got, Claimed: claims(a), Why: why}
 }
 
-// isWorkerIdentity says whether identity is one a worker token of pool
-// would carry (TokenIdentity with an ehos VM name of the pool in it).
-func isWorkerIdentity(identity, pool, template string) bool {
-	pre, post, ok := strings.Cut(template, "{name}")
-	if !ok || len(identity) < len(pre)+len(post) || !strings.HasPrefix(identity, pre) || !strings.HasSuffix(identity, post) {
-		return false
-	}
-	name := identity[len(pre) : len(identity)-len(post)]
-	return strings.HasPrefix(name, "ehos-"+pool+"-")
-}
-
 // Refused returns the ads the last Workers and Demand calls did not believe.
 func (p *Pool) Refused() []provision.Refusal { return p.refused }
 
@@ -97,69 +86,56 @@ func (p *Pool) refuse(rs ...provision.Refusal) {
 	}
 }
 
-// learnSelf reads the identity the collector stamped on this pool's
-// EHOSProvisioner ads (generic ads: a worker token cannot write them), which
-// is the identity the provisioner's own flavor ads carry.
-func (p *Pool) learnSelf(ctx context.Context) {
-	if len(p.selfIDs) > 0 {
-		return
-	}
-	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
-		Kind:       "-any",
-		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
-		Attrs:      []string{"Name", AttrIdentity},
-	})
-	if err != nil {
-		return // tried again next cycle; meanwhile worker identities are refused
-	}
+// fromIdentity keeps the ads the collector stamped with identity want and
+// refuses the others, saying who alone writes what.
+func (p *Pool) fromIdentity(ads []classad.Ad, want, what string) []classad.Ad {
+	var keep []classad.Ad
 	for _, a := range ads {
-		if id := a.GetString(AttrIdentity); id != "" {
-			if p.selfIDs == nil {
-				p.selfIDs = map[string]bool{}
-			}
-			p.selfIDs[id] = true
+		id := a.GetString(AttrIdentity)
+		if id != "" && id == want {
+			keep = append(keep, a)
+			continue
 		}
+		why := "only " + want + " writes " + what
+		if id == "" {
+			why = "the collector stamped no identity on it; " + why
+		}
+		claimed := claims(a)
+		if t := a.GetString("MyType"); t != "" {
+			claimed = strings.TrimSpace("MyType=" + classad.Quote(clip(t)) + " " + claimed)
+		}
+		p.refuse(provision.Refusal{Ad: clip(a.GetString("Name")), Identity: id, Claimed: claimed, Why: why})
 	}
+	return keep
 }
 
 var _ provision.Recaller = (*Pool)(nil)
 
 // ProvisionerAds returns this pool's EHOSProvisioner ads (their Name,
-// identity and unmatched marks).
+// identity and unmatched marks) that the provisioner's own identity wrote.
 func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
-	return p.Tools.Status(ctx, condor.StatusQuery{
+	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
 		Kind:       "-any",
 		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
-		Attrs:      []string{"Name", AttrIdentity, provision.AttrUnmatched},
+		Attrs:      []string{"Name", "MyType", AttrIdentity, provision.AttrUnmatched},
 	})
+	return p.fromIdentity(ads, p.Self, "the provisioner's ad"), err
+}
+
+// filterDemandAds keeps the EHOSDemand ads the demand job's identity wrote.
+func (p *Pool) filterDemandAds(ads []classad.Ad) []classad.Ad {
+	return p.fromIdentity(ads, p.DemandIdentity, "demand ads")
 }
 
 // filterFlavorAds keeps the flavor ads written by the provisioner's own
-// identity (or, until that is known, by no worker identity), refuses the
-// others, and has the flavor ads advertised again when one of ours was
-// overwritten or is gone.
+// identity, refuses the others, and has the flavor ads advertised again
+// when one of ours was overwritten or is gone.
 func (p *Pool) filterFlavorAds(ads []classad.Ad) []classad.Ad {
-	var keep []classad.Ad
+	keep := p.fromIdentity(ads, p.Self, "offline flavor ads (the provisioner)")
 	have := map[string]bool{}
-	resend := false
-	for _, a := range ads {
-		id := a.GetString(AttrIdentity)
-		var why string
-		switch {
-		case id == "":
-			why = "the collector stamped no identity on it: only the provisioner advertises flavor ads"
-		case len(p.selfIDs) > 0 && !p.selfIDs[id]:
-			why = "only the provisioner (" + strings.Join(sortedKeys(p.selfIDs), ", ") + ") advertises flavor ads"
-		case len(p.selfIDs) == 0 && isWorkerIdentity(id, p.Name, p.WorkerIdentityTemplate):
-			why = "a worker's identity: only the provisioner advertises flavor ads"
-		}
-		if why != "" {
-			p.refuse(provision.Refusal{Ad: clip(a.GetString("Name")), Identity: id, Claimed: strings.TrimSpace("an offline flavor ad " + claims(a)), Why: why})
-			resend = true
-			continue
-		}
+	resend := len(keep) < len(ads)
+	for _, a := range keep {
 		have[a.GetString("Name")] = true
-		keep = append(keep, a)
 	}
 	for _, n := range sortedKeys(p.offered) {
 		if !have[n] {

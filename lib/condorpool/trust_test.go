@@ -87,25 +87,24 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 	ft := &statusTools{answers: map[string][]classad.Ad{}}
 	p := New(nil, "p", 0)
 	p.Tools, p.Collector.Condor = ft, ft
-	p.WorkerIdentity, p.WorkerIdentityTemplate = func(n string) string { return n + "@pool.test" }, "{name}@pool.test"
+	p.WorkerIdentity, p.Self, p.DemandIdentity = func(n string) string { return n + "@pool.test" }, "condor@cm", "ehos@pool.test"
 	ctx := context.Background()
 
-	// Before the provisioner's own ad is known: a worker's identity is
-	// refused, the provisioner's (here the tools' ehos@) believed.
-	p.refused = nil
-	kept := p.filterFlavorAds([]classad.Ad{flavor(ours, "ehos@pool.test"), flavor(theirs, "ehos-p-1a2b@pool.test")})
-	if len(kept) != 1 || kept[0].GetString("Name") != ours || len(p.refused) != 1 || p.refused[0].Identity != "ehos-p-1a2b@pool.test" {
-		t.Errorf("self unknown: kept %v refused %v", kept, p.refused)
-	}
-
-	// Once known, only the provisioner's identity counts.
-	ft.answers[`MyType == "EHOSProvisioner"`] = []classad.Ad{{"Name": str("p@o"), AttrIdentity: str("condor@cm")}}
+	// Only the configured provisioner identity counts: a worker's is
+	// refused, and so is any other, even one on an EHOSProvisioner ad in
+	// the collector (the identity is never learnt from there).
+	ft.answers[`MyType == "EHOSProvisioner"`] = []classad.Ad{{"Name": str("p@o"), "MyType": str("EHOSProvisioner"), AttrIdentity: str("ehos-p-1a2b@pool.test")}}
 	if _, err := p.Workers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !p.selfIDs["condor@cm"] {
-		t.Fatalf("provisioner identity not learnt: %v", p.selfIDs)
+	kept := p.filterFlavorAds([]classad.Ad{flavor(ours, "condor@cm"), flavor(theirs, "ehos-p-1a2b@pool.test"), flavor(theirs, "ehos@pool.test")})
+	if len(kept) != 1 || kept[0].GetString("Name") != ours || len(p.refused) != 2 || p.refused[0].Identity != "ehos-p-1a2b@pool.test" || p.refused[1].Identity != "ehos@pool.test" {
+		t.Errorf("kept %v refused %v", kept, p.refused)
 	}
+	if ads, _ := p.ProvisionerAds(ctx); len(ads) != 0 {
+		t.Errorf("a worker's EHOSProvisioner ad was believed: %v", ads)
+	}
+	p.refused = nil
 	if err := p.Offer(ctx, []scale.Offer{offer}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,19 +146,28 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 	var _ provision.Refuser = p
 }
 
-func TestIsWorkerIdentity(t *testing.T) {
-	for _, c := range []struct {
-		id, tmpl string
-		want     bool
-	}{
-		{"ehos-p-1a2b@d", "{name}@d", true},
-		{"ehos@d", "{name}@d", false},
-		{"ehos-q-1a2b@d", "{name}@d", false},
-		{"w-ehos-p-1@d", "w-{name}@d", true},
-		{"ehos-p-1@e", "{name}@d", false},
-	} {
-		if got := isWorkerIdentity(c.id, "p", c.tmpl); got != c.want {
-			t.Errorf("isWorkerIdentity(%q, %q) = %v", c.id, c.tmpl, got)
-		}
+// EHOSDemand ads count only from the demand job's identity: a worker's
+// token can store one through a startd update.
+func TestDemandAdsOnlyFromTheDemandJob(t *testing.T) {
+	str := classad.String
+	ad := func(schedd, identity string) classad.Ad {
+		return classad.Ad{"MyType": str(demand.DemandType), "Name": str(schedd + "#1"), demand.AttrSchedd: str(schedd), demand.AttrAutocluster: classad.Int(1),
+			demand.AttrIdle: classad.Int(500), demand.AttrPool: str("p"), AttrIdentity: str(identity)}
+	}
+	ft := &statusTools{answers: map[string][]classad.Ad{
+		`MyType == "EHOSDemand"`: {ad("real", "ehos@pool.test"), ad("forged", "ehos-p-1a2b@pool.test")},
+	}}
+	p := New(nil, "p", 0)
+	p.Tools, p.Collector.Condor = ft, ft
+	p.Self, p.DemandIdentity = "condor@cm", "ehos@pool.test"
+	ds, err := p.Demand(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Key != "real#1" {
+		t.Errorf("demand %+v, want real#1 alone", ds)
+	}
+	if r := p.Refused(); len(r) != 1 || r[0].Identity != "ehos-p-1a2b@pool.test" || !strings.Contains(r[0].Claimed, `MyType="EHOSDemand"`) || !strings.Contains(r[0].Why, "only ehos@pool.test writes demand ads") {
+		t.Errorf("refused %v", r)
 	}
 }

@@ -26,6 +26,16 @@ type Pool struct {
 	CollectorPort  int    `yaml:"collector_port"`  // tag <collector_port>; default 9618
 	UIDDomain      string `yaml:"uid_domain"`      // tag <uid_domain>
 	TrustDomain    string `yaml:"trust_domain"`    // tag <trust_domain>; default central_manager
+	// ProvisionerIdentity is the identity the collector stamps
+	// (AuthenticatedIdentity) on the provisioner's own ads: its
+	// EHOSProvisioner ad, its offline flavor ads and its retire requests.
+	// Readers believe those ads only from it; it is never learned from the
+	// collector. Default condor@<uid_domain> (root, the shipped install's
+	// user, over FS); tag <provisioner_id>.
+	ProvisionerIdentity string `yaml:"provisioner_identity"`
+	// DemandIdentity is the identity on the demand job's EHOSDemand ads
+	// (the user it runs as). Default ehos@<uid_domain>.
+	DemandIdentity string `yaml:"demand_identity"`
 }
 
 // Scaling holds the knobs of the decision.
@@ -88,8 +98,43 @@ type Log struct {
 	File   string `yaml:"file"`   // default: $(LOG)/EHOSProvisionerLog under condor_master, stderr by hand
 }
 
+// DefaultUser is the user the shipped install runs the demand job as
+// (ALLOW_DAEMON names it on the central manager).
+const DefaultUser = "ehos"
+
+// DefaultProvisionerUser is the user the collector takes the shipped
+// install's provisioner for: it runs as root (under condor_master or the
+// systemd unit), which HTCondor's FS maps to condor@UID_DOMAIN (measured
+// on an installed central manager, HTCondor 23.9).
+const DefaultProvisionerUser = "condor"
+
+// Provisioner is pool.provisioner_identity, or its default for a config
+// not passed through defaults yet: condor@<uid_domain> (else the central
+// manager).
+func (p Pool) Provisioner() string {
+	switch {
+	case p.ProvisionerIdentity != "":
+		return p.ProvisionerIdentity
+	case p.UIDDomain != "":
+		return DefaultProvisionerUser + "@" + p.UIDDomain
+	}
+	return DefaultProvisionerUser + "@" + p.CentralManager
+}
+
 // IdentityName is what TokenIdentity holds in place of the VM's name.
 const IdentityName = "{name}"
+
+// IsIdentity says whether id has the form of a worker's identity: the
+// TokenIdentity with an ehos VM name (ehos-...) in place of {name}, which
+// is what the central manager's rules take for a worker
+// (condor-config/50-ehos-central-manager.conf, EHOS_FROM_WORKER).
+func (w Worker) IsIdentity(id string) bool {
+	pre, post, ok := strings.Cut(w.TokenIdentity, IdentityName)
+	if !ok || len(id) < len(pre)+len(post) || !strings.HasPrefix(id, pre) || !strings.HasSuffix(id, post) {
+		return false
+	}
+	return strings.HasPrefix(id[len(pre):len(id)-len(post)], "ehos-")
+}
 
 // IdentityOf is the identity of the worker named vmName: the one its token
 // carries and the collector stamps on its ads (AuthenticatedIdentity).

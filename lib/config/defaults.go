@@ -53,6 +53,10 @@ func (c *Config) applyDerived() {
 	if c.Pool.UIDDomain == "" {
 		c.Pool.UIDDomain = c.Pool.CentralManager
 	}
+	c.Pool.ProvisionerIdentity = c.Pool.Provisioner()
+	if c.Pool.DemandIdentity == "" {
+		c.Pool.DemandIdentity = DefaultUser + "@" + c.Pool.UIDDomain
+	}
 	if c.Worker.TokenIdentity == "" {
 		c.Worker.TokenIdentity = IdentityName + "@" + c.Pool.TrustDomain
 	}

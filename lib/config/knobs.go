@@ -23,6 +23,8 @@ type Knob struct {
 var Knobs = []Knob{
 	{"EHOS_POOL_NAME", "pool.name", str(func(c *Config) *string { return &c.Pool.Name })},
 	{"EHOS_CENTRAL_MANAGER", "pool.central_manager", str(func(c *Config) *string { return &c.Pool.CentralManager })},
+	{ProvisionerIdentityKnob, "pool.provisioner_identity", str(func(c *Config) *string { return &c.Pool.ProvisionerIdentity })},
+	{"EHOS_DEMAND_IDENTITY", "pool.demand_identity", str(func(c *Config) *string { return &c.Pool.DemandIdentity })},
 	{"EHOS_MIN_NODES", "scaling.min", num(func(c *Config) *int { return &c.Scaling.Min })},
 	{"EHOS_MAX_NODES", "scaling.max", num(func(c *Config) *int { return &c.Scaling.Max })},
 	{"EHOS_SPARE_NODES", "scaling.spare", num(func(c *Config) *int { return &c.Scaling.Spare })},
@@ -41,6 +43,10 @@ var Knobs = []Knob{
 	{"EHOS_LOG_LEVEL", "log.level", str(func(c *Config) *string { return &c.Log.Level })},
 	{"EHOS_LOG_FORMAT", "log.format", str(func(c *Config) *string { return &c.Log.Format })},
 }
+
+// ProvisionerIdentityKnob names the provisioner's identity on the central
+// manager, where the negotiator's rank reads it too.
+const ProvisionerIdentityKnob = "EHOS_PROVISIONER_IDENTITY"
 
 // KnobNames returns the names of all knobs, for one condor_config_val call.
 func KnobNames() []string {

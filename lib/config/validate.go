@@ -155,6 +155,13 @@ func (c *Config) Validate() error {
 	if id := c.Worker.TokenIdentity; strings.Count(id, IdentityName) != 1 || !strings.Contains(id, "@") || strings.ContainsAny(id, " \t\n\"',*/\\") {
 		bad("worker.token_identity", id, "must hold %s once (each worker's own identity, e.g. %s@<trust_domain>) and one @, and no space, quote, comma, '*' or '/': one identity shared by all workers would let any of them speak for the others", IdentityName, IdentityName)
 	}
+	for _, k := range []struct{ key, id string }{{"pool.provisioner_identity", c.Pool.ProvisionerIdentity}, {"pool.demand_identity", c.Pool.DemandIdentity}} {
+		if strings.Count(k.id, "@") != 1 || strings.ContainsAny(k.id, " \t\n\"',*/\\{}") {
+			bad(k.key, k.id, "must be one identity user@domain (what the collector stamps as AuthenticatedIdentity on its ads), with no space, quote, comma, '*', '/' or brace")
+		} else if c.Worker.IsIdentity(k.id) {
+			bad(k.key, k.id, "has the form of a worker's identity (worker.token_identity %s): a worker's token could then write what only it may", c.Worker.TokenIdentity)
+		}
+	}
 	switch c.Log.Format {
 	case "json", "console":
 	default:

@@ -39,6 +39,9 @@ type Collector struct {
 	// Filter, when set, gets the flavor ads read and returns those to
 	// believe (the provisioner keeps the ads its own identity wrote).
 	Filter func(flavorAds []classad.Ad) []classad.Ad
+	// DemandFilter, when set, gets the EHOSDemand ads read and returns
+	// those to believe (the provisioner keeps the demand job's).
+	DemandFilter func(demandAds []classad.Ad) []classad.Ad
 
 	lastSig  string
 	lastSent time.Time
@@ -64,6 +67,9 @@ func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
 	fads, err := c.Condor.Status(ctx, condor.StatusQuery{Constraint: FlavorConstraint(c.Pool), Attrs: FlavorAttrs})
 	if err != nil {
 		return nil, fmt.Errorf("read flavor ads: %w", err)
+	}
+	if c.DemandFilter != nil {
+		dads = c.DemandFilter(dads)
 	}
 	if c.Filter != nil {
 		fads = c.Filter(fads)

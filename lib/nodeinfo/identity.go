@@ -30,7 +30,8 @@ const DefaultIdentityFile = "/etc/ehos/identity"
 // (the form cloudinit/worker.yaml writes). Optional keys: instance_id (the
 // cloud's server id, which a template cannot know before the server exists:
 // by default it comes from cloud-init's own /var/lib/cloud/data/instance-id)
-// and boot_time. name is accepted for instance_name. Blank lines and lines starting with '#' are ignored; spaces around key and
+// boot_time and retire_identity (the provisioner's identity: retire
+// requests from any other are ignored; without it none is obeyed). name is accepted for instance_name. Blank lines and lines starting with '#' are ignored; spaces around key and
 // value are trimmed; a value may be wrapped in double quotes (Go/C escapes
 // inside); unknown keys are ignored so newer templates work with older hooks.
 // boot_time is RFC 3339 or Unix seconds; when absent the kernel's boot time
@@ -43,6 +44,9 @@ type Identity struct {
 	Flavor     string
 	Pool       string
 	BootTime   time.Time
+	// RetireIdentity is the only identity whose retire requests the hook
+	// obeys (the provisioner's, pool.provisioner_identity); empty: none.
+	RetireIdentity string
 }
 
 // Required are the keys without which the provisioner cannot join the
@@ -91,6 +95,8 @@ func ParseIdentity(data []byte) (Identity, []string) {
 			id.Flavor = v
 		case "pool":
 			id.Pool = v
+		case "retire_identity":
+			id.RetireIdentity = v
 		case "boot_time":
 			t, err := parseTime(v)
 			if err != nil {
@@ -143,6 +149,7 @@ func (id Identity) Format() string {
 	put("region", id.Region)
 	put("flavor", id.Flavor)
 	put("pool", id.Pool)
+	put("retire_identity", id.RetireIdentity)
 	if !id.BootTime.IsZero() {
 		put("boot_time", id.BootTime.UTC().Format(time.RFC3339))
 	}

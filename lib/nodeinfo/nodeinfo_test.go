@@ -146,7 +146,7 @@ func TestRetireRequestAndFlag(t *testing.T) {
 	if ad.GetString("MyType") != RetireAdType || ad.GetString("EHOSName") != `w"1` || ad.GetInt("ClassAdLifetime", 0) != 3600 {
 		t.Errorf("request %v", ad)
 	}
-	if c := RetireConstraint("p1", `w"1`); !strings.Contains(c, `EHOSName == "w\"1"`) {
+	if c := RetireConstraint("p1", `w"1`, "ehos@d"); !strings.Contains(c, `EHOSName == "w\"1"`) || !strings.Contains(c, `AuthenticatedIdentity == "ehos@d"`) {
 		t.Errorf("constraint does not quote: %s", c)
 	}
 	yes := true

@@ -26,8 +26,11 @@ func RetireRequest(pool, name string, lifetime time.Duration) classad.Ad {
 	}
 }
 
-// RetireConstraint selects the retire requests for worker name of pool.
-func RetireConstraint(pool, name string) string {
+// RetireConstraint selects the retire requests for worker name of pool
+// that the collector stamped with identity (AuthenticatedIdentity): any
+// worker's token can store an ad of type EHOSRetireRequest through a
+// startd update, stamped with that worker's identity.
+func RetireConstraint(pool, name, identity string) string {
 	return "MyType == " + classad.Quote(RetireAdType) + " && EHOSPool == " + classad.Quote(pool) +
-		" && EHOSName == " + classad.Quote(name)
+		" && EHOSName == " + classad.Quote(name) + " && AuthenticatedIdentity == " + classad.Quote(identity)
 }

@@ -22,6 +22,27 @@
 // not yet confirmed counts only after half a cycle, so a job matched in
 // between is never killed.
 //
+// Nothing irreversible rests on an absent ad alone. Any worker's token can
+// withdraw any startd or master ad (HTCondor 23.9 and 25 apply no rule to
+// invalidations), and can do so back to back, so a VM whose ads vanished is
+// deleted only when, besides the ads being gone for scaling.orphan_grace and
+// every schedd saying no job runs there (and answering at all), one of
+// these holds, none of which another worker can bring about: this
+// provisioner asked it to retire (it sent the drain or retire request, so
+// the ads were expected to go), its token expired (server metadata
+// ehos_token_expires: it can no longer speak to the pool), or it reached
+// worker.max_lifetime. Otherwise it is kept, with a note in the report. The
+// cost: a VM that really died stays until its lifetime ends (default: its
+// token's lifetime less drain_timeout and a cycle), and so does a retiring
+// one whose ads vanished across a provisioner restart (the drain it sent
+// is remembered in memory only).
+//
+// Every ad it reads is chosen by who wrote it (AuthenticatedIdentity, which
+// the collector stamps and the sender cannot choose): a worker's slot ads
+// by that VM's identity, flavor ads and its own EHOSProvisioner ad by
+// pool.provisioner_identity, demand ads by pool.demand_identity; the
+// others are refused and reported (lib/condorpool).
+//
 // It declares the small interfaces it needs (Cloud, Pool, Bootstrap); lib/openstack,
 // lib/condor and lib/tmpl satisfy them. It must not know HTTP or HTCondor's
 // command line.

@@ -172,6 +172,7 @@ func (p *Provisioner) buildInput(now time.Time, workers []Worker, workersOK bool
 		w := byName[n]
 		if w == nil && t.joined && workersOK {
 			node.AdVanished = true
+			node.RetireAsked = !t.drainSent.IsZero()
 		}
 		if w != nil && (t.state == scale.Idle || t.state == scale.Busy || t.state == scale.Retiring) {
 			node.Free = w.Free

@@ -180,9 +180,13 @@ func TestLifecycleFromZeroAndBack(t *testing.T) {
 
 // A busy worker whose startd ad vanished (token expired, ad invalidated)
 // while the cloud still says ACTIVE is kept for as long as a schedd says its
-// job runs there, or the schedds cannot all be asked; then it is deleted.
+// job runs there, or the schedds cannot all be asked. Then, never asked to
+// retire, it is still kept (another worker's token may be withdrawing its
+// ads) until its lifetime runs out; then it is deleted.
 func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
-	r := newRig(t, knobs())
+	k := knobs()
+	k.MaxLifetime = 2 * time.Hour
+	r := newRig(t, k)
 	vm := r.joinedWorker()
 	r.pool.demand = nil
 	r.pool.setClaimed(vm.Name, 1, time.Time{})
@@ -213,13 +217,25 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 		t.Fatalf("deleted a vanished VM while the schedds could not be asked; decision %+v", rep.Decision)
 	}
 
-	// The job is done: now it goes.
+	// The job is done, but an absent ad alone deletes nothing, cycle after
+	// cycle.
 	r.pool.runningErr = nil
-	rep = r.cycle(time.Minute)
-	if n := r.a.callsLike("delete"); n != 1 {
-		t.Fatalf("%d deletes after its job ended, want 1; decision %+v", n, rep.Decision)
+	for i := 0; i < 5; i++ {
+		rep = r.cycle(time.Minute)
+		if n := r.a.callsLike("delete"); n != 0 {
+			t.Fatalf("deleted a VM only because its ad vanished; decision %+v", rep.Decision)
+		}
 	}
-	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished and no schedd runs a job there" {
+	if want := vm.Name + ": startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"; !slices.Contains(rep.Decision.Notes, want) {
+		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
+	}
+
+	// Its lifetime is over: now it goes.
+	rep = r.cycle(2 * time.Hour)
+	if n := r.a.callsLike("delete"); n != 1 {
+		t.Fatalf("%d deletes after its lifetime, want 1; decision %+v", n, rep.Decision)
+	}
+	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished, max lifetime 2h0m0s reached, and no schedd runs a job there" {
 		t.Errorf("deletes %+v", rep.Decision.Deletes)
 	}
 }

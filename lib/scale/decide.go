@@ -324,8 +324,14 @@ func (p *planner) lifecycle() {
 			case n.Running > 0:
 				p.note("%s is drained but reports %d running jobs: not deleted", n.Name, n.Running)
 			case p.jobsThere(n):
-			case n.AdVanished:
+			case n.AdVanished && n.RetireAsked:
 				p.del(i, "startd ad vanished and no schedd runs a job there")
+			case n.AdVanished:
+				if why := p.vanishedMayGo(n); why != "" {
+					p.del(i, "startd ad vanished, "+why+", and no schedd runs a job there")
+				} else {
+					p.note("%s: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)", n.Name)
+				}
 			default:
 				p.del(i, "drained, no job running")
 			}
@@ -357,8 +363,11 @@ func (p *planner) lifecycle() {
 		c := &p.clouds[p.cloudIdx[n.Offer.Loc.Cloud]]
 		p.exists++
 		c.exists++
-		// a node drained now for max lifetime is retiring: still live
-		if p.isLive(n.State) && !p.deleted[i] {
+		// a node drained now for max lifetime is retiring: still live; so
+		// is one whose ads vanished but that is kept (it may well run on,
+		// its ads withdrawn by another worker): no replacement is booted
+		// beside it
+		if (p.isLive(n.State) || n.State == Drained && n.AdVanished) && !p.deleted[i] {
 			p.live++
 			c.live++
 		} else {
@@ -404,6 +413,21 @@ func (p *planner) jobsThere(n Node) bool {
 		return true
 	}
 	return false
+}
+
+// vanishedMayGo says why a node whose ads vanished without being asked to
+// retire may be deleted: its token expired (it can no longer speak to the
+// pool) or it reached its maximum lifetime; "" while neither. An absent ad
+// alone is no reason: any worker's token can withdraw another VM's ads.
+func (p *planner) vanishedMayGo(n Node) string {
+	now, k := p.in.Now, p.k
+	switch {
+	case !n.TokenExpires.IsZero() && !now.Before(n.TokenExpires):
+		return "its token expired at " + n.TokenExpires.UTC().Format(time.RFC3339)
+	case k.MaxLifetime > 0 && now.Sub(n.Created) >= k.MaxLifetime:
+		return fmt.Sprintf("max lifetime %s reached", k.MaxLifetime)
+	}
+	return ""
 }
 
 // deleteDue is when, counted from entering Deleting, the next delete of a

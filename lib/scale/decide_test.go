@@ -826,7 +826,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "vanished ad: kept while a schedd runs a job there, deleted after",
 			mod: func(in *Input) {
-				gone := func(n *Node) { n.AdVanished = true }
+				gone := func(n *Node) { n.AdVanished, n.RetireAsked = true, true }
 				in.Nodes = []Node{
 					node("w1", Drained, medium, gone, func(n *Node) { n.ScheddJobs = []string{"schedd s1 job 12.0"} }),
 					node("w2", Drained, medium, gone),
@@ -844,6 +844,33 @@ func TestDecide(t *testing.T) {
 					"w4: retiring and due for deletion but schedd s1 job 16.0 runs there; keeping",
 				},
 			},
+		},
+		{
+			name: "vanished ad, not asked to retire: kept until its token or lifetime runs out",
+			mod: func(in *Input) {
+				in.Knobs.MaxLifetime = 48 * time.Hour
+				gone := func(n *Node) { n.AdVanished = true }
+				in.Nodes = []Node{
+					node("w1", Drained, medium, gone, func(n *Node) { n.TokenExpires = in.Now.Add(time.Hour) }),
+					node("w2", Drained, medium, gone, func(n *Node) { n.TokenExpires = in.Now.Add(-time.Minute) }),
+					node("w3", Drained, medium, gone, func(n *Node) { n.Created = in.Now.Add(-49 * time.Hour) }),
+				}
+			},
+			want: Decision{
+				Deletes: []Action{
+					{Node: "w2", ID: "id-w2", Reason: "startd ad vanished, its token expired at 2026-11-24T11:59:00Z, and no schedd runs a job there"},
+					{Node: "w3", ID: "id-w3", Reason: "startd ad vanished, max lifetime 48h0m0s reached, and no schedd runs a job there"},
+				},
+				Notes: []string{"w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"},
+			},
+		},
+		{
+			name: "vanished ad kept: it counts towards min, no replacement beside it",
+			mod: func(in *Input) {
+				in.Knobs.Min = 1
+				in.Nodes = []Node{node("w1", Drained, medium, func(n *Node) { n.AdVanished, n.TokenExpires = true, in.Now.Add(time.Hour) })}
+			},
+			want: Decision{Notes: []string{"w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"}},
 		},
 		{
 			name: "vanished ad and schedds not all asked: kept",

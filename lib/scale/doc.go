@@ -32,7 +32,10 @@
 // runs there; keeping"). A node whose startd ad vanished (AdVanished) is
 // also kept, with a note, while ScheddJobsUnknown says some schedd could
 // not be asked; once the schedds answer and none runs a job there it is
-// deleted ("startd ad vanished and no schedd runs a job there").
+// deleted ("startd ad vanished and no schedd runs a job there") when the
+// provisioner had asked it to retire (RetireAsked), or when its token
+// expired or it reached MaxLifetime; otherwise it is kept with a note,
+// since any worker's token can withdraw another VM's ads.
 //
 // Counting. Live nodes are all nodes except deleting, failed and drained
 // ones, and except those deleted by this decision; retiring nodes are live

@@ -117,6 +117,9 @@ type Node struct {
 	// now (drained and exited, token expired, ad invalidated, or lost).
 	// Only the schedds can then tell whether a job still runs there.
 	AdVanished bool `json:"ad_vanished,omitempty"`
+	// RetireAsked: the provisioner asked it to retire (a drain or retire
+	// request was sent), so its ads are expected to go.
+	RetireAsked bool `json:"retire_asked,omitempty"`
 	// ScheddJobs are the jobs the schedds say run on it now (JobStatus
 	// running, RemoteHost one of its slots), as "schedd S job C.P".
 	ScheddJobs []string `json:"schedd_jobs,omitempty"`

@@ -20,6 +20,7 @@ var Builtin = map[string]string{
 	"uid_domain":     "HTCondor's UID_DOMAIN: pool.uid_domain in ehos.yaml",
 	"trust_domain":   "HTCondor's TRUST_DOMAIN: pool.trust_domain in ehos.yaml, default the central manager",
 	"pool_name":      "the pool's name: pool.name in ehos.yaml",
+	"provisioner_id": "the identity on the provisioner's ads, the only one whose retire requests a worker obeys: pool.provisioner_identity in ehos.yaml, default condor@<uid_domain>",
 	"instance_name":  "the VM's name, chosen by the provisioner; for ehos render use --set instance_name=NAME",
 	"cloud":          "the clouds.yaml entry the VM is created in; for ehos render use --set cloud=NAME",
 	"region":         "the region the VM is created in; for ehos render use --set region=NAME",
@@ -103,6 +104,7 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		}
 		set("trust_domain", td)
 		set("pool_name", cfg.Pool.Name)
+		set("provisioner_id", cfg.Pool.Provisioner())
 	}
 	set("instance_name", vm.InstanceName)
 	set("cloud", vm.Cloud)

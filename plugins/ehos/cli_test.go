@@ -133,7 +133,7 @@ func TestCloudsCheck(t *testing.T) {
 func TestCloudsSetupUploadsKeyPair(t *testing.T) {
 	s := newSite(t, strings.Replace(siteConfig, "key_pair: ehos-key", "key_pair: admin", 1))
 	pub := filepath.Join(s.dir, "id.pub")
-	write(t, pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host\n", 0o644)
+	write(t, pub, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB admin@host\n", 0o644)
 	out, _, err := s.run(t, "", "clouds", "setup", "--public-key", pub)
 	if err != nil || strings.Count(out, `uploaded key pair "admin"`) != 2 {
 		t.Errorf("%v\n%s", err, out)
@@ -214,6 +214,10 @@ func TestConfigMigrate(t *testing.T) {
 	}
 }
 
+// fakeIdentity is the provisioner's identity in fakeCondor's config; its
+// ads carry it unless they name another.
+const fakeIdentity = "ehos@cm"
+
 // fakeCondor writes a condor_status that prints ads as JSON (and condor_q
 // printing jobs), into a new directory.
 func fakeCondor(t *testing.T, ads []classad.Ad) string {
@@ -221,7 +225,7 @@ func fakeCondor(t *testing.T, ads []classad.Ad) string {
 	dir := t.TempDir()
 	var list []json.RawMessage
 	for _, a := range ads {
-		m := map[string]any{}
+		m := map[string]any{"AuthenticatedIdentity": fakeIdentity}
 		for k, v := range a {
 			switch {
 			case v.IsUndefined():
@@ -243,7 +247,14 @@ func fakeCondor(t *testing.T, ads []classad.Ad) string {
 	b, _ := json.Marshal(list)
 	write(t, filepath.Join(dir, "ads.json"), string(b), 0o644)
 	write(t, filepath.Join(dir, "condor_status"), "#!/bin/sh\ncat "+filepath.Join(dir, "ads.json")+"\n", 0o755)
+	writeConfigVal(t, dir)
 	return dir
+}
+
+// writeConfigVal puts a fake condor_config_val beside the other fake tools
+// (a real HTCondor always has one): it knows the provisioner's identity.
+func writeConfigVal(t *testing.T, dir string) {
+	write(t, filepath.Join(dir, "condor_config_val"), "#!/bin/sh\n[ \"$1\" = EHOS_PROVISIONER_IDENTITY ] && echo "+fakeIdentity+" && exit 0\necho \"Not defined: $1\" >&2; exit 1\n", 0o755)
 }
 
 func sampleReport(now time.Time) provision.Report {
@@ -289,6 +300,18 @@ func TestStatusAndNodes(t *testing.T) {
 		t.Errorf("nodes: %v\n%s", err, out)
 	}
 
+	// A fresher EHOSProvisioner ad that a worker's token stored (through a
+	// startd update): ignored, counted.
+	forged := sampleReport(now)
+	forged.Nodes = forged.Nodes[:1]
+	fad := forged.Ad(9)
+	fad["AuthenticatedIdentity"] = classad.String("ehos-demo-9@cm")
+	bin = fakeCondor(t, []classad.Ad{fad, sampleReport(now.Add(-5 * time.Second)).Ad(3)})
+	out, _, err = s.run(t, bin, "status")
+	if err != nil || !strings.Contains(out, "alpha/RegionOne          1 booting, 1 busy") || !strings.Contains(out, "1 EHOSProvisioner ads from other identities ignored: ehos-demo-9@cm") {
+		t.Errorf("forged provisioner ad: %v\n%s", err, out)
+	}
+
 	// A stale ad: flagged, exit 1.
 	bin = fakeCondor(t, []classad.Ad{sampleReport(now.Add(-2 * time.Minute)).Ad(4)})
 	out, _, err = s.run(t, bin, "status")
@@ -303,7 +326,7 @@ func TestStatusAndNodes(t *testing.T) {
 	}
 	// No HTCondor at all.
 	_, _, err = s.run(t, "", "status")
-	if err == nil || !strings.Contains(err.Error(), "condor_status") {
+	if err == nil || !strings.Contains(err.Error(), "condor_config_val") {
 		t.Errorf("no HTCondor: %v", err)
 	}
 }

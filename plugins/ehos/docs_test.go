@@ -80,7 +80,7 @@ func TestDocCommandsRunAsWritten(t *testing.T) {
 			n++
 			dir, cfg, clouds := offlineSite(t)
 			home := t.TempDir()
-			write(t, filepath.Join(home, ".ssh", "id_ed25519.pub"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake admin@host\n", 0o644)
+			write(t, filepath.Join(home, ".ssh", "id_ed25519.pub"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB admin@host\n", 0o644)
 			write(t, filepath.Join(dir, "old.yaml"), "clouds:\n  site-a:\n    auth_url: http://127.0.0.1:1/v3\n    password: x\nehos:\n  flavor: m1.small\n  image: i\ncondor:\n  host_ip: 127.0.0.1\n", 0o600)
 			// The file the commands read is not ./ehos.yaml, which the
 			// migrate example writes.

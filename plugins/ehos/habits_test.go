@@ -359,6 +359,7 @@ func TestBinNoSilentWaits(t *testing.T) {
 	// A collector that never answers (condor_status hangs).
 	hang := t.TempDir()
 	write(t, filepath.Join(hang, "condor_status"), "#!/bin/sh\nexec sleep 60\n", 0o755)
+	writeConfigVal(t, hang)
 	r = iv.run(t, "ehos", "status", "--condor-bin", hang, "--timeout", "5s")
 	if r.code == 0 || !strings.Contains(r.err, "waiting for the collector (condor_status)") {
 		t.Errorf("status with a hanging collector: exit %d\n%s", r.code, r.err)
@@ -426,6 +427,7 @@ func TestBinHabits(t *testing.T) {
 	tools := t.TempDir()
 	seen := filepath.Join(tools, "seen")
 	write(t, filepath.Join(tools, "condor_status"), "#!/bin/sh\necho \"$_CONDOR_COLLECTOR_HOST\" > "+seen+"\necho '[]'\n", 0o755)
+	writeConfigVal(t, tools)
 	iv.run(t, "ehos", "status", "-pool", "cm.example.org:9618", "--condor-bin", tools)
 	if b, _ := os.ReadFile(seen); strings.TrimSpace(string(b)) != "cm.example.org:9618" {
 		t.Errorf("-pool did not reach condor_status: %q", b)

@@ -122,7 +122,7 @@ func run(c *cli.Context) error {
 	}
 	pool := condorpool.New(tools, cfg.Pool.Name, negInterval)
 	pool.Log = log
-	pool.WorkerIdentity, pool.WorkerIdentityTemplate = cfg.Worker.IdentityOf, cfg.Worker.TokenIdentity
+	pool.WorkerIdentity, pool.Self, pool.DemandIdentity = cfg.Worker.IdentityOf, cfg.Pool.ProvisionerIdentity, cfg.Pool.DemandIdentity
 	if d := 20 * cfg.Scaling.Cycle; d > pool.AdLifetime {
 		pool.AdLifetime = d
 	}

@@ -79,11 +79,12 @@ func run(c *cli.Context) error {
 		r.Reasons = append(reasons, r.Reasons...)
 		r.Healthy = false
 	}
-	if r.Identity.Name != "" && r.Identity.Pool != "" {
-		// Has the provisioner asked this worker to retire? A failed query
-		// leaves EHOSRetire as the last run published it.
+	if r.Identity.Name != "" && r.Identity.Pool != "" && r.Identity.RetireIdentity != "" {
+		// Has the provisioner asked this worker to retire? Only a request
+		// its identity wrote counts. A failed query leaves EHOSRetire as
+		// the last run published it.
 		cl := &condor.Client{BinDir: c.String("condor-bin"), Timeout: 10 * time.Second}
-		ads, err := cl.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: nodeinfo.RetireConstraint(r.Identity.Pool, r.Identity.Name), Attrs: []string{"Name"}})
+		ads, err := cl.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: nodeinfo.RetireConstraint(r.Identity.Pool, r.Identity.Name, r.Identity.RetireIdentity), Attrs: []string{"Name"}})
 		if err == nil {
 			retire := len(ads) > 0
 			r.Retire = &retire
