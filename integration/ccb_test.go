@@ -1,0 +1,124 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ehos-project/ehos/integration/netns"
+	"github.com/ehos-project/ehos/lib/condor"
+)
+
+// natPool is a pool whose central manager sits behind a floating address
+// (netns.Sites): its daemons advertise that address (TCP_FORWARDING_HOST)
+// and name their own private network, as cloudinit/master.yaml sets them.
+type natPool struct {
+	*Pool
+	Sites *netns.Sites
+}
+
+// cmNetworkName is the PRIVATE_NETWORK_NAME of the test central manager's
+// network.
+const cmNetworkName = "ehos-test-cm"
+
+func startNATPool(t *testing.T, extra string, regions ...string) *natPool {
+	t.Helper()
+	RequireCondor(t)
+	n := RequireNetwork(t)
+	cmHost := AddHost(t, n, "cm", netns.HTCondorGroup...)
+	s, err := netns.NewSites(n, cmHost, regions...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("remove the sites: %v", err)
+		}
+	})
+	p := StartPool(t, PoolOptions{Host: cmHost, ExtraConfig: cmBehindFloatingConfig(s.Floating, cmNetworkName) + extra})
+	return &natPool{Pool: p, Sites: s}
+}
+
+// cmBehindFloatingConfig is what the central manager adds when workers
+// reach it at a floating address not on its interface.
+func cmBehindFloatingConfig(floating, network string) string {
+	return fmt.Sprintf("\nTCP_FORWARDING_HOST = %s\nPRIVATE_NETWORK_NAME = %s\n", floating, network) +
+		// The collector takes tokens only, as it does from a worker on
+		// another machine: the test hosts share one filesystem, where FS
+		// would authenticate a worker as the central manager's own user.
+		// (The central manager's daemons and tools hold a token too.)
+		"COLLECTOR.SEC_DEFAULT_AUTHENTICATION_METHODS = IDTOKENS\nCOLLECTOR_DEBUG = D_COMMAND\n"
+}
+
+// regionWorkerConfig points a worker in a region at the floating address
+// with the broker as ehos's worker config sets it (CCB_ADDRESS =
+// $(COLLECTOR_HOST)), or with no broker when ccb is false.
+func regionWorkerConfig(floating, network string, ccb bool) string {
+	c := fmt.Sprintf("\nCONDOR_HOST = %s\nCOLLECTOR_HOST = %[1]s:%d\nPRIVATE_NETWORK_NAME = %s\n", floating, netns.HTCondorPort, network)
+	if ccb {
+		c += "CCB_ADDRESS = $(COLLECTOR_HOST)\n"
+	}
+	return c
+}
+
+// A worker in a region behind a masquerading router, with a firewall that
+// lets nothing in and only the narrow worker token (ADVERTISE_STARTD,
+// ADVERTISE_MASTER, READ), registers with the collector as its broker and
+// runs a job: the schedd reaches it through the collector at the central
+// manager's floating address. The slot's address names the broker and the
+// worker's private network; the collector logs the registration. The
+// registration (CCB_REGISTER) is authorized by the token's ADVERTISE_*
+// scope: a second worker whose token holds READ alone is refused it.
+func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
+	t.Parallel()
+	p := startNATPool(t, "", "one")
+	wHost := AddHost(t, p.Sites.Regions["one"], "worker1") // no rule: nothing new comes in
+	t0 := time.Now()
+	w := p.StartWorkerWith(t, "worker1", WorkerOptions{Host: wHost, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
+	joined := time.Since(t0)
+	c := p.Client()
+	ctx := context.Background()
+	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: []string{"Name", "MyAddress"}})
+	if err != nil || len(ads) == 0 {
+		t.Fatalf("slot ads: %v %v", ads, err)
+	}
+	addr := ads[0].GetString("MyAddress")
+	if !strings.Contains(addr, "CCBID="+p.Sites.Floating+":9618") || !strings.Contains(addr, "PrivNet=region-one") {
+		t.Fatalf("worker1's address %s: want a CCBID at the floating address %s:9618 and PrivNet=region-one", addr, p.Sites.Floating)
+	}
+	cluster, err := c.Submit(ctx, "executable = /bin/true\ntransfer_executable = false\nrequest_cpus = 1\nrequest_memory = 64\nqueue\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	p.WaitFor(t, 90*time.Second, "the job to run on the brokered worker", func(ctx context.Context) (bool, error) {
+		ads, err := c.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		return err == nil && len(ads) == 0, err
+	})
+	t.Logf("brokered worker: joined in %v, job done %v after submit; address %s", joined.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), addr)
+	var reg []string
+	for _, l := range strings.Split(p.Log("CollectorLog"), "\n") {
+		if strings.Contains(l, "CCB_REGISTER") {
+			reg = append(reg, l)
+		}
+	}
+	if len(reg) == 0 {
+		t.Fatalf("the collector logged no CCB_REGISTER")
+	}
+	t.Logf("the collector took %d CCB registrations, e.g. %s", len(reg), reg[0])
+
+	// READ alone does not let a daemon register with the broker.
+	readOnly := p.MintToken(t, WorkerIdentity, []string{"READ"}, time.Hour)
+	w2Host := AddHost(t, p.Sites.Regions["one"], "worker2")
+	p.StartWorkerWith(t, "worker2", WorkerOptions{Host: w2Host, Token: readOnly, NoWait: true, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
+	p.WaitFor(t, 60*time.Second, "the collector to refuse worker2's CCB registration", func(context.Context) (bool, error) {
+		return strings.Contains(p.Log("CollectorLog"), "limited authorization which did not include this command (67 CCB_REGISTER)"), nil
+	})
+	if s := w.Log("StartLog"); strings.Contains(s, "PERMISSION DENIED") {
+		t.Errorf("the worker was refused something:\n%s", s)
+	}
+}
