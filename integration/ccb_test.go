@@ -21,10 +21,6 @@ type natPool struct {
 	Sites *netns.Sites
 }
 
-// cmNetworkName is the PRIVATE_NETWORK_NAME of the test central manager's
-// network.
-const cmNetworkName = "ehos-test-cm"
-
 func startNATPool(t *testing.T, extra string, regions ...string) *natPool {
 	t.Helper()
 	RequireCondor(t)
@@ -41,17 +37,6 @@ func startNATPool(t *testing.T, extra string, regions ...string) *natPool {
 	})
 	p := StartPool(t, PoolOptions{Host: cmHost, ExtraConfig: cmBehindFloatingConfig(s.Floating, cmNetworkName) + extra})
 	return &natPool{Pool: p, Sites: s}
-}
-
-// cmBehindFloatingConfig is what the central manager adds when workers
-// reach it at a floating address not on its interface.
-func cmBehindFloatingConfig(floating, network string) string {
-	return fmt.Sprintf("\nTCP_FORWARDING_HOST = %s\nPRIVATE_NETWORK_NAME = %s\n", floating, network) +
-		// The collector takes tokens only, as it does from a worker on
-		// another machine: the test hosts share one filesystem, where FS
-		// would authenticate a worker as the central manager's own user.
-		// (The central manager's daemons and tools hold a token too.)
-		"COLLECTOR.SEC_DEFAULT_AUTHENTICATION_METHODS = IDTOKENS\nCOLLECTOR_DEBUG = D_COMMAND\n"
 }
 
 // regionWorkerConfig points a worker in a region at the floating address

@@ -73,9 +73,9 @@ type Network struct {
 	next   int // offset of the next host's address in the subnet
 	hosts  []*Host
 	closed bool
-	// gateway, when set, is the default route of hosts added from then on
+	// gateway, when set, routes gatewayDst for hosts added from then on
 	// (route.go).
-	gateway string
+	gateway, gatewayDst string
 }
 
 // Host is one test host: a network namespace with eth0 on the network.
@@ -197,7 +197,7 @@ func (n *Network) AddHost(name string) (*Host, error) {
 	n.next++
 	h := &Host{Name: name, NS: n.prefix + "-" + name, Addr: ip.String(), net: n, veth: fmt.Sprintf("vh%d", i)}
 	n.hosts = append(n.hosts, h)
-	gw := n.gateway
+	gw, gwDst := n.gateway, n.gatewayDst
 	n.mu.Unlock()
 
 	ones, _ := n.subnet.Mask.Size()
@@ -213,7 +213,7 @@ func (n *Network) AddHost(name string) (*Host, error) {
 		{"ip", "-n", h.NS, "link", "set", "eth0", "up"},
 	}
 	if gw != "" {
-		steps = append(steps, []string{"ip", "-n", h.NS, "route", "add", "default", "via", gw})
+		steps = append(steps, []string{"ip", "-n", h.NS, "route", "add", gwDst, "via", gw})
 	}
 	for _, s := range steps {
 		if err := run(s[0], s[1:]...); err != nil {

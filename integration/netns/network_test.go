@@ -140,6 +140,9 @@ func TestHostsTalkAndTheFirewallLetsOnly9618In(t *testing.T) {
 	}
 	check("HTCondorGroup", 9618, true, true)
 	check("HTCondorGroup", 9619, false, false)
+	if n, err := cm.Accepted(Rule{"tcp", HTCondorPort}); err != nil || n != 1 {
+		t.Errorf("cm's firewall counted %d connections in on 9618/tcp (%v), want the 1 check made", n, err)
+	}
 	// What goes out of the firewalled host is not filtered, and its replies
 	// come back in: the worker serves, cm dials it.
 	serve(t, w, 9619)

@@ -102,12 +102,14 @@ func (h *Host) Route(dst, via string) error {
 	return nil
 }
 
-// SetGateway makes every host added to n from now on send what is not on
-// n through the router at gw (its default route), as a tenant network's
-// DHCP hands out its router.
-func (n *Network) SetGateway(gw string) {
+// SetGateway makes every host added to n from now on send its traffic for
+// dst (a subnet) through the router at gw, as a tenant network's DHCP hands
+// out its router. Not a default route: a host's name lookups (reverse DNS
+// of peers, which HTCondor does) must fail at once, not time out behind a
+// router that leads nowhere.
+func (n *Network) SetGateway(gw, dst string) {
 	n.mu.Lock()
-	n.gateway = gw
+	n.gateway, n.gatewayDst = gw, dst
 	n.mu.Unlock()
 }
 

@@ -30,8 +30,8 @@ type Sites struct {
 
 // NewSites builds the outside network and one network per region around
 // cm, the central manager's network (which it does not close), and makes
-// the floating address lead to cmHost, whose default route becomes the
-// router. Close removes what it made.
+// the floating address lead to cmHost, which routes the outside network
+// through its router. Close removes what it made.
 func NewSites(cm *Network, cmHost *Host, regions ...string) (*Sites, error) {
 	s := &Sites{CM: cm, Regions: map[string]*Network{}, Routers: map[string]*Host{}}
 	fail := func(err error) (*Sites, error) {
@@ -64,7 +64,7 @@ func NewSites(cm *Network, cmHost *Host, regions ...string) (*Sites, error) {
 	if err := s.CMRouter.SetNAT(NAT{Floating: []Floating{{Public: s.Floating, On: s.Outside, Private: cmHost.Addr, Inner: cm}}}); err != nil {
 		return fail(err)
 	}
-	if err := cmHost.Route("default", s.CMRouter.Addr); err != nil {
+	if err := cmHost.Route(s.Outside.Subnet(), s.CMRouter.Addr); err != nil {
 		return fail(err)
 	}
 	for i, r := range regions {
@@ -82,7 +82,7 @@ func NewSites(cm *Network, cmHost *Host, regions ...string) (*Sites, error) {
 		if err := rt.SetNAT(NAT{Masquerade: []string{n.Subnet()}}); err != nil {
 			return fail(err)
 		}
-		n.SetGateway(rt.Addr)
+		n.SetGateway(rt.Addr, s.Outside.Subnet())
 		s.Regions[r], s.Routers[r] = n, rt
 	}
 	return s, nil
