@@ -5,6 +5,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func startNATPool(t *testing.T, extra string, regions ...string) *natPool {
 			t.Errorf("remove the sites: %v", err)
 		}
 	})
-	p := StartPool(t, PoolOptions{Host: cmHost, ExtraConfig: cmBehindFloatingConfig(s.Floating, cmNetworkName) + extra})
+	p := StartPool(t, PoolOptions{Host: cmHost, ExtraConfig: cmBehindFloatingConfig(s.Floating, cmHost.Addr, cmNetworkName) + extra})
 	return &natPool{Pool: p, Sites: s}
 }
 
@@ -62,6 +64,7 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	t.Parallel()
 	p := startNATPool(t, "", "one")
 	wHost := AddHost(t, p.Sites.Regions["one"], "worker1") // no rule: nothing new comes in
+	fds0, rss0 := collectorUse(t, p.Pool)
 	t0 := time.Now()
 	w := p.StartWorkerWith(t, "worker1", WorkerOptions{Host: wHost, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
 	joined := time.Since(t0)
@@ -95,6 +98,8 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 		t.Fatalf("the collector logged no CCB_REGISTER")
 	}
 	t.Logf("the collector took %d CCB registrations, e.g. %s", len(reg), reg[0])
+	fds1, rss1 := collectorUse(t, p.Pool)
+	t.Logf("collector with 0 → 1 brokered worker: %d → %d open files, VmRSS %d → %d kB", fds0, fds1, rss0, rss1)
 
 	// READ alone does not let a daemon register with the broker.
 	readOnly := p.MintToken(t, WorkerIdentity, []string{"READ"}, time.Hour)
@@ -106,4 +111,32 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	if s := w.Log("StartLog"); strings.Contains(s, "PERMISSION DENIED") {
 		t.Errorf("the worker was refused something:\n%s", s)
 	}
+}
+
+// collectorUse is the collector's open files and resident memory (kB),
+// found among the processes of the central manager's host.
+func collectorUse(t *testing.T, p *Pool) (fds, rssKB int) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", p.Host.NS).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range strings.Fields(string(out)) {
+		if comm, _ := os.ReadFile("/proc/" + pid + "/comm"); strings.TrimSpace(string(comm)) != "condor_collecto" {
+			continue
+		}
+		ents, err := os.ReadDir("/proc/" + pid + "/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _ := os.ReadFile("/proc/" + pid + "/status")
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				fmt.Sscan(v, &rssKB)
+			}
+		}
+		return len(ents), rssKB
+	}
+	t.Fatalf("no condor_collector among the central manager's processes %v", out)
+	return 0, 0
 }

@@ -16,8 +16,12 @@ const cmNetworkName = "ehos-test-cm"
 // reach it at a floating address not on its interface, as
 // cloudinit/master.yaml sets it: its daemons advertise that address and
 // name their own network, so daemons on it still connect directly.
-func cmBehindFloatingConfig(floating, network string) string {
-	return fmt.Sprintf("\nTCP_FORWARDING_HOST = %s\nPRIVATE_NETWORK_NAME = %s\n", floating, network) +
+func cmBehindFloatingConfig(floating, private, network string) string {
+	// PRIVATE_NETWORK_INTERFACE: without it the daemons advertise the
+	// floating address alone (seen on 23.9: the shadow at 10.213.48.3
+	// only), and a worker on the central manager's network could not reach
+	// its shadow directly.
+	return fmt.Sprintf("\nTCP_FORWARDING_HOST = %s\nPRIVATE_NETWORK_INTERFACE = %s\nPRIVATE_NETWORK_NAME = %s\n", floating, private, network) +
 		// The collector takes tokens only, as it does from a worker on
 		// another machine: the test hosts share one filesystem, where FS
 		// would authenticate a worker as the central manager's own user.

@@ -228,7 +228,7 @@ NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.Fla
 		// workers reach the central manager where users' do.
 		cm := s.CMHost.Addr
 		if s.Sites != nil {
-			cm, extra = s.Sites.Floating, extra+cmBehindFloatingConfig(s.Sites.Floating, cmNetworkName)
+			cm, extra = s.Sites.Floating, extra+cmBehindFloatingConfig(s.Sites.Floating, s.CMHost.Addr, cmNetworkName)
 			o.Clouds = strings.ReplaceAll(o.Clouds, "{cm_addr}", s.CMHost.Addr)
 		}
 		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(cm, netns.HTCondorPort, o)), 0o600)

@@ -137,8 +137,10 @@ EHOS_CENTRAL_MANAGER = $WORKERS_CM
 # Workers on this network (clouds[].private_network: $PRIVNET in ehos.yaml)
 # are claimed directly; the others reach back through the collector (CCB).
 PRIVATE_NETWORK_NAME = $PRIVNET
-${PUBLIC:+# Reached at $PUBLIC, which is not on this machine's interface: daemons advertise it.
+${PUBLIC:+# Reached at $PUBLIC, which is not on this machine's interface: daemons advertise it,
+# and their private address $CM for daemons on this network.
 TCP_FORWARDING_HOST = $PUBLIC
+PRIVATE_NETWORK_INTERFACE = $CM
 }# The pool signs IDTOKENs; local tools use FS.
 SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
 SEC_PASSWORD_DIRECTORY = /etc/condor/passwords.d
