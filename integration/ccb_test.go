@@ -63,21 +63,29 @@ func regionWorkerConfig(floating, network string, ccb bool) string {
 func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	t.Parallel()
 	p := startNATPool(t, "", "one")
-	wHost := AddHost(t, p.Sites.Regions["one"], "worker1") // no rule: nothing new comes in
 	fds0, rss0 := collectorUse(t, p.Pool)
 	t0 := time.Now()
-	w := p.StartWorkerWith(t, "worker1", WorkerOptions{Host: wHost, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
+	const n = 3
+	var workers []*Worker
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("worker%d", i)
+		h := AddHost(t, p.Sites.Regions["one"], name) // no rule: nothing new comes in
+		workers = append(workers, p.StartWorkerWith(t, name, WorkerOptions{Host: h, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)}))
+	}
 	joined := time.Since(t0)
 	c := p.Client()
 	ctx := context.Background()
 	ads, err := c.Status(ctx, condor.StatusQuery{Attrs: []string{"Name", "MyAddress"}})
-	if err != nil || len(ads) == 0 {
-		t.Fatalf("slot ads: %v %v", ads, err)
+	if err != nil || len(ads) != n {
+		t.Fatalf("slot ads: %v %v, want %d", ads, err, n)
+	}
+	for _, a := range ads {
+		addr := a.GetString("MyAddress")
+		if !strings.Contains(addr, "CCBID="+p.Sites.Floating+":9618") || !strings.Contains(addr, "PrivNet=region-one") {
+			t.Fatalf("%s's address %s: want a CCBID at the floating address %s:9618 and PrivNet=region-one", a.GetString("Name"), addr, p.Sites.Floating)
+		}
 	}
 	addr := ads[0].GetString("MyAddress")
-	if !strings.Contains(addr, "CCBID="+p.Sites.Floating+":9618") || !strings.Contains(addr, "PrivNet=region-one") {
-		t.Fatalf("worker1's address %s: want a CCBID at the floating address %s:9618 and PrivNet=region-one", addr, p.Sites.Floating)
-	}
 	cluster, err := c.Submit(ctx, "executable = /bin/true\ntransfer_executable = false\nrequest_cpus = 1\nrequest_memory = 64\nqueue\n")
 	if err != nil {
 		t.Fatal(err)
@@ -87,19 +95,19 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 		ads, err := c.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
 		return err == nil && len(ads) == 0, err
 	})
-	t.Logf("brokered worker: joined in %v, job done %v after submit; address %s", joined.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), addr)
+	t.Logf("%d brokered workers: joined in %v, job done %v after submit; address %s", n, joined.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), addr)
 	var reg []string
 	for _, l := range strings.Split(p.Log("CollectorLog"), "\n") {
 		if strings.Contains(l, "CCB_REGISTER") {
 			reg = append(reg, l)
 		}
 	}
-	if len(reg) == 0 {
-		t.Fatalf("the collector logged no CCB_REGISTER")
+	if len(reg) < n {
+		t.Fatalf("the collector logged %d CCB_REGISTER, want one per worker (%d)", len(reg), n)
 	}
 	t.Logf("the collector took %d CCB registrations, e.g. %s", len(reg), reg[0])
 	fds1, rss1 := collectorUse(t, p.Pool)
-	t.Logf("collector with 0 → 1 brokered worker: %d → %d open files, VmRSS %d → %d kB", fds0, fds1, rss0, rss1)
+	t.Logf("collector with 0 → %d brokered workers: %d → %d open files, VmRSS %d → %d kB", n, fds0, fds1, rss0, rss1)
 
 	// READ alone does not let a daemon register with the broker.
 	readOnly := p.MintToken(t, WorkerIdentity, []string{"READ"}, time.Hour)
@@ -108,8 +116,10 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	p.WaitFor(t, 60*time.Second, "the collector to refuse worker2's CCB registration", func(context.Context) (bool, error) {
 		return strings.Contains(p.Log("CollectorLog"), "limited authorization which did not include this command (67 CCB_REGISTER)"), nil
 	})
-	if s := w.Log("StartLog"); strings.Contains(s, "PERMISSION DENIED") {
-		t.Errorf("the worker was refused something:\n%s", s)
+	for _, w := range workers {
+		if s := w.Log("StartLog"); strings.Contains(s, "PERMISSION DENIED") {
+			t.Errorf("%s was refused something:\n%s", w.Name, s)
+		}
 	}
 }
 
