@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,24 @@ func regionWorkerConfig(floating, network string, ccb bool) string {
 // scope: a second worker whose token holds READ alone is refused it.
 func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	t.Parallel()
-	p := startNATPool(t, "", "one")
+	// The collector's file limit as the shipped central manager sets it.
+	shipped, err := os.ReadFile(filepath.Join(RequireCondor(t).Repo, "condor-config", "50-ehos-central-manager.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fdLine string
+	for _, l := range strings.Split(string(shipped), "\n") {
+		if strings.HasPrefix(l, "COLLECTOR.MAX_FILE_DESCRIPTORS") {
+			fdLine = l
+		}
+	}
+	if fdLine == "" {
+		t.Fatal("50-ehos-central-manager.conf sets no COLLECTOR.MAX_FILE_DESCRIPTORS")
+	}
+	p := startNATPool(t, fdLine+"\n", "one")
+	if lim, want := collectorLimit(t, p.Pool), strings.TrimSpace(fdLine[strings.IndexByte(fdLine, '=')+1:]); lim != want {
+		t.Errorf("the collector's open-file limit is %s, want %s (%s)", lim, want, fdLine)
+	}
 	fds0, rss0 := collectorUse(t, p.Pool)
 	t0 := time.Now()
 	const n = 3
@@ -111,9 +129,9 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 
 	// READ alone does not let a daemon register with the broker.
 	readOnly := p.MintToken(t, WorkerIdentity, []string{"READ"}, time.Hour)
-	w2Host := AddHost(t, p.Sites.Regions["one"], "worker2")
-	p.StartWorkerWith(t, "worker2", WorkerOptions{Host: w2Host, Token: readOnly, NoWait: true, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
-	p.WaitFor(t, 60*time.Second, "the collector to refuse worker2's CCB registration", func(context.Context) (bool, error) {
+	roHost := AddHost(t, p.Sites.Regions["one"], "readonly")
+	p.StartWorkerWith(t, "readonly", WorkerOptions{Host: roHost, Token: readOnly, NoWait: true, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
+	p.WaitFor(t, 60*time.Second, "the collector to refuse the READ-only worker's CCB registration", func(context.Context) (bool, error) {
 		return strings.Contains(p.Log("CollectorLog"), "limited authorization which did not include this command (67 CCB_REGISTER)"), nil
 	})
 	for _, w := range workers {
@@ -123,30 +141,53 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	}
 }
 
+// collectorLimit is the collector's soft limit of open files.
+func collectorLimit(t *testing.T, p *Pool) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + collectorPID(t, p) + "/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(l, "Max open files")); len(f) > 0 && strings.HasPrefix(l, "Max open files") {
+			return f[0]
+		}
+	}
+	t.Fatalf("no open-files line in the collector's limits:\n%s", b)
+	return ""
+}
+
 // collectorUse is the collector's open files and resident memory (kB),
 // found among the processes of the central manager's host.
 func collectorUse(t *testing.T, p *Pool) (fds, rssKB int) {
+	t.Helper()
+	pid := collectorPID(t, p)
+	ents, err := os.ReadDir("/proc/" + pid + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := os.ReadFile("/proc/" + pid + "/status")
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			fmt.Sscan(v, &rssKB)
+		}
+	}
+	return len(ents), rssKB
+}
+
+// collectorPID finds the collector among the central manager's host's
+// processes.
+func collectorPID(t *testing.T, p *Pool) string {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "pids", p.Host.NS).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, pid := range strings.Fields(string(out)) {
-		if comm, _ := os.ReadFile("/proc/" + pid + "/comm"); strings.TrimSpace(string(comm)) != "condor_collecto" {
-			continue
+		if comm, _ := os.ReadFile("/proc/" + pid + "/comm"); strings.TrimSpace(string(comm)) == "condor_collecto" {
+			return pid
 		}
-		ents, err := os.ReadDir("/proc/" + pid + "/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		status, _ := os.ReadFile("/proc/" + pid + "/status")
-		for _, l := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-				fmt.Sscan(v, &rssKB)
-			}
-		}
-		return len(ents), rssKB
 	}
-	t.Fatalf("no condor_collector among the central manager's processes %v", out)
-	return 0, 0
+	t.Fatalf("no condor_collector among the central manager's processes %s", out)
+	return ""
 }

@@ -41,6 +41,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 		return fs
 	}
 	fs = append(fs, d.demandAdsCheck(ctx, cfg.Pool.Name)...)
+	fs = append(fs, d.collectorFDCheck(ctx, cfg.Scaling.Max)...)
 	fs = append(fs, CheckTemplates(d.FS, cfg, d.Checkout)...)
 	fs = append(fs, d.tokenCheck(ctx, cfg)...)
 	fs = append(fs, CheckClouds(ctx, cfg.Clouds, d.Clouds)...)
