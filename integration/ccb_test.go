@@ -70,12 +70,12 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	}
 	var fdLine string
 	for _, l := range strings.Split(string(shipped), "\n") {
-		if strings.HasPrefix(l, "COLLECTOR.MAX_FILE_DESCRIPTORS") {
+		if strings.HasPrefix(l, "COLLECTOR_MAX_FILE_DESCRIPTORS") {
 			fdLine = l
 		}
 	}
 	if fdLine == "" {
-		t.Fatal("50-ehos-central-manager.conf sets no COLLECTOR.MAX_FILE_DESCRIPTORS")
+		t.Fatal("50-ehos-central-manager.conf sets no COLLECTOR_MAX_FILE_DESCRIPTORS")
 	}
 	p := startNATPool(t, fdLine+"\n", "one")
 	if lim, want := collectorLimit(t, p.Pool), strings.TrimSpace(fdLine[strings.IndexByte(fdLine, '=')+1:]); lim != want {

@@ -21,9 +21,11 @@ func NeededCollectorFDs(maxWorkers int) int {
 	return maxWorkers*FDsPerBrokeredWorker + collectorFDReserve
 }
 
-// collectorFDKnob is the collector's limit as the shipped central-manager
-// snippet sets it.
-const collectorFDKnob = "COLLECTOR.MAX_FILE_DESCRIPTORS"
+// collectorFDKnob is the collector's limit (HTCondor's default 10240 on
+// 23.9 and 25, which condor_config_val prints when it is unset; the
+// general MAX_FILE_DESCRIPTORS does not change it, nor does
+// COLLECTOR.MAX_FILE_DESCRIPTORS: measured).
+const collectorFDKnob = "COLLECTOR_MAX_FILE_DESCRIPTORS"
 
 func (d Doctor) collectorFDCheck(ctx context.Context, maxWorkers int) Findings {
 	vals, err := d.Condor.ConfigVal(ctx, collectorFDKnob)
@@ -42,7 +44,7 @@ func collectorFDFindings(knob string, maxWorkers int) Findings {
 	need := NeededCollectorFDs(maxWorkers)
 	fix := "set " + collectorFDKnob + " = " + strconv.Itoa(need) + " or more on the central manager (condor-config/50-ehos-central-manager.conf sets 16384) and restart condor; docs/network.md"
 	if knob == "" {
-		fs.add(Warn, "collector", collectorFDKnob+" not set: the collector keeps the limit condor_master inherited, often 1024, and each brokered worker holds about "+strconv.Itoa(FDsPerBrokeredWorker)+" files open there; scaling.max = "+strconv.Itoa(maxWorkers)+" needs about "+strconv.Itoa(need), fix)
+		fs.add(Warn, "collector", collectorFDKnob+" unknown to this HTCondor: the collector may keep the limit condor_master inherited, often 1024, and each brokered worker holds about "+strconv.Itoa(FDsPerBrokeredWorker)+" files open there; scaling.max = "+strconv.Itoa(maxWorkers)+" needs about "+strconv.Itoa(need), fix)
 		return fs
 	}
 	n, err := strconv.Atoi(knob)

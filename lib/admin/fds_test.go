@@ -17,7 +17,7 @@ func TestCollectorFDFindings(t *testing.T) {
 	}{
 		{"16384", 2000, OK, "holds scaling.max = 2000"},
 		{"4096", 2000, Fail, "holds about 768 brokered workers"},
-		{"", 10, Warn, "not set"},
+		{"", 10, Warn, "unknown to this HTCondor"},
 		{"lots", 10, Fail, "is not a number"},
 	} {
 		fs := collectorFDFindings(c.knob, c.max)
