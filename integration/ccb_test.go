@@ -42,15 +42,10 @@ func startNATPool(t *testing.T, extra string, regions ...string) *natPool {
 	return &natPool{Pool: p, Sites: s}
 }
 
-// regionWorkerConfig points a worker in a region at the floating address
-// with the broker as ehos's worker config sets it (CCB_ADDRESS =
-// $(COLLECTOR_HOST)), or with no broker when ccb is false.
-func regionWorkerConfig(floating, network string, ccb bool) string {
-	c := fmt.Sprintf("\nCONDOR_HOST = %s\nCOLLECTOR_HOST = %[1]s:%d\nPRIVATE_NETWORK_NAME = %s\n", floating, netns.HTCondorPort, network)
-	if ccb {
-		c += "CCB_ADDRESS = $(COLLECTOR_HOST)\n"
-	}
-	return c
+// regionWorkerConfig points a worker in a region at the floating address,
+// with the broker as ehos's worker config sets it.
+func regionWorkerConfig(floating, network string) string {
+	return fmt.Sprintf("\nCONDOR_HOST = %s\nCOLLECTOR_HOST = %[1]s:%d\nPRIVATE_NETWORK_NAME = %s\nCCB_ADDRESS = $(COLLECTOR_HOST)\n", floating, netns.HTCondorPort, network)
 }
 
 // A worker in a region behind a masquerading router, with a firewall that
@@ -88,7 +83,7 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("worker%d", i)
 		h := AddHost(t, p.Sites.Regions["one"], name) // no rule: nothing new comes in
-		workers = append(workers, p.StartWorkerWith(t, name, WorkerOptions{Host: h, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)}))
+		workers = append(workers, p.StartWorkerWith(t, name, WorkerOptions{Host: h, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one")}))
 	}
 	joined := time.Since(t0)
 	c := p.Client()
@@ -130,7 +125,7 @@ func TestBrokeredWorkerBehindNATRunsAJob(t *testing.T) {
 	// READ alone does not let a daemon register with the broker.
 	readOnly := p.MintToken(t, WorkerIdentity, []string{"READ"}, time.Hour)
 	roHost := AddHost(t, p.Sites.Regions["one"], "readonly")
-	p.StartWorkerWith(t, "readonly", WorkerOptions{Host: roHost, Token: readOnly, NoWait: true, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one", true)})
+	p.StartWorkerWith(t, "readonly", WorkerOptions{Host: roHost, Token: readOnly, NoWait: true, ExtraConfig: regionWorkerConfig(p.Sites.Floating, "region-one")})
 	p.WaitFor(t, 60*time.Second, "the collector to refuse the READ-only worker's CCB registration", func(context.Context) (bool, error) {
 		return strings.Contains(p.Log("CollectorLog"), "limited authorization which did not include this command (67 CCB_REGISTER)"), nil
 	})

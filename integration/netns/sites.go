@@ -67,6 +67,9 @@ func NewSites(cm *Network, cmHost *Host, regions ...string) (*Sites, error) {
 	if err := cmHost.Route(s.Outside.Subnet(), s.CMRouter.Addr); err != nil {
 		return fail(err)
 	}
+	// Hosts added to its network later (VMs beside the central manager)
+	// reach the outside, and the floating address (hairpin), through it.
+	cm.SetGateway(s.CMRouter.Addr, s.Outside.Subnet())
 	for i, r := range regions {
 		n, err := sub(2 + i)
 		if err != nil {
