@@ -188,3 +188,44 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 	}
 	s.WaitNoVMs(t, 3*time.Minute)
 }
+
+// The central manager's collector restarts while a job runs on a brokered
+// worker behind NAT: the job runs on to its end, once (the starter talks to
+// the shadow, not through the broker), the worker registers with the new
+// collector again, and nothing is deleted under the running job.
+func TestBrokeredJobSurvivesCollectorRestart(t *testing.T) {
+	t.Parallel()
+	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds})
+	cl := s.Pool.Client()
+	ctx := context.Background()
+	// The job outlasts the worker's return to the broker (60 s after the
+	// restart on 23.9 and 25): a job ending while its worker is not
+	// registered leaves the shadow unable to release the claim (seen).
+	cluster, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 90\nrequest_cpus = 1\nrequest_memory = 512\n+EHOSRegion = \"RegionOne\"\nqueue\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Pool.WaitFor(t, 3*time.Minute, "the job to run", func(ctx context.Context) (bool, error) {
+		ads, err := cl.Queue(ctx, condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"JobStatus"}})
+		return err == nil && len(ads) == 1 && ads[0].GetInt("JobStatus", 0) == 2, err
+	})
+	registrations := func() int { return strings.Count(s.Pool.Log("CollectorLog"), "(CCB_REGISTER)") }
+	before := registrations()
+	if _, err := cl.Run(ctx, "condor_restart", "-daemon", "collector"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	s.Pool.WaitFor(t, 90*time.Second, "the worker to register with the restarted collector", func(context.Context) (bool, error) {
+		return registrations() > before, nil
+	})
+	t.Logf("re-registered %v after the restart", time.Since(t0).Round(100*time.Millisecond))
+	s.WaitJobsDone(t, cluster, 3*time.Minute)
+	out, err := cl.Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "NumJobStarts", "ExitCode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(out)); len(got) != 2 || got[0] != "1" || got[1] != "0" {
+		t.Errorf("the job's starts and exit code: %q, want it started once and ended with 0", out)
+	}
+	s.WaitNoVMs(t, 3*time.Minute)
+}
