@@ -68,6 +68,13 @@ type StackOptions struct {
 	// address, collector_port 9618. Not with External. EHOS_OWN_HOSTS=1
 	// turns it on for every stack.
 	OwnHosts bool
+	// NATRegions, with OwnHosts, puts the central manager behind a
+	// floating address and each listed region's VMs on a private network
+	// of its own behind a masquerading router, letting nothing in
+	// (netns.Sites; natstack.go). pool.central_manager is then the
+	// floating address, and "{cm_addr}" in Clouds the central manager's
+	// private one (for a region on its own network).
+	NATRegions []string
 }
 
 // ExternalCloud is a real OpenStack for StackOptions.External.
@@ -93,6 +100,7 @@ type Stack struct {
 	Bin        string         // the ehos binaries
 	Network    *netns.Network // with StackOptions.OwnHosts
 	CMHost     *netns.Host    // the central manager's host, with OwnHosts
+	Sites      *netns.Sites   // with StackOptions.NATRegions
 }
 
 const defaultStackClouds = `  - name: alpha
@@ -165,6 +173,9 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 		cr.StartMasterIn = func(ctx context.Context, cfg, ns string) (localcloud.Stopper, error) {
 			return StartMasterIn(ctx, inst, cfg, ns)
 		}
+		if len(o.NATRegions) > 0 {
+			s.startSites(t, cr, o.NATRegions)
+		}
 	}
 	if o.CloudInit {
 		if o.External != nil {
@@ -221,7 +232,12 @@ include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
 	if s.CMHost != nil {
 		// On its own host the address and port are known now: the
 		// workers reach the central manager where users' do.
-		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(s.CMHost.Addr, netns.HTCondorPort, o)), 0o600)
+		cm := s.CMHost.Addr
+		if s.Sites != nil {
+			cm, extra = s.Sites.Floating, extra+cmBehindFloatingConfig(s.Sites.Floating, s.CMHost.Addr, cmNetworkName)
+			o.Clouds = strings.ReplaceAll(o.Clouds, "{cm_addr}", s.CMHost.Addr)
+		}
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(cm, netns.HTCondorPort, o)), 0o600)
 		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Host: s.CMHost})
 	} else {
 		port := freePort(t)

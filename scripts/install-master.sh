@@ -22,6 +22,12 @@
 # Options (or environment):
 #   --pool NAME             pool name (EHOS_POOL; default: the host name)
 #   --central-manager ADDR  address workers reach the collector at (EHOS_CM; default: first address of hostname -I)
+#   --public-address ADDR   a floating IP or name that reaches this machine but is not on its
+#                           interface: its daemons advertise it (TCP_FORWARDING_HOST) and workers
+#                           are told it (EHOS_PUBLIC; docs/network.md)
+#   --private-network NAME  this machine's network for HTCondor (PRIVATE_NETWORK_NAME; EHOS_PRIVNET;
+#                           default POOL-cm): workers whose clouds[].private_network is the same
+#                           are claimed directly, the others through the collector as broker
 #   --bin DIR               directory with ehos, ehos_provisioner, ehos_demand, ehos_startd_cron (default: ./bin)
 #   --htcondor-repo         install HTCondor from the HTCondor project's repository
 #                           (get.htcondor.org) instead of the distribution's package
@@ -33,6 +39,8 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 POOL=${EHOS_POOL:-}
 CM=${EHOS_CM:-}
+PUBLIC=${EHOS_PUBLIC:-}
+PRIVNET=${EHOS_PRIVNET:-}
 BIN=${EHOS_BIN:-$SRC/bin}
 REPO=0
 START=1
@@ -46,6 +54,8 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --pool) POOL=$2; shift 2 ;;
     --central-manager) CM=$2; shift 2 ;;
+    --public-address) PUBLIC=$2; shift 2 ;;
+    --private-network) PRIVNET=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
     --htcondor-repo) REPO=1; shift ;;
     --no-start) START=0; shift ;;
@@ -71,6 +81,10 @@ if [[ -z $CM ]]; then
 fi
 [[ $POOL =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || die "--pool $POOL: use letters, digits, . _ -"
 [[ $CM =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--central-manager $CM: not a host name or address"
+[[ -z $PUBLIC || $PUBLIC =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--public-address $PUBLIC: not a host name or address"
+PRIVNET=${PRIVNET:-$POOL-cm}
+[[ $PRIVNET =~ ^[A-Za-z0-9._-]+$ ]] || die "--private-network $PRIVNET: use letters, digits, . _ -"
+WORKERS_CM=${PUBLIC:-$CM}
 
 # --- HTCondor
 if command -v condor_version >/dev/null 2>&1; then
@@ -119,8 +133,15 @@ DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD
 UID_DOMAIN = $CM
 TRUST_DOMAIN = $CM
 EHOS_POOL_NAME = $POOL
-EHOS_CENTRAL_MANAGER = $CM
-# The pool signs IDTOKENs; local tools use FS.
+EHOS_CENTRAL_MANAGER = $WORKERS_CM
+# Workers on this network (clouds[].private_network: $PRIVNET in ehos.yaml)
+# are claimed directly; the others reach back through the collector (CCB).
+PRIVATE_NETWORK_NAME = $PRIVNET
+${PUBLIC:+# Reached at $PUBLIC, which is not on this machine's interface: daemons advertise it,
+# and their private address $CM for daemons on this network.
+TCP_FORWARDING_HOST = $PUBLIC
+PRIVATE_NETWORK_INTERFACE = $CM
+}# The pool signs IDTOKENs; local tools use FS.
 SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
 SEC_PASSWORD_DIRECTORY = /etc/condor/passwords.d
 SEC_TOKEN_DIRECTORY = /etc/condor/tokens.d
@@ -138,7 +159,7 @@ if [[ ! -e $cfg ]]; then
 # Fill in clouds (each a clouds.yaml entry name), then: ehos doctor
 pool:
   name: $POOL
-  central_manager: $CM
+  central_manager: $WORKERS_CM
 clouds: []
 EOF
   chown root:condor "$cfg"; chmod 0640 "$cfg"; log "wrote $cfg (add your clouds)"; changed=1

@@ -70,12 +70,23 @@ type CondorRunner struct {
 	// loopback; the host goes with the VM. StartMasterIn must be set too.
 	Hosts    *netns.Network
 	Firewall []netns.Rule
+	// RegionHosts, when set, puts the VMs of the regions it lists on that
+	// region's network behind that region's firewall instead (a tenant
+	// network per region, as netns.Sites builds).
+	RegionHosts map[string]Site
 	// StartMasterIn is StartMaster inside a network namespace (a VM's
 	// host); wire integration.StartMasterIn here.
 	StartMasterIn func(ctx context.Context, configFile, netNS string) (Stopper, error)
 }
 
 var _ VMRunner = (*CondorRunner)(nil)
+
+// Site is where a region's VMs get their hosts: a network, and the firewall
+// each VM's host has on it (none: nothing new comes in).
+type Site struct {
+	Net      *netns.Network
+	Firewall []netns.Rule
+}
 
 // condorDirs are guest directories whose paths are moved under the VM root.
 var condorDirs = []string{"/etc/condor", "/var/lib/condor", "/var/log/condor", "/run/condor", "/var/run/condor", "/var/lock/condor", "/etc/ehos", "/var/lib/ehos"}
@@ -104,9 +115,13 @@ func (c *CondorRunner) Start(ctx context.Context, vm VMInfo, userData []byte) (f
 		return nil, err
 	}
 	var host *netns.Host
-	if c.Hosts != nil {
-		if host, err = c.Hosts.AddHost(name + "-" + vm.ID[:8]); err == nil {
-			err = host.Firewall(c.Firewall...)
+	hosts, fw := c.Hosts, c.Firewall
+	if site, ok := c.RegionHosts[vm.Region]; ok {
+		hosts, fw = site.Net, site.Firewall
+	}
+	if hosts != nil {
+		if host, err = hosts.AddHost(name + "-" + vm.ID[:8]); err == nil {
+			err = host.Firewall(fw...)
 		}
 		if err != nil {
 			if host != nil {

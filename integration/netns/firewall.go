@@ -41,7 +41,8 @@ func (h *Host) Firewall(rules ...Rule) error {
 		if r.Port <= 0 || r.Port > 65535 {
 			return fmt.Errorf("firewall of host %s: rule %v: port out of range", h.Name, r)
 		}
-		fmt.Fprintf(&b, "    %s dport %d accept\n", r.Proto, r.Port)
+		// Counted, so a test can tell whether anyone connected in (Accepted).
+		fmt.Fprintf(&b, "    %s dport %d counter accept\n", r.Proto, r.Port)
 	}
 	b.WriteString("  }\n}\n")
 	return h.nft(b.String())
@@ -59,4 +60,23 @@ func (h *Host) nft(script string) error {
 		return fmt.Errorf("firewall of host %s: nft: %v: %s", h.Name, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// Accepted is how many packets the host's firewall let in by rule r: the
+// first packet of each connection (later ones pass as replies/established),
+// so for TCP the connections made to the host on r's port.
+func (h *Host) Accepted(r Rule) (int, error) {
+	out, err := exec.Command("ip", "netns", "exec", h.NS, "nft", "list", "chain", "inet", "ehos", "input").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("firewall of host %s: nft: %v: %s", h.Name, err, strings.TrimSpace(string(out)))
+	}
+	want := fmt.Sprintf("%s dport %d counter packets ", r.Proto, r.Port)
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, rest, ok := strings.Cut(l, want); ok {
+			var n int
+			fmt.Sscan(rest, &n)
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("firewall of host %s: no rule for %v", h.Name, r)
 }

@@ -73,6 +73,9 @@ type Network struct {
 	next   int // offset of the next host's address in the subnet
 	hosts  []*Host
 	closed bool
+	// gateway, when set, routes gatewayDst for hosts added from then on
+	// (route.go).
+	gateway, gatewayDst string
 }
 
 // Host is one test host: a network namespace with eth0 on the network.
@@ -82,6 +85,7 @@ type Host struct {
 	Addr string // eth0's address, e.g. 10.213.47.2
 	net  *Network
 	veth string // its peer in the bridge namespace
+	legs []Leg  // further interfaces (Attach), guarded by net.mu
 }
 
 var seq struct {
@@ -193,6 +197,7 @@ func (n *Network) AddHost(name string) (*Host, error) {
 	n.next++
 	h := &Host{Name: name, NS: n.prefix + "-" + name, Addr: ip.String(), net: n, veth: fmt.Sprintf("vh%d", i)}
 	n.hosts = append(n.hosts, h)
+	gw, gwDst := n.gateway, n.gatewayDst
 	n.mu.Unlock()
 
 	ones, _ := n.subnet.Mask.Size()
@@ -206,6 +211,9 @@ func (n *Network) AddHost(name string) (*Host, error) {
 		{"ip", "-n", h.NS, "link", "set", "lo", "up"},
 		{"ip", "-n", h.NS, "addr", "add", fmt.Sprintf("%s/%d", h.Addr, ones), "dev", "eth0"},
 		{"ip", "-n", h.NS, "link", "set", "eth0", "up"},
+	}
+	if gw != "" {
+		steps = append(steps, []string{"ip", "-n", h.NS, "route", "add", gwDst, "via", gw})
 	}
 	for _, s := range steps {
 		if err := run(s[0], s[1:]...); err != nil {

@@ -146,6 +146,9 @@ func TestHostsTalkAndTheFirewallLetsOnly9618In(t *testing.T) {
 	}
 	check("HTCondorGroup", 9618, true, true)
 	check("HTCondorGroup", 9619, false, false)
+	if n, err := cm.Accepted(Rule{"tcp", HTCondorPort}); err != nil || n != 1 {
+		t.Errorf("cm's firewall counted %d connections in on 9618/tcp (%v), want the 1 check made", n, err)
+	}
 	// What goes out of the firewalled host is not filtered, and its replies
 	// come back in: the worker serves, cm dials it.
 	serve(t, w, 9619)
@@ -281,5 +284,107 @@ func TestReapsWhatAKilledRunLeft(t *testing.T) {
 	Reap()
 	if _, err := os.Stat(runDir + "/" + h.NS); err != nil {
 		t.Errorf("Reap removed the live run's %s", h.NS)
+	}
+}
+
+// TestSitesBehindNAT builds the layout of the NAT tests (a central manager
+// behind a floating address, two regions behind masquerading routers) and
+// checks what crosses it: a region's host reaches the central manager only
+// at the floating address, and arrives from its router's outside address;
+// the central manager reaches the floating address too (hairpin); nothing
+// reaches a region's host from outside it, not even its private address.
+func TestSitesBehindNAT(t *testing.T) {
+	requireNetns(t)
+	cmNet := newNetwork(t)
+	cm, err := cmNet.AddHost("cm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSites(cmNet, cm, "one", "two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	w1, err := s.Regions["one"].AddHost("w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := s.Regions["two"].AddHost("w2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w1.Firewall(); err != nil { // nothing new comes in
+		t.Fatal(err)
+	}
+	subnets := map[string]bool{}
+	for _, n := range []*Network{cmNet, s.Outside, s.Regions["one"], s.Regions["two"]} {
+		subnets[n.Subnet()] = true
+	}
+	if len(subnets) != 4 {
+		t.Fatalf("subnets %v, want four different ones", subnets)
+	}
+
+	// Who connects to cm, as cm sees it.
+	l, err := cm.Listen("tcp", ":9618")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	from := make(chan string, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			from <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			c.Close()
+		}
+	}()
+	dial := func(h *Host, addr string) error {
+		c, err := h.DialTimeout("tcp", addr, 700*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	fl := net.JoinHostPort(s.Floating, "9618")
+	for _, w := range []*Host{w1, w2} {
+		if err := dial(w, fl); err != nil {
+			t.Errorf("%s → floating %s: %v", w.Name, fl, err)
+			continue
+		}
+		rt, _ := s.Routers[map[*Host]string{w1: "one", w2: "two"}[w]].LegOn(s.Outside)
+		if got := <-from; got != rt.Addr {
+			t.Errorf("%s arrived at cm from %s, want its router's outside address %s (masqueraded)", w.Name, got, rt.Addr)
+		}
+		if err := dial(w, net.JoinHostPort(cm.Addr, "9618")); err == nil {
+			t.Errorf("%s reached cm's private address %s", w.Name, cm.Addr)
+		}
+	}
+	if err := dial(cm, fl); err != nil {
+		t.Errorf("cm → its own floating address (hairpin): %v", err)
+	} else if got := <-from; got != s.CMRouter.Addr {
+		t.Errorf("hairpin arrived from %s, want the router %s", got, s.CMRouter.Addr)
+	}
+	// w2 has no firewall and listens: still nobody outside region two
+	// reaches it; w1 behind its firewall is not reached from w2 either way.
+	lw, err := w2.Listen("tcp", ":9618")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lw.Close()
+	for _, h := range []*Host{cm, w1} {
+		if err := dial(h, net.JoinHostPort(w2.Addr, "9618")); err == nil {
+			t.Errorf("%s reached w2 at its private address %s", h.Name, w2.Addr)
+		}
+	}
+	rt2, _ := s.Routers["two"].LegOn(s.Outside)
+	if err := dial(w1, net.JoinHostPort(rt2.Addr, "9618")); err == nil {
+		t.Errorf("w1 reached w2 through its router's outside address %s (no port is forwarded)", rt2.Addr)
 	}
 }

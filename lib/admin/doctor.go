@@ -65,6 +65,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 		return all
 	}
 	step("the schedds' demand ads (condor_status)", func() Findings { return d.demandAdsCheck(ctx, cfg.Pool.Name, cfg.Pool.DemandIdentity) })
+	step("the collector's file descriptors (condor_config_val)", func() Findings { return d.collectorFDCheck(ctx, cfg.Scaling.Max) })
 	step("the templates", func() Findings { return CheckTemplates(d.FS, cfg, d.Checkout) })
 	step("a worker token (condor_token_create)", func() Findings { return d.tokenCheck(ctx, cfg) })
 	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.Clouds) })

@@ -141,3 +141,16 @@ func (w Worker) IsIdentity(id string) bool {
 func (w Worker) IdentityOf(vmName string) string {
 	return strings.Replace(w.TokenIdentity, IdentityName, vmName, 1)
 }
+
+// Site is what the workers of one cloud and region are told about the
+// network: the central manager's address for them (empty: pool.central_manager)
+// and their private network's name. A cloud not in the configuration gets
+// the defaults.
+func (c *Config) Site(cloudName, region string) cloud.RegionConfig {
+	for _, cl := range c.Clouds {
+		if cl.Name == cloudName {
+			return cl.InRegion(region)
+		}
+	}
+	return cloud.Config{Name: cloudName}.InRegion(region)
+}

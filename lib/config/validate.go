@@ -6,11 +6,15 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
 )
 
 var (
 	poolNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
 	tagNameRE  = regexp.MustCompile(`^[a-z0-9_]+$`)
+	hostRE     = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*$`)
+	privNetRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
 // Validate returns every problem at once (joined with errors.Join), each
@@ -122,6 +126,19 @@ func (c *Config) Validate() error {
 		for name := range cl.RegionOverrides {
 			if len(cl.Regions) > 0 && !contains(cl.Regions, name) {
 				bad(k+".region_overrides."+name, name, "is not in %s.regions", k)
+			}
+		}
+		// The network as this cloud's workers see it (docs/network.md).
+		netKeys := map[string]cloud.RegionConfig{k: {CentralManager: cl.CentralManager, PrivateNetwork: cl.PrivateNetwork}}
+		for name, o := range cl.RegionOverrides {
+			netKeys[k+".region_overrides."+name] = o
+		}
+		for key, o := range netKeys {
+			if o.CentralManager != "" && !hostRE.MatchString(o.CentralManager) {
+				bad(key+".central_manager", o.CentralManager, "is not a host name or IPv4/IPv6 address (no port, no scheme: the port is pool.collector_port)")
+			}
+			if o.PrivateNetwork != "" && !privNetRE.MatchString(o.PrivateNetwork) {
+				bad(key+".private_network", o.PrivateNetwork, "must be letters, digits, '.', '_' or '-' (HTCondor's PRIVATE_NETWORK_NAME)")
 			}
 		}
 		if cl.MaxVMs < 0 {

@@ -15,21 +15,22 @@ import (
 // from (the text is used in "has no value" errors). docs/templates.md
 // documents the same set.
 var Builtin = map[string]string{
-	"host_ip":        "the central manager's address: pool.central_manager in ehos.yaml",
-	"collector_port": "the collector's port: pool.collector_port in ehos.yaml, default 9618",
-	"uid_domain":     "HTCondor's UID_DOMAIN: pool.uid_domain in ehos.yaml",
-	"trust_domain":   "HTCondor's TRUST_DOMAIN: pool.trust_domain in ehos.yaml, default the central manager",
-	"pool_name":      "the pool's name: pool.name in ehos.yaml",
-	"provisioner_id": "the identity on the provisioner's ads, the only one whose retire requests a worker obeys: pool.provisioner_identity in ehos.yaml, default condor@<uid_domain>",
-	"instance_name":  "the VM's name, chosen by the provisioner; for ehos render use --set instance_name=NAME",
-	"cloud":          "the clouds.yaml entry the VM is created in; for ehos render use --set cloud=NAME",
-	"region":         "the region the VM is created in; for ehos render use --set region=NAME",
-	"flavor":         "the VM's flavor; for ehos render use --set flavor=NAME",
-	"worker_token":   "the VM's own IDTOKEN, minted by the provisioner when it creates the VM; for ehos render use --set worker_token=TOKEN",
-	"worker_cpus":    "the cores the worker's startd offers (NUM_CPUS): the flavor's vcpus; for ehos render use --set worker_cpus=N",
-	"worker_memory":  "the memory in MB the worker's startd offers (MEMORY): the flavor's RAM less the OS's share; for ehos render use --set worker_memory=MB",
-	"token_file":     "where the worker's IDTOKEN is written, inside SEC_TOKEN_DIRECTORY; default " + DefaultTokenFile,
-	"ehos_version":   "the version of ehos that rendered the file",
+	"host_ip":         "the central manager's address: pool.central_manager in ehos.yaml",
+	"private_network": "HTCondor's PRIVATE_NETWORK_NAME of the VM's network: clouds[].private_network in ehos.yaml (or per region), default CLOUD.REGION[.NETWORK]; for ehos render use --set cloud=NAME",
+	"collector_port":  "the collector's port: pool.collector_port in ehos.yaml, default 9618",
+	"uid_domain":      "HTCondor's UID_DOMAIN: pool.uid_domain in ehos.yaml",
+	"trust_domain":    "HTCondor's TRUST_DOMAIN: pool.trust_domain in ehos.yaml, default the central manager",
+	"pool_name":       "the pool's name: pool.name in ehos.yaml",
+	"provisioner_id":  "the identity on the provisioner's ads, the only one whose retire requests a worker obeys: pool.provisioner_identity in ehos.yaml, default condor@<uid_domain>",
+	"instance_name":   "the VM's name, chosen by the provisioner; for ehos render use --set instance_name=NAME",
+	"cloud":           "the clouds.yaml entry the VM is created in; for ehos render use --set cloud=NAME",
+	"region":          "the region the VM is created in; for ehos render use --set region=NAME",
+	"flavor":          "the VM's flavor; for ehos render use --set flavor=NAME",
+	"worker_token":    "the VM's own IDTOKEN, minted by the provisioner when it creates the VM; for ehos render use --set worker_token=TOKEN",
+	"worker_cpus":     "the cores the worker's startd offers (NUM_CPUS): the flavor's vcpus; for ehos render use --set worker_cpus=N",
+	"worker_memory":   "the memory in MB the worker's startd offers (MEMORY): the flavor's RAM less the OS's share; for ehos render use --set worker_memory=MB",
+	"token_file":      "where the worker's IDTOKEN is written, inside SEC_TOKEN_DIRECTORY; default " + DefaultTokenFile,
+	"ehos_version":    "the version of ehos that rendered the file",
 }
 
 // DefaultTokenFile is where a worker's IDTOKEN goes: HTCondor reads every
@@ -96,7 +97,15 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 	}
 	set("collector_port", strconv.Itoa(port))
 	if cfg != nil {
-		set("host_ip", cfg.Pool.CentralManager)
+		cm := cfg.Pool.CentralManager
+		if vm.Cloud != "" {
+			site := cfg.Site(vm.Cloud, vm.Region)
+			if site.CentralManager != "" {
+				cm = site.CentralManager
+			}
+			set("private_network", site.PrivateNetwork)
+		}
+		set("host_ip", cm)
 		set("uid_domain", cfg.Pool.UIDDomain)
 		td := cfg.Pool.TrustDomain
 		if td == "" {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/version"
 	"github.com/google/go-cmp/cmp"
@@ -22,7 +23,7 @@ func TestValues(t *testing.T) {
 		"host_ip": "10.1.2.3", "collector_port": "9618", "uid_domain": "example.org", "trust_domain": "10.1.2.3",
 		"pool_name": "p1", "provisioner_id": "condor@example.org", "instance_name": "ehos-p1-abc", "cloud": "uh", "region": "bgo", "flavor": "m1.small",
 		"worker_token": "eyJ.a-b_c.d", "token_file": DefaultTokenFile, "ehos_version": version.Version, "site": "bergen",
-		"worker_cpus": "2", "worker_memory": "3584",
+		"worker_cpus": "2", "worker_memory": "3584", "private_network": "uh.bgo",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("Values (-want +got):\n%s", d)
@@ -40,6 +41,33 @@ func TestValues(t *testing.T) {
 	}
 	if _, ok := got["worker_token"]; ok {
 		t.Error("worker_token set without a token")
+	}
+}
+
+// A cloud's, then a region's, central_manager and private_network win over
+// the pool's address and the default network name.
+func TestValuesPerCloudAndRegion(t *testing.T) {
+	cfg := &config.Config{
+		Pool: config.Pool{Name: "p1", CentralManager: "10.0.0.10"},
+		Clouds: []cloud.Config{
+			{Name: "home", Network: "tenant net"},
+			{Name: "far", CentralManager: "203.0.113.7", Regions: []string{"r1", "r2"},
+				RegionOverrides: map[string]cloud.RegionConfig{"r2": {CentralManager: "cm.r2.example.org", PrivateNetwork: "shared"}}},
+		},
+	}
+	for _, c := range []struct{ cloud, region, cm, net string }{
+		{"home", "RegionOne", "10.0.0.10", "home.RegionOne.tenant_net"},
+		{"far", "r1", "203.0.113.7", "far.r1"},
+		{"far", "r2", "cm.r2.example.org", "shared"},
+		{"unknown", "x", "10.0.0.10", "unknown.x"},
+	} {
+		got, err := Values(cfg, VMValues{Cloud: c.cloud, Region: c.region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["host_ip"] != c.cm || got["private_network"] != c.net {
+			t.Errorf("%s/%s: host_ip %q private_network %q, want %q %q", c.cloud, c.region, got["host_ip"], got["private_network"], c.cm, c.net)
+		}
 	}
 }
 

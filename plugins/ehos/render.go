@@ -67,11 +67,8 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 	if cfg != nil {
 		dirsCfg = cfg.Templates
 	}
-	values, err := tmpl.Values(cfg, tmpl.VMValues{})
-	if err != nil {
-		return nil, err
-	}
 	var bad []string
+	sets := map[string]string{}
 	for _, s := range a.sets {
 		name, val, ok := strings.Cut(s, "=")
 		if !ok || !tmpl.ValidName(name) {
@@ -82,10 +79,20 @@ func render(log zerolog.Logger, a renderArgs) ([]byte, error) {
 			bad = append(bad, fmt.Sprintf("--set %q: %v", s, err))
 			continue
 		}
-		values[name] = val
+		sets[name] = val
 	}
 	if len(bad) > 0 {
 		return nil, errors.New(strings.Join(bad, "\n"))
+	}
+	// The VM's cloud and region choose its central manager address and
+	// private network name (<host_ip>, <private_network>), as for the
+	// provisioner; --set still wins.
+	values, err := tmpl.Values(cfg, tmpl.VMValues{Cloud: sets["cloud"], Region: sets["region"]})
+	if err != nil {
+		return nil, err
+	}
+	for name, val := range sets {
+		values[name] = val
 	}
 
 	name := a.template
