@@ -64,6 +64,9 @@ type StackOptions struct {
 	// address, collector_port 9618. Not with External. EHOS_OWN_HOSTS=1
 	// turns it on for every stack.
 	OwnHosts bool
+	// CMConfig is appended to the central manager's HTCondor config, after
+	// the stack's own lines (so it overrides them).
+	CMConfig string
 }
 
 // ExternalCloud is a real OpenStack for StackOptions.External.
@@ -207,7 +210,7 @@ COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
 EHOS_TOKEN_REVOCATION_FILE = $(SPOOL)/ehos-revoked-tokens.conf
 include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
 NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
-`, bin, s.CloudsFile, s.ConfigFile, logFile)
+`, bin, s.CloudsFile, s.ConfigFile, logFile) + o.CMConfig
 	// ehos.yaml is complete before the provisioner's first start: the
 	// collector's address is chosen first. (A placeholder port once let the
 	// first provisioner boot VMs pointed at a dead collector in the second
