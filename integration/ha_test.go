@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // crashLoopBound is what docs/ha.md and the shipped config promise: after

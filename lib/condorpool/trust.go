@@ -130,7 +130,7 @@ func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
 	return p.Tools.Status(ctx, condor.StatusQuery{
 		Kind:       "-any",
 		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
-		Attrs:      []string{"Name", AttrIdentity, provision.AttrUnmatched},
+		Attrs:      []string{"Name", AttrIdentity, provision.AttrUnmatched, "EHOSLastCycle", provision.AttrStandby},
 	})
 }
 
