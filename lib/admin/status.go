@@ -49,7 +49,16 @@ func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, e
 	if err != nil {
 		return Status{}, fmt.Errorf("read the %s ad: %w", provision.AdType, err)
 	}
-	return StatusFromAds(ads, now), nil
+	st := StatusFromAds(ads, now)
+	if st.Stale || !st.Found {
+		// Why, if condor_master knows: a failed query leaves the
+		// problem as it was.
+		masters, _ := c.Status(ctx, condor.StatusQuery{Kind: "-master", Constraint: masterStartAttr + " isnt undefined", Attrs: []string{"Name", masterStartAttr}})
+		if why := MasterSays(masters, st.LastCycle); why != "" {
+			st.Problem += " — " + why
+		}
+	}
+	return st, nil
 }
 
 // StatusFromAds picks the freshest EHOSProvisioner ad and judges its age:
@@ -101,6 +110,30 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 		st.Problem = "STANDBY, no provisioner of the pool acts: " + why
 	}
 	return st
+}
+
+// masterStartAttr is the master ad's start time of the provisioner it
+// runs (DAEMON_LIST's EHOS_PROVISIONER): 0 while it is not running.
+const masterStartAttr = "EHOS_PROVISIONER_StartTime"
+
+// MasterSays is what the condor_master ads that run a provisioner tell of
+// it, for a provisioner whose last cycle was lastCycle (zero: none seen).
+func MasterSays(masters []classad.Ad, lastCycle time.Time) string {
+	var says []string
+	for _, m := range masters {
+		start := m.GetInt(masterStartAttr, -1)
+		switch {
+		case start < 0:
+			continue
+		case start == 0:
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner is NOT RUNNING: it exited and waits out its restart back-off (the MasterLog says when and why), or was turned off (condor_on -subsystem EHOS_PROVISIONER)", m.GetString("Name")))
+		case time.Unix(start, 0).After(lastCycle):
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner was (re)started at %s, after its last cycle: it crashes or hangs before finishing a cycle (its log says where)", m.GetString("Name"), time.Unix(start, 0).UTC().Format(time.RFC3339)))
+		default:
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner runs since %s: it hangs in a cycle (its log says where)", m.GetString("Name"), time.Unix(start, 0).UTC().Format(time.RFC3339)))
+		}
+	}
+	return strings.Join(says, "; ")
 }
 
 // adCycle is the cycle a provisioner ad states, else ehos.yaml's default.
