@@ -112,21 +112,42 @@ func (p *Provisioner) holdLease(ctx context.Context, now time.Time) string {
 	return ""
 }
 
-// defaultInstance names this process: host/pid.
+// defaultInstance names this process: host/pid, and its pid namespace
+// when it is not the host's (condor_master in a container, or the test
+// harness): host/pid/pid:[inode].
 func defaultInstance() string {
 	host, _ := os.Hostname()
-	return host + "/" + strconv.Itoa(os.Getpid())
+	id := host + "/" + strconv.Itoa(os.Getpid())
+	if ns := pidNS(); ns != "" && ns != hostPidNS {
+		id += "/" + ns
+	}
+	return id
 }
 
-// goneHere says holder (host/pid) was a process of this host that is gone:
-// a provisioner restarted by condor_master after a crash need not wait for
-// its own previous lease to expire. Another host's holder is never gone
-// by this test: only its lease's expiry tells.
+// hostPidNS is the initial pid namespace's link text.
+const hostPidNS = "pid:[4026531836]"
+
+func pidNS() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
+}
+
+// goneHere says holder (defaultInstance's form) was a process of this
+// host and pid namespace that is gone: a provisioner restarted by
+// condor_master after a crash need not wait for its own previous lease to
+// expire. A holder elsewhere is never gone by this test: only its lease's
+// expiry tells.
 func goneHere(holder string) bool {
-	host, pid, ok := strings.Cut(holder, "/")
-	me, _ := os.Hostname()
-	n, err := strconv.Atoi(pid)
-	if !ok || host != me || err != nil || n <= 0 {
+	parts := strings.SplitN(holder, "/", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	me := strings.SplitN(defaultInstance(), "/", 3)
+	if parts[0] != me[0] || len(parts) != len(me) || (len(parts) == 3 && parts[2] != me[2]) {
+		return false
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil || n <= 0 {
 		return false
 	}
 	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
