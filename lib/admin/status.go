@@ -126,7 +126,7 @@ func MasterSays(masters []classad.Ad, lastCycle time.Time) string {
 		case start < 0:
 			continue
 		case start == 0:
-			says = append(says, fmt.Sprintf("condor_master %s says the provisioner is NOT RUNNING: it exited and waits out its restart back-off (the MasterLog says when and why), or was turned off (condor_on -subsystem EHOS_PROVISIONER)", m.GetString("Name")))
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner is NOT RUNNING: it exited and waits out its restart back-off (the MasterLog says when and why), or was turned off (condor_on -daemon EHOS_PROVISIONER)", m.GetString("Name")))
 		case time.Unix(start, 0).After(lastCycle):
 			says = append(says, fmt.Sprintf("condor_master %s says the provisioner was (re)started at %s, after its last cycle: it crashes or hangs before finishing a cycle (its log says where)", m.GetString("Name"), time.Unix(start, 0).UTC().Format(time.RFC3339)))
 		default:

@@ -285,7 +285,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	offers := allOffers(in.Regions)
 	// Only the holder of the pool's lease acts; checked now, just before
 	// the first write of the cycle.
-	if !p.opt.DryRun && werr == nil {
+	if !p.opt.DryRun {
 		rep.Standby = p.holdLease(ctx, now)
 	}
 	touch := !p.opt.DryRun && rep.Standby == ""
