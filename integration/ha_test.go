@@ -122,7 +122,11 @@ func TestSecondProvisionerStandsByThenTakesOver(t *testing.T) {
 	// Through the root's /bin/sh: condor-wrap looks a tool up in the root
 	// before it binds the repository in.
 	second := exec.Command(inst.Wrap, "/bin/sh", "-c", `exec "$0" "$@"`, filepath.Join(s.Bin, "ehos_provisioner"), "--config", s.ConfigFile, "--clouds-file", s.CloudsFile, "--log-file", log2)
-	second.Env = append(os.Environ(), "CONDOR_CONFIG="+s.Pool.ConfigFile, "EHOS_CONDOR_ROOT="+inst.Root, "EHOS_CONDOR_SUPERVISE=1")
+	var onCM []string // beside the first, on the central manager's host
+	if s.CMHost != nil {
+		onCM = []string{"EHOS_NETNS=" + s.CMHost.NS}
+	}
+	second.Env = append(append(os.Environ(), "CONDOR_CONFIG="+s.Pool.ConfigFile, "EHOS_CONDOR_ROOT="+inst.Root, "EHOS_CONDOR_SUPERVISE=1"), onCM...)
 	second.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	second.Stdout, second.Stderr = &out2, &out2
 	if err := second.Start(); err != nil {
@@ -164,7 +168,7 @@ func TestSecondProvisionerStandsByThenTakesOver(t *testing.T) {
 	}
 	s.Pool.WaitFor(t, time.Minute, "VMs for the jobs", func(context.Context) (bool, error) { return len(s.Servers()) >= 1, nil })
 	status := exec.Command(filepath.Join(s.Bin, "ehos"), "--config", s.ConfigFile, "--condor-bin", s.Pool.Install.BinDir, "status")
-	status.Env = append(os.Environ(), "CONDOR_CONFIG="+s.Pool.ConfigFile)
+	status.Env = append(append(os.Environ(), "CONDOR_CONFIG="+s.Pool.ConfigFile), onCM...)
 	out, _ := status.CombinedOutput()
 	if !strings.Contains(string(out), "STANDBY "+standby+": standby: provisioner ") {
 		t.Errorf("ehos status does not name the standby %s:\n%s", standby, out)
