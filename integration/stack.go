@@ -75,6 +75,9 @@ type StackOptions struct {
 	// floating address, and "{cm_addr}" in Clouds the central manager's
 	// private one (for a region on its own network).
 	NATRegions []string
+	// CMConfig is appended to the central manager's HTCondor config, after
+	// the stack's own lines (so it overrides them).
+	CMConfig string
 }
 
 // ExternalCloud is a real OpenStack for StackOptions.External.
@@ -225,6 +228,7 @@ include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
 	if o.NoCollectorRules {
 		extra += "COLLECTOR_REQUIREMENTS = True\n"
 	}
+	extra += o.CMConfig
 	// ehos.yaml is complete before the provisioner's first start: the
 	// collector's address is chosen first. (A placeholder port once let the
 	// first provisioner boot VMs pointed at a dead collector in the second

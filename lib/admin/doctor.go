@@ -114,6 +114,9 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		fs.fail("provisioner", "see its log: condor_config_val EHOS_PROVISIONER_LOG, or $(LOG)/EHOSProvisionerLog", "%s", st.Problem)
 	default:
 		fs.ok("provisioner", "ad %s fresh: last cycle %s ago (every %s)", st.Name, st.Age, st.Cycle)
+		for _, s := range st.Standby {
+			fs.ok("provisioner", "standby (takes over when the one acting goes silent; docs/ha.md): %s", s)
+		}
 		fs = append(fs, cycleErrors(st.Report)...)
 	}
 	if st.Refused > 0 {

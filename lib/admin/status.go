@@ -22,9 +22,12 @@ const StaleCycles = 3
 
 // Status is the provisioner's state as its ad tells it.
 type Status struct {
-	Found     bool          `json:"found"`
-	Name      string        `json:"name,omitempty"`
-	Others    int           `json:"other_provisioners,omitempty"` // more ads than the one shown
+	Found  bool   `json:"found"`
+	Name   string `json:"name,omitempty"`
+	Others int    `json:"other_provisioners,omitempty"` // more ads than the one shown
+	// Standby lists the other provisioners of the pool that are alive but
+	// touch nothing, each with why (docs/ha.md).
+	Standby   []string      `json:"standby,omitempty"`
 	LastCycle time.Time     `json:"last_cycle"`
 	Age       time.Duration `json:"age"`
 	Cycle     time.Duration `json:"cycle"`
@@ -72,6 +75,14 @@ func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, e
 	}
 	st := StatusFromAds(own, now)
 	st.Identity, st.Refused, st.RefusedBy = id, len(others), others
+	if st.Stale || !st.Found {
+		// Why, if condor_master knows: a failed query leaves the
+		// problem as it was.
+		masters, _ := c.Status(ctx, condor.StatusQuery{Kind: "-master", Constraint: masterStartAttr + " isnt undefined", Attrs: []string{"Name", masterStartAttr}})
+		if why := MasterSays(masters, st.LastCycle); why != "" {
+			st.Problem += " — " + why
+		}
+	}
 	return st, nil
 }
 
@@ -85,14 +96,25 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 		return st
 	}
 	sort.Slice(ads, func(i, j int) bool { return ads[i].GetInt("EHOSLastCycle", 0) > ads[j].GetInt("EHOSLastCycle", 0) })
-	ad := ads[0]
+	// The one shown is the freshest that acts; a standby's only when none
+	// acts.
+	shown := 0
+	for i, a := range ads {
+		if a.GetString(provision.AttrStandby) == "" && !staleAd(a, now) {
+			shown = i
+			break
+		}
+	}
+	ad := ads[shown]
+	for i, a := range ads {
+		if why := a.GetString(provision.AttrStandby); i != shown && why != "" && !staleAd(a, now) {
+			st.Standby = append(st.Standby, a.GetString("Name")+": "+why)
+		}
+	}
 	st.Found, st.Name, st.Others = true, ad.GetString("Name"), len(ads)-1
 	st.LastCycle = time.Unix(ad.GetInt("EHOSLastCycle", 0), 0)
 	st.Age = now.Sub(st.LastCycle).Truncate(time.Second)
-	st.Cycle = time.Duration(ad.GetFloat("EHOSCycleSeconds", 0) * float64(time.Second))
-	if st.Cycle <= 0 {
-		st.Cycle = config.Default().Scaling.Cycle
-	}
+	st.Cycle = adCycle(ad)
 	rep, err := provision.ReportFromAd(ad)
 	if err != nil {
 		st.Problem = err.Error()
@@ -109,8 +131,48 @@ func StatusFromAds(ads []classad.Ad, now time.Time) Status {
 	if st.Age > StaleCycles*st.Cycle {
 		st.Stale = true
 		st.Problem = fmt.Sprintf("STALE: the provisioner's last cycle was %s ago (cycle %s): it is stuck or stopped — read $(LOG)/EHOSProvisionerLog and the MasterLog (condor_master restarts it when it exits; condor_restart restarts every daemon)", st.Age, st.Cycle)
+	} else if why := ad.GetString(provision.AttrStandby); why != "" {
+		st.Problem = "STANDBY, no provisioner of the pool acts: " + why
 	}
 	return st
+}
+
+// masterStartAttr is the master ad's start time of the provisioner it
+// runs (DAEMON_LIST's EHOS_PROVISIONER): 0 while it is not running.
+const masterStartAttr = "EHOS_PROVISIONER_StartTime"
+
+// MasterSays is what the condor_master ads that run a provisioner tell of
+// it, for a provisioner whose last cycle was lastCycle (zero: none seen).
+func MasterSays(masters []classad.Ad, lastCycle time.Time) string {
+	var says []string
+	for _, m := range masters {
+		start := m.GetInt(masterStartAttr, -1)
+		switch {
+		case start < 0:
+			continue
+		case start == 0:
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner is NOT RUNNING: it exited and waits out its restart back-off (the MasterLog says when and why), or was turned off (condor_on -daemon EHOS_PROVISIONER)", m.GetString("Name")))
+		case time.Unix(start, 0).After(lastCycle):
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner was (re)started at %s, after its last cycle: it crashes or hangs before finishing a cycle (its log says where)", m.GetString("Name"), time.Unix(start, 0).UTC().Format(time.RFC3339)))
+		default:
+			says = append(says, fmt.Sprintf("condor_master %s says the provisioner runs since %s: it hangs in a cycle (its log says where)", m.GetString("Name"), time.Unix(start, 0).UTC().Format(time.RFC3339)))
+		}
+	}
+	return strings.Join(says, "; ")
+}
+
+// adCycle is the cycle a provisioner ad states, else ehos.yaml's default.
+func adCycle(ad classad.Ad) time.Duration {
+	if c := time.Duration(ad.GetFloat("EHOSCycleSeconds", 0) * float64(time.Second)); c > 0 {
+		return c
+	}
+	return config.Default().Scaling.Cycle
+}
+
+// staleAd says a provisioner ad's last cycle is more than StaleCycles
+// cycles old.
+func staleAd(ad classad.Ad, now time.Time) bool {
+	return now.Sub(time.Unix(ad.GetInt("EHOSLastCycle", 0), 0)) > StaleCycles*adCycle(ad)
 }
 
 // NodeTotal is the number of nodes in every state.
@@ -139,8 +201,11 @@ func WriteStatus(w io.Writer, s Status) error {
 		health = s.Problem
 	}
 	fmt.Fprintf(b, "provisioner %s: last cycle %s ago (every %s, took %s): %s\n", s.Name, s.Age, s.Cycle, r.Duration.Round(time.Millisecond), health)
-	if s.Others > 0 {
-		fmt.Fprintf(b, "  (%d more %s ads in the collector: several provisioners for this pool?)\n", s.Others, provision.AdType)
+	for _, w := range s.Standby {
+		fmt.Fprintf(b, "  STANDBY %s\n", w)
+	}
+	if n := s.Others - len(s.Standby); n > 0 {
+		fmt.Fprintf(b, "  (%d more %s ads in the collector: earlier runs, or several provisioners for this pool?)\n", n, provision.AdType)
 	}
 	if s.Refused > 0 {
 		fmt.Fprintf(b, "  (%d %s ads from other identities ignored: %s)\n", s.Refused, provision.AdType, strings.Join(s.RefusedBy, ", "))

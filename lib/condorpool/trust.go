@@ -117,7 +117,7 @@ func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
 	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
 		Kind:       "-any",
 		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
-		Attrs:      []string{"Name", "MyType", AttrIdentity, provision.AttrUnmatched},
+		Attrs:      []string{"Name", "MyType", AttrIdentity, provision.AttrUnmatched, "EHOSLastCycle", provision.AttrStandby},
 	})
 	return p.fromIdentity(ads, p.Self, "the provisioner's ad"), err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -168,6 +169,32 @@ func TestDemandAdsOnlyFromTheDemandJob(t *testing.T) {
 		t.Errorf("demand %+v, want real#1 alone", ds)
 	}
 	if r := p.Refused(); len(r) != 1 || r[0].Identity != "ehos-p-1a2b@pool.test" || !strings.Contains(r[0].Claimed, `MyType="EHOSDemand"`) || !strings.Contains(r[0].Why, "only ehos@pool.test writes demand ads") {
+		t.Errorf("refused %v", r)
+	}
+}
+
+// A lease ad written with a worker's token would hold every real
+// provisioner in standby: only the provisioner's identity's leases count.
+func TestLeasesOnlyFromTheProvisionersIdentity(t *testing.T) {
+	str := classad.String
+	ad := func(holder, identity string) classad.Ad {
+		return classad.Ad{"MyType": str(LeaseAdType), "Name": str("p@" + holder), "EHOSPool": str("p"), AttrIdentity: str(identity),
+			"EHOSLeaseHolder": str(holder), "EHOSLeaseGeneration": classad.Int(7), "EHOSLeaseExpires": classad.Int(time.Now().Add(time.Hour).Unix())}
+	}
+	ft := &statusTools{answers: map[string][]classad.Ad{
+		`MyType == "EHOSLease"`: {ad("cm1/42", "condor@cm"), ad("attacker/1", "ehos-p-1a2b@pool.test")},
+	}}
+	p := New(nil, "p", 0)
+	p.Tools, p.Collector.Condor = ft, ft
+	p.Self = "condor@cm"
+	ls, err := p.Leases(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || ls[0].Holder != "cm1/42" || ls[0].Generation != 7 {
+		t.Errorf("leases %+v, want cm1/42's alone", ls)
+	}
+	if r := p.Refused(); len(r) != 1 || r[0].Identity != "ehos-p-1a2b@pool.test" || !strings.Contains(r[0].Why, "the pool's lease") {
 		t.Errorf("refused %v", r)
 	}
 }

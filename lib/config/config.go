@@ -21,7 +21,7 @@ type Config struct {
 // Pool describes the HTCondor pool the workers join.
 type Pool struct {
 	Name           string `yaml:"name"`            // value of the ehos_pool metadata; tag <pool_name>
-	Owner          string `yaml:"owner"`           // value of ehos_owner; default: the host name
+	Owner          string `yaml:"owner"`           // value of ehos_owner; default: the pool name, so every provisioner of the pool adopts its VMs (docs/ha.md)
 	CentralManager string `yaml:"central_manager"` // address workers use; tag <host_ip>
 	CollectorPort  int    `yaml:"collector_port"`  // tag <collector_port>; default 9618
 	UIDDomain      string `yaml:"uid_domain"`      // tag <uid_domain>

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"time"
 )
 
@@ -16,9 +15,8 @@ const (
 // file over it, so a value the file sets (even 0 or false) wins, and one it
 // leaves out keeps its default. This is the one place defaults live.
 func Default() Config {
-	host, _ := os.Hostname()
 	return Config{
-		Pool: Pool{CollectorPort: 9618, Owner: host},
+		Pool: Pool{CollectorPort: 9618},
 		Scaling: Scaling{
 			Max:                10,
 			MaxBooting:         10,
@@ -47,6 +45,9 @@ func Default() Config {
 
 // applyDerived fills the defaults that depend on other values.
 func (c *Config) applyDerived() {
+	if c.Pool.Owner == "" {
+		c.Pool.Owner = c.Pool.Name
+	}
 	if c.Pool.TrustDomain == "" {
 		c.Pool.TrustDomain = c.Pool.CentralManager
 	}

@@ -38,7 +38,7 @@ func (c *Config) Validate() error {
 		bad("pool.collector_port", p.CollectorPort, "must be 1-65535")
 	}
 	if p.Owner == "" {
-		bad("pool.owner", p.Owner, "is required (default: this host's name, which could not be read)")
+		bad("pool.owner", p.Owner, "is required (default: pool.name)")
 	}
 
 	s := c.Scaling

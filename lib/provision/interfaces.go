@@ -83,9 +83,9 @@ type Refuser interface {
 }
 
 // Recaller is an optional Pool ability: the EHOSProvisioner ads of this
-// pool that the collector holds, one of them perhaps from this
-// provisioner's previous run (same Name), read once at start so that what
-// the ad carries for that purpose (AttrUnmatched) survives a restart.
+// pool that the collector holds (Name, EHOSLastCycle, EHOSStandby and
+// AttrUnmatched), read once at start so that the unmatched marks of the
+// pool's last acting provisioner survive a restart.
 type Recaller interface {
 	ProvisionerAds(ctx context.Context) ([]classad.Ad, error)
 }

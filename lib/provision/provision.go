@@ -27,8 +27,11 @@ type CloudSpec struct {
 
 // Options configure a Provisioner.
 type Options struct {
-	Pool           string // pool name: ehos_pool metadata
-	Owner          string // this provisioner: ehos_owner metadata
+	Pool  string // pool name: ehos_pool metadata
+	Owner string // ehos_owner metadata: the pool's provisioners (default: the pool name)
+	// Instance names this provisioner process among the pool's: its lease
+	// holder name and its ad's; default host/pid.
+	Instance       string
 	Knobs          scale.Knobs
 	DryRun         bool
 	OrphanGrace    time.Duration // a joined worker's startd missing this long → its VM is reaped
@@ -83,6 +86,8 @@ type Provisioner struct {
 	revokeSynced bool
 	// recalled: the previous run's ad was looked for (Recaller).
 	recalled bool
+	// lease is the pool's lease this provisioner last held.
+	lease Lease
 }
 
 type region struct {
@@ -147,6 +152,9 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 	}
 	if opt.OrphanGrace <= 0 {
 		opt.OrphanGrace = 10 * time.Minute
+	}
+	if opt.Instance == "" {
+		opt.Instance = defaultInstance()
 	}
 	if opt.DrainRecheck == 0 {
 		opt.DrainRecheck = DefaultDrainRecheck
@@ -228,7 +236,7 @@ func (p *Provisioner) FollowUp() time.Duration {
 func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	start := time.Now()
 	log := p.opt.Log
-	rep := Report{Time: now, Cycle: p.cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, DryRun: p.opt.DryRun}
+	rep := Report{Time: now, Cycle: p.cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, Instance: p.opt.Instance, DryRun: p.opt.DryRun}
 	p.joined, p.recheck = 0, false
 
 	p.observeClouds(ctx, now)
@@ -275,11 +283,18 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 		in.LastArrival = p.lastDemand
 	}
 	offers := allOffers(in.Regions)
+	// Only the holder of the pool's lease acts; checked now, just before
+	// the first write of the cycle.
+	if !p.opt.DryRun {
+		rep.Standby = p.holdLease(ctx, now)
+	}
+	touch := !p.opt.DryRun && rep.Standby == ""
 	// A dry run writes nothing into the collector: run beside a live
 	// provisioner of the same pool, its flavor ads, their invalidation or
 	// its provisioner ad would replace the live one's. It decides on the
-	// flavor ads already there (the live provisioner's), if any.
-	if !p.opt.DryRun {
+	// flavor ads already there (the live provisioner's), if any. A
+	// standby does the same, but publishes its ad.
+	if touch {
 		if err := p.pool.Offer(ctx, offers); err != nil {
 			rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
 		}
@@ -297,6 +312,10 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	}
 	dec = p.dropUnknownRegions(dec, in)
 	dec.Notes = append(dec.Notes, held...)
+	if rep.Standby != "" {
+		dec.Notes = append(dec.Notes, rep.Standby+": nothing created, drained or deleted")
+		log.Warn().Str("why", rep.Standby).Msg("standby: touching nothing this cycle")
+	}
 	if p.opt.DryRun {
 		dec.Notes = append(dec.Notes, "dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector")
 	}
@@ -304,7 +323,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
 		Interface("decision", dec).Msg("decided")
 
-	if p.opt.DryRun {
+	if !touch {
 		for _, c := range dec.Creates {
 			log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason).Msg("dry run: would create")
 		}
@@ -361,12 +380,18 @@ func (p *Provisioner) recall(ctx context.Context) {
 		return
 	}
 	p.recalled = true
-	name := p.opt.Pool + "@" + p.opt.Owner
+	// The marks are the pool's: taken from the freshest ad of a
+	// provisioner of the pool that acted (a standby's marks were not
+	// acted on).
+	var last classad.Ad
 	for _, ad := range ads {
-		if ad.GetString("Name") != name {
-			continue
+		if ad.GetString(AttrStandby) == "" && (last == nil || ad.GetInt("EHOSLastCycle", 0) > last.GetInt("EHOSLastCycle", 0)) {
+			last = ad
 		}
-		n, err := p.restoreMarks(ad)
+	}
+	if last != nil {
+		name := last.GetString("Name")
+		n, err := p.restoreMarks(last)
 		if err != nil {
 			p.opt.Log.Warn().Err(err).Str("ad", name).Msg("unmatched marks of the previous run not read: starting afresh")
 			return

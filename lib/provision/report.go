@@ -20,12 +20,17 @@ const AdType = "EHOSProvisioner"
 // Report is what one cycle saw, decided and did. It is published (as JSON
 // inside the EHOSProvisioner ad) for `ehos status` and `ehos nodes`.
 type Report struct {
-	Time     time.Time      `json:"time"`
-	Duration time.Duration  `json:"duration"`
-	Cycle    time.Duration  `json:"cycle,omitempty"` // period between cycles; 0 for a single RunOnce
-	Pool     string         `json:"pool"`
-	Owner    string         `json:"owner"`
-	DryRun   bool           `json:"dry_run,omitempty"`
+	Time     time.Time     `json:"time"`
+	Duration time.Duration `json:"duration"`
+	Cycle    time.Duration `json:"cycle,omitempty"` // period between cycles; 0 for a single RunOnce
+	Pool     string        `json:"pool"`
+	Owner    string        `json:"owner"`
+	// Instance is this provisioner process (host/pid), its lease holder name.
+	Instance string `json:"instance,omitempty"`
+	DryRun   bool   `json:"dry_run,omitempty"`
+	// Standby says why this cycle touched nothing: another provisioner of
+	// the pool holds its lease (docs/ha.md). Empty: it acted.
+	Standby  string         `json:"standby,omitempty"`
 	Demand   []scale.Demand `json:"demand,omitempty"`
 	Nodes    []NodeReport   `json:"nodes,omitempty"`
 	Regions  []RegionReport `json:"regions,omitempty"`
@@ -140,6 +145,19 @@ const maxReportJSON = 256 << 10
 // send many); EHOSRefusedAds still counts them all.
 const maxRefusals = 50
 
+// AttrStandby is the provisioner ad's reason for touching nothing, when it
+// stands by.
+const AttrStandby = "EHOSStandby"
+
+// Name is the name of the provisioner's ad: one per provisioner process,
+// so that two of one pool do not overwrite each other's.
+func (r Report) Name() string {
+	if r.Instance == "" {
+		return r.Pool + "@" + r.Owner
+	}
+	return r.Pool + "@" + r.Instance
+}
+
 // Ad is the EHOSProvisioner ad for this report. seq is its update sequence.
 func (r Report) Ad(seq int64) classad.Ad {
 	// The ad is readable by every worker: whatever a tool quoted into an
@@ -150,7 +168,7 @@ func (r Report) Ad(seq int64) classad.Ad {
 	}
 	ad := classad.Ad{
 		"MyType":               classad.String(AdType),
-		"Name":                 classad.String(r.Pool + "@" + r.Owner),
+		"Name":                 classad.String(r.Name()),
 		"EHOSPool":             classad.String(r.Pool),
 		"EHOSOwner":            classad.String(r.Owner),
 		"EHOSLastCycle":        classad.Int(r.Time.Unix()),
@@ -162,6 +180,9 @@ func (r Report) Ad(seq int64) classad.Ad {
 		"EHOSDrains":           classad.Int(int64(len(r.Decision.Drains))),
 		"EHOSDeletes":          classad.Int(int64(len(r.Decision.Deletes))),
 		"UpdateSequenceNumber": classad.Int(seq),
+	}
+	if r.Standby != "" {
+		ad[AttrStandby] = classad.String(r.Standby)
 	}
 	if r.Cycle > 0 {
 		ad["EHOSCycleSeconds"] = classad.Float(r.Cycle.Seconds())
