@@ -230,6 +230,13 @@ func TestStatusFromAds(t *testing.T) {
 	if st.Found || !strings.Contains(b.String(), "provisioner: MISSING") {
 		t.Errorf("missing ad: %s", b.String())
 	}
+	// Missing, but a forged one was ignored: status says so.
+	st.Identity, st.Refused, st.RefusedBy = "condor@cm", 1, []string{"ehos-demo-1@cm"}
+	b.Reset()
+	WriteStatus(&b, st)
+	if !strings.Contains(b.String(), "1 EHOSProvisioner ads from other identities ignored: ehos-demo-1@cm; only condor@cm writes") {
+		t.Errorf("missing ad with a forged one ignored: %s", b.String())
+	}
 
 	b.Reset()
 	WriteNodes(&b, NodeRows(rep, now))

@@ -192,6 +192,9 @@ func WriteStatus(w io.Writer, s Status) error {
 	b := &strings.Builder{}
 	if !s.Found {
 		fmt.Fprintf(b, "provisioner: MISSING — %s\n", s.Problem)
+		if s.Refused > 0 {
+			fmt.Fprintf(b, "  (%d %s ads from other identities ignored: %s; only %s writes the provisioner's)\n", s.Refused, provision.AdType, strings.Join(s.RefusedBy, ", "), s.Identity)
+		}
 		_, err := io.WriteString(w, b.String())
 		return err
 	}

@@ -40,7 +40,9 @@ func (s *site) runPool(t *testing.T, p *integration.Pool, args ...string) (strin
 }
 
 func TestPoolStatusStaleAndDoctor(t *testing.T) {
-	p := integration.StartPool(t, integration.PoolOptions{})
+	// The ads below are advertised by the test's own identity, the pool
+	// user's: the provisioner's identity here, as in the harness's stacks.
+	p := integration.StartPool(t, integration.PoolOptions{ExtraConfig: "EHOS_PROVISIONER_IDENTITY = ehos@$(UID_DOMAIN)\n"})
 	s := newSite(t, poolSiteConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -56,9 +58,9 @@ func TestPoolStatusStaleAndDoctor(t *testing.T) {
 	if err := p.Client().Advertise(ctx, "UPDATE_AD_GENERIC", []classad.Ad{stale}); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = s.runPool(t, p, "status")
+	out, serr, err := s.runPool(t, p, "status")
 	if exitCode(err) != 1 || !strings.Contains(out, "STALE: the provisioner's last cycle was 10m") {
-		t.Errorf("stale ad: %v\n%s", err, out)
+		t.Errorf("stale ad: exit %d\n%s%s", exitCode(err), out, serr)
 	}
 	out, _, _ = s.runPool(t, p, "doctor")
 	for _, want := range []string{"OK   htcondor: collector", "FAIL htcondor: DAEMON_LIST", "FAIL provisioner: STALE", "FAIL demand job: no ehos_demand job", "OK   worker token: can mint", "OK   template worker:", "OK   alpha/RegionOne: image"} {
