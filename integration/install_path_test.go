@@ -193,3 +193,17 @@ func execOut(args ...string) (string, error) {
 	b, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	return string(b), err
 }
+
+// TestInstallMasterScript runs scripts/test-install-master.sh: install-master.sh
+// twice in a copy of the HTCondor root (the second run changes nothing), then
+// with --public-address (a central manager behind a floating address).
+func TestInstallMasterScript(t *testing.T) {
+	t.Parallel()
+	inst := integration.RequireCondor(t)
+	cmd := exec.Command("bash", filepath.Join(inst.Repo, "scripts", "test-install-master.sh"))
+	cmd.Env = append(os.Environ(), "EHOS_CONDOR_ROOT="+inst.Root)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "test-install-master: ok") {
+		t.Fatalf("scripts/test-install-master.sh: %v\n%s", err, out)
+	}
+}

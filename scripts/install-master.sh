@@ -125,6 +125,16 @@ install -d -m 0755 "$PREFIX/etc/ehos"
 
 site=$CONFIGD/40-ehos-central-manager-site.conf
 if [[ ! -e $site ]]; then
+  # Only behind a floating address (--public-address). Made apart from the
+  # here-document: bash parses quotes inside ${VAR:+...} there.
+  forwarding=""
+  if [[ -n $PUBLIC ]]; then
+    forwarding="# Reached at $PUBLIC, which is not on this machine's interface: daemons advertise it,
+# and their private address $CM for daemons on this network.
+TCP_FORWARDING_HOST = $PUBLIC
+PRIVATE_NETWORK_INTERFACE = $CM
+"
+  fi
   cat >"$site" <<EOF
 # Written once by ehos scripts/install-master.sh; yours to edit.
 CONDOR_HOST = $CM
@@ -137,11 +147,7 @@ EHOS_CENTRAL_MANAGER = $WORKERS_CM
 # Workers on this network (clouds[].private_network: $PRIVNET in ehos.yaml)
 # are claimed directly; the others reach back through the collector (CCB).
 PRIVATE_NETWORK_NAME = $PRIVNET
-${PUBLIC:+# Reached at $PUBLIC, which is not on this machine's interface: daemons advertise it,
-# and their private address $CM for daemons on this network.
-TCP_FORWARDING_HOST = $PUBLIC
-PRIVATE_NETWORK_INTERFACE = $CM
-}# The pool signs IDTOKENs; local tools use FS.
+${forwarding}# The pool signs IDTOKENs; local tools use FS.
 SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
 SEC_PASSWORD_DIRECTORY = /etc/condor/passwords.d
 SEC_TOKEN_DIRECTORY = /etc/condor/tokens.d

@@ -10,14 +10,20 @@ ROOT=${EHOS_CONDOR_ROOT:-/var/lib/ehos/trixie}
 [[ -x $ROOT/usr/bin/condor_version ]] || { echo "no HTCondor root at $ROOT: make condor" >&2; exit 1; }
 T=$(mktemp -d /tmp/ehos-install-master-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-cp -a "$ROOT" "$T/root"
-mkdir -p "$T/root/src/bin"
-cp -a "$SRC/scripts" "$SRC/cloudinit" "$SRC/condor-config" "$T/root/src/"
-for b in ehos ehos_demand ehos_startd_cron ehos_provisioner; do
-  if [[ -x $SRC/bin/$b ]]; then cp "$SRC/bin/$b" "$T/root/src/bin/"
-  elif [[ $b == ehos_provisioner ]]; then printf '#!/bin/sh\nexit 0\n' >"$T/root/src/bin/$b"; chmod +x "$T/root/src/bin/$b"
-  else echo "bin/$b missing: make build" >&2; exit 1; fi
-done
+# fresh_root makes $T/root a new copy of the HTCondor root with the sources
+# and binaries at /src, as an admin's checkout would be.
+fresh_root() {
+  rm -rf "$T/root"
+  cp -a "$ROOT" "$T/root"
+  mkdir -p "$T/root/src/bin"
+  cp -a "$SRC/scripts" "$SRC/cloudinit" "$SRC/condor-config" "$T/root/src/"
+  for b in ehos ehos_demand ehos_startd_cron ehos_provisioner; do
+    if [[ -x $SRC/bin/$b ]]; then cp "$SRC/bin/$b" "$T/root/src/bin/"
+    elif [[ $b == ehos_provisioner ]]; then printf '#!/bin/sh\nexit 0\n' >"$T/root/src/bin/$b"; chmod +x "$T/root/src/bin/$b"
+    else echo "bin/$b missing: make build" >&2; exit 1; fi
+  done
+}
+fresh_root
 chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool testpool --central-manager 10.0.0.5
 second=$(chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool other --central-manager 10.9.9.9 2>&1)
 echo "$second"
@@ -34,4 +40,11 @@ chroot "$T/root" getent passwd ehos >/dev/null || fail "no ehos user (the demand
 [[ $(stat -c %U "$T/root/var/lib/ehos") == ehos ]] || fail "/var/lib/ehos not owned by ehos"
 for f in base.yaml master.yaml worker.yaml ehos_demand.submit; do [[ -f $T/root/usr/local/share/ehos/$f ]] || fail "share/$f"; done
 chroot "$T/root" /usr/local/bin/ehos version >/dev/null || fail "ehos does not run"
+# Behind a floating address: workers are told it and daemons advertise it.
+fresh_root
+chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool fip --central-manager 10.0.0.5 --public-address 192.0.2.7 --no-start >/dev/null \
+  || fail "install-master.sh --public-address failed"
+[[ $(cv TCP_FORWARDING_HOST) == 192.0.2.7 ]] || fail "TCP_FORWARDING_HOST $(cv TCP_FORWARDING_HOST)"
+[[ $(cv PRIVATE_NETWORK_INTERFACE) == 10.0.0.5 ]] || fail "PRIVATE_NETWORK_INTERFACE $(cv PRIVATE_NETWORK_INTERFACE)"
+[[ $(cv EHOS_CENTRAL_MANAGER) == 192.0.2.7 ]] || fail "EHOS_CENTRAL_MANAGER $(cv EHOS_CENTRAL_MANAGER)"
 echo "test-install-master: ok"
