@@ -36,8 +36,12 @@ func TestStandardClientAgainstRealOpenStack(t *testing.T) {
 	if err := os.WriteFile(ud, []byte(userData), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The two entries side by side: each is mostly waiting on Nova. (The
+	// parent's t.Setenv holds while its subtests run; only the parent
+	// itself may not be parallel.)
 	for i, cloud := range []string{"ehos", "ehos-appcred"} {
 		t.Run(cloud, func(t *testing.T) {
+			t.Parallel()
 			// Generous: in CI this runs beside the whole integration suite,
 			// and real Nova's fake driver answered a request every 2-10 s
 			// there (4 minutes ran out in the server stop/start/delete).
