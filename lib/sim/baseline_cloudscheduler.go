@@ -140,10 +140,7 @@ func (cs *CloudScheduler) Cycle(ctx context.Context, now time.Time) error {
 		short.Cpus += d.Idle * max(d.Need.Cpus, 1)
 		short.MemoryMB += d.Idle * d.Need.MemoryMB
 	}
-	if short.Cpus <= 0 && short.MemoryMB <= 0 {
-		return nil
-	}
-	if idle >= max(cs.IdleThrottle, running/10) {
+	if short.Cpus <= 0 && short.MemoryMB <= 0 || idle >= max(cs.IdleThrottle, running/10) {
 		return nil
 	}
 
@@ -155,7 +152,7 @@ func (cs *CloudScheduler) Cycle(ctx context.Context, now time.Time) error {
 		}
 		for _, r := range cs.regions {
 			fl, ok := cs.smallestFit(ctx, r, g.Need)
-			if !ok || starting[r] >= cs.NewThrottle {
+			if !ok {
 				continue
 			}
 			lim, err := r.c.Limits(ctx, r.region)
@@ -164,11 +161,7 @@ func (cs *CloudScheduler) Cycle(ctx context.Context, now time.Time) error {
 			}
 			room, _ := lim.Headroom(fl)
 			size := cs.offers[fl.Name].Size
-			n := max(ceilDiv(short.Cpus, size.Cpus), ceilDiv(short.MemoryMB, size.MemoryMB))
-			if room >= 0 {
-				n = min(n, room)
-			}
-			n = min(n, cs.MaxStartPerCloud)
+			n := cs.boots(short, size, room, starting[r])
 			if n <= 0 {
 				continue
 			}
@@ -184,6 +177,20 @@ func (cs *CloudScheduler) Cycle(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// boots is how many VMs of a flavor whose workers offer size one region
+// boots for a shortfall short, with room for that many more under its
+// quota (below zero: unlimited) and starting VMs booting there now.
+func (k CSKnobs) boots(short, size scale.Resources, room, starting int) int {
+	if starting >= k.NewThrottle {
+		return 0
+	}
+	n := min(max(ceilDiv(short.Cpus, size.Cpus), ceilDiv(short.MemoryMB, size.MemoryMB)), k.MaxStartPerCloud)
+	if room >= 0 {
+		n = min(n, room)
+	}
+	return n
 }
 
 // smallestFit is region r's flavor with the fewest cores, then the least

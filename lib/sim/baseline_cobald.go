@@ -150,50 +150,60 @@ func (c *COBalD) Cycle(ctx context.Context, now time.Time) error {
 
 	// The controller.
 	if !c.last.IsZero() {
-		dt := now.Sub(c.last).Seconds()
-		switch {
-		case util < c.Low:
-			c.demand -= c.Rate * dt
-		case alloc > c.High:
-			c.demand += c.Rate * dt
-		}
+		c.demand = c.regulate(c.demand, alloc, util, now.Sub(c.last))
 	}
 	c.last = now
 	c.demand = min(max(c.demand, c.Floor), float64(max(c.k.Max, 1)*c.cores))
 
 	// The factory.
-	supply := float64(supplying * c.cores)
 	var live []string
 	for _, name := range order {
 		if d := c.drones[name]; d != nil && !d.released {
 			live = append(live, name)
 		}
 	}
-	if supply > c.demand {
-		// least supply × utilisation first: booting drones (no supply),
-		// then the least used
-		sort.SliceStable(live, func(a, b int) bool { return utilOf[live[a]] < utilOf[live[b]] })
-		excess := float64(len(live)*c.cores) - c.demand
-		for _, name := range live {
-			if excess <= 0 {
-				break
-			}
-			if float64(c.cores) <= excess {
-				excess -= float64(c.cores)
-				c.drones[name].released = true
-				c.acted = true
-			}
+	// least supply × utilisation first: booting drones (no supply), then
+	// the least used
+	sort.SliceStable(live, func(a, b int) bool { return utilOf[live[a]] < utilOf[live[b]] })
+	release, create := factory(len(live), supplying, c.cores, c.demand)
+	for _, name := range live[:release] {
+		c.drones[name].released = true
+		c.acted = true
+	}
+	for i := 0; i < create; i++ {
+		name := c.create(ctx, c.flavor, nil)
+		if name == "" {
+			break // every region refused: the drone is tried again next cycle
 		}
-	} else {
-		for missing := c.demand - float64(len(live)*c.cores); missing > 0; missing -= float64(c.cores) {
-			name := c.create(ctx, c.flavor, nil)
-			if name == "" {
-				break // every region refused: the drone is tried again next cycle
-			}
-			c.drones[name] = &drone{}
-		}
+		c.drones[name] = &drone{}
 	}
 	return nil
+}
+
+// regulate is the LinearController's step over dt: utilisation below Low
+// lowers demand, else allocation above High raises it, by Rate × dt.
+func (k COBalDKnobs) regulate(demand, alloc, util float64, dt time.Duration) float64 {
+	switch {
+	case util < k.Low:
+		return demand - k.Rate*dt.Seconds()
+	case alloc > k.High:
+		return demand + k.Rate*dt.Seconds()
+	}
+	return demand
+}
+
+// factory is COBalD's FactoryPool step for live drones of cores each (not
+// released; supplying of them joined) against demand: how many of the
+// live ones to release (the first ones, in the order to reap them) and
+// how many to create.
+func factory(live, supplying, cores int, demand float64) (release, create int) {
+	if float64(supplying*cores) > demand {
+		excess := float64(live*cores) - demand
+		release = int(math.Max(0, math.Floor(excess/float64(cores))))
+		return min(release, live), 0
+	}
+	missing := demand - float64(live*cores)
+	return 0, int(math.Max(0, math.Ceil(missing/float64(cores))))
 }
 
 func ratio(used, total int) float64 {
