@@ -4,8 +4,8 @@
 //	go run ./lib/sim/gen -kind steady -seed 1 > lib/sim/testdata/steady.csv
 //	go run ./lib/sim/gen -kind bursty -seed 1 > lib/sim/testdata/bursty.csv
 //	go run ./lib/sim/gen -kind wave -seed 1 -format swf > lib/sim/testdata/wave.swf
-//	go run ./lib/sim/gen -kind mixed -seed 1 > lib/sim/testdata/mixed.csv
-//	go run ./lib/sim/gen -kind mixed -seed 2 -maxcpus 64 -jobs 1200 -hours 12 > lib/sim/testdata/wide.csv
+//	go run ./lib/sim/gen -kind mixed -seed 1 > lib/sim/testdata/mixed/mixed.csv
+//	go run ./lib/sim/gen -kind mixed -seed 2 -maxcpus 64 -jobs 1200 -hours 12 > lib/sim/testdata/mixed/wide.csv
 //
 // Kinds:
 //
