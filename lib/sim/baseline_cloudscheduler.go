@@ -36,8 +36,7 @@ import (
 type CloudScheduler struct {
 	fleet
 	offers    map[string]boundOffer // by flavor name
-	k         config.Scaling
-	idleSince map[string]time.Time // first cycle each VM was seen idle
+	idleSince map[string]time.Time  // first cycle each VM was seen idle
 	CSKnobs
 }
 
@@ -56,7 +55,7 @@ type CSKnobs struct {
 var DefaultCloudScheduler = CSKnobs{MaxStartPerCloud: 5, NewThrottle: 5, IdleThrottle: 10, KeepAlive: 120 * time.Second, ComeAlive: 2400 * time.Second}
 
 func newCloudScheduler(w *World, cfg *config.Config, offers []boundOffer) *CloudScheduler {
-	cs := &CloudScheduler{fleet: newFleet(w, cfg, "cs"), offers: map[string]boundOffer{}, k: cfg.Scaling,
+	cs := &CloudScheduler{fleet: newFleet(w, cfg, "cs"), offers: map[string]boundOffer{},
 		idleSince: map[string]time.Time{}, CSKnobs: DefaultCloudScheduler}
 	for _, o := range offers {
 		cs.offers[o.Name] = o
