@@ -52,8 +52,10 @@ type Options struct {
 	// NoReschedule keeps the provisioner from asking for a negotiation
 	// when workers join while jobs wait (provision.Options.NoReschedule).
 	NoReschedule bool
-	// Baseline runs the original-EHOS policy instead of ehos's provisioner.
+	// Baseline runs a baseline rule (Rule) instead of ehos's provisioner.
 	Baseline bool
+	// Rule is the baseline's rule, one of Rules; default RuleOriginal.
+	Rule string
 	// BaselineFlavor is the baseline's one flavor; default the smallest
 	// configured flavor that holds every job of the trace.
 	BaselineFlavor string
@@ -295,16 +297,13 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 
 	var pol Policy
 	var quiet func() bool
+	rest := max(cfg.Scaling.Min, cfg.Scaling.Spare) // VMs a policy keeps at rest
+	var base baseline
 	if opt.Baseline {
-		fl := opt.BaselineFlavor
-		if fl == "" {
-			fl = baselineFlavor(trace.Jobs, offers)
+		if base, err = newBaseline(w, cfg, opt, trace.Jobs, offers); err != nil {
+			return nil, err
 		}
-		if fl == "" {
-			return nil, errors.New("sim: baseline: no configured flavor holds every job of the trace; choose one with --baseline-flavor")
-		}
-		b := NewBaseline(w, cfg, fl)
-		pol, quiet = b, b.quiet
+		pol, quiet, rest = base, base.quiet, base.rest()
 	} else {
 		p, err := newProvisioner(w, cfg, opt)
 		if err != nil {
@@ -316,8 +315,8 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	res := &Result{Trace: trace.Name, Policy: pol.Name(), Jobs: len(trace.Jobs), Skipped: trace.Skipped,
 		Unservable: bound.Unservable, Bound: bound, Cycle: cfg.Scaling.Cycle.Seconds(),
 		Boot: (opt.Cloud.BootMean + opt.JoinDelay).Seconds(), NegotiationInterval: opt.NegotiationInterval.Seconds()}
-	if opt.Baseline {
-		res.Flavor = pol.(*Baseline).flavor
+	if base != nil {
+		res.Flavor = base.flavorName()
 	}
 
 	cycle, neg := cfg.Scaling.Cycle, opt.NegotiationInterval
@@ -394,8 +393,9 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		if opt.Samples {
 			res.Samples = append(res.Samples, Sample{T: t.Sub(Epoch).Seconds(), Idle: idle, Running: running, VMs: live, Workers: w.Pool.NumWorkers()})
 		}
-		// At rest a policy keeps max(min, spare) idle workers.
-		settled := running == 0 && booting == 0 && live <= max(cfg.Scaling.Min, cfg.Scaling.Spare) && quiet() && w.Pool.NumWorkers() == live
+		// At rest a policy keeps max(min, spare) idle workers (a
+		// baseline rule its own number).
+		settled := running == 0 && booting == 0 && live <= rest && quiet() && w.Pool.NumWorkers() == live
 		if finished+res.Unservable >= len(trace.Jobs) && !t.Before(lastSubmit) && settled {
 			res.Settled = true
 			break

@@ -35,6 +35,7 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
+			&cli.BoolFlag{Name: "peers", Usage: "also run the rules of cloudscheduler v2 and COBalD/TARDIS on the same trace and compare"},
 			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
 			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
 			&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
@@ -112,6 +113,18 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return err
 				}
 			}
+			var peers []*sim.Result
+			if c.Bool("peers") {
+				for _, rule := range sim.Rules[1:] {
+					popt := opt
+					popt.Baseline, popt.Rule, popt.Samples = true, rule, false
+					r, err := sim.Run(c.Context, tr, popt)
+					if err != nil {
+						return err
+					}
+					peers = append(peers, r)
+				}
+			}
 			if p := c.String("svg"); p != "" {
 				series := sim.PlotSeries(res.Samples, "", false)
 				if base != nil {
@@ -128,13 +141,18 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			w := c.App.Writer
 			if c.Bool("json") {
 				out := struct {
-					Ehos       *sim.Result     `json:"ehos"`
-					Baseline   *sim.Result     `json:"baseline,omitempty"`
-					Comparison *sim.Comparison `json:"comparison,omitempty"`
-				}{Ehos: res, Baseline: base}
+					Ehos       *sim.Result      `json:"ehos"`
+					Baseline   *sim.Result      `json:"baseline,omitempty"`
+					Comparison *sim.Comparison  `json:"comparison,omitempty"`
+					Peers      []*sim.Result    `json:"peers,omitempty"`
+					PeerCmp    []sim.Comparison `json:"peer_comparisons,omitempty"`
+				}{Ehos: res, Baseline: base, Peers: peers}
 				if base != nil {
 					cmp := sim.Compare(res, base)
 					out.Comparison = &cmp
+				}
+				for _, p := range peers {
+					out.PeerCmp = append(out.PeerCmp, sim.Compare(res, p))
 				}
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
@@ -150,6 +168,14 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				}
 				fmt.Fprintln(w)
 				fmt.Fprintln(w, sim.Compare(res, base).String())
+			}
+			for _, p := range peers {
+				fmt.Fprintln(w)
+				if err := p.WriteText(w); err != nil {
+					return err
+				}
+				fmt.Fprintln(w)
+				fmt.Fprintf(w, "against %s: %s\n", p.Policy, sim.Compare(res, p).String())
 			}
 			return nil
 		},

@@ -4,16 +4,20 @@
 //	go run ./lib/sim/gen -kind steady -seed 1 > lib/sim/testdata/steady.csv
 //	go run ./lib/sim/gen -kind bursty -seed 1 > lib/sim/testdata/bursty.csv
 //	go run ./lib/sim/gen -kind wave -seed 1 -format swf > lib/sim/testdata/wave.swf
+//	go run ./lib/sim/gen -kind mixed -seed 1 > lib/sim/testdata/mixed/mixed.csv
+//	go run ./lib/sim/gen -kind mixed -seed 2 -maxcpus 64 -jobs 1200 -hours 12 > lib/sim/testdata/mixed/wide.csv
 //
 // Kinds:
 //
 //	steady  jobs arrive at a constant rate (Poisson) for -hours
 //	bursty  -bursts bursts, -gap apart, each of -jobs/-bursts jobs submitted within 3 minutes
 //	wave    the arrival rate follows a sine wave (period 2 h) between 0 and twice its mean
+//	mixed   arrivals as wave; narrow and wide jobs mixed, 1 to -maxcpus cores (see mixed.go)
 //
-// Job shapes: 55% 1 cpu/1500 MB, 30% 2 cpu/3000 MB, 15% 4 cpu/6000 MB
-// (they fit m1.small, m1.medium and m1.large workers). Run times are
-// log-normal around -runtime (σ 0.6), between 1 minute and 4 × -runtime.
+// Job shapes, but for mixed: 55% 1 cpu/1500 MB, 30% 2 cpu/3000 MB, 15% 4
+// cpu/6000 MB (they fit m1.small, m1.medium and m1.large workers). Run
+// times are log-normal around -runtime (σ 0.6), between 1 minute and 4 ×
+// -runtime.
 package main
 
 import (
@@ -37,12 +41,13 @@ func main() {
 	gap := flag.Duration("gap", 35*time.Minute, "time between bursts (bursty)")
 	runtime := flag.Duration("runtime", 15*time.Minute, "typical run time")
 	format := flag.String("format", "csv", "csv or swf")
+	maxCpus := flag.Int("maxcpus", 8, "widest job (mixed)")
 	flag.Parse()
 
 	r := rand.New(rand.NewPCG(*seed, 0x5eed))
 	n := *jobs
 	if n == 0 {
-		n = map[string]int{"steady": 600, "bursty": 480, "wave": 700}[*kind]
+		n = map[string]int{"steady": 600, "bursty": 480, "wave": 700, "mixed": 700}[*kind]
 	}
 	window := time.Duration(*hours * float64(time.Hour))
 	var out []sim.Job
@@ -54,7 +59,7 @@ func main() {
 		case "bursty":
 			b := i * *bursts / n
 			at = time.Duration(b)*(*gap) + time.Duration(r.Float64()*float64(3*time.Minute))
-		case "wave":
+		case "wave", "mixed":
 			// rejection sampling of rate ∝ 1 + sin(2πt/2h)
 			for {
 				at = time.Duration(r.Float64() * float64(window))
@@ -63,10 +68,16 @@ func main() {
 				}
 			}
 		default:
-			fmt.Fprintf(os.Stderr, "gen: unknown -kind %q (steady, bursty, wave)\n", *kind)
+			fmt.Fprintf(os.Stderr, "gen: unknown -kind %q (steady, bursty, wave, mixed)\n", *kind)
 			os.Exit(2)
 		}
 		j := sim.Job{Submit: at.Truncate(time.Second)}
+		if *kind == "mixed" {
+			j.Cpus, j.MemoryMB = mixedShape(r, *maxCpus)
+			j.Runtime = mixedRuntime(r, *runtime, j.Cpus)
+			out = append(out, j)
+			continue
+		}
 		switch x := r.Float64(); {
 		case x < 0.55:
 			j.Cpus, j.MemoryMB = 1, 1500
@@ -84,7 +95,11 @@ func main() {
 	var err error
 	switch *format {
 	case "csv":
-		fmt.Printf("# generated: go run ./lib/sim/gen -kind %s -seed %d -format csv (%d jobs)\n", *kind, *seed, n)
+		extra := ""
+		if *kind == "mixed" {
+			extra = fmt.Sprintf(" -maxcpus %d -hours %g", *maxCpus, *hours)
+		}
+		fmt.Printf("# generated: go run ./lib/sim/gen -kind %s -seed %d%s -format csv (%d jobs)\n", *kind, *seed, extra, n)
 		err = sim.WriteCSV(os.Stdout, out)
 	case "swf":
 		err = sim.WriteSWF(os.Stdout, out, fmt.Sprintf("generated: go run ./lib/sim/gen -kind %s -seed %d -format swf (%d jobs)", *kind, *seed, n),
