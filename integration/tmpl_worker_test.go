@@ -121,7 +121,7 @@ MASTER_UPDATE_INTERVAL = 5
 	}
 	os.Chmod(filepath.Join(dir, "execute"), 0o755)
 	conf := filepath.Join(dir, "condor_config")
-	writeOwned(t, conf, []byte(baseConfig(dir, p.CollectorAddr)+"\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n"), 0o644)
+	baseConfig(dir, p.CollectorAddr).add("\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n").write(t, conf)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
