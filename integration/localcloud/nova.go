@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,13 +159,6 @@ func (s *Server) serverLinks(rg *region, id string) []any {
 // never carry a cell0 server's fault.
 func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 	rg := v.region
-	var fl map[string]any
-	if mv >= 2047 {
-		fl = map[string]any{"original_name": v.flavor.Name, "vcpus": v.flavor.VCPUs, "ram": v.flavor.RAMMB,
-			"disk": v.flavor.DiskGB, "ephemeral": 0, "swap": 0, "extra_specs": map[string]string{}}
-	} else {
-		fl = map[string]any{"id": v.flavor.ID, "links": []any{map[string]any{"rel": "bookmark", "href": s.url + "/compute/" + rg.name + "/flavors/" + v.flavor.ID}}}
-	}
 	addrs := map[string]any{}
 	if v.status != "BUILD" || v.ips != nil {
 		for _, n := range v.networks {
@@ -194,7 +188,7 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 		"created": v.created.Format(time.RFC3339), "updated": v.updated.Format(time.RFC3339),
 		"hostId": "", "accessIPv4": "", "accessIPv6": "", "progress": 0,
 		"image":     map[string]any{"id": v.image.ID, "links": []any{}},
-		"flavor":    fl,
+		"flavor":    s.serverFlavorJSON(v, mv),
 		"addresses": addrs, "metadata": md,
 		"links":                       s.serverLinks(rg, v.id),
 		"key_name":                    nilIfEmpty(v.keyName),
@@ -236,6 +230,16 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 		out["fault"] = v.fault
 	}
 	return out
+}
+
+// serverFlavorJSON is a server's flavor: since 2.47 a copy of the flavor,
+// before it a link.
+func (s *Server) serverFlavorJSON(v *vm, mv int) map[string]any {
+	if mv >= 2047 {
+		return map[string]any{"original_name": v.flavor.Name, "vcpus": v.flavor.VCPUs, "ram": v.flavor.RAMMB,
+			"disk": v.flavor.DiskGB, "ephemeral": 0, "swap": 0, "extra_specs": map[string]string{}}
+	}
+	return map[string]any{"id": v.flavor.ID, "links": []any{map[string]any{"rel": "bookmark", "href": s.url + "/compute/" + v.region.name + "/flavors/" + v.flavor.ID}}}
 }
 
 func nilIfEmpty(s string) any {
@@ -361,7 +365,6 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		return
 	}
 	b := body.Server
-	mv := microversion(r)
 	if strings.TrimSpace(b.Name) == "" {
 		novaError(w, 400, "Invalid input for field/attribute name. Value: "+b.Name+". ''  does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'")
 		return
@@ -371,73 +374,31 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		novaError(w, 400, "Flavor "+b.FlavorRef+" could not be found.")
 		return
 	}
-	var img *image
-	for _, i := range rg.images {
-		if i.ID == b.ImageRef {
-			img = i
-		}
-	}
-	if img == nil {
-		novaError(w, 400, "Can not find requested image") // Nova's words (Zed)
+	img, msg := rg.activeImage(b.ImageRef)
+	if msg != "" {
+		novaError(w, 400, msg)
 		return
 	}
-	if img.Status != "active" {
-		novaError(w, 400, "Image "+b.ImageRef+" is not active.")
+	md, code, msg := serverMetadata(b.Metadata)
+	if msg != "" {
+		novaError(w, code, msg)
 		return
 	}
-	md := map[string]string{}
-	for k, v := range b.Metadata {
-		sv, ok := v.(string)
-		if !ok {
-			novaError(w, 400, fmt.Sprintf("Invalid input for field/attribute metadata. Value: %v is not of type 'string'", v))
-			return
-		}
-		if len(k) > 255 || len(sv) > 255 {
-			novaError(w, 400, "Invalid input for field/attribute metadata. Value: "+k+". too long")
-			return
-		}
-		md[k] = sv
-	}
-	if len(md) > 128 {
-		novaError(w, 403, "Quota exceeded for metadata_items: Requested 129, but already used 0 of 128 metadata_items")
+	ud, msg := decodeUserData(b.UserData)
+	if msg != "" {
+		novaError(w, 400, msg)
 		return
 	}
-	var ud []byte
-	if b.UserData != "" {
-		if len(b.UserData) > maxUserData {
-			novaError(w, 400, fmt.Sprintf("User data too large. User data must be no larger than %d bytes once base64 encoded. Your data is %d bytes", maxUserData, len(b.UserData)))
-			return
-		}
-		var err error
-		if ud, err = base64.StdEncoding.DecodeString(b.UserData); err != nil {
-			novaError(w, 400, "User data needs to be valid base 64.")
-			return
-		}
+	if _, ok := rg.keypairs[b.KeyName]; b.KeyName != "" && !ok {
+		novaError(w, 400, "Invalid key_name provided.")
+		return
 	}
-	if b.KeyName != "" {
-		if _, ok := rg.keypairs[b.KeyName]; !ok {
-			novaError(w, 400, "Invalid key_name provided.")
-			return
-		}
+	groups, msg := rg.securityGroupNames(b.SecurityGroups)
+	if msg != "" {
+		novaError(w, 400, msg)
+		return
 	}
-	var groups []string
-	for _, g := range b.SecurityGroups {
-		var found *secGroup
-		for _, sg := range rg.secgrps {
-			if sg.Name == g.Name || sg.ID == g.Name {
-				found = sg
-			}
-		}
-		if found == nil {
-			novaError(w, 400, "Security group "+g.Name+" not found.")
-			return
-		}
-		groups = append(groups, found.Name)
-	}
-	if len(groups) == 0 {
-		groups = []string{"default"}
-	}
-	nets, msg := rg.parseNetworks(b.Networks, mv)
+	nets, msg := rg.parseNetworks(b.Networks, microversion(r))
 	if msg != "" {
 		novaError(w, 400, msg)
 		return
@@ -446,28 +407,12 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 	if az == "" {
 		az = "nova"
 	}
-	okAZ := false
-	for _, a := range rg.azs {
-		okAZ = okAZ || a == az
-	}
-	if !okAZ {
+	if !slices.Contains(rg.azs, az) {
 		novaError(w, 400, "The requested availability zone is not available")
 		return
 	}
-	inst, cores, ram := rg.usage()
-	q := rg.quota
-	over := func(res string, req, used, max int) bool {
-		if max < 0 || used+req <= max {
-			return false
-		}
-		status := rg.faults.QuotaStatus
-		if status == 0 {
-			status = 403
-		}
-		novaError(w, status, fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", res, req, used, max, res))
-		return true
-	}
-	if over("instances", 1, inst, q.Instances) || over("cores", fl.VCPUs, cores, q.Cores) || over("ram", fl.RAMMB, ram, q.RAMMB) {
+	if code, msg := rg.overQuota(fl); msg != "" {
+		novaError(w, code, msg)
 		return
 	}
 	v := s.newVM(rg, b.Name, fl, img, md)
@@ -481,6 +426,103 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		"id": v.id, "links": s.serverLinks(rg, v.id), "OS-DCF:diskConfig": "MANUAL",
 		"security_groups": []any{map[string]any{"name": groups[0]}}, "adminPass": "local-" + v.id[:8],
 	}})
+}
+
+// activeImage finds the image a create names; a message in Nova's words
+// when there is none or it is not active.
+func (rg *region) activeImage(ref string) (*image, string) {
+	var img *image
+	for _, i := range rg.images {
+		if i.ID == ref {
+			img = i
+		}
+	}
+	if img == nil {
+		return nil, "Can not find requested image" // Nova's words (Zed)
+	}
+	if img.Status != "active" {
+		return nil, "Image " + ref + " is not active."
+	}
+	return img, ""
+}
+
+// serverMetadata checks a create's metadata as Nova does: string values,
+// keys and values of 255 bytes at most, 128 items at most.
+func serverMetadata(in map[string]any) (map[string]string, int, string) {
+	md := map[string]string{}
+	for k, v := range in {
+		sv, ok := v.(string)
+		if !ok {
+			return nil, 400, fmt.Sprintf("Invalid input for field/attribute metadata. Value: %v is not of type 'string'", v)
+		}
+		if len(k) > 255 || len(sv) > 255 {
+			return nil, 400, "Invalid input for field/attribute metadata. Value: " + k + ". too long"
+		}
+		md[k] = sv
+	}
+	if len(md) > 128 {
+		return nil, 403, "Quota exceeded for metadata_items: Requested 129, but already used 0 of 128 metadata_items"
+	}
+	return md, 0, ""
+}
+
+// decodeUserData decodes a create's base64 user_data (Nova's limit applies
+// to the encoded form).
+func decodeUserData(b64 string) ([]byte, string) {
+	if b64 == "" {
+		return nil, ""
+	}
+	if len(b64) > maxUserData {
+		return nil, fmt.Sprintf("User data too large. User data must be no larger than %d bytes once base64 encoded. Your data is %d bytes", maxUserData, len(b64))
+	}
+	ud, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, "User data needs to be valid base 64."
+	}
+	return ud, ""
+}
+
+// securityGroupNames resolves a create's security groups (by name or ID)
+// to names; none is "default".
+func (rg *region) securityGroupNames(in []struct{ Name string }) ([]string, string) {
+	var groups []string
+	for _, g := range in {
+		var found *secGroup
+		for _, sg := range rg.secgrps {
+			if sg.Name == g.Name || sg.ID == g.Name {
+				found = sg
+			}
+		}
+		if found == nil {
+			return nil, "Security group " + g.Name + " not found."
+		}
+		groups = append(groups, found.Name)
+	}
+	if len(groups) == 0 {
+		groups = []string{"default"}
+	}
+	return groups, ""
+}
+
+// overQuota is the status and Nova's message when one more server of
+// flavor fl exceeds the region's quota ("" when it fits).
+func (rg *region) overQuota(fl *flavor) (int, string) {
+	inst, cores, ram := rg.usage()
+	q := rg.quota
+	for _, c := range []struct {
+		res            string
+		req, used, max int
+	}{{"instances", 1, inst, q.Instances}, {"cores", fl.VCPUs, cores, q.Cores}, {"ram", fl.RAMMB, ram, q.RAMMB}} {
+		if c.max < 0 || c.used+c.req <= c.max {
+			continue
+		}
+		status := rg.faults.QuotaStatus
+		if status == 0 {
+			status = 403
+		}
+		return status, fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", c.res, c.req, c.used, c.max, c.res)
+	}
+	return 0, ""
 }
 
 func (rg *region) parseNetworks(raw json.RawMessage, mv int) ([]*network, string) {
