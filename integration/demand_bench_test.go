@@ -43,7 +43,7 @@ func (c *countingCondor) Advertise(ctx context.Context, cmd string, ads []classa
 // `condor_q -json` of the full job ads of the same queue.
 // Run with: make bench (or go test -tags integration -run '^$' -bench DemandReporter ./integration/).
 func BenchmarkDemandReporter20k(b *testing.B) {
-	pool := integration.StartPool(b, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(b, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(b)})
 	cl := pool.Client()
 	ctx := context.Background()
 	// As in production: the provisioner's flavor ads are what the negotiator

@@ -56,7 +56,7 @@ type hostileJob struct {
 // holds or skipped with a warning naming it, never failing the batch.
 func TestHostilePinsThroughRealCondorQ(t *testing.T) {
 	t.Parallel()
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(t)})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

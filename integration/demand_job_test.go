@@ -24,7 +24,7 @@ import (
 // go.
 func TestDemandJobSurvivesScheddRestart(t *testing.T) {
 	t.Parallel()
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig + "EHOS_POOL_NAME = " + demandPool + "\n"})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(t) + "EHOS_POOL_NAME = " + demandPool + "\n"})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

@@ -24,13 +24,6 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-// demandPoolConfig is what the central manager needs for offline flavor
-// ads (as condor-config/50-ehos-central-manager.conf sets it): the
-// cheapest flavor ranks first, and real slots before any offline ad.
-const demandPoolConfig = `
-NEGOTIATOR_PRE_JOB_RANK = ifThenElse(MY.Offline =?= True, -1.0e9 - 1000 * MY.FlavorCost, (10000000 * My.Rank) + (1000000 * (RemoteOwner =?= UNDEFINED)) - (100000 * Cpus) - Memory)
-`
-
 const demandPool = "itest"
 
 func demandOffers() []scale.Offer {
@@ -61,7 +54,7 @@ var demandShapes = []demandShape{
 // verdict joined in, then a worker runs the jobs and the demand goes away.
 func TestDemandWithRealNegotiator(t *testing.T) {
 	t.Parallel()
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(t)})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -323,7 +316,7 @@ func checkHookAttrs(t *testing.T, ctx context.Context, pool *integration.Pool, c
 // collector drops its ad.
 func TestFlavorAdsOfferAndWithdraw(t *testing.T) {
 	t.Parallel()
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(t)})
 	cl := pool.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -23,7 +23,7 @@ import (
 // the group). A change in HTCondor here changes that reasoning.
 func TestFewJobsAreEligibleOnAsManyOffers(t *testing.T) {
 	t.Parallel()
-	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: demandPoolConfig})
+	pool := integration.StartPool(t, integration.PoolOptions{ExtraConfig: integration.ShippedOfferRank(t)})
 	cl := pool.Client()
 	var offers []scale.Offer
 	for _, r := range []string{"RegionOne", "RegionTwo", "RegionThree"} {

@@ -92,25 +92,52 @@ func InstallCentralManager(t testing.TB, o InstalledOptions) *Installed {
 	}
 	in.Root = filepath.Join(in.Dir, "root")
 	start := time.Now()
-	// cp -a: a fresh machine with HTCondor's package installed, nothing of
-	// ehos yet. Removed with the directory (cleanLeftovers removes it after
-	// a killed run).
-	in.run(t, "", "cp", "-a", inst.Root, in.Root)
+	in.install(t)
+	// The admin's files.
+	site := filepath.Join(in.Root, InstalledSite)
+	b, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatalf("install-master.sh wrote no site file: %v", err)
+	}
+	if err := os.WriteFile(site, append(b, installedSite(in.Port, in.Host != nil, o.SiteConfig)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.startLocalCloud(t)
+	if err := os.WriteFile(filepath.Join(in.Root, InstalledEhosYAML), []byte(fmt.Sprintf(o.EhosYAML, in.CentralManager, in.Port)), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledEhosYAML)
+	t.Logf("installed central manager in %s in %s, at %s:%d", in.Root, time.Since(start).Round(time.Millisecond), in.CentralManager, in.Port)
+
+	if o.Before != nil {
+		o.Before(t, in)
+	}
+	in.startMaster(t)
+	return in
+}
+
+// install copies the HTCondor root (a fresh machine with HTCondor's package
+// installed, nothing of ehos yet) and runs the user's two install steps
+// from the checkout in it.
+func (in *Installed) install(t testing.TB) {
+	t.Helper()
+	repo := in.Install.Repo
+	// Removed with the directory (cleanLeftovers removes it after a killed
+	// run).
+	in.run(t, "", "cp", "-a", in.Install.Root, in.Root)
 	t.Cleanup(func() {
 		if !t.Failed() {
 			os.RemoveAll(in.Dir)
 		}
 	})
-
-	// The user's two install steps, from the checkout.
-	in.InstallLog += in.run(t, inst.Repo, "make", "--no-print-directory", "install", "DESTDIR="+in.Root)
+	in.InstallLog += in.run(t, repo, "make", "--no-print-directory", "install", "DESTDIR="+in.Root)
 	src := filepath.Join(in.Root, "src")
 	in.run(t, "", "mkdir", "-p", src)
 	for _, d := range []string{"scripts", "cloudinit", "condor-config", "bin"} {
-		in.run(t, "", "cp", "-a", filepath.Join(inst.Repo, d), src)
+		in.run(t, "", "cp", "-a", filepath.Join(repo, d), src)
 	}
 	second := in.run(t, "", "chroot", in.Root, "/bin/bash", "/src/scripts/install-master.sh",
-		"--pool", o.Pool, "--central-manager", in.CentralManager, "--bin", "/src/bin", "--no-start")
+		"--pool", in.Pool, "--central-manager", in.CentralManager, "--bin", "/src/bin", "--no-start")
 	in.InstallLog += second
 	// make install put every file already: install-master.sh agreeing with
 	// it installs none again.
@@ -120,43 +147,29 @@ func InstallCentralManager(t testing.TB, o InstalledOptions) *Installed {
 		}
 	}
 	os.RemoveAll(src)
-
 	// What systemd's tmpfiles would make on a booted machine.
 	in.run(t, "", "chroot", in.Root, "install", "-d", "-o", "condor", "-g", "condor", "/run/condor", "/var/lock/condor")
+}
 
-	// The admin's files.
-	site := filepath.Join(in.Root, InstalledSite)
-	b, err := os.ReadFile(site)
-	if err != nil {
-		t.Fatalf("install-master.sh wrote no site file: %v", err)
+// installedSite is what the test adds to the site file install-master.sh
+// left for editing: on loopback this machine's own port and loopback only
+// (on a host of its own the network is the site file's alone: CONDOR_HOST
+// is the host's address, HTCondor's defaults the shared port 9618), then
+// quick intervals and the admin's own lines (extra).
+func installedSite(port int, ownHost bool, extra string) string {
+	s := fmt.Sprintf("\n# --- added for this test machine (loopback only, its own port, quick intervals)\nCOLLECTOR_HOST = $(CONDOR_HOST):%d\n", port) + loopbackOnly
+	if ownHost {
+		s = "\n# --- added for this test host (quick intervals)\n"
 	}
-	mach := fmt.Sprintf(`
-# --- added for this test machine (loopback only, its own port, quick intervals)
-COLLECTOR_HOST = $(CONDOR_HOST):%d
-NETWORK_INTERFACE = 127.0.0.1
-BIND_ALL_INTERFACES = False
-ENABLE_IPV6 = False
-USE_SHARED_PORT = False
-`, in.Port)
-	if in.Host != nil {
-		// On its own host the network is the site file's alone: CONDOR_HOST
-		// is the host's address, HTCondor's defaults the shared port 9618.
-		mach = "\n# --- added for this test host (quick intervals)\n"
-	}
-	mach += `MAIL = /bin/true
-UPDATE_INTERVAL = 5
-SCHEDD_INTERVAL = 5
-NEGOTIATOR_INTERVAL = 5
-NEGOTIATOR_CYCLE_DELAY = 1
-NEGOTIATOR_MIN_INTERVAL = 1
-JOB_START_DELAY = 0
-SHADOW_QUEUE_UPDATE_INTERVAL = 5
-MASTER_BACKOFF_CONSTANT = 1
-` + o.SiteConfig
-	if err := os.WriteFile(site, append(b, mach...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return s + "MAIL = /bin/true\n" + quickIntervals + "MASTER_BACKOFF_CONSTANT = 1\n" + extra
+}
 
+// startLocalCloud starts the local OpenStack API whose servers become real
+// workers, and writes its clouds.yaml where the installed provisioner reads
+// it.
+func (in *Installed) startLocalCloud(t testing.TB) {
+	t.Helper()
+	inst := in.Install
 	runner := WorkerRunner(inst, filepath.Join(in.Dir, "vms"), filepath.Join(inst.Repo, "bin"), "")
 	mkdirOwned(t, runner.Dir, 0o755)
 	lo := localcloud.Options{BootDelay: time.Second, Runner: runner, Quota: localcloud.DefaultQuota, Logf: t.Logf}
@@ -181,19 +194,15 @@ MASTER_BACKOFF_CONSTANT = 1
 	// As docs/install.md says: readable by root and the condor group only.
 	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledClouds)
 	in.run(t, "", "chmod", "0640", clouds)
-	if err := os.WriteFile(filepath.Join(in.Root, InstalledEhosYAML), []byte(fmt.Sprintf(o.EhosYAML, in.CentralManager, in.Port)), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	in.run(t, "", "chroot", in.Root, "chown", "root:condor", InstalledEhosYAML)
-	t.Logf("installed central manager in %s in %s, at %s:%d", in.Root, time.Since(start).Round(time.Millisecond), in.CentralManager, in.Port)
+}
 
-	if o.Before != nil {
-		o.Before(t, in)
-	}
-
+// startMaster starts the installed condor_master as root and waits for its
+// collector, negotiator and schedd.
+func (in *Installed) startMaster(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m, err := StartMasterWith(ctx, inst, MasterOptions{ConfigFile: installedConfig, Root: in.Root, UID: "0",
+	m, err := StartMasterWith(ctx, in.Install, MasterOptions{ConfigFile: installedConfig, Root: in.Root, UID: "0",
 		Output: filepath.Join(in.Dir, "condor_master.out"), NetNS: in.netNS()})
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +222,6 @@ MASTER_BACKOFF_CONSTANT = 1
 		ads, err := in.Client("0").Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: `MyType == "Scheduler" || MyType == "Negotiator"`, Attrs: []string{"MyType"}})
 		return err == nil && len(ads) >= 2, err
 	})
-	return in
 }
 
 // Client runs HTCondor's tools inside the installed root as uid ("0" for

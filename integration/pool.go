@@ -81,10 +81,8 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 		Install:    inst,
 		Host:       o.Host,
 	}
-	hostConfig := ""
 	if o.Host != nil {
 		p.CollectorAddr = fmt.Sprintf("%s:%d", o.Host.Addr, netns.HTCondorPort)
-		hostConfig = ownHostConfig(o.Host.Addr, o.Host.Addr)
 	} else {
 		port := o.Port
 		if port == 0 {
@@ -92,10 +90,8 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 		}
 		p.CollectorAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
-	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
-		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
-	}
-	writeOwned(t, p.ConfigFile, []byte(baseConfig(dir, p.CollectorAddr)+hostConfig+centralManagerConfig+o.ExtraConfig+"\n"), 0o644)
+	makeLocalDir(t, dir)
+	centralManagerConfig(dir, p.CollectorAddr, o.Host, o.ExtraConfig).write(t, p.ConfigFile)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -134,6 +130,24 @@ func StartPool(t testing.TB, o PoolOptions) *Pool {
 	})
 	t.Logf("pool up at %s in %v (dir %s)", p.CollectorAddr, time.Since(start).Round(time.Millisecond), dir)
 	return p
+}
+
+// centralManagerConfig is a test pool's central manager (on host, nil:
+// loopback) with extra after its own lines.
+func centralManagerConfig(dir, collector string, host *netns.Host, extra string) *condorConfig {
+	c := baseConfig(dir, collector)
+	if host != nil {
+		c.add(ownHostConfig(host.Addr, host.Addr))
+	}
+	return c.add(centralManagerRole, extra)
+}
+
+// makeLocalDir makes a daemon's LOCAL_DIR subdirectories in dir.
+func makeLocalDir(t testing.TB, dir string) {
+	t.Helper()
+	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
+		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
+	}
 }
 
 // netNS is the central manager's network namespace, "" on loopback.
@@ -199,24 +213,21 @@ func (p *Pool) StartWorkerWith(t testing.TB, name string, o WorkerOptions) *Work
 	t.Helper()
 	dir := makeDir(t, "worker-"+name)
 	w := &Worker{Name: name, Dir: dir, ConfigFile: filepath.Join(dir, "condor_config")}
-	for _, sub := range []string{"log", "spool", "execute", "lock", "run", "cred_dir", "passwords.d", "tokens.d"} {
-		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
-	}
+	makeLocalDir(t, dir)
 	os.Chmod(filepath.Join(dir, "execute"), 0o755)
 	tok := o.Token
 	if tok == "" {
 		tok = p.MintToken(t, WorkerIdentity, WorkerAuthz, time.Hour)
 	}
 	writeOwned(t, filepath.Join(dir, "tokens.d", "pool"), []byte(tok+"\n"), 0o600)
-	hostConfig, ns := "", ""
+	cfg, ns := baseConfig(dir, p.CollectorAddr), ""
 	if o.Host != nil {
 		if p.Host == nil {
 			t.Fatalf("worker %s on its own host: the pool is on loopback", name)
 		}
-		hostConfig, ns = ownHostConfig(p.Host.Addr, o.Host.Addr), o.Host.NS
+		cfg, ns = cfg.add(ownHostConfig(p.Host.Addr, o.Host.Addr)), o.Host.NS
 	}
-	cfg := baseConfig(dir, p.CollectorAddr) + hostConfig + fmt.Sprintf(workerConfig, name, name) + o.ExtraConfig + "\n"
-	writeOwned(t, w.ConfigFile, []byte(cfg), 0o644)
+	cfg.add(workerRole(name), o.ExtraConfig).write(t, w.ConfigFile)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

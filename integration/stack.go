@@ -146,6 +146,36 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 			t.Fatalf("%s not built: run make build first (%v)", b, err)
 		}
 	}
+	o = o.withDefaults()
+	s := &Stack{Dir: makeDir(t, "stack"), Bin: bin}
+
+	// The local cloud first: its clouds.yaml goes into ehos.yaml's world.
+	runner := s.vmRunner(t, inst, o)
+	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
+	if o.External != nil {
+		s.startAgent(t, o.External, runner)
+	} else {
+		s.startLocalCloud(t, o, runner)
+	}
+	os.Chown(s.CloudsFile, PoolUID, PoolUID)
+	os.Chmod(s.CloudsFile, 0o600)
+
+	s.ConfigFile = filepath.Join(s.Dir, "ehos.yaml")
+	s.startCentralManager(t, inst, o)
+	if !o.NoDemandJob {
+		s.submitDemandJob(t)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("provisioner log tail:\n%s", tail(s.provisionerLogFile(), 40))
+		}
+	})
+	return s
+}
+
+// withDefaults fills in the default clouds, scaling and boot delay, and
+// EHOS_OWN_HOSTS=1 (the whole stack suite across a network).
+func (o StackOptions) withDefaults() StackOptions {
 	if o.Clouds == "" {
 		o.Clouds = defaultStackClouds
 	}
@@ -155,17 +185,20 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 	if o.BootDelay == 0 {
 		o.BootDelay = time.Second
 	}
-	s := &Stack{Dir: makeDir(t, "stack"), Bin: bin}
+	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil {
+		o.OwnHosts = true
+	}
+	return o
+}
 
-	// The local cloud first: its clouds.yaml goes into ehos.yaml's world.
+// vmRunner makes the runner that turns the cloud's servers into workers
+// (CondorRunner, or real cloud-init with o.CloudInit), and with o.OwnHosts
+// the test network, the central manager's host and the NAT sites.
+func (s *Stack) vmRunner(t testing.TB, inst *Install, o StackOptions) localcloud.VMRunner {
+	t.Helper()
 	vms := filepath.Join(s.Dir, "vms")
 	mkdirOwned(t, vms, 0o755)
-	var pool *Pool
-	cr := WorkerRunner(inst, vms, bin, o.WorkerConfig)
-	var runner localcloud.VMRunner = cr
-	if os.Getenv("EHOS_OWN_HOSTS") == "1" && o.External == nil {
-		o.OwnHosts = true // the whole stack suite across a network
-	}
+	cr := WorkerRunner(inst, vms, s.Bin, o.WorkerConfig)
 	if o.OwnHosts {
 		if o.External != nil {
 			t.Fatal("StackOptions: OwnHosts with External is not supported")
@@ -180,40 +213,70 @@ func StartStack(t testing.TB, o StackOptions) *Stack {
 			s.startSites(t, cr, o.NATRegions)
 		}
 	}
-	if o.CloudInit {
-		if o.External != nil {
-			t.Fatal("StackOptions: CloudInit with External is not supported")
-		}
-		ciRoot := RequireCloudInit(t)
-		runner = &localcloud.CloudInitRunner{
-			Dir: vms,
-			Boot: func(ctx context.Context, vmDir, hostname, netNS string, console io.Writer) (localcloud.Stopper, error) {
-				// The image's ehos binaries are this build's; /tmp is shared
-				// with the pool (as on CondorRunner) so FS authentication
-				// works between the central manager and the VM on one
-				// machine (across hosts too: the filesystem is one).
-				return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname, NetNS: netNS,
-					Binds: []string{bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
-			},
-			ExtraConfig: cr.ExtraConfig,
-			// With OwnHosts, each VM on a host of its own behind 9618 only.
-			Hosts: cr.Hosts, Firewall: cr.Firewall,
-		}
+	if !o.CloudInit {
+		return cr
 	}
-	s.CloudsFile = filepath.Join(s.Dir, "clouds.yaml")
 	if o.External != nil {
-		s.startAgent(t, o.External, runner)
-	} else {
-		s.startLocalCloud(t, o, runner)
+		t.Fatal("StackOptions: CloudInit with External is not supported")
 	}
-	os.Chown(s.CloudsFile, PoolUID, PoolUID)
-	os.Chmod(s.CloudsFile, 0o600)
+	ciRoot := RequireCloudInit(t)
+	return &localcloud.CloudInitRunner{
+		Dir: vms,
+		Boot: func(ctx context.Context, vmDir, hostname, netNS string, console io.Writer) (localcloud.Stopper, error) {
+			// The image's ehos binaries are this build's; /tmp is shared
+			// with the pool (as on CondorRunner) so FS authentication
+			// works between the central manager and the VM on one
+			// machine (across hosts too: the filesystem is one).
+			return StartCloudInitVM(ctx, inst, CloudInitVM{Root: ciRoot, Dir: vmDir, Hostname: hostname, NetNS: netNS,
+				Binds: []string{s.Bin + ":/usr/local/libexec/ehos:ro", "/tmp:/tmp"}, Console: console})
+		},
+		ExtraConfig: cr.ExtraConfig,
+		// With OwnHosts, each VM on a host of its own behind 9618 only.
+		Hosts: cr.Hosts, Firewall: cr.Firewall,
+	}
+}
 
-	s.ConfigFile = filepath.Join(s.Dir, "ehos.yaml")
-	logFile := filepath.Join(s.Dir, "EHOSProvisionerLog")
-	// EHOS_CONFIG points the provisioner at ehos.yaml, written below
-	// before the master starts.
-	extra := fmt.Sprintf(`
+// startCentralManager writes ehos.yaml and starts the pool whose
+// condor_master runs the provisioner. ehos.yaml is complete before the
+// provisioner's first start: the collector's address is chosen first. (A
+// placeholder port once let the first provisioner boot VMs pointed at a
+// dead collector in the second before it was restarted; they never joined
+// and ate the boot timeout.)
+func (s *Stack) startCentralManager(t testing.TB, inst *Install, o StackOptions) {
+	t.Helper()
+	extra, err := s.cmConfig(inst.Repo, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CMHost == nil {
+		port := freePort(t)
+		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", port, o)), 0o600)
+		s.Pool = StartPool(t, PoolOptions{ExtraConfig: extra, Port: port})
+		return
+	}
+	// On its own host the address and port are known now: the workers
+	// reach the central manager where users' do.
+	cm := s.CMHost.Addr
+	if s.Sites != nil {
+		cm, extra = s.Sites.Floating, extra+cmBehindFloatingConfig(s.Sites.Floating, s.CMHost.Addr, cmNetworkName)
+		o.Clouds = strings.ReplaceAll(o.Clouds, "{cm_addr}", s.CMHost.Addr)
+	}
+	writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(cm, netns.HTCondorPort, o)), 0o600)
+	s.Pool = StartPool(t, PoolOptions{ExtraConfig: extra, Host: s.CMHost})
+}
+
+// cmConfig is what a stack's central manager adds to a test pool's: the
+// provisioner under condor_master (EHOS_CONFIG points it at ehos.yaml), the
+// shipped snippet's trust rules, offline ad log and token revocation, then
+// the test's own lines (cmDepartures lists where they differ from the
+// shipped snippet), o.NoCollectorRules and o.CMConfig.
+func (s *Stack) cmConfig(repo string, o StackOptions) (string, error) {
+	shipped, err := shippedLines(repo, shippedCM, append([]string{"COLLECTOR_PERSISTENT_AD_LOG", "EHOS_TOKEN_REVOCATION_FILE",
+		"include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)"}, trustRules...)...)
+	if err != nil {
+		return "", err
+	}
+	c := fmt.Sprintf(`
 DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD, EHOS_PROVISIONER
 EHOS_PROVISIONER = %s/ehos_provisioner
 EHOS_PROVISIONER_ARGS = --clouds-file %s
@@ -221,44 +284,11 @@ EHOS_CONFIG = %s
 EHOS_PROVISIONER_LOG = %s
 MASTER_BACKOFF_CONSTANT = 1
 MASTER_EHOS_PROVISIONER_BACKOFF_CONSTANT = 1
-COLLECTOR_PERSISTENT_AD_LOG = $(SPOOL)/OfflineLog
-EHOS_TOKEN_REVOCATION_FILE = $(SPOOL)/ehos-revoked-tokens.conf
-include ifexist : $(EHOS_TOKEN_REVOCATION_FILE)
-`, bin, s.CloudsFile, s.ConfigFile, logFile) + ShippedTrustRules(t, inst.Repo)
+`, s.Bin, s.CloudsFile, s.ConfigFile, s.provisionerLogFile()) + shipped + testProvisionerIdentity
 	if o.NoCollectorRules {
-		extra += "COLLECTOR_REQUIREMENTS = True\n"
+		c += "COLLECTOR_REQUIREMENTS = True\n"
 	}
-	extra += o.CMConfig
-	// ehos.yaml is complete before the provisioner's first start: the
-	// collector's address is chosen first. (A placeholder port once let the
-	// first provisioner boot VMs pointed at a dead collector in the second
-	// before it was restarted; they never joined and ate the boot timeout.)
-	if s.CMHost != nil {
-		// On its own host the address and port are known now: the
-		// workers reach the central manager where users' do.
-		cm := s.CMHost.Addr
-		if s.Sites != nil {
-			cm, extra = s.Sites.Floating, extra+cmBehindFloatingConfig(s.Sites.Floating, s.CMHost.Addr, cmNetworkName)
-			o.Clouds = strings.ReplaceAll(o.Clouds, "{cm_addr}", s.CMHost.Addr)
-		}
-		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML(cm, netns.HTCondorPort, o)), 0o600)
-		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Host: s.CMHost})
-	} else {
-		port := freePort(t)
-		writeOwned(t, s.ConfigFile, []byte(s.ehosYAML("127.0.0.1", port, o)), 0o600)
-		pool = StartPool(t, PoolOptions{ExtraConfig: extra, Port: port})
-	}
-	s.Pool = pool
-
-	if !o.NoDemandJob {
-		s.submitDemandJob(t)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("provisioner log tail:\n%s", tail(logFile, 40))
-		}
-	})
-	return s
+	return c + o.CMConfig, nil
 }
 
 // WorkerRunner makes the local cloud's servers real workers: each one a
@@ -271,15 +301,15 @@ func WorkerRunner(inst *Install, dir, bin, extra string) *localcloud.CondorRunne
 		StartMaster: func(ctx context.Context, cfg string) (localcloud.Stopper, error) {
 			return StartMaster(ctx, inst, cfg)
 		},
-		PathMap: map[string]string{"/usr/local/libexec/ehos": bin},
-		ExtraConfig: "UPDATE_INTERVAL = 5\nMASTER_UPDATE_INTERVAL = 5\nSTARTER_UPDATE_INTERVAL = 5\n" +
-			"POLLING_INTERVAL = 2\nSTARTD_CRON_EHOS_PERIOD = 5s\n" +
-			// The harness's pool trusts workers by token, as the shipped
-			// central manager does; FS stays for the provisioner's drain on
-			// this one host.
-			"MAXJOBRETIREMENTTIME = 3600\nMACHINE_MAX_VACATE_TIME = 10\n" + extra,
+		PathMap:     map[string]string{"/usr/local/libexec/ehos": bin},
+		ExtraConfig: vmTestConfig + extra,
 	}
 }
+
+// vmTestConfig follows a local cloud worker's own configuration (its
+// rendered user-data): quick intervals, the hook every 5 s, testRetirement
+// (vmDepartures lists where it differs from the shipped worker snippet).
+const vmTestConfig = quickIntervals + "STARTD_CRON_EHOS_PERIOD = 5s\n" + testRetirement
 
 // startLocalCloud starts the local OpenStack API with runner making its
 // servers real, and writes its clouds.yaml.
@@ -456,9 +486,11 @@ func (s *Stack) WaitNoVMs(t testing.TB, timeout time.Duration) {
 
 // ProvisionerLog is the provisioner's log so far.
 func (s *Stack) ProvisionerLog() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "EHOSProvisionerLog"))
+	b, _ := os.ReadFile(s.provisionerLogFile())
 	return string(b)
 }
+
+func (s *Stack) provisionerLogFile() string { return filepath.Join(s.Dir, "EHOSProvisionerLog") }
 
 // WaitJobsDone waits until every job of cluster has left the queue.
 func (s *Stack) WaitJobsDone(t testing.TB, cluster int, timeout time.Duration) {

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -39,15 +38,13 @@ func repoFile(t *testing.T, rel string) []byte {
 // daemons (ehos@ over FS or their tools token) need, and READ for workers
 // (the shipped snippet keeps READ open to all; the test pool does not).
 func cmSecurity(t *testing.T) string {
-	var b strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(string(repoFile(t, "condor-config/50-ehos-central-manager.conf"))))
-	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "ALLOW_ADVERTISE_") {
-			b.WriteString(l + " ehos@$(UID_DOMAIN)\n")
-		}
+	adv, err := shippedLines("..", shippedCM, "ALLOW_ADVERTISE_")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if b.Len() == 0 {
-		t.Fatal("no ALLOW_ADVERTISE_ lines in the central manager snippet")
+	var b strings.Builder
+	for l := range strings.Lines(adv) {
+		b.WriteString(strings.TrimSuffix(l, "\n") + " ehos@$(UID_DOMAIN)\n")
 	}
 	b.WriteString("ALLOW_READ = $(ALLOW_READ) ehos-*@" + Domain + "\n")
 	b.WriteString(ShippedTrustRules(t, ".."))
@@ -121,7 +118,7 @@ MASTER_UPDATE_INTERVAL = 5
 	}
 	os.Chmod(filepath.Join(dir, "execute"), 0o755)
 	conf := filepath.Join(dir, "condor_config")
-	writeOwned(t, conf, []byte(baseConfig(dir, p.CollectorAddr)+"\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n"), 0o644)
+	baseConfig(dir, p.CollectorAddr).add("\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n").write(t, conf)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

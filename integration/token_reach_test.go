@@ -109,7 +109,7 @@ MOUNT_UNDER_SCRATCH =
 	}
 	os.Chmod(filepath.Join(dir, "execute"), 0o755)
 	conf := filepath.Join(dir, "condor_config")
-	write(conf, []byte(baseConfig(dir, p.CollectorAddr)+"\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n"), 0o644, 0, 0)
+	write(conf, []byte(baseConfig(dir, p.CollectorAddr).add("\nLOCAL_CONFIG_DIR = "+root+"/etc/condor/config.d\n").String()), 0o644, 0, 0)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -30,7 +30,7 @@ func TestMasterStartedInTheBackgroundShutsDownFast(t *testing.T) {
 		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
 	}
 	cfg := filepath.Join(dir, "condor_config")
-	writeOwned(t, cfg, []byte(baseConfig(dir, fmt.Sprintf("127.0.0.1:%d", freePort(t)))+"DAEMON_LIST = MASTER\n"), 0o644)
+	baseConfig(dir, fmt.Sprintf("127.0.0.1:%d", freePort(t))).add("DAEMON_LIST = MASTER\n").write(t, cfg)
 
 	// The shell prints the background job's pid (condor-wrap, then unshare:
 	// exec keeps it) and waits for it.

@@ -12,4 +12,17 @@
 //
 // It keeps everything in memory and is not a model of OpenStack's
 // semantics beyond what ehos relies on; docs/local-openstack.md says which.
+//
+// The package has two halves that meet only at VMRunner:
+//
+//   - the OpenStack model, which knows nothing of HTCondor: server.go (the
+//     Server, its options and clouds.yaml), routes.go, keystone.go, nova.go
+//     (servers), nova_project.go (flavors, key pairs, limits, quotas),
+//     glance_neutron.go, region.go (per-region state, faults, the test's
+//     view) and admin.go (the admin endpoint);
+//   - the VM runners that make servers real HTCondor workers: runner.go
+//     (VMRunner, and how the model starts and stops a runner's VM),
+//     condor.go (CondorRunner: condor_master from the user-data's HTCondor
+//     files, applied by integration/vmrun) and cloudinit.go
+//     (CloudInitRunner: Debian's real cloud-init).
 package localcloud

@@ -1,16 +1,14 @@
 package localcloud
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,13 +159,6 @@ func (s *Server) serverLinks(rg *region, id string) []any {
 // never carry a cell0 server's fault.
 func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 	rg := v.region
-	var fl map[string]any
-	if mv >= 2047 {
-		fl = map[string]any{"original_name": v.flavor.Name, "vcpus": v.flavor.VCPUs, "ram": v.flavor.RAMMB,
-			"disk": v.flavor.DiskGB, "ephemeral": 0, "swap": 0, "extra_specs": map[string]string{}}
-	} else {
-		fl = map[string]any{"id": v.flavor.ID, "links": []any{map[string]any{"rel": "bookmark", "href": s.url + "/compute/" + rg.name + "/flavors/" + v.flavor.ID}}}
-	}
 	addrs := map[string]any{}
 	if v.status != "BUILD" || v.ips != nil {
 		for _, n := range v.networks {
@@ -197,7 +188,7 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 		"created": v.created.Format(time.RFC3339), "updated": v.updated.Format(time.RFC3339),
 		"hostId": "", "accessIPv4": "", "accessIPv6": "", "progress": 0,
 		"image":     map[string]any{"id": v.image.ID, "links": []any{}},
-		"flavor":    fl,
+		"flavor":    s.serverFlavorJSON(v, mv),
 		"addresses": addrs, "metadata": md,
 		"links":                       s.serverLinks(rg, v.id),
 		"key_name":                    nilIfEmpty(v.keyName),
@@ -239,6 +230,16 @@ func (s *Server) serverJSON(v *vm, mv int, detail bool) map[string]any {
 		out["fault"] = v.fault
 	}
 	return out
+}
+
+// serverFlavorJSON is a server's flavor: since 2.47 a copy of the flavor,
+// before it a link.
+func (s *Server) serverFlavorJSON(v *vm, mv int) map[string]any {
+	if mv >= 2047 {
+		return map[string]any{"original_name": v.flavor.Name, "vcpus": v.flavor.VCPUs, "ram": v.flavor.RAMMB,
+			"disk": v.flavor.DiskGB, "ephemeral": 0, "swap": 0, "extra_specs": map[string]string{}}
+	}
+	return map[string]any{"id": v.flavor.ID, "links": []any{map[string]any{"rel": "bookmark", "href": s.url + "/compute/" + v.region.name + "/flavors/" + v.flavor.ID}}}
 }
 
 func nilIfEmpty(s string) any {
@@ -364,7 +365,6 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		return
 	}
 	b := body.Server
-	mv := microversion(r)
 	if strings.TrimSpace(b.Name) == "" {
 		novaError(w, 400, "Invalid input for field/attribute name. Value: "+b.Name+". ''  does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'")
 		return
@@ -374,73 +374,31 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		novaError(w, 400, "Flavor "+b.FlavorRef+" could not be found.")
 		return
 	}
-	var img *image
-	for _, i := range rg.images {
-		if i.ID == b.ImageRef {
-			img = i
-		}
-	}
-	if img == nil {
-		novaError(w, 400, "Can not find requested image") // Nova's words (Zed)
+	img, msg := rg.activeImage(b.ImageRef)
+	if msg != "" {
+		novaError(w, 400, msg)
 		return
 	}
-	if img.Status != "active" {
-		novaError(w, 400, "Image "+b.ImageRef+" is not active.")
+	md, code, msg := serverMetadata(b.Metadata)
+	if msg != "" {
+		novaError(w, code, msg)
 		return
 	}
-	md := map[string]string{}
-	for k, v := range b.Metadata {
-		sv, ok := v.(string)
-		if !ok {
-			novaError(w, 400, fmt.Sprintf("Invalid input for field/attribute metadata. Value: %v is not of type 'string'", v))
-			return
-		}
-		if len(k) > 255 || len(sv) > 255 {
-			novaError(w, 400, "Invalid input for field/attribute metadata. Value: "+k+". too long")
-			return
-		}
-		md[k] = sv
-	}
-	if len(md) > 128 {
-		novaError(w, 403, "Quota exceeded for metadata_items: Requested 129, but already used 0 of 128 metadata_items")
+	ud, msg := decodeUserData(b.UserData)
+	if msg != "" {
+		novaError(w, 400, msg)
 		return
 	}
-	var ud []byte
-	if b.UserData != "" {
-		if len(b.UserData) > maxUserData {
-			novaError(w, 400, fmt.Sprintf("User data too large. User data must be no larger than %d bytes once base64 encoded. Your data is %d bytes", maxUserData, len(b.UserData)))
-			return
-		}
-		var err error
-		if ud, err = base64.StdEncoding.DecodeString(b.UserData); err != nil {
-			novaError(w, 400, "User data needs to be valid base 64.")
-			return
-		}
+	if _, ok := rg.keypairs[b.KeyName]; b.KeyName != "" && !ok {
+		novaError(w, 400, "Invalid key_name provided.")
+		return
 	}
-	if b.KeyName != "" {
-		if _, ok := rg.keypairs[b.KeyName]; !ok {
-			novaError(w, 400, "Invalid key_name provided.")
-			return
-		}
+	groups, msg := rg.securityGroupNames(b.SecurityGroups)
+	if msg != "" {
+		novaError(w, 400, msg)
+		return
 	}
-	var groups []string
-	for _, g := range b.SecurityGroups {
-		var found *secGroup
-		for _, sg := range rg.secgrps {
-			if sg.Name == g.Name || sg.ID == g.Name {
-				found = sg
-			}
-		}
-		if found == nil {
-			novaError(w, 400, "Security group "+g.Name+" not found.")
-			return
-		}
-		groups = append(groups, found.Name)
-	}
-	if len(groups) == 0 {
-		groups = []string{"default"}
-	}
-	nets, msg := rg.parseNetworks(b.Networks, mv)
+	nets, msg := rg.parseNetworks(b.Networks, microversion(r))
 	if msg != "" {
 		novaError(w, 400, msg)
 		return
@@ -449,28 +407,12 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 	if az == "" {
 		az = "nova"
 	}
-	okAZ := false
-	for _, a := range rg.azs {
-		okAZ = okAZ || a == az
-	}
-	if !okAZ {
+	if !slices.Contains(rg.azs, az) {
 		novaError(w, 400, "The requested availability zone is not available")
 		return
 	}
-	inst, cores, ram := rg.usage()
-	q := rg.quota
-	over := func(res string, req, used, max int) bool {
-		if max < 0 || used+req <= max {
-			return false
-		}
-		status := rg.faults.QuotaStatus
-		if status == 0 {
-			status = 403
-		}
-		novaError(w, status, fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", res, req, used, max, res))
-		return true
-	}
-	if over("instances", 1, inst, q.Instances) || over("cores", fl.VCPUs, cores, q.Cores) || over("ram", fl.RAMMB, ram, q.RAMMB) {
+	if code, msg := rg.overQuota(fl); msg != "" {
+		novaError(w, code, msg)
 		return
 	}
 	v := s.newVM(rg, b.Name, fl, img, md)
@@ -484,6 +426,103 @@ func (s *Server) createServer(w http.ResponseWriter, r *http.Request, rg *region
 		"id": v.id, "links": s.serverLinks(rg, v.id), "OS-DCF:diskConfig": "MANUAL",
 		"security_groups": []any{map[string]any{"name": groups[0]}}, "adminPass": "local-" + v.id[:8],
 	}})
+}
+
+// activeImage finds the image a create names; a message in Nova's words
+// when there is none or it is not active.
+func (rg *region) activeImage(ref string) (*image, string) {
+	var img *image
+	for _, i := range rg.images {
+		if i.ID == ref {
+			img = i
+		}
+	}
+	if img == nil {
+		return nil, "Can not find requested image" // Nova's words (Zed)
+	}
+	if img.Status != "active" {
+		return nil, "Image " + ref + " is not active."
+	}
+	return img, ""
+}
+
+// serverMetadata checks a create's metadata as Nova does: string values,
+// keys and values of 255 bytes at most, 128 items at most.
+func serverMetadata(in map[string]any) (map[string]string, int, string) {
+	md := map[string]string{}
+	for k, v := range in {
+		sv, ok := v.(string)
+		if !ok {
+			return nil, 400, fmt.Sprintf("Invalid input for field/attribute metadata. Value: %v is not of type 'string'", v)
+		}
+		if len(k) > 255 || len(sv) > 255 {
+			return nil, 400, "Invalid input for field/attribute metadata. Value: " + k + ". too long"
+		}
+		md[k] = sv
+	}
+	if len(md) > 128 {
+		return nil, 403, "Quota exceeded for metadata_items: Requested 129, but already used 0 of 128 metadata_items"
+	}
+	return md, 0, ""
+}
+
+// decodeUserData decodes a create's base64 user_data (Nova's limit applies
+// to the encoded form).
+func decodeUserData(b64 string) ([]byte, string) {
+	if b64 == "" {
+		return nil, ""
+	}
+	if len(b64) > maxUserData {
+		return nil, fmt.Sprintf("User data too large. User data must be no larger than %d bytes once base64 encoded. Your data is %d bytes", maxUserData, len(b64))
+	}
+	ud, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, "User data needs to be valid base 64."
+	}
+	return ud, ""
+}
+
+// securityGroupNames resolves a create's security groups (by name or ID)
+// to names; none is "default".
+func (rg *region) securityGroupNames(in []struct{ Name string }) ([]string, string) {
+	var groups []string
+	for _, g := range in {
+		var found *secGroup
+		for _, sg := range rg.secgrps {
+			if sg.Name == g.Name || sg.ID == g.Name {
+				found = sg
+			}
+		}
+		if found == nil {
+			return nil, "Security group " + g.Name + " not found."
+		}
+		groups = append(groups, found.Name)
+	}
+	if len(groups) == 0 {
+		groups = []string{"default"}
+	}
+	return groups, ""
+}
+
+// overQuota is the status and Nova's message when one more server of
+// flavor fl exceeds the region's quota ("" when it fits).
+func (rg *region) overQuota(fl *flavor) (int, string) {
+	inst, cores, ram := rg.usage()
+	q := rg.quota
+	for _, c := range []struct {
+		res            string
+		req, used, max int
+	}{{"instances", 1, inst, q.Instances}, {"cores", fl.VCPUs, cores, q.Cores}, {"ram", fl.RAMMB, ram, q.RAMMB}} {
+		if c.max < 0 || c.used+c.req <= c.max {
+			continue
+		}
+		status := rg.faults.QuotaStatus
+		if status == 0 {
+			status = 403
+		}
+		return status, fmt.Sprintf("Quota exceeded for %s: Requested %d, but already used %d of %d %s", c.res, c.req, c.used, c.max, c.res)
+	}
+	return 0, ""
 }
 
 func (rg *region) parseNetworks(raw json.RawMessage, mv int) ([]*network, string) {
@@ -599,53 +638,6 @@ func (s *Server) finishBoot(v *vm, bootErr string) {
 	if s.opts.Runner != nil {
 		s.startRunner(v)
 	}
-}
-
-// startRunner runs the VM through the VMRunner in the background; s.mu held.
-func (s *Server) startRunner(v *vm) {
-	info := VMInfo{ID: v.id, Name: v.name, Cloud: v.region.cloud.spec.Name, Region: v.region.name,
-		Flavor: v.flavor.Name, VCPUs: v.flavor.VCPUs, RAMMB: v.flavor.RAMMB, DiskGB: v.flavor.DiskGB,
-		Metadata: copyMap(v.metadata), Console: consoleWriter{s, v}}
-	ud := v.userData
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		stop, err := s.opts.Runner.Start(s.baseCtx, info, ud)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err != nil {
-			v.consolef("ehos-local: could not run the VM: %v", err)
-			s.logf("localcloud: run server %s (%s): %v", v.name, v.id, err)
-			return
-		}
-		if v.deleted || s.closed {
-			s.wg.Add(1)
-			go func() { defer s.wg.Done(); s.stopVM(v, stop) }()
-			return
-		}
-		v.stop = stop
-		v.consolef("ehos-local: VM running")
-	}()
-}
-
-func (s *Server) stopVM(v *vm, stop func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := stop(ctx); err != nil {
-		s.logf("localcloud: stop server %s (%s): %v", v.name, v.id, err)
-	}
-}
-
-type consoleWriter struct {
-	s *Server
-	v *vm
-}
-
-func (c consoleWriter) Write(p []byte) (int, error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	c.v.consolef("%s", bytes.TrimRight(p, "\n"))
-	return len(p), nil
 }
 
 func copyMap(m map[string]string) map[string]string {
@@ -764,241 +756,4 @@ func (s *Server) setImageStatus(img *image, status string) {
 	if img.Status != "deleted" {
 		img.Status = status
 	}
-}
-
-func (s *Server) flavorJSON(rg *region, f *flavor, detail bool) map[string]any {
-	u := s.url + "/compute/" + rg.name + "/v2.1/flavors/" + f.ID
-	out := map[string]any{"id": f.ID, "name": f.Name, "links": []any{map[string]any{"rel": "self", "href": u}}, "description": nil}
-	if detail {
-		out["vcpus"], out["ram"], out["disk"] = f.VCPUs, f.RAMMB, f.DiskGB
-		out["OS-FLV-EXT-DATA:ephemeral"], out["swap"], out["rxtx_factor"] = 0, 0, 1.0
-		out["os-flavor-access:is_public"], out["OS-FLV-DISABLED:disabled"] = true, false
-	}
-	return out
-}
-
-func (s *Server) flavorExtraSpecs(w http.ResponseWriter, r *http.Request, rg *region) {
-	id := r.PathValue("id")
-	if f := rg.flavorByRef(id); f == nil || f.ID != id { // by id only, as Nova
-		novaError(w, 404, "Flavor "+id+" could not be found.")
-		return
-	}
-	if key := r.PathValue("key"); key != "" { // the local flavors have none
-		novaError(w, 404, "Flavor "+id+" has no extra specs with key "+key+".")
-		return
-	}
-	writeJSON(w, 200, map[string]any{"extra_specs": map[string]string{}})
-}
-
-func (s *Server) listFlavors(w http.ResponseWriter, r *http.Request, rg *region) {
-	detail := strings.HasSuffix(r.URL.Path, "/detail")
-	var list []any
-	for _, f := range rg.flavors {
-		list = append(list, s.flavorJSON(rg, f, detail))
-	}
-	writeJSON(w, 200, map[string]any{"flavors": list})
-}
-
-func (s *Server) getFlavor(w http.ResponseWriter, r *http.Request, rg *region) {
-	id := r.PathValue("id")
-	for _, f := range rg.flavors {
-		if f.ID == id {
-			writeJSON(w, 200, map[string]any{"flavor": s.flavorJSON(rg, f, true)})
-			return
-		}
-	}
-	novaError(w, 404, "Flavor "+id+" could not be found.")
-}
-
-func keypairJSON(k *keypair, mv int) map[string]any {
-	out := map[string]any{"name": k.Name, "public_key": k.PublicKey, "fingerprint": k.Fingerprint}
-	if mv >= 2002 {
-		out["type"] = "ssh"
-	}
-	return out
-}
-
-func (s *Server) listKeypairs(w http.ResponseWriter, r *http.Request, rg *region) {
-	var names []string
-	for n := range rg.keypairs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	list := []any{}
-	for _, n := range names {
-		list = append(list, map[string]any{"keypair": keypairJSON(rg.keypairs[n], microversion(r))})
-	}
-	writeJSON(w, 200, map[string]any{"keypairs": list})
-}
-
-func (s *Server) getKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
-	k, ok := rg.keypairs[r.PathValue("name")]
-	if !ok {
-		novaError(w, 404, "Keypair "+r.PathValue("name")+" not found for user "+rg.cloud.userID)
-		return
-	}
-	out := keypairJSON(k, microversion(r))
-	out["id"], out["user_id"], out["deleted"] = 1, rg.cloud.userID, false
-	out["created_at"] = k.Created.Format("2006-01-02T15:04:05.000000")
-	writeJSON(w, 200, map[string]any{"keypair": out})
-}
-
-func (s *Server) createKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
-	var body struct {
-		Keypair struct {
-			Name      string `json:"name"`
-			PublicKey string `json:"public_key"`
-		} `json:"keypair"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Keypair.Name == "" {
-		novaError(w, 400, "Invalid input for field/attribute keypair.")
-		return
-	}
-	if body.Keypair.PublicKey == "" {
-		novaError(w, 400, "Keypair generation is not supported by the local cloud: give public_key")
-		return
-	}
-	if _, dup := rg.keypairs[body.Keypair.Name]; dup {
-		novaError(w, 409, "Key pair '"+body.Keypair.Name+"' already exists.")
-		return
-	}
-	fp, err := sshFingerprint(body.Keypair.PublicKey)
-	if err != nil {
-		novaError(w, 400, "Keypair data is invalid: failed to generate fingerprint")
-		return
-	}
-	k := &keypair{Name: body.Keypair.Name, PublicKey: body.Keypair.PublicKey, Fingerprint: fp, Created: time.Now().UTC()}
-	rg.keypairs[k.Name] = k
-	out := keypairJSON(k, microversion(r))
-	out["user_id"] = rg.cloud.userID
-	writeJSON(w, 200, map[string]any{"keypair": out})
-}
-
-// sshFingerprint is Nova's fingerprint of an OpenSSH public key line: the
-// MD5 of the decoded key blob in colon-separated hex (ssh-keygen -l -E md5).
-// The blob must start with its own key type, as every OpenSSH key does.
-func sshFingerprint(line string) (string, error) {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return "", fmt.Errorf("not an OpenSSH public key line")
-	}
-	blob, err := base64.StdEncoding.DecodeString(f[1])
-	if err != nil {
-		return "", err
-	}
-	if len(blob) < 4 || int(binary.BigEndian.Uint32(blob)) != len(f[0]) || !bytes.HasPrefix(blob[4:], []byte(f[0])) {
-		return "", fmt.Errorf("the key blob is not of type %s", f[0])
-	}
-	sum := md5.Sum(blob)
-	hexes := make([]string, len(sum))
-	for i, b := range sum {
-		hexes[i] = fmt.Sprintf("%02x", b)
-	}
-	return strings.Join(hexes, ":"), nil
-}
-
-func (s *Server) deleteKeypair(w http.ResponseWriter, r *http.Request, rg *region) {
-	if _, ok := rg.keypairs[r.PathValue("name")]; !ok {
-		novaError(w, 404, "Keypair "+r.PathValue("name")+" not found for user "+rg.cloud.userID)
-		return
-	}
-	delete(rg.keypairs, r.PathValue("name"))
-	w.WriteHeader(202)
-}
-
-// novaExtensions are the aliases of Nova's frozen extension list that the
-// local cloud serves (openstacksdk reads the list before creating a server).
-var novaExtensions = map[string]string{
-	"os-availability-zone": "AvailabilityZone", "OS-EXT-AZ": "ExtendedAvailabilityZone",
-	"OS-EXT-IPS": "ExtendedIps", "OS-EXT-IPS-MAC": "ExtendedIpsMac", "OS-EXT-STS": "ExtendedStatus",
-	"OS-DCF": "DiskConfig", "OS-FLV-EXT-DATA": "FlavorExtraData", "os-flavor-extra-specs": "FlavorExtraSpecs",
-	"os-keypairs": "Keypairs", "os-quota-sets": "Quotas", "os-console-output": "ConsoleOutput",
-	"os-create-server-ext": "Createserverext", "os-user-data": "UserData", "OS-SRV-USG": "ServerUsage",
-}
-
-func (s *Server) extensions(w http.ResponseWriter, r *http.Request, rg *region) {
-	var aliases []string
-	for a := range novaExtensions {
-		aliases = append(aliases, a)
-	}
-	sort.Strings(aliases)
-	list := []any{}
-	for _, a := range aliases {
-		list = append(list, map[string]any{"alias": a, "name": novaExtensions[a], "links": []any{},
-			"namespace": "http://docs.openstack.org/compute/ext/fake_xml", "description": novaExtensions[a] + " support.",
-			"updated": "2014-12-03T00:00:00Z"})
-	}
-	writeJSON(w, 200, map[string]any{"extensions": list})
-}
-
-func (s *Server) limits(w http.ResponseWriter, r *http.Request, rg *region) {
-	inst, cores, ram := rg.usage()
-	q := rg.quota
-	abs := map[string]any{
-		"maxTotalInstances": q.Instances, "totalInstancesUsed": inst,
-		"maxTotalCores": q.Cores, "totalCoresUsed": cores,
-		"maxTotalRAMSize": q.RAMMB, "totalRAMUsed": ram,
-		"maxTotalKeypairs": 100, "maxServerMeta": 128, "maxImageMeta": 128,
-		"maxPersonality": 5, "maxPersonalitySize": 10240,
-		"maxServerGroups": 10, "maxServerGroupMembers": 10, "totalServerGroupsUsed": 0,
-	}
-	if microversion(r) < 2036 { // network proxies, gone from 2.36 on
-		abs["maxSecurityGroups"], abs["maxSecurityGroupRules"], abs["totalSecurityGroupsUsed"] = 10, 20, 0
-		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = 10, 0
-	}
-	writeJSON(w, 200, map[string]any{"limits": map[string]any{"rate": []any{}, "absolute": abs}})
-}
-
-// availabilityZonesDetail is admin-only in Nova's default policy: a project
-// member gets 403, and `openstack availability zone list` falls back to the
-// plain listing.
-func (s *Server) availabilityZonesDetail(w http.ResponseWriter, r *http.Request, rg *region) {
-	novaError(w, 403, "Policy doesn't allow os_compute_api:os-availability-zone:detail to be performed.")
-}
-
-// quotaSet answers os-quota-sets/{project}[/detail|/defaults] for the
-// token's own project (Nova does not check the ID; a member may read only
-// its own, so another project gets 403 as under Nova's default policy).
-func (s *Server) quotaSet(w http.ResponseWriter, r *http.Request, rg *region) {
-	if p := r.PathValue("project"); p != rg.cloud.projectID {
-		novaError(w, 403, "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.")
-		return
-	}
-	inst, cores, ram := rg.usage()
-	q := rg.quota
-	if strings.HasSuffix(r.URL.Path, "/defaults") {
-		q = s.opts.Quota
-	}
-	set := map[string][2]int{ // limit, in use
-		"instances": {q.Instances, inst}, "cores": {q.Cores, cores}, "ram": {q.RAMMB, ram},
-		"key_pairs": {100, len(rg.keypairs)}, "metadata_items": {128, 0},
-		"server_groups": {10, 0}, "server_group_members": {10, 0},
-	}
-	mv := microversion(r)
-	if mv < 2036 { // network proxies, gone from 2.36 on
-		for _, k := range []string{"fixed_ips", "floating_ips", "security_groups", "security_group_rules"} {
-			set[k] = [2]int{-1, 0}
-		}
-	}
-	if mv < 2057 { // personality files, gone from 2.57 on
-		set["injected_files"], set["injected_file_content_bytes"], set["injected_file_path_bytes"] = [2]int{5, 0}, [2]int{10240, 0}, [2]int{255, 0}
-	}
-	out := map[string]any{"id": rg.cloud.projectID}
-	for k, v := range set {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/detail"):
-			out[k] = map[string]int{"limit": v[0], "in_use": v[1], "reserved": 0}
-		default:
-			out[k] = v[0]
-		}
-	}
-	writeJSON(w, 200, map[string]any{"quota_set": out})
-}
-
-func (s *Server) availabilityZones(w http.ResponseWriter, r *http.Request, rg *region) {
-	var list []any
-	for _, a := range rg.azs {
-		list = append(list, map[string]any{"zoneName": a, "zoneState": map[string]any{"available": true}, "hosts": nil})
-	}
-	writeJSON(w, 200, map[string]any{"availabilityZoneInfo": list})
 }
