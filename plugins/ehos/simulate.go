@@ -2,8 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -33,7 +34,8 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
+			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
+			&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
 			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
 			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
@@ -65,12 +67,12 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
 				}
 			}
-			cfg, err := d.optionalConfig(c, log)
+			cfg, name, err := d.optionalConfig(c, log)
 			if err != nil {
 				return err
 			}
 			if cfg == nil {
-				cfg = sim.DemoConfig()
+				cfg, name = sim.DemoConfig(), "built-in demo config (no --config, no $EHOS_CONFIG)"
 			}
 			flavors := sim.DefaultFlavors()
 			for _, s := range c.StringSlice("flavor") {
@@ -79,6 +81,17 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return fmt.Errorf("ehos simulate: --flavor: %w", err)
 				}
 				flavors[f.Name] = f
+			}
+			var knobs []sim.Knob
+			for _, s := range c.Generic("sweep").(*specs).list {
+				k, err := sim.ParseKnob(s, cfg)
+				if err != nil {
+					return cmdline.Usagef(c, "ehos simulate: %v", err)
+				}
+				knobs = append(knobs, k)
+			}
+			if len(knobs) > 0 && c.Bool("baseline") {
+				return cmdline.Usagef(c, "ehos simulate: --sweep varies ehos's knobs; run --baseline on its own")
 			}
 			tr, err := sim.ReadTrace(c.String("trace"))
 			if err != nil {
@@ -99,17 +112,30 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				NoReschedule:           c.Bool("no-reschedule"),
 				FirstFit:               c.Bool("first-fit"),
 				BaselineFlavor:         c.String("baseline-flavor"),
-				Samples:                c.String("svg") != "",
+				Samples:                c.String("svg") != "" && len(knobs) == 0,
+			}
+			if err := sim.Check(tr, opt); err != nil {
+				return fmt.Errorf("ehos simulate: %s with config %s refused, nothing was run:\n%w", tr.Name, name, err)
+			}
+			if len(knobs) > 0 {
+				return sweep(c, tr, opt, knobs, name)
+			}
+			// The baseline's reason not to run is known before either runs;
+			// ehos's result is printed whatever it is.
+			var baseErr error
+			if c.Bool("baseline") {
+				_, baseErr = sim.BaselineFlavor(tr, opt)
 			}
 			res, err := sim.Run(c.Context, tr, opt)
 			if err != nil {
 				return err
 			}
+			res.Config = name
 			var base *sim.Result
-			if c.Bool("baseline") {
+			if c.Bool("baseline") && baseErr == nil {
 				opt.Baseline = true
-				if base, err = sim.Run(c.Context, tr, opt); err != nil {
-					return err
+				if base, baseErr = sim.Run(c.Context, tr, opt); base != nil {
+					base.Config = name
 				}
 			}
 			if p := c.String("svg"); p != "" {
@@ -117,7 +143,7 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				if base != nil {
 					series = append(series, sim.PlotSeries(base.Samples, "baseline ", true)...)
 				}
-				if err := writeSVG(p, "ehos simulate: "+tr.Name, series); err != nil {
+				if err := writeSVG(p, func(w io.Writer) error { return sim.WriteSVG(w, "ehos simulate: "+tr.Name, series) }); err != nil {
 					return err
 				}
 				res.Samples = nil
@@ -125,23 +151,33 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					base.Samples = nil
 				}
 			}
+			var cmp *sim.Comparison
+			var noCmp error
+			if base != nil {
+				cm, err := sim.Compare(res, base)
+				cmp, noCmp = &cm, err
+				if err != nil {
+					cmp = nil
+				}
+			}
 			w := c.App.Writer
 			if c.Bool("json") {
 				out := struct {
-					Ehos       *sim.Result     `json:"ehos"`
-					Baseline   *sim.Result     `json:"baseline,omitempty"`
-					Comparison *sim.Comparison `json:"comparison,omitempty"`
-				}{Ehos: res, Baseline: base}
-				if base != nil {
-					cmp := sim.Compare(res, base)
-					out.Comparison = &cmp
-				}
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+					Settled        bool            `json:"settled"` // every run settled
+					Ehos           *sim.Result     `json:"ehos"`
+					Baseline       *sim.Result     `json:"baseline,omitempty"`
+					BaselineNotRun string          `json:"baseline_not_run,omitempty"`
+					Comparison     *sim.Comparison `json:"comparison,omitempty"`
+					NoComparison   string          `json:"no_comparison,omitempty"`
+				}{Settled: res.Settled && (base == nil || base.Settled), Ehos: res, Baseline: base, Comparison: cmp,
+					BaselineNotRun: errText(baseErr), NoComparison: errText(noCmp)}
+				return writeJSON(w, out)
 			}
 			if err := res.WriteText(w); err != nil {
 				return err
+			}
+			if baseErr != nil {
+				fmt.Fprintf(w, "\nbaseline    not run: %v\n", baseErr)
 			}
 			if base != nil {
 				fmt.Fprintln(w)
@@ -149,16 +185,46 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return err
 				}
 				fmt.Fprintln(w)
-				fmt.Fprintln(w, sim.Compare(res, base).String())
+				if noCmp != nil {
+					fmt.Fprintln(w, noCmp)
+				} else {
+					fmt.Fprintln(w, cmp.String())
+				}
 			}
 			return nil
 		},
 	}
 }
 
-func writeSVG(path, title string, series []sim.Series) error {
+// sweep runs the grid of knobs and prints its table (or JSON) and, with
+// --svg, draws its frontier.
+func sweep(c *cli.Context, tr *sim.Trace, opt sim.Options, knobs []sim.Knob, name string) error {
+	sw, err := sim.RunSweep(c.Context, tr, opt, knobs, 0)
+	if err != nil {
+		return err
+	}
+	sw.Config = name
+	if p := c.String("svg"); p != "" {
+		if err := writeSVG(p, sw.WriteSVG); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, sw)
+	}
+	return sw.WriteText(c.App.Writer)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func writeSVG(path string, draw func(io.Writer) error) error {
 	var b bytes.Buffer
-	if err := sim.WriteSVG(&b, title, series); err != nil {
+	if err := draw(&b); err != nil {
 		return fmt.Errorf("ehos simulate: --svg %s: %w", path, err)
 	}
 	if err := atomicfile.Write(path, b.Bytes(), 0o644); err != nil {
@@ -166,6 +232,13 @@ func writeSVG(path, title string, series []sim.Series) error {
 	}
 	return nil
 }
+
+// specs collects a repeatable flag's values whole: a --sweep value holds
+// commas, which a string slice flag would split.
+type specs struct{ list []string }
+
+func (s *specs) Set(v string) error { s.list = append(s.list, v); return nil }
+func (s *specs) String() string     { return strings.Join(s.list, " ") }
 
 // offIfZero maps the command line's 0 ("off") to sim.Options' negative
 // value (zero there means the default).
