@@ -369,32 +369,39 @@ func (t *table) flush() {
 func (sw *Sweep) WriteSVG(w io.Writer) error {
 	const W, H, left, right, top, bottom = 760.0, 480.0, 70.0, 30.0, 40.0, 50.0
 	pw, ph := W-left-right, H-top-bottom
-	var xmax, ymax float64
+	// Cost from just below the bound, wait from 0: the points, not the
+	// origin, fill the plot.
+	xmin, xmax, ymax := sw.Bound, sw.Bound, 1.0
 	for _, p := range sw.Points {
 		if p.Settled {
-			xmax, ymax = math.Max(xmax, p.Cost), math.Max(ymax, p.MeanWait)
+			xmin, xmax, ymax = math.Min(xmin, p.Cost), math.Max(xmax, p.Cost), math.Max(ymax, p.MeanWait)
 		}
 	}
-	xmax, ymax = niceCeil(math.Max(xmax, sw.Bound)*1.05+1e-9), niceCeil(math.Max(ymax, sw.Goal)*1.05+1e-9)
-	x := func(v float64) float64 { return left + v/xmax*pw }
+	pad := math.Max((xmax-xmin)*0.05, 0.5)
+	xmin, xmax, ymax = math.Max(xmin-pad, 0), xmax+pad, ymax*1.1
+	x := func(v float64) float64 { return left + (v-xmin)/(xmax-xmin)*pw }
 	y := func(v float64) float64 { return top + ph - v/ymax*ph }
 	b := bufio.NewWriter(w)
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", W, H, W, H)
 	fmt.Fprintf(b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(b, `<text x="%.0f" y="22" font-size="14">%s</text>`+"\n", left, html.EscapeString("ehos simulate --sweep "+sw.knobNames()+": "+sw.Trace))
 	for i := 0; i <= 5; i++ {
-		xv, yv := xmax*float64(i)/5, ymax*float64(i)/5
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%g</text>`+"\n", x(xv), top+ph+16, xv)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%g</text>`+"\n", left-6, y(yv)+4, math.Round(yv))
+		xv, yv := xmin+(xmax-xmin)*float64(i)/5, ymax*float64(i)/5
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%.4g</text>`+"\n", x(xv), top+ph+16, xv)
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%.0f</text>`+"\n", left-6, y(yv)+4, yv)
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eee"/>`+"\n", left, y(yv), left+pw, y(yv))
 	}
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#888"/>`+"\n", left, top, pw, ph)
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">cost (flavor cost-hours)</text>`+"\n", left+pw/2, H-10)
 	fmt.Fprintf(b, `<text x="16" y="%.1f" transform="rotate(-90 16 %.1f)" text-anchor="middle">mean wait (s)</text>`+"\n", top+ph/2, top+ph/2)
-	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f">lower bound</text>`+"\n",
-		x(sw.Bound), top, x(sw.Bound), top+ph, x(sw.Bound)+4, top+12)
-	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f" text-anchor="end">wait goal</text>`+"\n",
-		left, y(sw.Goal), left+pw, y(sw.Goal), left+pw-4, y(sw.Goal)-4)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f">lower bound %.1f</text>`+"\n",
+		x(sw.Bound), top, x(sw.Bound), top+ph, x(sw.Bound)+4, top+12, sw.Bound)
+	if sw.Goal <= ymax {
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f" text-anchor="end">wait goal</text>`+"\n",
+			left, y(sw.Goal), left+pw, y(sw.Goal), left+pw-4, y(sw.Goal)-4)
+	} else {
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">wait goal %s: above every point</text>`+"\n", left+pw-4, top+12, secsDur(sw.Goal))
+	}
 	var front []SweepPoint
 	for _, p := range sw.Points {
 		if p.Frontier {
