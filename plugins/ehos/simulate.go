@@ -30,14 +30,19 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"HTCondor are simulated. Flavors named in the config's clouds[].flavors get their sizes from\n" +
 			"the built-in table (m1.tiny, m1.small, m1.medium, m1.large, m1.xlarge) or --flavor.\n" +
 			"Without --config (or $EHOS_CONFIG) the built-in demo config is used: one cloud, regions north and south,\n" +
-			"flavors m1.small, m1.medium, m1.large (see docs/simulate.md).",
+			"flavors m1.small, m1.medium, m1.large; the report names the config it used.\n" +
+			"Cost is in flavor cost-hours (flavor_overrides' cost, else vCPUs) against a lower bound no\n" +
+			"policy can beat; a run that did not settle says so first and claims no ratio. --sweep runs a\n" +
+			"grid of knobs and recommends one (see docs/simulate.md).\n\n" +
+			"   ehos simulate -t week.txt --baseline\n" +
+			"   ehos -c ehos.yaml simulate -t week.txt --sweep spare=0,1,2 --sweep idle_before_retire=0s,2m,5m --svg front.svg",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
 			&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
-			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
+			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor `NAME` (default: the smallest that holds every job)"},
 			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
 			&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
 			&cli.DurationFlag{Name: "boot-jitter", Value: sim.DefaultModel.BootJitter, Usage: "boot time is uniform in boot ± jitter"},
