@@ -91,12 +91,40 @@ func TestComparisonWords(t *testing.T) {
 		{0, 0, "mean wait 0s against 0s (the same)"},
 		{10, 0, "mean wait 10s against 0s (some against none)"},
 	} {
-		c, err := Compare(&Result{Settled: true, MeanWait: tc.ehos, Cost: 1, VMHours: 1}, &Result{Settled: true, MeanWait: tc.base, Cost: 2, VMHours: 4})
+		c, err := Compare(&Result{Settled: true, MeanWait: tc.ehos, Cost: 1, VMHours: 1, Boot: 120, NegotiationInterval: 60}, &Result{Settled: true, MeanWait: tc.base, Cost: 2, VMHours: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := c.String(); !strings.Contains(got, tc.want) || !strings.Contains(got, "cost 0.50× the baseline's; VM-hours 0.25×") {
 			t.Errorf("%v vs %v: %q, want %q", tc.ehos, tc.base, got, tc.want)
+		}
+	}
+}
+
+// The goal against a baseline: half its wait where it waits longer than
+// boot + join + one negotiation interval, else no more than it; never at
+// more cost.
+func TestComparisonGoal(t *testing.T) {
+	for _, tc := range []struct {
+		ehos, base, ehosCost float64
+		twice, met           bool
+	}{
+		{147, 401, 1, true, true},  // 2.7× lower, cheaper
+		{147, 401, 3, true, false}, // dearer
+		{250, 401, 1, true, false}, // not 2×
+		{25, 17, 1, false, false},  // baseline at the floor, ehos waits longer
+		{15, 17, 1, false, true},   // at the floor, ehos no longer
+		{90, 180, 1, false, true},  // exactly the floor: not above it
+	} {
+		c, err := Compare(&Result{Settled: true, MeanWait: tc.ehos, Cost: tc.ehosCost, Boot: 120, NegotiationInterval: 60}, &Result{Settled: true, MeanWait: tc.base, Cost: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Met != tc.met || strings.Contains(c.Goal, "half") != tc.twice || c.Floor != 180 {
+			t.Errorf("ehos %gs at %g against %gs at 2: met %v, goal %q", tc.ehos, tc.ehosCost, tc.base, c.Met, c.Goal)
+		}
+		if want := map[bool]string{true: ": met", false: ": not met"}[tc.met]; !strings.HasSuffix(c.String(), want) {
+			t.Errorf("%q does not end %q", c.String(), want)
 		}
 	}
 }
