@@ -33,12 +33,10 @@ func Check(trace *Trace, opt Options) error {
 	offers, err := usableOffers(cfg, opt.Flavors, opt.Quota)
 	if err != nil {
 		errs = append(errs, err)
-	} else if len(trace.Jobs) > 0 {
+	} else if len(trace.Jobs) > 0 && !slices.ContainsFunc(trace.Jobs, func(j Job) bool { return anyHolds(offers, jobShape(j)) }) {
 		b := lowerBound(trace.Jobs, offers, 0)
-		if b.Unservable == len(trace.Jobs) {
-			errs = append(errs, fmt.Errorf("no configured flavor within the quota holds any job of the trace (%s; flavors: %s)",
-				ShapesText(b.Shapes, 5), offerList(offers)))
-		}
+		errs = append(errs, fmt.Errorf("no configured flavor within the quota holds any job of the trace (%s; flavors: %s)",
+			ShapesText(b.Shapes, 5), offerList(offers)))
 	}
 	if name := opt.BaselineFlavor; name != "" && err == nil && !hasOffer(offers, name) {
 		errs = append(errs, fmt.Errorf("--baseline-flavor %q is not a configured flavor within the quota (%s)", name, offerList(offers)))
