@@ -45,7 +45,9 @@ type boundOffer struct {
 //	W(λ) = Σ_j runtime_j · min over f holding j of Cost_f·(λ·cpus_j/Cpus_f + (1−λ)·mem_j/MemoryMB_f)
 //
 // for every λ; Work is the largest W(λ) (CoreWork is W(1), cores alone;
-// MemoryWork is W(0), memory alone).
+// MemoryWork is W(0), memory alone). Where a job leaves its VM too little
+// room for any job of the trace beside it, it has the VM to itself while it
+// runs, and is charged Cost_f whole on that flavor instead of its share.
 //
 // Boot. A VM runs nothing between its create call and its startd joining,
 // which takes at least the shortest boot plus the join delay. Some VM must
@@ -123,11 +125,12 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 		}
 		return shapes[i].MemoryMB < shapes[k].MemoryMB
 	})
+	small := minimalShapes(shapes)
 	for i := 0; i <= mixSteps; i++ {
 		mix := float64(i) / mixSteps
 		w := 0.0
 		for _, s := range shapes {
-			w += hours[s] * cheapestPrice(offers, s, mix)
+			w += hours[s] * cheapestPrice(offers, s, mix, small)
 		}
 		switch i {
 		case 0:
@@ -149,8 +152,13 @@ func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
 }
 
 // price is what a job of shape s running for an hour on a VM of o is
-// charged at mix: its share of o's cores (weight mix) and of its memory.
-func price(o boundOffer, s Shape, mix float64) float64 {
+// charged at mix: its share of o's cores (weight mix) and of its memory, or
+// the whole VM when no job of the trace fits beside it (small: the
+// trace's minimal shapes).
+func price(o boundOffer, s Shape, mix float64, small []Shape) float64 {
+	if alone(o, s, small) {
+		return o.Cost
+	}
 	share := mix * float64(s.Cpus) / float64(o.Size.Cpus)
 	if o.Size.MemoryMB > 0 {
 		share += (1 - mix) * float64(s.MemoryMB) / float64(o.Size.MemoryMB)
@@ -158,16 +166,40 @@ func price(o boundOffer, s Shape, mix float64) float64 {
 	return o.Cost * share
 }
 
-func cheapestPrice(offers []boundOffer, s Shape, mix float64) float64 {
+func cheapestPrice(offers []boundOffer, s Shape, mix float64, small []Shape) float64 {
 	best := -1.0
 	for _, o := range offers {
 		if holds(o, s) {
-			if p := price(o, s, mix); best < 0 || p < best {
+			if p := price(o, s, mix, small); best < 0 || p < best {
 				best = p
 			}
 		}
 	}
 	return best
+}
+
+// alone says whether a job of shape s on a VM of o leaves room for no job
+// of the trace beside it: no shape in small fits in what is left.
+func alone(o boundOffer, s Shape, small []Shape) bool {
+	for _, k := range small {
+		if k.Cpus <= o.Size.Cpus-s.Cpus && k.MemoryMB <= o.Size.MemoryMB-s.MemoryMB {
+			return false
+		}
+	}
+	return true
+}
+
+// minimalShapes are the shapes no other shape is at most as large as in
+// both cpus and memory (shapes sorted by cpus, then memory): a job fits
+// beside another only if one of them does.
+func minimalShapes(shapes []Shape) []Shape {
+	var out []Shape
+	for _, s := range shapes {
+		if len(out) == 0 || s.MemoryMB < out[len(out)-1].MemoryMB {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func cheapestHolder(offers []boundOffer, s Shape) float64 {

@@ -31,8 +31,10 @@ func TestLowerBound(t *testing.T) {
 	}
 	got := lowerBound(jobs, boundOffers, 6*time.Minute)
 	// Cores: the 1-cpu job is cheapest on l (3/4), the others only fit
-	// l: 0.75 + 1.5 + 2·3. Memory: each is 100/7168 of l's at 3.
-	mem := 3 * 100.0 / 7168 * 4
+	// l: 0.75 + 1.5 + 2·3. Memory: the 1- and 2-cpu jobs are 100/7168 of
+	// l's at 3; the 4-cpu job leaves l no core for another job, so it has
+	// l to itself: 2·3 whatever the mix.
+	mem := 3*100.0/7168*2 + 6
 	want := Bound{
 		Work: 8.25, CoreWork: 8.25, MemoryWork: mem, Mix: 1,
 		Boot: 0.3, Cost: 8.55, BootSeconds: 360, // one boot of l, the only holder of the 4-cpu job
@@ -46,7 +48,8 @@ func TestLowerBound(t *testing.T) {
 // A job that needs most of a flavor's memory is charged for the memory,
 // not for its one core.
 func TestLowerBoundCountsMemory(t *testing.T) {
-	got := lowerBound([]Job{{Runtime: time.Hour, Cpus: 1, MemoryMB: 7000}}, boundOffers, 0)
+	// (The job of no run time is there so that others fit beside it.)
+	got := lowerBound([]Job{{Runtime: time.Hour, Cpus: 1, MemoryMB: 7000}, {Cpus: 1}}, boundOffers, 0)
 	if want := 3 * 7000.0 / 7168; !near(got.Work, want) || got.Mix != 0 {
 		t.Errorf("work %.4f at mix %.2f, want %.4f (memory alone) at 0", got.Work, got.Mix, want)
 	}
@@ -65,9 +68,38 @@ func TestLowerBoundMix(t *testing.T) {
 		{Name: "p", Size: scale.Resources{Cpus: 2, MemoryMB: 4000}, Cost: 2},
 		{Name: "q", Size: scale.Resources{Cpus: 8, MemoryMB: 1000}, Cost: 4},
 	}
-	got := lowerBound([]Job{{Runtime: time.Hour, Cpus: 1, MemoryMB: 1000}}, offers, 0)
+	got := lowerBound([]Job{{Runtime: time.Hour, Cpus: 1, MemoryMB: 1000}, {Cpus: 1}}, offers, 0)
 	if !near(got.CoreWork, 0.5) || !near(got.MemoryWork, 0.5) || got.Work < 0.93 || got.Work > 0.9375 || got.Mix < 0.85 || got.Mix > 0.9 {
 		t.Errorf("got %+v, want work in [0.93, 0.9375] near mix 0.875, 0.5 for cores or memory alone", got)
+	}
+}
+
+// A job that leaves its VM too little room for any job of the trace has
+// it to itself: a 3-cpu job on a 4-cpu flavor where the smallest job asks
+// 2 cpus is charged the whole VM, not 3/4 of it; once a 1-cpu job is in
+// the trace, its share again.
+func TestLowerBoundAlone(t *testing.T) {
+	l := []boundOffer{boundOffers[1]}
+	got := lowerBound([]Job{{Runtime: time.Hour, Cpus: 3}, {Cpus: 2}}, l, 0)
+	if !near(got.Work, 3) || !near(got.MemoryWork, 3) {
+		t.Errorf("3 cpus among 2-cpu jobs: %+v, want the whole of l (3)", got)
+	}
+	got = lowerBound([]Job{{Runtime: time.Hour, Cpus: 3}, {Cpus: 1}}, l, 0)
+	if !near(got.Work, 2.25) {
+		t.Errorf("3 cpus beside a 1-cpu job: work %.3f, want 3/4 of l (2.25)", got.Work)
+	}
+	// memory: 5000 MB on l (7168) leaves 2168, under the 3000 the other
+	// shape needs, which is itself too large to go beside a second copy
+	got = lowerBound([]Job{{Runtime: time.Hour, Cpus: 1, MemoryMB: 5000}, {Cpus: 1, MemoryMB: 3000}}, l, 0)
+	if !near(got.Work, 3) {
+		t.Errorf("5000 MB among 3000-MB jobs: work %.3f, want 3", got.Work)
+	}
+}
+
+func TestMinimalShapes(t *testing.T) {
+	got := minimalShapes([]Shape{{1, 3000, 0}, {1, 5000, 0}, {2, 1000, 0}, {2, 4000, 0}, {4, 0, 0}, {8, 0, 0}})
+	if d := cmp.Diff([]Shape{{1, 3000, 0}, {2, 1000, 0}, {4, 0, 0}}, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
 	}
 }
 
