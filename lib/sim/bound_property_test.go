@@ -96,7 +96,8 @@ func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 }
 
 // randomTrace draws a trace of one kind: narrow (1-2 cpus), wide (1 to 8
-// cpus, up to 12 GB), bursty (all at a few instants), short (1-cpu jobs of
+// cpus, up to 12 GB), chunky (3 to 7 cpus: on 4- and 8-cpu flavors many
+// leave no room for another, so the bound charges them whole VMs), bursty (all at a few instants), short (1-cpu jobs of
 // seconds to minutes in two bursts: a policy that lets them queue boots
 // far fewer VMs than one that starts them at once), long (hours each) or
 // memory-heavy (1 cpu, 2 to 14 GB).
@@ -109,6 +110,8 @@ func randomTrace(r *rand.Rand, kind string) []Job {
 		switch kind {
 		case "wide":
 			j.Cpus, j.MemoryMB = 1+r.IntN(8), r.IntN(12000)
+		case "chunky":
+			j.Cpus, j.MemoryMB = 3+r.IntN(5), r.IntN(4000)
 		case "bursty":
 			if i%(1+n/3) == 0 {
 				burst = time.Duration(r.IntN(10800)) * time.Second
@@ -160,7 +163,7 @@ func randomOptions(r *rand.Rand) Options {
 // knobs and boot times, no policy spends less than it: not ehos, not the
 // original's rule, not an oracle that knows every job in advance.
 func TestBoundHoldsForEveryPolicy(t *testing.T) {
-	kinds := []string{"narrow", "wide", "bursty", "short", "long", "memory"}
+	kinds := []string{"narrow", "wide", "chunky", "bursty", "short", "long", "memory"}
 	rounds := 12
 	if testing.Short() {
 		rounds = 2
