@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,9 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				k, err := sim.ParseKnob(s, cfg)
 				if err != nil {
 					return cmdline.Usagef(c, "ehos simulate: %v", err)
+				}
+				if slices.ContainsFunc(knobs, func(o sim.Knob) bool { return o.Name == k.Name }) {
+					return cmdline.Usagef(c, "ehos simulate: --sweep %s given twice: list all its values in one --sweep %s=V1,V2,...", k.Name, k.Name)
 				}
 				knobs = append(knobs, k)
 			}
