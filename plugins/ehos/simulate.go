@@ -163,10 +163,10 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			var cmp *sim.Comparison
 			var noCmp error
 			if base != nil {
-				cm, err := sim.Compare(res, base)
-				cmp, noCmp = &cm, err
-				if err != nil {
-					cmp = nil
+				if cm, err := sim.Compare(res, base); err != nil {
+					noCmp = err
+				} else {
+					cmp = &cm
 				}
 			}
 			w := c.App.Writer
