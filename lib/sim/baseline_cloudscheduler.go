@@ -203,7 +203,7 @@ func (cs *CloudScheduler) smallestFit(ctx context.Context, r baseRegion, need sc
 	found := false
 	for _, f := range fls {
 		o, ok := cs.offers[f.Name]
-		if !ok || !holds(o, Job{Cpus: need.Cpus, MemoryMB: need.MemoryMB}) {
+		if !ok || !holds(o, Shape{Cpus: need.Cpus, MemoryMB: need.MemoryMB}) {
 			continue
 		}
 		if !found || f.VCPUs < best.VCPUs || (f.VCPUs == best.VCPUs && f.RAMMB < best.RAMMB) {

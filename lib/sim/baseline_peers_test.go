@@ -90,6 +90,16 @@ func peerWorld(t *testing.T, jobs []Job) *World {
 	return w
 }
 
+// peerOffers is the demo config's usable offers on the default flavors.
+func peerOffers(t *testing.T) []boundOffer {
+	t.Helper()
+	o, err := usableOffers(DemoConfig(), DefaultFlavors(), DefaultQuota)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 func cycleAt(t *testing.T, w *World, p Policy, at time.Duration) {
 	t.Helper()
 	w.Advance(Epoch.Add(at))
@@ -108,7 +118,7 @@ func TestCloudSchedulerRule(t *testing.T) {
 		jobs = append(jobs, Job{Runtime: 10 * time.Minute, Cpus: 1, MemoryMB: 1000})
 	}
 	w := peerWorld(t, jobs)
-	cs := newCloudScheduler(w, DemoConfig(), w.offers(DemoConfig()))
+	cs := newCloudScheduler(w, DemoConfig(), peerOffers(t))
 	cycleAt(t, w, cs, 0)
 	live, _ := w.Live()
 	if live != 5 || len(w.Clouds[0].Servers()) != 5 || w.Clouds[0].Servers()[0].VM.Flavor != "m1.small" {
@@ -152,7 +162,7 @@ func TestCloudSchedulerRule(t *testing.T) {
 // and whole drones are released, down to the floor's one.
 func TestCOBalDRule(t *testing.T) {
 	w := peerWorld(t, []Job{{Submit: 10 * time.Hour, Runtime: time.Minute, Cpus: 1, MemoryMB: 1000}})
-	o := w.offers(DemoConfig())
+	o := peerOffers(t)
 	var large boundOffer
 	for _, x := range o {
 		if x.Name == "m1.large" {

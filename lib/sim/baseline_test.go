@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -43,24 +42,5 @@ func TestBaselineRule(t *testing.T) {
 	}
 	if live, _ := w.Live(); live != 0 {
 		t.Errorf("%d VMs left with nothing to do, want 0 (min 0, spare 0)", live)
-	}
-}
-
-// The comparison line says which way the wait went, and by how much.
-func TestComparisonWords(t *testing.T) {
-	for _, tc := range []struct {
-		ehos, base float64
-		want       string
-	}{
-		{147, 401, "mean wait 2m27s against 6m41s (2.73× lower)"},
-		{71, 13, "mean wait 1m11s against 13s (5.46× higher)"},
-		{0, 13, "mean wait 0s against 13s (none against some)"},
-		{0, 0, "mean wait 0s against 0s (the same)"},
-		{10, 0, "mean wait 10s against 0s (some against none)"},
-	} {
-		got := Compare(&Result{MeanWait: tc.ehos, CoreHours: 1, VMHours: 1}, &Result{MeanWait: tc.base, CoreHours: 2, VMHours: 4}).String()
-		if !strings.Contains(got, tc.want) || !strings.Contains(got, "core-hours 0.50× the baseline's; VM-hours 0.25×") {
-			t.Errorf("%v vs %v: %q, want %q", tc.ehos, tc.base, got, tc.want)
-		}
 	}
 }

@@ -39,8 +39,7 @@ func BenchmarkSimTrace(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(res.Ratio, "vmh/bound")
-				b.ReportMetric(res.CoreRatio, "coreh/bound")
+				b.ReportMetric(res.Ratio, "cost/bound")
 				b.ReportMetric(res.MeanWait, "wait-s")
 				b.ReportMetric(res.P95Wait, "p95-wait-s")
 				b.ReportMetric(float64(res.PeakVMs), "peak-vms")

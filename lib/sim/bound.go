@@ -1,197 +1,228 @@
 package sim
 
 import (
-	"math"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-// boundOffer is one configured flavor as the lower bound sees it.
+// FlavorCost is what one hour of a flavor costs in the simulator's unit,
+// flavor cost-hours: the cost ehos.yaml gives it (clouds[].flavor_overrides),
+// else its vCPUs, so that by default cost is counted in core-hours.
+func FlavorCost(f cloud.Flavor, extra cloud.FlavorExtra) float64 {
+	if extra.Cost > 0 {
+		return extra.Cost
+	}
+	return float64(f.VCPUs)
+}
+
+// boundOffer is one configured flavor of one cloud as the lower bound sees
+// it.
 type boundOffer struct {
 	Name  string
 	Size  scale.Resources // what a worker offers jobs (provision.WorkerSize)
 	VCPUs int
-	Cost  float64
+	Cost  float64 // FlavorCost
 }
 
-// Bound is the least a trace can cost on the configured flavors, in two
-// units.
+// Bound is the least any policy can spend on a trace, in flavor
+// cost-hours, given the configured flavors and the shortest boot the cloud
+// model can draw. It holds for every policy, whether or not it lets jobs
+// wait, and even for one that knows the future (docs/simulate.md, "Why the
+// bound is a bound").
 //
-// VM-hours. A job of c cpus running r hours on a flavor whose worker has C
-// cpus takes at least r·c/C VM-hours of that flavor however well jobs are
-// packed; the least is on the largest flavor that holds the job. So VMWork =
-// Σ r·c/C_largest is the fewest VM-hours any policy could spend on running
-// the jobs, even one that packs perfectly and never leaves a VM idle. Memory
-// only decides which flavors hold a job: counting cpus alone can only make
-// the bound lower. VMs come whole: a VM of any flavor holds jobs whose
-// shares c/C_largest add up to at most 1 (its own cpus are at most each
-// job's C_largest), so while jobs of total share L run, at least ⌈L⌉ VMs
-// are up. VMRound = ∫ (⌈L⌉ − L) dt is that rounding, with every job running
-// from its submit time (no wait). Every VM also boots before it runs
-// anything: VMBoot charges the whole-VM profile ⌈L⌉ as CoreBoot charges the
-// core profile (below): per level k, one boot, and across each lull the idle
-// time or a new boot, whichever is shorter. VMs is the peak of ⌈L⌉, and
-// VMHours = VMWork + VMRound + VMBoot.
+// Work. A VM of flavor f costs Cost_f an hour, and the jobs running on it
+// at any instant use at most its Cpus_f cores and MemoryMB_f memory. So for
+// any mix λ in [0, 1], Cost_f ≥ Σ over those jobs of
+// Cost_f·(λ·cpus/Cpus_f + (1−λ)·mem/MemoryMB_f), and each job's term is at
+// least its price on the cheapest flavor that holds it. Over time, the
+// running of the jobs alone costs at least
 //
-// VM-hours reward large flavors (a 4-cpu VM counts as much as a 1-cpu one),
-// while ehos picks the cheapest fit, so the fair measure of ehos is in
-// core-hours (VM-hours × the flavor's vcpus, proportional to cost when cost
-// is per core, as with the default vcpus + ram_gb/4 on flavors with 2 GB per
-// vcpu). CoreWork = Σ r·c holds for any flavor choice. CoreBoot is what a
-// zero-wait schedule must add for boots: for each core level k (needed while
-// at least k cores' worth of jobs run), one boot, and across each lull either
-// the idle time or a new boot, whichever is shorter (see levelBoots). It
-// ignores that cores come in whole VMs, so it stays a lower bound.
+//	W(λ) = Σ_j runtime_j · min over f holding j of Cost_f·(λ·cpus_j/Cpus_f + (1−λ)·mem_j/MemoryMB_f)
 //
-// Both boot terms are for a schedule in which no job waits; a policy that
-// lets jobs wait may need fewer VMs, so "lower bound" is strictly true only
-// for zero-wait policies. A ratio near 1 means close to perfect packing with
-// no idle VM and no needless boot.
+// for every λ; Work is the largest W(λ) (CoreWork is W(1), cores alone;
+// MemoryWork is W(0), memory alone). Where a job leaves its VM too little
+// room for any job of the trace beside it, it has the VM to itself while it
+// runs, and is charged Cost_f whole on that flavor instead of its share.
+//
+// Boot. A VM runs nothing between its create call and its startd joining,
+// which takes at least the shortest boot plus the join delay. Some VM must
+// hold the job whose cheapest holder is dearest, so at least one boot at
+// that price is paid on top of the work.
+//
+// Jobs no flavor holds (Unservable, listed by shape in Shapes) never run
+// under any policy and cost nothing: the bound leaves them out.
 type Bound struct {
-	VMWork     float64 `json:"vm_work_hours"`
-	VMRound    float64 `json:"vm_round_hours"`
-	VMBoot     float64 `json:"vm_boot_hours"`
-	VMHours    float64 `json:"vm_hours"`
-	VMs        int     `json:"vms"`
-	CoreWork   float64 `json:"core_work_hours"`
-	CoreBoot   float64 `json:"core_boot_hours"`
-	CoreHours  float64 `json:"core_hours"`
-	PeakCores  int     `json:"peak_cores"`
-	Unservable int     `json:"unservable"` // jobs no configured flavor holds
+	Work       float64 `json:"work_cost_hours"`
+	CoreWork   float64 `json:"core_work_cost_hours"`
+	MemoryWork float64 `json:"memory_work_cost_hours"`
+	Mix        float64 `json:"mix"` // the λ of Work
+	Boot       float64 `json:"boot_cost_hours"`
+	Cost       float64 `json:"cost_hours"` // Work + Boot
+	// BootSeconds is the shortest create → joined time the bound charges.
+	BootSeconds float64 `json:"boot_s"`
+	Unservable  int     `json:"unservable"` // jobs no configured flavor holds
+	Shapes      []Shape `json:"unservable_shapes,omitempty"`
 }
 
-type loadEv struct {
-	t     time.Duration
-	share float64
+// Shape is a job shape and how many jobs of the trace have it.
+type Shape struct {
+	Cpus     int `json:"cpus"`
+	MemoryMB int `json:"memory_mb"`
+	Jobs     int `json:"jobs"`
 }
 
-// sortLoad puts load events in time order, ends before starts at equal
-// times, so a slot freed can be reused at once.
-func sortLoad(es []loadEv) {
-	sort.Slice(es, func(a, b int) bool {
-		if es[a].t != es[b].t {
-			return es[a].t < es[b].t
+func (s Shape) String() string {
+	return fmt.Sprintf("%d× %d cpus %d MB", s.Jobs, s.Cpus, s.MemoryMB)
+}
+
+// ShapesText lists shapes for people, at most n of them.
+func ShapesText(shapes []Shape, n int) string {
+	var parts []string
+	for i, s := range shapes {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("and %d more shapes", len(shapes)-n))
+			break
 		}
-		return es[a].share < es[b].share
-	})
-}
-
-// peak is the highest sum of shares at any instant (sortLoad's order).
-func peak(es []loadEv) float64 {
-	sortLoad(es)
-	load, top := 0.0, 0.0
-	for _, e := range es {
-		load += e.share
-		top = math.Max(top, load)
+		parts = append(parts, s.String())
 	}
-	return top
+	return strings.Join(parts, ", ")
 }
 
-// levelBoots is the least boot and idle time that keeping up with an
-// integral load profile (events of whole cores) costs on top of the load
-// itself. Each core level k is needed while the load is at least k: a union
-// of intervals. Providing it costs one boot, and across each gap between
-// two intervals either the idle gap (keep the core) or a new boot (release
-// it and boot again), whichever is less. This is the offline optimum of
-// that rent-or-buy choice, level by level.
-func levelBoots(es []loadEv, boot time.Duration) time.Duration {
-	sortLoad(es)
-	type span struct{ lastEnd time.Duration }
-	var levels []span // per level: when it was last released; -1 while held
-	var total time.Duration
-	load := 0
-	for _, e := range es {
-		n := int(math.Round(e.share))
-		if n > 0 {
-			for k := load; k < load+n; k++ {
-				if k >= len(levels) {
-					levels = append(levels, span{})
-					total += boot
-					continue
-				}
-				total += min(e.t-levels[k].lastEnd, boot)
-			}
-			load += n
-		} else {
-			for k := load + n; k < load; k++ {
-				levels[k].lastEnd = e.t
-			}
-			load += n
-		}
-	}
-	return total
-}
+// mixSteps is how finely Work searches λ. Every λ gives a valid bound, so
+// the grid only decides how close to the best one Work gets.
+const mixSteps = 100
 
-// lowerBound computes the Bound of jobs on offers with one boot of the given
-// length per VM.
+// lowerBound computes the Bound of jobs on offers, boot being the shortest
+// create → joined time.
 func lowerBound(jobs []Job, offers []boundOffer, boot time.Duration) Bound {
-	var b Bound
-	var shares, cores []loadEv
+	b := Bound{BootSeconds: boot.Seconds()}
+	// Jobs of one shape share their price: sum their hours per shape.
+	hours := map[Shape]float64{}
+	unservable := map[Shape]int{}
 	for _, j := range jobs {
-		o := largestFit(j, offers)
-		if o == nil {
+		s := jobShape(j)
+		if !anyHolds(offers, s) {
 			b.Unservable++
+			unservable[s]++
 			continue
 		}
-		c := float64(max(j.Cpus, 1))
-		share := c / float64(o.Size.Cpus)
-		h := j.Runtime.Hours()
-		b.VMWork += h * share
-		b.CoreWork += h * c
-		shares = append(shares, loadEv{j.Submit, share}, loadEv{j.Submit + j.Runtime, -share})
-		cores = append(cores, loadEv{j.Submit, c}, loadEv{j.Submit + j.Runtime, -c})
+		hours[s] += j.Runtime.Hours()
 	}
-	whole, vmh, vms := wholeVMs(shares)
-	b.VMs = vms
-	b.VMRound = max(vmh-b.VMWork, 0)
-	b.VMBoot = levelBoots(whole, boot).Hours()
-	b.PeakCores = int(math.Round(peak(cores)))
-	b.CoreBoot = levelBoots(cores, boot).Hours()
-	b.VMHours = b.VMWork + b.VMRound + b.VMBoot
-	b.CoreHours = b.CoreWork + b.CoreBoot
+	b.Shapes = shapeList(unservable)
+	shapes := make([]Shape, 0, len(hours))
+	for s := range hours {
+		shapes = append(shapes, s)
+	}
+	// A fixed order: float sums must repeat exactly.
+	sort.Slice(shapes, func(i, k int) bool {
+		if shapes[i].Cpus != shapes[k].Cpus {
+			return shapes[i].Cpus < shapes[k].Cpus
+		}
+		return shapes[i].MemoryMB < shapes[k].MemoryMB
+	})
+	small := minimalShapes(shapes)
+	for i := 0; i <= mixSteps; i++ {
+		mix := float64(i) / mixSteps
+		w := 0.0
+		for _, s := range shapes {
+			w += hours[s] * cheapestPrice(offers, s, mix, small)
+		}
+		switch i {
+		case 0:
+			b.MemoryWork = w
+		case mixSteps:
+			b.CoreWork = w
+		}
+		if w > b.Work {
+			b.Work, b.Mix = w, mix
+		}
+	}
+	dearest := 0.0
+	for _, s := range shapes {
+		dearest = max(dearest, cheapestHolder(offers, s))
+	}
+	b.Boot = dearest * boot.Hours()
+	b.Cost = b.Work + b.Boot
 	return b
 }
 
-// wholeVMs turns a profile of shares into the profile of whole VMs it needs,
-// ⌈load⌉ (events of ±whole VMs), and returns it with its integral in hours
-// and its peak.
-func wholeVMs(es []loadEv) (out []loadEv, hours float64, top int) {
-	sortLoad(es)
-	load, n := 0.0, 0
-	var last time.Duration
-	for _, e := range es {
-		hours += float64(n) * (e.t - last).Hours()
-		last = e.t
-		load += e.share
-		if m := int(math.Ceil(load - 1e-9)); m != n {
-			out = append(out, loadEv{e.t, float64(m - n)})
-			n = m
-			top = max(top, n)
-		}
+// price is what a job of shape s running for an hour on a VM of o is
+// charged at mix: its share of o's cores (weight mix) and of its memory, or
+// the whole VM when no job of the trace fits beside it (small: the
+// trace's minimal shapes).
+func price(o boundOffer, s Shape, mix float64, small []Shape) float64 {
+	if alone(o, s, small) {
+		return o.Cost
 	}
-	return out, hours, top
+	share := mix * float64(s.Cpus) / float64(o.Size.Cpus)
+	if o.Size.MemoryMB > 0 {
+		share += (1 - mix) * float64(s.MemoryMB) / float64(o.Size.MemoryMB)
+	}
+	return o.Cost * share
 }
 
-func holds(o boundOffer, j Job) bool {
-	return o.Size.Cpus >= max(j.Cpus, 1) && o.Size.MemoryMB >= j.MemoryMB
-}
-
-// largestFit is the flavor with the most cpus (then the cheapest) that
-// holds j.
-func largestFit(j Job, offers []boundOffer) *boundOffer {
-	var best *boundOffer
-	for i := range offers {
-		o := &offers[i]
-		if !holds(*o, j) {
-			continue
-		}
-		if best == nil || o.Size.Cpus > best.Size.Cpus || (o.Size.Cpus == best.Size.Cpus && o.Cost < best.Cost) {
-			best = o
+func cheapestPrice(offers []boundOffer, s Shape, mix float64, small []Shape) float64 {
+	best := -1.0
+	for _, o := range offers {
+		if holds(o, s) {
+			if p := price(o, s, mix, small); best < 0 || p < best {
+				best = p
+			}
 		}
 	}
 	return best
+}
+
+// alone says whether a job of shape s on a VM of o leaves room for no job
+// of the trace beside it: no shape in small fits in what is left.
+func alone(o boundOffer, s Shape, small []Shape) bool {
+	for _, k := range small {
+		if k.Cpus <= o.Size.Cpus-s.Cpus && k.MemoryMB <= o.Size.MemoryMB-s.MemoryMB {
+			return false
+		}
+	}
+	return true
+}
+
+// minimalShapes are the shapes no other shape is at most as large as in
+// both cpus and memory (shapes sorted by cpus, then memory): a job fits
+// beside another only if one of them does.
+func minimalShapes(shapes []Shape) []Shape {
+	var out []Shape
+	for _, s := range shapes {
+		if len(out) == 0 || s.MemoryMB < out[len(out)-1].MemoryMB {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func cheapestHolder(offers []boundOffer, s Shape) float64 {
+	best := -1.0
+	for _, o := range offers {
+		if holds(o, s) && (best < 0 || o.Cost < best) {
+			best = o.Cost
+		}
+	}
+	return best
+}
+
+func holds(o boundOffer, s Shape) bool {
+	return o.Size.Cpus >= s.Cpus && o.Size.MemoryMB >= s.MemoryMB
+}
+
+func anyHolds(offers []boundOffer, s Shape) bool {
+	for _, o := range offers {
+		if holds(o, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // baselineFlavor is the smallest (by vcpus, then cost) configured flavor
@@ -202,7 +233,7 @@ func baselineFlavor(jobs []Job, offers []boundOffer) string {
 	for _, o := range offers {
 		ok := true
 		for _, j := range jobs {
-			if !holds(o, j) {
+			if !holds(o, jobShape(j)) {
 				ok = false
 				break
 			}

@@ -124,10 +124,10 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 			return nil, fmt.Errorf("%s:%d: JobCurrentStartDate %q: a completed job must have one", name, ln, row[hStart].raw)
 		case start < qdate || done < start:
 			return nil, fmt.Errorf("%s:%d: QDate %.0f, JobCurrentStartDate %.0f and CompletionDate %.0f are out of order", name, ln, qdate, start, done)
-		case !row[hCpus].ok || cpus < 1 || cpus != math.Trunc(cpus):
-			return nil, fmt.Errorf("%s:%d: RequestCpus %q: want a whole number, 1 or more", name, ln, row[hCpus].raw)
-		case !row[hMemory].ok || mem < 0:
-			return nil, fmt.Errorf("%s:%d: RequestMemory %q: want megabytes, 0 or more", name, ln, row[hMemory].raw)
+		case !row[hCpus].ok || cpus < 1 || cpus > maxCpus || cpus != math.Trunc(cpus):
+			return nil, fmt.Errorf("%s:%d: RequestCpus %q: want a whole number from 1 to %d", name, ln, row[hCpus].raw, maxCpus)
+		case !row[hMemory].ok || mem < 0 || mem > maxMemoryMB:
+			return nil, fmt.Errorf("%s:%d: RequestMemory %q: want megabytes from 0 to %d", name, ln, row[hMemory].raw, maxMemoryMB)
 		}
 		if done-start > tenYears {
 			return nil, fmt.Errorf("%s:%d: run time %.0f s is more than ten years", name, ln, done-start)
@@ -139,10 +139,10 @@ func ParseHistory(name string, r io.Reader) (*Trace, error) {
 		return nil, fmt.Errorf("%s:%d: %w", name, ln+1, err)
 	}
 	if cols == nil {
-		return nil, fmt.Errorf("%s: empty: write the trace with `%s`", name, HistoryCommand)
+		return nil, fmt.Errorf("%s:%d: end of file and no header: write the trace with `%s`", name, max(ln, 1), HistoryCommand)
 	}
 	if len(t.Jobs) == 0 {
-		return nil, fmt.Errorf("%s: no completed job to replay (%d skipped)", name, t.Skipped)
+		return nil, fmt.Errorf("%s:%d: end of file and no completed job to replay (%d skipped)", name, max(ln, 1), t.Skipped)
 	}
 	first := qdates[0]
 	for _, q := range qdates {

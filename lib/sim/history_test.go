@@ -43,7 +43,7 @@ func TestParseHistory(t *testing.T) {
 func TestParseHistoryBadRows(t *testing.T) {
 	const h = "QDate JobCurrentStartDate CompletionDate RequestCpus RequestMemory JobUniverse\n"
 	wantParseErrors(t, ParseHistory, "h", []badRow{
-		{"", "h: empty: write the trace with `condor_history -af:h QDate"},
+		{"", "h:1: end of file and no header: write the trace with `condor_history -af:h QDate"},
 		{"QDate CompletionDate RequestCpus\n", "h:1: header \"QDate CompletionDate RequestCpus\" lacks JobCurrentStartDate, RequestMemory, JobUniverse: write the trace with `condor_history -af:h"},
 		{h + "1 2 3 1 100\n", "h:2: 5 values under 6 columns"},
 		{h + "1000 1001 x 1 100 5\n", "h:2: CompletionDate \"x\" is not a number"},
@@ -53,8 +53,10 @@ func TestParseHistoryBadRows(t *testing.T) {
 		{h + "1000 1001 1002 1.5 100 5\n", "h:2: RequestCpus \"1.5\": want a whole number"},
 		{h + "1000 1001 1002 0 100 5\n", "h:2: RequestCpus \"0\""},
 		{h + "1000 1001 1002 1 -2 5\n", "h:2: RequestMemory \"-2\": want megabytes"},
+		{h + "1000 1001 1002 1e300 1 5\n", "h:2: RequestCpus \"1e300\": want a whole number from 1 to 1048576"},
+		{h + "1000 1001 1002 1 1e300 5\n", "h:2: RequestMemory \"1e300\": want megabytes from 0 to"},
 		{h + "1000 1001 1002 1 undefined 5\n", "h:2: RequestMemory \"undefined\""},
-		{h + "1000 1001 undefined 1 100 5\n1000 1001 1002 1 100 7\n", "h: no completed job to replay (2 skipped)"},
+		{h + "1000 1001 undefined 1 100 5\n1000 1001 1002 1 100 7\n", "h:3: end of file and no completed job to replay (2 skipped)"},
 		{h + "1000 1001 1002 1 100 5\n999999999999 999999999999 999999999999 1 100 5\n", "h:3: QDate 999999999999 is more than ten years after the first"},
 	})
 }

@@ -3,12 +3,8 @@ package sim
 import (
 	"context"
 	"errors"
-	"math"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/scale"
@@ -212,69 +208,6 @@ func TestPoolDemandDrainAndKill(t *testing.T) {
 	}
 	if w.Pool.NumWorkers() != 0 {
 		t.Error("startd outlived its VM")
-	}
-}
-
-func TestLowerBound(t *testing.T) {
-	offers := []boundOffer{
-		{Name: "s", Size: scale.Resources{Cpus: 1, MemoryMB: 1792}, VCPUs: 1, Cost: 1.5},
-		{Name: "l", Size: scale.Resources{Cpus: 4, MemoryMB: 7168}, VCPUs: 4, Cost: 6},
-	}
-	jobs := []Job{
-		{Submit: 0, Runtime: time.Hour, Cpus: 1, MemoryMB: 100},
-		{Submit: 0, Runtime: time.Hour, Cpus: 2, MemoryMB: 100},
-		{Submit: time.Hour, Runtime: 2 * time.Hour, Cpus: 4, MemoryMB: 100},
-		{Submit: 0, Runtime: time.Hour, Cpus: 8, MemoryMB: 100}, // no flavor
-	}
-	b := lowerBound(jobs, offers, 6*time.Minute)
-	// One VM throughout: 0.75 of it for the first hour (0.25 rounding),
-	// then the 4-cpu job; booted once, no lull.
-	want := Bound{VMWork: 0.25 + 0.5 + 2, VMRound: 0.25, VMs: 1, VMBoot: 0.1, CoreWork: 1 + 2 + 8, PeakCores: 4, CoreBoot: 0.4, Unservable: 1}
-	want.VMHours, want.CoreHours = want.VMWork+want.VMRound+want.VMBoot, want.CoreWork+want.CoreBoot
-	if d := cmp.Diff(want, b, cmpFloat); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
-	}
-
-	// Two 1-cpu jobs an hour apart: a whole VM each time, booted twice
-	// (an hour idle costs more than a 6-minute boot); three at once on a
-	// 4-cpu flavor and a fourth 3 minutes after they end: one VM kept
-	// across the 3 minutes.
-	b = lowerBound([]Job{
-		{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 2 * time.Hour, Runtime: time.Hour, Cpus: 1},
-	}, offers, 6*time.Minute)
-	if want := 0.5 + 1.5 + 0.2; math.Abs(b.VMHours-want) > 1e-9 || b.VMs != 1 || math.Abs(b.VMBoot-0.2) > 1e-9 {
-		t.Errorf("lull: %+v, want %.2f VM-hours with 2 boots", b, want)
-	}
-	b = lowerBound([]Job{
-		{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 0, Runtime: time.Hour, Cpus: 1},
-		{Submit: time.Hour + 3*time.Minute, Runtime: time.Hour, Cpus: 1},
-	}, offers, 6*time.Minute)
-	if want := 1 + 1 + 0.05 + 0.1; math.Abs(b.VMHours-want) > 1e-9 {
-		t.Errorf("short lull: %+v, want %.2f VM-hours", b, want)
-	}
-}
-
-var cmpFloat = cmpopts.EquateApprox(0, 1e-9)
-
-// TestLevelBoots: across a lull a core is kept idle or booted again,
-// whichever is cheaper.
-func TestLevelBoots(t *testing.T) {
-	boot := 6 * time.Minute
-	for _, tc := range []struct {
-		jobs []Job
-		want time.Duration
-	}{
-		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: 2 * time.Hour, Runtime: time.Hour, Cpus: 1}}, 2 * boot},
-		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 1}, {Submit: time.Hour + 3*time.Minute, Runtime: time.Hour, Cpus: 1}}, boot + 3*time.Minute},
-		{[]Job{{Submit: 0, Runtime: time.Hour, Cpus: 2}, {Submit: time.Hour, Runtime: time.Hour, Cpus: 3}}, 3 * boot},
-	} {
-		var es []loadEv
-		for _, j := range tc.jobs {
-			es = append(es, loadEv{j.Submit, float64(j.Cpus)}, loadEv{j.Submit + j.Runtime, -float64(j.Cpus)})
-		}
-		if got := levelBoots(es, boot); got != tc.want {
-			t.Errorf("%+v: %s, want %s", tc.jobs, got, tc.want)
-		}
 	}
 }
 

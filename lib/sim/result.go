@@ -7,26 +7,37 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ehos-project/ehos/lib/cloud"
 )
 
 // Result is what one run cost and how long its jobs waited. Times are in
-// seconds, costs in VM-hours.
+// seconds, cost in flavor cost-hours (FlavorCost).
 type Result struct {
-	Trace  string `json:"trace"`
-	Policy string `json:"policy"`
-	Flavor string `json:"flavor,omitempty"` // the baseline's one flavor
+	// Settled comes first: a run that did not settle (jobs left or VMs
+	// up at the time limit) has partial figures, and no ratio.
+	Settled bool `json:"settled"` // every job done and the pool back to min
+	// Outcome says the same for people, with what was left.
+	Outcome string `json:"outcome"`
+	Trace   string `json:"trace"`
+	Config  string `json:"config,omitempty"` // the ehos.yaml used (set by the caller)
+	Policy  string `json:"policy"`
+	Flavor  string `json:"flavor,omitempty"` // the baseline's one flavor
 
 	Jobs       int `json:"jobs"`
 	Finished   int `json:"finished"`
 	Skipped    int `json:"skipped,omitempty"` // trace records that never ran on a worker
-	Unservable int `json:"unservable"`        // no configured flavor holds them
+	Unservable int `json:"unservable"`        // no configured flavor holds them (shapes in Bound.Shapes)
 	Killed     int `json:"killed"`            // jobs whose VM was deleted under them: must be 0
 
+	// Cost is every VM's life (create → delete) times its flavor's cost
+	// an hour.
+	Cost  float64 `json:"cost_hours"`
+	Bound Bound   `json:"lower_bound"`
+	// Ratio is Cost / Bound.Cost, only for a settled run.
+	Ratio     float64 `json:"ratio,omitempty"`
 	VMHours   float64 `json:"vm_hours"`
 	CoreHours float64 `json:"core_hours"` // VM-hours × the flavor's vcpus
-	Bound     Bound   `json:"lower_bound"`
-	Ratio     float64 `json:"ratio"`      // VMHours / Bound.VMHours
-	CoreRatio float64 `json:"core_ratio"` // CoreHours / Bound.CoreHours
 
 	MeanWait float64 `json:"mean_wait_s"`
 	P95Wait  float64 `json:"p95_wait_s"`
@@ -51,8 +62,8 @@ type Result struct {
 	Rescheduled         int     `json:"negotiations_asked_for"` // by submits or by the provisioner, before the periodic one
 	FollowUps           int     `json:"follow_up_cycles"`       // provisioner cycles seconds after one that drained idle workers
 	ReusedClaims        int     `json:"jobs_on_reused_claims"`
-	End                 float64 `json:"end_s"`   // simulated time at the end of the run
-	Settled             bool    `json:"settled"` // every job done and the pool back to min
+	End                 float64 `json:"end_s"` // simulated time at the end of the run
+	LeftUp              int     `json:"vms_up_at_end"`
 	CycleErrors         int     `json:"cycle_errors,omitempty"`
 	// APICalls is cloud API calls per provisioner cycle (follow-up cycles
 	// included), per cloud/region.
@@ -89,6 +100,10 @@ func (r *Result) finish(w *World) {
 	r.Spent.Idle = w.Pool.idleCPUs / 3600
 	r.Spent.Partial = w.Pool.partialCPUs / 3600
 	lastGone := time.Time{}
+	extra := map[string]map[string]cloud.FlavorExtra{}
+	for _, s := range w.Specs {
+		extra[s.Config.Name] = s.Config.FlavorOverrides
+	}
 	for _, c := range w.Clouds {
 		servers := c.Servers()
 		// creation order varies with the regions' goroutines; sums must not
@@ -97,6 +112,7 @@ func (r *Result) finish(w *World) {
 			gone := s.Deleted
 			if gone.IsZero() {
 				gone = end
+				r.LeftUp++
 			} else {
 				r.Deletes++
 				if gone.After(lastGone) {
@@ -106,6 +122,7 @@ func (r *Result) finish(w *World) {
 			h := gone.Sub(s.VM.Created).Hours()
 			r.VMHours += h
 			r.CoreHours += h * float64(s.Flavor.VCPUs)
+			r.Cost += h * FlavorCost(s.Flavor, extra[c.name][s.Flavor.Name])
 			cpus := float64(s.Flavor.VCPUs)
 			if j, ok := joinedAt[s.VM.ID]; ok {
 				r.Spent.Boot += j.Sub(s.VM.Created).Hours() * cpus
@@ -161,11 +178,14 @@ func (r *Result) finish(w *World) {
 		r.MaxWait = waits[len(waits)-1]
 	}
 	r.WaitTarget = r.Boot + 2*r.Cycle
-	if r.Bound.VMHours > 0 {
-		r.Ratio = r.VMHours / r.Bound.VMHours
-	}
-	if r.Bound.CoreHours > 0 {
-		r.CoreRatio = r.CoreHours / r.Bound.CoreHours
+	if r.Settled {
+		r.Outcome = "settled"
+		if r.Bound.Cost > 0 {
+			r.Ratio = r.Cost / r.Bound.Cost
+		}
+	} else {
+		r.Outcome = fmt.Sprintf("NOT SETTLED: at the time limit (%s) %d of %d jobs had not finished and %d VMs were up; the figures are partial: no ratio, no verdict",
+			secsDur(r.End), r.Jobs-r.Unservable-r.Finished, r.Jobs-r.Unservable, r.LeftUp)
 	}
 }
 
@@ -173,36 +193,49 @@ func secsDur(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
 }
 
-// WriteText writes the result for people.
+// WriteText writes the result for people. A run that did not settle says
+// so on its first line and shows no ratio.
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
+	if !r.Settled {
+		fmt.Fprintf(&b, "%s\n", r.Outcome)
+	}
 	pol := r.Policy
 	if r.Flavor != "" {
 		pol += " (one flavor: " + r.Flavor + ")"
 	}
 	fmt.Fprintf(&b, "trace       %s\n", r.Trace)
+	if r.Config != "" {
+		fmt.Fprintf(&b, "config      %s\n", r.Config)
+	}
 	fmt.Fprintf(&b, "policy      %s\n", pol)
 	fmt.Fprintf(&b, "jobs        %d: %d finished, %d no flavor holds, %d killed by scale-down", r.Jobs, r.Finished, r.Unservable, r.Killed)
 	if r.Skipped > 0 {
 		fmt.Fprintf(&b, " (%d records that never ran on a worker skipped)", r.Skipped)
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "VM-hours    %.2f; lower bound %.2f (work %.2f on the largest fitting flavors + %.2f for whole VMs + boots and lulls %.2f, peak %d VMs); ratio %.3f\n",
-		r.VMHours, r.Bound.VMHours, r.Bound.VMWork, r.Bound.VMRound, r.Bound.VMBoot, r.Bound.VMs, r.Ratio)
-	fmt.Fprintf(&b, "core-hours  %.1f; lower bound %.1f (work %.1f + boots and lulls %.1f, peak %d cores); ratio %.3f\n",
-		r.CoreHours, r.Bound.CoreHours, r.Bound.CoreWork, r.Bound.CoreBoot, r.Bound.PeakCores, r.CoreRatio)
+	if r.Unservable > 0 {
+		fmt.Fprintf(&b, "unservable  %s: no configured flavor holds them, so no policy runs them; the bound leaves them out\n", ShapesText(r.Bound.Shapes, 8))
+	}
+	bd := r.Bound
+	fmt.Fprintf(&b, "cost        %.1f flavor cost-hours", r.Cost)
+	if r.Settled {
+		fmt.Fprintf(&b, "; ratio %.3f to the lower bound", r.Ratio)
+	} else {
+		b.WriteString(" so far (not settled: no ratio)")
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "lower bound %.1f: jobs' own demand %.1f (cores alone %.1f, memory alone %.1f, mix %.2f) + one boot of %s %.2f\n",
+		bd.Cost, bd.Work, bd.CoreWork, bd.MemoryWork, bd.Mix, secsDur(bd.BootSeconds), bd.Boot)
 	sp := r.Spent
 	fmt.Fprintf(&b, "spent       core-hours on jobs %.1f, booting %.1f, idle workers %.1f, free cores of busy workers %.1f, drained → deleted %.1f\n",
 		sp.Jobs, sp.Boot, sp.Idle, sp.Partial, sp.Tail)
 	fmt.Fprintf(&b, "wait        mean %s, p95 %s, max %s (goal: mean ≤ boot %s + 2 cycles = %s)\n",
 		secsDur(r.MeanWait), secsDur(r.P95Wait), secsDur(r.MaxWait), secsDur(r.Boot), secsDur(r.WaitTarget))
-	fmt.Fprintf(&b, "VMs         peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n", r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)
-	fmt.Fprintf(&b, "time        %d cycles of %s (and %d follow-ups after drains), negotiation every %s (%d asked for by submits or ehos), %d jobs started on a reused claim, ended at %s",
+	fmt.Fprintf(&b, "VMs         %.2f VM-hours, %.1f core-hours; peak %d, created %d, deleted %d, failed in the cloud %d, never ran a job %d\n",
+		r.VMHours, r.CoreHours, r.PeakVMs, r.Creates, r.Deletes, r.Failed, r.Unused)
+	fmt.Fprintf(&b, "time        %d cycles of %s (and %d follow-ups after drains), negotiation every %s (%d asked for by submits or ehos), %d jobs started on a reused claim, ended at %s\n",
 		r.Cycles, secsDur(r.Cycle), r.FollowUps, secsDur(r.NegotiationInterval), r.Rescheduled, r.ReusedClaims, secsDur(r.End))
-	if !r.Settled {
-		b.WriteString(" (NOT settled: jobs left or VMs still up at the time limit)")
-	}
-	b.WriteString("\n")
 	if len(r.APICalls) > 0 {
 		var keys []string
 		for k := range r.APICalls {
@@ -227,28 +260,54 @@ type Comparison struct {
 	// WaitFactor is the baseline's mean wait over ehos's: 2 means ehos's
 	// jobs wait half as long.
 	WaitFactor float64 `json:"wait_factor"`
-	// CoreHoursFactor and VMHoursFactor are ehos's cost over the
-	// baseline's: at most 1 means ehos spends no more.
-	CoreHoursFactor float64 `json:"core_hours_factor"`
-	VMHoursFactor   float64 `json:"vm_hours_factor"`
+	// CostFactor and VMHoursFactor are ehos's over the baseline's: at
+	// most 1 means ehos spends no more.
+	CostFactor    float64 `json:"cost_factor"`
+	VMHoursFactor float64 `json:"vm_hours_factor"`
 	// The mean waits compared, in seconds.
 	Wait         float64 `json:"mean_wait_s"`
 	BaselineWait float64 `json:"baseline_mean_wait_s"`
+	// Floor is boot + join + one negotiation interval: a baseline that
+	// waits no longer leaves no 2× to win.
+	Floor float64 `json:"floor_s"`
+	// Goal is what ehos must do against this baseline, Met whether it did.
+	Goal string `json:"goal"`
+	Met  bool   `json:"met"`
 }
 
-// Compare sets ehos's result against the baseline's.
-func Compare(ehos, base *Result) Comparison {
+// Compare sets ehos's result against the baseline's. Runs that did not
+// settle have partial figures: comparing them would claim what was not
+// shown, so Compare refuses and says which.
+func Compare(ehos, base *Result) (Comparison, error) {
+	var left []string
+	for _, r := range []*Result{ehos, base} {
+		if !r.Settled {
+			left = append(left, r.Policy)
+		}
+	}
+	if len(left) > 0 {
+		return Comparison{}, fmt.Errorf("no comparison: %s did not settle", strings.Join(left, " and "))
+	}
 	c := Comparison{Wait: ehos.MeanWait, BaselineWait: base.MeanWait}
 	if ehos.MeanWait > 0 {
 		c.WaitFactor = base.MeanWait / ehos.MeanWait
 	}
-	if base.CoreHours > 0 {
-		c.CoreHoursFactor = ehos.CoreHours / base.CoreHours
+	if base.Cost > 0 {
+		c.CostFactor = ehos.Cost / base.Cost
 	}
 	if base.VMHours > 0 {
 		c.VMHoursFactor = ehos.VMHours / base.VMHours
 	}
-	return c
+	c.Floor = ehos.Boot + ehos.NegotiationInterval
+	cheap := ehos.Cost <= base.Cost
+	if base.MeanWait > c.Floor {
+		c.Goal = fmt.Sprintf("mean wait at most half the baseline's (it waits more than boot + join + one negotiation interval, %s) at no more cost", secsDur(c.Floor))
+		c.Met = cheap && 2*ehos.MeanWait <= base.MeanWait
+	} else {
+		c.Goal = fmt.Sprintf("mean wait at most the baseline's (it waits no more than boot + join + one negotiation interval, %s: no 2× to win) at no more cost", secsDur(c.Floor))
+		c.Met = cheap && ehos.MeanWait <= base.MeanWait
+	}
+	return c, nil
 }
 
 func (c Comparison) String() string {
@@ -265,6 +324,10 @@ func (c Comparison) String() string {
 	default:
 		how = fmt.Sprintf("%.2f× higher", 1/c.WaitFactor)
 	}
-	return fmt.Sprintf("ehos vs baseline: mean wait %s against %s (%s); core-hours %.2f× the baseline's; VM-hours %.2f× the baseline's (goal: wait ≥ 2× lower at no more cost)",
-		secsDur(c.Wait), secsDur(c.BaselineWait), how, c.CoreHoursFactor, c.VMHoursFactor)
+	verdict := "not met"
+	if c.Met {
+		verdict = "met"
+	}
+	return fmt.Sprintf("ehos vs baseline: mean wait %s against %s (%s); cost %.2f× the baseline's; VM-hours %.2f× the baseline's\ngoal        %s: %s",
+		secsDur(c.Wait), secsDur(c.BaselineWait), how, c.CostFactor, c.VMHoursFactor, c.Goal, verdict)
 }

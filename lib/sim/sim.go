@@ -62,6 +62,9 @@ type Options struct {
 	// Samples keeps a time series (one point per cycle) in the Result.
 	Samples bool
 	Log     zerolog.Logger
+	// policy, when set, replaces ehos's provisioner (tests' oracle); its
+	// second result says whether the policy is at rest.
+	policy func(*World) (Policy, func() bool)
 }
 
 // HTCondor 23.9.6's behaviour, measured on the loopback pool with
@@ -267,13 +270,10 @@ func (p *Provisioner) quiet() bool { return !p.acted }
 // Run replays trace with opt and returns what it cost and how long jobs
 // waited.
 func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
+	if err := Check(trace, opt); err != nil {
+		return nil, err
+	}
 	cfg := opt.Config
-	if cfg == nil {
-		return nil, errors.New("sim: no configuration")
-	}
-	if cfg.Scaling.Cycle <= 0 {
-		return nil, fmt.Errorf("sim: scaling.cycle %s must be positive", cfg.Scaling.Cycle)
-	}
 	if opt.NegotiationInterval <= 0 {
 		opt.NegotiationInterval = 60 * time.Second
 	}
@@ -292,8 +292,11 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	}
 	w.Pool.FirstFit = opt.FirstFit
 	w.Pool.ClaimWorklife = max(opt.ClaimWorklife, 0)
-	offers := w.offers(cfg)
-	bound := lowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
+	offers, err := usableOffers(cfg, opt.Flavors, opt.Quota)
+	if err != nil {
+		return nil, err
+	}
+	bound := lowerBound(trace.Jobs, offers, minBoot(opt.Cloud, opt.JoinDelay))
 
 	var pol Policy
 	var quiet func() bool
@@ -304,6 +307,8 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 			return nil, err
 		}
 		pol, quiet, rest = base, base.quiet, base.rest()
+	} else if opt.policy != nil {
+		pol, quiet = opt.policy(w)
 	} else {
 		p, err := newProvisioner(w, cfg, opt)
 		if err != nil {
@@ -434,31 +439,4 @@ func followUp(pol Policy, t, next time.Time) time.Time {
 		return t.Add(d)
 	}
 	return time.Time{}
-}
-
-// offers lists every configured flavor offer of the world, as the
-// provisioner would build them (size after the OS's share, cost).
-func (w *World) offers(cfg *config.Config) []boundOffer {
-	var out []boundOffer
-	seen := map[string]bool{}
-	for _, spec := range w.Specs {
-		for _, c := range w.Clouds {
-			if c.name != spec.Config.Name {
-				continue
-			}
-			for _, reg := range c.regions {
-				for _, f := range reg.flavors {
-					if seen[f.Name] {
-						continue
-					}
-					seen[f.Name] = true
-					size := provision.WorkerSize(f)
-					out = append(out, boundOffer{Name: f.Name, Size: scale.Resources{Cpus: size.Cpus, MemoryMB: size.MemoryMB}, VCPUs: f.VCPUs,
-						Cost: provision.FlavorCost(f, spec.Config.FlavorOverrides[f.Name])})
-				}
-			}
-		}
-	}
-	sortSlice(out, func(a, b boundOffer) bool { return a.Name < b.Name })
-	return out
 }

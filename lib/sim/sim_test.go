@@ -39,8 +39,11 @@ func TestShippedTraces(t *testing.T) {
 		for _, base := range []bool{false, true} {
 			res := runTrace(t, f, base)
 			name := f + "/" + res.Policy
-			t.Logf("%s: VM-h %.2f bound %.2f ratio %.3f core-ratio %.3f mean wait %.0fs p95 %.0fs peak %d creates %d",
-				name, res.VMHours, res.Bound.VMHours, res.Ratio, res.CoreRatio, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates)
+			t.Logf("%s: cost %.1f bound %.1f ratio %.3f VM-h %.2f mean wait %.0fs p95 %.0fs peak %d creates %d",
+				name, res.Cost, res.Bound.Cost, res.Ratio, res.VMHours, res.MeanWait, res.P95Wait, res.PeakVMs, res.Creates)
+			if res.Cost < res.Bound.Cost {
+				t.Errorf("%s: cost %.3f below the lower bound %.3f", name, res.Cost, res.Bound.Cost)
+			}
 			if !res.Settled {
 				t.Errorf("%s: did not settle", name)
 			}
@@ -86,7 +89,7 @@ func TestFaultsAndQuota(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: failed %d of %d, peak %d, wait %.0fs, core ratio %.2f", res.Policy, res.Failed, res.Creates, res.PeakVMs, res.MeanWait, res.CoreRatio)
+		t.Logf("%s: failed %d of %d, peak %d, wait %.0fs, ratio %.2f", res.Policy, res.Failed, res.Creates, res.PeakVMs, res.MeanWait, res.Ratio)
 		if !res.Settled || res.Finished != res.Jobs || res.Killed != 0 {
 			t.Errorf("%s: settled %v, %d of %d finished, %d killed", res.Policy, res.Settled, res.Finished, res.Jobs, res.Killed)
 		}
@@ -144,7 +147,7 @@ func TestInstanceQuotaDoesNotStarveLargeJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("mean wait %.0fs, p95 %.0fs, core ratio %.3f", res.MeanWait, res.P95Wait, res.CoreRatio)
+	t.Logf("mean wait %.0fs, p95 %.0fs, ratio %.3f", res.MeanWait, res.P95Wait, res.Ratio)
 	if !res.Settled || res.Killed != 0 {
 		t.Fatalf("settled %v, %d killed", res.Settled, res.Killed)
 	}

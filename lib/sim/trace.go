@@ -122,11 +122,11 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 		if j.Runtime, err = seconds(f[1]); err != nil {
 			return nil, fmt.Errorf("%s:%d: runtime_s %q: %v", name, ln, f[1], err)
 		}
-		if j.Cpus, err = strconv.Atoi(f[2]); err != nil || j.Cpus < 1 {
-			return nil, fmt.Errorf("%s:%d: cpus %q: want a whole number, 1 or more", name, ln, f[2])
+		if j.Cpus, err = strconv.Atoi(f[2]); err != nil || j.Cpus < 1 || j.Cpus > maxCpus {
+			return nil, fmt.Errorf("%s:%d: cpus %q: want a whole number from 1 to %d", name, ln, f[2], maxCpus)
 		}
-		if j.MemoryMB, err = strconv.Atoi(f[3]); err != nil || j.MemoryMB < 0 {
-			return nil, fmt.Errorf("%s:%d: memory_mb %q: want a whole number, 0 or more", name, ln, f[3])
+		if j.MemoryMB, err = strconv.Atoi(f[3]); err != nil || j.MemoryMB < 0 || j.MemoryMB > maxMemoryMB {
+			return nil, fmt.Errorf("%s:%d: memory_mb %q: want a whole number from 0 to %d", name, ln, f[3], maxMemoryMB)
 		}
 		j.Line = ln
 		t.Jobs = append(t.Jobs, j)
@@ -135,7 +135,7 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 		return nil, fmt.Errorf("%s:%d: %w", name, ln+1, err)
 	}
 	if !header {
-		return nil, fmt.Errorf("%s: empty trace: want a header line %q and one line per job", name, CSVHeader)
+		return nil, fmt.Errorf("%s:%d: end of file and no header: want a header line %q and one line per job", name, max(ln, 1), CSVHeader)
 	}
 	t.sort()
 	return t, nil
@@ -143,6 +143,13 @@ func ParseCSV(name string, r io.Reader) (*Trace, error) {
 
 // tenYears, in seconds, is longer than any trace or job we take as meant.
 const tenYears = 10 * 365 * 24 * 3600
+
+// A job asking for more than these is a typo or garbage, and would
+// overflow the sums the simulator keeps.
+const (
+	maxCpus     = 1 << 20
+	maxMemoryMB = 1 << 40
+)
 
 // finite reads a number that is neither NaN nor infinite.
 func finite(s string) (float64, bool) {
@@ -202,12 +209,15 @@ func ParseSWF(name string, r io.Reader) (*Trace, error) {
 			}
 			v[i] = x
 		}
-		if v[2] < 0 {
-			return nil, fmt.Errorf("%s:%d: field 2 (submit time) %q must not be negative", name, ln, f[1])
+		if v[2] < 0 || v[2] > tenYears {
+			return nil, fmt.Errorf("%s:%d: field 2 (submit time) %q: want seconds from 0 to ten years", name, ln, f[1])
 		}
 		if v[4] <= 0 {
 			t.Skipped++
 			continue
+		}
+		if v[4] > tenYears {
+			return nil, fmt.Errorf("%s:%d: field 4 (run time) %q is more than ten years", name, ln, f[3])
 		}
 		procs := v[8]
 		if procs <= 0 {
@@ -215,6 +225,9 @@ func ParseSWF(name string, r io.Reader) (*Trace, error) {
 		}
 		if procs <= 0 {
 			return nil, fmt.Errorf("%s:%d: no processor count: fields 8 (requested) and 5 (allocated) are both %q, %q", name, ln, f[7], f[4])
+		}
+		if procs > maxCpus {
+			return nil, fmt.Errorf("%s:%d: %g processors: more than %d", name, ln, procs, maxCpus)
 		}
 		kb := v[10]
 		if kb < 0 {
@@ -227,7 +240,11 @@ func ParseSWF(name string, r io.Reader) (*Trace, error) {
 			Line:    ln,
 		}
 		if kb > 0 {
-			j.MemoryMB = int(math.Ceil(kb * procs / 1024))
+			mb := math.Ceil(kb * procs / 1024)
+			if mb > maxMemoryMB {
+				return nil, fmt.Errorf("%s:%d: %g KB per processor × %g processors: more than %d MB", name, ln, kb, procs, maxMemoryMB)
+			}
+			j.MemoryMB = int(mb)
 		}
 		t.Jobs = append(t.Jobs, j)
 	}
@@ -235,7 +252,7 @@ func ParseSWF(name string, r io.Reader) (*Trace, error) {
 		return nil, fmt.Errorf("%s:%d: %w", name, ln+1, err)
 	}
 	if len(t.Jobs) == 0 {
-		return nil, fmt.Errorf("%s: no job that ran (%d skipped)", name, t.Skipped)
+		return nil, fmt.Errorf("%s:%d: end of file and no job that ran (%d skipped)", name, max(ln, 1), t.Skipped)
 	}
 	t.sort()
 	return t, nil

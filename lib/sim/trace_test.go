@@ -30,7 +30,8 @@ func TestParseCSV(t *testing.T) {
 func TestParseCSVBadRows(t *testing.T) {
 	const h = "submit_s,runtime_s,cpus,memory_mb\n"
 	wantParseErrors(t, ParseCSV, "t.csv", []badRow{
-		{"", "t.csv: empty trace"},
+		{"", "t.csv:1: end of file and no header"},
+		{"# only a comment\n\n", "t.csv:2: end of file and no header"},
 		{"0,1,1,1\n", "t.csv:1: no header line"},
 		{"when,how,cpus,mem\n", "t.csv:1: header is"},
 		{h + "0,1,1\n", "t.csv:2: 3 fields, want 4"},
@@ -40,6 +41,8 @@ func TestParseCSVBadRows(t *testing.T) {
 		{h + "0,1,0,1\n", "t.csv:2: cpus \"0\""},
 		{h + "0,1,1.5,1\n", "t.csv:2: cpus \"1.5\""},
 		{h + "0,1,1,-1\n", "t.csv:2: memory_mb \"-1\""},
+		{h + "0,1,2000000,1\n", "t.csv:2: cpus \"2000000\": want a whole number from 1 to 1048576"},
+		{h + "0,1,1,9999999999999\n", "t.csv:2: memory_mb \"9999999999999\": want a whole number from 0 to"},
 	})
 }
 
@@ -90,10 +93,14 @@ func wantTrace(t *testing.T, tr *Trace, err error, skipped int, jobs []Job) {
 func TestParseSWFBadRows(t *testing.T) {
 	const ok = "1 0 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n"
 	wantParseErrors(t, ParseSWF, "t.swf", []badRow{
-		{"; only comments\n", "t.swf: no job that ran"},
+		{"; only comments\n", "t.swf:1: end of file and no job that ran"},
 		{ok + "2 0 5 100 4\n", "t.swf:2: 5 fields, want the 18"},
 		{"1 x 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"x\""},
-		{"1 -3 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"-3\" must not be negative"},
+		{"1 -3 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"-3\": want seconds from 0 to ten years"},
+		{"1 1e12 5 100 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 2 (submit time) \"1e12\""},
+		{"1 0 5 1e12 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: field 4 (run time) \"1e12\" is more than ten years"},
+		{"1 0 5 100 4 -1 -1 1e300 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: 1e+300 processors: more than 1048576"},
+		{"1 0 5 100 4 -1 -1 4 -1 1e300 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: 1e+300 KB per processor × 4 processors: more than"},
 		{"1 0 5 100 -1 -1 -1 -1 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:1: no processor count"},
 		{ok + "1 0 5 1e9999 4 -1 -1 4 -1 1024 1 -1 -1 -1 -1 -1 -1 -1\n", "t.swf:2: field 4 (run time)"},
 	})

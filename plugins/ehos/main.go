@@ -160,16 +160,17 @@ func (d *deps) loadConfig(c *cli.Context, log *zerolog.Logger) (*config.Config, 
 
 // optionalConfig is the ehos.yaml of commands that work without one
 // (render, simulate): the file named by --config or $EHOS_CONFIG, with the
-// knobs laid over it; nil when neither names one.
-func (d *deps) optionalConfig(c *cli.Context, log *zerolog.Logger) (*config.Config, error) {
+// knobs laid over it, and its path; nil when neither names one.
+func (d *deps) optionalConfig(c *cli.Context, log *zerolog.Logger) (*config.Config, string, error) {
 	if c.String("config") == "" && os.Getenv("EHOS_CONFIG") == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	s, err := d.source(c, log, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.Load()
+	cfg, err := s.Load()
+	return cfg, s.Path, err
 }
 
 // cloudOpts are the lib/openstack options for this run, clouds.yaml found

@@ -35,7 +35,7 @@ func renderCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			if c.NArg() != 1 {
 				return cmdline.Usagef(c, "ehos render: want one TEMPLATE, got %d arguments", c.NArg())
 			}
-			cfg, err := d.optionalConfig(c, log)
+			cfg, _, err := d.optionalConfig(c, log)
 			if err != nil {
 				return err
 			}

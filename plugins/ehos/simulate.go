@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -29,14 +31,20 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"HTCondor are simulated. Flavors named in the config's clouds[].flavors get their sizes from\n" +
 			"the built-in table (m1.tiny, m1.small, m1.medium, m1.large, m1.xlarge) or --flavor.\n" +
 			"Without --config (or $EHOS_CONFIG) the built-in demo config is used: one cloud, regions north and south,\n" +
-			"flavors m1.small, m1.medium, m1.large (see docs/simulate.md).",
+			"flavors m1.small, m1.medium, m1.large; the report names the config it used.\n" +
+			"Cost is in flavor cost-hours (flavor_overrides' cost, else vCPUs) against a lower bound no\n" +
+			"policy can beat; a run that did not settle says so first and claims no ratio. --sweep runs a\n" +
+			"grid of knobs and recommends one (see docs/simulate.md).\n\n" +
+			"   ehos simulate -t week.txt --baseline\n" +
+			"   ehos -c ehos.yaml simulate -t week.txt --sweep spare=0,1,2 --sweep idle_before_retire=0s,2m,5m --svg front.svg",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
+			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
+			&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
 			&cli.BoolFlag{Name: "peers", Usage: "also run the rules of cloudscheduler v2 and COBalD/TARDIS on the same trace and compare"},
-			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
+			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor `NAME` (default: the smallest that holds every job)"},
 			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
 			&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
 			&cli.DurationFlag{Name: "boot-jitter", Value: sim.DefaultModel.BootJitter, Usage: "boot time is uniform in boot ± jitter"},
@@ -66,12 +74,12 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
 				}
 			}
-			cfg, err := d.optionalConfig(c, log)
+			cfg, name, err := d.optionalConfig(c, log)
 			if err != nil {
 				return err
 			}
 			if cfg == nil {
-				cfg = sim.DemoConfig()
+				cfg, name = sim.DemoConfig(), "built-in demo config (no --config, no $EHOS_CONFIG)"
 			}
 			flavors := sim.DefaultFlavors()
 			for _, s := range c.StringSlice("flavor") {
@@ -80,6 +88,20 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return fmt.Errorf("ehos simulate: --flavor: %w", err)
 				}
 				flavors[f.Name] = f
+			}
+			var knobs []sim.Knob
+			for _, s := range c.Generic("sweep").(*specs).list {
+				k, err := sim.ParseKnob(s, cfg)
+				if err != nil {
+					return cmdline.Usagef(c, "ehos simulate: %v", err)
+				}
+				if slices.ContainsFunc(knobs, func(o sim.Knob) bool { return o.Name == k.Name }) {
+					return cmdline.Usagef(c, "ehos simulate: --sweep %s given twice: list all its values in one --sweep %s=V1,V2,...", k.Name, k.Name)
+				}
+				knobs = append(knobs, k)
+			}
+			if len(knobs) > 0 && c.Bool("baseline") {
+				return cmdline.Usagef(c, "ehos simulate: --sweep varies ehos's knobs; run --baseline on its own")
 			}
 			tr, err := sim.ReadTrace(c.String("trace"))
 			if err != nil {
@@ -100,29 +122,30 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				NoReschedule:           c.Bool("no-reschedule"),
 				FirstFit:               c.Bool("first-fit"),
 				BaselineFlavor:         c.String("baseline-flavor"),
-				Samples:                c.String("svg") != "",
+				Samples:                c.String("svg") != "" && len(knobs) == 0,
+			}
+			if err := sim.Check(tr, opt); err != nil {
+				return fmt.Errorf("ehos simulate: %s with config %s refused, nothing was run:\n%w", tr.Name, name, err)
+			}
+			if len(knobs) > 0 {
+				return sweep(c, tr, opt, knobs, name)
+			}
+			// The baseline's reason not to run is known before either runs;
+			// ehos's result is printed whatever it is.
+			var baseErr error
+			if c.Bool("baseline") {
+				_, baseErr = sim.BaselineFlavor(tr, opt)
 			}
 			res, err := sim.Run(c.Context, tr, opt)
 			if err != nil {
 				return err
 			}
+			res.Config = name
 			var base *sim.Result
-			if c.Bool("baseline") {
+			if c.Bool("baseline") && baseErr == nil {
 				opt.Baseline = true
-				if base, err = sim.Run(c.Context, tr, opt); err != nil {
-					return err
-				}
-			}
-			var peers []*sim.Result
-			if c.Bool("peers") {
-				for _, rule := range sim.Rules[1:] {
-					popt := opt
-					popt.Baseline, popt.Rule, popt.Samples = true, rule, false
-					r, err := sim.Run(c.Context, tr, popt)
-					if err != nil {
-						return err
-					}
-					peers = append(peers, r)
+				if base, baseErr = sim.Run(c.Context, tr, opt); base != nil {
+					base.Config = name
 				}
 			}
 			if p := c.String("svg"); p != "" {
@@ -130,7 +153,7 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				if base != nil {
 					series = append(series, sim.PlotSeries(base.Samples, "baseline ", true)...)
 				}
-				if err := writeSVG(p, "ehos simulate: "+tr.Name, series); err != nil {
+				if err := writeSVG(p, func(w io.Writer) error { return sim.WriteSVG(w, "ehos simulate: "+tr.Name, series) }); err != nil {
 					return err
 				}
 				res.Samples = nil
@@ -138,28 +161,39 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					base.Samples = nil
 				}
 			}
+			peers := runPeers(c, tr, opt, name)
+			var cmp *sim.Comparison
+			var noCmp error
+			if base != nil {
+				if cm, err := sim.Compare(res, base); err != nil {
+					noCmp = err
+				} else {
+					cmp = &cm
+				}
+			}
 			w := c.App.Writer
 			if c.Bool("json") {
 				out := struct {
-					Ehos       *sim.Result      `json:"ehos"`
-					Baseline   *sim.Result      `json:"baseline,omitempty"`
-					Comparison *sim.Comparison  `json:"comparison,omitempty"`
-					Peers      []*sim.Result    `json:"peers,omitempty"`
-					PeerCmp    []sim.Comparison `json:"peer_comparisons,omitempty"`
-				}{Ehos: res, Baseline: base, Peers: peers}
-				if base != nil {
-					cmp := sim.Compare(res, base)
-					out.Comparison = &cmp
-				}
+					Settled        bool            `json:"settled"` // every run settled
+					Ehos           *sim.Result     `json:"ehos"`
+					Baseline       *sim.Result     `json:"baseline,omitempty"`
+					BaselineNotRun string          `json:"baseline_not_run,omitempty"`
+					Comparison     *sim.Comparison `json:"comparison,omitempty"`
+					NoComparison   string          `json:"no_comparison,omitempty"`
+					Peers          []peerRun       `json:"peers,omitempty"`
+				}{Settled: res.Settled && (base == nil || base.Settled), Ehos: res, Baseline: base, Comparison: cmp,
+					BaselineNotRun: errText(baseErr), NoComparison: errText(noCmp)}
 				for _, p := range peers {
-					out.PeerCmp = append(out.PeerCmp, sim.Compare(res, p))
+					out.Settled = out.Settled && (p.Result == nil || p.Result.Settled)
+					out.Peers = append(out.Peers, p.against(res))
 				}
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(w, out)
 			}
 			if err := res.WriteText(w); err != nil {
 				return err
+			}
+			if baseErr != nil {
+				fmt.Fprintf(w, "\nbaseline    not run: %v\n", baseErr)
 			}
 			if base != nil {
 				fmt.Fprintln(w)
@@ -167,24 +201,51 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return err
 				}
 				fmt.Fprintln(w)
-				fmt.Fprintln(w, sim.Compare(res, base).String())
+				if noCmp != nil {
+					fmt.Fprintln(w, noCmp)
+				} else {
+					fmt.Fprintln(w, cmp.String())
+				}
 			}
 			for _, p := range peers {
-				fmt.Fprintln(w)
-				if err := p.WriteText(w); err != nil {
+				if err := p.writeText(w, res); err != nil {
 					return err
 				}
-				fmt.Fprintln(w)
-				fmt.Fprintf(w, "against %s: %s\n", p.Policy, sim.Compare(res, p).String())
 			}
 			return nil
 		},
 	}
 }
 
-func writeSVG(path, title string, series []sim.Series) error {
+// sweep runs the grid of knobs and prints its table (or JSON) and, with
+// --svg, draws its frontier.
+func sweep(c *cli.Context, tr *sim.Trace, opt sim.Options, knobs []sim.Knob, name string) error {
+	sw, err := sim.RunSweep(c.Context, tr, opt, knobs, 0)
+	if err != nil {
+		return err
+	}
+	sw.Config = name
+	if p := c.String("svg"); p != "" {
+		if err := writeSVG(p, sw.WriteSVG); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, sw)
+	}
+	return sw.WriteText(c.App.Writer)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func writeSVG(path string, draw func(io.Writer) error) error {
 	var b bytes.Buffer
-	if err := sim.WriteSVG(&b, title, series); err != nil {
+	if err := draw(&b); err != nil {
 		return fmt.Errorf("ehos simulate: --svg %s: %w", path, err)
 	}
 	if err := atomicfile.Write(path, b.Bytes(), 0o644); err != nil {
@@ -193,6 +254,13 @@ func writeSVG(path, title string, series []sim.Series) error {
 	return nil
 }
 
+// specs collects a repeatable flag's values whole: a --sweep value holds
+// commas, which a string slice flag would split.
+type specs struct{ list []string }
+
+func (s *specs) Set(v string) error { s.list = append(s.list, v); return nil }
+func (s *specs) String() string     { return strings.Join(s.list, " ") }
+
 // offIfZero maps the command line's 0 ("off") to sim.Options' negative
 // value (zero there means the default).
 func offIfZero(d time.Duration) time.Duration {
@@ -200,4 +268,67 @@ func offIfZero(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// peerRun is one peer's rule run on the trace: its result, or why it did
+// not run; and, once compared with ehos's, the comparison or why there is
+// none.
+type peerRun struct {
+	Rule         string          `json:"rule"`
+	Result       *sim.Result     `json:"result,omitempty"`
+	NotRun       string          `json:"not_run,omitempty"`
+	Comparison   *sim.Comparison `json:"comparison,omitempty"`
+	NoComparison string          `json:"no_comparison,omitempty"`
+}
+
+// runPeers runs every peer's rule (every baseline rule but the original's)
+// when --peers is given. A peer that cannot run is reported, not fatal: the
+// other results still print.
+func runPeers(c *cli.Context, tr *sim.Trace, opt sim.Options, config string) []peerRun {
+	if !c.Bool("peers") {
+		return nil
+	}
+	var out []peerRun
+	for _, rule := range sim.Rules[1:] {
+		popt := opt
+		popt.Baseline, popt.Rule, popt.Samples = true, rule, false
+		r, err := sim.Run(c.Context, tr, popt)
+		if r != nil {
+			r.Config = config
+		}
+		out = append(out, peerRun{Rule: rule, Result: r, NotRun: errText(err)})
+	}
+	return out
+}
+
+// against fills in the comparison of ehos's result with the peer's.
+func (p peerRun) against(res *sim.Result) peerRun {
+	if p.Result == nil {
+		return p
+	}
+	if cm, err := sim.Compare(res, p.Result); err != nil {
+		p.NoComparison = err.Error()
+	} else {
+		p.Comparison = &cm
+	}
+	return p
+}
+
+func (p peerRun) writeText(w io.Writer, res *sim.Result) error {
+	fmt.Fprintln(w)
+	if p.Result == nil {
+		_, err := fmt.Fprintf(w, "%-11s not run: %s\n", p.Rule, p.NotRun)
+		return err
+	}
+	if err := p.Result.WriteText(w); err != nil {
+		return err
+	}
+	p = p.against(res)
+	fmt.Fprintln(w)
+	if p.Comparison == nil {
+		_, err := fmt.Fprintln(w, p.NoComparison)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "against %s: %s\n", p.Rule, p.Comparison.String())
+	return err
 }

@@ -15,24 +15,27 @@ func TestSimulatePeers(t *testing.T) {
 	}
 	var got struct {
 		Peers []struct {
-			Policy   string `json:"policy"`
-			Finished int    `json:"finished"`
-			Jobs     int    `json:"jobs"`
-			Settled  bool   `json:"settled"`
-		}
-		PeerCmp []struct {
-			WaitFactor float64 `json:"wait_factor"`
-		} `json:"peer_comparisons"`
+			Rule   string `json:"rule"`
+			Result struct {
+				Policy   string `json:"policy"`
+				Finished int    `json:"finished"`
+				Jobs     int    `json:"jobs"`
+				Settled  bool   `json:"settled"`
+			} `json:"result"`
+			Comparison *struct {
+				WaitFactor float64 `json:"wait_factor"`
+			} `json:"comparison"`
+		} `json:"peers"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(got.Peers) != 2 || got.Peers[0].Policy != "cloudscheduler" || got.Peers[1].Policy != "cobald" || len(got.PeerCmp) != 2 {
+	if len(got.Peers) != 2 || got.Peers[0].Result.Policy != "cloudscheduler" || got.Peers[1].Result.Policy != "cobald" {
 		t.Fatalf("peers: %+v", got)
 	}
 	for _, p := range got.Peers {
-		if p.Finished != p.Jobs || !p.Settled {
-			t.Errorf("%s: %d of %d jobs finished, settled %v", p.Policy, p.Finished, p.Jobs, p.Settled)
+		if r := p.Result; r.Finished != r.Jobs || !r.Settled || p.Comparison == nil {
+			t.Errorf("%s: %d of %d jobs finished, settled %v, comparison %v", p.Rule, r.Finished, r.Jobs, r.Settled, p.Comparison)
 		}
 	}
 	out, err = runSimulate(t, "--trace", "../../lib/sim/testdata/steady.csv", "--peers")

@@ -1,0 +1,433 @@
+package sim
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/config"
+)
+
+// SweepKnobs are the scaling knobs a sweep can vary, as ehos.yaml names
+// them.
+var SweepKnobs = []string{"spare", "idle_before_retire", "max_creates_per_cycle", "cycle", "min", "max_booting", "min_lifetime"}
+
+// Knob is one scaling knob and the values a sweep tries for it.
+type Knob struct {
+	Name   string   `json:"knob"`
+	Values []string `json:"values"`
+}
+
+// ParseKnob reads KNOB=V1,V2,… and checks every value on a copy of cfg.
+func ParseKnob(spec string, cfg *config.Config) (Knob, error) {
+	name, vals, ok := strings.Cut(spec, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.TrimSpace(vals) == "" {
+		return Knob{}, fmt.Errorf("--sweep %q: want KNOB=V1,V2,… (knobs: %s)", spec, strings.Join(SweepKnobs, ", "))
+	}
+	k := Knob{Name: name}
+	for _, v := range strings.Split(vals, ",") {
+		v = strings.TrimSpace(v)
+		c := *cfg
+		if err := setKnob(&c, name, v); err != nil {
+			return Knob{}, fmt.Errorf("--sweep %q: %w", spec, err)
+		}
+		k.Values = append(k.Values, v)
+	}
+	return k, nil
+}
+
+// setKnob sets one scaling knob of cfg from its text.
+func setKnob(cfg *config.Config, name, v string) error {
+	s := &cfg.Scaling
+	var ip *int
+	var dp *time.Duration
+	switch name {
+	case "spare":
+		ip = &s.Spare
+	case "min":
+		ip = &s.Min
+	case "max_creates_per_cycle":
+		ip = &s.MaxCreatesPerCycle
+	case "max_booting":
+		ip = &s.MaxBooting
+	case "idle_before_retire":
+		dp = &s.IdleBeforeRetire
+	case "cycle":
+		dp = &s.Cycle
+	case "min_lifetime":
+		dp = &s.MinLifetime
+	default:
+		return fmt.Errorf("unknown knob %q (knobs: %s)", name, strings.Join(SweepKnobs, ", "))
+	}
+	if ip != nil {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s %q: want a whole number, 0 or more", name, v)
+		}
+		*ip = n
+	} else {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (name == "cycle" && d == 0) {
+			return fmt.Errorf("%s %q: want a duration such as 90s or 5m (cycle above zero)", name, v)
+		}
+		*dp = d
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, v, err)
+	}
+	return nil
+}
+
+// SweepPoint is one configuration of the grid and how it did.
+type SweepPoint struct {
+	Values      []string `json:"values"` // one per Sweep.Knobs, in order
+	Settled     bool     `json:"settled"`
+	Outcome     string   `json:"outcome"`
+	Cost        float64  `json:"cost_hours"`
+	Ratio       float64  `json:"ratio,omitempty"`
+	MeanWait    float64  `json:"mean_wait_s"`
+	P95Wait     float64  `json:"p95_wait_s"`
+	Creates     int      `json:"creates"`
+	Frontier    bool     `json:"frontier"`              // no other settled point is as cheap and waits as little, and better at one
+	Current     bool     `json:"current,omitempty"`     // the configuration's own values
+	Recommended bool     `json:"recommended,omitempty"` // see Sweep.Why
+}
+
+// Sweep is the grid of a sweep, its frontier and the configuration it
+// recommends.
+type Sweep struct {
+	Trace  string       `json:"trace"`
+	Config string       `json:"config,omitempty"`
+	Knobs  []Knob       `json:"knobs"`
+	Points []SweepPoint `json:"points"`
+	Bound  float64      `json:"lower_bound_cost_hours"`
+	// Goal is the mean wait the recommendation aims at: boot, join and
+	// one negotiation interval, the least a policy that boots on demand
+	// can give.
+	Goal float64 `json:"goal_mean_wait_s"`
+	Why  string  `json:"why"`
+}
+
+// RunSweep replays trace once per point of the grid of knobs (every
+// combination of their values) over opt, at most parallel runs at a time
+// (0: GOMAXPROCS).
+func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, parallel int) (*Sweep, error) {
+	if len(knobs) == 0 {
+		return nil, errors.New("sweep: no knob")
+	}
+	seen := map[string]bool{}
+	for _, k := range knobs {
+		if seen[k.Name] {
+			return nil, fmt.Errorf("sweep: knob %s given twice", k.Name)
+		}
+		seen[k.Name] = true
+	}
+	grid := [][]string{nil}
+	for _, k := range knobs {
+		var next [][]string
+		for _, g := range grid {
+			for _, v := range k.Values {
+				next = append(next, append(append([]string(nil), g...), v))
+			}
+		}
+		grid = next
+	}
+	sw := &Sweep{Trace: trace.Name, Knobs: knobs, Points: make([]SweepPoint, len(grid)),
+		Goal: (opt.Cloud.BootMean + opt.JoinDelay + negotiationInterval(opt)).Seconds()}
+	cfgs := make([]*config.Config, len(grid))
+	for i, vals := range grid {
+		c := *opt.Config
+		for k, v := range vals {
+			if err := setKnob(&c, knobs[k].Name, v); err != nil {
+				return nil, fmt.Errorf("sweep: %s: %w", strings.Join(vals, " "), err)
+			}
+		}
+		o := opt
+		o.Config = &c
+		if err := Check(trace, o); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		cfgs[i] = &c
+		sw.Points[i].Values = vals
+		sw.Points[i].Current = c.Scaling == opt.Config.Scaling
+	}
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	errs := make([]error, len(grid))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(parallel, len(grid)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				o := opt
+				o.Config, o.Samples = cfgs[i], false
+				res, err := Run(ctx, trace, o)
+				if err != nil {
+					errs[i] = fmt.Errorf("sweep: %s: %w", strings.Join(grid[i], " "), err)
+					continue
+				}
+				p := &sw.Points[i]
+				p.Settled, p.Outcome, p.Cost, p.Ratio = res.Settled, res.Outcome, res.Cost, res.Ratio
+				p.MeanWait, p.P95Wait, p.Creates = res.MeanWait, res.P95Wait, res.Creates
+				sw.Bound = res.Bound.Cost
+			}
+		}()
+	}
+	for i := range grid {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	sw.recommend()
+	return sw, nil
+}
+
+func negotiationInterval(opt Options) time.Duration {
+	if opt.NegotiationInterval <= 0 {
+		return 60 * time.Second
+	}
+	return opt.NegotiationInterval
+}
+
+// recommend marks the frontier (settled points no other settled point
+// beats on both cost and mean wait) and recommends the cheapest frontier
+// point that meets the wait goal, else the one that waits least.
+func (sw *Sweep) recommend() {
+	ps := sw.Points
+	var front []int
+	for i := range ps {
+		if !ps[i].Settled {
+			continue
+		}
+		dominated := false
+		for j := range ps {
+			if j != i && ps[j].Settled && ps[j].Cost <= ps[i].Cost && ps[j].MeanWait <= ps[i].MeanWait &&
+				(ps[j].Cost < ps[i].Cost || ps[j].MeanWait < ps[i].MeanWait) {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			ps[i].Frontier = true
+			front = append(front, i)
+		}
+	}
+	if len(front) == 0 {
+		sw.Why = "no configuration settled: nothing to recommend (see each one's outcome)"
+		return
+	}
+	sort.Slice(front, func(a, b int) bool { return ps[front[a]].Cost < ps[front[b]].Cost })
+	pick := -1
+	for _, i := range front {
+		if ps[i].MeanWait <= sw.Goal {
+			pick = i
+			break
+		}
+	}
+	goal := secsDur(sw.Goal)
+	if pick >= 0 {
+		sw.Why = fmt.Sprintf("the cheapest configuration whose mean wait (%s) meets the goal of %s (boot + join + one negotiation interval)", secsDur(ps[pick].MeanWait), goal)
+		if front[0] != pick {
+			c := ps[front[0]]
+			sw.Why += fmt.Sprintf("; the cheapest of all (%s) costs %.1f%% less but its jobs wait %s", sw.label(front[0]), 100*(1-c.Cost/ps[pick].Cost), secsDur(c.MeanWait))
+		}
+	} else {
+		pick = front[len(front)-1]
+		sw.Why = fmt.Sprintf("no configuration meets the goal of %s (boot + join + one negotiation interval); this one waits least (%s)", goal, secsDur(ps[pick].MeanWait))
+	}
+	ps[pick].Recommended = true
+	for i, p := range ps {
+		if p.Current && i != pick && p.Settled {
+			sw.Why += fmt.Sprintf("; against your configuration's own values (%s): cost %.2f×, mean wait %s against %s", sw.label(i), ps[pick].Cost/p.Cost, secsDur(ps[pick].MeanWait), secsDur(p.MeanWait))
+		}
+	}
+}
+
+// label names a point by its knob values.
+func (sw *Sweep) label(i int) string {
+	var parts []string
+	for k, v := range sw.Points[i].Values {
+		parts = append(parts, sw.Knobs[k].Name+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Recommended is the index of the recommended point, -1 for none.
+func (sw *Sweep) Recommended() int {
+	for i, p := range sw.Points {
+		if p.Recommended {
+			return i
+		}
+	}
+	return -1
+}
+
+// WriteText writes the grid as a table, the frontier marked, then the
+// recommendation and why.
+func (sw *Sweep) WriteText(w io.Writer) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "sweep       %d configurations of %s on %s\n", len(sw.Points), sw.knobNames(), sw.Trace)
+	if sw.Config != "" {
+		fmt.Fprintf(b, "config      %s\n", sw.Config)
+	}
+	fmt.Fprintf(b, "lower bound %.1f flavor cost-hours\n\n", sw.Bound)
+	tw := newTable(b)
+	head := []string{" "}
+	for _, k := range sw.Knobs {
+		head = append(head, k.Name)
+	}
+	tw.row(append(head, "cost", "ratio", "mean wait", "p95 wait", "VMs created", "")...)
+	for _, p := range sw.Points {
+		mark := " "
+		if p.Recommended {
+			mark = "*"
+		}
+		row := append([]string{mark}, p.Values...)
+		var note []string
+		if p.Frontier {
+			note = append(note, "frontier")
+		}
+		if p.Current {
+			note = append(note, "current")
+		}
+		if !p.Settled {
+			row = append(row, fmt.Sprintf("%.1f", p.Cost), "-", "-", "-", strconv.Itoa(p.Creates))
+			note = append(note, "NOT SETTLED")
+		} else {
+			row = append(row, fmt.Sprintf("%.1f", p.Cost), fmt.Sprintf("%.3f", p.Ratio), secsDur(p.MeanWait).String(), secsDur(p.P95Wait).String(), strconv.Itoa(p.Creates))
+		}
+		tw.row(append(row, strings.Join(note, ", "))...)
+	}
+	tw.flush()
+	if r := sw.Recommended(); r >= 0 {
+		fmt.Fprintf(b, "\nrecommended %s: %s\n", sw.label(r), sw.Why)
+	} else {
+		fmt.Fprintf(b, "\n%s\n", sw.Why)
+	}
+	return b.Flush()
+}
+
+func (sw *Sweep) knobNames() string {
+	var n []string
+	for _, k := range sw.Knobs {
+		n = append(n, k.Name)
+	}
+	return strings.Join(n, " × ")
+}
+
+// table lines up columns with two blanks between them.
+type table struct {
+	w    io.Writer
+	rows [][]string
+}
+
+func newTable(w io.Writer) *table { return &table{w: w} }
+
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) flush() {
+	var width []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	for _, r := range t.rows {
+		var line strings.Builder
+		for i, c := range r {
+			line.WriteString(c)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", width[i]-len([]rune(c))+2))
+			}
+		}
+		fmt.Fprintln(t.w, strings.TrimRight(line.String(), " "))
+	}
+}
+
+// WriteSVG draws every settled point at (cost, mean wait), the frontier
+// as a line through its points and the recommended point ringed.
+func (sw *Sweep) WriteSVG(w io.Writer) error {
+	const W, H, left, right, top, bottom = 760.0, 480.0, 70.0, 30.0, 40.0, 50.0
+	pw, ph := W-left-right, H-top-bottom
+	// Cost from just below the bound, wait from 0: the points, not the
+	// origin, fill the plot.
+	xmin, xmax, ymax := sw.Bound, sw.Bound, 1.0
+	for _, p := range sw.Points {
+		if p.Settled {
+			xmin, xmax, ymax = math.Min(xmin, p.Cost), math.Max(xmax, p.Cost), math.Max(ymax, p.MeanWait)
+		}
+	}
+	pad := math.Max((xmax-xmin)*0.05, 0.5)
+	xmin, xmax, ymax = math.Max(xmin-pad, 0), xmax+pad, ymax*1.1
+	x := func(v float64) float64 { return left + (v-xmin)/(xmax-xmin)*pw }
+	y := func(v float64) float64 { return top + ph - v/ymax*ph }
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", W, H, W, H)
+	fmt.Fprintf(b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(b, `<text x="%.0f" y="22" font-size="14">%s</text>`+"\n", left, html.EscapeString("ehos simulate --sweep "+sw.knobNames()+": "+sw.Trace))
+	for i := 0; i <= 5; i++ {
+		xv, yv := xmin+(xmax-xmin)*float64(i)/5, ymax*float64(i)/5
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%.4g</text>`+"\n", x(xv), top+ph+16, xv)
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%.0f</text>`+"\n", left-6, y(yv)+4, yv)
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eee"/>`+"\n", left, y(yv), left+pw, y(yv))
+	}
+	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#888"/>`+"\n", left, top, pw, ph)
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">cost (flavor cost-hours)</text>`+"\n", left+pw/2, H-10)
+	fmt.Fprintf(b, `<text x="16" y="%.1f" transform="rotate(-90 16 %.1f)" text-anchor="middle">mean wait (s)</text>`+"\n", top+ph/2, top+ph/2)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f">lower bound %.1f</text>`+"\n",
+		x(sw.Bound), top, x(sw.Bound), top+ph, x(sw.Bound)+4, top+12, sw.Bound)
+	if sw.Goal <= ymax {
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f" text-anchor="end">wait goal</text>`+"\n",
+			left, y(sw.Goal), left+pw, y(sw.Goal), left+pw-4, y(sw.Goal)-4)
+	} else {
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">wait goal %s: above every point</text>`+"\n", left+pw-4, top+12, secsDur(sw.Goal))
+	}
+	var front []SweepPoint
+	for _, p := range sw.Points {
+		if p.Frontier {
+			front = append(front, p)
+		}
+	}
+	sort.Slice(front, func(i, j int) bool { return front[i].Cost < front[j].Cost })
+	var pts []string
+	for _, p := range front {
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.Cost), y(p.MeanWait)))
+	}
+	fmt.Fprintf(b, `<polyline fill="none" stroke="#1b9e77" stroke-width="1.5" points="%s"/>`+"\n", strings.Join(pts, " "))
+	for i, p := range sw.Points {
+		if !p.Settled {
+			continue
+		}
+		color := "#7570b3"
+		if p.Frontier {
+			color = "#1b9e77"
+		}
+		fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%s</title></circle>`+"\n", x(p.Cost), y(p.MeanWait), color, html.EscapeString(sw.label(i)))
+		if p.Recommended {
+			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="8" fill="none" stroke="#d95f02" stroke-width="2"/><text x="%.1f" y="%.1f" fill="#d95f02">recommended: %s</text>`+"\n",
+				x(p.Cost), y(p.MeanWait), x(p.Cost)+10, y(p.MeanWait)-10, html.EscapeString(sw.label(i)))
+		}
+	}
+	fmt.Fprintln(b, `</svg>`)
+	return b.Flush()
+}
