@@ -638,7 +638,7 @@ func TestFollowUpDeletesConfirmedDrains(t *testing.T) {
 	for _, confirmed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("confirmed=%v", confirmed), func(t *testing.T) {
 			r := newRig(t, knobs())
-			r.p.cycle = 30 * time.Second // as Run sets it
+			r.p.opt.Cycle = 30 * time.Second // as Run sets it
 			vm := r.joinedWorker()
 			r.pool.demand = nil
 			r.cycle(30 * time.Second)
@@ -693,14 +693,14 @@ func hasPrefix(ss []string, prefix string) bool {
 func TestRunFollowsUpADrain(t *testing.T) {
 	for _, recheck := range []time.Duration{100 * time.Millisecond, -1} {
 		t.Run(fmt.Sprint(recheck), func(t *testing.T) {
-			r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck = recheck })
+			r := newRig(t, knobs(), func(o *Options) { o.DrainRecheck, o.Cycle = recheck, 5*time.Second })
 			r.now = time.Now().Add(-10 * time.Minute)
 			r.joinedWorker()
 			r.pool.demand = nil
 
 			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 			defer cancel()
-			if err := r.p.Run(ctx, 5*time.Second, func() context.Context { return context.Background() }); err != nil {
+			if err := r.p.Run(ctx, func() context.Context { return context.Background() }); err != nil {
 				t.Fatal(err)
 			}
 			if len(r.pool.drains) != 1 {

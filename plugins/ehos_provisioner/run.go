@@ -152,7 +152,7 @@ func run(c *cli.Context) error {
 		}
 		return nil
 	}
-	err = p.Run(stop, cfg.Scaling.Cycle, func() context.Context { return hard })
+	err = p.Run(stop, func() context.Context { return hard })
 	if errors.Is(hard.Err(), context.Canceled) {
 		log.Info().Msg("SIGQUIT: stopped at once")
 	} else {
