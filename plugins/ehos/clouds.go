@@ -34,13 +34,9 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					if _, err := jsonOutput(c); err != nil {
 						return err
 					}
-					cfg, path, err := d.loadConfig(c, log)
+					clouds, path, err := d.chosenClouds(c, log)
 					if err != nil {
 						return err
-					}
-					clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
-					if err != nil {
-						return cmdline.Usagef(c, "%v", err)
 					}
 					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
 					fs := admin.CheckClouds(ctx, clouds, d.cloudOpts(c, log, path))
@@ -51,6 +47,20 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			cloudsSetupCommand(log, d),
 		},
 	}
+}
+
+// chosenClouds are the clouds of ehos.yaml that --cloud and the arguments
+// name (all when none), and the path of ehos.yaml.
+func (d *deps) chosenClouds(c *cli.Context, log *zerolog.Logger) ([]cloud.Config, string, error) {
+	cfg, path, err := d.loadConfig(c, log)
+	if err != nil {
+		return nil, "", err
+	}
+	clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
+	if err != nil {
+		return nil, "", cmdline.Usagef(c, "%v", err)
+	}
+	return clouds, path, nil
 }
 
 func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
@@ -72,13 +82,9 @@ func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg, path, err := d.loadConfig(c, log)
+			clouds, path, err := d.chosenClouds(c, log)
 			if err != nil {
 				return err
-			}
-			clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
-			if err != nil {
-				return cmdline.Usagef(c, "%v", err)
 			}
 			s := admin.Setup{AdminCIDR: c.String("admin-cidr"), DryRun: c.Bool("dry-run")}
 			if p := c.Path("public-key"); p != "" {
