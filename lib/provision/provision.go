@@ -55,7 +55,7 @@ type Options struct {
 // Provisioner runs the reconcile loop. It is not safe for concurrent RunOnce
 // calls; Run calls it from one goroutine.
 //
-// A cycle is five steps (RunOnce): observe reads the clouds and the
+// A cycle is six steps (RunOnce): observe reads the clouds and the
 // collector and returns a snapshot; remember folds the snapshot into the
 // memory; prepare turns both into the decision's input without changing
 // anything; decide is lib/scale's pure decision with the cycle's own guards;
