@@ -14,6 +14,7 @@ import (
 	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/demand"
 	"github.com/ehos-project/ehos/lib/nodeinfo"
 	"github.com/ehos-project/ehos/lib/openstack"
@@ -66,7 +67,13 @@ func TestWorkerTokenAttacksChangeNothing(t *testing.T) {
 	t.Logf("attacker %s, retire target %s, invalidation target %s", attacker, r, v)
 	acl := tokenClient(t, s.Pool, "attacker", vmToken(t, s, attacker))
 
-	real, err := admin.ReadStatus(ctx, cl, time.Now())
+	// The provisioner's identity, as ehos status reads it from the knobs.
+	knobs, err := cl.ConfigVal(ctx, config.ProvisionerIdentityKnob, "UID_DOMAIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	provID := config.ProvisionerOf(knobs)
+	real, err := admin.ReadStatus(ctx, cl, provID, time.Now())
 	if err != nil || !real.Found || real.NodeTotal() != 3 {
 		t.Fatalf("the real provisioner's status: %v %+v", err, real)
 	}
@@ -225,7 +232,7 @@ func TestWorkerTokenAttacksChangeNothing(t *testing.T) {
 	}
 
 	// ehos status and doctor: the real provisioner.
-	st, err := admin.ReadStatus(ctx, cl, time.Now())
+	st, err := admin.ReadStatus(ctx, cl, provID, time.Now())
 	if err != nil || !st.Found || st.NodeTotal() != 3 || st.Name != real.Name {
 		t.Errorf("ehos status after the attack: %v, provisioner %q with %d nodes, want %q with 3", err, st.Name, st.NodeTotal(), real.Name)
 	}

@@ -83,9 +83,9 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 	}
 	fs.ok(where, "collector %s answers", ads[0].GetString("Name"))
 
-	vals, err := d.Condor.ConfigVal(ctx, "DAEMON_LIST", "EHOS_PROVISIONER", "EHOS_CONFIG")
-	if err != nil {
-		fs.fail(where, "check that condor_config_val runs", "condor_config_val: %v", err)
+	vals, verr := d.Condor.ConfigVal(ctx, "DAEMON_LIST", "EHOS_PROVISIONER", "EHOS_CONFIG", config.ProvisionerIdentityKnob, "UID_DOMAIN")
+	if verr != nil {
+		fs.fail(where, "check that condor_config_val runs", "condor_config_val: %v", verr)
 	} else {
 		const fix = "install condor-config/50-ehos-central-manager.conf into /etc/condor/config.d and run condor_reconfig (scripts/install-master.sh does)"
 		dl := strings.Fields(strings.ReplaceAll(vals["DAEMON_LIST"], ",", " "))
@@ -106,7 +106,12 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 		}
 	}
 
-	st, err := ReadStatus(ctx, d.Condor, d.Now)
+	var st Status
+	if verr != nil {
+		err = fmt.Errorf("the provisioner's identity: %w", verr)
+	} else {
+		st, err = ReadStatus(ctx, d.Condor, config.ProvisionerOf(vals), d.Now)
+	}
 	switch {
 	case err != nil:
 		fs.fail("provisioner", "check the collector's READ authorization for this user", "%v", err)

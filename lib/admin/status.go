@@ -51,15 +51,9 @@ type Status struct {
 var AdConstraint = fmt.Sprintf("MyType == %s", classad.Quote(provision.AdType))
 
 // ReadStatus asks the collector for the provisioner's ad: one the
-// provisioner's identity wrote. That identity is configuration, never an
-// ad's word: the EHOS_PROVISIONER_IDENTITY knob, else condor@UID_DOMAIN (as
-// the provisioner itself defaults it).
-func ReadStatus(ctx context.Context, c *condor.Client, now time.Time) (Status, error) {
-	vals, err := c.ConfigVal(ctx, config.ProvisionerIdentityKnob, "UID_DOMAIN")
-	if err != nil {
-		return Status{}, fmt.Errorf("the provisioner's identity: %w", err)
-	}
-	id := config.Pool{ProvisionerIdentity: vals[config.ProvisionerIdentityKnob], UIDDomain: vals["UID_DOMAIN"]}.Provisioner()
+// provisioner's identity id wrote. That identity is configuration, never
+// an ad's word (config.Source.ProvisionerIdentity).
+func ReadStatus(ctx context.Context, c *condor.Client, id string, now time.Time) (Status, error) {
 	ads, err := c.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: AdConstraint})
 	if err != nil {
 		return Status{}, fmt.Errorf("read the %s ad: %w", provision.AdType, err)

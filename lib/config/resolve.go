@@ -37,7 +37,7 @@ type Lookup struct {
 type Source struct {
 	Path    string
 	From    string            // "command line", "$EHOS_CONFIG", "EHOS_CONFIG knob" or "installed path"
-	Knobs   map[string]string // EHOS_CONFIG, every Knob and Extra; empty when not read
+	Knobs   map[string]string // EHOS_CONFIG, UID_DOMAIN, every Knob and Extra; empty when not read
 	KnobErr error             // why the knobs could not be read
 }
 
@@ -53,7 +53,7 @@ func Find(ctx context.Context, l Lookup) (Source, error) {
 	}
 	s := Source{Knobs: map[string]string{}}
 	if l.Knobs != nil {
-		names := append(append([]string{"EHOS_CONFIG"}, KnobNames()...), l.Extra...)
+		names := append(append([]string{"EHOS_CONFIG", "UID_DOMAIN"}, KnobNames()...), l.Extra...)
 		k, err := l.Knobs(ctx, names...)
 		if err != nil {
 			s.KnobErr = err
@@ -76,6 +76,24 @@ func Find(ctx context.Context, l Lookup) (Source, error) {
 		s.Path, s.From = p, "installed path"
 	}
 	return s, nil
+}
+
+// ProvisionerIdentity is the identity whose ads are the provisioner's, as
+// HTCondor's configuration names it where the knobs were read: the
+// EHOS_PROVISIONER_IDENTITY knob, else condor@UID_DOMAIN (as the
+// provisioner itself defaults it). It is configuration, never an ad's
+// word. An error says the knobs could not be read.
+func (s Source) ProvisionerIdentity() (string, error) {
+	if s.KnobErr != nil {
+		return "", fmt.Errorf("the provisioner's identity: %w", s.KnobErr)
+	}
+	return ProvisionerOf(s.Knobs), nil
+}
+
+// ProvisionerOf is the provisioner's identity from HTCondor knobs read with
+// ProvisionerIdentityKnob and UID_DOMAIN among them.
+func ProvisionerOf(knobs map[string]string) string {
+	return Pool{ProvisionerIdentity: knobs[ProvisionerIdentityKnob], UIDDomain: knobs["UID_DOMAIN"]}.Provisioner()
 }
 
 // Load reads the ehos.yaml found and lays the knobs read over it: the

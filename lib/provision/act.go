@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -12,21 +11,43 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-// act carries out a decision: deletes first (they free quota), then drains,
-// then creates. A create that fails backs its region off and the decision is
-// taken once more, so the demand moves to the next region in the same cycle.
-func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, dec *scale.Decision, workers []Worker, rep *Report) {
-	log := p.opt.Log
-	// The deletes to send now: a retry waits out its back-off.
-	type del struct {
-		a scale.Action
-		t *track
-		r *region
+// act carries out a decision and only that: the flavor ads first, then
+// deletes (they free quota), then drains, then creates. It returns the
+// regions where a create failed (backed off already).
+func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, dec scale.Decision, workers []Worker, rep *Report) map[cloud.Location]bool {
+	if err := p.pool.Offer(ctx, allOffers(in.Regions)); err != nil {
+		rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
 	}
-	var dels []del
-	var revoke []RevokedToken
-	var revoking []*track
-	for _, a := range dec.Deletes {
+	p.deleteAll(ctx, now, dec.Deletes, rep)
+	p.recheck = p.drainAll(ctx, now, dec.Drains, workers, rep)
+	return p.create(ctx, now, dec.Creates, rep)
+}
+
+// createElsewhere retries the creates that failed: the decision is taken
+// again with the failed regions backed off, and only its creates in other
+// regions are made. It returns dec with them and with the new unmet demand.
+func (p *Provisioner) createElsewhere(ctx context.Context, now time.Time, in scale.Input, snap snapshot, failed map[cloud.Location]bool, dec scale.Decision, rep *Report) scale.Decision {
+	again, unmet := p.elsewhere(in, snap, now, failed)
+	if len(again) > 0 {
+		p.create(ctx, now, again, rep)
+		dec.Creates = append(dec.Creates, again...)
+	}
+	dec.Unmet = unmet
+	return dec
+}
+
+// deletion is a delete to send now.
+type deletion struct {
+	a scale.Action
+	t *track
+	r *region
+}
+
+// deletesDue are the deletes of as to send now: a retry waits out its
+// back-off.
+func (p *Provisioner) deletesDue(now time.Time, as []scale.Action) []deletion {
+	var out []deletion
+	for _, a := range as {
 		t := p.tracks[a.Node]
 		if t == nil || t.id == "" {
 			continue
@@ -34,55 +55,53 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		if !t.deleteSent.IsZero() && now.Before(t.deleteSent.Add(p.deleteRetryAfter(t.deleteTries))) {
 			continue
 		}
-		r := p.regionOf(t.offer.Loc)
-		if r == nil {
-			continue
+		if r := p.regionOf(t.offer.Loc); r != nil {
+			out = append(out, deletion{a, t, r})
 		}
-		dels = append(dels, del{a, t, r})
-		if t.tokenID != "" && !t.revoked {
+	}
+	return out
+}
+
+// deleteAll sends the deletes that are due. Their tokens are revoked
+// before the deletes go out: a provisioner that dies between the two has
+// then lost nothing (the VM's metadata, which names its token, is gone
+// once the cloud deletes it). A failed revocation does not hold the delete
+// back; it is retried every cycle.
+func (p *Provisioner) deleteAll(ctx context.Context, now time.Time, deletes []scale.Action, rep *Report) {
+	dels := p.deletesDue(now, deletes)
+	var revoke []RevokedToken
+	var revoking []*track
+	for _, d := range dels {
+		if t := d.t; t.tokenID != "" && !t.revoked {
 			revoke = append(revoke, RevokedToken{VM: t.name, JTI: t.tokenID, Expires: t.tokenExpires})
 			revoking = append(revoking, t)
 		}
 	}
-	// Their tokens are revoked before the deletes go out: a provisioner
-	// that dies between the two has then lost nothing (the VM's metadata,
-	// which names its token, is gone once the cloud deletes it). A failed
-	// revocation does not hold the delete back; it is retried every cycle.
 	p.revoke(ctx, now, revoke, revoking, rep)
 	for _, d := range dels {
-		a, t, r := d.a, d.t, d.r
-		// A VM the cloud failed, or that never joined, says the region
-		// is not booting good workers: back it off so demand moves on.
-		switch t.state {
-		case scale.Failed:
-			if t.deleteTries == 0 {
-				p.fail(r, now, fmt.Errorf("server %s went to %s: %s", t.name, cloud.StatusError, orNone(t.fault)))
-			}
-		case scale.Booting, scale.Requested:
-			if t.deleteTries == 0 {
-				p.fail(r, now, fmt.Errorf("server %s never joined the pool: %s", t.name, a.Reason))
-			}
-		}
+		t, r := d.t, d.r
+		log := p.opt.Log.With().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).Logger()
 		t.deleteTries++
 		t.deleteSent = now
 		if err := r.spec.Cloud.Delete(ctx, r.loc.Region, t.id); err != nil {
-			msg := fmt.Sprintf("delete %s (%s) in %s failed (attempt %d): %v", t.name, t.id, r.loc, t.deleteTries, err)
-			rep.Errors = append(rep.Errors, msg)
-			log.Warn().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).
-				Int("attempt", t.deleteTries).Err(err).Msg("delete failed")
+			rep.Errors = append(rep.Errors, fmt.Sprintf("delete %s (%s) in %s failed (attempt %d): %v", t.name, t.id, r.loc, t.deleteTries, err))
+			log.Warn().Int("attempt", t.deleteTries).Err(err).Msg("delete failed")
 			continue
 		}
 		t.state, t.since = scale.Deleting, now
-		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, a.Reason))
-		log.Info().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).
-			Str("reason", a.Reason).Msg("deleted")
+		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, d.a.Reason))
+		log.Info().Str("reason", d.a.Reason).Msg("deleted")
 	}
+}
 
+// drainAll asks the workers of drains to finish their jobs and take no
+// more. It returns true when it drained an idle worker (see FollowUp).
+func (p *Provisioner) drainAll(ctx context.Context, now time.Time, drains []scale.Action, workers []Worker, rep *Report) (idle bool) {
 	byName := map[string]Worker{}
 	for _, w := range workers {
 		byName[w.Name] = w
 	}
-	for _, a := range dec.Drains {
+	for _, a := range drains {
 		t := p.tracks[a.Node]
 		w, ok := byName[a.Node]
 		if t == nil || !ok {
@@ -90,79 +109,18 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		}
 		if err := p.pool.Drain(ctx, w); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("drain %s: %v", a.Node, err))
-			log.Warn().Str("node", a.Node).Err(err).Msg("drain failed")
+			p.opt.Log.Warn().Str("node", a.Node).Err(err).Msg("drain failed")
 			continue
 		}
 		t.drainSent = now
 		t.state, t.since = scale.Retiring, now
 		if w.Claimed == 0 {
-			p.recheck = true
+			idle = true
 		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("drain %s: %s", a.Node, a.Reason))
-		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
+		p.opt.Log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
 	}
-
-	// Deletes of failed VMs may have backed regions off: take the decision
-	// again so their creates go elsewhere this cycle.
-	creates := dec.Creates
-	if p.newBackoffs(in, now) {
-		re := p.redecide(in, now)
-		creates, dec.Unmet = re.Creates, re.Unmet
-		dec.Creates = creates
-	}
-	failed := p.create(ctx, now, creates, rep)
-	if len(failed) == 0 {
-		return
-	}
-	// Decide again with the failed regions backed off and the VMs just
-	// requested counted, and take only the new creates elsewhere.
-	retry := p.redecide(in, now)
-	var again []scale.Create
-	for _, c := range retry.Creates {
-		if !failed[c.Offer.Loc] {
-			c.Reason = "moved from a failing region: " + c.Reason
-			again = append(again, c)
-		}
-	}
-	if len(again) > 0 {
-		p.create(ctx, now, again, rep)
-		dec.Creates = append(dec.Creates, again...)
-	}
-	dec.Unmet = retry.Unmet
-}
-
-// newBackoffs reports whether a region is backed off now that was not when
-// the input was made.
-func (p *Provisioner) newBackoffs(in scale.Input, now time.Time) bool {
-	for _, sr := range in.Regions {
-		if r := p.regionOf(sr.Loc); r != nil && r.backoff.active(now) && !now.Before(sr.BackoffUntil) {
-			return true
-		}
-	}
-	return false
-}
-
-// redecide takes the decision again with the regions' current back-offs and
-// the VMs requested this cycle counted as booting.
-func (p *Provisioner) redecide(in scale.Input, now time.Time) scale.Decision {
-	in2 := in
-	in2.Regions = append([]scale.Region(nil), in.Regions...)
-	for i := range in2.Regions {
-		if r := p.regionOf(in2.Regions[i].Loc); r != nil {
-			in2.Regions[i].BackoffUntil, in2.Regions[i].BackoffReason = r.backoff.until, r.backoff.reason
-		}
-	}
-	have := map[string]bool{}
-	for _, n := range in.Nodes {
-		have[n.Name] = true
-	}
-	in2.Nodes = append([]scale.Node(nil), in.Nodes...)
-	for _, t := range p.tracks {
-		if t.state == scale.Requested && !have[t.name] {
-			in2.Nodes = append(in2.Nodes, scale.Node{ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: now, Created: now})
-		}
-	}
-	return scale.Decide(in2)
+	return idle
 }
 
 // deleteRetryAfter is how long a failed or unfinished delete waits before it
@@ -179,7 +137,7 @@ func (p *Provisioner) deleteRetryAfter(tries int) time.Duration {
 }
 
 // createRequest is the create call for one worker: ownership metadata,
-// and the cloud's image, network and key pair with per-region overrides.
+// its token's id (TokenIDs), and the cloud's image, network and key pair with per-region overrides.
 func (p *Provisioner) createRequest(r *region, name string, f cloud.Flavor, userData []byte) cloud.CreateRequest {
 	cfg := r.spec.Config
 	rc := cfg.InRegion(r.loc.Region)
@@ -198,39 +156,45 @@ func (p *Provisioner) createRequest(r *region, name string, f cloud.Flavor, user
 			cloud.MetaName:  name,
 		},
 	}
+	if ids, ok := p.boot.(TokenIDs); ok {
+		if jti, exp, ok := ids.TokenID(name); ok {
+			setToken(req.Metadata, jti, exp)
+		}
+	}
 	return req
 }
 
-// create boots the VMs of a decision. It returns the regions
-// where a create failed; those are backed off and get no more creates this
-// cycle.
+// unit is one VM to create.
+type unit struct {
+	r      *region
+	flavor cloud.Flavor
+	reason string
+}
+
+// create boots the VMs of creates. It returns the regions where a create
+// failed; those are backed off and get no more creates this cycle.
+// Creates run one after another within a region, so the first failure
+// there stops the rest, and regions run in parallel. Nova answers a create
+// at once (the boot is asynchronous), so this costs little.
 func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale.Create, rep *Report) map[cloud.Location]bool {
-	type unit struct {
-		r      *region
-		flavor cloud.Flavor
-		reason string
-	}
-	var units []unit
+	byRegion := map[*region][]unit{}
+	var order []*region
 	for _, c := range creates {
 		r := p.regionOf(c.Offer.Loc)
 		if r == nil {
 			continue
 		}
-		f, ok := r.flavor(c.Offer.Flavor)
+		f, ok := r.configured(c.Offer.Flavor)
 		if !ok {
 			continue
 		}
-		if extra := r.spec.Config.FlavorOverrides[c.Offer.Flavor]; extra.GPUs > 0 {
-			f.GPUs = extra.GPUs
+		if byRegion[r] == nil && c.Count > 0 {
+			order = append(order, r)
 		}
 		for i := 0; i < c.Count; i++ {
-			units = append(units, unit{r: r, flavor: f, reason: c.Reason})
+			byRegion[r] = append(byRegion[r], unit{r: r, flavor: f, reason: c.Reason})
 		}
 	}
-
-	// Creates run one after another within a region, so the first failure
-	// there stops the rest, and regions run in parallel. Nova answers a
-	// create at once (the boot is asynchronous), so this costs little.
 	var (
 		mu     sync.Mutex
 		failed = map[cloud.Location]bool{}
@@ -238,62 +202,6 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, p.opt.CreateParallel)
 	)
-	byRegion := map[*region][]unit{}
-	var order []*region
-	for _, u := range units {
-		if byRegion[u.r] == nil {
-			order = append(order, u.r)
-		}
-		byRegion[u.r] = append(byRegion[u.r], u)
-	}
-	one := func(u unit) bool {
-		name := p.opt.NewName()
-		offer := scale.OfferKey{Loc: u.r.loc, Flavor: u.flavor.Name}
-		log := p.opt.Log.With().Str("node", name).Str("cloud", u.r.loc.Cloud).Str("region", u.r.loc.Region).Str("flavor", u.flavor.Name).Logger()
-		ud, err := p.boot.UserData(ctx, NewVM{Name: name, Offer: offer, Flavor: u.flavor})
-		if err != nil {
-			// A template or token problem is ours, not the cloud's: stop
-			// creating anywhere and say so.
-			mu.Lock()
-			fatal = true
-			rep.Errors = append(rep.Errors, fmt.Sprintf("prepare user-data for %s: %v", name, err))
-			mu.Unlock()
-			log.Error().Err(err).Msg("cannot prepare user-data: no VM created")
-			return false
-		}
-		req := p.createRequest(u.r, name, u.flavor, ud)
-		if ids, ok := p.boot.(TokenIDs); ok {
-			if jti, exp, ok := ids.TokenID(name); ok {
-				req.Metadata[cloud.MetaTokenID] = jti
-				if !exp.IsZero() {
-					req.Metadata[cloud.MetaTokenExpires] = strconv.FormatInt(exp.Unix(), 10)
-				}
-			}
-		}
-		vm, err := u.r.spec.Cloud.Create(ctx, u.r.loc.Region, req)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			failed[u.r.loc] = true
-			p.fail(u.r, now, err)
-			rep.Errors = append(rep.Errors, fmt.Sprintf("create %s in %s: %v", name, u.r.loc, err))
-			if errors.Is(err, cloud.ErrTransient) {
-				// The server may exist after all: its metadata lets the
-				// next list adopt it, so nothing leaks.
-				log.Warn().Err(err).Msg("create may have failed; the next list will tell")
-			} else {
-				log.Warn().Err(err).Msg("create failed")
-			}
-			return false
-		}
-		p.tracks[name] = &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now, tokenID: req.Metadata[cloud.MetaTokenID]}
-		if secs, err := strconv.ParseInt(req.Metadata[cloud.MetaTokenExpires], 10, 64); err == nil && secs > 0 {
-			p.tracks[name].tokenExpires = time.Unix(secs, 0).UTC()
-		}
-		rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
-		log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
-		return true
-	}
 	for _, r := range order {
 		wg.Add(1)
 		go func(us []unit) {
@@ -304,7 +212,17 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 				mu.Lock()
 				stop := fatal
 				mu.Unlock()
-				if stop || !one(u) {
+				if stop {
+					return
+				}
+				ok, bad := p.createOne(ctx, now, u, &mu, rep)
+				mu.Lock()
+				fatal = fatal || bad
+				if !ok && !bad {
+					failed[u.r.loc] = true
+				}
+				mu.Unlock()
+				if !ok {
 					return
 				}
 			}
@@ -314,11 +232,45 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 	return failed
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "no fault message"
+// createOne creates one VM; mu guards the report and the memory. It says
+// whether the VM was created, and whether the failure was ours (its
+// user-data), which stops creating anywhere.
+func (p *Provisioner) createOne(ctx context.Context, now time.Time, u unit, mu *sync.Mutex, rep *Report) (ok, ours bool) {
+	name := p.opt.NewName()
+	offer := scale.OfferKey{Loc: u.r.loc, Flavor: u.flavor.Name}
+	log := p.opt.Log.With().Str("node", name).Str("cloud", u.r.loc.Cloud).Str("region", u.r.loc.Region).Str("flavor", u.flavor.Name).Logger()
+	ud, err := p.boot.UserData(ctx, NewVM{Name: name, Offer: offer, Flavor: u.flavor})
+	if err != nil {
+		// A template or token problem is ours, not the cloud's: stop
+		// creating anywhere and say so.
+		mu.Lock()
+		rep.Errors = append(rep.Errors, fmt.Sprintf("prepare user-data for %s: %v", name, err))
+		mu.Unlock()
+		log.Error().Err(err).Msg("cannot prepare user-data: no VM created")
+		return false, true
 	}
-	return s
+	req := p.createRequest(u.r, name, u.flavor, ud)
+	vm, err := u.r.spec.Cloud.Create(ctx, u.r.loc.Region, req)
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		p.fail(u.r, now, err)
+		rep.Errors = append(rep.Errors, fmt.Sprintf("create %s in %s: %v", name, u.r.loc, err))
+		if errors.Is(err, cloud.ErrTransient) {
+			// The server may exist after all: its metadata lets the
+			// next list adopt it, so nothing leaks.
+			log.Warn().Err(err).Msg("create may have failed; the next list will tell")
+		} else {
+			log.Warn().Err(err).Msg("create failed")
+		}
+		return false, false
+	}
+	t := &track{name: name, id: vm.ID, offer: offer, created: now, state: scale.Requested, since: now}
+	t.tokenID, t.tokenExpires = tokenOf(req.Metadata)
+	p.tracks[name] = t
+	rep.Actions = append(rep.Actions, fmt.Sprintf("create %s (%s): %s", name, offer, u.reason))
+	log.Info().Str("id", vm.ID).Str("reason", u.reason).Msg("created")
+	return true, false
 }
 
 // TokensRevokedMsg is the log message of a revocation that went through
@@ -356,3 +308,35 @@ func (p *Provisioner) revoke(ctx context.Context, now time.Time, toks []RevokedT
 		p.opt.Log.Info().Int("tokens", len(toks)).Msg(TokensRevokedMsg)
 	}
 }
+
+// reschedule asks for a negotiation when workers joined this cycle while
+// jobs some flavor holds wait: otherwise a new worker sits idle, and paid
+// for, until the negotiator's next interval (60 s by default).
+func (p *Provisioner) reschedule(ctx context.Context, joined int, demand []scale.Demand, rep *Report) {
+	if joined == 0 || p.opt.NoReschedule {
+		return
+	}
+	var waiting []scale.Demand
+	idle := 0
+	for _, d := range demand {
+		if servable(d) {
+			waiting = append(waiting, d)
+			idle += d.Idle
+		}
+	}
+	if idle == 0 {
+		return
+	}
+	if err := p.pool.Reschedule(ctx, waiting); err != nil {
+		rep.Errors = append(rep.Errors, RescheduleError+err.Error())
+		p.opt.Log.Warn().Err(err).Msg("reschedule failed: new workers wait for the negotiator's next cycle")
+		return
+	}
+	rep.Rescheduled = fmt.Sprintf("%d worker(s) joined while %d job(s) wait", joined, idle)
+	rep.Actions = append(rep.Actions, "reschedule: "+rep.Rescheduled)
+	p.opt.Log.Info().Int("joined", joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
+}
+
+// RescheduleError starts the report error of a refused reschedule (ehos
+// doctor gives it its own fix).
+const RescheduleError = "reschedule: "

@@ -1,7 +1,25 @@
-// Package provision is the reconcile loop of ehos. Each cycle it observes
-// (the VMs it owns in every cloud region, the workers' startd ads, the demand
-// ads), decides (lib/scale, a pure function), acts (create, drain, delete)
-// and publishes its state as an EHOSProvisioner ad.
+// Package provision is the reconcile loop of ehos. A cycle (RunOnce) is
+// six steps, each in its own file:
+//
+//   - observe (observe.go) reads the VMs it owns in every cloud region, the
+//     workers' startd ads and the demand ads, and returns a snapshot; it
+//     does I/O only.
+//   - remember (remember.go) folds the snapshot into the one type carried
+//     from cycle to cycle (memory): each VM's state, back-offs, job
+//     starts, the unmatched marks (unmatched.go).
+//   - prepare (prepare.go) turns snapshot and memory into lib/scale's
+//     input and changes nothing; the schedds are asked which jobs run
+//     where only when the prepared nodes need it.
+//   - decide (decide.go) is lib/scale's pure decision with the cycle's
+//     guards (what was not read is never "none").
+//   - act (act.go) only carries the decision out: flavor ads, deletes,
+//     drains, creates. Backing off the regions of VMs that failed to boot,
+//     and retrying failed creates in other regions, are named steps beside
+//     it (blame, createElsewhere), each deciding again through decide.
+//   - publish (report.go) writes the report as the EHOSProvisioner ad.
+//
+// Options.Cycle is the time between cycles: Run's period, and what a
+// single RunOnce judges by as well.
 //
 // It keeps no database: everything it needs is rebuilt from the clouds'
 // server metadata and the collector's ads, so a restarted provisioner adopts

@@ -94,7 +94,7 @@ func (p *Provisioner) holdLease(ctx context.Context, now time.Time) string {
 		return "standby: the pool's lease could not be read (" + err.Error() + "): nothing is touched until it can"
 	}
 	ls = slices.DeleteFunc(ls, func(l Lease) bool { return l.Holder != p.opt.Instance && goneHere(l.Holder) })
-	ttl := LeaseCycles * p.cycle
+	ttl := LeaseCycles * p.opt.Cycle
 	if ttl <= 0 {
 		ttl = LeaseCycles * 30 * time.Second
 	}

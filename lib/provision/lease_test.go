@@ -105,7 +105,7 @@ func TestStandbyTouchesNothingUntilTheLeaseExpires(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.cycle = 10 * time.Second // lease: 30 s
+		p.opt.Cycle = 10 * time.Second // lease: 30 s
 		return p
 	}
 	first, second := build("cm1/1"), build("cm2/2")

@@ -27,6 +27,7 @@ func OptionsFrom(c *config.Config) Options {
 		Pool:           c.Pool.Name,
 		Owner:          c.Pool.Owner,
 		Knobs:          KnobsFrom(c),
+		Cycle:          c.Scaling.Cycle,
 		DryRun:         c.Scaling.DryRun,
 		OrphanGrace:    c.Scaling.OrphanGrace,
 		BackoffInitial: c.Scaling.BackoffInitial,

@@ -6,15 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/scale"
 )
@@ -31,8 +26,12 @@ type Options struct {
 	Owner string // ehos_owner metadata: the pool's provisioners (default: the pool name)
 	// Instance names this provisioner process among the pool's: its lease
 	// holder name and its ad's; default host/pid.
-	Instance       string
-	Knobs          scale.Knobs
+	Instance string
+	Knobs    scale.Knobs
+	// Cycle is the time between regular cycles (Run's period). A single
+	// RunOnce judges by it too: an unconfirmed drain counts after half a
+	// cycle, and the pool's lease lasts LeaseCycles of them.
+	Cycle          time.Duration
 	DryRun         bool
 	OrphanGrace    time.Duration // a joined worker's startd missing this long → its VM is reaped
 	BackoffInitial time.Duration
@@ -55,25 +54,36 @@ type Options struct {
 
 // Provisioner runs the reconcile loop. It is not safe for concurrent RunOnce
 // calls; Run calls it from one goroutine.
+//
+// A cycle is six steps (RunOnce): observe reads the clouds and the
+// collector and returns a snapshot; remember folds the snapshot into the
+// memory; prepare turns both into the decision's input without changing
+// anything; decide is lib/scale's pure decision with the cycle's own guards;
+// act only carries it out, and a create that failed is retried elsewhere as
+// a step of its own; publish writes the provisioner's ad.
 type Provisioner struct {
-	opt     Options
-	pool    Pool
-	boot    Bootstrap
+	opt  Options
+	pool Pool
+	boot Bootstrap
+	memory
+	// last and recheck are the last cycle's outcome, for the caller:
+	// its report, and whether it drained an idle worker (FollowUp).
+	last    Report
+	recheck bool
+}
+
+// memory is everything a Provisioner carries from one cycle to the next.
+// It is a cache of the cloud and the collector: a restarted provisioner
+// rebuilds it in one cycle (the unmatched marks from its previous ad).
+type memory struct {
 	regions []*region
 	tracks  map[string]*track // by VM name
-	seq     int64
-	last    Report
-	refused map[Refusal]bool // last cycle's refusals, to warn of each once
+	seq     int64             // the ad's update sequence
+	refused map[Refusal]bool  // last cycle's refusals, to warn of each once
 	// lastStart is the last cycle in which a worker was seen to start a job.
 	lastStart time.Time
 	// lastDemand is the last cycle that saw idle jobs some flavor holds.
 	lastDemand time.Time
-	cycle      time.Duration // Run's period, published so `ehos status` can tell a stale ad
-	// joined counts the workers whose startd this cycle saw for the first
-	// time with free cpus; recheck is set when this cycle drained an idle
-	// worker.
-	joined  int
-	recheck bool
 	// unmatched tracks demand groups whose jobs sit beside idle real
 	// workers, by demand key and offer; startedOn is the last cycle a
 	// worker of each offer was seen to start a job.
@@ -90,17 +100,15 @@ type Provisioner struct {
 	lease Lease
 }
 
+// region is one region of a configured cloud and what is remembered of it.
 type region struct {
 	loc       cloud.Location
 	spec      CloudSpec
 	flavors   []cloud.Flavor
 	flavorsAt time.Time
-	limits    *cloud.Limits
-	vms       []cloud.VM
-	listed    bool // vms is from a successful list (this or an earlier cycle)
-	listOK    bool // this cycle's list succeeded
+	vms       []cloud.VM // from the last successful list
+	listed    bool       // vms is from a successful list (this or an earlier cycle)
 	backoff   backoff
-	lastErr   string
 }
 
 // track is what the provisioner remembers about one of its VMs between
@@ -167,8 +175,8 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 			return "ehos-" + pool + "-" + hex.EncodeToString(b[:])
 		}
 	}
-	p := &Provisioner{opt: opt, pool: pool, boot: boot, tracks: map[string]*track{},
-		unmatched: map[string]map[scale.OfferKey]*unmatched{}, startedOn: map[scale.OfferKey]time.Time{}}
+	p := &Provisioner{opt: opt, pool: pool, boot: boot, memory: memory{tracks: map[string]*track{},
+		unmatched: map[string]map[scale.OfferKey]*unmatched{}, startedOn: map[scale.OfferKey]time.Time{}}}
 	for _, cs := range opt.Clouds {
 		if !cs.Config.IsEnabled() {
 			continue
@@ -186,16 +194,19 @@ func New(opt Options, pool Pool, boot Bootstrap) (*Provisioner, error) {
 	return p, nil
 }
 
-// Run cycles until ctx is done. A cycle that has started finishes even when
-// ctx ends (SIGTERM: finish the cycle, then exit); hard cancel is the
-// caller's choice of a second, already-cancelled context in cycleCtx.
-func (p *Provisioner) Run(ctx context.Context, every time.Duration, cycleCtx func() context.Context) error {
-	p.cycle = every
+// Run cycles every Options.Cycle until ctx is done. A cycle that has
+// started finishes even when ctx ends (SIGTERM: finish the cycle, then
+// exit); hard cancel is the caller's choice of a second, already-cancelled
+// context in cycleCtx.
+func (p *Provisioner) Run(ctx context.Context, cycleCtx func() context.Context) error {
+	every := p.opt.Cycle
+	if every <= 0 {
+		return fmt.Errorf("provision: cycle %s: Run needs a positive cycle", every)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		cctx := cycleCtx()
-		if _, err := p.RunOnce(cctx, time.Now()); err != nil {
+		if _, err := p.RunOnce(cycleCtx(), time.Now()); err != nil {
 			p.opt.Log.Error().Err(err).Msg("cycle failed")
 		}
 		if d := p.FollowUp(); d > 0 && d < every {
@@ -232,385 +243,62 @@ func (p *Provisioner) FollowUp() time.Duration {
 	return p.opt.DrainRecheck
 }
 
-// RunOnce runs one cycle at time now: observe, decide, act, publish.
+// RunOnce runs one cycle at time now: observe, remember, prepare, decide,
+// act, publish.
 func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error) {
 	start := time.Now()
-	log := p.opt.Log
-	rep := Report{Time: now, Cycle: p.cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, Instance: p.opt.Instance, DryRun: p.opt.DryRun}
-	p.joined, p.recheck = 0, false
+	rep := Report{Time: now, Cycle: p.opt.Cycle, Pool: p.opt.Pool, Owner: p.opt.Owner, Instance: p.opt.Instance, DryRun: p.opt.DryRun}
+	p.recheck = false
 
-	p.observeClouds(ctx, now)
-	workers, werr := p.pool.Workers(ctx)
-	demand, derr := p.pool.Demand(ctx)
-	if werr != nil {
-		rep.Errors = append(rep.Errors, "collector (workers): "+werr.Error())
-	}
-	if derr != nil {
-		rep.Errors = append(rep.Errors, "collector (demand): "+derr.Error())
-	}
-	for _, r := range p.regions {
-		if r.lastErr != "" {
-			rep.Errors = append(rep.Errors, r.loc.String()+": "+r.lastErr)
-		}
-	}
-
-	if r, ok := p.pool.(Refuser); ok {
-		rep.Refused = append(rep.Refused, r.Refused()...)
-	}
-	in := p.buildInput(now, workers, werr == nil, &rep)
-	seen := map[Refusal]bool{}
-	for _, r := range rep.Refused {
-		seen[r] = true
-		ev := log.Warn()
-		if p.refused[r] {
-			ev = log.Debug() // still there: said at warn level when it first came
-		}
-		ev.Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
-	}
-	p.refused = seen
+	snap := p.observe(ctx, now)
+	rep.Errors = snap.errors()
+	seen := p.remember(now, snap)
+	rep.Refused = seen.refused
+	in, held := p.prepare(now, snap, seen.workers)
 	p.askSchedds(ctx, &in)
-	var held []string
-	p.recall(ctx)
-	if derr == nil {
-		demand = p.markUnmatched(now, demand, in.Nodes, workers, werr == nil)
-		in.Demand, held = holdStale(demand, p.lastStart)
-		if slices.ContainsFunc(demand, servable) {
-			p.lastDemand = now
-		}
-	}
-	in.LastArrival = p.lastStart
-	if p.lastDemand.After(in.LastArrival) {
-		in.LastArrival = p.lastDemand
-	}
-	offers := allOffers(in.Regions)
+
 	// Only the holder of the pool's lease acts; checked now, just before
 	// the first write of the cycle.
 	if !p.opt.DryRun {
 		rep.Standby = p.holdLease(ctx, now)
 	}
-	touch := !p.opt.DryRun && rep.Standby == ""
 	// A dry run writes nothing into the collector: run beside a live
 	// provisioner of the same pool, its flavor ads, their invalidation or
 	// its provisioner ad would replace the live one's. It decides on the
 	// flavor ads already there (the live provisioner's), if any. A
 	// standby does the same, but publishes its ad.
-	if touch {
-		if err := p.pool.Offer(ctx, offers); err != nil {
-			rep.Errors = append(rep.Errors, "advertise flavor ads: "+err.Error())
-		}
-	}
+	touch := !p.opt.DryRun && rep.Standby == ""
 
-	dec := scale.Decide(in)
-	// Unknown is never "none": without the collector's view of the workers
-	// nothing may be drained or deleted, and without demand nothing is
-	// created for it.
-	if werr != nil {
-		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, "collector unreachable: no action this cycle")}
-	} else if derr != nil {
-		dec.Creates = nil
-		dec.Notes = append(dec.Notes, "demand unknown (collector query failed): no VM created this cycle")
-	}
-	dec = p.dropUnknownRegions(dec, in)
+	dec := p.decide(in, snap)
 	dec.Notes = append(dec.Notes, held...)
 	if rep.Standby != "" {
 		dec.Notes = append(dec.Notes, rep.Standby+": nothing created, drained or deleted")
-		log.Warn().Str("why", rep.Standby).Msg("standby: touching nothing this cycle")
+		p.opt.Log.Warn().Str("why", rep.Standby).Msg("standby: touching nothing this cycle")
 	}
 	if p.opt.DryRun {
 		dec.Notes = append(dec.Notes, "dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector")
 	}
-
-	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
+	p.opt.Log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(allOffers(in.Regions))).
 		Interface("decision", dec).Msg("decided")
 
 	if !touch {
-		for _, c := range dec.Creates {
-			log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason).Msg("dry run: would create")
-		}
-		for _, a := range dec.Drains {
-			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would drain")
-		}
-		for _, a := range dec.Deletes {
-			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would delete")
-		}
+		logWouldDo(p.opt.Log, dec)
 	} else {
-		p.act(ctx, now, in, &dec, workers, &rep)
-		p.reschedule(ctx, in.Demand, &rep)
-	}
-
-	rep.Decision = dec
-	rep.Nodes = p.nodesNow(in)
-	rep.Demand = in.Demand
-	rep.Regions = p.regionReports(now)
-	rep.Duration = time.Since(start)
-	p.seq++
-	if p.opt.DryRun {
-		log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
-	} else if err := p.pool.Publish(ctx, p.ad(rep)); err != nil {
-		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
-		log.Warn().Err(err).Msg("publish provisioner ad")
-	}
-	p.last = rep
-	return rep, nil
-}
-
-// ad is the provisioner's ad for rep, with the unmatched marks.
-func (p *Provisioner) ad(rep Report) classad.Ad {
-	ad := rep.Ad(p.seq)
-	ad[AttrUnmatched] = classad.String(p.marksJSON())
-	return ad
-}
-
-// recall takes the unmatched marks from this provisioner's previous ad,
-// once: a restart then does not boot another round for demand already
-// found unmatched on real workers. Until the collector answers it is tried
-// again each cycle.
-func (p *Provisioner) recall(ctx context.Context) {
-	if p.recalled {
-		return
-	}
-	rc, ok := p.pool.(Recaller)
-	if !ok {
-		p.recalled = true
-		return
-	}
-	ads, err := rc.ProvisionerAds(ctx)
-	if err != nil {
-		p.opt.Log.Debug().Err(err).Msg("previous provisioner ad not read: tried again next cycle")
-		return
-	}
-	p.recalled = true
-	// The marks are the pool's: taken from the freshest ad of a
-	// provisioner of the pool that acted (a standby's marks were not
-	// acted on).
-	var last classad.Ad
-	for _, ad := range ads {
-		if ad.GetString(AttrStandby) == "" && (last == nil || ad.GetInt("EHOSLastCycle", 0) > last.GetInt("EHOSLastCycle", 0)) {
-			last = ad
+		// Deletes of VMs that failed to boot back their regions off:
+		// the creates then go elsewhere this cycle.
+		if p.blame(now, dec.Deletes); p.newBackoffs(in, now) {
+			re := p.decide(p.reprepare(in, now), snap)
+			dec.Creates, dec.Unmet = re.Creates, re.Unmet
 		}
-	}
-	if last != nil {
-		name := last.GetString("Name")
-		n, err := p.restoreMarks(last)
-		if err != nil {
-			p.opt.Log.Warn().Err(err).Str("ad", name).Msg("unmatched marks of the previous run not read: starting afresh")
-			return
+		failed := p.act(ctx, now, in, dec, snap.workers, &rep)
+		if len(failed) > 0 {
+			dec = p.createElsewhere(ctx, now, in, snap, failed, dec, &rep)
 		}
-		if n > 0 {
-			p.opt.Log.Info().Int("marks", n).Msg("unmatched marks taken from the previous run's provisioner ad")
-		}
+		p.reschedule(ctx, seen.joined, in.Demand, &rep)
 	}
+	p.publish(ctx, now, start, in, dec, snap, rep)
+	return p.last, nil
 }
-
-// askSchedds fills in which jobs the schedds say run on nodes that have no
-// startd ad and might be deleted this cycle: a vanished ad does not mean a
-// finished job. Only then are the schedds asked, so a quiet pool costs no
-// condor_q.
-func (p *Provisioner) askSchedds(ctx context.Context, in *scale.Input) {
-	mayGo := func(n scale.Node) bool {
-		timedOut := (n.State == scale.Requested || n.State == scale.Booting) && in.Knobs.BootTimeout > 0 && in.Now.Sub(n.StateSince) >= in.Knobs.BootTimeout
-		return n.AdVanished || timedOut
-	}
-	if !slices.ContainsFunc(in.Nodes, mayGo) {
-		return
-	}
-	rj, ok := p.pool.(RunningJobs)
-	if !ok {
-		in.ScheddJobsUnknown = "this pool cannot ask its schedds"
-		return
-	}
-	jobs, err := rj.RunningJobs(ctx)
-	if err != nil {
-		in.ScheddJobsUnknown = err.Error()
-		p.opt.Log.Warn().Err(err).Msg("could not ask every schedd which jobs run where: no VM whose startd ad vanished is deleted this cycle")
-	}
-	for i := range in.Nodes {
-		in.Nodes[i].ScheddJobs = jobs[in.Nodes[i].Name]
-	}
-}
-
-// reschedule asks for a negotiation when workers joined this cycle while
-// jobs some flavor holds wait: otherwise a new worker sits idle, and paid
-// for, until the negotiator's next interval (60 s by default).
-func (p *Provisioner) reschedule(ctx context.Context, demand []scale.Demand, rep *Report) {
-	if p.joined == 0 || p.opt.NoReschedule {
-		return
-	}
-	var waiting []scale.Demand
-	idle := 0
-	for _, d := range demand {
-		if servable(d) {
-			waiting = append(waiting, d)
-			idle += d.Idle
-		}
-	}
-	if idle == 0 {
-		return
-	}
-	if err := p.pool.Reschedule(ctx, waiting); err != nil {
-		rep.Errors = append(rep.Errors, RescheduleError+err.Error())
-		p.opt.Log.Warn().Err(err).Msg("reschedule failed: new workers wait for the negotiator's next cycle")
-		return
-	}
-	rep.Rescheduled = fmt.Sprintf("%d worker(s) joined while %d job(s) wait", p.joined, idle)
-	rep.Actions = append(rep.Actions, "reschedule: "+rep.Rescheduled)
-	p.opt.Log.Info().Int("joined", p.joined).Int("idle_jobs", idle).Msg("asked the schedds for a negotiation")
-}
-
-// RescheduleError starts the report error of a refused reschedule (ehos
-// doctor gives it its own fix).
-const RescheduleError = "reschedule: "
-
-// servable says d has idle jobs some configured flavor holds.
-func servable(d scale.Demand) bool { return d.Idle > 0 && len(d.Eligible) > 0 }
 
 // Last returns the report of the last cycle.
 func (p *Provisioner) Last() Report { return p.last }
-
-// observeClouds reads every region in parallel: flavors (cached), limits and
-// the VMs this pool owns. A failure leaves the region's last known VMs in
-// place and marks it unknown for this cycle.
-func (p *Provisioner) observeClouds(ctx context.Context, now time.Time) {
-	var wg sync.WaitGroup
-	for _, r := range p.regions {
-		wg.Add(1)
-		go func(r *region) {
-			defer wg.Done()
-			r.listOK = false
-			r.lastErr = ""
-			cl := r.spec.Cloud
-			var errs []string
-			if r.flavors == nil || now.Sub(r.flavorsAt) >= p.opt.FlavorRefresh {
-				fl, err := cl.Flavors(ctx, r.loc.Region)
-				if err != nil {
-					errs = append(errs, "flavors: "+err.Error())
-					p.fail(r, now, err)
-				} else {
-					r.flavors, r.flavorsAt = fl, now
-				}
-			}
-			lim, err := cl.Limits(ctx, r.loc.Region)
-			if err != nil {
-				r.limits = nil
-				errs = append(errs, "limits: "+err.Error())
-				p.fail(r, now, err)
-			} else {
-				r.limits = &lim
-			}
-			vms, err := cl.List(ctx, r.loc.Region, p.opt.Pool, "")
-			if err != nil {
-				errs = append(errs, "list servers: "+err.Error())
-				p.fail(r, now, err)
-			} else {
-				r.vms, r.listed, r.listOK = vms, true, true
-			}
-			if r.limits != nil && r.listOK {
-				floorUsage(r.limits, r.vms, r.flavor)
-			}
-			if len(errs) == 0 && now.Sub(r.backoff.until) > p.opt.BackoffMax {
-				r.backoff.reset() // quiet for long enough: forget old failures
-			}
-			r.lastErr = strings.Join(errs, "; ")
-		}(r)
-	}
-	wg.Wait()
-}
-
-// floorUsage raises the limits' usage to at least what the pool's own
-// listed servers use. Real Nova counts an instance only once it is
-// scheduled to a cell: a server created a moment ago (BUILD, still a build
-// request) is listed but not yet in /limits, so trusting /limits alone
-// planned past the quota and Nova buried the extra servers in ERROR
-// ("Quota exceeded for instances", seen against real Nova).
-func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (cloud.Flavor, bool)) {
-	var n, cores, ram int
-	for _, vm := range vms {
-		if vm.Status == cloud.StatusDeleted {
-			continue
-		}
-		n++
-		key := vm.Flavor
-		if key == "" {
-			key = vm.FlavorID
-		}
-		if f, ok := flavor(key); ok {
-			cores += f.VCPUs
-			ram += f.RAMMB
-		}
-	}
-	l.UsedInstances = max(l.UsedInstances, n)
-	l.UsedCores = max(l.UsedCores, cores)
-	l.UsedRAMMB = max(l.UsedRAMMB, ram)
-}
-
-func (p *Provisioner) fail(r *region, now time.Time, err error) {
-	r.backoff.fail(now, err, p.opt.BackoffInitial, p.opt.BackoffMax)
-	p.opt.Log.Warn().Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).Err(err).
-		Time("backoff_until", r.backoff.until).Msg("cloud call failed: backing off")
-}
-
-// dropUnknownRegions removes actions on nodes of regions whose list failed
-// this cycle: what we believe about them may be stale.
-func (p *Provisioner) dropUnknownRegions(dec scale.Decision, in scale.Input) scale.Decision {
-	unknown := map[cloud.Location]bool{}
-	for _, r := range p.regions {
-		if !r.listOK {
-			unknown[r.loc] = true
-		}
-	}
-	if len(unknown) == 0 {
-		return dec
-	}
-	locOf := map[string]cloud.Location{}
-	for _, n := range in.Nodes {
-		locOf[n.Name] = n.Offer.Loc
-	}
-	keep := func(as []scale.Action) []scale.Action {
-		var out []scale.Action
-		for _, a := range as {
-			if unknown[locOf[a.Node]] {
-				dec.Notes = append(dec.Notes, fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason))
-				continue
-			}
-			out = append(out, a)
-		}
-		return out
-	}
-	dec.Drains = keep(dec.Drains)
-	dec.Deletes = keep(dec.Deletes)
-	var creates []scale.Create
-	for _, c := range dec.Creates {
-		if unknown[c.Offer.Loc] {
-			continue
-		}
-		creates = append(creates, c)
-	}
-	dec.Creates = creates
-	return dec
-}
-
-// holdStale keeps out demand counted before the last job start the
-// provisioner saw: the reporter counted those jobs idle, and they may be
-// the very jobs that started since. The next report settles it; holding it
-// one report costs a few seconds, a VM for a job already running costs a
-// boot and a retire.
-func holdStale(ds []scale.Demand, lastStart time.Time) (keep []scale.Demand, notes []string) {
-	for _, d := range ds {
-		if !d.Reported.IsZero() && !lastStart.IsZero() && d.Reported.Before(lastStart) {
-			notes = append(notes, fmt.Sprintf("%d idle jobs of %s held: counted at %s, before jobs started at %s; waiting for a fresh count",
-				d.Idle, d.Key, d.Reported.UTC().Format(time.TimeOnly), lastStart.UTC().Format(time.TimeOnly)))
-			continue
-		}
-		keep = append(keep, d)
-	}
-	return keep, notes
-}
-
-func allOffers(regions []scale.Region) []scale.Offer {
-	var out []scale.Offer
-	for _, r := range regions {
-		out = append(out, r.Offers...)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
-}

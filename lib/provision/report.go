@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -73,6 +74,31 @@ type RegionReport struct {
 	Error         string         `json:"error,omitempty"`
 }
 
+// publish completes the cycle's report, keeps it as the last one and
+// advertises it as the provisioner's ad (not in a dry run).
+func (p *Provisioner) publish(ctx context.Context, now, start time.Time, in scale.Input, dec scale.Decision, snap snapshot, rep Report) {
+	rep.Decision = dec
+	rep.Nodes = p.nodesNow(in)
+	rep.Demand = in.Demand
+	rep.Regions = p.regionReports(now, snap)
+	rep.Duration = time.Since(start)
+	p.seq++
+	if p.opt.DryRun {
+		p.opt.Log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
+	} else if err := p.pool.Publish(ctx, p.ad(rep)); err != nil {
+		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
+		p.opt.Log.Warn().Err(err).Msg("publish provisioner ad")
+	}
+	p.last = rep
+}
+
+// ad is the provisioner's ad for rep, with the unmatched marks.
+func (p *Provisioner) ad(rep Report) classad.Ad {
+	ad := rep.Ad(p.seq)
+	ad[AttrUnmatched] = classad.String(p.marksJSON())
+	return ad
+}
+
 func (p *Provisioner) nodesNow(in scale.Input) []NodeReport {
 	out := make([]NodeReport, 0, len(p.tracks))
 	for _, n := range in.Nodes {
@@ -99,10 +125,11 @@ func (p *Provisioner) nodesNow(in scale.Input) []NodeReport {
 	return out
 }
 
-func (p *Provisioner) regionReports(now time.Time) []RegionReport {
+func (p *Provisioner) regionReports(now time.Time, snap snapshot) []RegionReport {
 	var out []RegionReport
-	for _, r := range p.regions {
-		rr := RegionReport{Location: r.loc, Listed: r.listOK, Limits: r.limits, Error: r.lastErr}
+	for i, r := range p.regions {
+		s := snap.regions[i]
+		rr := RegionReport{Location: r.loc, Listed: s.listOK, Limits: r.limits(s), Error: s.err()}
 		for _, vm := range r.vms {
 			if vm.Metadata[cloud.MetaOwner] == p.opt.Owner {
 				rr.VMs++

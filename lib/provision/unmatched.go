@@ -23,20 +23,48 @@ type unmatched struct {
 	idle  int       // the group's idle jobs then
 }
 
-// markUnmatched fills each demand group's Unmatched: the eligible offers
-// whose joined, healthy, unclaimed workers with room for one of its jobs
-// stood idle beside it, and since when. It is computed from what the cycle
-// already read: the startd ads (an idle slot's State/Activity) and the
-// demand ads. A stuck entry is lifted when jobs of the group started while
-// a worker of that offer took a job: then HTCondor does match them there,
-// and it was something else that held them (a concurrency limit, a quota).
-// Without the workers' view (workersOK false) the entries are kept as they
-// were.
-func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes []scale.Node, workers []Worker, workersOK bool) []scale.Demand {
+// updateMarks brings the unmatched marks up to date: the eligible offers
+// of each demand group whose joined, healthy, unclaimed workers with room
+// for one of its jobs stood idle beside it, and since when. It is computed
+// from what the cycle already read: the startd ads (an idle slot's
+// State/Activity) and the demand ads. A stuck mark is lifted when jobs of
+// the group started while a worker of that offer took a job: then HTCondor
+// does match them there, and it was something else that held them (a
+// concurrency limit, a quota). Without the workers' view (workersOK false)
+// the marks are kept as they were.
+func (p *Provisioner) updateMarks(now time.Time, demand []scale.Demand, nodes []scale.Node, workers []Worker, workersOK bool) {
 	after := scale.UnmatchedAfter(p.opt.Knobs)
 	if after <= 0 {
-		return demand
+		return
 	}
+	beside := idleBeside(nodes, workers)
+	seen := map[string]bool{}
+	for _, d := range demand {
+		seen[d.Key] = true
+		ts := p.unmatched[d.Key]
+		if ts == nil {
+			ts = map[scale.OfferKey]*unmatched{}
+			p.unmatched[d.Key] = ts
+		}
+		for _, k := range d.Eligible {
+			if workersOK {
+				p.updateMark(now, after, d, k, ts, beside(k, d.Need))
+			}
+		}
+		if len(ts) == 0 {
+			delete(p.unmatched, d.Key)
+		}
+	}
+	for key := range p.unmatched {
+		if !seen[key] {
+			delete(p.unmatched, key) // the group is gone
+		}
+	}
+}
+
+// idleBeside says whether an idle, healthy worker of an offer has room
+// for a job's need.
+func idleBeside(nodes []scale.Node, workers []Worker) func(k scale.OfferKey, need scale.Resources) bool {
 	healthy := map[string]bool{}
 	for _, w := range workers {
 		healthy[w.Name] = w.Healthy && !w.Draining && w.Claimed == 0
@@ -47,7 +75,7 @@ func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes 
 			idle[n.Offer] = append(idle[n.Offer], n.Free)
 		}
 	}
-	beside := func(k scale.OfferKey, need scale.Resources) bool {
+	return func(k scale.OfferKey, need scale.Resources) bool {
 		for _, free := range idle[k] {
 			if free.Holds(need) {
 				return true
@@ -55,51 +83,45 @@ func (p *Provisioner) markUnmatched(now time.Time, demand []scale.Demand, nodes 
 		}
 		return false
 	}
-	seen := map[string]bool{}
+}
+
+// updateMark is updateMarks for one group and one of its offers.
+func (p *Provisioner) updateMark(now time.Time, after time.Duration, d scale.Demand, k scale.OfferKey, ts map[scale.OfferKey]*unmatched, beside bool) {
+	t := ts[k]
+	switch {
+	case t == nil && d.Idle > 0 && beside:
+		t = &unmatched{since: now}
+		ts[k] = t
+	case t != nil && !t.stuck && (d.Idle <= 0 || !beside):
+		delete(ts, k) // matched, or the workers left: start again
+		return
+	case t != nil && t.stuck && d.Idle < t.idle && p.startedOn[k].After(t.at):
+		p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).
+			Msg("demand matched on real workers again: it is demand for that flavor once more")
+		delete(ts, k)
+		return
+	}
+	if t != nil && !t.stuck && now.Sub(t.since) >= after {
+		t.stuck, t.at, t.idle = true, now, d.Idle
+		p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).Time("since", t.since).Int("idle", d.Idle).
+			Msg("demand unmatched on real workers: no VM is booted for it there")
+	}
+}
+
+// withMarks is demand with each group's Unmatched filled from the marks.
+func (p *Provisioner) withMarks(demand []scale.Demand) []scale.Demand {
+	if scale.UnmatchedAfter(p.opt.Knobs) <= 0 {
+		return demand
+	}
 	out := make([]scale.Demand, 0, len(demand))
 	for _, d := range demand {
-		seen[d.Key] = true
-		ts := p.unmatched[d.Key]
-		if ts == nil {
-			ts = map[scale.OfferKey]*unmatched{}
-			p.unmatched[d.Key] = ts
-		}
 		d.Unmatched = nil
 		for _, k := range d.Eligible {
-			t := ts[k]
-			if workersOK {
-				switch {
-				case t == nil && d.Idle > 0 && beside(k, d.Need):
-					t = &unmatched{since: now}
-					ts[k] = t
-				case t != nil && !t.stuck && (d.Idle <= 0 || !beside(k, d.Need)):
-					delete(ts, k) // matched, or the workers left: start again
-					t = nil
-				case t != nil && t.stuck && d.Idle < t.idle && p.startedOn[k].After(t.at):
-					p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).
-						Msg("demand matched on real workers again: it is demand for that flavor once more")
-					delete(ts, k)
-					t = nil
-				}
-				if t != nil && !t.stuck && now.Sub(t.since) >= after {
-					t.stuck, t.at, t.idle = true, now, d.Idle
-					p.opt.Log.Info().Str("demand", d.Key).Str("offer", k.String()).Time("since", t.since).Int("idle", d.Idle).
-						Msg("demand unmatched on real workers: no VM is booted for it there")
-				}
-			}
-			if t != nil {
+			if t := p.unmatched[d.Key][k]; t != nil {
 				d.Unmatched = append(d.Unmatched, scale.Unmatched{Offer: k, Since: t.since})
 			}
 		}
-		if len(ts) == 0 {
-			delete(p.unmatched, d.Key)
-		}
 		out = append(out, d)
-	}
-	for key := range p.unmatched {
-		if !seen[key] {
-			delete(p.unmatched, key) // the group is gone
-		}
 	}
 	return out
 }

@@ -232,17 +232,17 @@ func newProvisioner(w *World, cfg *config.Config, opt Options) (*Provisioner, er
 		owner = "sim"
 	}
 	pr := &Provisioner{}
-	p, err := provision.New(provision.Options{
-		Pool: cfg.Pool.Name, Owner: owner, Knobs: Knobs(cfg),
-		OrphanGrace: cfg.Scaling.OrphanGrace, BackoffInitial: cfg.Scaling.BackoffInitial, BackoffMax: cfg.Scaling.BackoffMax,
-		Clouds: w.Specs, Log: log, DrainRecheck: opt.DrainRecheck, NoReschedule: opt.NoReschedule,
-		NewName: func() string {
-			pr.mu.Lock()
-			defer pr.mu.Unlock()
-			pr.counters++
-			return fmt.Sprintf("ehos-%s-%06d", cfg.Pool.Name, pr.counters)
-		},
-	}, w.Pool, Bootstrap())
+	po := provision.OptionsFrom(cfg)
+	// The simulated world is acted on even when ehos.yaml says dry run.
+	po.Owner, po.DryRun = owner, false
+	po.Clouds, po.Log, po.DrainRecheck, po.NoReschedule = w.Specs, log, opt.DrainRecheck, opt.NoReschedule
+	po.NewName = func() string {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		pr.counters++
+		return fmt.Sprintf("ehos-%s-%06d", cfg.Pool.Name, pr.counters)
+	}
+	p, err := provision.New(po, w.Pool, Bootstrap())
 	if err != nil {
 		return nil, err
 	}

@@ -254,7 +254,9 @@ func fakeCondor(t *testing.T, ads []classad.Ad) string {
 // writeConfigVal puts a fake condor_config_val beside the other fake tools
 // (a real HTCondor always has one): it knows the provisioner's identity.
 func writeConfigVal(t *testing.T, dir string) {
-	write(t, filepath.Join(dir, "condor_config_val"), "#!/bin/sh\n[ \"$1\" = EHOS_PROVISIONER_IDENTITY ] && echo "+fakeIdentity+" && exit 0\necho \"Not defined: $1\" >&2; exit 1\n", 0o755)
+	// As the real one: each knob asked for in one call, a value a line,
+	// the others "Not defined" on stderr.
+	write(t, filepath.Join(dir, "condor_config_val"), "#!/bin/sh\nrc=0\nfor n in \"$@\"; do\n  if [ \"$n\" = EHOS_PROVISIONER_IDENTITY ]; then echo "+fakeIdentity+"; else echo \"Not defined: $n\" >&2; rc=1; fi\ndone\nexit $rc\n", 0o755)
 }
 
 func sampleReport(now time.Time) provision.Report {

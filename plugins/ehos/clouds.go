@@ -34,13 +34,9 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					if _, err := jsonOutput(c); err != nil {
 						return err
 					}
-					cfg, path, err := d.loadConfig(c, log)
+					clouds, path, err := d.chosenClouds(c, log)
 					if err != nil {
 						return err
-					}
-					clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
-					if err != nil {
-						return cmdline.Usagef(c, "%v", err)
 					}
 					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
 					fs := admin.CheckClouds(ctx, clouds, d.cloudOpts(c, log, path))
@@ -48,52 +44,66 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return writeFindings(c, fs, "clouds check")
 				},
 			},
-			{
-				Name:      "setup",
-				Usage:     "add the missing security group rules and upload the key pair",
-				ArgsUsage: "[NAME...]",
-				UsageText: "ehos clouds setup --public-key ~/.ssh/id_rsa.pub\n" +
-					"   ehos clouds setup alpha --admin-cidr 192.0.2.0/24",
-				Description: "In the first security group of each cloud (default: \"default\") it adds\n" +
-					"ingress 9618/tcp and 9618/udp from the group itself and, only with\n" +
-					"--admin-cidr, 22/tcp from that CIDR, where no rule allows them yet; where\n" +
-					"clouds[].key_pair does not exist it imports --public-key. Each rule added is\n" +
-					"printed. Running it again changes nothing.",
-				Flags: []cli.Flag{
-					cloudFlag,
-					&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
-					&cli.BoolFlag{Name: "dry-run", Usage: "say what would be added, add nothing"},
-					&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
-				},
-				Action: func(c *cli.Context) error {
-					cfg, path, err := d.loadConfig(c, log)
-					if err != nil {
-						return err
-					}
-					clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
-					if err != nil {
-						return cmdline.Usagef(c, "%v", err)
-					}
-					s := admin.Setup{AdminCIDR: c.String("admin-cidr"), DryRun: c.Bool("dry-run")}
-					if p := c.Path("public-key"); p != "" {
-						b, err := os.ReadFile(p)
-						if err != nil {
-							return err
-						}
-						s.PublicKey = strings.TrimSpace(string(b))
-						if strings.Contains(s.PublicKey, "PRIVATE KEY") {
-							return fmt.Errorf("%s is a private key: give the .pub file", p)
-						}
-					}
-					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
-					fs := admin.SetupClouds(ctx, clouds, d.cloudOpts(c, log, path), s)
-					done()
-					if err := fs.Write(c.App.Writer); err != nil {
-						return err
-					}
-					return failed(fs.Failed(), "clouds setup")
-				},
-			},
+			cloudsSetupCommand(log, d),
+		},
+	}
+}
+
+// chosenClouds are the clouds of ehos.yaml that --cloud and the arguments
+// name (all when none), and the path of ehos.yaml.
+func (d *deps) chosenClouds(c *cli.Context, log *zerolog.Logger) ([]cloud.Config, string, error) {
+	cfg, path, err := d.loadConfig(c, log)
+	if err != nil {
+		return nil, "", err
+	}
+	clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
+	if err != nil {
+		return nil, "", cmdline.Usagef(c, "%v", err)
+	}
+	return clouds, path, nil
+}
+
+func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
+	return &cli.Command{
+		Name:      "setup",
+		Usage:     "add the missing security group rules and upload the key pair",
+		ArgsUsage: "[NAME...]",
+		UsageText: "ehos clouds setup --public-key ~/.ssh/id_rsa.pub\n" +
+			"   ehos clouds setup alpha --admin-cidr 192.0.2.0/24",
+		Description: "In the first security group of each cloud (default: \"default\") it adds\n" +
+			"ingress 9618/tcp and 9618/udp from the group itself and, only with\n" +
+			"--admin-cidr, 22/tcp from that CIDR, where no rule allows them yet; where\n" +
+			"clouds[].key_pair does not exist it imports --public-key. Each rule added is\n" +
+			"printed. Running it again changes nothing.",
+		Flags: []cli.Flag{
+			cloudFlag,
+			&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be added, add nothing"},
+			&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
+		},
+		Action: func(c *cli.Context) error {
+			clouds, path, err := d.chosenClouds(c, log)
+			if err != nil {
+				return err
+			}
+			s := admin.Setup{AdminCIDR: c.String("admin-cidr"), DryRun: c.Bool("dry-run")}
+			if p := c.Path("public-key"); p != "" {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				s.PublicKey = strings.TrimSpace(string(b))
+				if strings.Contains(s.PublicKey, "PRIVATE KEY") {
+					return fmt.Errorf("%s is a private key: give the .pub file", p)
+				}
+			}
+			ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
+			fs := admin.SetupClouds(ctx, clouds, d.cloudOpts(c, log, path), s)
+			done()
+			if err := fs.Write(c.App.Writer); err != nil {
+				return err
+			}
+			return failed(fs.Failed(), "clouds setup")
 		},
 	}
 }

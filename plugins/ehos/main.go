@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -146,6 +147,17 @@ func (d *deps) source(c *cli.Context, log *zerolog.Logger, file string) (config.
 		log.Info().Err(s.KnobErr).Msg("EHOS_* knobs not read: ehos.yaml alone decides")
 	}
 	return s, nil
+}
+
+// provisionerIdentity is the identity whose EHOSProvisioner ads are
+// believed, as the lookup of ehos.yaml read it from the knobs; ehos.yaml
+// itself need not exist.
+func (d *deps) provisionerIdentity(c *cli.Context, log *zerolog.Logger) (string, error) {
+	s, err := d.source(c, log, "")
+	if err != nil && !errors.Is(err, config.ErrNoConfig) {
+		return "", err
+	}
+	return s.ProvisionerIdentity()
 }
 
 // loadConfig finds and loads ehos.yaml with the knobs laid over it.

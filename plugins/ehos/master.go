@@ -9,6 +9,7 @@ import (
 
 	"github.com/ehos-project/ehos/lib/admin"
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/openstack"
 	"github.com/ehos-project/ehos/lib/tmpl"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -78,25 +79,31 @@ func masterCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					return err
 				}
 				fmt.Fprintf(c.App.ErrWriter, "%s/%s: created %s (%s) from %s; waiting for ACTIVE\n", cc.Name, r, name, vm.ID, image)
-				ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
-				defer cancel()
-				for {
-					v, err := oc.Get(ctx, r, vm.ID)
-					if err == nil && v.Status == cloud.StatusError {
-						return fmt.Errorf("central manager %s went to ERROR: %s (delete it with openstack server delete %s)", vm.ID, v.Fault, vm.ID)
-					}
-					if err == nil && v.Status == cloud.StatusActive {
-						fmt.Fprintf(c.App.Writer, "%s %s %s\n", name, v.ID, strings.Join(v.Addresses, " "))
-						fmt.Fprintf(c.App.ErrWriter, "next: copy clouds.yaml to /usr/local/etc/ehos/clouds.yaml there (mode 0600, owner condor), then `ehos doctor`\n")
-						return nil
-					}
-					select {
-					case <-ctx.Done():
-						return fmt.Errorf("central manager %s not ACTIVE within %s; it is left for you to inspect", vm.ID, c.Duration("timeout"))
-					case <-time.After(c.Duration("poll")):
-					}
-				}
+				return waitActive(c, oc, r, name, vm.ID)
 			},
 		}},
+	}
+}
+
+// waitActive waits for the central manager's VM id to be ACTIVE and prints
+// its addresses.
+func waitActive(c *cli.Context, oc *openstack.Cloud, r, name, id string) error {
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	defer cancel()
+	for {
+		v, err := oc.Get(ctx, r, id)
+		if err == nil && v.Status == cloud.StatusError {
+			return fmt.Errorf("central manager %s went to ERROR: %s (delete it with openstack server delete %s)", id, v.Fault, id)
+		}
+		if err == nil && v.Status == cloud.StatusActive {
+			fmt.Fprintf(c.App.Writer, "%s %s %s\n", name, v.ID, strings.Join(v.Addresses, " "))
+			fmt.Fprintf(c.App.ErrWriter, "next: copy clouds.yaml to /usr/local/etc/ehos/clouds.yaml there (mode 0600, owner condor), then `ehos doctor`\n")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("central manager %s not ACTIVE within %s; it is left for you to inspect", id, c.Duration("timeout"))
+		case <-time.After(c.Duration("poll")):
+		}
 	}
 }

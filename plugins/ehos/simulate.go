@@ -13,6 +13,7 @@ import (
 	"github.com/ehos-project/ehos/lib/atomicfile"
 	"github.com/ehos-project/ehos/lib/cloud"
 	"github.com/ehos-project/ehos/lib/cmdline"
+	"github.com/ehos-project/ehos/lib/config"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/sim"
 	"github.com/rs/zerolog"
@@ -37,184 +38,216 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"grid of knobs and recommends one (see docs/simulate.md).\n\n" +
 			"   ehos simulate -t week.txt --baseline\n" +
 			"   ehos -c ehos.yaml simulate -t week.txt --sweep spare=0,1,2 --sweep idle_before_retire=0s,2m,5m --svg front.svg",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
-			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
-			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
-			&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
-			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
-			&cli.BoolFlag{Name: "peers", Usage: "also run the rules of cloudscheduler v2 and COBalD/TARDIS on the same trace and compare"},
-			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor `NAME` (default: the smallest that holds every job)"},
-			&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
-			&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
-			&cli.DurationFlag{Name: "boot-jitter", Value: sim.DefaultModel.BootJitter, Usage: "boot time is uniform in boot ± jitter"},
-			&cli.DurationFlag{Name: "join-delay", Value: sim.DefaultJoinDelay, Usage: "time from ACTIVE to the worker's startd in the collector"},
-			&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of servers that end in ERROR instead of ACTIVE"},
-			&cli.DurationFlag{Name: "negotiation-interval", Value: 60 * time.Second, Usage: "HTCondor's NEGOTIATOR_INTERVAL"},
-			&cli.DurationFlag{Name: "negotiation-min-interval", Value: sim.DefaultNegotiationMinInterval, Usage: "HTCondor's NEGOTIATOR_MIN_INTERVAL"},
-			&cli.DurationFlag{Name: "reschedule-delay", Value: sim.DefaultRescheduleDelay, Usage: "submit → the negotiation condor_submit asks for (0: none, wait for the interval)"},
-			&cli.DurationFlag{Name: "claim-worklife", Value: sim.DefaultClaimWorklife, Usage: "HTCondor's CLAIM_WORKLIFE: a job ending hands its slot to the next fitting job (0: no reuse)"},
-			&cli.DurationFlag{Name: "drain-recheck", Value: provision.DefaultDrainRecheck, Usage: "ehos looks again this soon after draining idle workers, to delete them (0: at the next cycle)"},
-			&cli.BoolFlag{Name: "no-reschedule", Usage: "ehos does not ask for a negotiation when workers join while jobs wait"},
-			&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
-			&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
-			&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
-			&cli.IntFlag{Name: "quota-ram-mb", Value: sim.DefaultQuota.MaxRAMMB, Usage: "RAM quota per region in MB (-1: unlimited)"},
-			&cli.Uint64Flag{Name: "seed", Value: sim.DefaultModel.Seed, Usage: "random seed of boot times and failures"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return cmdline.Usagef(c, "ehos simulate: unexpected argument %q (the trace is given with --trace)", c.Args().First())
-			}
-			if r := c.Float64("fail-rate"); r < 0 || r >= 1 {
-				return fmt.Errorf("ehos simulate: --fail-rate %g must be in [0, 1)", r)
-			}
-			for _, f := range []string{"boot", "boot-jitter", "join-delay", "negotiation-interval", "negotiation-min-interval", "reschedule-delay", "claim-worklife", "drain-recheck"} {
-				if d := c.Duration(f); d < 0 {
-					return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
-				}
-			}
-			cfg, name, err := d.optionalConfig(c, log)
-			if err != nil {
-				return err
-			}
-			if cfg == nil {
-				cfg, name = sim.DemoConfig(), "built-in demo config (no --config, no $EHOS_CONFIG)"
-			}
-			flavors := sim.DefaultFlavors()
-			for _, s := range c.StringSlice("flavor") {
-				f, err := sim.ParseFlavor(s)
-				if err != nil {
-					return fmt.Errorf("ehos simulate: --flavor: %w", err)
-				}
-				flavors[f.Name] = f
-			}
-			var knobs []sim.Knob
-			for _, s := range c.Generic("sweep").(*specs).list {
-				k, err := sim.ParseKnob(s, cfg)
-				if err != nil {
-					return cmdline.Usagef(c, "ehos simulate: %v", err)
-				}
-				if slices.ContainsFunc(knobs, func(o sim.Knob) bool { return o.Name == k.Name }) {
-					return cmdline.Usagef(c, "ehos simulate: --sweep %s given twice: list all its values in one --sweep %s=V1,V2,...", k.Name, k.Name)
-				}
-				knobs = append(knobs, k)
-			}
-			if len(knobs) > 0 && c.Bool("baseline") {
-				return cmdline.Usagef(c, "ehos simulate: --sweep varies ehos's knobs; run --baseline on its own")
-			}
-			tr, err := sim.ReadTrace(c.String("trace"))
-			if err != nil {
-				return err
-			}
-			opt := sim.Options{
-				Config:  cfg,
-				Flavors: flavors,
-				Quota:   cloud.Limits{MaxInstances: c.Int("quota-instances"), MaxCores: c.Int("quota-cores"), MaxRAMMB: c.Int("quota-ram-mb")},
-				Cloud: sim.CloudModel{BootMean: c.Duration("boot"), BootJitter: c.Duration("boot-jitter"),
-					FailRate: c.Float64("fail-rate"), Seed: c.Uint64("seed")},
-				JoinDelay:              c.Duration("join-delay"),
-				NegotiationInterval:    c.Duration("negotiation-interval"),
-				NegotiationMinInterval: c.Duration("negotiation-min-interval"),
-				RescheduleDelay:        offIfZero(c.Duration("reschedule-delay")),
-				ClaimWorklife:          offIfZero(c.Duration("claim-worklife")),
-				DrainRecheck:           offIfZero(c.Duration("drain-recheck")),
-				NoReschedule:           c.Bool("no-reschedule"),
-				FirstFit:               c.Bool("first-fit"),
-				BaselineFlavor:         c.String("baseline-flavor"),
-				Samples:                c.String("svg") != "" && len(knobs) == 0,
-			}
-			if err := sim.Check(tr, opt); err != nil {
-				return fmt.Errorf("ehos simulate: %s with config %s refused, nothing was run:\n%w", tr.Name, name, err)
-			}
-			if len(knobs) > 0 {
-				return sweep(c, tr, opt, knobs, name)
-			}
-			// The baseline's reason not to run is known before either runs;
-			// ehos's result is printed whatever it is.
-			var baseErr error
-			if c.Bool("baseline") {
-				_, baseErr = sim.BaselineFlavor(tr, opt)
-			}
-			res, err := sim.Run(c.Context, tr, opt)
-			if err != nil {
-				return err
-			}
-			res.Config = name
-			var base *sim.Result
-			if c.Bool("baseline") && baseErr == nil {
-				opt.Baseline = true
-				if base, baseErr = sim.Run(c.Context, tr, opt); base != nil {
-					base.Config = name
-				}
-			}
-			if p := c.String("svg"); p != "" {
-				series := sim.PlotSeries(res.Samples, "", false)
-				if base != nil {
-					series = append(series, sim.PlotSeries(base.Samples, "baseline ", true)...)
-				}
-				if err := writeSVG(p, func(w io.Writer) error { return sim.WriteSVG(w, "ehos simulate: "+tr.Name, series) }); err != nil {
-					return err
-				}
-				res.Samples = nil
-				if base != nil {
-					base.Samples = nil
-				}
-			}
-			peers := runPeers(c, tr, opt, name)
-			var cmp *sim.Comparison
-			var noCmp error
-			if base != nil {
-				if cm, err := sim.Compare(res, base); err != nil {
-					noCmp = err
-				} else {
-					cmp = &cm
-				}
-			}
-			w := c.App.Writer
-			if c.Bool("json") {
-				out := struct {
-					Settled        bool            `json:"settled"` // every run settled
-					Ehos           *sim.Result     `json:"ehos"`
-					Baseline       *sim.Result     `json:"baseline,omitempty"`
-					BaselineNotRun string          `json:"baseline_not_run,omitempty"`
-					Comparison     *sim.Comparison `json:"comparison,omitempty"`
-					NoComparison   string          `json:"no_comparison,omitempty"`
-					Peers          []peerRun       `json:"peers,omitempty"`
-				}{Settled: res.Settled && (base == nil || base.Settled), Ehos: res, Baseline: base, Comparison: cmp,
-					BaselineNotRun: errText(baseErr), NoComparison: errText(noCmp)}
-				for _, p := range peers {
-					out.Settled = out.Settled && (p.Result == nil || p.Result.Settled)
-					out.Peers = append(out.Peers, p.against(res))
-				}
-				return writeJSON(w, out)
-			}
-			if err := res.WriteText(w); err != nil {
-				return err
-			}
-			if baseErr != nil {
-				fmt.Fprintf(w, "\nbaseline    not run: %v\n", baseErr)
-			}
-			if base != nil {
-				fmt.Fprintln(w)
-				if err := base.WriteText(w); err != nil {
-					return err
-				}
-				fmt.Fprintln(w)
-				if noCmp != nil {
-					fmt.Fprintln(w, noCmp)
-				} else {
-					fmt.Fprintln(w, cmp.String())
-				}
-			}
-			for _, p := range peers {
-				if err := p.writeText(w, res); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		Flags:  simulateFlags(),
+		Action: func(c *cli.Context) error { return simulate(c, log, d) },
 	}
+}
+
+func simulateFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
+		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+		&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
+		&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
+		&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
+		&cli.BoolFlag{Name: "peers", Usage: "also run the rules of cloudscheduler v2 and COBalD/TARDIS on the same trace and compare"},
+		&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor `NAME` (default: the smallest that holds every job)"},
+		&cli.StringSliceFlag{Name: "flavor", Usage: "flavor size `SPEC` NAME=VCPUS:RAM_MB[:DISK_GB] (repeatable; adds to or overrides the table)"},
+		&cli.DurationFlag{Name: "boot", Value: sim.DefaultModel.BootMean, Usage: "mean time from create to ACTIVE"},
+		&cli.DurationFlag{Name: "boot-jitter", Value: sim.DefaultModel.BootJitter, Usage: "boot time is uniform in boot ± jitter"},
+		&cli.DurationFlag{Name: "join-delay", Value: sim.DefaultJoinDelay, Usage: "time from ACTIVE to the worker's startd in the collector"},
+		&cli.Float64Flag{Name: "fail-rate", Usage: "fraction of servers that end in ERROR instead of ACTIVE"},
+		&cli.DurationFlag{Name: "negotiation-interval", Value: 60 * time.Second, Usage: "HTCondor's NEGOTIATOR_INTERVAL"},
+		&cli.DurationFlag{Name: "negotiation-min-interval", Value: sim.DefaultNegotiationMinInterval, Usage: "HTCondor's NEGOTIATOR_MIN_INTERVAL"},
+		&cli.DurationFlag{Name: "reschedule-delay", Value: sim.DefaultRescheduleDelay, Usage: "submit → the negotiation condor_submit asks for (0: none, wait for the interval)"},
+		&cli.DurationFlag{Name: "claim-worklife", Value: sim.DefaultClaimWorklife, Usage: "HTCondor's CLAIM_WORKLIFE: a job ending hands its slot to the next fitting job (0: no reuse)"},
+		&cli.DurationFlag{Name: "drain-recheck", Value: provision.DefaultDrainRecheck, Usage: "ehos looks again this soon after draining idle workers, to delete them (0: at the next cycle)"},
+		&cli.BoolFlag{Name: "no-reschedule", Usage: "ehos does not ask for a negotiation when workers join while jobs wait"},
+		&cli.BoolFlag{Name: "first-fit", Usage: "match each job to the first worker with room, not HTCondor's default best fit"},
+		&cli.IntFlag{Name: "quota-instances", Value: sim.DefaultQuota.MaxInstances, Usage: "instances quota per region (-1: unlimited)"},
+		&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
+		&cli.IntFlag{Name: "quota-ram-mb", Value: sim.DefaultQuota.MaxRAMMB, Usage: "RAM quota per region in MB (-1: unlimited)"},
+		&cli.Uint64Flag{Name: "seed", Value: sim.DefaultModel.Seed, Usage: "random seed of boot times and failures"},
+	}
+}
+
+// simulate is `ehos simulate`: it checks the options, reads the config and
+// the trace, and runs the sweep, or ehos (and the baseline and peers) and
+// prints the result.
+func simulate(c *cli.Context, log *zerolog.Logger, d *deps) error {
+	if c.NArg() > 0 {
+		return cmdline.Usagef(c, "ehos simulate: unexpected argument %q (the trace is given with --trace)", c.Args().First())
+	}
+	if r := c.Float64("fail-rate"); r < 0 || r >= 1 {
+		return fmt.Errorf("ehos simulate: --fail-rate %g must be in [0, 1)", r)
+	}
+	for _, f := range []string{"boot", "boot-jitter", "join-delay", "negotiation-interval", "negotiation-min-interval", "reschedule-delay", "claim-worklife", "drain-recheck"} {
+		if d := c.Duration(f); d < 0 {
+			return fmt.Errorf("ehos simulate: --%s %s must not be negative", f, d)
+		}
+	}
+	cfg, name, err := d.optionalConfig(c, log)
+	if err != nil {
+		return err
+	}
+	if cfg == nil {
+		cfg, name = sim.DemoConfig(), "built-in demo config (no --config, no $EHOS_CONFIG)"
+	}
+	flavors := sim.DefaultFlavors()
+	for _, s := range c.StringSlice("flavor") {
+		f, err := sim.ParseFlavor(s)
+		if err != nil {
+			return fmt.Errorf("ehos simulate: --flavor: %w", err)
+		}
+		flavors[f.Name] = f
+	}
+	knobs, err := sweepKnobs(c, cfg)
+	if err != nil {
+		return err
+	}
+	tr, err := sim.ReadTrace(c.String("trace"))
+	if err != nil {
+		return err
+	}
+	opt := simOptions(c, cfg, flavors, len(knobs) == 0)
+	if err := sim.Check(tr, opt); err != nil {
+		return fmt.Errorf("ehos simulate: %s with config %s refused, nothing was run:\n%w", tr.Name, name, err)
+	}
+	if len(knobs) > 0 {
+		return sweep(c, tr, opt, knobs, name)
+	}
+	return runSimulation(c, tr, opt, name)
+}
+
+// sweepKnobs are the --sweep grid's knobs, each given once.
+func sweepKnobs(c *cli.Context, cfg *config.Config) ([]sim.Knob, error) {
+	var knobs []sim.Knob
+	for _, s := range c.Generic("sweep").(*specs).list {
+		k, err := sim.ParseKnob(s, cfg)
+		if err != nil {
+			return nil, cmdline.Usagef(c, "ehos simulate: %v", err)
+		}
+		if slices.ContainsFunc(knobs, func(o sim.Knob) bool { return o.Name == k.Name }) {
+			return nil, cmdline.Usagef(c, "ehos simulate: --sweep %s given twice: list all its values in one --sweep %s=V1,V2,...", k.Name, k.Name)
+		}
+		knobs = append(knobs, k)
+	}
+	if len(knobs) > 0 && c.Bool("baseline") {
+		return nil, cmdline.Usagef(c, "ehos simulate: --sweep varies ehos's knobs; run --baseline on its own")
+	}
+	return knobs, nil
+}
+
+// simOptions are the simulation's options from the command line.
+func simOptions(c *cli.Context, cfg *config.Config, flavors map[string]cloud.Flavor, samples bool) sim.Options {
+	return sim.Options{
+		Config:  cfg,
+		Flavors: flavors,
+		Quota:   cloud.Limits{MaxInstances: c.Int("quota-instances"), MaxCores: c.Int("quota-cores"), MaxRAMMB: c.Int("quota-ram-mb")},
+		Cloud: sim.CloudModel{BootMean: c.Duration("boot"), BootJitter: c.Duration("boot-jitter"),
+			FailRate: c.Float64("fail-rate"), Seed: c.Uint64("seed")},
+		JoinDelay:              c.Duration("join-delay"),
+		NegotiationInterval:    c.Duration("negotiation-interval"),
+		NegotiationMinInterval: c.Duration("negotiation-min-interval"),
+		RescheduleDelay:        offIfZero(c.Duration("reschedule-delay")),
+		ClaimWorklife:          offIfZero(c.Duration("claim-worklife")),
+		DrainRecheck:           offIfZero(c.Duration("drain-recheck")),
+		NoReschedule:           c.Bool("no-reschedule"),
+		FirstFit:               c.Bool("first-fit"),
+		BaselineFlavor:         c.String("baseline-flavor"),
+		Samples:                c.String("svg") != "" && samples,
+	}
+}
+
+// runSimulation runs ehos, and the baseline and peers when asked for, and
+// prints them. ehos's result is printed whatever the others do; the
+// baseline's reason not to run is known before either runs.
+func runSimulation(c *cli.Context, tr *sim.Trace, opt sim.Options, name string) error {
+	var baseErr error
+	if c.Bool("baseline") {
+		_, baseErr = sim.BaselineFlavor(tr, opt)
+	}
+	res, err := sim.Run(c.Context, tr, opt)
+	if err != nil {
+		return err
+	}
+	res.Config = name
+	var base *sim.Result
+	if c.Bool("baseline") && baseErr == nil {
+		opt.Baseline = true
+		if base, baseErr = sim.Run(c.Context, tr, opt); base != nil {
+			base.Config = name
+		}
+	}
+	if p := c.String("svg"); p != "" {
+		series := sim.PlotSeries(res.Samples, "", false)
+		if base != nil {
+			series = append(series, sim.PlotSeries(base.Samples, "baseline ", true)...)
+		}
+		if err := writeSVG(p, func(w io.Writer) error { return sim.WriteSVG(w, "ehos simulate: "+tr.Name, series) }); err != nil {
+			return err
+		}
+		res.Samples = nil
+		if base != nil {
+			base.Samples = nil
+		}
+	}
+	return writeSimulation(c.App.Writer, c.Bool("json"), res, base, baseErr, runPeers(c, tr, opt, name))
+}
+
+// writeSimulation prints ehos's result, the baseline's (or why it did not
+// run) with the comparison, and the peers', as text or JSON.
+func writeSimulation(w io.Writer, asJSON bool, res, base *sim.Result, baseErr error, peers []peerRun) error {
+	var cmp *sim.Comparison
+	var noCmp error
+	if base != nil {
+		if cm, err := sim.Compare(res, base); err != nil {
+			noCmp = err
+		} else {
+			cmp = &cm
+		}
+	}
+	if asJSON {
+		out := struct {
+			Settled        bool            `json:"settled"` // every run settled
+			Ehos           *sim.Result     `json:"ehos"`
+			Baseline       *sim.Result     `json:"baseline,omitempty"`
+			BaselineNotRun string          `json:"baseline_not_run,omitempty"`
+			Comparison     *sim.Comparison `json:"comparison,omitempty"`
+			NoComparison   string          `json:"no_comparison,omitempty"`
+			Peers          []peerRun       `json:"peers,omitempty"`
+		}{Settled: res.Settled && (base == nil || base.Settled), Ehos: res, Baseline: base, Comparison: cmp,
+			BaselineNotRun: errText(baseErr), NoComparison: errText(noCmp)}
+		for _, p := range peers {
+			out.Settled = out.Settled && (p.Result == nil || p.Result.Settled)
+			out.Peers = append(out.Peers, p.against(res))
+		}
+		return writeJSON(w, out)
+	}
+	if err := res.WriteText(w); err != nil {
+		return err
+	}
+	if baseErr != nil {
+		fmt.Fprintf(w, "\nbaseline    not run: %v\n", baseErr)
+	}
+	if base != nil {
+		fmt.Fprintln(w)
+		if err := base.WriteText(w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		if noCmp != nil {
+			fmt.Fprintln(w, noCmp)
+		} else {
+			fmt.Fprintln(w, cmp.String())
+		}
+	}
+	for _, p := range peers {
+		if err := p.writeText(w, res); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweep runs the grid of knobs and prints its table (or JSON) and, with

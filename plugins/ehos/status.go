@@ -35,8 +35,12 @@ func statusCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			draw := func(w io.Writer) (admin.Status, error) {
+				id, err := d.provisionerIdentity(c, log)
+				if err != nil {
+					return admin.Status{}, err
+				}
 				ctx, _, done := bounded(c, "the collector (condor_status)")
-				st, err := admin.ReadStatus(ctx, d.condorClient(c), d.timeNow())
+				st, err := admin.ReadStatus(ctx, d.condorClient(c), id, d.timeNow())
 				done()
 				if err != nil {
 					return st, err
@@ -115,9 +119,13 @@ func nodesCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the rows as JSON"},
 		},
 		Action: func(c *cli.Context) error {
+			id, err := d.provisionerIdentity(c, log)
+			if err != nil {
+				return err
+			}
 			now := d.timeNow()
 			ctx, _, done := bounded(c, "the collector (condor_status)")
-			st, err := admin.ReadStatus(ctx, d.condorClient(c), now)
+			st, err := admin.ReadStatus(ctx, d.condorClient(c), id, now)
 			done()
 			if err != nil {
 				return err
@@ -158,7 +166,11 @@ func metricsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			read := func(ctx context.Context) (admin.Status, error) {
-				return admin.ReadStatus(ctx, d.condorClient(c), d.timeNow())
+				id, err := d.provisionerIdentity(c, log)
+				if err != nil {
+					return admin.Status{}, err
+				}
+				return admin.ReadStatus(ctx, d.condorClient(c), id, d.timeNow())
 			}
 			if addr := c.String("listen"); addr != "" {
 				if c.String("output") != "" {

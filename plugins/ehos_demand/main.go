@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/demand"
 	"github.com/ehos-project/ehos/lib/version"
@@ -43,7 +44,7 @@ func main() {
 }
 
 func run(c *cli.Context) error {
-	defaultPath()
+	cmdline.DefaultPath()
 	level, err := zerolog.ParseLevel(c.String("log-level"))
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -88,14 +89,4 @@ func run(c *cli.Context) error {
 	}
 	log.Info().Dur("interval", interval).Dur("lifetime", lifetime).Str("schedd", r.Schedd).Str("pool", pool).Str("pool_from", from).Msg("starting")
 	return r.Run(ctx, interval)
-}
-
-// defaultPath gives the tools a PATH when HTCondor started us without one
-// (a scheduler-universe job gets only the environment its submit file
-// names). HTCondor's packages put their tools in /usr/bin; --condor-bin
-// covers other installs.
-func defaultPath() {
-	if os.Getenv("PATH") == "" {
-		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
-	}
 }

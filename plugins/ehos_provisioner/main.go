@@ -25,10 +25,7 @@ import (
 var verbosity int
 
 func main() {
-	// condor_master may start us with no PATH; HTCondor's tools live here.
-	if os.Getenv("PATH") == "" {
-		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
-	}
+	cmdline.DefaultPath()
 	os.Exit(cmdline.Run(context.Background(), newApp(), os.Args, os.Stderr))
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,27 +32,6 @@ func TestFlagsAsTyped(t *testing.T) {
 		// urfave/cli leaves an unset counting flag at -1: no -v at all.
 		if max(verbosity, 0) != tc.verbosity || got != tc.local {
 			t.Errorf("%s: verbosity %d local-name %q, want %d %q", tc.args, verbosity, got, tc.verbosity, tc.local)
-		}
-	}
-}
-
-func TestLogFileIsNotWorldReadable(t *testing.T) {
-	dir := t.TempDir()
-	fresh := filepath.Join(dir, "EHOSProvisionerLog")
-	old := filepath.Join(dir, "OldLog")
-	if err := os.WriteFile(old, []byte("line\n"), 0o666); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(old, 0o666) // past the umask
-	for _, p := range []string{fresh, old} {
-		f, err := openLog(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		st, _ := os.Stat(p)
-		if st.Mode().Perm()&0o027 != 0 {
-			t.Errorf("%s: mode %04o, want no group write and nothing for others", filepath.Base(p), st.Mode().Perm())
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ehos-project/ehos/lib/cmdline"
 	"github.com/ehos-project/ehos/lib/condor"
 	"github.com/ehos-project/ehos/lib/nodeinfo"
 	"github.com/ehos-project/ehos/lib/version"
@@ -43,7 +44,7 @@ func main() {
 }
 
 func run(c *cli.Context) error {
-	defaultPath()
+	cmdline.DefaultPath()
 	ctx, cancel := context.WithTimeout(c.Context, 20*time.Second)
 	defer cancel()
 	dirs := map[string]string{"EXECUTE": c.String("execute-dir"), "LOG": c.String("log-dir"), "SPOOL": c.String("spool-dir")}
@@ -98,14 +99,4 @@ func run(c *cli.Context) error {
 	}
 	_, err = os.Stdout.Write(text)
 	return err
-}
-
-// defaultPath gives the tools a PATH when HTCondor started us without one
-// (a scheduler-universe job gets only the environment its submit file
-// names). HTCondor's packages put their tools in /usr/bin; --condor-bin
-// covers other installs.
-func defaultPath() {
-	if os.Getenv("PATH") == "" {
-		os.Setenv("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
-	}
 }

@@ -1,0 +1,303 @@
+package provision
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+// seen is what remember worked out for the rest of the cycle.
+type seen struct {
+	workers map[string]*Worker // the startd ads believed, by VM name
+	refused []Refusal          // the ads not believed
+	joined  int                // workers seen for the first time with room for a job
+}
+
+// remember folds a snapshot into the memory: the regions' flavors, VMs and
+// back-offs, each VM's state, the job starts, the unmatched marks. It does
+// no I/O and decides nothing.
+func (p *Provisioner) remember(now time.Time, snap snapshot) seen {
+	p.rememberRegions(now, snap)
+	var s seen
+	s.workers, s.refused = p.believe(snap.workers)
+	s.refused = append(slices.Clip(snap.refused), s.refused...)
+	p.warnRefused(s.refused)
+	s.joined = p.rememberVMs(now, snap, s.workers)
+	p.rememberRecall(snap.recall)
+	if snap.demandErr == nil {
+		workersOK := snap.workersErr == nil
+		p.updateMarks(now, snap.demand, p.nodes(s.workers, workersOK), snap.workers, workersOK)
+		if slices.ContainsFunc(snap.demand, servable) {
+			p.lastDemand = now
+		}
+	}
+	return s
+}
+
+// rememberRegions keeps each region's fresh flavors and VMs, and backs off
+// the regions whose calls failed. A failed list leaves the region's last
+// known VMs in place.
+func (p *Provisioner) rememberRegions(now time.Time, snap snapshot) {
+	for i, r := range p.regions {
+		s := snap.regions[i]
+		for _, err := range s.errs {
+			p.fail(r, now, err)
+		}
+		if s.flavorsRead {
+			r.flavors, r.flavorsAt = s.flavors, now
+		}
+		if s.listOK {
+			r.vms, r.listed = s.vms, true
+		}
+		if len(s.errs) == 0 && now.Sub(r.backoff.until) > p.opt.BackoffMax {
+			r.backoff.reset() // quiet for long enough: forget old failures
+		}
+	}
+}
+
+func (p *Provisioner) fail(r *region, now time.Time, err error) {
+	r.backoff.fail(now, err, p.opt.BackoffInitial, p.opt.BackoffMax)
+	p.opt.Log.Warn().Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).Err(err).
+		Time("backoff_until", r.backoff.until).Msg("cloud call failed: backing off")
+}
+
+// eachOwned calls f for every VM of a listed region that this provisioner
+// owns, with the VM's ehos name.
+func (p *Provisioner) eachOwned(f func(r *region, vm cloud.VM, name string)) {
+	for _, r := range p.regions {
+		if !r.listed {
+			continue
+		}
+		for _, vm := range r.vms {
+			if vm.Metadata[cloud.MetaOwner] != p.opt.Owner {
+				continue // another provisioner's VM: never touched
+			}
+			name := vm.Metadata[cloud.MetaName]
+			if name == "" {
+				name = vm.Name
+			}
+			f(r, vm, name)
+		}
+	}
+}
+
+// believe finds each worker's VM by its name alone: its name is what its
+// identity vouches for. The instance id it publishes is its own claim, so
+// a worker naming another VM's id is refused, never taken for that VM.
+func (p *Provisioner) believe(workers []Worker) (map[string]*Worker, []Refusal) {
+	byName := map[string]*Worker{}
+	for i := range workers {
+		w := &workers[i]
+		if w.Name != "" {
+			byName[w.Name] = w
+		}
+	}
+	var refused []Refusal
+	p.eachOwned(func(_ *region, vm cloud.VM, name string) {
+		w := byName[name]
+		if w != nil && w.InstanceID != "" && w.InstanceID != vm.ID {
+			refused = append(refused, Refusal{Ad: w.Slot, Claimed: fmt.Sprintf("EHOSName=%q EHOSInstanceID=%q", w.Name, w.InstanceID),
+				Why: fmt.Sprintf("VM %s is server %s in the cloud: its slot ad is ignored", name, vm.ID)})
+			delete(byName, name)
+		}
+	})
+	return byName, refused
+}
+
+// warnRefused logs each refused ad, at warn level the first cycle it comes.
+func (p *Provisioner) warnRefused(refused []Refusal) {
+	now := map[Refusal]bool{}
+	for _, r := range refused {
+		now[r] = true
+		ev := p.opt.Log.Warn()
+		if p.refused[r] {
+			ev = p.opt.Log.Debug() // still there: said at warn level when it first came
+		}
+		ev.Str("ad", r.Ad).Str("identity", r.Identity).Str("claimed", r.Claimed).Str("why", r.Why).Msg("refused an ad")
+	}
+	p.refused = now
+}
+
+// rememberVMs brings the tracks up to date with the listed VMs and the
+// believed workers. It returns how many workers joined with room for a job.
+func (p *Provisioner) rememberVMs(now time.Time, snap snapshot, workers map[string]*Worker) (joined int) {
+	listed := map[string]bool{}
+	p.eachOwned(func(r *region, vm cloud.VM, name string) {
+		listed[name] = true
+		t := p.tracks[name]
+		if t == nil {
+			t = &track{name: name, created: vm.Created, since: vm.Created}
+			p.tracks[name] = t
+		}
+		t.id = vm.ID
+		t.offer = scale.OfferKey{Loc: r.loc, Flavor: vm.Flavor}
+		if !vm.Created.IsZero() {
+			t.created = vm.Created
+		}
+		t.fault = vm.Fault
+		if id, exp := tokenOf(vm.Metadata); id != "" {
+			t.tokenID, t.tokenExpires = id, exp
+		}
+		if p.rememberVM(t, vm, workers[name], snap.workersErr == nil, now) {
+			joined++
+		}
+	})
+	// Tracks a successful list no longer shows are gone, except VMs we just
+	// asked for, which a list may not show yet.
+	for name, t := range p.tracks {
+		if listed[name] || !snap.listOK(t.offer.Loc) {
+			continue // listed, or unknown: keep what we knew
+		}
+		if t.state == scale.Requested && now.Sub(t.since) < p.opt.Knobs.BootTimeout {
+			continue
+		}
+		delete(p.tracks, name)
+	}
+	return joined
+}
+
+// rememberVM brings one track up to date. It returns true when the VM's
+// worker joined this cycle with room a negotiation could fill.
+func (p *Provisioner) rememberVM(t *track, vm cloud.VM, w *Worker, workersOK bool, now time.Time) (joined bool) {
+	state, up := stateOf(t, vm, w, workersOK, now, p.opt.Cycle, p.opt.OrphanGrace)
+	if up {
+		joined = !t.joined && !w.Draining && w.Free.Cpus > 0
+		if !t.joined {
+			// A worker joined: its region boots good VMs, so a later
+			// failure there starts its back-off from the beginning again.
+			if r := p.regionOf(t.offer.Loc); r != nil && !r.backoff.active(now) {
+				r.backoff.failures = 0
+			}
+		}
+		if w.Claimed > t.claimed {
+			p.lastStart = now
+			p.startedOn[t.offer] = now
+		}
+		t.claimed = w.Claimed
+		t.joined, t.lastSeen = true, now
+	}
+	if state != t.state {
+		p.opt.Log.Debug().Str("node", t.name).Str("from", string(t.state)).Str("to", string(state)).Msg("state")
+		switch {
+		case (t.state == "" || state == scale.Booting) && !t.created.IsZero():
+			// Adopted, or requested → booting: the boot clock started
+			// when the VM was created.
+			t.since = t.created
+		default:
+			t.since = now
+		}
+		t.state = state
+	}
+	return joined
+}
+
+// stateOf is a VM's state from the cloud's view and the collector's; up
+// says its startd is in the collector and counts.
+func stateOf(t *track, vm cloud.VM, w *Worker, workersOK bool, now time.Time, cycle, orphanGrace time.Duration) (state scale.NodeState, up bool) {
+	switch {
+	case vm.Status == cloud.StatusError || vm.Status == cloud.StatusShutoff:
+		return scale.Failed, false
+	case vm.Status == cloud.StatusDeleted || !t.deleteSent.IsZero():
+		return scale.Deleting, false
+	case w != nil:
+		switch {
+		case w.Draining || !t.drainSent.IsZero():
+			// A drain the startd has not confirmed yet (its ad lags, or the
+			// worker pulls the request) counts after half a cycle; a
+			// follow-up seconds after the drain needs the confirmation, or
+			// a job matched meanwhile could be killed.
+			if w.Claimed == 0 && (w.Draining || now.Sub(t.drainSent) >= cycle/2) {
+				return scale.Drained, true
+			}
+			return scale.Retiring, true
+		case w.Claimed > 0:
+			return scale.Busy, true
+		default:
+			return scale.Idle, true
+		}
+	case !workersOK:
+		if t.state == "" {
+			return scale.Booting, false
+		}
+	case t.joined:
+		// Its startd was here and is gone: drained and exited, or lost.
+		// Give the collector some grace before reaping a worker that may
+		// only have missed an update.
+		if !t.drainSent.IsZero() || now.Sub(t.lastSeen) >= orphanGrace {
+			return scale.Drained, false
+		}
+	default:
+		return scale.Booting, false
+	}
+	return t.state, false
+}
+
+func (p *Provisioner) regionOf(loc cloud.Location) *region {
+	for _, r := range p.regions {
+		if r.loc == loc {
+			return r
+		}
+	}
+	return nil
+}
+
+// rememberRecall takes the unmatched marks from this provisioner's
+// previous ad, once: a restart then does not boot another round for demand
+// already found unmatched on real workers. Until the collector answers it
+// is read again each cycle.
+func (p *Provisioner) rememberRecall(rc *recall) {
+	if rc == nil {
+		return
+	}
+	if rc.err != nil {
+		p.opt.Log.Debug().Err(rc.err).Msg("previous provisioner ad not read: tried again next cycle")
+		return
+	}
+	p.recalled = true
+	// The marks are the pool's: taken from the freshest ad of a
+	// provisioner of the pool that acted (a standby's marks were not
+	// acted on).
+	var last classad.Ad
+	for _, ad := range rc.ads {
+		if ad.GetString(AttrStandby) == "" && (last == nil || ad.GetInt("EHOSLastCycle", 0) > last.GetInt("EHOSLastCycle", 0)) {
+			last = ad
+		}
+	}
+	if last == nil {
+		return
+	}
+	n, err := p.restoreMarks(last)
+	if err != nil {
+		p.opt.Log.Warn().Err(err).Str("ad", last.GetString("Name")).Msg("unmatched marks of the previous run not read: starting afresh")
+		return
+	}
+	if n > 0 {
+		p.opt.Log.Info().Int("marks", n).Msg("unmatched marks taken from the previous run's provisioner ad")
+	}
+}
+
+// setToken records a VM's token in its metadata, where tokenOf reads it.
+func setToken(meta map[string]string, id string, expires time.Time) {
+	meta[cloud.MetaTokenID] = id
+	if !expires.IsZero() {
+		meta[cloud.MetaTokenExpires] = strconv.FormatInt(expires.Unix(), 10)
+	}
+}
+
+// tokenOf reads the id and expiry of a VM's token from its metadata; the
+// expiry is zero when it never expires or is not given.
+func tokenOf(meta map[string]string) (id string, expires time.Time) {
+	id = meta[cloud.MetaTokenID]
+	if id == "" {
+		return "", time.Time{}
+	}
+	if secs, err := strconv.ParseInt(meta[cloud.MetaTokenExpires], 10, 64); err == nil && secs > 0 {
+		expires = time.Unix(secs, 0).UTC()
+	}
+	return id, expires
+}
