@@ -75,7 +75,7 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 		t.state, t.since = scale.Deleting, now
 		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, a.Reason))
 		log.Info().Str("node", t.name).Str("id", t.id).Str("cloud", r.loc.Cloud).Str("region", r.loc.Region).
-			Str("reason", a.Reason).Msg("deleted")
+			Str("reason", a.Reason.String()).Msg("deleted")
 	}
 
 	byName := map[string]Worker{}
@@ -99,7 +99,7 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 			p.recheck = true
 		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("drain %s: %s", a.Node, a.Reason))
-		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
+		log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("draining")
 	}
 
 	// Deletes of failed VMs may have backed regions off: take the decision
@@ -120,7 +120,7 @@ func (p *Provisioner) act(ctx context.Context, now time.Time, in scale.Input, de
 	var again []scale.Create
 	for _, c := range retry.Creates {
 		if !failed[c.Offer.Loc] {
-			c.Reason = "moved from a failing region: " + c.Reason
+			c.Reason.Moved = true
 			again = append(again, c)
 		}
 	}
@@ -224,7 +224,7 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 			f.GPUs = extra.GPUs
 		}
 		for i := 0; i < c.Count; i++ {
-			units = append(units, unit{r: r, flavor: f, reason: c.Reason})
+			units = append(units, unit{r: r, flavor: f, reason: c.Reason.String()})
 		}
 	}
 

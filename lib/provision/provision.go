@@ -305,19 +305,21 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	// nothing may be drained or deleted, and without demand nothing is
 	// created for it.
 	if werr != nil {
-		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, "collector unreachable: no action this cycle")}
+		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, scale.TextNote("collector unreachable: no action this cycle"))}
 	} else if derr != nil {
 		dec.Creates = nil
-		dec.Notes = append(dec.Notes, "demand unknown (collector query failed): no VM created this cycle")
+		dec.Notes = append(dec.Notes, scale.TextNote("demand unknown (collector query failed): no VM created this cycle"))
 	}
 	dec = p.dropUnknownRegions(dec, in)
-	dec.Notes = append(dec.Notes, held...)
+	for _, h := range held {
+		dec.Notes = append(dec.Notes, scale.TextNote(h))
+	}
 	if rep.Standby != "" {
-		dec.Notes = append(dec.Notes, rep.Standby+": nothing created, drained or deleted")
+		dec.Notes = append(dec.Notes, scale.TextNote(rep.Standby+": nothing created, drained or deleted"))
 		log.Warn().Str("why", rep.Standby).Msg("standby: touching nothing this cycle")
 	}
 	if p.opt.DryRun {
-		dec.Notes = append(dec.Notes, "dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector")
+		dec.Notes = append(dec.Notes, scale.TextNote("dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector"))
 	}
 
 	log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(offers)).
@@ -325,13 +327,13 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 
 	if !touch {
 		for _, c := range dec.Creates {
-			log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason).Msg("dry run: would create")
+			log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason.String()).Msg("dry run: would create")
 		}
 		for _, a := range dec.Drains {
-			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would drain")
+			log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("dry run: would drain")
 		}
 		for _, a := range dec.Deletes {
-			log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would delete")
+			log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("dry run: would delete")
 		}
 	} else {
 		p.act(ctx, now, in, &dec, workers, &rep)
@@ -569,7 +571,7 @@ func (p *Provisioner) dropUnknownRegions(dec scale.Decision, in scale.Input) sca
 		var out []scale.Action
 		for _, a := range as {
 			if unknown[locOf[a.Node]] {
-				dec.Notes = append(dec.Notes, fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason))
+				dec.Notes = append(dec.Notes, scale.TextNote(fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason)))
 				continue
 			}
 			out = append(out, a)

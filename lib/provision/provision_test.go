@@ -204,8 +204,8 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 	if n := r.a.callsLike("delete"); n != 0 {
 		t.Fatalf("deleted a VM whose job still runs (%d deletes); decision %+v", n, rep.Decision)
 	}
-	want := vm.Name + ": startd ad vanished but schedd s1 job 12.0 runs there; keeping"
-	if !slices.Contains(rep.Decision.Notes, want) {
+	want := scale.Reason{Kind: scale.NoteScheddJobs, Node: vm.Name, Vanished: true, ScheddJobs: []string{"schedd s1 job 12.0"}}
+	if !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return cmp.Equal(n, want) }) {
 		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
 	}
 
@@ -226,7 +226,7 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 			t.Fatalf("deleted a VM only because its ad vanished; decision %+v", rep.Decision)
 		}
 	}
-	if want := vm.Name + ": startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"; !slices.Contains(rep.Decision.Notes, want) {
+	if want := (scale.Reason{Kind: scale.NoteVanishedKept, Node: vm.Name}); !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return cmp.Equal(n, want) }) {
 		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
 	}
 
@@ -235,7 +235,7 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 	if n := r.a.callsLike("delete"); n != 1 {
 		t.Fatalf("%d deletes after its lifetime, want 1; decision %+v", n, rep.Decision)
 	}
-	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished, max lifetime 2h0m0s reached, and no schedd runs a job there" {
+	if len(rep.Decision.Deletes) != 1 || !cmp.Equal(rep.Decision.Deletes[0].Reason, scale.Reason{Kind: scale.DeleteVanishedMaxLifetime, Knob: 2 * time.Hour}) {
 		t.Errorf("deletes %+v", rep.Decision.Deletes)
 	}
 }
@@ -469,7 +469,7 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	if len(r.pool.published) != 0 || r.pool.offers != nil {
 		t.Errorf("dry run advertised: %d provisioner ads, flavor ads %v", len(r.pool.published), r.pool.offers)
 	}
-	if !rep.DryRun || !slices.ContainsFunc(rep.Decision.Notes, func(n string) bool { return strings.Contains(n, "dry run: nothing advertised") }) {
+	if !rep.DryRun || !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return strings.Contains(n.String(), "dry run: nothing advertised") }) {
 		t.Errorf("the report does not say it is a dry run that advertised nothing: %+v", rep.Decision.Notes)
 	}
 }
@@ -553,7 +553,7 @@ func TestDemandCountedBeforeAJobStartIsHeld(t *testing.T) {
 	if n := r.a.callsLike("create"); n != 1 {
 		t.Fatalf("created a VM for a job that had started: %d creates; decision %+v", n, rep.Decision)
 	}
-	if !strings.Contains(strings.Join(rep.Decision.Notes, "\n"), "held") {
+	if !strings.Contains(fmt.Sprint(rep.Decision.Notes), "held") {
 		t.Errorf("holding not explained: %v", rep.Decision.Notes)
 	}
 	// A fresh count that still says idle is demand again.
@@ -729,7 +729,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 		elig    []scale.OfferKey
 		cap     int
 		counted func(r *rig) int
-		reason  string
+		block   scale.Block // the limit unmet demand must name
 	}{
 		{
 			name:    "max 1",
@@ -737,7 +737,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 			elig:    []scale.OfferKey{offerKey("a", "r1", "small"), offerKey("b", "r2", "small")},
 			cap:     1,
 			counted: func(r *rig) int { return r.a.count() + r.b.count() },
-			reason:  "max 1 reached: 1 server exists (1 deleting)",
+			block:   scale.Block{Limit: scale.LimitMax, Of: 1, Exists: 1, Out: map[scale.NodeState]int{scale.Deleting: 1}},
 		},
 		{
 			name:    "cloud a max_vms 1",
@@ -745,7 +745,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 			elig:    []scale.OfferKey{offerKey("a", "r1", "small")},
 			cap:     1,
 			counted: func(r *rig) int { return r.a.count() },
-			reason:  "cloud a max_vms 1 reached: 1 server exists (1 deleting)",
+			block:   scale.Block{Limit: scale.LimitCloudMax, Cloud: "a", Of: 1, Exists: 1, Out: map[scale.NodeState]int{scale.Deleting: 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -782,7 +782,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 					t.Fatalf("cycle %d: %d servers exist, cap %d; decision %+v", i, n, tc.cap, rep.Decision)
 				}
 				for _, u := range rep.Decision.Unmet {
-					sawReason = sawReason || strings.Contains(u.Reason, tc.reason)
+					sawReason = sawReason || slices.ContainsFunc(u.Reason.Blocks, func(b scale.Block) bool { b.Planned = 0; return cmp.Equal(b, tc.block) })
 				}
 			}
 			if peak != tc.cap {
@@ -792,7 +792,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 				t.Errorf("deletes were not retried: %d", r.a.callsLike("delete")+r.b.callsLike("delete"))
 			}
 			if !sawReason {
-				t.Errorf("no unmet reason says %q", tc.reason)
+				t.Errorf("no unmet reason names %s", tc.block)
 			}
 		})
 	}
@@ -818,7 +818,7 @@ func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
 	for i := 0; i < 60; i++ { // 30 minutes
 		rep := r.cycle(30 * time.Second)
 		for _, u := range rep.Decision.Unmet {
-			sawUnmet = sawUnmet || strings.HasPrefix(u.Reason, "unmatched on real workers: ")
+			sawUnmet = sawUnmet || u.Reason.Kind == scale.UnmetUnmatched
 		}
 	}
 	if n := r.a.callsLike("create") + r.b.callsLike("create"); n != 3 {

@@ -2,7 +2,6 @@ package scale
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -54,21 +53,6 @@ func UnmatchedAfter(k Knobs) time.Duration {
 	}
 	return k.UnmatchedAfter
 }
-
-// limit names what stops a create.
-type limit int
-
-const (
-	limNone limit = iota
-	limBackoff
-	limQuotaUnknown
-	limMax
-	limBooting
-	limPerCycle
-	limCloud
-	limQuota
-	limNotOffered
-)
 
 type offer struct {
 	Offer
@@ -310,51 +294,47 @@ func (p *planner) lifecycle() {
 		in := now.Sub(n.StateSince)
 		switch n.State {
 		case Failed:
-			fault := n.Fault
-			if fault == "" {
-				fault = "no fault message"
-			}
-			p.del(i, fmt.Sprintf("failed in the cloud: %s", fault))
+			p.del(i, Reason{Kind: DeleteFailed, Text: n.Fault})
 		case Requested, Booting:
 			if k.BootTimeout > 0 && in >= k.BootTimeout && !p.jobsThere(n) {
-				p.del(i, fmt.Sprintf("never joined within boot timeout %s (%s for %s)", k.BootTimeout, n.State, dur(in)))
+				p.del(i, Reason{Kind: DeleteNeverJoined, Knob: k.BootTimeout, State: n.State, For: dur(in)})
 			}
 		case Drained:
 			switch {
 			case n.Running > 0:
-				p.note("%s is drained but reports %d running jobs: not deleted", n.Name, n.Running)
+				p.note(Reason{Kind: NoteDrainedRunning, Node: n.Name, Running: n.Running})
 			case p.jobsThere(n):
 			case n.AdVanished && n.RetireAsked:
-				p.del(i, "startd ad vanished and no schedd runs a job there")
+				p.del(i, Reason{Kind: DeleteVanishedRetired})
 			case n.AdVanished:
-				if why := p.vanishedMayGo(n); why != "" {
-					p.del(i, "startd ad vanished, "+why+", and no schedd runs a job there")
+				if why, ok := p.vanishedMayGo(n); ok {
+					p.del(i, why)
 				} else {
-					p.note("%s: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)", n.Name)
+					p.note(Reason{Kind: NoteVanishedKept, Node: n.Name})
 				}
 			default:
-				p.del(i, "drained, no job running")
+				p.del(i, Reason{Kind: DeleteDrained})
 			}
 		case Deleting:
 			if k.DeleteTimeout > 0 {
 				att := max(n.Attempts, 1)
 				if due := deleteDue(k.DeleteTimeout, att); in >= due {
-					p.del(i, fmt.Sprintf("delete still pending after %s: retry, attempt %d", dur(in), att+1))
+					p.del(i, Reason{Kind: DeleteRetry, For: dur(in), Attempt: att + 1})
 				}
 			}
 		case Retiring:
 			if k.DrainTimeout > 0 && in >= k.DrainTimeout {
 				if n.Running > 0 {
-					p.note("%s has been retiring for %s, past drain timeout %s, and still runs %d jobs: waiting, a running job is never killed", n.Name, dur(in), k.DrainTimeout, n.Running)
+					p.note(Reason{Kind: NoteRetiringRunning, Node: n.Name, For: dur(in), Knob: k.DrainTimeout, Running: n.Running})
 				} else if !p.jobsThere(n) {
-					p.del(i, fmt.Sprintf("retiring for %s, past drain timeout %s, no job running", dur(in), k.DrainTimeout))
+					p.del(i, Reason{Kind: DeleteDrainTimeout, For: dur(in), Knob: k.DrainTimeout})
 				}
 			}
 		case Idle, Busy:
 			if age := now.Sub(n.Created); k.MaxLifetime > 0 && age >= k.MaxLifetime {
-				p.drain(i, fmt.Sprintf("max lifetime %s reached (age %s): running jobs finish first", k.MaxLifetime, dur(age)))
+				p.drain(i, Reason{Kind: DrainMaxLifetime, Knob: k.MaxLifetime, For: dur(age)})
 			} else if !n.TokenExpires.IsZero() && !now.Before(n.TokenExpires.Add(-k.DrainTimeout)) {
-				p.drain(i, fmt.Sprintf("its token expires at %s, within drain timeout %s: drained so running jobs finish first", n.TokenExpires.UTC().Format(time.RFC3339), k.DrainTimeout))
+				p.drain(i, Reason{Kind: DrainTokenExpiry, At: n.TokenExpires, Knob: k.DrainTimeout})
 			}
 		}
 	}
@@ -393,23 +373,19 @@ func (p *planner) lifecycle() {
 // the ad was invalidated) while its job runs on: deleting the VM would kill
 // the job.
 func (p *planner) jobsThere(n Node) bool {
-	what := "startd ad vanished"
+	r := Reason{Node: n.Name, Vanished: n.AdVanished}
 	if !n.AdVanished {
-		what = fmt.Sprintf("%s and due for deletion", n.State)
+		r.State = n.State
 	}
 	switch {
 	case len(n.ScheddJobs) > 0:
-		jobs := slices.Clone(n.ScheddJobs)
-		slices.Sort(jobs)
-		more := ""
-		if len(jobs) > 3 {
-			more = fmt.Sprintf(" and %d more", len(jobs)-3)
-			jobs = jobs[:3]
-		}
-		p.note("%s: %s but %s%s runs there; keeping", n.Name, what, strings.Join(jobs, ", "), more)
+		r.Kind, r.ScheddJobs = NoteScheddJobs, slices.Clone(n.ScheddJobs)
+		slices.Sort(r.ScheddJobs)
+		p.note(r)
 		return true
 	case n.AdVanished && p.in.ScheddJobsUnknown != "":
-		p.note("%s: %s and the schedds could not all be asked whether a job runs there (%s); keeping", n.Name, what, p.in.ScheddJobsUnknown)
+		r.Kind, r.Text = NoteScheddsUnknown, p.in.ScheddJobsUnknown
+		p.note(r)
 		return true
 	}
 	return false
@@ -417,17 +393,17 @@ func (p *planner) jobsThere(n Node) bool {
 
 // vanishedMayGo says why a node whose ads vanished without being asked to
 // retire may be deleted: its token expired (it can no longer speak to the
-// pool) or it reached its maximum lifetime; "" while neither. An absent ad
-// alone is no reason: any worker's token can withdraw another VM's ads.
-func (p *planner) vanishedMayGo(n Node) string {
+// pool) or it reached its maximum lifetime; false while neither. An absent
+// ad alone is no reason: any worker's token can withdraw another VM's ads.
+func (p *planner) vanishedMayGo(n Node) (Reason, bool) {
 	now, k := p.in.Now, p.k
 	switch {
 	case !n.TokenExpires.IsZero() && !now.Before(n.TokenExpires):
-		return "its token expired at " + n.TokenExpires.UTC().Format(time.RFC3339)
+		return Reason{Kind: DeleteVanishedTokenExpired, At: n.TokenExpires}, true
 	case k.MaxLifetime > 0 && now.Sub(n.Created) >= k.MaxLifetime:
-		return fmt.Sprintf("max lifetime %s reached", k.MaxLifetime)
+		return Reason{Kind: DeleteVanishedMaxLifetime, Knob: k.MaxLifetime}, true
 	}
-	return ""
+	return Reason{}, false
 }
 
 // deleteDue is when, counted from entering Deleting, the next delete of a
@@ -440,21 +416,19 @@ func deleteDue(t time.Duration, att int) time.Duration {
 	return 15*t + time.Duration(att-4)*8*t
 }
 
-func (p *planner) del(i int, why string) {
+func (p *planner) del(i int, why Reason) {
 	n := p.nodes[i]
 	p.gone[i], p.deleted[i] = true, true
 	p.d.Deletes = append(p.d.Deletes, Action{Node: n.Name, ID: n.ID, Reason: why})
 }
 
-func (p *planner) drain(i int, why string) {
+func (p *planner) drain(i int, why Reason) {
 	n := p.nodes[i]
 	p.gone[i] = true
 	p.d.Drains = append(p.d.Drains, Action{Node: n.Name, ID: n.ID, Reason: why})
 }
 
-func (p *planner) note(format string, a ...any) {
-	p.d.Notes = append(p.d.Notes, fmt.Sprintf(format, a...))
-}
+func (p *planner) note(r Reason) { p.d.Notes = append(p.d.Notes, r) }
 
 // capacity turns the nodes still standing into bins and the demand into
 // groups, largest first.
@@ -490,9 +464,9 @@ func (p *planner) capacity() {
 	for _, r := range p.regions {
 		switch {
 		case r.backoff:
-			p.note("%s backing off until %s (%s): no VM created there", r.loc, r.until.UTC().Format(time.RFC3339), orNone(r.why))
+			p.note(Reason{Kind: NoteBackoff, Blocks: []Block{{Limit: LimitBackoff, Loc: r.loc, Until: r.until, Why: r.why}}})
 		case r.limits == nil:
-			p.note("%s quota unknown (limits not read this cycle): no VM created there", r.loc)
+			p.note(Reason{Kind: NoteQuotaUnknown, Blocks: []Block{{Limit: LimitQuotaUnknown, Loc: r.loc}}})
 		}
 	}
 
@@ -540,13 +514,6 @@ func (p *planner) capacity() {
 	})
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "no reason given"
-	}
-	return s
-}
-
 // norm makes a job ask at least one cpu, as HTCondor does, and nothing
 // negative.
 func norm(r Resources) Resources {
@@ -579,24 +546,24 @@ func sub(r, need Resources, n int) Resources {
 }
 
 // room is how many more VMs of offer oi may be created now, and the limit
-// that binds (limNone when nothing does).
-func (p *planner) room(oi int) (int, limit, string) {
+// that binds (LimitNone when nothing does).
+func (p *planner) room(oi int) (int, Limit, string) {
 	o := &p.offers[oi]
 	if o.phantom {
-		return 0, limNotOffered, ""
+		return 0, LimitNotOffered, ""
 	}
 	r := &p.regions[o.region]
 	if r.backoff {
-		return 0, limBackoff, ""
+		return 0, LimitBackoff, ""
 	}
 	if r.limits == nil {
-		return 0, limQuotaUnknown, ""
+		return 0, LimitQuotaUnknown, ""
 	}
 	n, lim := p.globalRoom()
 	bind := ""
 	if c := &p.clouds[o.cloud]; c.maxVMs > 0 {
 		if k := max(c.maxVMs-c.exists-c.planned, 0); k < n {
-			n, lim = k, limCloud
+			n, lim = k, LimitCloudMax
 		}
 	}
 	l := *r.limits
@@ -604,71 +571,75 @@ func (p *planner) room(oi int) (int, limit, string) {
 	l.UsedCores += r.cores
 	l.UsedRAMMB += r.ram
 	if h, b := l.Headroom(cloud.Flavor{VCPUs: o.vcpus, RAMMB: o.ramMB}); h >= 0 && h < n {
-		n, lim, bind = h, limQuota, b
+		n, lim, bind = h, LimitQuota, b
 	}
 	return n, lim, bind
 }
 
 // globalRoom is how many more VMs the knobs shared by all clouds allow.
-func (p *planner) globalRoom() (int, limit) {
-	n, lim := unlimited, limNone
-	take := func(k int, l limit) {
+func (p *planner) globalRoom() (int, Limit) {
+	n, lim := unlimited, LimitNone
+	take := func(k int, l Limit) {
 		if k < n {
 			n, lim = max(k, 0), l
 		}
 	}
 	if p.k.Max > 0 {
-		take(p.k.Max-p.exists-p.created, limMax)
+		take(p.k.Max-p.exists-p.created, LimitMax)
 	}
 	if p.k.MaxBooting > 0 {
-		take(p.k.MaxBooting-p.booting-p.created, limBooting)
+		take(p.k.MaxBooting-p.booting-p.created, LimitMaxBooting)
 	}
 	if p.k.MaxCreatesPerCycle > 0 {
-		take(p.k.MaxCreatesPerCycle-p.created, limPerCycle)
+		take(p.k.MaxCreatesPerCycle-p.created, LimitPerCycle)
 	}
 	return n, lim
 }
 
-// why says in words why offer oi has no room.
-func (p *planner) why(oi int, lim limit, bind string) string {
+// block is the limit lim (bind: the quota resource) that leaves offer oi
+// no room, with its figures.
+func (p *planner) block(oi int, lim Limit, bind string) Block {
 	o := &p.offers[oi]
+	b := Block{Limit: lim}
 	var r *region
 	if o.region >= 0 {
 		r = &p.regions[o.region]
 	}
 	k := p.k
 	switch lim {
-	case limNotOffered:
-		return fmt.Sprintf("%s not offered this cycle", o.OfferKey)
-	case limBackoff:
-		return fmt.Sprintf("%s backing off until %s (%s)", r.loc, r.until.UTC().Format(time.RFC3339), orNone(r.why))
-	case limQuotaUnknown:
-		return fmt.Sprintf("%s quota unknown", r.loc)
-	case limMax:
-		return fmt.Sprintf("max %d reached: %s, %d planned", k.Max, existing(p.exists, p.out), p.created)
-	case limBooting:
-		return fmt.Sprintf("max_booting %d reached (%d booting, %d planned)", k.MaxBooting, p.booting, p.created)
-	case limPerCycle:
-		return fmt.Sprintf("max_creates_per_cycle %d reached", k.MaxCreatesPerCycle)
-	case limCloud:
+	case LimitNotOffered:
+		b.Loc, b.Flavor = o.Loc, o.Flavor
+	case LimitBackoff:
+		b.Loc, b.Until, b.Why = r.loc, r.until, r.why
+	case LimitQuotaUnknown:
+		b.Loc = r.loc
+	case LimitMax:
+		b.Of, b.Exists, b.Out, b.Planned = k.Max, p.exists, p.out, p.created
+	case LimitMaxBooting:
+		b.Of, b.Booting, b.Planned = k.MaxBooting, p.booting, p.created
+	case LimitPerCycle:
+		b.Of = k.MaxCreatesPerCycle
+	case LimitCloudMax:
 		c := &p.clouds[o.cloud]
-		return fmt.Sprintf("cloud %s max_vms %d reached: %s, %d planned", c.name, c.maxVMs, existing(c.exists, c.out), c.planned)
-	case limQuota:
+		b.Cloud, b.Of, b.Exists, b.Out, b.Planned = c.name, c.maxVMs, c.exists, c.out, c.planned
+	case LimitQuota:
 		l := r.limits
+		b.Loc, b.Resource = r.loc, bind
 		switch bind {
 		case "instances":
-			return fmt.Sprintf("%s quota: instances %d used + %d planned of %d", r.loc, l.UsedInstances, r.inst, l.MaxInstances)
+			b.Used, b.Planned, b.Of = l.UsedInstances, r.inst, l.MaxInstances
 		case "cores":
-			return fmt.Sprintf("%s quota: cores %d used + %d planned of %d, %s needs %d", r.loc, l.UsedCores, r.cores, l.MaxCores, o.Flavor, o.vcpus)
+			b.Used, b.Planned, b.Of, b.Flavor, b.Needs = l.UsedCores, r.cores, l.MaxCores, o.Flavor, o.vcpus
 		default:
-			return fmt.Sprintf("%s quota: ram %d MB used + %d MB planned of %d MB, %s needs %d MB", r.loc, l.UsedRAMMB, r.ram, l.MaxRAMMB, o.Flavor, o.ramMB)
+			b.Resource = "ram"
+			b.Used, b.Planned, b.Of, b.Flavor, b.Needs = l.UsedRAMMB, r.ram, l.MaxRAMMB, o.Flavor, o.ramMB
 		}
 	}
-	return "no limit"
+	return b
 }
 
 // create records n new VMs of offer oi.
-func (p *planner) create(oi, n int, why string) int {
+func (p *planner) create(oi, n int, why Reason) int {
 	o := &p.offers[oi]
 	r := &p.regions[o.region]
 	p.created += n
@@ -688,16 +659,16 @@ func (p *planner) packDemand() {
 	for gi := range p.groups {
 		g := &p.groups[gi]
 		if len(g.d.Eligible) == 0 {
-			p.unmet(g, g.d.Idle, "no configured flavor matches these jobs (HTCondor's negotiator matched none)")
+			p.unmet(g, g.d.Idle, Reason{Kind: UnmetNoFlavor})
 			continue
 		}
 		if len(g.refused) > 0 {
-			why := p.unmatchedWhy(g)
+			beside := p.beside(g)
 			if len(g.elig) == 0 {
-				p.unmet(g, g.d.Idle, why+"; no VM is booted for them")
+				p.unmet(g, g.d.Idle, Reason{Kind: UnmetUnmatched, Beside: beside})
 				continue
 			}
-			p.note("%s: %s; no VM is booted for them there", g.d.Key, why)
+			p.note(Reason{Kind: NoteUnmatched, Demand: g.d.Key, Beside: beside})
 		}
 		for _, oi := range g.elig {
 			elig[oi] = true
@@ -749,9 +720,9 @@ func (p *planner) packDemand() {
 		switch {
 		case rem == 0:
 		case !g.offered:
-			p.unmet(g, rem, fmt.Sprintf("none of the flavors matched (%s) is offered this cycle", keys(g.unknwn)))
+			p.unmet(g, rem, Reason{Kind: UnmetNotOffered, Offers: g.unknwn})
 		case !g.fits:
-			p.unmet(g, rem, fmt.Sprintf("no eligible flavor is large enough for %s", fmtRes(g.need)))
+			p.unmet(g, rem, Reason{Kind: UnmetTooLarge, Need: g.need})
 		default:
 			rem = p.open(g, rem)
 		}
@@ -794,8 +765,8 @@ func (p *planner) open(g *group, rem int) int {
 	for rem > 0 {
 		if n, lim := p.globalRoom(); n == 0 {
 			// saves asking every offer when a shared knob binds
-			p.unmet(g, rem, "no room: "+p.why(g.elig[0], lim, ""))
-			if lim == limMax && longWait {
+			p.unmet(g, rem, Reason{Kind: UnmetNoRoom, Blocks: []Block{p.block(g.elig[0], lim, "")}})
+			if lim == LimitMax && longWait {
 				g.starved, g.starvedMax = rem, true
 			}
 			return rem
@@ -810,12 +781,12 @@ func (p *planner) open(g *group, rem int) int {
 			}
 			c := cand{oi: oi, per: per, take: min(per, rem)}
 			c.cost = o.Cost / float64(c.take)
-			var lim limit
+			var lim Limit
 			var bind string
 			c.room, lim, bind = p.room(oi)
-			c.instQuota = lim == limQuota && bind == "instances"
-			c.atMax = lim == limMax && longWait
-			c.atCap = lim == limCloud && longWait
+			c.instQuota = lim == LimitQuota && bind == "instances"
+			c.atMax = lim == LimitMax && longWait
+			c.atCap = lim == LimitCloudMax && longWait
 			if top.oi < 0 || cheaper(c, top) < 0 {
 				top = c
 			}
@@ -875,7 +846,7 @@ func (p *planner) open(g *group, rem int) int {
 			}
 		}
 		if best.oi < 0 {
-			p.unmet(g, rem, "no room: "+p.stuck(g))
+			p.unmet(g, rem, Reason{Kind: UnmetNoRoom, Blocks: p.stuck(g)})
 			for _, c := range noRoom {
 				if r := p.offers[c.oi].region; c.instQuota && !slices.Contains(g.starvedIn, r) {
 					g.starvedIn = append(g.starvedIn, r)
@@ -889,16 +860,15 @@ func (p *planner) open(g *group, rem int) int {
 			}
 			return rem
 		}
-		how := "cheapest fit"
+		how := &Choice{Pick: PickCheapest}
 		switch {
 		case most.oi >= 0:
 			_, lim, bind := p.room(best.oi)
-			how = fmt.Sprintf("serves the most of them; %s in %s would serve %d under %s", p.offers[best.oi].Flavor, p.offers[best.oi].Loc,
-				best.serve, strings.Replace(p.why(best.oi, lim, bind), " reached", "", 1))
+			how = &Choice{Pick: PickServesMost, Other: p.offers[best.oi].OfferKey, Serve: best.serve, Block: p.block(best.oi, lim, bind)}
 			best = most
 		case best.oi != top.oi:
 			_, lim, bind := p.room(top.oi)
-			how = fmt.Sprintf("cheapest fit with room; %s in %s: %s", p.offers[top.oi].Flavor, p.offers[top.oi].Loc, p.why(top.oi, lim, bind))
+			how = &Choice{Pick: PickCheapestWithRoom, Other: p.offers[top.oi].OfferKey, Block: p.block(top.oi, lim, bind)}
 		}
 		o := &p.offers[best.oi]
 		n, jobs := 1, rem // one partly filled VM for the last jobs
@@ -906,8 +876,7 @@ func (p *planner) open(g *group, rem int) int {
 			n = min(rem/best.per, best.room)
 			jobs = n * best.per
 		}
-		ci := p.create(best.oi, n, fmt.Sprintf("%s of %s from %s need %d × %s in %s (%s, %s per VM)",
-			plural(jobs, "idle job"), fmtRes(need), g.d.Key, n, o.Flavor, o.Loc, how, plural(best.per, "job")))
+		ci := p.create(best.oi, n, Reason{Kind: CreateForDemand, Jobs: jobs, Need: need, Demand: g.d.Key, Count: n, Offer: o.OfferKey, PerVM: best.per, Choice: how})
 		p.serves[ci] = append(p.serves[ci], g.d.Key)
 		full, part := jobs/best.per, jobs%best.per
 		if full > 0 {
@@ -933,66 +902,68 @@ func cmpCost(a, b float64) int {
 }
 
 // stuck says why none of g's eligible offers has room.
-func (p *planner) stuck(g *group) string {
-	var why []string
+func (p *planner) stuck(g *group) []Block {
+	var why []Block
 	for _, oi := range g.elig {
 		if fit(p.offers[oi].Size, g.need) == 0 {
 			continue
 		}
-		if _, lim, bind := p.room(oi); lim != limNone {
-			if w := p.why(oi, lim, bind); !slices.Contains(why, w) {
-				why = append(why, w)
-			}
+		if _, lim, bind := p.room(oi); lim != LimitNone {
+			why = addBlock(why, p.block(oi, lim, bind))
 		}
 	}
-	return strings.Join(why, "; ")
+	return why
 }
 
-// unmatchedWhy says which offers g's jobs sat unmatched beside.
-func (p *planner) unmatchedWhy(g *group) string {
-	var on []string
-	for _, u := range g.refused {
-		on = append(on, fmt.Sprintf("%s in %s for %s", u.Offer.Flavor, u.Offer.Loc, dur(p.in.Now.Sub(u.Since))))
+// addBlock adds b to bs unless it reads the same as one there.
+func addBlock(bs []Block, b Block) []Block {
+	w := b.String()
+	for _, x := range bs {
+		if x.String() == w {
+			return bs
+		}
 	}
-	return "unmatched on real workers: these jobs stayed idle beside idle workers of " + strings.Join(on, ", ") +
-		" (HTCondor matched them only to the offline flavor ads)"
+	return append(bs, b)
 }
 
-func (p *planner) unmet(g *group, jobs int, why string) {
+// beside says which offers g's jobs sat unmatched beside, and how long.
+func (p *planner) beside(g *group) []Beside {
+	on := make([]Beside, len(g.refused))
+	for i, u := range g.refused {
+		on[i] = Beside{Offer: u.Offer, For: dur(p.in.Now.Sub(u.Since))}
+	}
+	return on
+}
+
+func (p *planner) unmet(g *group, jobs int, why Reason) {
 	p.d.Unmet = append(p.d.Unmet, Unmet{Demand: g.d.Key, Jobs: jobs, Reason: why})
 }
 
-// fill creates up to want VMs of the cheapest offers with room, for min or
-// spare, and returns how many it created and, when short, why.
-func (p *planner) fill(order []int, want int, why func(n int, o *offer) string) (int, string) {
+// fill creates up to want VMs of the offers in order with room, for min or
+// spare, each for why (with its Count and Offer set), and returns how many
+// it created and the limits that stopped the rest.
+func (p *planner) fill(order []int, want int, why Reason) (int, []Block) {
 	made := 0
-	var stop []string
+	var stop []Block
 	for _, oi := range order {
 		if made == want {
 			break
 		}
 		if n, lim := p.globalRoom(); n == 0 {
-			stop = []string{p.why(oi, lim, "")}
+			stop = []Block{p.block(oi, lim, "")}
 			break
 		}
 		room, lim, bind := p.room(oi)
 		if room <= 0 {
-			if w := p.why(oi, lim, bind); !slices.Contains(stop, w) {
-				stop = append(stop, w)
-			}
+			stop = addBlock(stop, p.block(oi, lim, bind))
 			continue
 		}
 		n := min(room, want-made)
-		p.create(oi, n, why(n, &p.offers[oi]))
+		why.Count, why.Offer = n, p.offers[oi].OfferKey
+		p.create(oi, n, why)
 		made += n
 	}
-	if made < want {
-		if len(stop) == 0 {
-			stop = append(stop, "no offer configured")
-		}
-		return made, strings.Join(stop, "; ")
-	}
-	return made, ""
+	return made, stop
 }
 
 // keepMin creates the cheapest VMs while fewer than Min are live.
@@ -1001,13 +972,10 @@ func (p *planner) keepMin() {
 	if want <= 0 {
 		return
 	}
-	live, planned := p.live, p.created
-	made, short := p.fill(p.byPref, want, func(n int, o *offer) string {
-		return fmt.Sprintf("min %d: %d live, %d planned; %d × %s in %s (cheapest offer)", p.k.Min, live, planned, n, o.Flavor, o.Loc)
-	})
+	made, stop := p.fill(p.byPref, want, Reason{Kind: CreateForMin, Min: p.k.Min, Live: p.live, Planned: p.created})
 	p.minMade = made
-	if short != "" {
-		p.note("min %d workers: %d more wanted, blocked: %s", p.k.Min, want-made, short)
+	if made < want {
+		p.note(Reason{Kind: NoteMinShort, Min: p.k.Min, Wanted: want - made, Blocks: stop})
 	}
 }
 
@@ -1079,10 +1047,10 @@ func (p *planner) rebalance() {
 				return ok && ri == r
 			})
 			l := p.regions[r].limits
+			full := []Block{{Limit: LimitQuota, Loc: p.regions[r].loc, Resource: "instances", Used: l.UsedInstances, Of: l.MaxInstances}}
 			for _, i := range misfits[:min(want, len(misfits), max(serving-p.k.Min, 0))] {
 				serving--
-				p.drain(i, fmt.Sprintf("frees an instance for %s of %s from %s, waiting %s: %s instance quota full (%d of %d) and this %s cannot run them; running jobs finish first",
-					plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.regions[r].loc, l.UsedInstances, l.MaxInstances, p.nodes[i].Offer.Flavor))
+				p.drain(i, Reason{Kind: DrainFreesInstance, Jobs: g.starved, Need: g.need, Demand: g.d.Key, For: dur(waited), Offer: p.nodes[i].Offer, Blocks: full})
 				freeing[r]++
 			}
 		}
@@ -1131,19 +1099,18 @@ func (p *planner) rebalanceCap(g *group, waited time.Duration, freeing []int, se
 	if want <= 0 {
 		return serving
 	}
-	lim := fmt.Sprintf("max %d", p.k.Max)
+	caps := []Block{{Limit: LimitMax, Of: p.k.Max}}
 	if clouds != nil {
-		caps := make([]string, len(clouds))
+		caps = make([]Block, len(clouds))
 		for i, ci := range clouds {
-			caps[i] = fmt.Sprintf("cloud %s max_vms %d", p.clouds[ci].name, p.clouds[ci].maxVMs)
+			caps[i] = Block{Limit: LimitCloudMax, Cloud: p.clouds[ci].name, Of: p.clouds[ci].maxVMs}
 		}
-		lim = strings.Join(caps, ", ")
 	}
 	thin, holds := p.thinNodes(g, per, func(n Node) bool { return in(p.cloudIdx[n.Offer.Loc.Cloud]) })
 	for _, i := range thin[:min(want, len(thin), max(serving-p.k.Min, 0))] {
 		serving--
-		p.drain(i, fmt.Sprintf("makes room under %s for %s of %s from %s, waiting %s: this %s holds %d of them, a %s %d; running jobs finish first",
-			lim, plural(g.starved, "job"), fmtRes(g.need), g.d.Key, dur(waited), p.nodes[i].Offer.Flavor, holds[i], p.offers[best].Flavor, per))
+		p.drain(i, Reason{Kind: DrainMakesRoom, Jobs: g.starved, Need: g.need, Demand: g.d.Key, For: dur(waited),
+			Offer: p.nodes[i].Offer, Holds: holds[i], Best: p.offers[best].Flavor, PerVM: per, Blocks: caps})
 		if r, ok := p.regionIdx[p.nodes[i].Offer.Loc]; ok {
 			freeing[r]++
 		}
@@ -1212,11 +1179,9 @@ func (p *planner) keepSpare() {
 	if want <= 0 {
 		return
 	}
-	made, short := p.fill(p.bySize, want, func(n int, o *offer) string {
-		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (largest offer: takes any job a flavor can)", p.k.Spare, have, n, o.Flavor, o.Loc)
-	})
-	if short != "" {
-		p.note("spare %d workers: %d more wanted, blocked: %s", p.k.Spare, want-made, short)
+	made, stop := p.fill(p.bySize, want, Reason{Kind: CreateForSpare, Spare: p.k.Spare, Have: have})
+	if made < want {
+		p.note(Reason{Kind: NoteSpareShort, Spare: p.k.Spare, Wanted: want - made, Blocks: stop})
 	}
 }
 
@@ -1290,12 +1255,10 @@ func (p *planner) retireIdle() {
 	for _, c := range cands[:allow] {
 		idle := now.Sub(c.since)
 		if idle < k.IdleBeforeRetire {
-			p.drain(c.node, fmt.Sprintf("idle for %s, and no job queued or started for %s (idle_before_retire %s): nothing is arriving; keeps min %d, spare %d",
-				dur(idle), dur(now.Sub(p.in.LastArrival)), k.IdleBeforeRetire, k.Min, k.Spare))
+			p.drain(c.node, Reason{Kind: DrainNothingArriving, For: dur(idle), Quiet: dur(now.Sub(p.in.LastArrival)), Knob: k.IdleBeforeRetire, Min: k.Min, Spare: k.Spare})
 			continue
 		}
-		p.drain(c.node, fmt.Sprintf("idle for %s (idle_before_retire %s) and no waiting job fits it; keeps min %d, spare %d",
-			dur(idle), k.IdleBeforeRetire, k.Min, k.Spare))
+		p.drain(c.node, Reason{Kind: DrainIdle, For: dur(idle), Knob: k.IdleBeforeRetire, Min: k.Min, Spare: k.Spare})
 	}
 }
 
@@ -1309,58 +1272,28 @@ func (p *planner) finish() Decision {
 	slices.SortStableFunc(p.d.Drains, byNode)
 	slices.SortStableFunc(p.d.Deletes, byNode)
 	slices.SortStableFunc(p.d.Unmet, func(a, b Unmet) int {
-		return cmp.Or(strings.Compare(a.Demand, b.Demand), strings.Compare(a.Reason, b.Reason))
+		if c := strings.Compare(a.Demand, b.Demand); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Reason.String(), b.Reason.String())
 	})
-	slices.Sort(p.d.Notes)
+	p.d.Notes = sortNotes(p.d.Notes)
 	return p.d
 }
 
-// existing says how many servers exist and, of those, how many are not
-// live, by state: "3 servers exist (1 drained, 2 deleting)".
-func existing(n int, out map[NodeState]int) string {
-	s := plural(n, "server") + " exist"
-	if n == 1 {
-		s += "s"
+// sortNotes sorts notes by their text, rendering each once.
+func sortNotes(notes []Reason) []Reason {
+	type note struct {
+		text string
+		r    Reason
 	}
-	var parts []string
-	for _, st := range NodeStates {
-		if k := out[st]; k > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", k, st))
-		}
+	byText := make([]note, len(notes))
+	for i, r := range notes {
+		byText[i] = note{r.String(), r}
 	}
-	if len(parts) > 0 {
-		s += " (" + strings.Join(parts, ", ") + ")"
+	slices.SortStableFunc(byText, func(a, b note) int { return strings.Compare(a.text, b.text) })
+	for i, n := range byText {
+		notes[i] = n.r
 	}
-	return s
+	return notes
 }
-
-func keys(ks []OfferKey) string {
-	s := make([]string, len(ks))
-	for i, k := range ks {
-		s[i] = k.String()
-	}
-	slices.Sort(s)
-	return strings.Join(slices.Compact(s), ", ")
-}
-
-// fmtRes writes resources as "4 cpu/8192 MB", with disk and GPUs when asked.
-func fmtRes(r Resources) string {
-	s := fmt.Sprintf("%d cpu/%d MB", r.Cpus, r.MemoryMB)
-	if r.DiskMB > 0 {
-		s += fmt.Sprintf("/%d MB disk", r.DiskMB)
-	}
-	if r.GPUs > 0 {
-		s += fmt.Sprintf("/%d gpu", r.GPUs)
-	}
-	return s
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// dur rounds a duration to the second for reasons.
-func dur(d time.Duration) time.Duration { return d.Round(time.Second) }

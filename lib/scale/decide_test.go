@@ -84,6 +84,48 @@ func idleFor(d time.Duration) func(*Node) {
 func free(r Resources) func(*Node) { return func(n *Node) { n.Free = r } }
 func running(k int) func(*Node)    { return func(n *Node) { n.Running = k } }
 
+// text is a reason as a person reads it: the whole-decision tables compare
+// rendered sentences (asText), which must stay as they were; the steps'
+// own tests compare kinds and figures.
+func text(s string) Reason { return TextNote(s) }
+
+func texts(s ...string) []Reason {
+	rs := make([]Reason, len(s))
+	for i, x := range s {
+		rs[i] = text(x)
+	}
+	return rs
+}
+
+// asText compares reasons by the sentence they render.
+var asText = cmp.Transformer("text", func(r Reason) string { return r.String() })
+
+// untyped lists the reasons of d that carry no kind of their own.
+func untyped(d Decision) []string {
+	var bad []string
+	check := func(what string, r Reason) {
+		if r.Kind == "" || r.Kind == NoteText {
+			bad = append(bad, what+": "+r.String())
+		}
+	}
+	for _, c := range d.Creates {
+		check("create", c.Reason)
+	}
+	for _, a := range d.Drains {
+		check("drain", a.Reason)
+	}
+	for _, a := range d.Deletes {
+		check("delete", a.Reason)
+	}
+	for _, u := range d.Unmet {
+		check("unmet", u.Reason)
+	}
+	for _, n := range d.Notes {
+		check("note", n)
+	}
+	return bad
+}
+
 func TestDecide(t *testing.T) {
 	backoffUntil := now.Add(10 * time.Minute)
 	tests := []struct {
@@ -100,13 +142,13 @@ func TestDecide(t *testing.T) {
 			name: "scale from zero workers, two jobs per VM",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 4, large)} },
 			want: Decision{Creates: []Create{{Offer: large, Count: 2, Serves: []string{"s#1"},
-				Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "cheapest flavor that fits",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 2, 2048, 1, large, small, medium)} },
 			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 2 cpu/2048 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 2 cpu/2048 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "equal cost per job: the VM holding fewer jobs",
@@ -114,7 +156,7 @@ func TestDecide(t *testing.T) {
 			// smaller VMs are released as their jobs end.
 			mod: func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 3, large, medium)} },
 			want: Decision{Creates: []Create{{Offer: medium, Count: 3, Serves: []string{"s#1"},
-				Reason: "3 idle jobs of 4 cpu/8192 MB from s#1 need 3 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("3 idle jobs of 4 cpu/8192 MB from s#1 need 3 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "a partly empty VM counts only the jobs left for it",
@@ -127,9 +169,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: large, Count: 2, Serves: []string{"s#1"},
-					Reason: "4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"},
+					Reason: text("4 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")},
 				{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")},
 			}},
 		},
 		{
@@ -142,8 +184,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.medium in siteA/RegionOne would serve 1 under siteA/RegionOne quota: instances 4 used + 0 planned of 5, 2 jobs per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5"}},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.medium in siteA/RegionOne would serve 1 under siteA/RegionOne quota: instances 4 used + 0 planned of 5, 2 jobs per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5")}},
 			},
 		},
 		{
@@ -156,9 +198,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: small, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")},
 				{Offer: cSmall, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionTwo (cheapest fit with room; m1.small in siteA/RegionOne: siteA/RegionOne quota: instances 4 used + 1 planned of 5, 1 job per VM)"},
+					Reason: text("2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionTwo (cheapest fit with room; m1.small in siteA/RegionOne: siteA/RegionOne quota: instances 4 used + 1 planned of 5, 1 job per VM)")},
 			}},
 		},
 		{
@@ -181,10 +223,10 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Drains: []Action{
-					{Node: "w2", ID: "id-w2", Reason: "frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first"},
-					{Node: "w4", ID: "id-w4", Reason: "frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first"},
+					{Node: "w2", ID: "id-w2", Reason: text("frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first")},
+					{Node: "w4", ID: "id-w4", Reason: text("frees an instance for 3 jobs of 8 cpu/16384 MB from s#1, waiting 20m0s: siteA/RegionOne instance quota full (4 of 4) and this m1.small cannot run them; running jobs finish first")},
 				},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: siteA/RegionOne quota: instances 4 used + 0 planned of 4"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: text("no room: siteA/RegionOne quota: instances 4 used + 0 planned of 4")}},
 			},
 		},
 		{
@@ -196,7 +238,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{d}
 				in.Nodes = []Node{node("w1", Busy, small)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: instances 1 used + 0 planned of 1"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: siteA/RegionOne quota: instances 1 used + 0 planned of 1")}}},
 		},
 		{
 			name: "instance quota full: a node that can run the jobs is not drained, nor below min",
@@ -208,7 +250,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{d}
 				in.Nodes = []Node{node("w1", Busy, large), node("w2", Busy, small)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: instances 2 used + 0 planned of 2"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: text("no room: siteA/RegionOne quota: instances 2 used + 0 planned of 2")}}},
 		},
 		{
 			name: "max binds on jobs that waited past the boot timeout: the VM holding the most of them",
@@ -223,9 +265,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under max 2: 0 servers exist, 0 planned, 4 jobs per VM)"},
+					Reason: text("4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under max 2: 0 servers exist, 0 planned, 4 jobs per VM)")},
 				{Offer: small, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")},
 			}},
 		},
 		{
@@ -242,10 +284,10 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Drains: []Action{
-					{Node: "w1", ID: "id-w1", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
-					{Node: "w3", ID: "id-w3", Reason: "makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.medium holds 2 of them, a m1.large 4; running jobs finish first"},
+					{Node: "w1", ID: "id-w1", Reason: text("makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first")},
+					{Node: "w3", ID: "id-w3", Reason: text("makes room under max 3 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.medium holds 2 of them, a m1.large 4; running jobs finish first")},
 				},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: max 3 reached: 3 servers exist, 0 planned"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: text("no room: max 3 reached: 3 servers exist, 0 planned")}},
 			},
 		},
 		{
@@ -261,8 +303,8 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
 			},
 			want: Decision{Unmet: []Unmet{
-				{Demand: "s#1", Jobs: 6, Reason: "no room: max 2 reached: 2 servers exist, 0 planned"},
-				{Demand: "s#2", Jobs: 1, Reason: "no room: max 2 reached: 2 servers exist, 0 planned"},
+				{Demand: "s#1", Jobs: 6, Reason: text("no room: max 2 reached: 2 servers exist, 0 planned")},
+				{Demand: "s#2", Jobs: 1, Reason: text("no room: max 2 reached: 2 servers exist, 0 planned")},
 			}},
 		},
 		{
@@ -273,27 +315,27 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: small, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 2 reached: 0 servers exist, 2 planned"}},
+					Reason: text("2 idle jobs of 2 cpu/4096 MB from s#1 need 2 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: text("no room: max 2 reached: 0 servers exist, 2 planned")}},
 			},
 		},
 		{
 			name: "one job: the cheapest VM that holds it, not the largest",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large, medium)} },
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "weight breaks a cost tie",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 2, medium, bMed)} },
 			want: Decision{Creates: []Create{{Offer: bMed, Count: 2, Serves: []string{"s#1"},
-				Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "pinned to one cloud",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)} },
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "gpu jobs only on the gpu flavor",
@@ -303,19 +345,19 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{d}
 			},
 			want: Decision{Creates: []Create{{Offer: gpu, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB/1 gpu from s#1 need 1 × g.large in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB/1 gpu from s#1 need 1 × g.large in siteB/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "impossible demand: no eligible flavor",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 1, 1024, 5)} },
 			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 5,
-				Reason: "no configured flavor matches these jobs (HTCondor's negotiator matched none)"}}},
+				Reason: text("no configured flavor matches these jobs (HTCondor's negotiator matched none)")}}},
 		},
 		{
 			name: "guard: eligible flavors too small",
 			mod:  func(in *Input) { in.Demand = []Demand{jobs("s#1", 16, 8192, 2, small, large)} },
 			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 2,
-				Reason: "no eligible flavor is large enough for 16 cpu/8192 MB"}}},
+				Reason: text("no eligible flavor is large enough for 16 cpu/8192 MB")}}},
 		},
 		{
 			name: "eligible flavor not offered this cycle",
@@ -323,7 +365,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 1, 1024, 1, OfferKey{Loc: cloud.Location{Cloud: "siteC", Region: "R"}, Flavor: "x"})}
 			},
 			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1,
-				Reason: "none of the flavors matched (siteC/R/x) is offered this cycle"}}},
+				Reason: text("none of the flavors matched (siteC/R/x) is offered this cycle")}}},
 		},
 		{
 			name: "mixed shapes packed: small jobs fill the large job's VM",
@@ -331,7 +373,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#2", 2, 4096, 2, small, large), jobs("s#1", 4, 8192, 1, large)}
 			},
 			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1", "s#2"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "booting capacity counted: no double create",
@@ -340,7 +382,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Booting, large, since(2*time.Minute))}
 			},
 			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "requested capacity counted",
@@ -365,7 +407,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, large, free(Resources{Cpus: 4, MemoryMB: 8192, DiskMB: 40960}))}
 			},
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "max",
@@ -376,8 +418,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max 3 reached: 1 server exists, 2 planned"}},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: text("no room: max 3 reached: 1 server exists, 2 planned")}},
 			},
 		},
 		{
@@ -387,7 +429,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, small), node("w2", Busy, small)}
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 2 servers exist, 0 planned"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: max 1 reached: 2 servers exist, 0 planned")}}},
 		},
 		{
 			// A delete the cloud refuses (409) leaves the server listed:
@@ -398,7 +440,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Deleting, medium, since(time.Minute), func(n *Node) { n.Attempts = 1 })}
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 1 server exists (1 deleting), 0 planned"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: max 1 reached: 1 server exists (1 deleting), 0 planned")}}},
 		},
 		{
 			name: "max counts a failed server deleted now until the cloud drops it",
@@ -408,8 +450,8 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
 			want: Decision{
-				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "failed in the cloud: boom"}},
-				Unmet:   []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 2 reached: 2 servers exist (1 deleting), 0 planned"}},
+				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: text("failed in the cloud: boom")}},
+				Unmet:   []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: max 2 reached: 2 servers exist (1 deleting), 0 planned")}},
 			},
 		},
 		{
@@ -418,7 +460,7 @@ func TestDecide(t *testing.T) {
 				in.Knobs.Min, in.Knobs.Max = 1, 1
 				in.Nodes = []Node{node("w1", Deleting, medium, since(time.Minute), func(n *Node) { n.Attempts = 1 })}
 			},
-			want: Decision{Notes: []string{"min 1 workers: 1 more wanted, blocked: max 1 reached: 1 server exists (1 deleting), 0 planned"}},
+			want: Decision{Notes: texts("min 1 workers: 1 more wanted, blocked: max 1 reached: 1 server exists (1 deleting), 0 planned")},
 		},
 		{
 			name: "a cloud's max_vms counts drained and deleting servers",
@@ -431,8 +473,8 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
 			want: Decision{
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: cloud siteA max_vms 2 reached: 2 servers exist (1 drained, 1 deleting), 0 planned"}},
-				Notes: []string{"w1 is drained but reports 1 running jobs: not deleted"},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: cloud siteA max_vms 2 reached: 2 servers exist (1 drained, 1 deleting), 0 planned")}},
+				Notes: texts("w1 is drained but reports 1 running jobs: not deleted"),
 			},
 		},
 		{
@@ -443,7 +485,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium, bMed)}
 			},
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 1 server exists (1 deleting), 0 planned, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 1 server exists (1 deleting), 0 planned, 1 job per VM)")}}},
 		},
 		{
 			name: "max booting",
@@ -454,8 +496,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: max_booting 3 reached (2 booting, 1 planned)"}},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: text("no room: max_booting 3 reached (2 booting, 1 planned)")}},
 			},
 		},
 		{
@@ -466,8 +508,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: "no room: max_creates_per_cycle 2 reached"}},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 3, Reason: text("no room: max_creates_per_cycle 2 reached")}},
 			},
 		},
 		{
@@ -478,9 +520,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)")},
 				{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)"},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)")},
 			}},
 		},
 		{
@@ -493,9 +535,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under cloud siteA max_vms 2: 0 servers exist, 0 planned, 4 jobs per VM)"},
+					Reason: text("4 idle jobs of 2 cpu/4096 MB from s#1 need 1 × m1.large in siteA/RegionOne (serves the most of them; m1.small in siteA/RegionOne would serve 2 under cloud siteA max_vms 2: 0 servers exist, 0 planned, 4 jobs per VM)")},
 				{Offer: small, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")},
 			}},
 		},
 		{
@@ -508,9 +550,9 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: bMed, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)")},
 				{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)"},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: cloud siteB max_vms 1 reached: 0 servers exist, 1 planned, 1 job per VM)")},
 			}},
 		},
 		{
@@ -527,11 +569,11 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Drains: []Action{
-					{Node: "w1", ID: "id-w1", Reason: "makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
-					{Node: "w2", ID: "id-w2", Reason: "makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first"},
-					{Node: "w3", ID: "id-w3", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"},
+					{Node: "w1", ID: "id-w1", Reason: text("makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first")},
+					{Node: "w2", ID: "id-w2", Reason: text("makes room under cloud siteA max_vms 2 for 6 jobs of 2 cpu/4096 MB from s#1, waiting 20m0s: this m1.small holds 1 of them, a m1.large 4; running jobs finish first")},
+					{Node: "w3", ID: "id-w3", Reason: text("idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0")},
 				},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: "no room: cloud siteA max_vms 2 reached: 2 servers exist, 0 planned"}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 6, Reason: text("no room: cloud siteA max_vms 2 reached: 2 servers exist, 0 planned")}},
 			},
 		},
 		{
@@ -542,8 +584,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5"}},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: text("no room: siteA/RegionOne quota: instances 4 used + 1 planned of 5")}},
 			},
 		},
 		{
@@ -554,8 +596,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: "no room: siteA/RegionOne quota: cores 4 used + 4 planned of 10, m1.medium needs 4"}},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 2, Reason: text("no room: siteA/RegionOne quota: cores 4 used + 4 planned of 10, m1.medium needs 4")}},
 			},
 		},
 		{
@@ -567,8 +609,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteA/RegionOne quota: ram 0 MB used + 18000 MB planned of 20000 MB, m1.medium needs 9000 MB"}},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: siteA/RegionOne quota: ram 0 MB used + 18000 MB planned of 20000 MB, m1.medium needs 9000 MB")}},
 			},
 		},
 		{
@@ -578,8 +620,8 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, bMed)}
 			},
 			want: Decision{
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: siteB/RegionOne quota unknown"}},
-				Notes: []string{"siteB/RegionOne quota unknown (limits not read this cycle): no VM created there"},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: siteB/RegionOne quota unknown")}},
+				Notes: texts("siteB/RegionOne quota unknown (limits not read this cycle): no VM created there"),
 			},
 		},
 		{
@@ -590,8 +632,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded), 1 job per VM)"}},
-				Notes: []string{"siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded): no VM created there"},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit with room; b.medium in siteB/RegionOne: siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded), 1 job per VM)")}},
+				Notes: texts("siteB/RegionOne backing off until 2026-11-24T12:10:00Z (quota exceeded): no VM created there"),
 			},
 		},
 		{
@@ -601,13 +643,13 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, bMed, medium)}
 			},
 			want: Decision{Creates: []Create{{Offer: bMed, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × b.medium in siteB/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "min from zero: cheapest offer",
 			mod:  func(in *Input) { in.Knobs.Min = 2 },
 			want: Decision{Creates: []Create{{Offer: small, Count: 2,
-				Reason: "min 2: 0 live, 0 planned; 2 × m1.small in siteA/RegionOne (cheapest offer)"}}},
+				Reason: text("min 2: 0 live, 0 planned; 2 × m1.small in siteA/RegionOne (cheapest offer)")}}},
 		},
 		{
 			name: "min met by demand creates",
@@ -616,7 +658,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium)}
 			},
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 		{
 			name: "min kept: only the surplus idle node is drained, longest idle first",
@@ -625,7 +667,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Idle, small, idleFor(20*time.Minute)), node("w2", Idle, small, idleFor(50*time.Minute))}
 			},
 			want: Decision{Drains: []Action{{Node: "w2", ID: "id-w2",
-				Reason: "idle for 50m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 1, spare 0"}}},
+				Reason: text("idle for 50m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 1, spare 0")}}},
 		},
 		{
 			name: "spare on top of demand",
@@ -635,8 +677,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{Creates: []Create{
 				{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"},
-				{Offer: large, Count: 1, Reason: "spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)"},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")},
+				{Offer: large, Count: 1, Reason: text("spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)")},
 			}},
 		},
 		{
@@ -655,7 +697,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
 			},
 			want: Decision{Creates: []Create{{Offer: large, Count: 1,
-				Reason: "spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)"}}},
+				Reason: text("spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)")}}},
 		},
 		{
 			name: "spare idle nodes kept from retiring",
@@ -664,7 +706,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Idle, small), node("w2", Idle, small, idleFor(2*time.Hour))}
 			},
 			want: Decision{Drains: []Action{{Node: "w2", ID: "id-w2",
-				Reason: "idle for 2h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"}}},
+				Reason: text("idle for 2h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1")}}},
 		},
 		{
 			name: "idle retire order: longest idle first, then the dearer one",
@@ -677,8 +719,8 @@ func TestDecide(t *testing.T) {
 				}
 			},
 			want: Decision{Drains: []Action{
-				{Node: "w2", ID: "id-w2", Reason: "idle for 30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"},
-				{Node: "w3", ID: "id-w3", Reason: "idle for 1h30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1"},
+				{Node: "w2", ID: "id-w2", Reason: text("idle for 30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1")},
+				{Node: "w3", ID: "id-w3", Reason: text("idle for 1h30m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 1")},
 			}},
 		},
 		{
@@ -693,7 +735,7 @@ func TestDecide(t *testing.T) {
 				in.LastArrival = now.Add(-11 * time.Minute)
 			},
 			want: Decision{Drains: []Action{{Node: "w1", ID: "id-w1",
-				Reason: "idle for 1m0s, and no job queued or started for 11m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 0"}}},
+				Reason: text("idle for 1m0s, and no job queued or started for 11m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 0")}}},
 		},
 		{
 			name: "nothing arriving, but idle under 30 s: kept for a workflow's next step",
@@ -723,7 +765,7 @@ func TestDecide(t *testing.T) {
 				in.LastArrival = now.Add(-11 * time.Minute)
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1)}
 			},
-			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no configured flavor matches these jobs (HTCondor's negotiator matched none)"}}},
+			want: Decision{Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no configured flavor matches these jobs (HTCondor's negotiator matched none)")}}},
 		},
 		{
 			name: "nothing arriving still respects min lifetime and spare",
@@ -737,8 +779,8 @@ func TestDecide(t *testing.T) {
 				in.LastArrival = now.Add(-time.Hour)
 			},
 			want: Decision{Drains: []Action{
-				{Node: "w1", ID: "id-w1", Reason: "idle for 1m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1"},
-				{Node: "w3", ID: "id-w3", Reason: "idle for 3m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1"},
+				{Node: "w1", ID: "id-w1", Reason: text("idle for 1m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1")},
+				{Node: "w3", ID: "id-w3", Reason: text("idle for 3m0s, and no job queued or started for 1h0m0s (idle_before_retire 10m0s): nothing is arriving; keeps min 0, spare 1")},
 			}},
 		},
 		{
@@ -775,8 +817,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}},
-				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "max lifetime 24h0m0s reached (age 25h0m0s): running jobs finish first"}},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}},
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: text("max lifetime 24h0m0s reached (age 25h0m0s): running jobs finish first")}},
 			},
 		},
 		{
@@ -791,10 +833,10 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 2, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
+					Reason: text("2 idle jobs of 4 cpu/8192 MB from s#1 need 2 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
 				Deletes: []Action{
-					{Node: "w1", ID: "id-w1", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"},
-					{Node: "w2", Reason: "never joined within boot timeout 15m0s (requested for 16m0s)"},
+					{Node: "w1", ID: "id-w1", Reason: text("never joined within boot timeout 15m0s (booting for 20m0s)")},
+					{Node: "w2", Reason: text("never joined within boot timeout 15m0s (requested for 16m0s)")},
 				},
 			},
 		},
@@ -807,8 +849,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"}},
+					Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: text("never joined within boot timeout 15m0s (booting for 20m0s)")}},
 			},
 		},
 		{
@@ -816,12 +858,12 @@ func TestDecide(t *testing.T) {
 			mod: func(in *Input) {
 				in.Nodes = []Node{node("w1", Failed, medium, func(n *Node) { n.Fault = "No valid host was found" })}
 			},
-			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "failed in the cloud: No valid host was found"}}},
+			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: text("failed in the cloud: No valid host was found")}}},
 		},
 		{
 			name: "drained node deleted",
 			mod:  func(in *Input) { in.Nodes = []Node{node("w1", Drained, medium)} },
-			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: "drained, no job running"}}},
+			want: Decision{Deletes: []Action{{Node: "w1", ID: "id-w1", Reason: text("drained, no job running")}}},
 		},
 		{
 			name: "vanished ad: kept while a schedd runs a job there, deleted after",
@@ -837,12 +879,12 @@ func TestDecide(t *testing.T) {
 				}
 			},
 			want: Decision{
-				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: "startd ad vanished and no schedd runs a job there"}},
-				Notes: []string{
+				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: text("startd ad vanished and no schedd runs a job there")}},
+				Notes: texts(
 					"w1: startd ad vanished but schedd s1 job 12.0 runs there; keeping",
 					"w3: booting and due for deletion but schedd s1 job 13.0, schedd s1 job 14.0, schedd s1 job 15.0 and 1 more runs there; keeping",
 					"w4: retiring and due for deletion but schedd s1 job 16.0 runs there; keeping",
-				},
+				),
 			},
 		},
 		{
@@ -858,10 +900,10 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Deletes: []Action{
-					{Node: "w2", ID: "id-w2", Reason: "startd ad vanished, its token expired at 2026-11-24T11:59:00Z, and no schedd runs a job there"},
-					{Node: "w3", ID: "id-w3", Reason: "startd ad vanished, max lifetime 48h0m0s reached, and no schedd runs a job there"},
+					{Node: "w2", ID: "id-w2", Reason: text("startd ad vanished, its token expired at 2026-11-24T11:59:00Z, and no schedd runs a job there")},
+					{Node: "w3", ID: "id-w3", Reason: text("startd ad vanished, max lifetime 48h0m0s reached, and no schedd runs a job there")},
 				},
-				Notes: []string{"w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"},
+				Notes: texts("w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"),
 			},
 		},
 		{
@@ -870,7 +912,7 @@ func TestDecide(t *testing.T) {
 				in.Knobs.Min = 1
 				in.Nodes = []Node{node("w1", Drained, medium, func(n *Node) { n.AdVanished, n.TokenExpires = true, in.Now.Add(time.Hour) })}
 			},
-			want: Decision{Notes: []string{"w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"}},
+			want: Decision{Notes: texts("w1: startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)")},
 		},
 		{
 			name: "vanished ad and schedds not all asked: kept",
@@ -884,10 +926,10 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Deletes: []Action{
-					{Node: "w2", ID: "id-w2", Reason: "drained, no job running"},
-					{Node: "w3", ID: "id-w3", Reason: "never joined within boot timeout 15m0s (booting for 20m0s)"},
+					{Node: "w2", ID: "id-w2", Reason: text("drained, no job running")},
+					{Node: "w3", ID: "id-w3", Reason: text("never joined within boot timeout 15m0s (booting for 20m0s)")},
 				},
-				Notes: []string{"w1: startd ad vanished and the schedds could not all be asked whether a job runs there (schedd s2: connection refused); keeping"},
+				Notes: texts("w1: startd ad vanished and the schedds could not all be asked whether a job runs there (schedd s2: connection refused); keeping"),
 			},
 		},
 		{
@@ -901,8 +943,8 @@ func TestDecide(t *testing.T) {
 				}
 			},
 			want: Decision{Deletes: []Action{
-				{Node: "w1", ID: "id-w1", Reason: "delete still pending after 6m0s: retry, attempt 2"},
-				{Node: "w3", ID: "id-w3", Reason: "delete still pending after 16m0s: retry, attempt 3"},
+				{Node: "w1", ID: "id-w1", Reason: text("delete still pending after 6m0s: retry, attempt 2")},
+				{Node: "w3", ID: "id-w3", Reason: text("delete still pending after 16m0s: retry, attempt 3")},
 			}},
 		},
 		{
@@ -915,8 +957,8 @@ func TestDecide(t *testing.T) {
 				}
 			},
 			want: Decision{
-				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: "retiring for 2h0m0s, past drain timeout 1h0m0s, no job running"}},
-				Notes:   []string{"w1 has been retiring for 2h0m0s, past drain timeout 1h0m0s, and still runs 2 jobs: waiting, a running job is never killed"},
+				Deletes: []Action{{Node: "w2", ID: "id-w2", Reason: text("retiring for 2h0m0s, past drain timeout 1h0m0s, no job running")}},
+				Notes:   texts("w1 has been retiring for 2h0m0s, past drain timeout 1h0m0s, and still runs 2 jobs: waiting, a running job is never killed"),
 			},
 		},
 		{
@@ -929,7 +971,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, large)}
 			},
 			want: Decision{Creates: []Create{{Offer: large, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.large in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "largest group first when max binds",
@@ -939,8 +981,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#2"},
-					Reason: "1 idle job of 2 cpu/4096 MB from s#2 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)"}},
-				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: "no room: max 1 reached: 0 servers exist, 1 planned"}},
+					Reason: text("1 idle job of 2 cpu/4096 MB from s#2 need 1 × m1.small in siteA/RegionOne (cheapest fit, 1 job per VM)")}},
+				Unmet: []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("no room: max 1 reached: 0 servers exist, 1 planned")}},
 			},
 		},
 		{
@@ -950,8 +992,8 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Busy, small)}
 			},
 			want: Decision{
-				Creates: []Create{{Offer: small, Count: 1, Reason: "min 3: 1 live, 0 planned; 1 × m1.small in siteA/RegionOne (cheapest offer)"}},
-				Notes:   []string{"min 3 workers: 1 more wanted, blocked: max 2 reached: 1 server exists, 1 planned"},
+				Creates: []Create{{Offer: small, Count: 1, Reason: text("min 3: 1 live, 0 planned; 1 × m1.small in siteA/RegionOne (cheapest offer)")}},
+				Notes:   texts("min 3 workers: 1 more wanted, blocked: max 2 reached: 1 server exists, 1 planned"),
 			},
 		},
 		{
@@ -961,10 +1003,10 @@ func TestDecide(t *testing.T) {
 				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
 				in.Regions[1].Limits = nil
 			},
-			want: Decision{Notes: []string{
+			want: Decision{Notes: texts(
 				"siteB/RegionOne quota unknown (limits not read this cycle): no VM created there",
 				"spare 1 workers: 1 more wanted, blocked: siteA/RegionOne quota: instances 0 used + 0 planned of 0; siteB/RegionOne quota unknown",
-			}},
+			)},
 		},
 		{
 			name: "spare falls to the next largest offer with room; a GPU flavor last",
@@ -975,7 +1017,7 @@ func TestDecide(t *testing.T) {
 				in.Regions[0].Limits = &cloud.Limits{MaxInstances: 0, MaxCores: -1, MaxRAMMB: -1}
 			},
 			want: Decision{Creates: []Create{{Offer: bMed, Count: 1,
-				Reason: "spare 1: 0 unused now; 1 × b.medium in siteB/RegionOne (largest offer: takes any job a flavor can)"}}},
+				Reason: text("spare 1: 0 unused now; 1 × b.medium in siteB/RegionOne (largest offer: takes any job a flavor can)")}}},
 		},
 		{
 			name: "idle node of a flavor no longer offered still serves demand that lists it",
@@ -985,7 +1027,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 1, 1024, 5, old, small)}
 			},
 			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "idle node of a flavor no longer offered is retired when unused",
@@ -996,8 +1038,8 @@ func TestDecide(t *testing.T) {
 				in.Demand[0].Need.Cpus = 8
 			},
 			want: Decision{
-				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
-				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "none of the flavors matched (siteA/RegionOne/m1.old) is offered this cycle"}},
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: text("idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0")}},
+				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("none of the flavors matched (siteA/RegionOne/m1.old) is offered this cycle")}},
 			},
 		},
 		{
@@ -1013,8 +1055,8 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Idle, small)}
 			},
 			want: Decision{
-				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: "idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0"}},
-				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: "unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them"}},
+				Drains: []Action{{Node: "w1", ID: "id-w1", Reason: text("idle for 1h0m0s (idle_before_retire 10m0s) and no waiting job fits it; keeps min 0, spare 0")}},
+				Unmet:  []Unmet{{Demand: "s#1", Jobs: 1, Reason: text("unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 4m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them")}},
 			},
 		},
 		{
@@ -1026,7 +1068,7 @@ func TestDecide(t *testing.T) {
 				in.Nodes = []Node{node("w1", Idle, small)}
 			},
 			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "unmatched on one flavor's workers: the other flavors still serve the jobs",
@@ -1037,8 +1079,8 @@ func TestDecide(t *testing.T) {
 			},
 			want: Decision{
 				Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-					Reason: "2 idle jobs of 1 cpu/1024 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 4 jobs per VM)"}},
-				Notes: []string{"s#1: unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 10m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them there"},
+					Reason: text("2 idle jobs of 1 cpu/1024 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 4 jobs per VM)")}},
+				Notes: texts("s#1: unmatched on real workers: these jobs stayed idle beside idle workers of m1.small in siteA/RegionOne for 10m0s (HTCondor matched them only to the offline flavor ads); no VM is booted for them there"),
 			},
 		},
 		{
@@ -1050,7 +1092,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{d}
 			},
 			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "an unmatched entry for an offer the jobs are not eligible for changes nothing",
@@ -1061,7 +1103,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{d}
 			},
 			want: Decision{Creates: []Create{{Offer: small, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)"}}},
+				Reason: text("1 idle job of 1 cpu/1024 MB from s#1 need 1 × m1.small in siteA/RegionOne (cheapest fit, 2 jobs per VM)")}}},
 		},
 		{
 			name: "a cloud missing from Clouds has weight 0 and no max",
@@ -1070,7 +1112,7 @@ func TestDecide(t *testing.T) {
 				in.Demand = []Demand{jobs("s#1", 4, 8192, 1, medium, bMed, bMed)}
 			},
 			want: Decision{Creates: []Create{{Offer: medium, Count: 1, Serves: []string{"s#1"},
-				Reason: "1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)"}}},
+				Reason: text("1 idle job of 4 cpu/8192 MB from s#1 need 1 × m1.medium in siteA/RegionOne (cheapest fit, 1 job per VM)")}}},
 		},
 	}
 	for _, tt := range tests {
@@ -1078,8 +1120,11 @@ func TestDecide(t *testing.T) {
 			in := base()
 			tt.mod(&in)
 			got := Decide(in)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, asText); diff != "" {
 				t.Errorf("Decide() mismatch (-want +got):\n%s", diff)
+			}
+			if bad := untyped(got); len(bad) > 0 {
+				t.Errorf("reasons without a kind: %q", bad)
 			}
 		})
 	}

@@ -171,7 +171,7 @@ type Input struct {
 type Create struct {
 	Offer  OfferKey `json:"offer"`
 	Count  int      `json:"count"`
-	Reason string   `json:"reason"`
+	Reason Reason   `json:"reason"`
 	Serves []string `json:"serves,omitempty"` // demand keys it is for
 }
 
@@ -179,14 +179,14 @@ type Create struct {
 type Action struct {
 	Node   string `json:"node"` // Node.Name
 	ID     string `json:"id"`   // Node.ID
-	Reason string `json:"reason"`
+	Reason Reason `json:"reason"`
 }
 
 // Unmet is demand this decision leaves waiting, and why.
 type Unmet struct {
 	Demand string `json:"demand"`
 	Jobs   int    `json:"jobs"`
-	Reason string `json:"reason"`
+	Reason Reason `json:"reason"`
 }
 
 // Decision is what to do this cycle.
@@ -197,5 +197,5 @@ type Decision struct {
 	Unmet   []Unmet  `json:"unmet,omitempty"`
 	// Notes are other reasons worth showing (a drain that overran
 	// DrainTimeout, a region skipped for back-off).
-	Notes []string `json:"notes,omitempty"`
+	Notes []Reason `json:"notes,omitempty"`
 }
