@@ -1139,8 +1139,17 @@ func TestDeleteDue(t *testing.T) {
 		if att == 0 {
 			continue
 		}
-		if got := deleteDue(T, att); got != want {
-			t.Errorf("deleteDue(T, %d) = %v, want %v", att, got, want)
+		if got := DeleteDue(T, att); got != want {
+			t.Errorf("DeleteDue(T, %d) = %v, want %v", att, got, want)
+		}
+	}
+	// One rule: the delete due after att attempts is the sum of the gaps
+	// lib/provision waits between them.
+	var sum time.Duration
+	for att := 1; att <= 20; att++ {
+		sum += DeleteRetryGap(T, att)
+		if got := DeleteDue(T, att); got != sum {
+			t.Errorf("DeleteDue(T, %d) = %v, the gaps DeleteRetryGap gives sum to %v", att, got, sum)
 		}
 	}
 }
