@@ -166,16 +166,14 @@ func (p *Provisioner) redecide(in scale.Input, now time.Time) scale.Decision {
 }
 
 // deleteRetryAfter is how long a failed or unfinished delete waits before it
-// is sent again: the delete timeout, doubled each attempt, at most 8 times.
+// is sent again: lib/scale's schedule, from a minute when the delete
+// timeout is off.
 func (p *Provisioner) deleteRetryAfter(tries int) time.Duration {
 	d := p.opt.Knobs.DeleteTimeout
 	if d <= 0 {
 		d = time.Minute
 	}
-	for i := 1; i < tries && i < 4; i++ {
-		d *= 2
-	}
-	return d
+	return scale.DeleteRetryGap(d, tries)
 }
 
 // createRequest is the create call for one worker: ownership metadata,
