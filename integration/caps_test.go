@@ -48,7 +48,7 @@ func TestMaxHoldsWhileDeletesAreRefused(t *testing.T) {
 	counted := false // max counts the server being deleted
 	for _, u := range rep.Decision.Unmet {
 		for _, b := range u.Reason.Blocks {
-			counted = counted || b.Limit == scale.LimitMax && b.Of == 1 && b.Exists == 1 && b.Out[scale.Deleting] == 1
+			counted = counted || b.Limit == scale.LimitMax && b.Of == 1 && b.Exists == 1 && b.Out.Deleting == 1
 		}
 	}
 	if !counted {

@@ -737,7 +737,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 			elig:    []scale.OfferKey{offerKey("a", "r1", "small"), offerKey("b", "r2", "small")},
 			cap:     1,
 			counted: func(r *rig) int { return r.a.count() + r.b.count() },
-			block:   scale.Block{Limit: scale.LimitMax, Of: 1, Exists: 1, Out: map[scale.NodeState]int{scale.Deleting: 1}},
+			block:   scale.Block{Limit: scale.LimitMax, Of: 1, Exists: 1, Out: scale.StateCounts{Deleting: 1}},
 		},
 		{
 			name:    "cloud a max_vms 1",
@@ -745,7 +745,7 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 			elig:    []scale.OfferKey{offerKey("a", "r1", "small")},
 			cap:     1,
 			counted: func(r *rig) int { return r.a.count() },
-			block:   scale.Block{Limit: scale.LimitCloudMax, Cloud: "a", Of: 1, Exists: 1, Out: map[scale.NodeState]int{scale.Deleting: 1}},
+			block:   scale.Block{Limit: scale.LimitCloudMax, Cloud: "a", Of: 1, Exists: 1, Out: scale.StateCounts{Deleting: 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -173,16 +173,16 @@ type counts struct {
 	// MaxVMs count it (a delete that keeps failing must not let new VMs
 	// pile up beside it).
 	exists  int
-	out     map[NodeState]int // existing nodes that are not live, by state
-	booting int               // requested or booting, not deleted now
+	out     StateCounts // existing nodes that are not live, by state
+	booting int         // requested or booting, not deleted now
 	// per cloud (indices into catalog.clouds)
 	cloudExists []int
-	cloudOut    []map[NodeState]int
+	cloudOut    []StateCounts
 }
 
 // count tallies the nodes left after the lifecycle step.
 func count(l life, cat *catalog) counts {
-	c := counts{out: map[NodeState]int{}, cloudExists: make([]int, len(cat.clouds)), cloudOut: make([]map[NodeState]int, len(cat.clouds))}
+	c := counts{cloudExists: make([]int, len(cat.clouds)), cloudOut: make([]StateCounts, len(cat.clouds))}
 	for i, n := range l.nodes {
 		ci := cat.cloudIdx[n.Offer.Loc.Cloud]
 		c.exists++
@@ -198,11 +198,8 @@ func count(l life, cat *catalog) counts {
 			if l.deleted[i] {
 				s = Deleting // the delete is sent now; it exists until the cloud drops it
 			}
-			c.out[s]++
-			if c.cloudOut[ci] == nil {
-				c.cloudOut[ci] = map[NodeState]int{}
-			}
-			c.cloudOut[ci][s]++
+			*c.out.of(s)++
+			*c.cloudOut[ci].of(s)++
 		}
 		if (n.State == Requested || n.State == Booting) && !l.deleted[i] {
 			c.booting++

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"math"
+	"slices"
 
 	"github.com/ehos-project/ehos/lib/cloud"
 )
@@ -132,13 +133,10 @@ func (l *ledger) quotaBlock(o *offer, bind string) Block {
 	return b
 }
 
-// addBlock adds b to bs unless it reads the same as one there.
+// addBlock adds b to bs unless it is there already.
 func addBlock(bs []Block, b Block) []Block {
-	w := b.String()
-	for _, x := range bs {
-		if x.String() == w {
-			return bs
-		}
+	if slices.Contains(bs, b) {
+		return bs
 	}
 	return append(bs, b)
 }

@@ -181,20 +181,20 @@ const (
 
 // Block is a limit that stops creates, with its figures.
 type Block struct {
-	Limit    Limit             `json:"limit"`
-	Loc      cloud.Location    `json:"loc,omitzero"`
-	Flavor   string            `json:"flavor,omitempty"`
-	Until    time.Time         `json:"until,omitzero"`
-	Why      string            `json:"why,omitempty"`
-	Cloud    string            `json:"cloud,omitempty"`
-	Resource string            `json:"resource,omitempty"` // quota: instances, cores or ram
-	Of       int               `json:"of,omitempty"`       // the knob or quota maximum
-	Used     int               `json:"used,omitempty"`
-	Exists   int               `json:"exists,omitempty"`
-	Out      map[NodeState]int `json:"out,omitempty"` // existing servers not live, by state
-	Booting  int               `json:"booting,omitempty"`
-	Planned  int               `json:"planned,omitempty"`
-	Needs    int               `json:"needs,omitempty"` // the flavor's cores or ram
+	Limit    Limit          `json:"limit"`
+	Loc      cloud.Location `json:"loc,omitzero"`
+	Flavor   string         `json:"flavor,omitempty"`
+	Until    time.Time      `json:"until,omitzero"`
+	Why      string         `json:"why,omitempty"`
+	Cloud    string         `json:"cloud,omitempty"`
+	Resource string         `json:"resource,omitempty"` // quota: instances, cores or ram
+	Of       int            `json:"of,omitempty"`       // the knob or quota maximum
+	Used     int            `json:"used,omitempty"`
+	Exists   int            `json:"exists,omitempty"`
+	Out      StateCounts    `json:"out,omitzero"` // existing servers not live, by state
+	Booting  int            `json:"booting,omitempty"`
+	Planned  int            `json:"planned,omitempty"`
+	Needs    int            `json:"needs,omitempty"` // the flavor's cores or ram
 }
 
 func (b Block) String() string { return b.text(true) }
@@ -429,14 +429,14 @@ func orDefault(s, def string) string {
 
 // existing says how many servers exist and, of those, how many are not
 // live, by state: "3 servers exist (1 drained, 2 deleting)".
-func existing(n int, out map[NodeState]int) string {
+func existing(n int, out StateCounts) string {
 	s := plural(n, "server") + " exist"
 	if n == 1 {
 		s += "s"
 	}
 	var parts []string
 	for _, st := range NodeStates {
-		if k := out[st]; k > 0 {
+		if k := out.Of(st); k > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", k, st))
 		}
 	}
