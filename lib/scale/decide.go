@@ -1,7 +1,6 @@
 package scale
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -79,30 +78,54 @@ func assemble(life life, pk packed, drains [][]act, regionNotes []Reason, floors
 		d.Creates = append(d.Creates, f.creates...)
 		notes = append(notes, f.notes...)
 	}
-	action := func(a act) Action {
-		n := life.nodes[a.node]
-		return Action{Node: n.Name, ID: n.ID, Reason: a.why}
-	}
-	for _, as := range drains {
-		for _, a := range as {
-			d.Drains = append(d.Drains, action(a))
-		}
-	}
-	for _, a := range life.deletes {
-		d.Deletes = append(d.Deletes, action(a))
-	}
-	byNode := func(a, b Action) int { return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.ID, b.ID)) }
-	slices.SortStableFunc(d.Drains, byNode)
-	slices.SortStableFunc(d.Deletes, byNode)
-	d.Unmet = pk.unmet
-	slices.SortStableFunc(d.Unmet, func(a, b Unmet) int {
-		if c := strings.Compare(a.Demand, b.Demand); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Reason.String(), b.Reason.String())
-	})
+	d.Drains = actions(life.nodes, slices.Concat(drains...))
+	d.Deletes = actions(life.nodes, life.deletes)
+	d.Unmet = sortUnmet(pk.unmet)
 	d.Notes = sortNotes(notes)
 	return d
+}
+
+// actions are acts in node order (the nodes are sorted by name and id; a
+// node is drained or deleted at most once). Reasons are large: this moves
+// each once instead of sorting them.
+func actions(nodes []Node, acts []act) []Action {
+	if len(acts) == 0 {
+		return nil
+	}
+	at := make([]int, len(nodes))
+	for i, a := range acts {
+		at[a.node] = i + 1
+	}
+	out := make([]Action, 0, len(acts))
+	for ni, i := range at {
+		if i > 0 {
+			n := nodes[ni]
+			out = append(out, Action{Node: n.Name, ID: n.ID, Reason: acts[i-1].why})
+		}
+	}
+	return out
+}
+
+// sortUnmet sorts unmet demand by key, then reason text, moving each once.
+func sortUnmet(unmet []Unmet) []Unmet {
+	if len(unmet) == 0 {
+		return nil
+	}
+	order := make([]int, len(unmet))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := strings.Compare(unmet[a].Demand, unmet[b].Demand); c != 0 {
+			return c
+		}
+		return strings.Compare(unmet[a].Reason.String(), unmet[b].Reason.String())
+	})
+	out := make([]Unmet, len(unmet))
+	for i, j := range order {
+		out[i] = unmet[j]
+	}
+	return out
 }
 
 // sortNotes sorts notes by their text, rendering each once.

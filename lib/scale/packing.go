@@ -45,8 +45,7 @@ type packer struct {
 	cat   *catalog
 	led   *ledger
 	gs    []group
-	free  []Resources // per bin
-	bins  []bin
+	bins  []bin // their free capacity shrinks as jobs are placed
 	plans []planned
 	elig  []bool // per offer: eligible for the group being placed
 	buf   cands
@@ -57,12 +56,8 @@ type packer struct {
 // first, then idle, then booting), then on VMs planned earlier this cycle,
 // then on new VMs booked in led.
 func pack(now time.Time, k Knobs, cat *catalog, gs []group, bs []bin, led *ledger) packed {
-	pk := &packer{now: now, wait: rebalanceAfter(k), cat: cat, led: led, gs: gs, bins: bs,
-		free: make([]Resources, len(bs)), elig: make([]bool, len(cat.offers))}
+	pk := &packer{now: now, wait: rebalanceAfter(k), cat: cat, led: led, gs: gs, bins: slices.Clone(bs), elig: make([]bool, len(cat.offers))}
 	pk.out.used = make([]bool, len(bs))
-	for i, b := range bs {
-		pk.free[i] = b.free
-	}
 	for gi := range gs {
 		pk.place(gi)
 	}
@@ -117,8 +112,8 @@ func (pk *packer) onBins(g *group, rem int) int {
 		if b.offer < 0 || !pk.elig[b.offer] {
 			continue
 		}
-		if q := min(fit(pk.free[bi], g.need), rem); q > 0 {
-			pk.free[bi] = pk.free[bi].Minus(g.need.times(q))
+		if q := min(fit(b.free, g.need), rem); q > 0 {
+			b.free = b.free.Minus(g.need.times(q))
 			pk.out.used[bi] = true
 			rem -= q
 		}
