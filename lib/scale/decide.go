@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -115,11 +116,11 @@ func sortUnmet(unmet []Unmet) []Unmet {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	slices.SortFunc(order, func(a, b int) int {
 		if c := strings.Compare(unmet[a].Demand, unmet[b].Demand); c != 0 {
 			return c
 		}
-		return strings.Compare(unmet[a].Reason.String(), unmet[b].Reason.String())
+		return cmp.Or(strings.Compare(unmet[a].Reason.String(), unmet[b].Reason.String()), cmp.Compare(a, b))
 	})
 	out := make([]Unmet, len(unmet))
 	for i, j := range order {

@@ -51,26 +51,18 @@ func lifecycle(in Input, k Knobs) life {
 
 // nodeFate is what becomes of node n by its state alone: deleted (why set,
 // drain false), drained (drain true) or kept (why zero), with the notes to
-// show.
+// show. scheddsUnknown says why the schedds could not all be asked.
 func nodeFate(n Node, now time.Time, k Knobs, scheddsUnknown string) (why Reason, drain bool, notes []Reason) {
 	in := now.Sub(n.StateSince)
-	kept := func() bool {
-		note, ok := jobsThere(n, scheddsUnknown)
-		if ok {
-			notes = append(notes, note)
-		}
-		return ok
-	}
 	switch n.State {
 	case Failed:
 		return Reason{Kind: DeleteFailed, Text: n.Fault}, false, nil
 	case Requested, Booting:
-		if k.BootTimeout > 0 && in >= k.BootTimeout && !kept() {
-			return Reason{Kind: DeleteNeverJoined, Knob: k.BootTimeout, State: n.State, For: dur(in)}, false, notes
+		if k.BootTimeout > 0 && in >= k.BootTimeout {
+			return unlessJobsThere(n, scheddsUnknown, Reason{Kind: DeleteNeverJoined, Knob: k.BootTimeout, State: n.State, For: dur(in)})
 		}
 	case Drained:
-		why, drain, more := drainedFate(n, now, k, kept)
-		return why, drain, append(notes, more...)
+		return drainedFate(n, now, k, scheddsUnknown)
 	case Deleting:
 		if att := max(n.Attempts, 1); k.DeleteTimeout > 0 && in >= DeleteDue(k.DeleteTimeout, att) {
 			return Reason{Kind: DeleteRetry, For: dur(in), Attempt: att + 1}, false, nil
@@ -79,9 +71,8 @@ func nodeFate(n Node, now time.Time, k Knobs, scheddsUnknown string) (why Reason
 		if k.DrainTimeout > 0 && in >= k.DrainTimeout {
 			if n.Running > 0 {
 				return Reason{}, false, []Reason{{Kind: NoteRetiringRunning, Node: n.Name, For: dur(in), Knob: k.DrainTimeout, Running: n.Running}}
-			} else if !kept() {
-				return Reason{Kind: DeleteDrainTimeout, For: dur(in), Knob: k.DrainTimeout}, false, notes
 			}
+			return unlessJobsThere(n, scheddsUnknown, Reason{Kind: DeleteDrainTimeout, For: dur(in), Knob: k.DrainTimeout})
 		}
 	case Idle, Busy:
 		if age := now.Sub(n.Created); k.MaxLifetime > 0 && age >= k.MaxLifetime {
@@ -90,26 +81,35 @@ func nodeFate(n Node, now time.Time, k Knobs, scheddsUnknown string) (why Reason
 			return Reason{Kind: DrainTokenExpiry, At: n.TokenExpires, Knob: k.DrainTimeout}, true, nil
 		}
 	}
-	return Reason{}, false, notes
+	return Reason{}, false, nil
 }
 
-// drainedFate is nodeFate for a drained node; kept notes and says whether
-// a schedd keeps it.
-func drainedFate(n Node, now time.Time, k Knobs, kept func() bool) (Reason, bool, []Reason) {
+// unlessJobsThere is a delete for why, or, when a schedd says a job runs
+// there (or could not be asked), no delete and a note saying so.
+func unlessJobsThere(n Node, scheddsUnknown string, why Reason) (Reason, bool, []Reason) {
+	if note, ok := jobsThere(n, scheddsUnknown); ok {
+		return Reason{}, false, []Reason{note}
+	}
+	return why, false, nil
+}
+
+// drainedFate is nodeFate for a drained node.
+func drainedFate(n Node, now time.Time, k Knobs, scheddsUnknown string) (Reason, bool, []Reason) {
 	switch {
 	case n.Running > 0:
 		return Reason{}, false, []Reason{{Kind: NoteDrainedRunning, Node: n.Name, Running: n.Running}}
-	case kept():
-		return Reason{}, false, nil // kept noted why
 	case n.AdVanished && n.RetireAsked:
-		return Reason{Kind: DeleteVanishedRetired}, false, nil
+		return unlessJobsThere(n, scheddsUnknown, Reason{Kind: DeleteVanishedRetired})
 	case n.AdVanished:
 		if why, ok := vanishedMayGo(n, now, k); ok {
-			return why, false, nil
+			return unlessJobsThere(n, scheddsUnknown, why)
+		}
+		if note, ok := jobsThere(n, scheddsUnknown); ok {
+			return Reason{}, false, []Reason{note}
 		}
 		return Reason{}, false, []Reason{{Kind: NoteVanishedKept, Node: n.Name}}
 	}
-	return Reason{Kind: DeleteDrained}, false, nil
+	return unlessJobsThere(n, scheddsUnknown, Reason{Kind: DeleteDrained})
 }
 
 // jobsThere says a node must be kept because a schedd says a job runs on
