@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ehos-project/ehos/lib/scale"
 )
 
 // A job whose Requirements hold only against the offline flavor ads
@@ -37,7 +39,7 @@ func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
 		}
 		unmatched := false
 		for _, u := range rep.Decision.Unmet {
-			unmatched = unmatched || strings.HasPrefix(u.Reason, "unmatched on real workers: ")
+			unmatched = unmatched || u.Reason.Kind == scale.UnmetUnmatched
 		}
 		return unmatched && len(s.Servers()) == 0, nil
 	})

@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 		}
 		if rep, err := s.Report(ctx); err == nil {
 			for _, n := range rep.Decision.Notes {
-				if strings.HasPrefix(n, vm+": startd ad vanished but schedd ") && strings.HasSuffix(n, fmt.Sprintf("job %d.0 runs there; keeping", cluster)) {
+				if n.Kind == scale.NoteScheddJobs && n.Node == vm && n.Vanished && slices.ContainsFunc(n.ScheddJobs, func(j string) bool { return strings.HasSuffix(j, fmt.Sprintf(" job %d.0", cluster)) }) {
 					if !noted {
 						t.Logf("after %v: %s", time.Since(vanishedAt).Round(time.Second), n)
 					}
@@ -116,14 +117,13 @@ func TestBusyWorkerWhoseAdVanishesKeepsItsJob(t *testing.T) {
 	// startd advertises again when its job ends) is no reason to delete
 	// it: never asked to retire, its token valid, it is kept, cycle after
 	// cycle.
-	kept := "startd ad vanished but it was not asked to retire"
 	s.Pool.WaitFor(t, time.Minute, "the provisioner to say it keeps "+vm, func(ctx context.Context) (bool, error) {
 		if err := cl.Advertise(ctx, "INVALIDATE_STARTD_ADS", []classad.Ad{invalidate}); err != nil {
 			return false, err
 		}
 		rep, err := s.Report(ctx)
 		for _, n := range rep.Decision.Notes {
-			if strings.HasPrefix(n, vm+": "+kept) {
+			if n.Kind == scale.NoteVanishedKept && n.Node == vm {
 				return true, nil
 			}
 		}

@@ -198,8 +198,10 @@ func TestStatusFromAds(t *testing.T) {
 			{Name: "ehos-demo-aaaa", ID: "1", Location: loc, Flavor: "m1.medium", State: scale.Busy, Created: now.Add(-5 * time.Minute), Running: 2},
 			{Name: "ehos-demo-bbbb", ID: "2", Location: loc, Flavor: "m1.medium", State: scale.Idle, Created: now.Add(-3 * time.Minute), IdleSince: now.Add(-90 * time.Second)},
 		},
-		Regions:     []provision.RegionReport{{Location: loc, Listed: true, VMs: 2, BackoffUntil: now.Add(time.Minute), BackoffReason: "quota"}},
-		Decision:    scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, Count: 1, Reason: "3 idle jobs of cm#1"}}, Unmet: []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: "max reached"}}},
+		Regions: []provision.RegionReport{{Location: loc, Listed: true, VMs: 2, BackoffUntil: now.Add(time.Minute), BackoffReason: "quota"}},
+		Decision: scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, Count: 1,
+			Reason: scale.Reason{Kind: scale.CreateForDemand, Jobs: 3, Need: scale.Resources{Cpus: 2, MemoryMB: 4096}, Demand: "cm#1", Count: 1, Offer: scale.OfferKey{Loc: loc, Flavor: "m1.medium"}, PerVM: 1}}},
+			Unmet: []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: scale.Reason{Kind: scale.UnmetNoRoom, Blocks: []scale.Block{{Limit: scale.LimitMax, Of: 2, Exists: 2}}}}}},
 		Rescheduled: "1 worker(s) joined while 3 job(s) wait",
 		Refused:     []provision.Refusal{{Ad: "slot1@forged@vm", Identity: "ehos-demo-cccc@d", Claimed: `EHOSName="ehos-demo-aaaa" EHOSRetire=true`, Why: "only ehos-demo-aaaa@d may speak for VM ehos-demo-aaaa"}},
 	}
@@ -210,7 +212,7 @@ func TestStatusFromAds(t *testing.T) {
 	var b bytes.Buffer
 	WriteStatus(&b, st)
 	for _, want := range []string{"provisioner demo@cm: last cycle 10s ago (every 20s, took 300ms): OK", "demand: 3 idle jobs", "→ alpha/RegionOne m1.medium",
-		"alpha/RegionOne          1 idle, 1 busy", "backing off until", "create 1 × alpha/RegionOne m1.medium: 3 idle jobs of cm#1", "unmet  cm#1 (1 jobs): max reached",
+		"alpha/RegionOne          1 idle, 1 busy", "backing off until", "create 1 × alpha/RegionOne m1.medium: 3 idle jobs of 2 cpu/4096 MB from cm#1", "unmet  cm#1 (1 jobs): no room: max 2 reached",
 		"negotiate now: 1 worker(s) joined while 3 job(s) wait",
 		"refused ads (not acted on; docs/security.md):\n  ad \"slot1@forged@vm\" from ehos-demo-cccc@d claimed EHOSName=\"ehos-demo-aaaa\" EHOSRetire=true: only ehos-demo-aaaa@d"} {
 		if !strings.Contains(b.String(), want) {

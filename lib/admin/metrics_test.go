@@ -64,7 +64,7 @@ func TestWriteMetrics(t *testing.T) {
 		},
 		Decision: scale.Decision{
 			Creates: []scale.Create{{Offer: scale.OfferKey{Loc: one, Flavor: "m1.medium"}, Count: 2}},
-			Unmet:   []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: "max reached"}},
+			Unmet:   []scale.Unmet{{Demand: "cm#1", Jobs: 1, Reason: scale.Reason{Kind: scale.UnmetNoRoom, Blocks: []scale.Block{{Limit: scale.LimitMax, Of: 2, Exists: 2}}}}},
 		},
 		Errors: []string{"list beta: HTTP 503"},
 	}

@@ -90,7 +90,7 @@ func (p *Provisioner) deleteAll(ctx context.Context, now time.Time, deletes []sc
 		}
 		t.state, t.since = scale.Deleting, now
 		rep.Actions = append(rep.Actions, fmt.Sprintf("delete %s: %s", t.name, d.a.Reason))
-		log.Info().Str("reason", d.a.Reason).Msg("deleted")
+		log.Info().Str("reason", d.a.Reason.String()).Msg("deleted")
 	}
 }
 
@@ -118,22 +118,20 @@ func (p *Provisioner) drainAll(ctx context.Context, now time.Time, drains []scal
 			idle = true
 		}
 		rep.Actions = append(rep.Actions, fmt.Sprintf("drain %s: %s", a.Node, a.Reason))
-		p.opt.Log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("draining")
+		p.opt.Log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("draining")
 	}
 	return idle
 }
 
 // deleteRetryAfter is how long a failed or unfinished delete waits before it
-// is sent again: the delete timeout, doubled each attempt, at most 8 times.
+// is sent again: lib/scale's schedule, from a minute when the delete
+// timeout is off.
 func (p *Provisioner) deleteRetryAfter(tries int) time.Duration {
 	d := p.opt.Knobs.DeleteTimeout
 	if d <= 0 {
 		d = time.Minute
 	}
-	for i := 1; i < tries && i < 4; i++ {
-		d *= 2
-	}
-	return d
+	return scale.DeleteRetryGap(d, tries)
 }
 
 // createRequest is the create call for one worker: ownership metadata,
@@ -192,7 +190,7 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 			order = append(order, r)
 		}
 		for i := 0; i < c.Count; i++ {
-			byRegion[r] = append(byRegion[r], unit{r: r, flavor: f, reason: c.Reason})
+			byRegion[r] = append(byRegion[r], unit{r: r, flavor: f, reason: c.Reason.String()})
 		}
 	}
 	var (

@@ -18,10 +18,10 @@ import (
 func (p *Provisioner) decide(in scale.Input, snap snapshot) scale.Decision {
 	dec := scale.Decide(in)
 	if snap.workersErr != nil {
-		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, "collector unreachable: no action this cycle")}
+		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, scale.TextNote("collector unreachable: no action this cycle"))}
 	} else if snap.demandErr != nil {
 		dec.Creates = nil
-		dec.Notes = append(dec.Notes, "demand unknown (collector query failed): no VM created this cycle")
+		dec.Notes = append(dec.Notes, scale.TextNote("demand unknown (collector query failed): no VM created this cycle"))
 	}
 	return dropUnknownRegions(dec, in, snap)
 }
@@ -46,7 +46,7 @@ func dropUnknownRegions(dec scale.Decision, in scale.Input, snap snapshot) scale
 		var out []scale.Action
 		for _, a := range as {
 			if unknown[locOf[a.Node]] {
-				dec.Notes = append(dec.Notes, fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason))
+				dec.Notes = append(dec.Notes, scale.TextNote(fmt.Sprintf("%s: skipped (%s unknown this cycle): %s", a.Node, locOf[a.Node], a.Reason)))
 				continue
 			}
 			out = append(out, a)
@@ -109,7 +109,7 @@ func (p *Provisioner) elsewhere(in scale.Input, snap snapshot, now time.Time, fa
 	var again []scale.Create
 	for _, c := range retry.Creates {
 		if !failed[c.Offer.Loc] {
-			c.Reason = "moved from a failing region: " + c.Reason
+			c.Reason.Moved = true
 			again = append(again, c)
 		}
 	}
@@ -119,12 +119,12 @@ func (p *Provisioner) elsewhere(in scale.Input, snap snapshot, now time.Time, fa
 // logWouldDo logs what a cycle that touches nothing would have done.
 func logWouldDo(log zerolog.Logger, dec scale.Decision) {
 	for _, c := range dec.Creates {
-		log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason).Msg("dry run: would create")
+		log.Info().Str("offer", c.Offer.String()).Int("count", c.Count).Str("reason", c.Reason.String()).Msg("dry run: would create")
 	}
 	for _, a := range dec.Drains {
-		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would drain")
+		log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("dry run: would drain")
 	}
 	for _, a := range dec.Deletes {
-		log.Info().Str("node", a.Node).Str("reason", a.Reason).Msg("dry run: would delete")
+		log.Info().Str("node", a.Node).Str("reason", a.Reason.String()).Msg("dry run: would delete")
 	}
 }

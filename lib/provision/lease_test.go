@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
 )
 
 func TestNextLease(t *testing.T) {
@@ -128,7 +129,7 @@ func TestStandbyTouchesNothingUntilTheLeaseExpires(t *testing.T) {
 		if !strings.HasPrefix(rep.Standby, "standby: provisioner cm1/1 holds the lease of pool demo (generation 1") {
 			t.Fatalf("at %v the second says %q", at, rep.Standby)
 		}
-		if !slices.ContainsFunc(rep.Decision.Notes, func(n string) bool { return strings.Contains(n, "nothing created, drained or deleted") }) {
+		if !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return strings.Contains(n.String(), "nothing created, drained or deleted") }) {
 			t.Errorf("at %v the decision's notes do not say it touched nothing: %q", at, rep.Decision.Notes)
 		}
 	}

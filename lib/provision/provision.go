@@ -270,13 +270,15 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	touch := !p.opt.DryRun && rep.Standby == ""
 
 	dec := p.decide(in, snap)
-	dec.Notes = append(dec.Notes, held...)
+	for _, h := range held {
+		dec.Notes = append(dec.Notes, scale.TextNote(h))
+	}
 	if rep.Standby != "" {
-		dec.Notes = append(dec.Notes, rep.Standby+": nothing created, drained or deleted")
+		dec.Notes = append(dec.Notes, scale.TextNote(rep.Standby+": nothing created, drained or deleted"))
 		p.opt.Log.Warn().Str("why", rep.Standby).Msg("standby: touching nothing this cycle")
 	}
 	if p.opt.DryRun {
-		dec.Notes = append(dec.Notes, "dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector")
+		dec.Notes = append(dec.Notes, scale.TextNote("dry run: nothing advertised (flavor ads, provisioner ad); the negotiator's matches come from the flavor ads already in the collector"))
 	}
 	p.opt.Log.Debug().Int("demand_groups", len(in.Demand)).Int("nodes", len(in.Nodes)).Int("offers", len(allOffers(in.Regions))).
 		Interface("decision", dec).Msg("decided")

@@ -96,8 +96,8 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 	if n := r.a.callsLike("delete"); n != 0 {
 		t.Fatalf("deleted a VM whose job still runs (%d deletes); decision %+v", n, rep.Decision)
 	}
-	want := vm.Name + ": startd ad vanished but schedd s1 job 12.0 runs there; keeping"
-	if !slices.Contains(rep.Decision.Notes, want) {
+	want := scale.Reason{Kind: scale.NoteScheddJobs, Node: vm.Name, Vanished: true, ScheddJobs: []string{"schedd s1 job 12.0"}}
+	if !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return cmp.Equal(n, want) }) {
 		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
 	}
 
@@ -118,7 +118,7 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 			t.Fatalf("deleted a VM only because its ad vanished; decision %+v", rep.Decision)
 		}
 	}
-	if want := vm.Name + ": startd ad vanished but it was not asked to retire and its token and lifetime have not run out: kept (any worker's token can withdraw another VM's ads)"; !slices.Contains(rep.Decision.Notes, want) {
+	if want := (scale.Reason{Kind: scale.NoteVanishedKept, Node: vm.Name}); !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return cmp.Equal(n, want) }) {
 		t.Errorf("notes %q, want %q", rep.Decision.Notes, want)
 	}
 
@@ -127,7 +127,7 @@ func TestVanishedBusyWorkerKeptWhileAScheddRunsItsJob(t *testing.T) {
 	if n := r.a.callsLike("delete"); n != 1 {
 		t.Fatalf("%d deletes after its lifetime, want 1; decision %+v", n, rep.Decision)
 	}
-	if len(rep.Decision.Deletes) != 1 || rep.Decision.Deletes[0].Reason != "startd ad vanished, max lifetime 2h0m0s reached, and no schedd runs a job there" {
+	if len(rep.Decision.Deletes) != 1 || !cmp.Equal(rep.Decision.Deletes[0].Reason, scale.Reason{Kind: scale.DeleteVanishedMaxLifetime, Knob: 2 * time.Hour}) {
 		t.Errorf("deletes %+v", rep.Decision.Deletes)
 	}
 }
@@ -361,7 +361,7 @@ func TestDryRunActsOnNothing(t *testing.T) {
 	if len(r.pool.published) != 0 || r.pool.offers != nil {
 		t.Errorf("dry run advertised: %d provisioner ads, flavor ads %v", len(r.pool.published), r.pool.offers)
 	}
-	if !rep.DryRun || !slices.ContainsFunc(rep.Decision.Notes, func(n string) bool { return strings.Contains(n, "dry run: nothing advertised") }) {
+	if !rep.DryRun || !slices.ContainsFunc(rep.Decision.Notes, func(n scale.Reason) bool { return strings.Contains(n.String(), "dry run: nothing advertised") }) {
 		t.Errorf("the report does not say it is a dry run that advertised nothing: %+v", rep.Decision.Notes)
 	}
 }

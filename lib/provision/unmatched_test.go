@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func TestOfflineOnlyJobBootsOneRoundThenNone(t *testing.T) {
 	for i := 0; i < 60; i++ { // 30 minutes
 		rep := r.cycle(30 * time.Second)
 		for _, u := range rep.Decision.Unmet {
-			sawUnmet = sawUnmet || strings.HasPrefix(u.Reason, "unmatched on real workers: ")
+			sawUnmet = sawUnmet || u.Reason.Kind == scale.UnmetUnmatched
 		}
 	}
 	if n := r.a.callsLike("create") + r.b.callsLike("create"); n != 3 {

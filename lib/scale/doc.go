@@ -1,22 +1,34 @@
 // Package scale is the scaling decision of ehos as a pure function: from
 // demand, offers (flavors per cloud region), the nodes ehos owns, quota
 // headroom, back-offs, the knobs and the time now, Decide returns which VMs to
-// create, drain and delete, each with a reason a person can read.
+// create, drain and delete, each with a reason: a kind and its figures, which
+// render as a sentence a person can read.
 //
 // It must not do I/O, read a clock, log, or import an SDK: lib/provision
 // gathers the inputs and carries out the decision, lib/sim drives it on a
 // simulated clock.
 //
-// # The rules, in the order Decide applies them
+// # The steps, in the order Decide applies them
 //
-// Lifecycle. Failed nodes are deleted (the reason carries the cloud's
-// fault). Requested and booting nodes that have been in that state for
+// Decide (decide.go) is a pipeline: each step is a function of the values
+// the steps before it returned, in its own file with its own tests. The
+// offers (offers.go) come first: every region's offers in key order, and
+// for nodes whose offer no region lists this cycle a phantom offer, so
+// nothing depends on the order of the Input's lists. A step changes nothing
+// another step reads, except the limits ledger, which packing, min and
+// spare book their creates in.
+//
+// # Lifecycle (lifecycle.go)
+//
+// Failed nodes are deleted (the reason carries the cloud's fault).
+// Requested and booting nodes that have been in that state for
 // BootTimeout or longer are deleted ("never joined"). Drained nodes are
 // deleted, unless they still report running jobs (then a note). Deleting
 // nodes are deleted again when the next attempt is due: counted from
 // StateSince (when the node entered Deleting), attempt k+1 is due after
 // DeleteTimeout × (1 + 2 + 4 + 8 + 8 + …) summed over the k attempts made,
-// so gaps double up to 8 × DeleteTimeout. Retiring nodes past DrainTimeout
+// so gaps double up to 8 × DeleteTimeout (DeleteRetryGap; lib/provision
+// paces the retries of a delete the cloud failed by the same gaps). Retiring nodes past DrainTimeout
 // are deleted only when no job runs on them; while jobs run they get a note
 // and are left alone: a running job is never killed. Idle or busy nodes whose
 // age (Now − Created) reached MaxLifetime (when > 0) are drained
@@ -48,7 +60,9 @@
 // therefore frees its place under MaxBooting for its replacement in the same
 // cycle, and its place under Max once the cloud no longer lists it.
 //
-// Capacity coming. Requested and booting nodes offer their offer's full Size,
+// # Capacity (capacity.go)
+//
+// Requested and booting nodes offer their offer's full Size,
 // idle and busy nodes their Free resources, retiring, drained, deleting and
 // failed nodes and nodes drained now nothing. A demand group only uses
 // capacity of offers in its Eligible list. Nodes of a flavor no region
@@ -69,7 +83,22 @@
 // computes Unmatched and keeps an entry that reached UnmatchedAfter for as
 // long as the group exists, so such jobs boot one round of VMs, then none.
 //
-// Packing. A job asks at least one cpu (as HTCondor does). Demand groups are
+// # Limits (limits.go)
+//
+// A create must fit every limit, counting what this decision already
+// planned: Max (existing + created), MaxBooting (booting + created),
+// MaxCreatesPerCycle, the cloud's MaxVMs (its existing nodes + created there),
+// and the region's quota headroom (instances, cores and ram; cores and ram
+// are the flavor's own VCPUs and RAMMB when given, else Size's). A region
+// with nil Limits ("quota unknown") or with BackoffUntil after Now gets no
+// VM, with a note. A knob of zero means no limit (lib/config applies the
+// defaults and should refuse values that make no sense); negative knobs count
+// as zero. Demand a limit stops is reported in Unmet, naming the limit and its
+// figures.
+//
+// # Packing (packing.go)
+//
+// A job asks at least one cpu (as HTCondor does). Demand groups are
 // placed largest first (GPUs, then cpus, memory, disk; then oldest; then
 // key), first-fit: on existing capacity (busy nodes first, so idle ones stay
 // free to retire or count as spare, then idle, then requested/booting, each
@@ -79,7 +108,9 @@
 // offered this cycle, or whose eligible offers are all too small for one job
 // gets no VM and an Unmet with that reason.
 //
-// Choosing a new VM. Each round takes, among the group's eligible offers
+// # Choosing an offer (choose.go)
+//
+// Each round takes, among the group's eligible offers
 // that hold at least one job and have room, the one whose next VM serves
 // jobs at the lowest cost per job: Cost / jobs per VM, where jobs per VM is
 // the minimum over cpus, memory, disk and GPUs of Size/Need, and a VM that
@@ -101,18 +132,9 @@
 // same after that wait, unless other clouds have room for the rest at the
 // same cost per job.
 //
-// Limits. A create must fit every limit, counting what this decision already
-// planned: Max (existing + created), MaxBooting (booting + created),
-// MaxCreatesPerCycle, the cloud's MaxVMs (its existing nodes + created there),
-// and the region's quota headroom (instances, cores and ram; cores and ram
-// are the flavor's own VCPUs and RAMMB when given, else Size's). A region
-// with nil Limits ("quota unknown") or with BackoffUntil after Now gets no
-// VM, with a note. A knob of zero means no limit (lib/config applies the
-// defaults and should refuse values that make no sense); negative knobs count
-// as zero. Demand a limit stops is reported in Unmet, naming the limit and its
-// figures.
+// # Rebalancing at a cap (rebalance.go)
 //
-// Rebalance. Demand that got no VM because a region's instance quota is
+// Demand that got no VM because a region's instance quota is
 // full, and whose oldest job has waited at least BootTimeout (15 minutes when
 // that is off), gets instances freed for it there: idle or busy nodes of that
 // region whose flavor cannot run its jobs (not eligible, or too small), old
@@ -134,7 +156,9 @@
 // clouds only, counting their densest offers, their existing nodes over MaxVMs
 // and their nodes on the way out.
 //
-// Min and Spare. After demand, while live + created < Min, the cheapest
+// # Min and spare (minspare.go)
+//
+// After demand, while live + created < Min, the cheapest
 // offer overall (lowest Cost, then higher Weight, then name) that has room
 // is created ("min"). Spare nodes are idle joined nodes and requested or
 // booting nodes that the packing left unused, plus VMs created for min;
@@ -143,7 +167,9 @@
 // since a spare node is there to take the next job at once, whatever its
 // size. When a limit stops min or spare, a note says so.
 //
-// Scale-down. An idle node is drained when it has been idle (IdleSince, or
+// # Retiring idle nodes (retire.go)
+//
+// An idle node is drained when it has been idle (IdleSince, or
 // StateSince when unset) at least IdleBeforeRetire, or at least QuietGrace
 // (30 s, or IdleBeforeRetire if shorter) when nothing is arriving (no
 // demand now, and LastArrival, when known, at least IdleBeforeRetire ago:
@@ -157,7 +183,19 @@
 // longest idle go first, at equal idle time the dearer one (so cheaper
 // nodes are kept).
 //
-// Output. Creates come in the order they were planned (demand, largest group
+// # Reasons (reasons.go)
+//
+// Every create, drain, delete, unmet and note carries a Reason: a Kind
+// (an enum, one per rule above) and the figures that rule used (counts,
+// durations, the offer, and a Block for each limit that stopped a create,
+// with its own figures). String renders the sentence a person reads from
+// them; code and tests compare kinds and figures, never words. In JSON a
+// reason is its kind and figures, so a report read back renders the same
+// sentences. Notes that lib/provision adds carry NoteText and words only.
+//
+// # Output (decide.go)
+//
+// Creates come in the order they were planned (demand, largest group
 // first; then min; then spare), each naming the demand keys it serves,
 // sorted. Drains and deletes are sorted by node name, Unmet by demand key,
 // notes alphabetically. The decision does not depend on the order of any

@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestMaxLifetimeDrainsBeforeTheTokenExpires(t *testing.T) {
 				t.Fatalf("%s: deleted at age %s: %+v", st, at.Sub(created), d.Deletes)
 			}
 			if len(d.Drains) > 0 {
-				if !strings.HasPrefix(d.Drains[0].Reason, "max lifetime") {
+				if d.Drains[0].Reason.Kind != DrainMaxLifetime {
 					t.Fatalf("%s: drained at age %s for another reason: %+v", st, at.Sub(created), d.Drains)
 				}
 				drainedAt = at
@@ -69,11 +70,11 @@ func TestTokenExpiryDrainsBeforeMaxLifetime(t *testing.T) {
 	d := Decide(in)
 	var drained []string
 	for _, a := range d.Drains {
-		drained = append(drained, a.Node+": "+a.Reason)
+		drained = append(drained, fmt.Sprintf("%s: %s at %s within %s", a.Node, a.Reason.Kind, a.Reason.At.Format(time.RFC3339), a.Reason.Knob))
 	}
 	want := []string{
-		"w1: its token expires at 2026-11-24T12:59:00Z, within drain timeout 1h0m0s: drained so running jobs finish first",
-		"w3: its token expires at 2026-11-24T11:59:00Z, within drain timeout 1h0m0s: drained so running jobs finish first",
+		"w1: drain-token-expiry at 2026-11-24T12:59:00Z within 1h0m0s",
+		"w3: drain-token-expiry at 2026-11-24T11:59:00Z within 1h0m0s",
 	}
 	if strings.Join(drained, "\n") != strings.Join(want, "\n") {
 		t.Errorf("drains:\n%s\nwant:\n%s", strings.Join(drained, "\n"), strings.Join(want, "\n"))

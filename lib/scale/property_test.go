@@ -293,27 +293,29 @@ func checkInvariants(in Input, d Decision) []string {
 	for _, a := range d.Drains {
 		n := nodes[a.Node]
 		maxLife := k.MaxLifetime > 0 && in.Now.Sub(n.Created) >= k.MaxLifetime
-		forInstance := strings.HasPrefix(a.Reason, "frees an instance for ")
-		if forInstance && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool { return strings.Contains(u.Reason, "quota: instances") }) {
+		forInstance := a.Reason.Kind == DrainFreesInstance
+		if forInstance && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool {
+			return blockedBy(u.Reason, func(b Block) bool { return b.Limit == LimitQuota && b.Resource == "instances" })
+		}) {
 			fail("node %s drained to free an instance, but no demand waits for one", n.Name)
 		}
-		underMax := strings.HasPrefix(a.Reason, "makes room under max ")
+		underMax := a.Reason.Kind == DrainMakesRoom && a.Reason.Blocks[0].Limit == LimitMax
 		longWait := k.BootTimeout
 		if longWait <= 0 {
 			longWait = 15 * time.Minute
 		}
 		if underMax && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool {
-			return strings.Contains(u.Reason, "no room: max ") && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
+			return u.Reason.Kind == UnmetNoRoom && u.Reason.Blocks[0].Limit == LimitMax && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
 		}) {
 			fail("node %s drained to make room under max, but no demand has waited for room for the boot timeout", n.Name)
 		}
-		underCap := strings.HasPrefix(a.Reason, "makes room under cloud ")
-		capOf := fmt.Sprintf("cloud %s max_vms ", n.Offer.Loc.Cloud)
-		if underCap && !strings.Contains(a.Reason, capOf) {
+		underCap := a.Reason.Kind == DrainMakesRoom && a.Reason.Blocks[0].Limit == LimitCloudMax
+		capOf := func(b Block) bool { return b.Limit == LimitCloudMax && b.Cloud == n.Offer.Loc.Cloud }
+		if underCap && !blockedBy(a.Reason, capOf) {
 			fail("node %s of cloud %s drained to make room under another cloud's max_vms", n.Name, n.Offer.Loc.Cloud)
 		}
 		if underCap && !slices.ContainsFunc(d.Unmet, func(u Unmet) bool {
-			return strings.Contains(u.Reason, capOf) && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
+			return blockedBy(u.Reason, capOf) && in.Now.Sub(demand[u.Demand].Oldest) >= longWait
 		}) {
 			fail("node %s drained to make room under its cloud's max_vms, but no demand has waited for room there for the boot timeout", n.Name)
 		}
@@ -368,3 +370,6 @@ func checkInvariants(in Input, d Decision) []string {
 	}
 	return bad
 }
+
+// blockedBy says one of r's limits is one that is.
+func blockedBy(r Reason, is func(Block) bool) bool { return slices.ContainsFunc(r.Blocks, is) }

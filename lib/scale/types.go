@@ -100,6 +100,42 @@ const (
 // NodeStates lists every NodeState in lifecycle order.
 var NodeStates = []NodeState{Requested, Booting, Idle, Busy, Retiring, Drained, Deleting, Failed}
 
+// StateCounts counts nodes by state.
+type StateCounts struct {
+	Requested int `json:"requested,omitempty"`
+	Booting   int `json:"booting,omitempty"`
+	Idle      int `json:"idle,omitempty"`
+	Busy      int `json:"busy,omitempty"`
+	Retiring  int `json:"retiring,omitempty"`
+	Drained   int `json:"drained,omitempty"`
+	Deleting  int `json:"deleting,omitempty"`
+	Failed    int `json:"failed,omitempty"`
+}
+
+// of points at the count of state s.
+func (c *StateCounts) of(s NodeState) *int {
+	switch s {
+	case Requested:
+		return &c.Requested
+	case Booting:
+		return &c.Booting
+	case Idle:
+		return &c.Idle
+	case Busy:
+		return &c.Busy
+	case Retiring:
+		return &c.Retiring
+	case Drained:
+		return &c.Drained
+	case Deleting:
+		return &c.Deleting
+	}
+	return &c.Failed
+}
+
+// Of is the count of nodes in state s.
+func (c StateCounts) Of(s NodeState) int { return *c.of(s) }
+
 // Node is one VM ehos owns.
 type Node struct {
 	ID         string    `json:"id"`   // cloud server id; "" while Requested
@@ -171,7 +207,7 @@ type Input struct {
 type Create struct {
 	Offer  OfferKey `json:"offer"`
 	Count  int      `json:"count"`
-	Reason string   `json:"reason"`
+	Reason Reason   `json:"reason"`
 	Serves []string `json:"serves,omitempty"` // demand keys it is for
 }
 
@@ -179,14 +215,14 @@ type Create struct {
 type Action struct {
 	Node   string `json:"node"` // Node.Name
 	ID     string `json:"id"`   // Node.ID
-	Reason string `json:"reason"`
+	Reason Reason `json:"reason"`
 }
 
 // Unmet is demand this decision leaves waiting, and why.
 type Unmet struct {
 	Demand string `json:"demand"`
 	Jobs   int    `json:"jobs"`
-	Reason string `json:"reason"`
+	Reason Reason `json:"reason"`
 }
 
 // Decision is what to do this cycle.
@@ -197,5 +233,5 @@ type Decision struct {
 	Unmet   []Unmet  `json:"unmet,omitempty"`
 	// Notes are other reasons worth showing (a drain that overran
 	// DrainTimeout, a region skipped for back-off).
-	Notes []string `json:"notes,omitempty"`
+	Notes []Reason `json:"notes,omitempty"`
 }

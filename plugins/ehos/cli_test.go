@@ -268,8 +268,9 @@ func sampleReport(now time.Time) provision.Report {
 			{Name: "ehos-demo-1a2b3c4d", ID: "b1", Location: loc, Flavor: "m1.small", State: scale.Busy, Created: now.Add(-7 * time.Minute), Running: 1},
 			{Name: "ehos-demo-5e6f7a8b", ID: "b2", Location: loc, Flavor: "m1.small", State: scale.Booting, Created: now.Add(-40 * time.Second)},
 		},
-		Regions:  []provision.RegionReport{{Location: loc, Listed: true, VMs: 2}},
-		Decision: scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.small"}, Count: 2, Reason: "4 idle jobs of cm#7, 1 booting"}}},
+		Regions: []provision.RegionReport{{Location: loc, Listed: true, VMs: 2}},
+		Decision: scale.Decision{Creates: []scale.Create{{Offer: scale.OfferKey{Loc: loc, Flavor: "m1.small"}, Count: 2,
+			Reason: scale.Reason{Kind: scale.CreateForDemand, Jobs: 4, Need: scale.Resources{Cpus: 1, MemoryMB: 1024}, Demand: "cm#7", Count: 2, Offer: scale.OfferKey{Loc: loc, Flavor: "m1.small"}, PerVM: 2}}}},
 	}
 }
 
@@ -281,7 +282,7 @@ func TestStatusAndNodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"provisioner demo@cm: last cycle", "(every 20s, took 250ms): OK", "demand: 4 idle jobs", "alpha/RegionOne          1 booting, 1 busy", "create 2 × alpha/RegionOne m1.small: 4 idle jobs of cm#7"} {
+	for _, want := range []string{"provisioner demo@cm: last cycle", "(every 20s, took 250ms): OK", "demand: 4 idle jobs", "alpha/RegionOne          1 booting, 1 busy", "create 2 × alpha/RegionOne m1.small: 4 idle jobs of 1 cpu/1024 MB from cm#7"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
