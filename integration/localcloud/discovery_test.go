@@ -152,3 +152,90 @@ func TestClientRoutes(t *testing.T) {
 		}
 	}
 }
+
+// Each Neutron resource the clients read answers a list filtered by its
+// fields with just the matching items, a show of one id with that item,
+// and a show of an unknown id with Neutron's 404 and message.
+func TestNeutronListAndShow(t *testing.T) {
+	s, err := Start(Options{BootDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tok := getToken(t, s)
+	n := s.URL() + "/network/RegionOne/v2.0"
+	get := func(url string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("X-Auth-Token", tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			t.Fatalf("GET %s: %d, not JSON: %v", url, resp.StatusCode, err)
+		}
+		return resp.StatusCode, m
+	}
+	// A server booted through the API, for a port.
+	_, imgs := get(s.URL() + "/image/RegionOne/v2/images")
+	img := imgs["images"].([]any)[0].(map[string]any)["id"].(string)
+	req, _ := http.NewRequest("POST", s.URL()+"/compute/RegionOne/v2.1/servers",
+		strings.NewReader(`{"server":{"name":"w","flavorRef":"1","imageRef":"`+img+`"}}`))
+	req.Header.Set("X-Auth-Token", tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Body.Close(); resp.StatusCode != 202 {
+		t.Fatalf("create server: %d", resp.StatusCode)
+	}
+	for _, tc := range []struct {
+		path, list, one, filter string // filter: a field every item has, to list by
+		missing                 string // the 404 message for id "nope"
+	}{
+		{"/networks", "networks", "network", "name", "Network nope could not be found."},
+		{"/subnets", "subnets", "subnet", "network_id", "Subnet nope could not be found."},
+		{"/ports", "ports", "port", "device_id", "Port nope could not be found."},
+		{"/security-groups", "security_groups", "security_group", "name", "Security group nope does not exist"},
+		{"/security-group-rules", "security_group_rules", "security_group_rule", "security_group_id", "Security group rule nope could not be found."},
+	} {
+		code, all := get(n + tc.path)
+		items, _ := all[tc.list].([]any)
+		// A server has its port once it has its address, a moment after
+		// the create.
+		for deadline := time.Now().Add(5 * time.Second); code == 200 && len(items) == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+			code, all = get(n + tc.path)
+			items, _ = all[tc.list].([]any)
+		}
+		if code != 200 || len(items) == 0 {
+			t.Fatalf("GET %s: %d with %d %s, want 200 and some", tc.path, code, len(items), tc.list)
+		}
+		last := items[len(items)-1].(map[string]any)
+		id, by := last["id"].(string), last[tc.filter].(string)
+		code, some := get(n + tc.path + "?" + tc.filter + "=" + by)
+		for _, it := range some[tc.list].([]any) {
+			if v := it.(map[string]any)[tc.filter]; code != 200 || v != by {
+				t.Errorf("GET %s?%s=%s: %d with an item whose %s is %v", tc.path, tc.filter, by, code, tc.filter, v)
+			}
+		}
+		if len(some[tc.list].([]any)) == 0 {
+			t.Errorf("GET %s?%s=%s: none, want the item it was taken from", tc.path, tc.filter, by)
+		}
+		if code, none := get(n + tc.path + "?id=nope"); code != 200 || len(none[tc.list].([]any)) != 0 {
+			t.Errorf("GET %s?id=nope: %d with %d %s, want 200 and none", tc.path, code, len(none[tc.list].([]any)), tc.list)
+		}
+		if code, one := get(n + tc.path + "/" + id); code != 200 || one[tc.one].(map[string]any)["id"] != id {
+			t.Errorf("GET %s/%s: %d %v, want 200 and that item", tc.path, id, code, one)
+		}
+		code, miss := get(n + tc.path + "/nope")
+		ne, _ := miss["NeutronError"].(map[string]any)
+		if code != 404 || ne == nil || ne["message"] != tc.missing {
+			t.Errorf("GET %s/nope: %d %v, want 404 with %q", tc.path, code, miss, tc.missing)
+		}
+	}
+}

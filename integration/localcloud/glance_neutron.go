@@ -145,24 +145,38 @@ func match(r *http.Request, fields map[string]string) bool {
 	return true
 }
 
-func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, rg *region) {
+// neutronList answers a Neutron list call: under key, each item whose
+// fields pass the query's equality filters, as render shows it.
+func neutronList[T any](w http.ResponseWriter, r *http.Request, key string, items []T, fields func(T) map[string]string, render func(T) map[string]any) {
 	list := []any{}
-	for _, n := range rg.networks {
-		if match(r, map[string]string{"id": n.ID, "name": n.Name}) {
-			list = append(list, s.networkJSON(rg, n))
+	for _, it := range items {
+		if match(r, fields(it)) {
+			list = append(list, render(it))
 		}
 	}
-	writeJSON(w, 200, map[string]any{"networks": list})
+	writeJSON(w, 200, map[string]any{key: list})
 }
 
-func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, rg *region) {
-	for _, n := range rg.networks {
-		if n.ID == r.PathValue("id") {
-			writeJSON(w, 200, map[string]any{"network": s.networkJSON(rg, n)})
+// neutronShow answers a Neutron show call: under key, the item whose id is
+// the path's, or a 404 with missing, the message Neutron gives.
+func neutronShow[T any](w http.ResponseWriter, r *http.Request, key string, items []T, id func(T) string, render func(T) map[string]any, missing string) {
+	for _, it := range items {
+		if id(it) == r.PathValue("id") {
+			writeJSON(w, 200, map[string]any{key: render(it)})
 			return
 		}
 	}
-	neutronError(w, 404, "Network "+r.PathValue("id")+" could not be found.")
+	neutronError(w, 404, missing)
+}
+
+func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, rg *region) {
+	neutronList(w, r, "networks", rg.networks, func(n *network) map[string]string { return map[string]string{"id": n.ID, "name": n.Name} },
+		func(n *network) map[string]any { return s.networkJSON(rg, n) })
+}
+
+func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, rg *region) {
+	neutronShow(w, r, "network", rg.networks, func(n *network) string { return n.ID },
+		func(n *network) map[string]any { return s.networkJSON(rg, n) }, "Network "+r.PathValue("id")+" could not be found.")
 }
 
 func (s *Server) subnetJSON(rg *region, n *network) map[string]any {
@@ -177,23 +191,14 @@ func (s *Server) subnetJSON(rg *region, n *network) map[string]any {
 }
 
 func (s *Server) listSubnets(w http.ResponseWriter, r *http.Request, rg *region) {
-	list := []any{}
-	for _, n := range rg.networks {
-		if match(r, map[string]string{"id": n.SubnetID, "name": n.Name + "-subnet", "network_id": n.ID}) {
-			list = append(list, s.subnetJSON(rg, n))
-		}
-	}
-	writeJSON(w, 200, map[string]any{"subnets": list})
+	neutronList(w, r, "subnets", rg.networks, func(n *network) map[string]string {
+		return map[string]string{"id": n.SubnetID, "name": n.Name + "-subnet", "network_id": n.ID}
+	}, func(n *network) map[string]any { return s.subnetJSON(rg, n) })
 }
 
 func (s *Server) getSubnet(w http.ResponseWriter, r *http.Request, rg *region) {
-	for _, n := range rg.networks {
-		if n.SubnetID == r.PathValue("id") {
-			writeJSON(w, 200, map[string]any{"subnet": s.subnetJSON(rg, n)})
-			return
-		}
-	}
-	neutronError(w, 404, "Subnet "+r.PathValue("id")+" could not be found.")
+	neutronShow(w, r, "subnet", rg.networks, func(n *network) string { return n.SubnetID },
+		func(n *network) map[string]any { return s.subnetJSON(rg, n) }, "Subnet "+r.PathValue("id")+" could not be found.")
 }
 
 // ports are the servers' addresses: one port per server and network, from
@@ -233,25 +238,21 @@ func (s *Server) ports(rg *region) []map[string]any {
 }
 
 func (s *Server) listPorts(w http.ResponseWriter, r *http.Request, rg *region) {
-	list := []any{}
-	for _, p := range s.ports(rg) {
-		if match(r, map[string]string{"id": p["id"].(string), "network_id": p["network_id"].(string),
-			"device_id": p["device_id"].(string), "device_owner": p["device_owner"].(string), "mac_address": p["mac_address"].(string)}) {
-			list = append(list, p)
+	neutronList(w, r, "ports", s.ports(rg), func(p map[string]any) map[string]string {
+		f := map[string]string{}
+		for _, k := range []string{"id", "network_id", "device_id", "device_owner", "mac_address"} {
+			f[k] = p[k].(string)
 		}
-	}
-	writeJSON(w, 200, map[string]any{"ports": list})
+		return f
+	}, asIs)
 }
 
 func (s *Server) getPort(w http.ResponseWriter, r *http.Request, rg *region) {
-	for _, p := range s.ports(rg) {
-		if p["id"] == r.PathValue("id") {
-			writeJSON(w, 200, map[string]any{"port": p})
-			return
-		}
-	}
-	neutronError(w, 404, "Port "+r.PathValue("id")+" could not be found.")
+	neutronShow(w, r, "port", s.ports(rg), func(p map[string]any) string { return p["id"].(string) }, asIs,
+		"Port "+r.PathValue("id")+" could not be found.")
 }
+
+func asIs(p map[string]any) map[string]any { return p }
 
 func (s *Server) networkAZs(w http.ResponseWriter, r *http.Request, rg *region) {
 	list := []any{}
@@ -310,35 +311,36 @@ func (s *Server) secGroupJSON(rg *region, g *secGroup) map[string]any {
 }
 
 func (s *Server) listSecGroups(w http.ResponseWriter, r *http.Request, rg *region) {
-	list := []any{}
-	for _, g := range rg.secgrps {
-		if match(r, map[string]string{"id": g.ID, "name": g.Name}) {
-			list = append(list, s.secGroupJSON(rg, g))
-		}
-	}
-	writeJSON(w, 200, map[string]any{"security_groups": list})
+	neutronList(w, r, "security_groups", rg.secgrps, func(g *secGroup) map[string]string { return map[string]string{"id": g.ID, "name": g.Name} },
+		func(g *secGroup) map[string]any { return s.secGroupJSON(rg, g) })
 }
 
 func (s *Server) getSecGroup(w http.ResponseWriter, r *http.Request, rg *region) {
+	neutronShow(w, r, "security_group", rg.secgrps, func(g *secGroup) string { return g.ID },
+		func(g *secGroup) map[string]any { return s.secGroupJSON(rg, g) }, "Security group "+r.PathValue("id")+" does not exist")
+}
+
+// groupRule is one rule with the group it belongs to.
+type groupRule struct {
+	g    *secGroup
+	rule secRule
+}
+
+// rules are every security group's rules, in order.
+func (rg *region) rules() []groupRule {
+	var out []groupRule
 	for _, g := range rg.secgrps {
-		if g.ID == r.PathValue("id") {
-			writeJSON(w, 200, map[string]any{"security_group": s.secGroupJSON(rg, g)})
-			return
+		for _, rule := range g.Rules {
+			out = append(out, groupRule{g, rule})
 		}
 	}
-	neutronError(w, 404, "Security group "+r.PathValue("id")+" does not exist")
+	return out
 }
 
 func (s *Server) listSecRules(w http.ResponseWriter, r *http.Request, rg *region) {
-	list := []any{}
-	for _, g := range rg.secgrps {
-		for _, rule := range g.Rules {
-			if match(r, map[string]string{"security_group_id": g.ID, "direction": rule.Direction, "id": rule.ID}) {
-				list = append(list, s.ruleJSON(rg, g, rule))
-			}
-		}
-	}
-	writeJSON(w, 200, map[string]any{"security_group_rules": list})
+	neutronList(w, r, "security_group_rules", rg.rules(), func(gr groupRule) map[string]string {
+		return map[string]string{"security_group_id": gr.g.ID, "direction": gr.rule.Direction, "id": gr.rule.ID}
+	}, func(gr groupRule) map[string]any { return s.ruleJSON(rg, gr.g, gr.rule) })
 }
 
 // createSecRule is Neutron's POST /v2.0/security-group-rules: the group must
@@ -402,15 +404,8 @@ func num(v any) any {
 }
 
 func (s *Server) getSecRule(w http.ResponseWriter, r *http.Request, rg *region) {
-	for _, g := range rg.secgrps {
-		for _, rule := range g.Rules {
-			if rule.ID == r.PathValue("id") {
-				writeJSON(w, 200, map[string]any{"security_group_rule": s.ruleJSON(rg, g, rule)})
-				return
-			}
-		}
-	}
-	neutronError(w, 404, "Security group rule "+r.PathValue("id")+" could not be found.")
+	neutronShow(w, r, "security_group_rule", rg.rules(), func(gr groupRule) string { return gr.rule.ID },
+		func(gr groupRule) map[string]any { return s.ruleJSON(rg, gr.g, gr.rule) }, "Security group rule "+r.PathValue("id")+" could not be found.")
 }
 
 func (s *Server) deleteSecRule(w http.ResponseWriter, r *http.Request, rg *region) {

@@ -159,10 +159,11 @@ func DeleteRetryGap(timeout time.Duration, att int) time.Duration {
 // node that had att attempts is due: the sum of the DeleteRetryGap of each
 // attempt made (T, 3T, 7T, 15T, then 8T more each).
 func DeleteDue(timeout time.Duration, att int) time.Duration {
-	if att <= 4 {
-		return timeout * time.Duration(1<<att-1)
+	var due time.Duration
+	for a := 1; a <= att; a++ {
+		due += DeleteRetryGap(timeout, a)
 	}
-	return 15*timeout + time.Duration(att-4)*8*timeout
+	return due
 }
 
 // counts are the servers that exist and are live, for the limits.
