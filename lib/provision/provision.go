@@ -88,6 +88,7 @@ type Provisioner struct {
 	recalled bool
 	// lease is the pool's lease this provisioner last held.
 	lease Lease
+	reach reachState // workers the central manager cannot connect to (reach.go)
 }
 
 type region struct {
@@ -278,6 +279,9 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 			p.lastDemand = now
 		}
 	}
+	if werr == nil && derr == nil {
+		p.checkReach(ctx, now, &in, workers, &rep)
+	}
 	in.LastArrival = p.lastStart
 	if p.lastDemand.After(in.LastArrival) {
 		in.LastArrival = p.lastDemand
@@ -358,6 +362,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 func (p *Provisioner) ad(rep Report) classad.Ad {
 	ad := rep.Ad(p.seq)
 	ad[AttrUnmatched] = classad.String(p.marksJSON())
+	reachAd(ad, rep)
 	return ad
 }
 

@@ -42,6 +42,9 @@ type Report struct {
 	Errors      []string `json:"errors,omitempty"`
 	// Refused are the ads this cycle did not believe (see Refusal).
 	Refused []Refusal `json:"refused,omitempty"`
+	// Unreachable are joined workers the central manager cannot connect
+	// to (reach.go).
+	Unreachable []Unreachable `json:"unreachable,omitempty"`
 	// Dropped names what Ad left out to keep the ad small ("demand", then
 	// "nodes"); the ad's EHOSIdleJobs and EHOSNodes* still count them.
 	Dropped []string `json:"dropped,omitempty"`
