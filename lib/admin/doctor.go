@@ -118,6 +118,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 			fs.ok("provisioner", "standby (takes over when the one acting goes silent; docs/ha.md): %s", s)
 		}
 		fs = append(fs, cycleErrors(st.Report)...)
+		fs = append(fs, unreachableFindings(st.Report)...)
 	}
 	if st.Refused > 0 {
 		fs.add(Warn, "trust", fmt.Sprintf("%d %s ads not written by the provisioner's identity %s were ignored (from %s)", st.Refused, provision.AdType, st.Identity, strings.Join(st.RefusedBy, ", ")),
