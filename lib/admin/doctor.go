@@ -68,7 +68,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 	step("the collector's file descriptors (condor_config_val)", func() Findings { return d.collectorFDCheck(ctx, cfg.Scaling.Max) })
 	step("the templates", func() Findings { return CheckTemplates(d.FS, cfg, d.Checkout) })
 	step("a worker token (condor_token_create)", func() Findings { return d.tokenCheck(ctx, cfg) })
-	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.Clouds) })
+	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.network(ctx, cfg), d.Clouds) })
 	return all
 }
 

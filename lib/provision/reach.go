@@ -48,13 +48,15 @@ func (u Unreachable) String() string {
 
 // The probe's timing. A worker is probed once it sat unclaimed beside a
 // waiting job it holds for probeAfter (a healthy pool claims it sooner, and
-// then costs no probe); it is called unreachable once its probes failed to
-// connect for reachConfirm without a break: a brokered worker is
-// unreachable for up to a minute after the collector restarts, until it
-// registers again (measured: 50-60 s, 23.9). A worker that answered is
+// then costs no probe); it is called unreachable once two probes in a row
+// failed to connect and, for a brokered worker, its probes failed for
+// reachConfirm without a break: a brokered worker is unreachable for up to a
+// minute after the collector restarts, until it registers again (measured:
+// 50-60 s, 23.9), while a worker with no broker that cannot be reached
+// stays so until someone changes its network. A worker that answered is
 // probed again after reprobeAfter while it still sits there.
 const (
-	probeAfter   = 20 * time.Second
+	probeAfter   = 15 * time.Second
 	reachConfirm = 90 * time.Second
 	reprobeAfter = 5 * time.Minute
 	probeTimeout = 20 * time.Second
@@ -66,7 +68,7 @@ type reachObs struct {
 	name    string
 	loc     cloud.Location
 	addr    string
-	waiting bool // unclaimed, healthy, not draining, with room for a waiting job matched to its flavor
+	waiting bool // unclaimed, healthy, not draining, with room for a waiting job
 	claimed bool // runs a job: reached
 }
 
@@ -83,7 +85,10 @@ type reachRec struct {
 }
 
 // reachObserve turns the cycle's nodes, workers and demand into
-// observations: only joined, idle-to-ehos nodes whose startd is seen.
+// observations: only joined nodes whose startd is seen. A worker waits
+// when some idle job would fit it, whatever flavors the negotiator matched
+// the job to: it matches it to the real worker's slot instead once that is
+// there, and then the demand names no flavor any more.
 func reachObserve(nodes []scale.Node, workers []Worker, demand []scale.Demand) []reachObs {
 	byName := map[string]Worker{}
 	for _, w := range workers {
@@ -98,7 +103,7 @@ func reachObserve(nodes []scale.Node, workers []Worker, demand []scale.Demand) [
 		o := reachObs{name: n.Name, loc: n.Offer.Loc, addr: w.Address, claimed: w.Claimed > 0}
 		if !o.claimed && w.Healthy && !w.Draining && w.Address != "" {
 			for _, d := range demand {
-				if servable(d) && containsOffer(d.Eligible, n.Offer) && w.Free.Holds(d.Need) {
+				if d.Idle > 0 && w.Free.Holds(d.Need) {
 					o.waiting = true
 					break
 				}
@@ -107,15 +112,6 @@ func reachObserve(nodes []scale.Node, workers []Worker, demand []scale.Demand) [
 		out = append(out, o)
 	}
 	return out
-}
-
-func containsOffer(ks []scale.OfferKey, k scale.OfferKey) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // reachPlan updates the records with the cycle's observations and returns
@@ -170,7 +166,7 @@ func reachFold(now time.Time, recs map[string]reachRec, results map[string]error
 			}
 			r.fails++
 			r.err = err.Error()
-			if !r.marked && r.fails >= 2 && now.Sub(r.failed) >= reachConfirm {
+			if !r.marked && r.fails >= 2 && (!brokered(r.addr) || now.Sub(r.failed) >= reachConfirm) {
 				r.marked = true
 				newly = append(newly, name)
 			}
@@ -184,10 +180,13 @@ func reachFold(now time.Time, recs map[string]reachRec, results map[string]error
 	return newly
 }
 
+// brokered says addr is reached through a connection broker.
+func brokered(addr string) bool { return strings.Contains(addr, "CCBID=") }
+
 // reachHint says what to look at for a worker at addr that the central
 // manager cannot reach.
 func reachHint(addr string) string {
-	if !strings.Contains(addr, "CCBID=") {
+	if !brokered(addr) {
 		return "it registered with no connection broker and its address is not reachable from the central manager: " +
 			"leave CCB_ADDRESS = $(COLLECTOR_HOST) on the workers (ehos's worker config), or give them routable addresses " +
 			"and let 9618/TCP in from the central manager in their security group (docs/network.md)"
@@ -240,7 +239,9 @@ func (p *Provisioner) checkReach(ctx context.Context, now time.Time, in *scale.I
 			defer func() { <-sem }()
 			pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 			defer cancel()
+			start := time.Now()
 			err := rc.Reach(pctx, byName[name])
+			p.opt.Log.Debug().Str("node", name).Str("address", byName[name].Address).Dur("took", time.Since(start)).AnErr("result", err).Msg("probed a waiting worker")
 			mu.Lock()
 			results[name] = err
 			mu.Unlock()

@@ -42,23 +42,25 @@ func TestReachObserveWaitingWorkers(t *testing.T) {
 		got[o.name] = o
 	}
 	want := map[string]reachObs{
-		"idle":         {name: "idle", loc: small.Loc, addr: "<10.0.1.5:9618>", waiting: true},
-		"busy":         {name: "busy", loc: small.Loc, addr: "<10.0.1.6:9618>", claimed: true},
-		"draining":     {name: "draining", loc: small.Loc, addr: "<10.0.1.7:9618>"},
-		"full":         {name: "full", loc: small.Loc, addr: "<10.0.1.8:9618>"},
-		"other-flavor": {name: "other-flavor", loc: large.Loc, addr: "<10.0.1.9:9618>"},
+		"idle":     {name: "idle", loc: small.Loc, addr: "<10.0.1.5:9618>", waiting: true},
+		"busy":     {name: "busy", loc: small.Loc, addr: "<10.0.1.6:9618>", claimed: true},
+		"draining": {name: "draining", loc: small.Loc, addr: "<10.0.1.7:9618>"},
+		"full":     {name: "full", loc: small.Loc, addr: "<10.0.1.8:9618>"},
+		// The job was matched to small, yet fits: once a real slot is
+		// there the negotiator matches it to that, not to a flavor.
+		"other-flavor": {name: "other-flavor", loc: large.Loc, addr: "<10.0.1.9:9618>", waiting: true},
 	}
 	if d := cmp.Diff(want, got, cmp.AllowUnexported(reachObs{})); d != "" {
 		t.Errorf("observations (-want +got):\n%s", d)
 	}
 }
 
-// One waiting worker through a plan-probe-fold cycle every 5 s: probed
-// after probeAfter, called unreachable only once its probes failed for
-// reachConfirm, cleared by one probe that connects.
+// One waiting brokered worker through a plan-probe-fold cycle every 5 s:
+// probed after probeAfter, called unreachable only once its probes failed
+// for reachConfirm, cleared by one probe that connects.
 func TestReachPlanAndFoldTimeline(t *testing.T) {
 	loc := cloud.Location{Cloud: "a", Region: "r1"}
-	obs := []reachObs{{name: "w", loc: loc, addr: "<10.0.1.5:9618>", waiting: true}}
+	obs := []reachObs{{name: "w", loc: loc, addr: "<10.0.1.5:9618?CCBID=10.0.0.1:9618%3fnoUDP#1&noUDP>", waiting: true}}
 	var recs map[string]reachRec
 	type step struct {
 		at     time.Duration
@@ -69,15 +71,15 @@ func TestReachPlanAndFoldTimeline(t *testing.T) {
 	noConn := fmt.Errorf("%w: failed to make connection", ErrUnreachable)
 	steps := []step{
 		{at: 0},
-		{at: 15 * time.Second},
-		{at: 20 * time.Second, result: noConn, probe: true},
-		{at: 25 * time.Second, result: errors.New("tool crashed"), probe: true}, // cannot tell: not counted
-		{at: 30 * time.Second, result: noConn, probe: true},
-		{at: 105 * time.Second, result: noConn, probe: true},
-		{at: 110 * time.Second, result: noConn, probe: true, newly: true}, // 90 s after the first failure
-		{at: 115 * time.Second},                                           // marked: probed again only after reprobeAfter
-		{at: 110*time.Second + reprobeAfter, result: nil, probe: true},    // connects: cleared
-		{at: 115*time.Second + reprobeAfter},
+		{at: 10 * time.Second},
+		{at: 15 * time.Second, result: noConn, probe: true},
+		{at: 20 * time.Second, result: errors.New("tool crashed"), probe: true}, // cannot tell: not counted
+		{at: 25 * time.Second, result: noConn, probe: true},
+		{at: 100 * time.Second, result: noConn, probe: true},
+		{at: 105 * time.Second, result: noConn, probe: true, newly: true}, // 90 s after the first failure
+		{at: 110 * time.Second},                                           // marked: probed again only after reprobeAfter
+		{at: 105*time.Second + reprobeAfter, result: nil, probe: true},    // connects: cleared
+		{at: 110*time.Second + reprobeAfter},
 	}
 	for _, s := range steps {
 		now := t0.Add(s.at)
@@ -96,6 +98,22 @@ func TestReachPlanAndFoldTimeline(t *testing.T) {
 	}
 	if r := recs["w"]; r.marked || !r.failed.IsZero() {
 		t.Errorf("after a probe that connected: %+v, want cleared", r)
+	}
+
+	// A worker with no broker is unreachable at its second failed probe
+	// in a row: nothing about it changes by waiting.
+	direct := []reachObs{{name: "d", loc: loc, addr: "<10.0.1.6:9618?noUDP>", waiting: true}}
+	recs = nil
+	for i, at := range []time.Duration{0, 15 * time.Second, 20 * time.Second} {
+		var probe []string
+		recs, probe, _ = reachPlan(t0.Add(at), direct, recs)
+		if len(probe) == 0 {
+			continue
+		}
+		newly := reachFold(t0.Add(at), recs, map[string]error{"d": noConn})
+		if got, want := len(newly) == 1, i == 2; got != want {
+			t.Errorf("direct worker at %v: newly unreachable %v, want %v", at, newly, want)
+		}
 	}
 
 	// A new address (the worker registered again) is judged afresh; a
