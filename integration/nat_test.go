@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -231,7 +232,7 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 			t.Errorf("RegionOne: %+v, want it backed off for its unreachable workers", r)
 		}
 	}
-	t.Logf("%d VMs created in all; none for the 3 more jobs", created())
+	t.Logf("%d VMs created in all", created())
 
 	ads, err := cl.Queue(context.Background(), condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"NumJobStarts", "JobStatus"}})
 	if err != nil {
@@ -263,7 +264,7 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 // broker is away".)
 func TestBrokeredJobSurvivesCollectorRestart(t *testing.T) {
 	t.Parallel()
-	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds})
+	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds, CMConfig: os.Getenv("EHOS_TRY_CM")})
 	cl := s.Pool.Client()
 	ctx := context.Background()
 	cluster, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 75\nrequest_cpus = 1\nrequest_memory = 512\n+EHOSRegion = \"RegionOne\"\nqueue\n")
@@ -304,6 +305,13 @@ func TestBrokeredJobSurvivesCollectorRestart(t *testing.T) {
 		return
 	}
 	t.Logf("the schedd could not release its claim through the restarted broker: the worker stays claimed until the lease ends")
+	for _, log := range []string{"SchedLog", "ShadowLog", "CollectorLog"} {
+		for _, l := range strings.Split(s.Pool.Log(log), "\n") {
+			if strings.Contains(l, "SECMAN:2004") || strings.Contains(l, "RELEASE_CLAIM") || strings.Contains(l, "CCB") && strings.Contains(l, "fail") {
+				t.Logf("%s: %s", log, l)
+			}
+		}
+	}
 	if n := len(s.Servers()); n != 1 {
 		t.Errorf("%d VMs after the job, want its one VM, untouched", n)
 	}
