@@ -362,7 +362,7 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 func (p *Provisioner) ad(rep Report) classad.Ad {
 	ad := rep.Ad(p.seq)
 	ad[AttrUnmatched] = classad.String(p.marksJSON())
-	reachAd(ad, rep)
+	p.reachAd(ad, rep)
 	return ad
 }
 

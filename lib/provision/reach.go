@@ -201,7 +201,13 @@ func reachHint(addr string) string {
 type reachState struct {
 	recs    map[string]reachRec
 	backoff map[cloud.Location]*backoff
+	marked  int // unreachable workers at the last check
 }
+
+// maxUnreachable bounds the unreachable workers the report carries: a
+// misconfigured cloud makes every worker of it unreachable, and the ad
+// must stay small.
+const maxUnreachable = 20
 
 // checkReach finds the joined workers the central manager cannot connect
 // to, reports them, and backs their regions off while they stand there:
@@ -269,6 +275,10 @@ func (p *Provisioner) checkReach(ctx context.Context, now time.Time, in *scale.I
 		}
 	}
 	sort.Slice(rep.Unreachable, func(i, j int) bool { return rep.Unreachable[i].Node < rep.Unreachable[j].Node })
+	st.marked = len(rep.Unreachable)
+	if len(rep.Unreachable) > maxUnreachable {
+		rep.Unreachable = rep.Unreachable[:maxUnreachable] // the ad's count says how many
+	}
 	for i := range in.Regions {
 		sr := &in.Regions[i]
 		b := st.backoff[sr.Loc]
@@ -303,8 +313,8 @@ const (
 )
 
 // reachAd adds the unreachable workers to the provisioner's ad.
-func reachAd(ad classad.Ad, rep Report) {
-	ad[AttrUnreachable] = classad.Int(int64(len(rep.Unreachable)))
+func (p *Provisioner) reachAd(ad classad.Ad, rep Report) {
+	ad[AttrUnreachable] = classad.Int(int64(p.reach.marked))
 	last := ""
 	if n := len(rep.Unreachable); n > 0 {
 		last = rep.Unreachable[n-1].String()
