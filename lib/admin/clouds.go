@@ -67,7 +67,6 @@ func CheckClouds(ctx context.Context, cfgs []cloud.Config, n Net, opts openstack
 // it against the workers' topologies.
 func checkMasterGroup(ctx context.Context, cfgs []cloud.Config, n Net, opts openstack.Options) Findings {
 	var fs Findings
-	where := n.Master.Name + "/" + n.MasterRegion + " (central manager)"
 	var behind []string
 	for _, cfg := range cfgs {
 		if !cfg.IsEnabled() {
@@ -79,16 +78,16 @@ func checkMasterGroup(ctx context.Context, cfgs []cloud.Config, n Net, opts open
 			}
 		}
 	}
-	master := n.Master
-	c, err := openstack.Open(ctx, *master, opts)
+	c, err := openstack.Open(ctx, *n.Master, opts)
 	if err != nil {
-		fs.fail(where, authFix(err), "authentication: %v", err)
+		fs.fail(n.Master.Name+" (central manager)", authFix(err), "authentication: %v", err)
 		return fs
 	}
 	region := n.MasterRegion
-	if region == "" {
+	if region == "" && len(c.Regions()) > 0 {
 		region = c.Regions()[0]
 	}
+	where := n.Master.Name + "/" + region + " (central manager)"
 	rules, err := c.SecurityGroupRules(ctx, region, n.MasterGroup)
 	if err != nil {
 		fs.fail(where, "fix --master-group (openstack security group list)", "security group %q: %v", n.MasterGroup, err)

@@ -107,3 +107,22 @@ func TestWorkerGroupFollowsTheTopology(t *testing.T) {
 		t.Errorf("brokered with no rule at all:\n%s", text(fs))
 	}
 }
+
+// --master-group reads the central manager's group from the cloud: the
+// local cloud's "ehos" lets 9618/tcp in from itself only, and alpha's
+// workers are brokered, coming through routers.
+func TestCheckCloudsReadsTheMastersGroup(t *testing.T) {
+	e := start(t)
+	a := alpha()
+	n := brokered
+	n.MasterGroup, n.MasterRegion, n.Master = "ehos", "RegionTwo", &a
+	out := text(CheckClouds(ctx(t), []cloud.Config{a}, n, e.opts))
+	if !strings.Contains(out, `WARN alpha/RegionTwo (central manager): the central manager's security group "ehos" lets 9618/tcp in only from group `) ||
+		!strings.Contains(out, "the workers of alpha/RegionOne, alpha/RegionTwo come through a router") {
+		t.Errorf("master group:\n%s", out)
+	}
+	n.MasterGroup = "no-such-group"
+	if fs := CheckClouds(ctx(t), []cloud.Config{a}, n, e.opts); !strings.Contains(text(fs), `FAIL alpha/RegionTwo (central manager): security group "no-such-group"`) {
+		t.Errorf("missing master group:\n%s", text(fs))
+	}
+}
