@@ -229,3 +229,29 @@ func TestReachedWorkerIsNeverReported(t *testing.T) {
 		t.Errorf("%d VMs created in a/r1, want 3 (its worker is reached)", n)
 	}
 }
+
+// A cloud whose every worker is unreachable: the report names
+// maxUnreachable of them, the ad counts them all.
+func TestUnreachableReportIsBounded(t *testing.T) {
+	k := knobs()
+	k.Max, k.MaxBooting, k.MaxCreatesPerCycle = 30, 30, 30
+	r := newRig(t, k)
+	rp := &reachPool{fakePool: r.pool, err: fmt.Errorf("%w: failed to make connection", ErrUnreachable)}
+	r.p.pool = rp
+	const n = maxUnreachable + 5
+	r.pool.demand = smallDemand(n, offerKey("a", "r1", "small"))
+	r.cycle(0)
+	for i, vm := range r.servers(r.a) {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, r.now)
+		r.pool.workers[vm.Metadata[cloud.MetaName]].Address = fmt.Sprintf("<10.0.1.%d:9618>", i+1)
+	}
+	var rep Report
+	for i := 0; i < 4; i++ {
+		rep = r.cycle(10 * time.Second)
+	}
+	ad := r.pool.published[len(r.pool.published)-1]
+	if len(rep.Unreachable) != maxUnreachable || ad.GetInt(AttrUnreachable, 0) != n {
+		t.Errorf("report names %d, ad counts %d; want %d and %d", len(rep.Unreachable), ad.GetInt(AttrUnreachable, 0), maxUnreachable, n)
+	}
+}
