@@ -60,7 +60,10 @@ const (
 	reachConfirm = 90 * time.Second
 	reprobeAfter = 5 * time.Minute
 	probeTimeout = 20 * time.Second
-	probeMax     = 8 // probes at once
+	// probeMax bounds a cycle's probes, which run at once: a probe that
+	// finds no connection takes 10 s, and a cloud whose workers all fail
+	// must not hold the cycle up for minutes. The rest wait their turn.
+	probeMax = 8
 )
 
 // reachObs is one joined worker as a cycle saw it.
@@ -115,7 +118,8 @@ func reachObserve(nodes []scale.Node, workers []Worker, demand []scale.Demand) [
 }
 
 // reachPlan updates the records with the cycle's observations and returns
-// the workers to probe now, and the regions where a worker was seen
+// the workers to probe now (at most probeMax, the longest waiting first),
+// and the regions where a worker was seen
 // running a job (reached: their unreachable count starts again). A worker
 // that no longer waits (claimed, gone, draining, no job left for it) is
 // forgotten.
@@ -144,7 +148,17 @@ func reachPlan(now time.Time, obs []reachObs, recs map[string]reachRec) (next ma
 		}
 		next[o.name] = r
 	}
-	sort.Strings(probe)
+	// The longest waiting first.
+	sort.Slice(probe, func(i, j int) bool {
+		a, b := next[probe[i]], next[probe[j]]
+		if !a.suspect.Equal(b.suspect) {
+			return a.suspect.Before(b.suspect)
+		}
+		return probe[i] < probe[j]
+	})
+	if len(probe) > probeMax {
+		probe = probe[:probeMax]
+	}
 	return next, probe, reached
 }
 

@@ -247,11 +247,27 @@ func TestUnreachableReportIsBounded(t *testing.T) {
 		r.pool.workers[vm.Metadata[cloud.MetaName]].Address = fmt.Sprintf("<10.0.1.%d:9618>", i+1)
 	}
 	var rep Report
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 10; i++ { // probeMax a cycle, two probes each
 		rep = r.cycle(10 * time.Second)
 	}
 	ad := r.pool.published[len(r.pool.published)-1]
 	if len(rep.Unreachable) != maxUnreachable || ad.GetInt(AttrUnreachable, 0) != n {
 		t.Errorf("report names %d, ad counts %d; want %d and %d", len(rep.Unreachable), ad.GetInt(AttrUnreachable, 0), maxUnreachable, n)
+	}
+}
+
+// A cycle probes at most probeMax workers, the longest waiting first.
+func TestReachPlanProbesAFewAtATime(t *testing.T) {
+	loc := cloud.Location{Cloud: "a", Region: "r1"}
+	var obs []reachObs
+	recs := map[string]reachRec{}
+	for i := 0; i < probeMax+3; i++ {
+		name := fmt.Sprintf("w%02d", i)
+		obs = append(obs, reachObs{name: name, loc: loc, addr: "<10.0.1.1:9618>", waiting: true})
+		recs[name] = reachRec{loc: loc, addr: "<10.0.1.1:9618>", suspect: t0.Add(time.Duration(probeMax+3-i) * time.Second)}
+	}
+	_, probe, _ := reachPlan(t0.Add(time.Minute), obs, recs)
+	if len(probe) != probeMax || probe[0] != fmt.Sprintf("w%02d", probeMax+2) || probe[probeMax-1] != "w03" {
+		t.Errorf("probed %v, want the %d longest waiting, longest first", probe, probeMax)
 	}
 }
