@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/condorpool"
+	"github.com/ehos-project/ehos/lib/provision"
 )
 
 // natPool is a pool whose central manager sits behind a floating address
@@ -185,4 +188,43 @@ func collectorPID(t *testing.T, p *Pool) string {
 	}
 	t.Fatalf("no condor_collector among the central manager's processes %s", out)
 	return ""
+}
+
+// The provisioner's probe (condorpool.Pool.Reach, condor_ping -address
+// from the central manager) against real workers behind NAT: a brokered
+// worker is reached through the collector; one registered with no broker is
+// not, its private address having no route from the central manager; one
+// whose startd refuses the central manager's credentials is reached all the
+// same (connected, then refused): on real VMs a worker cannot check the
+// central manager's token, and that must not read as unreachable.
+func TestReachProbeThroughTheBroker(t *testing.T) {
+	t.Parallel()
+	p := startNATPool(t, "", "one")
+	cfg := regionWorkerConfig(p.Sites.Floating, "region-one")
+	for name, extra := range map[string]string{
+		"brokered": "",
+		"nobroker": "CCB_ADDRESS =\n",
+		"refusing": "STARTD.SEC_READ_AUTHENTICATION_METHODS = KERBEROS\nSTARTD.SEC_READ_AUTHENTICATION = REQUIRED\nSTARTD.SEC_CLIENT_AUTHENTICATION_METHODS = FS, IDTOKENS\n",
+	} {
+		p.StartWorkerWith(t, name, WorkerOptions{Host: AddHost(t, p.Sites.Regions["one"], name), ExtraConfig: cfg + extra})
+	}
+	tools := p.Client()
+	pool := condorpool.New(tools, "", 0)
+	ads, err := tools.Status(context.Background(), condor.StatusQuery{Attrs: []string{"Name", "MyAddress"}})
+	if err != nil || len(ads) != 3 {
+		t.Fatalf("slot ads: %v %v, want 3", ads, err)
+	}
+	for _, a := range ads {
+		name := strings.Split(a.GetString("Name"), "@")[1]
+		t0 := time.Now()
+		err := pool.Reach(context.Background(), provision.Worker{Name: name, Address: a.GetString("MyAddress")})
+		took := time.Since(t0).Round(time.Millisecond)
+		t.Logf("%s at %s: %v in %v", name, a.GetString("MyAddress"), err, took)
+		switch unreachable := errors.Is(err, provision.ErrUnreachable); {
+		case name == "nobroker" && !unreachable:
+			t.Errorf("%s: %v, want no connection", name, err)
+		case name != "nobroker" && err != nil:
+			t.Errorf("%s: %v, want a connection", name, err)
+		}
+	}
 }

@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ehos-project/ehos/integration/netns"
 	"github.com/ehos-project/ehos/lib/condor"
+	"github.com/ehos-project/ehos/lib/provision"
 )
 
 // natClouds: alpha's two regions each behind NAT (StackOptions.NATRegions),
@@ -137,16 +139,29 @@ func TestBurstAcrossRegionsBehindNAT(t *testing.T) {
 		rep, err := s.Report(ctx)
 		return err == nil && len(rep.Nodes) == 0 && len(rep.Errors) == 0, err
 	})
-	t.Logf("scaled up across NAT and back to zero in %v", time.Since(t0).Round(time.Second))
+	// Brokered workers are never taken for unreachable; any probe of one
+	// connected.
+	plog := s.ProvisionerLog()
+	if strings.Contains(plog, provision.UnreachableMsg) {
+		t.Errorf("a brokered worker was reported unreachable:\n%s", tail(filepath.Join(s.Dir, "EHOSProvisionerLog"), 30))
+	}
+	t.Logf("scaled up across NAT and back to zero in %v; %d probes of waiting workers, %d failed", time.Since(t0).Round(time.Second),
+		strings.Count(plog, `"message":"probed a waiting worker"`), strings.Count(plog, `"result":"no connection`))
 }
 
 // The same NAT'd region with the broker switched off (an empty CCB_ADDRESS
 // after ehos's worker config): the workers join the collector, since they
 // open that connection, but the schedd cannot reach their private
-// addresses, so no job starts; its log names the failed claim.
+// addresses, so no job starts; its log names the failed claim. The
+// provisioner finds them unreachable (its probe fails the same way), reports
+// their addresses with a hint, and boots nothing more into RegionOne while
+// they stand, however many jobs wait for it.
 func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 	t.Parallel()
-	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds, WorkerConfig: "CCB_ADDRESS =\n"})
+	// A back-off as a site would have it (the stack's default is 5 s, for
+	// tests of cloud errors), so that its effect is seen.
+	scaling := strings.Replace(defaultStackScaling, "backoff_initial: 5s\n  backoff_max: 30s", "backoff_initial: 2m\n  backoff_max: 10m", 1)
+	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds, WorkerConfig: "CCB_ADDRESS =\n", Scaling: scaling})
 	cl := s.Pool.Client()
 	cluster := submitPinned(t, s, "RegionOne", 2)
 	var addr string
@@ -171,6 +186,53 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 		}
 		return false, nil
 	})
+
+	// ehos finds the workers unreachable, names their private addresses,
+	// and backs RegionOne off instead of booting more into the same
+	// failure: more jobs for RegionOne boot nothing while they stand.
+	var rep provision.Report
+	s.Pool.WaitFor(t, 4*time.Minute, "the provisioner to report the workers unreachable", func(ctx context.Context) (bool, error) {
+		var err error
+		rep, err = s.Report(ctx)
+		return err == nil && len(rep.Unreachable) > 0, err
+	})
+	for _, u := range rep.Unreachable {
+		t.Logf("reported: %s", u)
+		if u.Location.Region != "RegionOne" || !strings.Contains(u.Hint, "CCB_ADDRESS") {
+			t.Errorf("unreachable %+v: want a RegionOne worker, and a hint naming the broker", u)
+		}
+	}
+	if !slices.ContainsFunc(rep.Unreachable, func(u provision.Unreachable) bool { return strings.HasPrefix(u.Address, "<"+private+":") }) {
+		t.Errorf("unreachable %+v: none at %s, the address the schedd failed to claim", rep.Unreachable, private)
+	}
+	created := func() int { return strings.Count(s.ProvisionerLog(), `"message":"created"`) }
+	n0 := created()
+	more := submitPinned(t, s, "RegionOne", 3)
+	var seen time.Time
+	s.Pool.WaitFor(t, 2*time.Minute, "five cycles with the 3 more jobs counted", func(ctx context.Context) (bool, error) {
+		rep, err := s.Report(ctx)
+		if err != nil || rep.IdleJobs() < 5 {
+			return false, err
+		}
+		if seen.IsZero() {
+			seen = rep.Time
+		}
+		return rep.Time.Sub(seen) >= 15*time.Second, nil
+	})
+	if n := created() - n0; n != 0 {
+		t.Errorf("%d VMs created for RegionOne with its workers unreachable, want none:\n%s", n, tail(filepath.Join(s.Dir, "EHOSProvisionerLog"), 30))
+	}
+	rep, err := s.Report(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Regions {
+		if r.Location.Region == "RegionOne" && !strings.Contains(r.BackoffReason, "unreachable") {
+			t.Errorf("RegionOne: %+v, want it backed off for its unreachable workers", r)
+		}
+	}
+	t.Logf("%d VMs created in all", created())
+
 	ads, err := cl.Queue(context.Background(), condor.QueueQuery{Constraint: fmt.Sprintf("ClusterId == %d", cluster), Attrs: []string{"NumJobStarts", "JobStatus"}})
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +245,9 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 	if len(ads) != 2 {
 		t.Errorf("%d jobs in the queue, want both still waiting", len(ads))
 	}
+	if _, err := cl.Run(context.Background(), "condor_rm", fmt.Sprint(more)); err != nil {
+		t.Fatal(err)
+	}
 	// Nothing is left behind: the jobs go, and so do the VMs.
 	if _, err := cl.Run(context.Background(), "condor_rm", fmt.Sprint(cluster)); err != nil {
 		t.Fatal(err)
@@ -193,12 +258,13 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 // The central manager's collector restarts while a job runs on a brokered
 // worker behind NAT: the job runs on to its end, once (the starter talks to
 // the shadow, not through the broker), the worker registers with the new
-// collector again, and nothing is deleted under the running job. (The
-// claim the schedd then cannot release is docs/network.md's "While the
-// broker is away".)
+// collector again, and nothing is deleted under the running job. The claim
+// the schedd then cannot release (docs/network.md's "While the broker is
+// away") ends when its worklife does: the workers get CLAIM_WORKLIFE = 120
+// here (HTCondor's default is 1200), and the VM then retires and goes.
 func TestBrokeredJobSurvivesCollectorRestart(t *testing.T) {
 	t.Parallel()
-	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds})
+	s := StartStack(t, StackOptions{OwnHosts: true, NATRegions: []string{"RegionOne"}, Clouds: natClouds, WorkerConfig: "CLAIM_WORKLIFE = 120\n"})
 	cl := s.Pool.Client()
 	ctx := context.Background()
 	cluster, err := cl.Submit(ctx, "executable = /bin/sleep\narguments = 75\nrequest_cpus = 1\nrequest_memory = 512\n+EHOSRegion = \"RegionOne\"\nqueue\n")
@@ -231,18 +297,28 @@ func TestBrokeredJobSurvivesCollectorRestart(t *testing.T) {
 	// held with the old one, so their first brokered connection after the
 	// restart fails (SECMAN:2004), and with it the RELEASE_CLAIM at the
 	// job's end: the worker then stays claimed, busy to ehos and so not
-	// deleted, until its claim lease ends (the central manager may not
-	// vacate a worker: it holds no ADMINISTRATOR there). The harness removes
-	// it; the VM must still be there. Released, it goes as usual.
+	// deleted, until the claim's worklife ends and the startd releases it
+	// (the central manager may not vacate a worker: it holds no
+	// ADMINISTRATOR there). Released either way, it goes as usual.
+	for _, log := range []string{"SchedLog", "ShadowLog"} {
+		for _, l := range strings.Split(s.Pool.Log(log), "\n") {
+			if strings.Contains(l, "SECMAN:2004") || strings.Contains(l, "RELEASE_CLAIM") {
+				t.Logf("%s: %s", log, l)
+			}
+		}
+	}
 	if !strings.Contains(s.Pool.Log("SchedLog"), "Failed to send RELEASE_CLAIM") {
 		s.WaitNoVMs(t, 3*time.Minute) // released: retired and deleted as usual
 		return
 	}
-	t.Logf("the schedd could not release its claim through the restarted broker: the worker stays claimed until the lease ends")
+	t.Logf("the schedd could not release its claim through the restarted broker: the worker stays claimed until its worklife ends")
 	if n := len(s.Servers()); n != 1 {
 		t.Errorf("%d VMs after the job, want its one VM, untouched", n)
 	}
 	if strings.Contains(s.ProvisionerLog(), `"message":"deleted"`) {
 		t.Errorf("the provisioner deleted a VM:\n%s", tail(filepath.Join(s.Dir, "EHOSProvisionerLog"), 20))
 	}
+	t1 := time.Now()
+	s.WaitNoVMs(t, 3*time.Minute)
+	t.Logf("the startd released the claim at the end of its worklife; the VM was gone %v after the job", time.Since(t1).Round(time.Second))
 }

@@ -53,6 +53,19 @@ func alpha() cloud.Config {
 		Flavors: []string{"m1.small", "m1.medium"}, Network: "private", KeyPair: "ehos-key", SecurityGroups: []string{"ehos"}}
 }
 
+// brokered is a pool whose central manager workers reach at a public
+// address, on a network of its own: every cloud's workers are brokered.
+var brokered = Net{CentralManager: "203.0.113.10", CMNetwork: "demo-cm"}
+
+// direct makes region of c share the central manager's network.
+func direct(c cloud.Config, region string) cloud.Config {
+	if c.RegionOverrides == nil {
+		c.RegionOverrides = map[string]cloud.RegionConfig{}
+	}
+	c.RegionOverrides[region] = cloud.RegionConfig{PrivateNetwork: brokered.CMNetwork, CentralManager: "10.0.0.10"}
+	return c
+}
+
 func text(fs Findings) string {
 	var b bytes.Buffer
 	fs.Write(&b)
@@ -61,12 +74,20 @@ func text(fs Findings) string {
 
 func TestCheckCloudsAllGood(t *testing.T) {
 	e := start(t)
-	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts)
+	fs := CheckClouds(ctx(t), []cloud.Config{direct(alpha(), "RegionTwo")}, brokered, e.opts)
 	if fs.Failed() != 0 {
 		t.Fatalf("failures:\n%s", text(fs))
 	}
 	out := text(fs)
-	for _, want := range []string{"alpha/RegionTwo: image \"ehos-worker\"", "allow 9618/udp from the nodes", "allow 22/tcp from admins", "quota: room for"} {
+	for _, want := range []string{"alpha/RegionTwo: image \"ehos-worker\"", "allow 22/tcp from admins", "quota: room for",
+		"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10",
+		"OK   alpha/RegionTwo: topology direct: workers share the central manager's network demo-cm, join it at 10.0.0.10",
+		"OK   alpha/RegionTwo: security groups [ehos] allow 9618/tcp from the nodes",
+		// The local cloud's group lets 9618 in from itself, as the flat
+		// network wanted it: brokered workers do not need it, nobody UDP.
+		"WARN alpha/RegionOne: security groups [ehos] let 9618/tcp in from group ",
+		"WARN alpha/RegionTwo: security groups [ehos] let 9618/udp in from group ",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -76,45 +97,49 @@ func TestCheckCloudsAllGood(t *testing.T) {
 func TestCheckCloudsWarnsOfAnInstanceQuotaSmallFlavorsUseUp(t *testing.T) {
 	e := start(t)
 	q := localcloud.DefaultQuota // 20 instances, 40 cores: no warning
-	out := text(CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts))
-	if strings.Contains(out, "WARN") {
+	out := text(CheckClouds(ctx(t), []cloud.Config{alpha()}, brokered, e.opts))
+	if strings.Contains(out, "WARN alpha/RegionTwo: quota") {
 		t.Errorf("warning with the default quota:\n%s", out)
 	}
 	q.Instances = 5
 	if err := e.srv.SetQuota("RegionTwo", q); err != nil {
 		t.Fatal(err)
 	}
-	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts)
+	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, brokered, e.opts)
 	out = text(fs)
 	want := "WARN alpha/RegionTwo: quota: 5 instances of m1.small (1 vcpu) would use 5 of 40 cores: small jobs on the cheapest flavor can use up the instances while larger jobs wait — fix: list only flavors that hold several jobs (e.g. m1.medium)"
-	if !strings.Contains(out, want) || strings.Contains(out, "WARN alpha/RegionOne") || fs.Failed() != 0 {
+	if !strings.Contains(out, want) || strings.Contains(out, "WARN alpha/RegionOne: quota") || fs.Failed() != 0 {
 		t.Errorf("want one warning for RegionTwo, no failure:\n%s", out)
 	}
 }
 
 func TestCheckCloudsBadInput(t *testing.T) {
 	e := start(t)
-	if _, err := e.srv.DropSecurityRules("RegionOne", "ehos", "udp", 9618); err != nil {
-		t.Fatal(err)
+	for _, r := range []string{"RegionOne", "RegionTwo"} {
+		if _, err := e.srv.DropSecurityRules(r, "ehos", "tcp", 9618); err != nil {
+			t.Fatal(err)
+		}
 	}
-	bad := alpha()
+	bad := direct(alpha(), "RegionOne")
 	bad.Image = "no-such-image"
 	bad.Flavors = []string{"m1.small", "m9.huge"}
 	bad.KeyPair = "admin-key"
-	fs := CheckClouds(ctx(t), []cloud.Config{bad}, e.opts)
+	fs := CheckClouds(ctx(t), []cloud.Config{bad}, brokered, e.opts)
 	out := text(fs)
 	for _, want := range []string{
 		`FAIL alpha/RegionOne: image "no-such-image"`,
 		`FAIL alpha/RegionOne: flavor "m9.huge"`,
 		`FAIL alpha/RegionOne: key pair "admin-key"`,
-		`FAIL alpha/RegionOne: security groups [ehos]: no ingress rule allows 9618/udp from the nodes — fix: ` + "`ehos clouds setup --cloud alpha`",
-		`OK   alpha/RegionTwo: security groups [ehos] allow 9618/udp`,
+		`FAIL alpha/RegionOne: security groups [ehos]: no ingress rule allows 9618/tcp from the central manager, which claims these workers directly — fix: ` + "`ehos clouds setup --cloud alpha`",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	// Exactly the injected faults: image ×2, flavor ×2, key ×2, udp ×1.
+	if strings.Contains(out, "RegionTwo: security groups [ehos]: no ingress rule") {
+		t.Errorf("brokered RegionTwo needs no 9618/tcp:\n%s", out)
+	}
+	// Exactly the injected faults: image ×2, flavor ×2, key ×2, tcp ×1.
 	if fs.Failed() != 7 {
 		t.Errorf("%d failures, want 7:\n%s", fs.Failed(), out)
 	}
@@ -125,7 +150,7 @@ func TestCheckCloudsWrongCredentials(t *testing.T) {
 	b, _ := os.ReadFile(e.opts.CloudsFile)
 	b = bytes.ReplaceAll(b, []byte("password: alpha-secret"), []byte("password: wrong"))
 	os.WriteFile(e.opts.CloudsFile, b, 0o600)
-	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, e.opts)
+	fs := CheckClouds(ctx(t), []cloud.Config{alpha()}, brokered, e.opts)
 	out := text(fs)
 	if fs.Failed() != 1 || !strings.Contains(out, "FAIL alpha: authentication:") || !strings.Contains(out, "check the credentials") {
 		t.Errorf("want one authentication failure with its fix:\n%s", out)
@@ -139,28 +164,32 @@ func TestSetupClouds(t *testing.T) {
 	e := start(t)
 	for _, r := range []string{"RegionOne", "RegionTwo"} {
 		e.srv.DropSecurityRules(r, "ehos", "udp", 9618)
+		e.srv.DropSecurityRules(r, "ehos", "tcp", 9618)
 		e.srv.DropSecurityRules(r, "ehos", "tcp", 22)
 	}
-	cfg := alpha()
+	cfg := direct(alpha(), "RegionTwo")
 	cfg.KeyPair = "admin-key"
-	// Without --admin-cidr no SSH rule is added, and setup says so.
-	fs := SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{})
-	if out := text(fs); strings.Contains(out, "22/tcp from") || !strings.Contains(out, "no rule added for 22/tcp: give --admin-cidr") || !strings.Contains(out, "added ingress 9618/udp from the group itself") {
+	// Without --admin-cidr no SSH rule is added, and setup says so. The
+	// brokered region gets no 9618 rule, the direct one 9618/tcp.
+	fs := SetupClouds(ctx(t), []cloud.Config{cfg}, brokered, e.opts, Setup{})
+	out := text(fs)
+	if strings.Contains(out, "22/tcp from") || !strings.Contains(out, "no rule added for 22/tcp: give --admin-cidr") ||
+		!strings.Contains(out, "OK   alpha/RegionTwo: added ingress 9618/tcp from the group itself") || strings.Contains(out, "RegionOne: added ingress 9618") || strings.Contains(out, "9618/udp") {
 		t.Errorf("setup without --admin-cidr:\n%s", out)
 	}
-	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB admin@host"})
+	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, brokered, e.opts, Setup{AdminCIDR: "192.0.2.0/24", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBIt0SRHGDwMEikyiUWKT8+WVy9mMHvJOJwPLZsTFaKB admin@host"})
 	if fs.Failed() != 0 {
 		t.Fatalf("setup failed:\n%s", text(fs))
 	}
-	out := text(fs)
+	out = text(fs)
 	if !strings.Contains(out, "added ingress 22/tcp from 192.0.2.0/24") || !strings.Contains(out, `uploaded key pair "admin-key"`) {
 		t.Errorf("setup output:\n%s", out)
 	}
-	if fs := CheckClouds(ctx(t), []cloud.Config{cfg}, e.opts); fs.Failed() != 0 {
+	if fs := CheckClouds(ctx(t), []cloud.Config{cfg}, brokered, e.opts); fs.Failed() != 0 || strings.Contains(text(fs), "WARN") {
 		t.Errorf("check after setup:\n%s", text(fs))
 	}
 	// Idempotent.
-	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, e.opts, Setup{AdminCIDR: "192.0.2.0/24"})
+	fs = SetupClouds(ctx(t), []cloud.Config{cfg}, brokered, e.opts, Setup{AdminCIDR: "192.0.2.0/24"})
 	if fs.Failed() != 0 || strings.Contains(text(fs), "added") {
 		t.Errorf("second setup:\n%s", text(fs))
 	}
@@ -359,9 +388,8 @@ func TestDefaultGroupDoesNotLetAdminsIn(t *testing.T) {
 	e := start(t)
 	cfg := alpha()
 	cfg.SecurityGroups = nil // "default": ingress from itself only
-	out := text(CheckClouds(ctx(t), []cloud.Config{cfg}, e.opts))
-	if !strings.Contains(out, "OK   alpha/RegionOne: security groups [default] allow 9618/udp from the nodes") ||
-		!strings.Contains(out, "FAIL alpha/RegionOne: security groups [default]: no ingress rule allows 22/tcp from admins") {
+	out := text(CheckClouds(ctx(t), []cloud.Config{cfg}, brokered, e.opts))
+	if !strings.Contains(out, "WARN alpha/RegionOne: security groups [default] let no 22/tcp in: admins cannot log in to a worker (optional)") {
 		t.Errorf("default group:\n%s", out)
 	}
 }

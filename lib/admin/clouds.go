@@ -18,10 +18,6 @@ type Port struct {
 	Nodes bool // from the other nodes (the group itself or a CIDR); else from admins (any source)
 }
 
-// NeededPorts are HTCondor's shared port (TCP and UDP) between nodes and
-// SSH for admins.
-var NeededPorts = []Port{{"tcp", 9618, true}, {"udp", 9618, true}, {"tcp", 22, false}}
-
 func (p Port) String() string { return fmt.Sprintf("%d/%s", p.Port, p.Proto) }
 
 // regionView is what is configured for one region (overrides applied).
@@ -42,8 +38,9 @@ func securityGroups(c cloud.Config) []string {
 	return c.SecurityGroups
 }
 
-// CheckClouds opens every enabled cloud and checks each region.
-func CheckClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options) Findings {
+// CheckClouds opens every enabled cloud and checks each region for the
+// network n, and the central manager's security group if n names it.
+func CheckClouds(ctx context.Context, cfgs []cloud.Config, n Net, opts openstack.Options) Findings {
 	// Each cloud at once: one that does not answer must not hold up the
 	// others' results until its timeout, one after another.
 	per := make([]Findings, len(cfgs))
@@ -52,7 +49,7 @@ func CheckClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			per[i] = checkCloud(ctx, cfg, opts)
+			per[i] = checkCloud(ctx, cfg, n, opts)
 		}()
 	}
 	wg.Wait()
@@ -60,10 +57,46 @@ func CheckClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 	for _, f := range per {
 		fs = append(fs, f...)
 	}
+	if n.MasterGroup != "" && n.Master != nil {
+		fs = append(fs, checkMasterGroup(ctx, cfgs, n, opts)...)
+	}
 	return fs
 }
 
-func checkCloud(ctx context.Context, cfg cloud.Config, opts openstack.Options) Findings {
+// checkMasterGroup reads the central manager's security group and checks
+// it against the workers' topologies.
+func checkMasterGroup(ctx context.Context, cfgs []cloud.Config, n Net, opts openstack.Options) Findings {
+	var fs Findings
+	var behind []string
+	for _, cfg := range cfgs {
+		if !cfg.IsEnabled() {
+			continue
+		}
+		for _, r := range cfg.Regions {
+			if !TopologyOf(n, cfg, r).Direct() {
+				behind = append(behind, cfg.Name+"/"+r)
+			}
+		}
+	}
+	c, err := openstack.Open(ctx, *n.Master, opts)
+	if err != nil {
+		fs.fail(n.Master.Name+" (central manager)", authFix(err), "authentication: %v", err)
+		return fs
+	}
+	region := n.MasterRegion
+	if region == "" && len(c.Regions()) > 0 {
+		region = c.Regions()[0]
+	}
+	where := n.Master.Name + "/" + region + " (central manager)"
+	rules, err := c.SecurityGroupRules(ctx, region, n.MasterGroup)
+	if err != nil {
+		fs.fail(where, "fix --master-group (openstack security group list)", "security group %q: %v", n.MasterGroup, err)
+		return fs
+	}
+	return masterGroupFindings(where, n.MasterGroup, rules, behind)
+}
+
+func checkCloud(ctx context.Context, cfg cloud.Config, n Net, opts openstack.Options) Findings {
 	var fs Findings
 	if !cfg.IsEnabled() {
 		fs.add(Skip, cfg.Name, "disabled in ehos.yaml", "")
@@ -76,7 +109,7 @@ func checkCloud(ctx context.Context, cfg cloud.Config, opts openstack.Options) F
 	}
 	fs.ok(cfg.Name, "authenticated; regions %s", strings.Join(c.Regions(), ", "))
 	for _, r := range c.Regions() {
-		fs = append(fs, CheckRegion(ctx, c, cfg, r)...)
+		fs = append(fs, CheckRegion(ctx, c, cfg, r, TopologyOf(n, cfg, r))...)
 	}
 	return fs
 }
@@ -94,8 +127,8 @@ func authFix(err error) string {
 }
 
 // CheckRegion checks image, flavors, network, key pair, security groups
-// and quota in one region of an opened cloud.
-func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) Findings {
+// (for the workers' topology t) and quota in one region of an opened cloud.
+func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string, t Topology) Findings {
 	var fs Findings
 	where := cfg.Name + "/" + region
 	v := view(cfg, region)
@@ -144,7 +177,8 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 		}
 	}
 
-	fs = append(fs, checkGroups(ctx, c, cfg, region)...)
+	fs = append(fs, addressFindings(where, t)...)
+	fs = append(fs, checkGroups(ctx, c, cfg, region, t)...)
 
 	if lim, err := c.Limits(ctx, region); err != nil {
 		fs.fail(where, "retry; ask the cloud's admins if it persists", "quota: %v", err)
@@ -177,9 +211,9 @@ func CheckRegion(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, regi
 	return fs
 }
 
-// missingPorts returns the needed ports no rule of the groups allows, and
-// the group ids seen.
-func missingPorts(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) ([]Port, map[string]string, error) {
+// groupRules reads the rules of the workers' security groups, and their
+// ids.
+func groupRules(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) ([]cloud.SecurityRule, map[string]string, error) {
 	var all []cloud.SecurityRule
 	ids := map[string]string{} // name → id
 	for _, g := range securityGroups(cfg) {
@@ -192,63 +226,27 @@ func missingPorts(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, reg
 		}
 		all = append(all, rules...)
 	}
+	return all, ids, nil
+}
+
+// ownIDs is the set of the groups' ids.
+func ownIDs(ids map[string]string) map[string]bool {
 	own := map[string]bool{}
 	for _, id := range ids {
 		own[id] = true
 	}
-	var missing []Port
-	for _, p := range NeededPorts {
-		ok := false
-		for _, r := range all {
-			if !r.Allows(p.Proto, p.Port) {
-				continue
-			}
-			if p.Nodes && r.RemoteGroupID != "" && !own[r.RemoteGroupID] {
-				continue // from some other group: not from our nodes
-			}
-			if !p.Nodes && r.RemoteGroupID != "" {
-				continue // from a group of VMs: admins are not in it
-			}
-			ok = true
-			break
-		}
-		if !ok {
-			missing = append(missing, p)
-		}
-	}
-	return missing, ids, nil
+	return own
 }
 
-func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string) Findings {
-	var fs Findings
+func checkGroups(ctx context.Context, c *openstack.Cloud, cfg cloud.Config, region string, t Topology) Findings {
 	where := cfg.Name + "/" + region
-	groups := strings.Join(securityGroups(cfg), ", ")
-	missing, _, err := missingPorts(ctx, c, cfg, region)
+	rules, ids, err := groupRules(ctx, c, cfg, region)
 	if err != nil {
+		var fs Findings
 		fs.fail(where, "create the group or fix clouds[].security_groups", "%v", err)
 		return fs
 	}
-	have := map[Port]bool{}
-	for _, p := range missing {
-		have[p] = true
-	}
-	for _, p := range NeededPorts {
-		from := "from the nodes"
-		if !p.Nodes {
-			from = "from admins"
-		}
-		if have[p] {
-			remote, setup := "--remote-group GROUP", ""
-			if !p.Nodes {
-				remote, setup = "--remote-ip ADMIN-CIDR", " --admin-cidr ADMIN-CIDR"
-			}
-			fs.fail(where, fmt.Sprintf("`ehos clouds setup --cloud %s%s` adds it (or openstack security group rule create --ingress --protocol %s --dst-port %d %s GROUP)", cfg.Name, setup, p.Proto, p.Port, remote),
-				"security groups [%s]: no ingress rule allows %s %s", groups, p, from)
-		} else {
-			fs.ok(where, "security groups [%s] allow %s %s", groups, p, from)
-		}
-	}
-	return fs
+	return workerGroupFindings(where, securityGroups(cfg), ownIDs(ids), t, rules)
 }
 
 // Setup is what `ehos clouds setup` may create.
@@ -266,11 +264,13 @@ func (s Setup) create(f func() error) error {
 	return f()
 }
 
-// SetupClouds creates the missing security group rules (in the first group
-// of each cloud: from the group itself for 9618, from AdminCIDR for 22,
-// none for 22 without it: SSH open to the world is no default) and uploads
-// the key pair. It reports what it did and what it could not.
-func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Options, s Setup) Findings {
+// SetupClouds creates the missing security group rules for each region's
+// topology (in the first group of each cloud: 9618/tcp from the group
+// itself only where the workers are claimed directly, none where they are
+// brokered; 22 from AdminCIDR, none without it: SSH open to the world is
+// no default) and uploads the key pair. It reports what it did and what it
+// could not.
+func SetupClouds(ctx context.Context, cfgs []cloud.Config, n Net, opts openstack.Options, s Setup) Findings {
 	var fs Findings
 	cidr := s.AdminCIDR
 	for _, cfg := range cfgs {
@@ -284,9 +284,17 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 		}
 		for _, region := range c.Regions() {
 			where := cfg.Name + "/" + region
-			missing, ids, err := missingPorts(ctx, c, cfg, region)
+			t := TopologyOf(n, cfg, region)
+			fs.ok(where, "topology %s", t)
+			rules, ids, err := groupRules(ctx, c, cfg, region)
 			if err != nil {
 				fs.fail(where, "create the group first (openstack security group create NAME) or fix clouds[].security_groups", "%v", err)
+			}
+			var missing []Port
+			for _, p := range append(neededPorts(t), sshPort) {
+				if err == nil && !allowed(p, ownIDs(ids), rules) {
+					missing = append(missing, p)
+				}
 			}
 			group := securityGroups(cfg)[0]
 			for _, p := range missing {
@@ -317,7 +325,7 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 				}
 			}
 			if err == nil && len(missing) == 0 {
-				fs.ok(where, "security groups already allow %s", portsList())
+				fs.ok(where, "security groups already allow what this topology needs")
 			}
 			kp := view(cfg, region).keyPair
 			if kp == "" {
@@ -344,14 +352,6 @@ func SetupClouds(ctx context.Context, cfgs []cloud.Config, opts openstack.Option
 		}
 	}
 	return fs
-}
-
-func portsList() string {
-	var s []string
-	for _, p := range NeededPorts {
-		s = append(s, p.String())
-	}
-	return strings.Join(s, ", ")
 }
 
 // OverridesFor returns the cloud's image, network and key pair in region,

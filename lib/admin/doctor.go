@@ -68,7 +68,7 @@ func (d Doctor) Run(ctx context.Context) Findings {
 	step("the collector's file descriptors (condor_config_val)", func() Findings { return d.collectorFDCheck(ctx, cfg.Scaling.Max) })
 	step("the templates", func() Findings { return CheckTemplates(d.FS, cfg, d.Checkout) })
 	step("a worker token (condor_token_create)", func() Findings { return d.tokenCheck(ctx, cfg) })
-	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.Clouds) })
+	step("the clouds' APIs (Keystone, Nova, Glance, Neutron)", func() Findings { return CheckClouds(ctx, cfg.Clouds, d.network(ctx, cfg), d.Clouds) })
 	return all
 }
 
@@ -123,6 +123,7 @@ func (d Doctor) condorChecks(ctx context.Context) Findings {
 			fs.ok("provisioner", "standby (takes over when the one acting goes silent; docs/ha.md): %s", s)
 		}
 		fs = append(fs, cycleErrors(st.Report)...)
+		fs = append(fs, unreachableFindings(st.Report)...)
 	}
 	if st.Refused > 0 {
 		fs.add(Warn, "trust", fmt.Sprintf("%d %s ads not written by the provisioner's identity %s were ignored (from %s)", st.Refused, provision.AdType, st.Identity, strings.Join(st.RefusedBy, ", ")),

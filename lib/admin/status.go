@@ -315,6 +315,7 @@ func WriteStatus(w io.Writer, s Status) error {
 			fmt.Fprintf(b, "  %s\n", e)
 		}
 	}
+	writeUnreachable(b, r)
 	if len(r.Refused) > 0 {
 		b.WriteString("\nrefused ads (not acted on; docs/security.md):\n")
 		for _, x := range r.Refused {

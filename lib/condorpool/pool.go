@@ -82,7 +82,7 @@ func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *P
 var slotAttrs = []string{
 	"Name", "Machine", "EHOSName", "EHOSInstanceID", "EHOSPool", "State", "Activity",
 	"Cpus", "Memory", "Disk", "GPUs", "PartitionableSlot", "DynamicSlot",
-	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity,
+	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity, "MyAddress",
 }
 
 // Workers reads this pool's worker slots (not the offline flavor ads) and
@@ -132,6 +132,9 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 		}
 		if id := a.GetString("EHOSInstanceID"); id != "" {
 			w.InstanceID = id
+		}
+		if addr := a.GetString("MyAddress"); addr != "" {
+			w.Address = addr
 		}
 		if !a.GetBool("EHOSHealthy", true) {
 			w.Healthy = false

@@ -39,7 +39,7 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 		t.Errorf("refused %v", refused)
 	}
 	want := []provision.Worker{{
-		Name: "worker1", Machine: "vm", Slot: "slot1@worker1@vm", Claimed: 1, Healthy: true,
+		Name: "worker1", Machine: "vm", Address: "<127.0.0.1:38359?addrs=127.0.0.1-38359&alias=vm>", Slot: "slot1@worker1@vm", Claimed: 1, Healthy: true,
 		Free: scale.Resources{Cpus: 1, MemoryMB: 1920, DiskMB: 80448752 / 1024},
 	}}
 	if d := cmp.Diff(want, got); d != "" {

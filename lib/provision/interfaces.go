@@ -28,6 +28,7 @@ type Worker struct {
 	Name       string // EHOSName: the VM's ehos name
 	InstanceID string // EHOSInstanceID: the cloud server id, when the hook knows it
 	Machine    string // Machine attribute
+	Address    string // MyAddress: its startd's address (with its broker's, when brokered)
 	Slot       string // name of a slot to pass to condor_drain
 	Claimed    int    // claimed slots (running jobs)
 	Free       scale.Resources

@@ -98,6 +98,7 @@ type memory struct {
 	recalled bool
 	// lease is the pool's lease this provisioner last held.
 	lease Lease
+	reach reachState // workers the central manager cannot connect to (reach.go)
 }
 
 // region is one region of a configured cloud and what is remembered of it.
@@ -256,6 +257,9 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	rep.Refused = seen.refused
 	in, held := p.prepare(now, snap, seen.workers)
 	p.askSchedds(ctx, &in)
+	if snap.workersErr == nil && snap.demandErr == nil {
+		p.checkReach(ctx, now, &in, snap.workers, &rep)
+	}
 
 	// Only the holder of the pool's lease acts; checked now, just before
 	// the first write of the cycle.

@@ -43,6 +43,9 @@ type Report struct {
 	Errors      []string `json:"errors,omitempty"`
 	// Refused are the ads this cycle did not believe (see Refusal).
 	Refused []Refusal `json:"refused,omitempty"`
+	// Unreachable are joined workers the central manager cannot connect
+	// to (reach.go).
+	Unreachable []Unreachable `json:"unreachable,omitempty"`
 	// Dropped names what Ad left out to keep the ad small ("demand", then
 	// "nodes"); the ad's EHOSIdleJobs and EHOSNodes* still count them.
 	Dropped []string `json:"dropped,omitempty"`
@@ -96,6 +99,7 @@ func (p *Provisioner) publish(ctx context.Context, now, start time.Time, in scal
 func (p *Provisioner) ad(rep Report) classad.Ad {
 	ad := rep.Ad(p.seq)
 	ad[AttrUnmatched] = classad.String(p.marksJSON())
+	p.reachAd(ad, rep)
 	return ad
 }
 

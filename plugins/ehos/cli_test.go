@@ -99,14 +99,16 @@ func TestCloudsCheck(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 
-	// Bad input: a missing image and a group without 9618/udp in one region.
-	s.srv.DropSecurityRules("RegionTwo", "ehos", "udp", 9618)
+	// Bad input: a missing image, and a group without 9618/tcp in a region
+	// on the central manager's network (so claimed directly).
+	s.srv.DropSecurityRules("RegionTwo", "ehos", "tcp", 9618)
 	write(t, s.config, strings.Replace(siteConfig, "image: ehos-worker", "image: no-such-image", 1), 0o600)
-	out, _, err = s.run(t, "", "clouds", "check")
+	out, _, err = s.run(t, "", "clouds", "check", "--master-network", "alpha.RegionTwo.private")
 	if exitCode(err) != 1 {
 		t.Errorf("exit %d, want 1: %v", exitCode(err), err)
 	}
-	for _, want := range []string{`FAIL alpha/RegionOne: image "no-such-image"`, "FAIL alpha/RegionTwo: security groups [ehos]: no ingress rule allows 9618/udp from the nodes"} {
+	for _, want := range []string{`FAIL alpha/RegionOne: image "no-such-image"`, "FAIL alpha/RegionTwo: security groups [ehos]: no ingress rule allows 9618/tcp from the central manager",
+		"OK   alpha/RegionTwo: topology direct: workers share the central manager's network alpha.RegionTwo.private"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
@@ -114,11 +116,11 @@ func TestCloudsCheck(t *testing.T) {
 
 	// setup fixes the rule; check is clean again (with the image back).
 	write(t, s.config, siteConfig, 0o600)
-	out, _, err = s.run(t, "", "clouds", "setup")
-	if err != nil || !strings.Contains(out, `OK   alpha/RegionTwo: added ingress 9618/udp from the group itself to security group "ehos"`) {
+	out, _, err = s.run(t, "", "clouds", "setup", "--master-network", "alpha.RegionTwo.private")
+	if err != nil || !strings.Contains(out, `OK   alpha/RegionTwo: added ingress 9618/tcp from the group itself to security group "ehos"`) {
 		t.Errorf("setup: %v\n%s", err, out)
 	}
-	if out, _, err = s.run(t, "", "clouds", "check"); err != nil {
+	if out, _, err = s.run(t, "", "clouds", "check", "--master-network", "alpha.RegionTwo.private"); err != nil {
 		t.Errorf("check after setup: %v\n%s", err, out)
 	}
 

@@ -15,6 +15,29 @@ import (
 
 var cloudFlag = &cli.StringSliceFlag{Name: "cloud", Usage: "only the cloud `NAME` (repeatable; default: every enabled cloud of ehos.yaml)"}
 
+var masterNetworkFlag = &cli.StringFlag{Name: "master-network", Usage: "the central manager's PRIVATE_NETWORK_NAME `NAME` (default: POOL-cm, as install-master.sh sets it)"}
+
+// network is the pool's network for the checks, from ehos.yaml and the
+// flags.
+func network(c *cli.Context, cfg *config.Config) (admin.Net, error) {
+	n := admin.Net{CentralManager: cfg.Pool.CentralManager, CMNetwork: c.String("master-network"), MasterGroup: c.String("master-group")}
+	if n.CMNetwork == "" {
+		n.CMNetwork = admin.DefaultCMNetwork(cfg.Pool.Name)
+	}
+	if n.MasterGroup != "" {
+		name, region, _ := strings.Cut(c.String("master-cloud"), "/")
+		if name == "" {
+			return n, cmdline.Usagef(c, "--master-group needs --master-cloud CLOUD[/REGION]: where the central manager's security group is")
+		}
+		m, err := pickClouds(cfg, []string{name})
+		if err != nil {
+			return n, cmdline.Usagef(c, "--master-cloud: %v", err)
+		}
+		n.Master, n.MasterRegion = &m[0], region
+	}
+	return n, nil
+}
+
 func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	return &cli.Command{
 		Name:  "clouds",
@@ -26,20 +49,31 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				ArgsUsage: "[NAME...]",
 				UsageText: "ehos clouds check\n" +
 					"   ehos clouds check alpha          # only that cloud (as --cloud alpha)",
-				Description: "One line per finding, OK or FAIL with the fix. The security groups must let\n" +
-					"9618/tcp and 9618/udp in from the nodes (the group itself or a CIDR) and\n" +
-					"22/tcp in for admins. Exits 1 on any failure.",
-				Flags: []cli.Flag{cloudFlag, outputFlag()},
+				Description: "One line per finding, OK, WARN or FAIL with the fix. Each region's line\n" +
+					"\"topology\" says what it assumed: workers brokered through the collector\n" +
+					"(CCB, ehos's default) need no inbound port, and a rule letting 9618 in is\n" +
+					"warned of; workers whose private_network is the central manager's\n" +
+					"(--master-network) are claimed directly and need 9618/tcp in. 22/tcp for\n" +
+					"admins is optional. With --master-group, the central manager's own group\n" +
+					"must let 9618/tcp in from wherever workers come from. Exits 1 on any failure.",
+				Flags: []cli.Flag{cloudFlag, outputFlag(), masterNetworkFlag,
+					&cli.StringFlag{Name: "master-group", Usage: "also check the central manager's security group `GROUP`"},
+					&cli.StringFlag{Name: "master-cloud", Usage: "where --master-group is: `CLOUD[/REGION]` of ehos.yaml"},
+				},
 				Action: func(c *cli.Context) error {
 					if _, err := jsonOutput(c); err != nil {
 						return err
 					}
-					clouds, path, err := d.chosenClouds(c, log)
+					cfg, clouds, path, err := d.chosenClouds(c, log)
+					if err != nil {
+						return err
+					}
+					n, err := network(c, cfg)
 					if err != nil {
 						return err
 					}
 					ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
-					fs := admin.CheckClouds(ctx, clouds, d.cloudOpts(c, log, path))
+					fs := admin.CheckClouds(ctx, clouds, n, d.cloudOpts(c, log, path))
 					done()
 					return writeFindings(c, fs, "clouds check")
 				},
@@ -49,18 +83,18 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 	}
 }
 
-// chosenClouds are the clouds of ehos.yaml that --cloud and the arguments
-// name (all when none), and the path of ehos.yaml.
-func (d *deps) chosenClouds(c *cli.Context, log *zerolog.Logger) ([]cloud.Config, string, error) {
+// chosenClouds are ehos.yaml, its clouds that --cloud and the arguments
+// name (all when none), and its path.
+func (d *deps) chosenClouds(c *cli.Context, log *zerolog.Logger) (*config.Config, []cloud.Config, string, error) {
 	cfg, path, err := d.loadConfig(c, log)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	clouds, err := pickClouds(cfg, append(c.StringSlice("cloud"), c.Args().Slice()...))
 	if err != nil {
-		return nil, "", cmdline.Usagef(c, "%v", err)
+		return nil, nil, "", cmdline.Usagef(c, "%v", err)
 	}
-	return clouds, path, nil
+	return cfg, clouds, path, nil
 }
 
 func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
@@ -71,18 +105,23 @@ func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
 		UsageText: "ehos clouds setup --public-key ~/.ssh/id_rsa.pub\n" +
 			"   ehos clouds setup alpha --admin-cidr 192.0.2.0/24",
 		Description: "In the first security group of each cloud (default: \"default\") it adds\n" +
-			"ingress 9618/tcp and 9618/udp from the group itself and, only with\n" +
-			"--admin-cidr, 22/tcp from that CIDR, where no rule allows them yet; where\n" +
-			"clouds[].key_pair does not exist it imports --public-key. Each rule added is\n" +
-			"printed. Running it again changes nothing.",
+			"what the region's topology needs (see clouds check): nothing for brokered\n" +
+			"workers, ingress 9618/tcp from the group itself for workers claimed directly\n" +
+			"and, only with --admin-cidr, 22/tcp from that CIDR, where no rule allows them\n" +
+			"yet; where clouds[].key_pair does not exist it imports --public-key. Each rule\n" +
+			"added is printed. Running it again changes nothing.",
 		Flags: []cli.Flag{
-			cloudFlag,
+			cloudFlag, masterNetworkFlag,
 			&cli.PathFlag{Name: "public-key", Usage: "public key `FILE` to upload as the key pair"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be added, add nothing"},
 			&cli.StringFlag{Name: "admin-cidr", Usage: "source `CIDR` allowed to SSH (default: no SSH rule is added)"},
 		},
 		Action: func(c *cli.Context) error {
-			clouds, path, err := d.chosenClouds(c, log)
+			cfg, clouds, path, err := d.chosenClouds(c, log)
+			if err != nil {
+				return err
+			}
+			n, err := network(c, cfg)
 			if err != nil {
 				return err
 			}
@@ -98,7 +137,7 @@ func cloudsSetupCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				}
 			}
 			ctx, _, done := bounded(c, "the clouds' APIs ("+cloudNames(clouds)+")")
-			fs := admin.SetupClouds(ctx, clouds, d.cloudOpts(c, log, path), s)
+			fs := admin.SetupClouds(ctx, clouds, n, d.cloudOpts(c, log, path), s)
 			done()
 			if err := fs.Write(c.App.Writer); err != nil {
 				return err

@@ -182,7 +182,7 @@ func TestBinCloudsSetupOpensNoSSHByDefault(t *testing.T) {
 		t.Errorf("setup without --admin-cidr:\n%s\n%s", r.out, r.err)
 	}
 	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "check")
-	if !strings.Contains(r.out, "no ingress rule allows 22/tcp from admins") {
+	if !strings.Contains(r.out, "let no 22/tcp in: admins cannot log in") {
 		t.Errorf("SSH was opened without --admin-cidr:\n%s", r.out)
 	}
 	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup", "alpha", "--admin-cidr", "192.0.2.0/24")
@@ -452,17 +452,17 @@ func TestBinDryRun(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, siteConfig)
 	for _, r := range []string{"RegionOne", "RegionTwo"} {
-		if _, err := s.srv.DropSecurityRules(r, "ehos", "udp", 9618); err != nil {
+		if _, err := s.srv.DropSecurityRules(r, "ehos", "tcp", 9618); err != nil {
 			t.Fatal(err)
 		}
 	}
 	iv := invocation{dir: s.dir}
-	r := iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup", "--dry-run", "--admin-cidr", "192.0.2.0/24")
-	if !strings.Contains(r.out, "would add ingress 9618/udp from the group itself") || strings.Contains(r.out, "added ingress") {
+	r := iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "setup", "--dry-run", "--admin-cidr", "192.0.2.0/24", "--master-network", "alpha.RegionOne.private")
+	if !strings.Contains(r.out, "would add ingress 9618/tcp from the group itself") || strings.Contains(r.out, "added ingress") {
 		t.Errorf("setup --dry-run:\n%s\n%s", r.out, r.err)
 	}
-	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "check")
-	if !strings.Contains(r.out, "no ingress rule allows 9618/udp") {
+	r = iv.run(t, "ehos", "-c", s.config, "--clouds", s.clouds, "clouds", "check", "--master-network", "alpha.RegionOne.private")
+	if !strings.Contains(r.out, "no ingress rule allows 9618/tcp") {
 		t.Errorf("setup --dry-run added a rule:\n%s", r.out)
 	}
 }
