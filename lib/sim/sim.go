@@ -145,24 +145,28 @@ func NewWorld(cfg *config.Config, flavors map[string]cloud.Flavor, quota cloud.L
 // join, then jobs are submitted and finished up to t.
 func (w *World) Advance(t time.Time) {
 	w.Clock.Set(t)
+	added := false
 	for _, c := range w.Clouds {
-		all := c.Servers()
-		for _, s := range all[w.seen[c]:] {
+		var created []*Server
+		created, w.seen[c] = c.createdSince(w.seen[c])
+		for _, s := range created {
 			if !s.Fails {
 				w.waiting = append(w.waiting, s)
+				added = true
 			}
 		}
-		w.seen[c] = len(all)
 	}
 	// Regions create in parallel, so creation order varies from run to
 	// run; join order (first fit's order) must not.
-	sortSlice(w.waiting, func(a, b *Server) bool {
-		ta, tb := a.ActiveAt, b.ActiveAt
-		if !ta.Equal(tb) {
-			return ta.Before(tb)
-		}
-		return a.VM.ID < b.VM.ID
-	})
+	if added {
+		sortSlice(w.waiting, func(a, b *Server) bool {
+			ta, tb := a.ActiveAt, b.ActiveAt
+			if !ta.Equal(tb) {
+				return ta.Before(tb)
+			}
+			return a.VM.ID < b.VM.ID
+		})
+	}
 	keep := w.waiting[:0]
 	for _, s := range w.waiting {
 		at := s.ActiveAt.Add(w.JoinDelay)
