@@ -4,6 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -85,6 +88,7 @@ type Pool struct {
 	shapes     map[shapeKey]*shape
 	shapeList  []*shape
 	workers    map[string]*worker
+	byJoin     []*worker // the workers of the map, in join order (seq)
 	seq        int
 	finishing  jobHeap
 	offers     []scale.Offer
@@ -125,6 +129,8 @@ func (p *Pool) account(w *worker, t time.Time) {
 func (p *Pool) leave(w *worker, t time.Time) {
 	p.account(w, t)
 	delete(p.workers, w.name)
+	i := sort.Search(len(p.byJoin), func(i int) bool { return p.byJoin[i].seq >= w.seq })
+	p.byJoin = slices.Delete(p.byJoin, i, i+1)
 	p.left[w.name] = t
 }
 
@@ -220,7 +226,7 @@ func (p *Pool) end(j *simJob) {
 func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
 	var best *shape
 	for _, s := range p.shapeList {
-		if len(s.queue) == 0 || !fits(slot, need(s.queue[0])) || s.queue[0].submit.After(t) {
+		if len(s.queue) == 0 || !slot.Holds(need(s.queue[0])) || s.queue[0].submit.After(t) {
 			continue
 		}
 		if best == nil || s.queue[0].submit.Before(best.queue[0].submit) {
@@ -307,14 +313,6 @@ func need(j *simJob) scale.Resources {
 	return scale.Resources{Cpus: max(j.Cpus, 1), MemoryMB: j.MemoryMB}
 }
 
-func add(a, b scale.Resources) scale.Resources {
-	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
-}
-
-func fits(free, n scale.Resources) bool {
-	return free.Cpus >= n.Cpus && free.MemoryMB >= n.MemoryMB && free.DiskMB >= n.DiskMB && free.GPUs >= n.GPUs
-}
-
 // Join adds the startd of server s at time at, with one partitionable slot
 // of the size the worker template pins (provision.WorkerSize).
 func (p *Pool) Join(s *Server, at time.Time) {
@@ -327,7 +325,9 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
 	p.seq++
-	p.workers[name] = &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	w := &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	p.workers[name] = w
+	p.byJoin = append(p.byJoin, w)
 }
 
 // VMGone drops the startd of a deleted server. Jobs still running on it are
@@ -369,6 +369,10 @@ func (p *Pool) Negotiate(t time.Time) int {
 		return 0
 	}
 	ws := p.sortedWorkers(true)
+	var fit bestFit
+	if !p.FirstFit {
+		fit = newBestFit(ws)
+	}
 	var h shapeHeap
 	for _, s := range p.shapeList {
 		if len(s.queue) > 0 {
@@ -382,20 +386,15 @@ func (p *Pool) Negotiate(t time.Time) int {
 		j := s.queue[0]
 		n := need(j)
 		var w *worker
-		for _, c := range ws {
-			if !fits(c.free, n) {
-				continue
+		if p.FirstFit {
+			for _, c := range ws {
+				if c.free.Holds(n) {
+					w = c
+					break
+				}
 			}
-			if p.FirstFit {
-				w = c
-				break
-			}
-			// HTCondor's default NEGOTIATOR_PRE_JOB_RANK,
-			// -(100000 * Cpus) - Memory: the slot with the fewest
-			// cpus left, then the least memory (best fit).
-			if w == nil || c.free.Cpus < w.free.Cpus || (c.free.Cpus == w.free.Cpus && c.free.MemoryMB < w.free.MemoryMB) {
-				w = c
-			}
+		} else {
+			w = fit.find(n)
 		}
 		if w == nil {
 			heap.Pop(&h)
@@ -410,26 +409,87 @@ func (p *Pool) Negotiate(t time.Time) int {
 		}
 		p.idle--
 		p.account(w, t)
+		if !p.FirstFit {
+			fit.remove(w)
+		}
 		w.free = sub(w.free, n)
+		if !p.FirstFit {
+			fit.insert(w)
+		}
 		p.start(j, w, t, n, t)
 		matched++
 	}
 	return matched
 }
 
+func add(a, b scale.Resources) scale.Resources {
+	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
+}
+
 func sub(a, b scale.Resources) scale.Resources {
 	return scale.Resources{Cpus: a.Cpus - b.Cpus, MemoryMB: a.MemoryMB - b.MemoryMB, DiskMB: a.DiskMB - b.DiskMB, GPUs: a.GPUs - b.GPUs}
 }
 
-func (p *Pool) sortedWorkers(accepting bool) []*worker {
-	ws := make([]*worker, 0, len(p.workers))
-	for _, w := range p.workers {
-		if accepting && w.draining {
-			continue
-		}
-		ws = append(ws, w)
+// bestFit finds, among workers, the one HTCondor's default
+// NEGOTIATOR_PRE_JOB_RANK, -(100000 * Cpus) - Memory, prefers for a job:
+// the slot with the fewest cpus left that holds it, then the least memory
+// (best fit); ties go to the one that joined first. Workers are kept in
+// buckets by free cpus, each in join order, so a job looks only at workers
+// with enough cpus.
+type bestFit [][]*worker
+
+func newBestFit(ws []*worker) bestFit {
+	var b bestFit
+	for _, w := range ws {
+		b.insert(w)
 	}
-	sortWorkers(ws)
+	return b
+}
+
+func (b *bestFit) insert(w *worker) {
+	c := max(w.free.Cpus, 0)
+	for len(*b) <= c {
+		*b = append(*b, nil)
+	}
+	ws := (*b)[c]
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq > w.seq })
+	(*b)[c] = slices.Insert(ws, i, w)
+}
+
+func (b bestFit) remove(w *worker) {
+	c := max(w.free.Cpus, 0)
+	ws := b[c]
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq >= w.seq })
+	b[c] = slices.Delete(ws, i, i+1)
+}
+
+func (b bestFit) find(n scale.Resources) *worker {
+	for c := max(n.Cpus, 0); c < len(b); c++ {
+		var best *worker
+		for _, w := range b[c] {
+			if w.free.Holds(n) && (best == nil || w.free.MemoryMB < best.free.MemoryMB) {
+				best = w
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
+}
+
+// sortedWorkers lists the workers in join order; accepting leaves out the
+// draining ones.
+func (p *Pool) sortedWorkers(accepting bool) []*worker {
+	if !accepting {
+		return p.byJoin
+	}
+	ws := make([]*worker, 0, len(p.byJoin))
+	for _, w := range p.byJoin {
+		if !w.draining {
+			ws = append(ws, w)
+		}
+	}
 	return ws
 }
 
@@ -449,7 +509,7 @@ func (p *Pool) Demand(context.Context) ([]scale.Demand, error) {
 			s.elig = s.elig[:0]
 			n := scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem}
 			for _, o := range p.offers {
-				if fits(o.Size, n) {
+				if o.Size.Holds(n) {
 					s.elig = append(s.elig, o.OfferKey)
 				}
 			}
@@ -493,7 +553,7 @@ func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, w := range p.workers {
 		for j := range w.jobs {
-			out[w.name] = append(out[w.name], fmt.Sprintf("schedd sim job %d.0", j.id))
+			out[w.name] = append(out[w.name], "schedd sim job "+strconv.Itoa(j.id)+".0")
 		}
 	}
 	return out, nil
@@ -621,6 +681,3 @@ func (h *shapeHeap) Pop() any {
 	return s
 }
 
-func sortWorkers(ws []*worker) {
-	sortSlice(ws, func(a, b *worker) bool { return a.seq < b.seq })
-}
