@@ -60,6 +60,7 @@ type Cloud struct {
 	regions map[string]*simRegion
 	calls   map[string]*Calls
 	all     []*Server // every server ever created, in creation order
+	deleted int       // servers deleted so far
 	// OnDelete, when set, is told about each server deleted (the pool
 	// drops its startd). Called with the cloud's lock held.
 	OnDelete func(s *Server, at time.Time)
@@ -226,6 +227,7 @@ func (c *Cloud) Delete(_ context.Context, region, id string) error {
 		return nil
 	}
 	reg.remove(s)
+	c.deleted++
 	now := c.clock.Now()
 	s.Deleted = now
 	if c.OnDelete != nil {
@@ -274,6 +276,27 @@ func (c *Cloud) Servers() []*Server {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*Server(nil), c.all...)
+}
+
+// changes counts the servers created and deleted so far.
+func (c *Cloud) changes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.all) + c.deleted
+}
+
+// addCalls counts calls as if made.
+func (c *Cloud) addCalls(calls map[string]Calls) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for r, n := range calls {
+		k := c.calls[r]
+		k.List += n.List
+		k.Create += n.Create
+		k.Delete += n.Delete
+		k.Flavors += n.Flavors
+		k.Limits += n.Limits
+	}
 }
 
 // createdSince returns the servers created after the first n, in creation

@@ -111,6 +111,9 @@ type Pool struct {
 	// cpu-seconds of joined workers with no job (idle) and of free cpus
 	// on workers running some job (partial)
 	idleCPUs, partialCPUs float64
+	// changes counts changes the provisioner could see: a job queued,
+	// started or ended, a startd come or gone or draining, new offers.
+	changes int
 }
 
 // account adds w's free cpus since its last change, up to t.
@@ -127,6 +130,7 @@ func (p *Pool) account(w *worker, t time.Time) {
 }
 
 func (p *Pool) leave(w *worker, t time.Time) {
+	p.changes++
 	p.account(w, t)
 	delete(p.workers, w.name)
 	i := sort.Search(len(p.byJoin), func(i int) bool { return p.byJoin[i].seq >= w.seq })
@@ -199,6 +203,7 @@ func (p *Pool) Advance(t time.Time) {
 
 // end finishes job j at its end time.
 func (p *Pool) end(j *simJob) {
+	p.changes++
 	w := j.worker
 	p.account(w, j.end)
 	delete(w.jobs, j)
@@ -246,6 +251,7 @@ func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
 // start runs queued job j (already out of its queue) on w at t, holding
 // slot, under a claim made at claimed.
 func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, claimed time.Time) {
+	p.changes++
 	p.run++
 	w.jobs[j] = struct{}{}
 	w.idleSince = time.Time{}
@@ -307,6 +313,7 @@ func (p *Pool) enqueue(j *simJob) {
 	s.queue[i] = j
 	j.state = queued
 	p.idle++
+	p.changes++
 }
 
 func need(j *simJob) scale.Resources {
@@ -328,6 +335,7 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	w := &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
 	p.workers[name] = w
 	p.byJoin = append(p.byJoin, w)
+	p.changes++
 }
 
 // VMGone drops the startd of a deleted server. Jobs still running on it are
@@ -567,6 +575,7 @@ func (p *Pool) Offer(_ context.Context, offers []scale.Offer) error {
 	if !sameOffers(p.offers, offers) {
 		p.offers = append([]scale.Offer(nil), offers...)
 		p.offersVer++
+		p.changes++
 	}
 	return nil
 }
@@ -593,6 +602,7 @@ func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
 		return fmt.Errorf("drain %s: no such startd", pw.Name)
 	}
 	w.draining = true
+	p.changes++
 	if len(w.jobs) == 0 {
 		p.leave(w, p.clock.Now())
 	}

@@ -59,6 +59,12 @@ type Options struct {
 	BaselineFlavor string
 	// Samples keeps a time series (one point per cycle) in the Result.
 	Samples bool
+	// NoSkip runs the policy on every cycle, even those where nothing can
+	// change (see skipper); the result is the same, only slower.
+	NoSkip bool
+	// Progress, when set, is called about once a second of wall time
+	// while the run goes on, and once at its end (Progress.Done).
+	Progress func(Progress)
 	Log     zerolog.Logger
 }
 
@@ -86,6 +92,19 @@ type Sample struct {
 	Workers int     `json:"workers"`
 }
 
+// Progress is how far a run has come.
+type Progress struct {
+	Finished, Jobs int           // jobs done so far, of the trace's
+	Simulated      time.Duration // simulated time since the trace's start
+	// Span is the trace's span (Trace.Span): the simulated time a run
+	// takes at least.
+	Span time.Duration
+	// Cycles counts the policy's cycles so far; Ran those of them in which
+	// its code ran (the others could change nothing and were skipped).
+	Cycles, Ran int
+	Done        bool // the run is over
+}
+
 // Policy is the scaling decision under test, run once per cycle.
 type Policy interface {
 	Name() string
@@ -102,6 +121,8 @@ type World struct {
 	waiting   []*Server // created, not joined, not failed
 	joined    []*Server // whose startd joined
 	seen      map[*Cloud]int
+	// created, when set, is told of each server as Advance first sees it.
+	created func(*Server)
 }
 
 // NewWorld builds the clouds of cfg (flavor sizes from flavors) and a pool
@@ -150,6 +171,9 @@ func (w *World) Advance(t time.Time) {
 		var created []*Server
 		created, w.seen[c] = c.createdSince(w.seen[c])
 		for _, s := range created {
+			if w.created != nil {
+				w.created(s)
+			}
 			if !s.Fails {
 				w.waiting = append(w.waiting, s)
 				added = true
@@ -294,6 +318,8 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	}
 	w.Pool.FirstFit = opt.FirstFit
 	w.Pool.ClaimWorklife = max(opt.ClaimWorklife, 0)
+	sk := newSkipper(cfg, opt.NoSkip)
+	w.created = func(s *Server) { sk.booted(s, w.JoinDelay) }
 	offers := w.offers(cfg)
 	bound := lowerBound(trace.Jobs, offers, opt.Cloud.BootMean+opt.JoinDelay)
 
@@ -334,10 +360,21 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	hardEnd := Epoch.Add(trace.Span()).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
 	nextCycle, nextNeg := Epoch, Epoch
 	var lastNeg, followAt time.Time
-	cycles := 0
+	cycles, ran, steps := 0, 0, 0
+	span := trace.Span()
+	progress := func(done bool) {
+		_, _, finished, _ := w.Pool.Counts()
+		opt.Progress(Progress{Finished: finished, Jobs: len(trace.Jobs), Simulated: w.Clock.Now().Sub(Epoch), Span: span,
+			Cycles: cycles, Ran: ran, Done: done})
+	}
+	lastProgress := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if steps++; opt.Progress != nil && steps%256 == 0 && time.Since(lastProgress) >= time.Second {
+			progress(false)
+			lastProgress = time.Now()
 		}
 		// The periodic negotiation, or the one a submit asks for, but
 		// not sooner than the minimum interval after the last.
@@ -371,17 +408,24 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		// drained idle workers (provision.Provisioner.FollowUp).
 		if t.Equal(followAt) && t.Before(nextCycle) {
 			followAt = time.Time{}
+			sk.beforeCycle(w)
 			if err := pol.Cycle(ctx, t); err != nil {
 				return nil, fmt.Errorf("follow-up cycle at %s: %w", t.Sub(Epoch), err)
 			}
+			sk.ran(t, pol, w)
 			res.FollowUps++ // one per regular cycle, as Run runs it
 			continue
 		}
 		if !t.Equal(nextCycle) {
 			continue
 		}
-		if err := pol.Cycle(ctx, t); err != nil {
-			return nil, fmt.Errorf("cycle at %s: %w", t.Sub(Epoch), err)
+		if !sk.skip(t, w) {
+			sk.beforeCycle(w)
+			if err := pol.Cycle(ctx, t); err != nil {
+				return nil, fmt.Errorf("cycle at %s: %w", t.Sub(Epoch), err)
+			}
+			sk.ran(t, pol, w)
+			ran++
 		}
 		cycles++
 		nextCycle = nextCycle.Add(cycle)
@@ -416,6 +460,9 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 				nextNeg = nextNeg.Add((nextCycle.Sub(nextNeg)/neg + 1) * neg)
 			}
 		}
+	}
+	if opt.Progress != nil {
+		progress(true)
 	}
 	res.Cycles = cycles
 	res.ReusedClaims = w.Pool.reused

@@ -32,7 +32,8 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 			"flavors m1.small, m1.medium, m1.large (see docs/simulate.md).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
-			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (no progress on stderr)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr (it comes only for runs longer than a few seconds)"},
 			&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time into `FILE`"},
 			&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
 			&cli.StringFlag{Name: "baseline-flavor", Usage: "the baseline's one flavor (default: the smallest that holds every job)"},
@@ -101,13 +102,20 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 				BaselineFlavor:         c.String("baseline-flavor"),
 				Samples:                c.String("svg") != "",
 			}
+			progress := func(label string) func(sim.Progress) {
+				if c.Bool("quiet") || c.Bool("json") {
+					return nil
+				}
+				return sim.ProgressPrinter(c.App.ErrWriter, label)
+			}
+			opt.Progress = progress("ehos")
 			res, err := sim.Run(c.Context, tr, opt)
 			if err != nil {
 				return err
 			}
 			var base *sim.Result
 			if c.Bool("baseline") {
-				opt.Baseline = true
+				opt.Baseline, opt.Progress = true, progress("baseline")
 				if base, err = sim.Run(c.Context, tr, opt); err != nil {
 					return err
 				}
