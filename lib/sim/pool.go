@@ -690,4 +690,3 @@ func (h *shapeHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return s
 }
-

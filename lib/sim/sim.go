@@ -65,7 +65,7 @@ type Options struct {
 	// Progress, when set, is called about once a second of wall time
 	// while the run goes on, and once at its end (Progress.Done).
 	Progress func(Progress)
-	Log     zerolog.Logger
+	Log      zerolog.Logger
 }
 
 // HTCondor 23.9.6's behaviour, measured on the loopback pool with
