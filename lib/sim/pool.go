@@ -40,6 +40,7 @@ type simJob struct {
 	slot scale.Resources
 	// claimed is when the claim it runs under was made (by negotiation).
 	claimed time.Time
+	label   string // as RunningJobs names it; made when it first starts
 }
 
 type shapeKey struct{ cpus, mem int }
@@ -58,6 +59,7 @@ type shape struct {
 type worker struct {
 	last      time.Time // free cpus last changed
 	name, id  string
+	slot      string // its partitionable slot's name
 	size      scale.Resources
 	free      scale.Resources
 	jobs      map[*simJob]struct{}
@@ -332,7 +334,7 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
 	p.seq++
-	w := &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	w := &worker{name: name, id: s.VM.ID, slot: "slot1@" + name, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
 	p.workers[name] = w
 	p.byJoin = append(p.byJoin, w)
 	p.changes++
@@ -545,7 +547,7 @@ func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 	out := make([]provision.Worker, 0, len(p.workers))
 	for _, w := range p.sortedWorkers(false) {
 		out = append(out, provision.Worker{
-			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: "slot1@" + w.name,
+			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: w.slot,
 			Claimed: len(w.jobs), Free: w.free, Draining: w.draining, Healthy: true,
 		})
 	}
@@ -559,10 +561,18 @@ func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[string][]string{}
-	for _, w := range p.workers {
-		for j := range w.jobs {
-			out[w.name] = append(out[w.name], "schedd sim job "+strconv.Itoa(j.id)+".0")
+	for _, w := range p.byJoin {
+		if len(w.jobs) == 0 {
+			continue
 		}
+		labels := make([]string, 0, len(w.jobs))
+		for j := range w.jobs {
+			if j.label == "" {
+				j.label = "schedd sim job " + strconv.Itoa(j.id) + ".0"
+			}
+			labels = append(labels, j.label)
+		}
+		out[w.name] = labels
 	}
 	return out, nil
 }

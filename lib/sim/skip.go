@@ -49,6 +49,7 @@ type skipper struct {
 	cycleClocks, nodeClocks []time.Duration
 	k                       scale.Knobs
 	wakes                   timeHeap
+	waking                  map[int64]bool // the instants in wakes (many clocks share one)
 	// At the last cycle that ran: whether it was at rest, the world's
 	// change count after it, its node states and back-offs.
 	rest    bool
@@ -79,7 +80,7 @@ func newSkipper(cfg *config.Config, off bool) *skipper {
 	if orphan <= 0 {
 		orphan = 10 * time.Minute // provision.New's default
 	}
-	sk := &skipper{off: off, k: k, nodes: map[string]nodeState{}, quietCalls: map[*Cloud]map[string]Calls{}, before: map[*Cloud]map[string]Calls{}}
+	sk := &skipper{off: off, k: k, nodes: map[string]nodeState{}, waking: map[int64]bool{}, quietCalls: map[*Cloud]map[string]Calls{}, before: map[*Cloud]map[string]Calls{}}
 	positive := func(ds ...time.Duration) []time.Duration {
 		var out []time.Duration
 		for _, d := range ds {
@@ -112,7 +113,12 @@ func (sk *skipper) wakeAfter(t time.Time, ds ...time.Duration) {
 }
 
 // wake makes the first cycle at or after t run.
-func (sk *skipper) wake(t time.Time) { heap.Push(&sk.wakes, t) }
+func (sk *skipper) wake(t time.Time) {
+	if k := t.UnixNano(); !sk.waking[k] {
+		sk.waking[k] = true
+		heap.Push(&sk.wakes, t)
+	}
+}
 
 // booted notes servers the world saw created: their boot's end and their
 // startd's join are wake-ups.
@@ -157,7 +163,7 @@ func (sk *skipper) beforeCycle(w *World) {
 // wake-ups of the clocks it may have started.
 func (sk *skipper) ran(t time.Time, pol Policy, w *World) {
 	for len(sk.wakes) > 0 && !sk.wakes[0].After(t) {
-		heap.Pop(&sk.wakes)
+		delete(sk.waking, heap.Pop(&sk.wakes).(time.Time).UnixNano())
 	}
 	rest, nodesChanged := true, false
 	switch p := pol.(type) {
