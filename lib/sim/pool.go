@@ -457,7 +457,10 @@ func newBestFit(ws []*worker) bestFit {
 }
 
 func (b *bestFit) insert(w *worker) {
-	c := max(w.free.Cpus, 0)
+	c := w.free.Cpus
+	if c <= 0 {
+		return // holds no job (each asks at least one cpu)
+	}
 	for len(*b) <= c {
 		*b = append(*b, nil)
 	}
@@ -467,7 +470,10 @@ func (b *bestFit) insert(w *worker) {
 }
 
 func (b bestFit) remove(w *worker) {
-	c := max(w.free.Cpus, 0)
+	c := w.free.Cpus
+	if c <= 0 {
+		return
+	}
 	ws := b[c]
 	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq >= w.seq })
 	b[c] = slices.Delete(ws, i, i+1)
