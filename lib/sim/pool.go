@@ -91,16 +91,19 @@ type Pool struct {
 	shapeList  []*shape
 	workers    map[string]*worker
 	byJoin     []*worker // the workers of the map, in join order (seq)
-	seq        int
-	finishing  jobHeap
-	offers     []scale.Offer
-	offersVer  int
-	idle, run  int
-	finished   int
-	killed     int
-	calls      PoolCalls
-	lastAd     classad.Ad
-	ran        map[string]bool // workers that ran at least one job
+	// accepting and fit are Negotiate's, kept to reuse their room.
+	accepting []*worker
+	fit       bestFit
+	seq       int
+	finishing jobHeap
+	offers    []scale.Offer
+	offersVer int
+	idle, run int
+	finished  int
+	killed    int
+	calls     PoolCalls
+	lastAd    classad.Ad
+	ran       map[string]bool // workers that ran at least one job
 	// unmatched is the earliest submit since the last negotiation: the
 	// schedd asks the negotiator for a cycle when jobs are submitted
 	// (SUBMIT_SEND_RESCHEDULE). Zero when none.
@@ -379,9 +382,9 @@ func (p *Pool) Negotiate(t time.Time) int {
 		return 0
 	}
 	ws := p.sortedWorkers(true)
-	var fit bestFit
+	fit := &p.fit
 	if !p.FirstFit {
-		fit = newBestFit(ws)
+		fit.fill(ws)
 	}
 	var h shapeHeap
 	for _, s := range p.shapeList {
@@ -448,12 +451,14 @@ func sub(a, b scale.Resources) scale.Resources {
 // with enough cpus.
 type bestFit [][]*worker
 
-func newBestFit(ws []*worker) bestFit {
-	var b bestFit
+// fill empties b (keeping its buckets' room) and puts ws in.
+func (b *bestFit) fill(ws []*worker) {
+	for i := range *b {
+		(*b)[i] = (*b)[i][:0]
+	}
 	for _, w := range ws {
 		b.insert(w)
 	}
-	return b
 }
 
 func (b *bestFit) insert(w *worker) {
@@ -495,18 +500,18 @@ func (b bestFit) find(n scale.Resources) *worker {
 }
 
 // sortedWorkers lists the workers in join order; accepting leaves out the
-// draining ones.
+// draining ones, in a slice the next such call reuses.
 func (p *Pool) sortedWorkers(accepting bool) []*worker {
 	if !accepting {
 		return p.byJoin
 	}
-	ws := make([]*worker, 0, len(p.byJoin))
+	p.accepting = p.accepting[:0]
 	for _, w := range p.byJoin {
 		if !w.draining {
-			ws = append(ws, w)
+			p.accepting = append(p.accepting, w)
 		}
 	}
-	return ws
+	return p.accepting
 }
 
 // Demand returns the idle jobs grouped by shape, each with the offers
