@@ -2,6 +2,7 @@ package sim
 
 import (
 	"container/heap"
+	"slices"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/config"
@@ -55,7 +56,7 @@ type skipper struct {
 	rest    bool
 	changes int
 	nodes   map[string]nodeState
-	gen     int // cycles that ran: nodeState.gen is the last that saw it
+	anchors []anchor // the instants ran took wake-ups from, this cycle
 	// quietCalls is the cloud calls of the last cycle at rest, but for
 	// flavor lists (their refresh is a wake-up): what a skipped cycle
 	// would have called.
@@ -63,10 +64,25 @@ type skipper struct {
 	before     map[*Cloud]map[string]Calls
 }
 
+// anchor is an instant a node's clocks of one kind start at.
+type anchor struct {
+	kind int
+	t    time.Time
+}
+
+// nodeWakes is wakeAfter for a node's clocks, once per anchor and cycle:
+// nodes that changed together share their instants.
+func (sk *skipper) nodeWakes(a anchor, ds ...time.Duration) {
+	if slices.Contains(sk.anchors, a) {
+		return
+	}
+	sk.anchors = append(sk.anchors, a)
+	sk.wakeAfter(a.t, ds...)
+}
+
 type nodeState struct {
 	state                     scale.NodeState
 	since, created, idleSince time.Time
-	gen                       int
 }
 
 // flavorRefresh is provision.Options.FlavorRefresh's default, which the
@@ -170,23 +186,31 @@ func (sk *skipper) ran(t time.Time, pol Policy, w *World) {
 	case *Provisioner:
 		rep := p.Last
 		rest = len(rep.Actions) == 0 && len(rep.Errors) == 0 && p.P.FollowUp() == 0
-		sk.gen++
+		had, found := len(sk.nodes), 0
+		sk.anchors = sk.anchors[:0]
 		for _, n := range rep.Nodes {
-			ns := nodeState{n.State, n.Since, n.Created, n.IdleSince, sk.gen}
+			ns := nodeState{n.State, n.Since, n.Created, n.IdleSince}
 			old, ok := sk.nodes[n.Name]
-			sk.nodes[n.Name] = ns
-			if ok && old.state == ns.state && old.since.Equal(ns.since) && old.created.Equal(ns.created) && old.idleSince.Equal(ns.idleSince) {
-				continue
+			if ok {
+				found++
+				if old == ns {
+					continue
+				}
 			}
+			sk.nodes[n.Name] = ns
 			nodesChanged = true
-			sk.wakeAfter(n.Since, sk.nodeClocks...)
-			sk.wakeAfter(n.IdleSince, sk.k.IdleBeforeRetire, min(sk.k.IdleBeforeRetire, scale.QuietGrace))
-			sk.wakeAfter(n.Created, sk.k.MinLifetime, sk.k.MaxLifetime)
+			sk.nodeWakes(anchor{0, n.Since}, sk.nodeClocks...)
+			sk.nodeWakes(anchor{1, n.IdleSince}, sk.k.IdleBeforeRetire, min(sk.k.IdleBeforeRetire, scale.QuietGrace))
+			sk.nodeWakes(anchor{2, n.Created}, sk.k.MinLifetime, sk.k.MaxLifetime)
 		}
-		if len(sk.nodes) != len(rep.Nodes) { // some are gone
+		if found < had { // some are gone
 			nodesChanged = true
-			for name, ns := range sk.nodes {
-				if ns.gen != sk.gen {
+			now := make(map[string]bool, len(rep.Nodes))
+			for _, n := range rep.Nodes {
+				now[n.Name] = true
+			}
+			for name := range sk.nodes {
+				if !now[name] {
 					delete(sk.nodes, name)
 				}
 			}
