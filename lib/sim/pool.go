@@ -15,7 +15,7 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-type jobState int
+type jobState uint8
 
 const (
 	pending jobState = iota // not submitted yet
@@ -24,23 +24,31 @@ const (
 	done
 )
 
+// simJob is one job of the trace in the pool. A month's million of them
+// are most of a run's memory, so the fields only a running job needs are
+// kept narrow.
 type simJob struct {
 	Job
-	id     int
 	submit time.Time
-	state  jobState
 	start  time.Time // last start
 	end    time.Time // when the running job finishes
 	worker *worker
 	shape  *shape
 	killed int // times its worker vanished under it
-	heapAt int
-	// slot is what the job holds on its worker: its own need, or the
-	// dynamic slot of the job before it when it reused that claim.
-	slot scale.Resources
-	// claimed is when the claim it runs under was made (by negotiation).
-	claimed time.Time
-	label   string // as RunningJobs names it; made when it first starts
+	id     int32
+	heapAt int32
+	// claimed is when the claim it runs under was made (by negotiation),
+	// after the pool's epoch.
+	claimed time.Duration
+	// slotCpus and slotMem are what the job holds on its worker (see
+	// slot): its own need, or the dynamic slot of the job before it when it
+	// reused that claim.
+	slotCpus, slotMem int32
+	state             jobState
+}
+
+func (j *simJob) slot() scale.Resources {
+	return scale.Resources{Cpus: int(j.slotCpus), MemoryMB: int(j.slotMem)}
 }
 
 type shapeKey struct{ cpus, mem int }
@@ -157,7 +165,7 @@ var (
 func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
 	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}, left: map[string]time.Time{}}
 	for i, j := range jobs {
-		p.jobs = append(p.jobs, &simJob{Job: j, id: i, submit: epoch.Add(j.Submit), heapAt: -1})
+		p.jobs = append(p.jobs, &simJob{Job: j, id: int32(i), submit: epoch.Add(j.Submit), heapAt: -1})
 	}
 	return p
 }
@@ -215,14 +223,14 @@ func (p *Pool) end(j *simJob) {
 	j.state, j.worker = done, nil
 	p.run--
 	p.finished++
-	if !w.draining && p.ClaimWorklife > 0 && j.end.Sub(j.claimed) < p.ClaimWorklife {
-		if next := p.oldestFitting(j.slot, j.end); next != nil {
+	if !w.draining && p.ClaimWorklife > 0 && j.end.Sub(p.epoch.Add(j.claimed)) < p.ClaimWorklife {
+		if next := p.oldestFitting(j.slot(), j.end); next != nil {
 			p.reused++
-			p.start(next, w, j.end, j.slot, j.claimed)
+			p.start(next, w, j.end, j.slot(), p.epoch.Add(j.claimed))
 			return
 		}
 	}
-	w.free = add(w.free, j.slot)
+	w.free = add(w.free, j.slot())
 	if len(w.jobs) == 0 {
 		w.idleSince = j.end
 		if w.draining {
@@ -262,7 +270,7 @@ func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, cl
 	w.idleSince = time.Time{}
 	p.ran[w.name] = true
 	j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
-	j.slot, j.claimed = slot, claimed
+	j.slotCpus, j.slotMem, j.claimed = int32(slot.Cpus), int32(slot.MemoryMB), claimed.Sub(p.epoch)
 	heap.Push(&p.finishing, j)
 }
 
@@ -359,7 +367,7 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 	}
 	p.leave(w, at)
 	for j := range w.jobs {
-		heap.Remove(&p.finishing, j.heapAt)
+		heap.Remove(&p.finishing, int(j.heapAt))
 		j.worker = nil
 		j.killed++
 		p.killed++
@@ -578,10 +586,7 @@ func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 		}
 		labels := make([]string, 0, len(w.jobs))
 		for j := range w.jobs {
-			if j.label == "" {
-				j.label = "schedd sim job " + strconv.Itoa(j.id) + ".0"
-			}
-			labels = append(labels, j.label)
+			labels = append(labels, "schedd sim job "+strconv.Itoa(int(j.id))+".0")
 		}
 		out[w.name] = labels
 	}
@@ -677,11 +682,11 @@ func (h jobHeap) Less(a, b int) bool {
 }
 func (h jobHeap) Swap(a, b int) {
 	h[a], h[b] = h[b], h[a]
-	h[a].heapAt, h[b].heapAt = a, b
+	h[a].heapAt, h[b].heapAt = int32(a), int32(b)
 }
 func (h *jobHeap) Push(x any) {
 	j := x.(*simJob)
-	j.heapAt = len(*h)
+	j.heapAt = int32(len(*h))
 	*h = append(*h, j)
 }
 func (h *jobHeap) Pop() any {
