@@ -171,10 +171,13 @@ func BenchmarkSimMonth(b *testing.B) {
 		b.Run(fmt.Sprintf("days=%d", c.days), func(b *testing.B) {
 			tr := MonthTrace(1, c.jobs, c.days)
 			var res *Result
+			var last Progress
+			opt := MonthOptions()
+			opt.Progress = func(p Progress) { last = p }
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				var err error
-				if res, err = Run(context.Background(), tr, MonthOptions()); err != nil {
+				if res, err = Run(context.Background(), tr, opt); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -187,6 +190,7 @@ func BenchmarkSimMonth(b *testing.B) {
 			b.ReportMetric(res.MeanWait, "wait-s")
 			b.ReportMetric(float64(res.PeakVMs), "peak-vms")
 			b.ReportMetric(float64(res.Cycles), "cycles")
+			b.ReportMetric(float64(last.Ran), "cycles-run")
 			if !res.Settled {
 				b.Errorf("run did not settle: %d of %d jobs finished by %.0f s", res.Finished, res.Jobs, res.End)
 			}

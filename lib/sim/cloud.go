@@ -313,7 +313,7 @@ func (c *Cloud) Live() int {
 	defer c.mu.Unlock()
 	n := 0
 	for _, r := range c.regions {
-		n += r.limits.UsedInstances
+		n += len(r.byID)
 	}
 	return n
 }

@@ -312,6 +312,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	if opt.ClaimWorklife == 0 {
 		opt.ClaimWorklife = DefaultClaimWorklife
 	}
+	defer tuneGC()()
 	w, err := NewWorld(cfg, opt.Flavors, opt.Quota, opt.Cloud, opt.JoinDelay, trace.Jobs)
 	if err != nil {
 		return nil, err
@@ -357,11 +358,11 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	}
 	// Long enough for the last jobs to run and every VM to retire, drain
 	// and be deleted; past it the run is reported as not settled.
-	hardEnd := Epoch.Add(trace.Span()).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
+	span := trace.Span()
+	hardEnd := Epoch.Add(span).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
 	nextCycle, nextNeg := Epoch, Epoch
 	var lastNeg, followAt time.Time
 	cycles, ran, steps := 0, 0, 0
-	span := trace.Span()
 	progress := func(done bool) {
 		_, _, finished, _ := w.Pool.Counts()
 		opt.Progress(Progress{Finished: finished, Jobs: len(trace.Jobs), Simulated: w.Clock.Now().Sub(Epoch), Span: span,
