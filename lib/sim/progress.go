@@ -11,11 +11,15 @@ import (
 // and an estimate of the wall time left (from the share of the trace's
 // span simulated so far). label names the run ("ehos", "baseline").
 func ProgressPrinter(w io.Writer, label string) func(Progress) {
-	start := time.Now()
+	return progressPrinter(w, label, time.Now)
+}
+
+func progressPrinter(w io.Writer, label string, clock func() time.Time) func(Progress) {
+	start := clock()
 	var last time.Time
 	printed := false
 	return func(p Progress) {
-		now := time.Now()
+		now := clock()
 		elapsed := now.Sub(start)
 		switch {
 		case p.Done && !printed:
