@@ -70,7 +70,7 @@ type worker struct {
 	slot      string // its partitionable slot's name
 	size      scale.Resources
 	free      scale.Resources
-	jobs      map[*simJob]struct{}
+	jobs      map[*simJob]string // running here, each with its name in RunningJobs
 	idleSince time.Time
 	draining  bool
 	joined    time.Time
@@ -266,7 +266,7 @@ func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
 func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, claimed time.Time) {
 	p.changes++
 	p.run++
-	w.jobs[j] = struct{}{}
+	w.jobs[j] = "schedd sim job " + strconv.Itoa(int(j.id)) + ".0"
 	w.idleSince = time.Time{}
 	p.ran[w.name] = true
 	j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
@@ -345,7 +345,7 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
 	p.seq++
-	w := &worker{name: name, id: s.VM.ID, slot: "slot1@" + name, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	w := &worker{name: name, id: s.VM.ID, slot: "slot1@" + name, size: size, free: size, jobs: map[*simJob]string{}, idleSince: at, joined: at, seq: p.seq, last: at}
 	p.workers[name] = w
 	p.byJoin = append(p.byJoin, w)
 	p.changes++
@@ -585,8 +585,8 @@ func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 			continue
 		}
 		labels := make([]string, 0, len(w.jobs))
-		for j := range w.jobs {
-			labels = append(labels, "schedd sim job "+strconv.Itoa(int(j.id))+".0")
+		for _, label := range w.jobs {
+			labels = append(labels, label)
 		}
 		out[w.name] = labels
 	}
