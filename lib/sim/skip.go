@@ -32,16 +32,17 @@ import (
 //
 // The provisioner's clocks (lib/provision and lib/scale as of this writing)
 // all start at an instant of one of its cycles and run for a duration of
-// its knobs or defaults. A node's start when it was created, entered its
-// state (a drain or delete sent) or was first seen idle: the report gives
-// those instants, and each node's clocks (nodeClocks) from them are
+// its knobs or defaults. A node's clocks start when it was created, entered
+// its state (a drain or delete sent) or was first seen idle: the report
+// gives those instants, and each node's clocks (nodeClocks) from them are
 // wake-ups as soon as the report shows them. The others start at the cycle
 // itself (demand or a job start last seen, work last arriving, demand first
 // found unmatched, flavors read, a worker last seen): each of cycleClocks
 // from a cycle that may have started one (the world had changed since the
 // cycle before, either of them acted, a node changed, flavors were read) is
 // a wake-up. Back-offs end at the instant the report gives, and a cycle in
-// back-off is never at rest. A cycle that ran only because a wake-up came
+// back-off is never at rest; BackoffMax after its end a region's failures
+// are forgotten, which is a wake-up too. A cycle that ran only because a wake-up came
 // and found nothing to do starts no clock: its state is its predecessor's.
 // TestSkipChangesNothing replays traces with and without skipping and
 // demands identical results.
@@ -49,6 +50,7 @@ type skipper struct {
 	off                     bool
 	cycleClocks, nodeClocks []time.Duration
 	k                       scale.Knobs
+	backoffMax              time.Duration
 	wakes                   timeHeap
 	waking                  map[int64]bool // the instants in wakes (many clocks share one)
 	// At the last cycle that ran: whether it was at rest, the world's
@@ -96,7 +98,16 @@ func newSkipper(cfg *config.Config, off bool) *skipper {
 	if orphan <= 0 {
 		orphan = 10 * time.Minute // provision.New's default
 	}
-	sk := &skipper{off: off, k: k, nodes: map[string]nodeState{}, waking: map[int64]bool{}, quietCalls: map[*Cloud]map[string]Calls{}, before: map[*Cloud]map[string]Calls{}}
+	// provision.New's defaults and rule
+	initial := s.BackoffInitial
+	if initial <= 0 {
+		initial = 30 * time.Second
+	}
+	backoffMax := s.BackoffMax
+	if backoffMax < initial {
+		backoffMax = 30 * initial
+	}
+	sk := &skipper{off: off, k: k, backoffMax: backoffMax, nodes: map[string]nodeState{}, waking: map[int64]bool{}, quietCalls: map[*Cloud]map[string]Calls{}, before: map[*Cloud]map[string]Calls{}}
 	positive := func(ds ...time.Duration) []time.Duration {
 		var out []time.Duration
 		for _, d := range ds {
@@ -218,8 +229,7 @@ func (sk *skipper) ran(t time.Time, pol Policy, w *World) {
 		for _, r := range rep.Regions {
 			if !r.BackoffUntil.IsZero() {
 				rest = false // a back-off is a clock of its own
-				sk.wake(r.BackoffUntil)
-				sk.wake(r.BackoffUntil.Add(time.Nanosecond))
+				sk.wakeAfter(r.BackoffUntil, 0, sk.backoffMax)
 			}
 		}
 	case *Baseline:
