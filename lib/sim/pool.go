@@ -146,9 +146,14 @@ func (p *Pool) leave(w *worker, t time.Time) {
 	p.changes++
 	p.account(w, t)
 	delete(p.workers, w.name)
+	p.unlist(w)
+	p.left[w.name] = t
+}
+
+// unlist takes w out of byJoin.
+func (p *Pool) unlist(w *worker) {
 	i := sort.Search(len(p.byJoin), func(i int) bool { return p.byJoin[i].seq >= w.seq })
 	p.byJoin = slices.Delete(p.byJoin, i, i+1)
-	p.left[w.name] = t
 }
 
 // PoolCalls counts calls the provisioner made to the pool.
@@ -344,6 +349,9 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	}
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
+	if old := p.workers[name]; old != nil { // joined again: the old ad is replaced
+		p.unlist(old)
+	}
 	p.seq++
 	w := &worker{name: name, id: s.VM.ID, slot: "slot1@" + name, size: size, free: size, jobs: map[*simJob]string{}, idleSince: at, joined: at, seq: p.seq, last: at}
 	p.workers[name] = w
