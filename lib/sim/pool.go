@@ -348,7 +348,7 @@ func (p *Pool) Join(s *Server, at time.Time) {
 		name = s.VM.Name
 	}
 	size := provision.WorkerSize(s.Flavor)
-	size.DiskMB = 0 // the trace does not ask for disk
+	size.DiskMB = 0                         // the trace does not ask for disk
 	if old := p.workers[name]; old != nil { // joined again: the old ad is replaced
 		p.unlist(old)
 	}
