@@ -348,8 +348,9 @@ func (p *Pool) Join(s *Server, at time.Time) {
 		name = s.VM.Name
 	}
 	size := provision.WorkerSize(s.Flavor)
-	size.DiskMB = 0                         // the trace does not ask for disk
-	if old := p.workers[name]; old != nil { // joined again: the old ad is replaced
+	size.DiskMB = 0 // the trace does not ask for disk
+	if old := p.workers[name]; old != nil {
+		// joined again: the new ad replaces the old one
 		p.unlist(old)
 	}
 	p.seq++
