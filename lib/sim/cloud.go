@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -59,6 +60,7 @@ type Cloud struct {
 	regions map[string]*simRegion
 	calls   map[string]*Calls
 	all     []*Server // every server ever created, in creation order
+	deleted int       // servers deleted so far
 	// OnDelete, when set, is told about each server deleted (the pool
 	// drops its startd). Called with the cloud's lock held.
 	OnDelete func(s *Server, at time.Time)
@@ -67,10 +69,33 @@ type Cloud struct {
 type simRegion struct {
 	name    string
 	flavors []cloud.Flavor
-	limits  cloud.Limits // Max* only; Used* is counted from the servers
+	// limits has the quota (Max*) and what the servers use (Used*), kept
+	// up to date as servers come and go.
+	limits  cloud.Limits
 	servers map[string]*Server
+	byID    []*Server // the servers of the map, by ID: List's order
 	rng     *rand.Rand
 	next    int
+}
+
+// add puts a new server in the region.
+func (r *simRegion) add(s *Server) {
+	r.servers[s.VM.ID] = s
+	i := sort.Search(len(r.byID), func(i int) bool { return r.byID[i].VM.ID > s.VM.ID })
+	r.byID = slices.Insert(r.byID, i, s)
+	r.limits.UsedInstances++
+	r.limits.UsedCores += s.Flavor.VCPUs
+	r.limits.UsedRAMMB += s.Flavor.RAMMB
+}
+
+// remove takes server s out of the region.
+func (r *simRegion) remove(s *Server) {
+	delete(r.servers, s.VM.ID)
+	i := sort.Search(len(r.byID), func(i int) bool { return r.byID[i].VM.ID >= s.VM.ID })
+	r.byID = slices.Delete(r.byID, i, i+1)
+	r.limits.UsedInstances--
+	r.limits.UsedCores -= s.Flavor.VCPUs
+	r.limits.UsedRAMMB -= s.Flavor.RAMMB
 }
 
 var _ provision.Cloud = (*Cloud)(nil)
@@ -124,8 +149,8 @@ func (c *Cloud) List(_ context.Context, region, pool, owner string) ([]cloud.VM,
 	}
 	c.calls[region].List++
 	now := c.clock.Now()
-	out := make([]cloud.VM, 0, len(reg.servers))
-	for _, s := range reg.servers {
+	out := make([]cloud.VM, 0, len(reg.byID))
+	for _, s := range reg.byID {
 		if s.VM.Metadata[cloud.MetaPool] != pool || (owner != "" && s.VM.Metadata[cloud.MetaOwner] != owner) {
 			continue
 		}
@@ -136,7 +161,6 @@ func (c *Cloud) List(_ context.Context, region, pool, owner string) ([]cloud.VM,
 		}
 		out = append(out, vm)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
@@ -161,8 +185,7 @@ func (c *Cloud) Create(_ context.Context, region string, req cloud.CreateRequest
 	if !found {
 		return cloud.VM{}, &cloud.APIError{Class: cloud.ErrFatal, Op: "create server", Location: loc, Status: 400, Message: fmt.Sprintf("flavor %q not found", req.Flavor)}
 	}
-	used := reg.used()
-	if h, bind := used.Headroom(fl); h == 0 {
+	if h, bind := reg.limits.Headroom(fl); h == 0 {
 		return cloud.VM{}, &cloud.APIError{Class: cloud.ErrQuota, Op: "create server", Location: loc, Status: 403,
 			Message: fmt.Sprintf("Quota exceeded for %s", bind)}
 	}
@@ -185,19 +208,9 @@ func (c *Cloud) Create(_ context.Context, region string, req cloud.CreateRequest
 		},
 		Flavor: fl, ActiveAt: now.Add(boot), Fails: fails,
 	}
-	reg.servers[s.VM.ID] = s
+	reg.add(s)
 	c.all = append(c.all, s)
 	return s.VM, nil
-}
-
-func (r *simRegion) used() cloud.Limits {
-	l := r.limits
-	for _, s := range r.servers {
-		l.UsedInstances++
-		l.UsedCores += s.Flavor.VCPUs
-		l.UsedRAMMB += s.Flavor.RAMMB
-	}
-	return l
 }
 
 // Delete removes a server at once; deleting one that is gone is no error.
@@ -213,7 +226,8 @@ func (c *Cloud) Delete(_ context.Context, region, id string) error {
 	if s == nil {
 		return nil
 	}
-	delete(reg.servers, id)
+	reg.remove(s)
+	c.deleted++
 	now := c.clock.Now()
 	s.Deleted = now
 	if c.OnDelete != nil {
@@ -243,7 +257,7 @@ func (c *Cloud) Limits(_ context.Context, region string) (cloud.Limits, error) {
 		return cloud.Limits{}, err
 	}
 	c.calls[region].Limits++
-	return reg.used(), nil
+	return reg.limits, nil
 }
 
 // Calls returns the API calls made so far, per region.
@@ -264,13 +278,42 @@ func (c *Cloud) Servers() []*Server {
 	return append([]*Server(nil), c.all...)
 }
 
+// changes counts the servers created and deleted so far.
+func (c *Cloud) changes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.all) + c.deleted
+}
+
+// addCalls counts calls as if made.
+func (c *Cloud) addCalls(calls map[string]Calls) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for r, n := range calls {
+		k := c.calls[r]
+		k.List += n.List
+		k.Create += n.Create
+		k.Delete += n.Delete
+		k.Flavors += n.Flavors
+		k.Limits += n.Limits
+	}
+}
+
+// createdSince returns the servers created after the first n, in creation
+// order, and how many have been created in all.
+func (c *Cloud) createdSince(n int) ([]*Server, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.all[n:len(c.all):len(c.all)], len(c.all)
+}
+
 // Live is the number of servers that exist now.
 func (c *Cloud) Live() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for _, r := range c.regions {
-		n += len(r.servers)
+		n += len(r.byID)
 	}
 	return n
 }
@@ -297,7 +340,7 @@ func (c *Cloud) EnsureServers(region, flavor, pool, owner string, n int, created
 				Metadata: map[string]string{cloud.MetaPool: pool, cloud.MetaOwner: owner, cloud.MetaName: name}, Created: created},
 			Flavor: fl, ActiveAt: created,
 		}
-		reg.servers[id] = s
+		reg.add(s)
 		c.all = append(c.all, s)
 		out = append(out, s)
 	}

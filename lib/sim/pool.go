@@ -4,6 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -12,7 +15,7 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-type jobState int
+type jobState uint8
 
 const (
 	pending jobState = iota // not submitted yet
@@ -21,22 +24,31 @@ const (
 	done
 )
 
+// simJob is one job of the trace in the pool. A month's million of them
+// are most of a run's memory, so the fields only a running job needs are
+// kept narrow.
 type simJob struct {
 	Job
-	id     int
 	submit time.Time
-	state  jobState
 	start  time.Time // last start
 	end    time.Time // when the running job finishes
 	worker *worker
 	shape  *shape
 	killed int // times its worker vanished under it
-	heapAt int
-	// slot is what the job holds on its worker: its own need, or the
-	// dynamic slot of the job before it when it reused that claim.
-	slot scale.Resources
-	// claimed is when the claim it runs under was made (by negotiation).
-	claimed time.Time
+	id     int32
+	heapAt int32
+	// claimed is when the claim it runs under was made (by negotiation),
+	// after the pool's epoch.
+	claimed time.Duration
+	// slotCpus and slotMem are what the job holds on its worker (see
+	// slot): its own need, or the dynamic slot of the job before it when it
+	// reused that claim.
+	slotCpus, slotMem int32
+	state             jobState
+}
+
+func (j *simJob) slot() scale.Resources {
+	return scale.Resources{Cpus: int(j.slotCpus), MemoryMB: int(j.slotMem)}
 }
 
 type shapeKey struct{ cpus, mem int }
@@ -55,9 +67,10 @@ type shape struct {
 type worker struct {
 	last      time.Time // free cpus last changed
 	name, id  string
+	slot      string // its partitionable slot's name
 	size      scale.Resources
 	free      scale.Resources
-	jobs      map[*simJob]struct{}
+	jobs      map[*simJob]string // running here, each with its name in RunningJobs
 	idleSince time.Time
 	draining  bool
 	joined    time.Time
@@ -85,16 +98,20 @@ type Pool struct {
 	shapes     map[shapeKey]*shape
 	shapeList  []*shape
 	workers    map[string]*worker
-	seq        int
-	finishing  jobHeap
-	offers     []scale.Offer
-	offersVer  int
-	idle, run  int
-	finished   int
-	killed     int
-	calls      PoolCalls
-	lastAd     classad.Ad
-	ran        map[string]bool // workers that ran at least one job
+	byJoin     []*worker // the workers of the map, in join order (seq)
+	// accepting and fit are Negotiate's, kept to reuse their room.
+	accepting []*worker
+	fit       bestFit
+	seq       int
+	finishing jobHeap
+	offers    []scale.Offer
+	offersVer int
+	idle, run int
+	finished  int
+	killed    int
+	calls     PoolCalls
+	lastAd    classad.Ad
+	ran       map[string]bool // workers that ran at least one job
 	// unmatched is the earliest submit since the last negotiation: the
 	// schedd asks the negotiator for a cycle when jobs are submitted
 	// (SUBMIT_SEND_RESCHEDULE). Zero when none.
@@ -107,6 +124,9 @@ type Pool struct {
 	// cpu-seconds of joined workers with no job (idle) and of free cpus
 	// on workers running some job (partial)
 	idleCPUs, partialCPUs float64
+	// changes counts changes the provisioner could see: a job queued,
+	// started or ended, a startd come or gone or draining, new offers.
+	changes int
 }
 
 // account adds w's free cpus since its last change, up to t.
@@ -123,9 +143,17 @@ func (p *Pool) account(w *worker, t time.Time) {
 }
 
 func (p *Pool) leave(w *worker, t time.Time) {
+	p.changes++
 	p.account(w, t)
 	delete(p.workers, w.name)
+	p.unlist(w)
 	p.left[w.name] = t
+}
+
+// unlist takes w out of byJoin.
+func (p *Pool) unlist(w *worker) {
+	i := sort.Search(len(p.byJoin), func(i int) bool { return p.byJoin[i].seq >= w.seq })
+	p.byJoin = slices.Delete(p.byJoin, i, i+1)
 }
 
 // PoolCalls counts calls the provisioner made to the pool.
@@ -142,7 +170,7 @@ var (
 func NewPool(clock *Clock, epoch time.Time, jobs []Job) *Pool {
 	p := &Pool{clock: clock, epoch: epoch, shapes: map[shapeKey]*shape{}, workers: map[string]*worker{}, ran: map[string]bool{}, left: map[string]time.Time{}}
 	for i, j := range jobs {
-		p.jobs = append(p.jobs, &simJob{Job: j, id: i, submit: epoch.Add(j.Submit), heapAt: -1})
+		p.jobs = append(p.jobs, &simJob{Job: j, id: int32(i), submit: epoch.Add(j.Submit), heapAt: -1})
 	}
 	return p
 }
@@ -193,20 +221,21 @@ func (p *Pool) Advance(t time.Time) {
 
 // end finishes job j at its end time.
 func (p *Pool) end(j *simJob) {
+	p.changes++
 	w := j.worker
 	p.account(w, j.end)
 	delete(w.jobs, j)
 	j.state, j.worker = done, nil
 	p.run--
 	p.finished++
-	if !w.draining && p.ClaimWorklife > 0 && j.end.Sub(j.claimed) < p.ClaimWorklife {
-		if next := p.oldestFitting(j.slot, j.end); next != nil {
+	if !w.draining && p.ClaimWorklife > 0 && j.end.Sub(p.epoch.Add(j.claimed)) < p.ClaimWorklife {
+		if next := p.oldestFitting(j.slot(), j.end); next != nil {
 			p.reused++
-			p.start(next, w, j.end, j.slot, j.claimed)
+			p.start(next, w, j.end, j.slot(), p.epoch.Add(j.claimed))
 			return
 		}
 	}
-	w.free = add(w.free, j.slot)
+	w.free = add(w.free, j.slot())
 	if len(w.jobs) == 0 {
 		w.idleSince = j.end
 		if w.draining {
@@ -220,7 +249,7 @@ func (p *Pool) end(j *simJob) {
 func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
 	var best *shape
 	for _, s := range p.shapeList {
-		if len(s.queue) == 0 || !fits(slot, need(s.queue[0])) || s.queue[0].submit.After(t) {
+		if len(s.queue) == 0 || !slot.Holds(need(s.queue[0])) || s.queue[0].submit.After(t) {
 			continue
 		}
 		if best == nil || s.queue[0].submit.Before(best.queue[0].submit) {
@@ -240,12 +269,13 @@ func (p *Pool) oldestFitting(slot scale.Resources, t time.Time) *simJob {
 // start runs queued job j (already out of its queue) on w at t, holding
 // slot, under a claim made at claimed.
 func (p *Pool) start(j *simJob, w *worker, t time.Time, slot scale.Resources, claimed time.Time) {
+	p.changes++
 	p.run++
-	w.jobs[j] = struct{}{}
+	w.jobs[j] = "schedd sim job " + strconv.Itoa(int(j.id)) + ".0"
 	w.idleSince = time.Time{}
 	p.ran[w.name] = true
 	j.state, j.worker, j.start, j.end = running, w, t, t.Add(j.Runtime)
-	j.slot, j.claimed = slot, claimed
+	j.slotCpus, j.slotMem, j.claimed = int32(slot.Cpus), int32(slot.MemoryMB), claimed.Sub(p.epoch)
 	heap.Push(&p.finishing, j)
 }
 
@@ -301,18 +331,11 @@ func (p *Pool) enqueue(j *simJob) {
 	s.queue[i] = j
 	j.state = queued
 	p.idle++
+	p.changes++
 }
 
 func need(j *simJob) scale.Resources {
 	return scale.Resources{Cpus: max(j.Cpus, 1), MemoryMB: j.MemoryMB}
-}
-
-func add(a, b scale.Resources) scale.Resources {
-	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
-}
-
-func fits(free, n scale.Resources) bool {
-	return free.Cpus >= n.Cpus && free.MemoryMB >= n.MemoryMB && free.DiskMB >= n.DiskMB && free.GPUs >= n.GPUs
 }
 
 // Join adds the startd of server s at time at, with one partitionable slot
@@ -326,8 +349,15 @@ func (p *Pool) Join(s *Server, at time.Time) {
 	}
 	size := provision.WorkerSize(s.Flavor)
 	size.DiskMB = 0 // the trace does not ask for disk
+	if old := p.workers[name]; old != nil {
+		// joined again: the new ad replaces the old one
+		p.unlist(old)
+	}
 	p.seq++
-	p.workers[name] = &worker{name: name, id: s.VM.ID, size: size, free: size, jobs: map[*simJob]struct{}{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	w := &worker{name: name, id: s.VM.ID, slot: "slot1@" + name, size: size, free: size, jobs: map[*simJob]string{}, idleSince: at, joined: at, seq: p.seq, last: at}
+	p.workers[name] = w
+	p.byJoin = append(p.byJoin, w)
+	p.changes++
 }
 
 // VMGone drops the startd of a deleted server. Jobs still running on it are
@@ -346,7 +376,7 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 	}
 	p.leave(w, at)
 	for j := range w.jobs {
-		heap.Remove(&p.finishing, j.heapAt)
+		heap.Remove(&p.finishing, int(j.heapAt))
 		j.worker = nil
 		j.killed++
 		p.killed++
@@ -369,6 +399,10 @@ func (p *Pool) Negotiate(t time.Time) int {
 		return 0
 	}
 	ws := p.sortedWorkers(true)
+	fit := &p.fit
+	if !p.FirstFit {
+		fit.fill(ws)
+	}
 	var h shapeHeap
 	for _, s := range p.shapeList {
 		if len(s.queue) > 0 {
@@ -382,20 +416,15 @@ func (p *Pool) Negotiate(t time.Time) int {
 		j := s.queue[0]
 		n := need(j)
 		var w *worker
-		for _, c := range ws {
-			if !fits(c.free, n) {
-				continue
+		if p.FirstFit {
+			for _, c := range ws {
+				if c.free.Holds(n) {
+					w = c
+					break
+				}
 			}
-			if p.FirstFit {
-				w = c
-				break
-			}
-			// HTCondor's default NEGOTIATOR_PRE_JOB_RANK,
-			// -(100000 * Cpus) - Memory: the slot with the fewest
-			// cpus left, then the least memory (best fit).
-			if w == nil || c.free.Cpus < w.free.Cpus || (c.free.Cpus == w.free.Cpus && c.free.MemoryMB < w.free.MemoryMB) {
-				w = c
-			}
+		} else {
+			w = fit.find(n)
 		}
 		if w == nil {
 			heap.Pop(&h)
@@ -410,27 +439,96 @@ func (p *Pool) Negotiate(t time.Time) int {
 		}
 		p.idle--
 		p.account(w, t)
+		if !p.FirstFit {
+			fit.remove(w)
+		}
 		w.free = sub(w.free, n)
+		if !p.FirstFit {
+			fit.insert(w)
+		}
 		p.start(j, w, t, n, t)
 		matched++
 	}
 	return matched
 }
 
+func add(a, b scale.Resources) scale.Resources {
+	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
+}
+
 func sub(a, b scale.Resources) scale.Resources {
 	return scale.Resources{Cpus: a.Cpus - b.Cpus, MemoryMB: a.MemoryMB - b.MemoryMB, DiskMB: a.DiskMB - b.DiskMB, GPUs: a.GPUs - b.GPUs}
 }
 
-func (p *Pool) sortedWorkers(accepting bool) []*worker {
-	ws := make([]*worker, 0, len(p.workers))
-	for _, w := range p.workers {
-		if accepting && w.draining {
-			continue
-		}
-		ws = append(ws, w)
+// bestFit finds, among workers, the one HTCondor's default
+// NEGOTIATOR_PRE_JOB_RANK, -(100000 * Cpus) - Memory, prefers for a job:
+// the slot with the fewest cpus left that holds it, then the least memory
+// (best fit); ties go to the one that joined first. Workers are kept in
+// buckets by free cpus, each in join order, so a job looks only at workers
+// with enough cpus.
+type bestFit [][]*worker
+
+// fill empties b (keeping its buckets' room) and puts ws in.
+func (b *bestFit) fill(ws []*worker) {
+	for i := range *b {
+		(*b)[i] = (*b)[i][:0]
 	}
-	sortWorkers(ws)
-	return ws
+	for _, w := range ws {
+		b.insert(w)
+	}
+}
+
+func (b *bestFit) insert(w *worker) {
+	c := w.free.Cpus
+	if c <= 0 {
+		return // holds no job (each asks at least one cpu)
+	}
+	for len(*b) <= c {
+		*b = append(*b, nil)
+	}
+	ws := (*b)[c]
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq > w.seq })
+	(*b)[c] = slices.Insert(ws, i, w)
+}
+
+func (b bestFit) remove(w *worker) {
+	c := w.free.Cpus
+	if c <= 0 {
+		return
+	}
+	ws := b[c]
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq >= w.seq })
+	b[c] = slices.Delete(ws, i, i+1)
+}
+
+func (b bestFit) find(n scale.Resources) *worker {
+	for c := max(n.Cpus, 0); c < len(b); c++ {
+		var best *worker
+		for _, w := range b[c] {
+			if w.free.Holds(n) && (best == nil || w.free.MemoryMB < best.free.MemoryMB) {
+				best = w
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
+}
+
+// sortedWorkers lists the workers in join order; accepting leaves out the
+// draining ones, in a slice the next such call reuses.
+func (p *Pool) sortedWorkers(accepting bool) []*worker {
+	if !accepting {
+		return p.byJoin
+	}
+	p.accepting = p.accepting[:0]
+	for _, w := range p.byJoin {
+		if !w.draining {
+			p.accepting = append(p.accepting, w)
+		}
+	}
+	return p.accepting
 }
 
 // Demand returns the idle jobs grouped by shape, each with the offers
@@ -449,7 +547,7 @@ func (p *Pool) Demand(context.Context) ([]scale.Demand, error) {
 			s.elig = s.elig[:0]
 			n := scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem}
 			for _, o := range p.offers {
-				if fits(o.Size, n) {
+				if o.Size.Holds(n) {
 					s.elig = append(s.elig, o.OfferKey)
 				}
 			}
@@ -477,7 +575,7 @@ func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 	out := make([]provision.Worker, 0, len(p.workers))
 	for _, w := range p.sortedWorkers(false) {
 		out = append(out, provision.Worker{
-			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: "slot1@" + w.name,
+			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: w.slot,
 			Claimed: len(w.jobs), Free: w.free, Draining: w.draining, Healthy: true,
 		})
 	}
@@ -491,10 +589,15 @@ func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := map[string][]string{}
-	for _, w := range p.workers {
-		for j := range w.jobs {
-			out[w.name] = append(out[w.name], fmt.Sprintf("schedd sim job %d.0", j.id))
+	for _, w := range p.byJoin {
+		if len(w.jobs) == 0 {
+			continue
 		}
+		labels := make([]string, 0, len(w.jobs))
+		for _, label := range w.jobs {
+			labels = append(labels, label)
+		}
+		out[w.name] = labels
 	}
 	return out, nil
 }
@@ -507,6 +610,7 @@ func (p *Pool) Offer(_ context.Context, offers []scale.Offer) error {
 	if !sameOffers(p.offers, offers) {
 		p.offers = append([]scale.Offer(nil), offers...)
 		p.offersVer++
+		p.changes++
 	}
 	return nil
 }
@@ -533,6 +637,7 @@ func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
 		return fmt.Errorf("drain %s: no such startd", pw.Name)
 	}
 	w.draining = true
+	p.changes++
 	if len(w.jobs) == 0 {
 		p.leave(w, p.clock.Now())
 	}
@@ -586,11 +691,11 @@ func (h jobHeap) Less(a, b int) bool {
 }
 func (h jobHeap) Swap(a, b int) {
 	h[a], h[b] = h[b], h[a]
-	h[a].heapAt, h[b].heapAt = a, b
+	h[a].heapAt, h[b].heapAt = int32(a), int32(b)
 }
 func (h *jobHeap) Push(x any) {
 	j := x.(*simJob)
-	j.heapAt = len(*h)
+	j.heapAt = int32(len(*h))
 	*h = append(*h, j)
 }
 func (h *jobHeap) Pop() any {
@@ -619,8 +724,4 @@ func (h *shapeHeap) Pop() any {
 	s := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return s
-}
-
-func sortWorkers(ws []*worker) {
-	sortSlice(ws, func(a, b *worker) bool { return a.seq < b.seq })
 }

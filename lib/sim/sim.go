@@ -61,7 +61,13 @@ type Options struct {
 	BaselineFlavor string
 	// Samples keeps a time series (one point per cycle) in the Result.
 	Samples bool
-	Log     zerolog.Logger
+	// NoSkip runs the policy on every cycle, even those where nothing can
+	// change (see skipper); the result is the same, only slower.
+	NoSkip bool
+	// Progress, when set, is called about once a second of wall time
+	// while the run goes on, and once at its end (Progress.Done).
+	Progress func(Progress)
+	Log      zerolog.Logger
 	// policy, when set, replaces ehos's provisioner (tests' oracle); its
 	// second result says whether the policy is at rest.
 	policy func(*World) (Policy, func() bool)
@@ -91,6 +97,19 @@ type Sample struct {
 	Workers int     `json:"workers"`
 }
 
+// Progress is how far a run has come.
+type Progress struct {
+	Finished, Jobs int           // jobs done so far, of the trace's
+	Simulated      time.Duration // simulated time since the trace's start
+	// Span is the trace's span (Trace.Span): the simulated time a run
+	// takes at least.
+	Span time.Duration
+	// Cycles counts the policy's cycles so far; Ran those of them in which
+	// its code ran (the others could change nothing and were skipped).
+	Cycles, Ran int
+	Done        bool // the run is over
+}
+
 // Policy is the scaling decision under test, run once per cycle.
 type Policy interface {
 	Name() string
@@ -107,6 +126,8 @@ type World struct {
 	waiting   []*Server // created, not joined, not failed
 	joined    []*Server // whose startd joined
 	seen      map[*Cloud]int
+	// created, when set, is told of each server as Advance first sees it.
+	created func(*Server)
 }
 
 // NewWorld builds the clouds of cfg (flavor sizes from flavors) and a pool
@@ -150,24 +171,31 @@ func NewWorld(cfg *config.Config, flavors map[string]cloud.Flavor, quota cloud.L
 // join, then jobs are submitted and finished up to t.
 func (w *World) Advance(t time.Time) {
 	w.Clock.Set(t)
+	added := false
 	for _, c := range w.Clouds {
-		all := c.Servers()
-		for _, s := range all[w.seen[c]:] {
+		var created []*Server
+		created, w.seen[c] = c.createdSince(w.seen[c])
+		for _, s := range created {
+			if w.created != nil {
+				w.created(s)
+			}
 			if !s.Fails {
 				w.waiting = append(w.waiting, s)
+				added = true
 			}
 		}
-		w.seen[c] = len(all)
 	}
 	// Regions create in parallel, so creation order varies from run to
 	// run; join order (first fit's order) must not.
-	sortSlice(w.waiting, func(a, b *Server) bool {
-		ta, tb := a.ActiveAt, b.ActiveAt
-		if !ta.Equal(tb) {
-			return ta.Before(tb)
-		}
-		return a.VM.ID < b.VM.ID
-	})
+	if added {
+		sortSlice(w.waiting, func(a, b *Server) bool {
+			ta, tb := a.ActiveAt, b.ActiveAt
+			if !ta.Equal(tb) {
+				return ta.Before(tb)
+			}
+			return a.VM.ID < b.VM.ID
+		})
+	}
 	keep := w.waiting[:0]
 	for _, s := range w.waiting {
 		at := s.ActiveAt.Add(w.JoinDelay)
@@ -286,6 +314,7 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	if opt.ClaimWorklife == 0 {
 		opt.ClaimWorklife = DefaultClaimWorklife
 	}
+	defer tuneGC()()
 	w, err := NewWorld(cfg, opt.Flavors, opt.Quota, opt.Cloud, opt.JoinDelay, trace.Jobs)
 	if err != nil {
 		return nil, err
@@ -297,6 +326,8 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		return nil, err
 	}
 	bound := lowerBound(trace.Jobs, offers, minBoot(opt.Cloud, opt.JoinDelay))
+	sk := newSkipper(cfg, opt.NoSkip)
+	w.created = func(s *Server) { sk.booted(s, w.JoinDelay) }
 
 	var pol Policy
 	var quiet func() bool
@@ -331,13 +362,24 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 	}
 	// Long enough for the last jobs to run and every VM to retire, drain
 	// and be deleted; past it the run is reported as not settled.
-	hardEnd := Epoch.Add(trace.Span()).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
+	span := trace.Span()
+	hardEnd := Epoch.Add(span).Add(cfg.Scaling.IdleBeforeRetire + cfg.Scaling.MinLifetime + cfg.Scaling.BootTimeout + cfg.Scaling.DrainTimeout + 48*time.Hour)
 	nextCycle, nextNeg := Epoch, Epoch
 	var lastNeg, followAt time.Time
-	cycles := 0
+	cycles, ran, steps := 0, 0, 0
+	progress := func(done bool) {
+		_, _, finished, _ := w.Pool.Counts()
+		opt.Progress(Progress{Finished: finished, Jobs: len(trace.Jobs), Simulated: w.Clock.Now().Sub(Epoch), Span: span,
+			Cycles: cycles, Ran: ran, Done: done})
+	}
+	lastProgress := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if steps++; opt.Progress != nil && steps%256 == 0 && time.Since(lastProgress) >= time.Second {
+			progress(false)
+			lastProgress = time.Now()
 		}
 		// The periodic negotiation, or the one a submit asks for, but
 		// not sooner than the minimum interval after the last.
@@ -371,17 +413,24 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 		// drained idle workers (provision.Provisioner.FollowUp).
 		if t.Equal(followAt) && t.Before(nextCycle) {
 			followAt = time.Time{}
+			sk.beforeCycle(w)
 			if err := pol.Cycle(ctx, t); err != nil {
 				return nil, fmt.Errorf("follow-up cycle at %s: %w", t.Sub(Epoch), err)
 			}
+			sk.ran(t, pol, w)
 			res.FollowUps++ // one per regular cycle, as Run runs it
 			continue
 		}
 		if !t.Equal(nextCycle) {
 			continue
 		}
-		if err := pol.Cycle(ctx, t); err != nil {
-			return nil, fmt.Errorf("cycle at %s: %w", t.Sub(Epoch), err)
+		if !sk.skip(t, w) {
+			sk.beforeCycle(w)
+			if err := pol.Cycle(ctx, t); err != nil {
+				return nil, fmt.Errorf("cycle at %s: %w", t.Sub(Epoch), err)
+			}
+			sk.ran(t, pol, w)
+			ran++
 		}
 		cycles++
 		nextCycle = nextCycle.Add(cycle)
@@ -417,6 +466,9 @@ func Run(ctx context.Context, trace *Trace, opt Options) (*Result, error) {
 				nextNeg = nextNeg.Add((nextCycle.Sub(nextNeg)/neg + 1) * neg)
 			}
 		}
+	}
+	if opt.Progress != nil {
+		progress(true)
 	}
 	res.Cycles = cycles
 	res.ReusedClaims = w.Pool.reused

@@ -46,7 +46,8 @@ func simulateCommand(log *zerolog.Logger, d *deps) *cli.Command {
 func simulateFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "trace", Aliases: []string{"t"}, Required: true, Usage: "job trace `FILE` (.csv, .swf, or condor_history -af:h output)"},
-		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+		&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (no progress on stderr)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr (it comes only for runs longer than a few seconds)"},
 		&cli.StringFlag{Name: "svg", Usage: "draw idle jobs, running jobs and VMs over time (with --sweep: cost against wait, and the frontier) into `FILE`"},
 		&cli.GenericFlag{Name: "sweep", Value: &specs{}, Usage: "run every combination of `KNOB=V1,V2,...` (repeatable; knobs: " + strings.Join(sim.SweepKnobs, ", ") + ") and recommend one"},
 		&cli.BoolFlag{Name: "baseline", Usage: "also run the original EHOS's rule on the same trace and compare"},
@@ -167,6 +168,7 @@ func runSimulation(c *cli.Context, tr *sim.Trace, opt sim.Options, name string) 
 	if c.Bool("baseline") {
 		_, baseErr = sim.BaselineFlavor(tr, opt)
 	}
+	opt.Progress = progress(c, "ehos")
 	res, err := sim.Run(c.Context, tr, opt)
 	if err != nil {
 		return err
@@ -174,7 +176,7 @@ func runSimulation(c *cli.Context, tr *sim.Trace, opt sim.Options, name string) 
 	res.Config = name
 	var base *sim.Result
 	if c.Bool("baseline") && baseErr == nil {
-		opt.Baseline = true
+		opt.Baseline, opt.Progress = true, progress(c, "baseline")
 		if base, baseErr = sim.Run(c.Context, tr, opt); base != nil {
 			base.Config = name
 		}
@@ -303,6 +305,15 @@ func offIfZero(d time.Duration) time.Duration {
 	return d
 }
 
+// progress prints a run's progress on stderr, labelled, unless --quiet or
+// --json says not to.
+func progress(c *cli.Context, label string) func(sim.Progress) {
+	if c.Bool("quiet") || c.Bool("json") {
+		return nil
+	}
+	return sim.ProgressPrinter(c.App.ErrWriter, label)
+}
+
 // peerRun is one peer's rule run on the trace: its result, or why it did
 // not run; and, once compared with ehos's, the comparison or why there is
 // none.
@@ -324,7 +335,7 @@ func runPeers(c *cli.Context, tr *sim.Trace, opt sim.Options, config string) []p
 	var out []peerRun
 	for _, rule := range sim.Rules[1:] {
 		popt := opt
-		popt.Baseline, popt.Rule, popt.Samples = true, rule, false
+		popt.Baseline, popt.Rule, popt.Samples, popt.Progress = true, rule, false, progress(c, rule)
 		r, err := sim.Run(c.Context, tr, popt)
 		if r != nil {
 			r.Config = config

@@ -13,6 +13,9 @@
 //	bursty  -bursts bursts, -gap apart, each of -jobs/-bursts jobs submitted within 3 minutes
 //	wave    the arrival rate follows a sine wave (period 2 h) between 0 and twice its mean
 //	mixed   arrivals as wave; narrow and wide jobs mixed, 1 to -maxcpus cores (see mixed.go)
+//	month   sim.MonthTrace: -days days of -jobs jobs (default 1,000,000) with a working day's
+//	        rhythm, bursts and mostly narrow jobs (its shape is documented there; the job
+//	        shapes and run times below do not apply)
 //
 // Job shapes, but for mixed: 55% 1 cpu/1500 MB, 30% 2 cpu/3000 MB, 15% 4
 // cpu/6000 MB (they fit m1.small, m1.medium and m1.large workers). Run
@@ -21,6 +24,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"math"
@@ -33,7 +37,8 @@ import (
 )
 
 func main() {
-	kind := flag.String("kind", "steady", "steady, bursty or wave")
+	kind := flag.String("kind", "steady", "steady, bursty, wave or month")
+	days := flag.Int("days", 30, "days (month)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	jobs := flag.Int("jobs", 0, "number of jobs (default: 600 steady, 480 bursty, 700 wave)")
 	hours := flag.Float64("hours", 3, "submission window for steady and wave")
@@ -51,6 +56,10 @@ func main() {
 	}
 	window := time.Duration(*hours * float64(time.Hour))
 	var out []sim.Job
+	if *kind == "month" {
+		out = sim.MonthTrace(*seed, cmp.Or(n, 1_000_000), *days).Jobs
+		n = 0 // the loop below makes the other kinds
+	}
 	for i := 0; i < n; i++ {
 		var at time.Duration
 		switch *kind {
@@ -96,13 +105,16 @@ func main() {
 	switch *format {
 	case "csv":
 		extra := ""
-		if *kind == "mixed" {
+		switch *kind {
+		case "mixed":
 			extra = fmt.Sprintf(" -maxcpus %d -hours %g", *maxCpus, *hours)
+		case "month":
+			extra = fmt.Sprintf(" -days %d", *days)
 		}
-		fmt.Printf("# generated: go run ./lib/sim/gen -kind %s -seed %d%s -format csv (%d jobs)\n", *kind, *seed, extra, n)
+		fmt.Printf("# generated: go run ./lib/sim/gen -kind %s -seed %d%s -format csv (%d jobs)\n", *kind, *seed, extra, len(out))
 		err = sim.WriteCSV(os.Stdout, out)
 	case "swf":
-		err = sim.WriteSWF(os.Stdout, out, fmt.Sprintf("generated: go run ./lib/sim/gen -kind %s -seed %d -format swf (%d jobs)", *kind, *seed, n),
+		err = sim.WriteSWF(os.Stdout, out, fmt.Sprintf("generated: go run ./lib/sim/gen -kind %s -seed %d -format swf (%d jobs)", *kind, *seed, len(out)),
 			"fields: job submit wait run allocprocs avgcpu usedmem reqprocs reqtime reqmem(KB/proc) status user group exe queue partition prev think")
 	default:
 		err = fmt.Errorf("unknown -format %q (csv, swf)", *format)
