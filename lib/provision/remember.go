@@ -1,9 +1,11 @@
 package provision
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/classad"
@@ -60,7 +62,7 @@ func (p *Provisioner) rememberWidest(now time.Time, demand []scale.Demand) {
 	}
 	var w *scale.Demand
 	for i, d := range demand {
-		if servable(d) && (w == nil || scale.CompareWidth(d.Need, w.Need) > 0) {
+		if servable(d) && (w == nil || cmp.Or(scale.CompareWidth(d.Need, w.Need), strings.Compare(w.Key, d.Key)) > 0) {
 			w = &demand[i]
 		}
 	}

@@ -3,15 +3,16 @@ package scale
 import "slices"
 
 // headroom keeps room for one job of the widest demand seen waiting
-// recently (in.Widest) while jobs wait (gs has a group with an offer that
-// holds its jobs): when no node left standing (busy, idle or booting, after
-// this cycle's packing and less those drained now) nor VM planned this
-// cycle has room for one such job on an offer eligible for it, it creates
-// one VM of the cheapest eligible offer that holds one. It returns that
-// create, and the bins in use (pk.used, plus an idle node whose room it
-// counted on, which the retiring step then keeps).
+// recently (w, from Input.Widest) while jobs wait (gs has a group with an
+// offer that holds its jobs) and some node runs jobs: when no node left
+// standing (busy, idle or booting, after this cycle's packing and less
+// those drained now) nor VM planned this cycle has room for one such job on
+// an offer eligible for it, it creates one VM of the cheapest eligible
+// offer that holds one. It returns that create, and the bins in use
+// (pk.used, plus an idle node whose room it counted on, which the retiring
+// step then keeps).
 func headroom(k Knobs, w *group, gs []group, pk packed, gone []bool, planned []floor, cat *catalog, led *ledger) (floor, []bool) {
-	if k.HeadroomWindow <= 0 || w == nil || !w.fits || !waiting(gs) {
+	if k.HeadroomWindow <= 0 || w == nil || !w.fits || !waiting(gs) || !atWork(pk.bins, gone) {
 		return floor{}, pk.used
 	}
 	elig := make([]bool, len(cat.offers))
@@ -63,6 +64,12 @@ func headroom(k Knobs, w *group, gs []group, pk packed, gone []bool, planned []f
 		}
 	}
 	return floor{}, pk.used
+}
+
+// atWork says some node left standing runs jobs: headroom is for a pool
+// at work, not for its first jobs.
+func atWork(bs []bin, gone []bool) bool {
+	return slices.ContainsFunc(bs, func(b bin) bool { return b.kind == 0 && !gone[b.node] })
 }
 
 // waiting says some group has idle jobs that an offer it may use holds.
