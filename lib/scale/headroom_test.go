@@ -36,7 +36,9 @@ func TestHeadroom(t *testing.T) {
 		{"a busy node had room but the waiting job takes it", func(in *Input) {
 			in.Nodes = []Node{node("b", Busy, large, free(Resources{Cpus: 4, MemoryMB: 8192}))}
 		}, view{Headroom: []string{"1 × m1.medium"}}},
-		{"a booting node has room", func(in *Input) { in.Nodes = append(in.Nodes, node("n", Booting, large, since(time.Minute), age(time.Minute))) }, view{}},
+		{"a booting node has room", func(in *Input) {
+			in.Nodes = append(in.Nodes, node("n", Booting, large, since(time.Minute), age(time.Minute)))
+		}, view{}},
 		{"a booting node of an offer the widest may not use does not count", func(in *Input) {
 			in.Nodes = append(in.Nodes, node("n", Booting, bMed, since(time.Minute), age(time.Minute)))
 		}, view{Headroom: []string{"1 × m1.medium"}}},
