@@ -88,39 +88,31 @@ func TestStateOfUnconfirmedDrain(t *testing.T) {
 // decision; an older, wider one is forgotten once the window passes it.
 func TestWidestSeenWaiting(t *testing.T) {
 	small := offerKey("a", "r1", "small")
+	type step struct {
+		after  time.Duration
+		demand []scale.Demand
+	}
 	group := func(key string, cpus int, eligible ...scale.OfferKey) scale.Demand {
 		return scale.Demand{Key: key, Need: scale.Resources{Cpus: cpus, MemoryMB: 512}, Idle: 1, Oldest: t0, Eligible: eligible}
 	}
 	for _, tc := range []struct {
 		name   string
 		window time.Duration
-		steps  []struct {
-			after  time.Duration
-			demand []scale.Demand
-		}
-		want []string // in.Widest's key after each step ("" none)
+		steps  []step
+		want   []string // in.Widest's key after each step ("" none)
 	}{
-		{"kept for the window, then the next widest", 5 * time.Minute, []struct {
-			after  time.Duration
-			demand []scale.Demand
-		}{
+		{"kept for the window, then the next widest", 5 * time.Minute, []step{
 			{0, []scale.Demand{group("s#1", 1, small), group("s#2", 4, small), group("s#3", 64)}},
 			{time.Minute, []scale.Demand{group("s#1", 1, small)}},
 			{4 * time.Minute, []scale.Demand{group("s#1", 1, small)}},
 			{4 * time.Minute, nil},
 			{time.Minute, nil},
 		}, []string{"s#2", "s#2", "s#1", "s#1", ""}},
-		{"ties by key, whatever the order", 5 * time.Minute, []struct {
-			after  time.Duration
-			demand []scale.Demand
-		}{
+		{"ties by key, whatever the order", 5 * time.Minute, []step{
 			{0, []scale.Demand{group("s#b", 4, small), group("s#a", 4, small)}},
 			{time.Minute, []scale.Demand{group("s#a", 4, small), group("s#b", 4, small)}},
 		}, []string{"s#a", "s#a"}},
-		{"window off", 0, []struct {
-			after  time.Duration
-			demand []scale.Demand
-		}{
+		{"window off", 0, []step{
 			{0, []scale.Demand{group("s#1", 1, small)}},
 		}, []string{""}},
 	} {

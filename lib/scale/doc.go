@@ -196,7 +196,8 @@
 // its offer with a job that fits its Free resources; that may keep a node
 // whose jobs HTCondor does not match for reasons we cannot see, which is
 // the safe side). Drains keep at least Min nodes that are not retiring
-// (requested, booting, idle, busy) and at least Spare spare nodes; the
+// (requested, booting, idle, busy) and at least Spare spare nodes, and
+// never the idle node the headroom step counts on; the
 // longest idle go first, at equal idle time the dearer one (so cheaper
 // nodes are kept).
 //
