@@ -55,6 +55,9 @@ type Scaling struct {
 	// UnmatchedAfter: jobs idle this long beside idle real workers of a
 	// flavor are no longer demand for it; 0 switches the rule off.
 	UnmatchedAfter time.Duration `yaml:"unmatched_after"`
+	// HeadroomWindow: while jobs wait, keep room for one job of the widest
+	// seen waiting this long; 0 switches the rule off.
+	HeadroomWindow time.Duration `yaml:"headroom_window"`
 	BackoffInitial time.Duration `yaml:"backoff_initial"` // first back-off of a failing cloud
 	BackoffMax     time.Duration `yaml:"backoff_max"`
 	DryRun         bool          `yaml:"dry_run"`

@@ -63,6 +63,7 @@ scaling:
   spare: -1
   cycle: 10ms
   max_booting: 0
+  headroom_window: -1m
 clouds:
   - name: a
     flavors: []
@@ -83,7 +84,7 @@ log:
 	want := []string{
 		`pool.name: "Bad Name"`, "pool.central_manager", "pool.collector_port: 70000",
 		"scaling.min: 5: is above scaling.max (3)", "scaling.spare: -1", "scaling.cycle: 10ms",
-		"scaling.max_booting: 0", `clouds[0].image: ""`, "clouds[0].flavors", `clouds[1].name: "a": is listed twice`,
+		"scaling.max_booting: 0", "scaling.headroom_window: -1m0s: must be at least 0s", `clouds[0].image: ""`, "clouds[0].flavors", `clouds[1].name: "a": is listed twice`,
 		"clouds[1].max_vms: -2", "clouds[1].flavor_overrides.m9", "template_vars.Bad-Tag", `log.format: "xml"`,
 	}
 	msg := err.Error()
@@ -106,13 +107,13 @@ func TestApplyKnobs(t *testing.T) {
 	}
 	err = cfg.ApplyKnobs(map[string]string{
 		"EHOS_MAX_NODES": "4", "ehos_cycle": "15", "EHOS_IDLE_BEFORE_RETIRE": "2m", "EHOS_DRY_RUN": "True",
-		"EHOS_MIN_NODES": "", "UNRELATED": "x", "EHOS_UNMATCHED_AFTER": "5m",
+		"EHOS_MIN_NODES": "", "UNRELATED": "x", "EHOS_UNMATCHED_AFTER": "5m", "EHOS_HEADROOM_WINDOW": "0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{cfg.Scaling.Max, cfg.Scaling.Cycle, cfg.Scaling.IdleBeforeRetire, cfg.Scaling.DryRun, cfg.Scaling.Min, cfg.Scaling.UnmatchedAfter}
-	want := []any{4, 15 * time.Second, 2 * time.Minute, true, 0, 5 * time.Minute}
+	got := []any{cfg.Scaling.Max, cfg.Scaling.Cycle, cfg.Scaling.IdleBeforeRetire, cfg.Scaling.DryRun, cfg.Scaling.Min, cfg.Scaling.UnmatchedAfter, cfg.Scaling.HeadroomWindow}
+	want := []any{4, 15 * time.Second, 2 * time.Minute, true, 0, 5 * time.Minute, time.Duration(0)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

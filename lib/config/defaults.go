@@ -28,6 +28,7 @@ func Default() Config {
 			DeleteTimeout:      5 * time.Minute,
 			OrphanGrace:        10 * time.Minute,
 			UnmatchedAfter:     3 * time.Minute, // scale.DefaultUnmatchedAfter
+			HeadroomWindow:     5 * time.Minute,
 			BackoffInitial:     30 * time.Second,
 			BackoffMax:         15 * time.Minute,
 		},

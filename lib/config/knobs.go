@@ -38,6 +38,7 @@ var Knobs = []Knob{
 	{"EHOS_DELETE_TIMEOUT", "scaling.delete_timeout", dur(func(c *Config) *time.Duration { return &c.Scaling.DeleteTimeout })},
 	{"EHOS_ORPHAN_GRACE", "scaling.orphan_grace", dur(func(c *Config) *time.Duration { return &c.Scaling.OrphanGrace })},
 	{"EHOS_UNMATCHED_AFTER", "scaling.unmatched_after", dur(func(c *Config) *time.Duration { return &c.Scaling.UnmatchedAfter })},
+	{"EHOS_HEADROOM_WINDOW", "scaling.headroom_window", dur(func(c *Config) *time.Duration { return &c.Scaling.HeadroomWindow })},
 	{"EHOS_DRY_RUN", "scaling.dry_run", boolean(func(c *Config) *bool { return &c.Scaling.DryRun })},
 	{"EHOS_MAX_LIFETIME", "worker.max_lifetime", dur(func(c *Config) *time.Duration { return &c.Worker.MaxLifetime })},
 	{"EHOS_LOG_LEVEL", "log.level", str(func(c *Config) *string { return &c.Log.Level })},

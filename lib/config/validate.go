@@ -78,6 +78,7 @@ func (c *Config) Validate() error {
 		{"scaling.delete_timeout", s.DeleteTimeout, time.Second},
 		{"scaling.orphan_grace", s.OrphanGrace, 0},
 		{"scaling.unmatched_after", s.UnmatchedAfter, 0},
+		{"scaling.headroom_window", s.HeadroomWindow, 0},
 		{"scaling.backoff_initial", s.BackoffInitial, time.Second},
 		{"scaling.backoff_max", s.BackoffMax, time.Second},
 		{"worker.max_lifetime", c.Worker.MaxLifetime, 0},

@@ -6,7 +6,8 @@
 //     does I/O only.
 //   - remember (remember.go) folds the snapshot into the one type carried
 //     from cycle to cycle (memory): each VM's state, back-offs, job
-//     starts, the unmatched marks (unmatched.go).
+//     starts, the unmatched marks (unmatched.go), the widest demand seen
+//     waiting within scaling.headroom_window (lib/scale's Input.Widest).
 //   - prepare (prepare.go) turns snapshot and memory into lib/scale's
 //     input and changes nothing; the schedds are asked which jobs run
 //     where only when the prepared nodes need it.

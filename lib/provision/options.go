@@ -13,8 +13,8 @@ func KnobsFrom(c *config.Config) scale.Knobs {
 		unmatched = -1 // ehos.yaml's 0 is "off"; the decision's is "default"
 	}
 	return scale.Knobs{
-		UnmatchedAfter: unmatched,
-		Min:            s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
+		UnmatchedAfter: unmatched, HeadroomWindow: s.HeadroomWindow,
+		Min: s.Min, Max: s.Max, Spare: s.Spare, MaxBooting: s.MaxBooting, MaxCreatesPerCycle: s.MaxCreatesPerCycle,
 		IdleBeforeRetire: s.IdleBeforeRetire, MinLifetime: s.MinLifetime, MaxLifetime: c.WorkerMaxLifetime(),
 		BootTimeout: s.BootTimeout, DrainTimeout: s.DrainTimeout, DeleteTimeout: s.DeleteTimeout,
 	}

@@ -30,6 +30,9 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 	if snap.demandErr == nil {
 		in.Demand, held = holdStale(p.withMarks(snap.demand), p.lastStart)
 	}
+	if len(p.widest) > 0 {
+		in.Widest = &p.withMarks([]scale.Demand{p.widest[0].d})[0]
+	}
 	in.LastArrival = p.lastStart
 	if p.lastDemand.After(in.LastArrival) {
 		in.LastArrival = p.lastDemand

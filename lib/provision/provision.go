@@ -84,6 +84,10 @@ type memory struct {
 	lastStart time.Time
 	// lastDemand is the last cycle that saw idle jobs some flavor holds.
 	lastDemand time.Time
+	// widest are demand groups seen waiting within Knobs.HeadroomWindow,
+	// oldest first, each wider than every one after it (rememberWidest):
+	// the first is the widest of the window.
+	widest []seenWaiting
 	// unmatched tracks demand groups whose jobs sit beside idle real
 	// workers, by demand key and offer; startedOn is the last cycle a
 	// worker of each offer was seen to start a job.

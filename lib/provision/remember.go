@@ -1,9 +1,11 @@
 package provision
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/classad"
@@ -35,8 +37,42 @@ func (p *Provisioner) remember(now time.Time, snap snapshot) seen {
 		if slices.ContainsFunc(snap.demand, servable) {
 			p.lastDemand = now
 		}
+		p.rememberWidest(now, snap.demand)
 	}
 	return s
+}
+
+// seenWaiting is a demand group seen waiting, and when.
+type seenWaiting struct {
+	at time.Time
+	d  scale.Demand
+}
+
+// rememberWidest keeps the widest demand group seen waiting within
+// Knobs.HeadroomWindow first in p.widest: it forgets the groups seen before
+// the window, and those no wider than this cycle's widest, which outlives
+// them.
+func (p *Provisioner) rememberWidest(now time.Time, demand []scale.Demand) {
+	window := p.opt.Knobs.HeadroomWindow
+	if window <= 0 {
+		return
+	}
+	for len(p.widest) > 0 && now.Sub(p.widest[0].at) >= window {
+		p.widest = p.widest[1:]
+	}
+	var w *scale.Demand
+	for i, d := range demand {
+		if servable(d) && (w == nil || cmp.Or(scale.CompareWidth(d.Need, w.Need), strings.Compare(w.Key, d.Key)) > 0) {
+			w = &demand[i]
+		}
+	}
+	if w == nil {
+		return
+	}
+	for len(p.widest) > 0 && scale.CompareWidth(p.widest[len(p.widest)-1].d.Need, w.Need) <= 0 {
+		p.widest = p.widest[:len(p.widest)-1]
+	}
+	p.widest = append(p.widest, seenWaiting{at: now, d: *w})
 }
 
 // rememberRegions keeps each region's fresh flavors and VMs, and backs off

@@ -82,3 +82,60 @@ func TestStateOfUnconfirmedDrain(t *testing.T) {
 		}
 	}
 }
+
+// remember keeps the widest demand group seen waiting within the headroom
+// window (unservable groups aside, ties by key) and prepare hands it to the
+// decision; an older, wider one is forgotten once the window passes it.
+func TestWidestSeenWaiting(t *testing.T) {
+	small := offerKey("a", "r1", "small")
+	type step struct {
+		after  time.Duration
+		demand []scale.Demand
+	}
+	group := func(key string, cpus int, eligible ...scale.OfferKey) scale.Demand {
+		return scale.Demand{Key: key, Need: scale.Resources{Cpus: cpus, MemoryMB: 512}, Idle: 1, Oldest: t0, Eligible: eligible}
+	}
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+		steps  []step
+		want   []string // in.Widest's key after each step ("" none)
+	}{
+		{"kept for the window, then the next widest", 5 * time.Minute, []step{
+			{0, []scale.Demand{group("s#1", 1, small), group("s#2", 4, small), group("s#3", 64)}},
+			{time.Minute, []scale.Demand{group("s#1", 1, small)}},
+			{4 * time.Minute, []scale.Demand{group("s#1", 1, small)}},
+			{4 * time.Minute, nil},
+			{time.Minute, nil},
+		}, []string{"s#2", "s#2", "s#1", "s#1", ""}},
+		{"ties by key, whatever the order", 5 * time.Minute, []step{
+			{0, []scale.Demand{group("s#b", 4, small), group("s#a", 4, small)}},
+			{time.Minute, []scale.Demand{group("s#a", 4, small), group("s#b", 4, small)}},
+		}, []string{"s#a", "s#a"}},
+		{"window off", 0, []step{
+			{0, []scale.Demand{group("s#1", 1, small)}},
+		}, []string{""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := knobs()
+			k.HeadroomWindow = tc.window
+			r := newRig(t, k)
+			var got []string
+			for _, s := range tc.steps {
+				r.now = r.now.Add(s.after)
+				r.pool.demand = s.demand
+				snap := r.p.observe(context.Background(), r.now)
+				seen := r.p.remember(r.now, snap)
+				in, _ := r.p.prepare(r.now, snap, seen.workers)
+				key := ""
+				if in.Widest != nil {
+					key = in.Widest.Key
+				}
+				got = append(got, key)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("widest after each step (-want +got):\n%s", d)
+			}
+		})
+	}
+}

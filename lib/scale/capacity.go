@@ -84,11 +84,15 @@ func groups(demand []Demand, now time.Time, after time.Duration, cat *catalog) [
 		}
 	}
 	slices.SortFunc(gs, func(a, b group) int {
-		x, y := a.need, b.need
-		return cmp.Or(cmp.Compare(y.GPUs, x.GPUs), cmp.Compare(y.Cpus, x.Cpus), cmp.Compare(y.MemoryMB, x.MemoryMB),
-			cmp.Compare(y.DiskMB, x.DiskMB), a.d.Oldest.Compare(b.d.Oldest), strings.Compare(a.d.Key, b.d.Key))
+		return cmp.Or(CompareWidth(b.need, a.need), a.d.Oldest.Compare(b.d.Oldest), strings.Compare(a.d.Key, b.d.Key))
 	})
 	return gs
+}
+
+// CompareWidth orders jobs' needs by width, as demand is placed: GPUs,
+// then cpus, memory, disk. It is above 0 when a is wider than b.
+func CompareWidth(a, b Resources) int {
+	return cmp.Or(cmp.Compare(a.GPUs, b.GPUs), cmp.Compare(a.Cpus, b.Cpus), cmp.Compare(a.MemoryMB, b.MemoryMB), cmp.Compare(a.DiskMB, b.DiskMB))
 }
 
 func newGroup(d Demand, now time.Time, after time.Duration, cat *catalog) group {

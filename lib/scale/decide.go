@@ -25,8 +25,18 @@ func Decide(in Input) Decision {
 	gone = markGone(gone, freed)
 	forMin, minMade := keepMin(k, cat, n.live, led)
 	forSpare := keepSpare(k, cat, spare(bs, pk.used, gone)+minMade, led)
-	retired := retireIdle(idle{now: in.Now, k: k, lastArrival: in.LastArrival, cat: cat, nodes: life.nodes, gone: gone, bins: bs, used: pk.used, groups: gs})
-	return assemble(life, pk, [][]act{life.drains, freed, retired}, regionNotes(cat), forMin, forSpare)
+	forRoom, used := headroom(k, widest(in, cat), gs, pk, gone, []floor{forMin, forSpare}, cat, led)
+	retired := retireIdle(idle{now: in.Now, k: k, lastArrival: in.LastArrival, cat: cat, nodes: life.nodes, gone: gone, bins: bs, used: used, groups: gs})
+	return assemble(life, pk, [][]act{life.drains, freed, retired}, regionNotes(cat), forMin, forSpare, forRoom)
+}
+
+// widest is Input.Widest as a group, or nil.
+func widest(in Input, cat *catalog) *group {
+	if in.Widest == nil {
+		return nil
+	}
+	g := newGroup(*in.Widest, in.Now, UnmatchedAfter(in.Knobs), cat)
+	return &g
 }
 
 // DefaultUnmatchedAfter is Knobs.UnmatchedAfter when that is zero: two
@@ -53,7 +63,7 @@ func clean(k Knobs) Knobs {
 	for _, v := range []*int{&k.Min, &k.Max, &k.Spare, &k.MaxBooting, &k.MaxCreatesPerCycle} {
 		*v = max(*v, 0)
 	}
-	for _, v := range []*time.Duration{&k.IdleBeforeRetire, &k.MinLifetime, &k.MaxLifetime, &k.BootTimeout, &k.DrainTimeout, &k.DeleteTimeout} {
+	for _, v := range []*time.Duration{&k.IdleBeforeRetire, &k.MinLifetime, &k.MaxLifetime, &k.BootTimeout, &k.DrainTimeout, &k.DeleteTimeout, &k.HeadroomWindow} {
 		*v = max(*v, 0)
 	}
 	return k

@@ -15,8 +15,8 @@
 // offers (offers.go) come first: every region's offers in key order, and
 // for nodes whose offer no region lists this cycle a phantom offer, so
 // nothing depends on the order of the Input's lists. A step changes nothing
-// another step reads, except the limits ledger, which packing, min and
-// spare book their creates in.
+// another step reads, except the limits ledger, which packing, min, spare
+// and headroom book their creates in.
 //
 // # Lifecycle (lifecycle.go)
 //
@@ -167,6 +167,23 @@
 // since a spare node is there to take the next job at once, whatever its
 // size. When a limit stops min or spare, a note says so.
 //
+// # Headroom (headroom.go)
+//
+// Then, while jobs wait (some demand group has idle jobs an offer it may
+// use holds) and some node runs jobs (busy), room is kept for one job of
+// Input.Widest, the widest demand group lib/provision saw waiting within
+// HeadroomWindow (zero: the rule is off). When no node left standing
+// (busy, idle or booting, with the free resources this cycle's packing
+// left, less nodes drained now) nor VM planned this cycle (for demand, min
+// or spare) of an offer eligible for that group has room for one of its
+// jobs, one VM of the cheapest such offer that holds one is created
+// ("headroom"), if the limits leave room; when they do not, nothing is
+// created and no note is added. An idle node whose room it counts on is
+// kept from retiring. ehos sizes each VM to the jobs it plans for, so a VM
+// a job left has that job's width free: without this rule the next, wider
+// job waits for a boot. With no job idle, or none running yet (a pool's
+// first jobs), it creates nothing.
+//
 // # Retiring idle nodes (retire.go)
 //
 // An idle node is drained when it has been idle (IdleSince, or
@@ -179,7 +196,8 @@
 // its offer with a job that fits its Free resources; that may keep a node
 // whose jobs HTCondor does not match for reasons we cannot see, which is
 // the safe side). Drains keep at least Min nodes that are not retiring
-// (requested, booting, idle, busy) and at least Spare spare nodes; the
+// (requested, booting, idle, busy) and at least Spare spare nodes, and
+// never the idle node the headroom step counts on; the
 // longest idle go first, at equal idle time the dearer one (so cheaper
 // nodes are kept).
 //
@@ -196,7 +214,7 @@
 // # Output (decide.go)
 //
 // Creates come in the order they were planned (demand, largest group
-// first; then min; then spare), each naming the demand keys it serves,
+// first; then min; then spare; then headroom), each naming the demand keys it serves,
 // sorted. Drains and deletes are sorted by node name, Unmet by demand key,
 // notes alphabetically. The decision does not depend on the order of any
 // list in the Input.

@@ -36,6 +36,10 @@ type packed struct {
 	notes   []Reason
 	used    []bool // per bin
 	starved []starve
+	// bins and plans are the existing nodes' and the planned VMs' free
+	// capacity once the demand is placed.
+	bins  []bin
+	plans []planned
 }
 
 // packer is the packing step's own working state.
@@ -66,6 +70,7 @@ func pack(now time.Time, k Knobs, cat *catalog, gs []group, bs []bin, led *ledge
 		slices.Sort(s)
 		pk.out.creates[i].Serves = slices.Compact(s)
 	}
+	pk.out.bins, pk.out.plans = pk.bins, pk.plans
 	return pk.out
 }
 

@@ -22,6 +22,9 @@ const (
 	CreateForMin Kind = "create-for-min"
 	// Spare, Have, Count, Offer.
 	CreateForSpare Kind = "create-for-spare"
+	// Demand, Need (the widest job seen waiting), Knob (the window), Count,
+	// Offer.
+	CreateForHeadroom Kind = "create-for-headroom"
 
 	// Deletes. Text: the cloud's fault.
 	DeleteFailed Kind = "delete-failed"
@@ -262,7 +265,7 @@ func (r Reason) String() string {
 
 func (r Reason) text() string {
 	switch r.Kind {
-	case CreateForDemand, CreateForMin, CreateForSpare:
+	case CreateForDemand, CreateForMin, CreateForSpare, CreateForHeadroom:
 		return r.create()
 	case DeleteFailed, DeleteNeverJoined, DeleteDrained, DeleteVanishedRetired, DeleteVanishedTokenExpired,
 		DeleteVanishedMaxLifetime, DeleteRetry, DeleteDrainTimeout:
@@ -282,6 +285,9 @@ func (r Reason) create() string {
 		return fmt.Sprintf("min %d: %d live, %d planned; %d × %s in %s (cheapest offer)", r.Min, r.Live, r.Planned, r.Count, o.Flavor, o.Loc)
 	case CreateForSpare:
 		return fmt.Sprintf("spare %d: %d unused now; %d × %s in %s (largest offer: takes any job a flavor can)", r.Spare, r.Have, r.Count, o.Flavor, o.Loc)
+	case CreateForHeadroom:
+		return fmt.Sprintf("jobs wait and no node has room for a job of %s, the widest from %s seen waiting in the last %s; %d × %s in %s (cheapest offer that holds one)",
+			fmtRes(r.Need), r.Demand, r.Knob, r.Count, o.Flavor, o.Loc)
 	}
 	how := "cheapest fit"
 	if c := r.Choice; c != nil {

@@ -28,6 +28,8 @@ func TestReasonText(t *testing.T) {
 			"moved from a failing region: 1 idle job of 2 cpu/4096 MB from s#1 need 1 × m1.small in siteA/RegionTwo (cheapest fit with room; m1.small in siteA/RegionOne: siteA/RegionOne quota unknown, 1 job per VM)"},
 		{Reason{Kind: CreateForMin, Min: 2, Live: 1, Count: 1, Offer: small}, "min 2: 1 live, 0 planned; 1 × m1.small in siteA/RegionOne (cheapest offer)"},
 		{Reason{Kind: CreateForSpare, Spare: 1, Count: 1, Offer: large}, "spare 1: 0 unused now; 1 × m1.large in siteA/RegionOne (largest offer: takes any job a flavor can)"},
+		{Reason{Kind: CreateForHeadroom, Demand: "s#2", Need: need, Knob: 5 * time.Minute, Count: 1, Offer: medium},
+			"jobs wait and no node has room for a job of 2 cpu/4096 MB, the widest from s#2 seen waiting in the last 5m0s; 1 × m1.medium in siteA/RegionOne (cheapest offer that holds one)"},
 		{Reason{Kind: DeleteFailed}, "failed in the cloud: no fault message"},
 		{Reason{Kind: DeleteNeverJoined, Knob: 15 * time.Minute, State: Booting, For: 20 * time.Minute}, "never joined within boot timeout 15m0s (booting for 20m0s)"},
 		{Reason{Kind: DeleteVanishedTokenExpired, At: now}, "startd ad vanished, its token expired at 2026-11-24T12:00:00Z, and no schedd runs a job there"},

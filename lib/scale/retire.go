@@ -23,7 +23,7 @@ type idle struct {
 	nodes       []Node
 	gone        []bool
 	bins        []bin
-	used        []bool // per bin
+	used        []bool // per bin: demand or the headroom step uses it
 	groups      []group
 }
 
@@ -44,9 +44,9 @@ func retireIdle(in idle) []act {
 		}
 	}
 	var cands []cand
-	for _, b := range in.bins {
+	for bi, b := range in.bins {
 		since, ok := in.retirable(b, byOffer)
-		if !ok {
+		if !ok || in.used[bi] {
 			continue
 		}
 		c := cand{node: b.node, since: since}

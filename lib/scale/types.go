@@ -183,6 +183,9 @@ type Knobs struct {
 	// workers of an offer before that offer is no longer demand for them:
 	// zero is DefaultUnmatchedAfter, below zero never.
 	UnmatchedAfter time.Duration
+	// HeadroomWindow is how long the widest job seen waiting is kept room
+	// for while jobs wait (Input.Widest); zero: never.
+	HeadroomWindow time.Duration
 }
 
 // Input is everything Decide looks at.
@@ -201,6 +204,10 @@ type Input struct {
 	// be asked this cycle which jobs run where (Node.ScheddJobs may then
 	// miss some): no node whose ad vanished is deleted.
 	ScheddJobsUnknown string
+	// Widest is the widest demand group (most GPUs, then cpus, memory,
+	// disk) seen waiting within Knobs.HeadroomWindow, as last seen; nil:
+	// none. Its Idle is not read.
+	Widest *Demand
 }
 
 // Create asks for Count new VMs of one offer.

@@ -20,7 +20,7 @@ import (
 
 // SweepKnobs are the scaling knobs a sweep can vary, as ehos.yaml names
 // them.
-var SweepKnobs = []string{"spare", "idle_before_retire", "max_creates_per_cycle", "cycle", "min", "max_booting", "min_lifetime"}
+var SweepKnobs = []string{"spare", "idle_before_retire", "max_creates_per_cycle", "cycle", "min", "max_booting", "min_lifetime", "headroom_window"}
 
 // Knob is one scaling knob and the values a sweep tries for it.
 type Knob struct {
@@ -67,6 +67,8 @@ func setKnob(cfg *config.Config, name, v string) error {
 		dp = &s.Cycle
 	case "min_lifetime":
 		dp = &s.MinLifetime
+	case "headroom_window":
+		dp = &s.HeadroomWindow
 	default:
 		return fmt.Errorf("unknown knob %q (knobs: %s)", name, strings.Join(SweepKnobs, ", "))
 	}
