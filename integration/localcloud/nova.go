@@ -750,10 +750,15 @@ func (s *Server) serverAction(w http.ResponseWriter, r *http.Request, rg *region
 	}
 }
 
+// setImageStatus moves a snapshot forward: queued, saving, active. The two
+// timers that drive it may fire in either order on a loaded machine; a late
+// "saving" after "active" left the image saving for ever (seen as
+// TestChecksAndImages timing out under load).
 func (s *Server) setImageStatus(img *image, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if img.Status != "deleted" {
+	step := map[string]int{"queued": 0, "saving": 1, "active": 2}
+	if cur, ok := step[img.Status]; ok && step[status] > cur {
 		img.Status = status
 	}
 }

@@ -123,3 +123,20 @@ func serverKeys(t *testing.T, r interface{ Read([]byte) (int, error) }, wrap str
 	slices.Sort(out)
 	return out
 }
+
+// A snapshot's status only moves forward, whichever of its two timers
+// fires first.
+func TestImageStatusOnlyMovesForward(t *testing.T) {
+	s := &Server{}
+	img := &image{Status: "queued"}
+	s.setImageStatus(img, "active")
+	s.setImageStatus(img, "saving")
+	if img.Status != "active" {
+		t.Fatalf("a late \"saving\" after \"active\" left the image %s", img.Status)
+	}
+	img = &image{Status: "deleted"}
+	s.setImageStatus(img, "active")
+	if img.Status != "deleted" {
+		t.Fatalf("a deleted image became %s", img.Status)
+	}
+}
