@@ -189,14 +189,20 @@ func TestSecondProvisionerStandsByThenTakesOver(t *testing.T) {
 	if strings.Contains(log(), `"message":"created"`) {
 		t.Errorf("the standby created a VM while the first held the lease")
 	}
-	bound := (provision.LeaseCycles + 1) * 3 * time.Second // the stack's cycle: 3 s
-	s.Pool.WaitFor(t, bound+30*time.Second, "the second to take over", func(context.Context) (bool, error) {
+	// The bound is in cycles (docs/ha.md): the second takes over within
+	// LeaseCycles+1 of its own cycles. Counted in cycles, not seconds: on
+	// a loaded machine a 3 s cycle takes longer (14.9 s against 12 s was
+	// seen beside the whole suite and four other engineers' tests).
+	cycles := func() int { return strings.Count(log(), `"message":"decided"`) }
+	before := cycles()
+	bound := provision.LeaseCycles + 1
+	s.Pool.WaitFor(t, time.Duration(bound)*3*time.Second+30*time.Second, "the second to take over", func(context.Context) (bool, error) {
 		return strings.Contains(log(), `"message":"holding the pool's lease: acting"`), nil
 	})
-	took := time.Since(gone)
-	t.Logf("the second took over %v after the first exited (bound %v)", took.Round(100*time.Millisecond), bound)
-	if took > bound+2*time.Second {
-		t.Errorf("took over after %v, bound %v", took.Round(100*time.Millisecond), bound)
+	took := cycles() - before
+	t.Logf("the second took over %v and %d of its cycles after the first exited (bound %d cycles, 3 s each)", time.Since(gone).Round(100*time.Millisecond), took, bound)
+	if took > bound+1 { // +1: the cycle under way when the first exited
+		t.Errorf("took over after %d cycles, bound %d", took, bound)
 	}
 
 	s.WaitJobsDone(t, cluster, 3*time.Minute)
