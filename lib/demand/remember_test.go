@@ -1,0 +1,124 @@
+package demand
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ehos-project/ehos/lib/classad"
+	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/scale"
+)
+
+const testSchedd = "<127.0.0.1:41889?addrs=127.0.0.1-41889>"
+
+// verdictAds are the pool's flavor ads of offers as the negotiator leaves
+// them after a cycle at last that recorded autocluster 1 on the offers
+// named in on (the others carry no verdict: advertised again since, or
+// never matched).
+func verdictAds(offers []scale.Offer, last int64, on ...scale.OfferKey) []classad.Ad {
+	ads := FlavorAds(offers, "p", 1)
+	for i, o := range offers {
+		for _, k := range on {
+			if k == o.OfferKey {
+				ads[i][AttrLastMatc] = classad.Int(last)
+				ads[i][AttrMatches] = classad.Expr(fmt.Sprintf(`[{"Scheduler": %q, "AutoclusterID": 1, "RequestCount": 2}]`, testSchedd))
+			}
+		}
+	}
+	return ads
+}
+
+func demandAd(g Group, now time.Time) []classad.Ad {
+	g.Schedd, g.ScheddAddr, g.Autocluster = "s@host", testSchedd, 1
+	return DemandAds([]Group{g}, "p", time.Minute, now)
+}
+
+// The double scale-up after a restart, as the decision saw it: 2 jobs of
+// a group that 3 equal offers fit are left, 2 workers of the first offer
+// just joined, idle, and the negotiator's latest cycle recorded the 2 jobs
+// on the other two offers only. The group must still count the workers of
+// the first (the negotiator matched it there a cycle before) and boot
+// nothing; one cycle's verdict alone boots 2 VMs in RegionTwo beside them.
+func TestAGroupKeepsEveryOfferTheNegotiatorMatchedItTo(t *testing.T) {
+	var offers []scale.Offer
+	var keys []scale.OfferKey
+	for _, r := range []string{"RegionOne", "RegionTwo", "RegionThree"} {
+		o := offer("alpha", r, "m1.medium", 2, 4000, 2)
+		offers, keys = append(offers, o), append(keys, o.OfferKey)
+	}
+	now := time.Unix(1795538000, 0)
+	f := &fakeCollector{}
+	c := &Collector{Condor: f, Pool: "p", MaxAge: 20 * time.Second, Now: func() time.Time { return now }}
+	ctx := context.Background()
+	read := func(g Group, on ...scale.OfferKey) []scale.Demand {
+		t.Helper()
+		f.demandAds, f.flavorAds = demandAd(g, now), verdictAds(offers, now.Unix()-1, on...)
+		ds, err := c.Demand(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Offer(ctx, offers); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(3 * time.Second)
+		return ds
+	}
+	medium := Group{Cpus: 2, MemoryMB: 1500, Idle: 4}
+	if ds := read(medium, keys...); len(ds) != 1 || len(ds[0].Eligible) != 3 {
+		t.Fatalf("4 jobs on 3 offers: %+v", ds)
+	}
+	medium.Idle = 2
+	ds := read(medium, keys[1], keys[2])
+	if diff := cmp.Diff([]scale.OfferKey{keys[2], keys[1], keys[0]}, ds[0].Eligible); diff != "" {
+		t.Errorf("eligible after a cycle that left RegionOne out (-want +got):\n%s", diff)
+	}
+
+	in := scale.Input{Now: now, Knobs: scale.Knobs{Max: 10, MaxCreatesPerCycle: 2, IdleBeforeRetire: time.Minute},
+		Clouds: []scale.Cloud{{Name: "alpha"}}, Demand: ds, LastArrival: now}
+	for _, o := range offers {
+		in.Regions = append(in.Regions, scale.Region{Loc: o.Loc, Offers: []scale.Offer{o},
+			Limits: &cloud.Limits{MaxInstances: 10, MaxCores: 100, MaxRAMMB: 100000, UsedInstances: 2}})
+	}
+	for i := range 2 {
+		in.Nodes = append(in.Nodes, scale.Node{ID: fmt.Sprint(i), Name: fmt.Sprintf("ehos-p-%d", i), Offer: keys[0], State: scale.Idle,
+			StateSince: now.Add(-9 * time.Second), Created: now.Add(-time.Minute), IdleSince: now.Add(-9 * time.Second), Free: offers[0].Size})
+	}
+	if d := scale.Decide(in); len(d.Creates) > 0 || len(d.Drains) > 0 {
+		t.Errorf("2 idle jobs beside 2 idle workers that fit them: %+v", d)
+	}
+
+	// Another group under the same autocluster id (another shape, or a
+	// pin) starts from the latest verdict alone, and so does a group that
+	// had no idle job for one read, and every group once the offers change.
+	for _, tc := range []struct {
+		name string
+		g    Group
+	}{
+		{"another shape", Group{Cpus: 1, MemoryMB: 1500, Idle: 2}},
+		{"a pin", Group{Cpus: 2, MemoryMB: 1500, Idle: 2, Pin: Pin{Cloud: "alpha"}}},
+	} {
+		read(medium, keys...)
+		if ds := read(tc.g, keys[1]); len(ds[0].Eligible) != 1 {
+			t.Errorf("%s under the same autocluster id inherited %v", tc.name, ds[0].Eligible)
+		}
+	}
+	read(medium, keys...)
+	read(Group{Cpus: 2, MemoryMB: 1500, Idle: 0})
+	if ds := read(medium, keys[1]); len(ds[0].Eligible) != 1 {
+		t.Errorf("a group that had no idle job came back with %v", ds[0].Eligible)
+	}
+	read(medium, keys...)
+	c.Resend()
+	if ds := read(medium, keys[1]); len(ds[0].Eligible) != 3 {
+		t.Errorf("the same offers advertised again lost the memory: %v", ds[0].Eligible)
+	}
+	offers[2].Cost = 3
+	read(medium, keys...)
+	if ds := read(medium, keys[1]); len(ds[0].Eligible) != 1 {
+		t.Errorf("changed offers kept the memory: %v", ds[0].Eligible)
+	}
+}
