@@ -49,7 +49,8 @@ type Collector struct {
 	resend   bool
 	// seen is every offer the negotiator matched each live group to
 	// (remember).
-	seen map[AutoclusterKey]remembered
+	seen   map[AutoclusterKey]remembered
+	seenAt time.Time // the read seen is as of
 }
 
 func (c *Collector) now() time.Time {
@@ -80,15 +81,20 @@ func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
 	if c.Filter != nil {
 		fads = c.Filter(fads)
 	}
-	maxAge := c.MaxAge
-	if maxAge <= 0 {
-		maxAge = 150 * time.Second
-	}
 	// Skipped ads are not a failed read: return what could be read.
 	groups, _ := ParseDemandAds(dads)
-	elig, _ := Eligibility(fads, c.now(), maxAge)
+	now := c.now()
+	elig, _ := Eligibility(fads, now, c.maxAge())
 	elig, c.seen = remember(c.seen, groups, elig)
+	c.seenAt = now
 	return ToScale(groups, elig), nil
+}
+
+func (c *Collector) maxAge() time.Duration {
+	if c.MaxAge <= 0 {
+		return 150 * time.Second
+	}
+	return c.MaxAge
 }
 
 // Offer advertises one offline ad per offer when the offers changed since

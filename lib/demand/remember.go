@@ -1,7 +1,11 @@
 package demand
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"sort"
+	"time"
 
 	"github.com/ehos-project/ehos/lib/scale"
 )
@@ -59,4 +63,73 @@ func remember(mem map[AutoclusterKey]remembered, groups []Group, elig map[Autocl
 		}
 	}
 	return out, next
+}
+
+// AttrEligibleSeen is the attribute of the provisioner's ad that carries
+// Collector's memory of the verdicts (JSON), so that a restarted
+// provisioner, or one that takes over, does not start from the latest
+// negotiation cycle alone.
+const AttrEligibleSeen = "EHOSEligibleSeen"
+
+// maxSeen bounds the groups the ad carries.
+const maxSeen = 500
+
+// seenGroup is one group of the memory as the ad carries it.
+type seenGroup struct {
+	Schedd string           `json:"schedd"`
+	ID     int              `json:"autocluster"`
+	Need   scale.Resources  `json:"need"`
+	Pin    Pin              `json:"pin,omitzero"`
+	Offers []scale.OfferKey `json:"offers"`
+	At     time.Time        `json:"at"`
+}
+
+// Seen is the memory of the verdicts, for the provisioner's ad.
+func (c *Collector) Seen() string {
+	gs := make([]seenGroup, 0, len(c.seen))
+	for ak, r := range c.seen {
+		gs = append(gs, seenGroup{Schedd: ak.Schedd, ID: ak.ID, Need: r.need, Pin: r.pin, Offers: r.offers, At: c.seenAt})
+	}
+	sort.Slice(gs, func(i, j int) bool {
+		return AutoclusterKey{gs[i].Schedd, gs[i].ID}.String() < AutoclusterKey{gs[j].Schedd, gs[j].ID}.String()
+	})
+	b, err := json.Marshal(gs[:min(len(gs), maxSeen)])
+	if err != nil {
+		return "[]"
+	}
+	return string(b)
+}
+
+// Restore adds the memory an earlier run carried in its ad (Seen's text),
+// as of now: only groups it saw within MaxAge, since a group that may have
+// ended in between is not known to be the same. It returns how many groups
+// it took.
+func (c *Collector) Restore(text string, now time.Time) (int, error) {
+	var gs []seenGroup
+	if err := json.Unmarshal([]byte(text), &gs); err != nil {
+		return 0, fmt.Errorf("%s: %w", AttrEligibleSeen, err)
+	}
+	if c.seen == nil {
+		c.seen = map[AutoclusterKey]remembered{}
+	}
+	n := 0
+	for _, g := range gs {
+		if now.Sub(g.At) > c.maxAge() || g.At.After(now.Add(c.maxAge())) {
+			continue
+		}
+		ak := AutoclusterKey{Schedd: g.Schedd, ID: g.ID}
+		r, ok := c.seen[ak]
+		if ok && (r.need != g.Need || r.pin != g.Pin) {
+			continue // two runs disagree on the group: trust neither
+		}
+		r.need, r.pin = g.Need, g.Pin
+		for _, k := range g.Offers {
+			if !slices.Contains(r.offers, k) {
+				r.offers = append(r.offers, k)
+			}
+		}
+		c.seen[ak] = r
+		n++
+	}
+	return n, nil
 }

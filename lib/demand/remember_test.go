@@ -3,6 +3,7 @@ package demand
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,37 @@ func TestAGroupKeepsEveryOfferTheNegotiatorMatchedItTo(t *testing.T) {
 	read(medium, keys...)
 	if ds := read(medium, keys[1]); len(ds[0].Eligible) != 1 {
 		t.Errorf("changed offers kept the memory: %v", ds[0].Eligible)
+	}
+}
+
+// Seen's text restores the memory of groups seen within MaxAge; older
+// ones, and a group two runs disagree on, start from the latest verdict.
+func TestSeenRestores(t *testing.T) {
+	now := time.Unix(1795538000, 0)
+	k := scale.OfferKey{Loc: cloud.Location{Cloud: "alpha", Region: "RegionOne"}, Flavor: "m1.medium"}
+	a := &Collector{MaxAge: 20 * time.Second, Now: func() time.Time { return now }}
+	a.seen = map[AutoclusterKey]remembered{{Schedd: "127.0.0.1:1", ID: 1}: {need: scale.Resources{Cpus: 2}, offers: []scale.OfferKey{k}}}
+	a.seenAt = now
+	text := a.Seen()
+	for _, tc := range []struct {
+		name  string
+		later time.Duration
+		other scale.Resources // another run's view of the same group
+		want  int
+	}{
+		{"fresh", 19 * time.Second, scale.Resources{}, 1},
+		{"older than MaxAge", 21 * time.Second, scale.Resources{}, 0},
+		{"disagreeing", time.Second, scale.Resources{Cpus: 1}, 0},
+	} {
+		b := &Collector{MaxAge: 20 * time.Second}
+		if tc.other != (scale.Resources{}) {
+			b.seen = map[AutoclusterKey]remembered{{Schedd: "127.0.0.1:1", ID: 1}: {need: tc.other}}
+		}
+		if n, err := b.Restore(text, now.Add(tc.later)); err != nil || n != tc.want {
+			t.Errorf("%s: restored %d (%v), want %d", tc.name, n, err, tc.want)
+		}
+	}
+	if _, err := (&Collector{}).Restore("{oops", now); err == nil || !strings.Contains(err.Error(), AttrEligibleSeen) {
+		t.Errorf("bad text: %v", err)
 	}
 }
