@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -381,18 +380,7 @@ queue 1
 
 // ProvisionerPID finds the running provisioner of this stack (by the
 // EHOS_CONFIG path in its environment), 0 when none runs.
-func (s *Stack) ProvisionerPID() int {
-	out, _ := exec.Command("pgrep", "-f", "ehos_provisioner").Output()
-	for _, f := range strings.Fields(string(out)) {
-		var pid int
-		fmt.Sscan(f, &pid)
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err == nil && strings.Contains(string(env), s.Pool.ConfigFile) {
-			return pid
-		}
-	}
-	return 0
-}
+func (s *Stack) ProvisionerPID() int { return provisionerPIDOf(s.Pool.ConfigFile) }
 
 func (s *Stack) signalProvisioner(t testing.TB, sig syscall.Signal) {
 	t.Helper()
