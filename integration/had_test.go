@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ehos-project/ehos/lib/provision"
 )
 
 // haCM is one central manager of a HAD pair in the harness: its own
@@ -68,8 +70,6 @@ EHOS_PROVISIONER_LOG = %[4]s
 		m.Stop(context.Background())
 		if t.Failed() {
 			t.Logf("%s: condor_master output:\n%s", name, tail(m.Output, 10))
-			out, _ := exec.Command("ls", "-R", c.dir).CombinedOutput()
-			t.Logf("%s: files:\n%s", name, out)
 			t.Logf("%s: HAD log tail:\n%s", name, tail(filepath.Join(c.dir, "log", "EHOSHADLog"), 30))
 			t.Logf("%s: MasterLog tail:\n%s", name, tail(filepath.Join(c.dir, "log", "MasterLog"), 30))
 			t.Logf("%s: provisioner log tail:\n%s", name, tail(filepath.Join(c.dir, "EHOSProvisionerLog"), 20))
@@ -150,6 +150,51 @@ func TestHADRunsOneProvisionerAndFailsOver(t *testing.T) {
 	}
 	if !strings.Contains(b.log(), `"message":"deleted"`) {
 		t.Errorf("cmb's provisioner deleted no VM: it did not adopt cma's")
+	}
+}
+
+// A network partition between the two central managers: each HAD hears
+// no peer and leads, so both condor_masters run a provisioner, as HAD's
+// documentation says a partition does. The lease keeps one acting: the
+// other stands by (its ad says why), all VMs are created by one, and the
+// pool scales to zero.
+func TestHADPartitionElectsTwoTheLeaseKeepsOneActing(t *testing.T) {
+	t.Parallel()
+	s := StartStack(t, StackOptions{CMConfig: "DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD\n"})
+	w := watchServers(t, s)
+	pa, pb := freePort(t), freePort(t)
+	// Each side's list names the other at a port where nothing listens.
+	a := startHACM(t, s, "cma", pa, fmt.Sprintf("127.0.0.1:%d, 127.0.0.1:%d", pa, freePort(t)))
+	b := startHACM(t, s, "cmb", pb, fmt.Sprintf("127.0.0.1:%d, 127.0.0.1:%d", freePort(t), pb))
+	s.Pool.WaitFor(t, 2*time.Minute, "both HADs to lead and start their provisioners", func(context.Context) (bool, error) {
+		return a.provisionerPID() != 0 && b.provisionerPID() != 0, nil
+	})
+	var standby string
+	s.Pool.WaitFor(t, time.Minute, "one of them to stand by", func(ctx context.Context) (bool, error) {
+		ads, err := provisionerAds(ctx, s)
+		n := 0
+		for _, ad := range ads {
+			if why := ad.GetString(provision.AttrStandby); why != "" {
+				standby = why
+				n++
+			}
+		}
+		return len(ads) == 2 && n == 1, err
+	})
+	t.Logf("both central managers run a provisioner; one stands by: %s", standby)
+
+	cluster, err := s.Pool.Client().Submit(context.Background(), "executable = /bin/sleep\narguments = 5\nrequest_cpus = 1\nrequest_memory = 512\nqueue 3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WaitJobsDone(t, cluster, 3*time.Minute)
+	s.WaitNoVMs(t, 2*time.Minute)
+	seen, _, _ := w.snapshot()
+	created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
+	byA, byB := strings.Count(a.log(), `"message":"created"`), strings.Count(b.log(), `"message":"created"`)
+	t.Logf("%d VMs in all, %d create calls: %d by cma, %d by cmb", len(seen), created, byA, byB)
+	if created != len(seen) || len(seen) > 3 || byA+byB != created || byA*byB != 0 {
+		t.Errorf("%d create calls (cma %d, cmb %d) for %d VMs: both acted, or a VM was created twice", created, byA, byB, len(seen))
 	}
 }
 
