@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -196,19 +195,4 @@ func TestHADPartitionElectsTwoTheLeaseKeepsOneActing(t *testing.T) {
 	if created != len(seen) || len(seen) > 3 || byA+byB != created || byA*byB != 0 {
 		t.Errorf("%d create calls (cma %d, cmb %d) for %d VMs: both acted, or a VM was created twice", created, byA, byB, len(seen))
 	}
-}
-
-// provisionerPIDOf is the pid of the ehos_provisioner whose CONDOR_CONFIG
-// (or another variable of its environment) is config, 0 when none runs.
-func provisionerPIDOf(config string) int {
-	out, _ := exec.Command("pgrep", "-f", "ehos_provisioner").Output()
-	for _, f := range strings.Fields(string(out)) {
-		var pid int
-		fmt.Sscan(f, &pid)
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err == nil && strings.Contains(string(env), "="+config+"\x00") {
-			return pid
-		}
-	}
-	return 0
 }
