@@ -112,7 +112,8 @@ func (p *Pool) fromIdentity(ads []classad.Ad, want, what string) []classad.Ad {
 var _ provision.Recaller = (*Pool)(nil)
 
 // ProvisionerAds returns this pool's EHOSProvisioner ads (their Name,
-// identity, unmatched marks and remembered verdicts) that the provisioner's own identity wrote.
+// identity, unmatched marks and remembered verdicts) that the
+// provisioner's own identity wrote.
 func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
 	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
 		Kind:       "-any",

@@ -120,7 +120,8 @@ func (c *Collector) Restore(text string, now time.Time) (int, error) {
 		ak := AutoclusterKey{Schedd: g.Schedd, ID: g.ID}
 		r, ok := c.seen[ak]
 		if ok && (r.need != g.Need || r.pin != g.Pin) {
-			continue // two runs disagree on the group: trust neither
+			delete(c.seen, ak) // two runs disagree on the group: trust neither
+			continue
 		}
 		r.need, r.pin = g.Need, g.Pin
 		for _, k := range g.Offers {

@@ -147,8 +147,8 @@ func TestSeenRestores(t *testing.T) {
 		if tc.other != (scale.Resources{}) {
 			b.seen = map[AutoclusterKey]remembered{{Schedd: "127.0.0.1:1", ID: 1}: {need: tc.other}}
 		}
-		if n, err := b.Restore(text, now.Add(tc.later)); err != nil || n != tc.want {
-			t.Errorf("%s: restored %d (%v), want %d", tc.name, n, err, tc.want)
+		if n, err := b.Restore(text, now.Add(tc.later)); err != nil || n != tc.want || len(b.seen) != tc.want {
+			t.Errorf("%s: restored %d (%v), remembers %d groups, want %d", tc.name, n, err, len(b.seen), tc.want)
 		}
 	}
 	if _, err := (&Collector{}).Restore("{oops", now); err == nil || !strings.Contains(err.Error(), AttrEligibleSeen) {
