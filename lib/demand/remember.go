@@ -37,20 +37,36 @@ type remembered struct {
 // Collector.Offer). A group is known by its autocluster, its shape and
 // its pins: an autocluster id that comes back with another shape or pin
 // is another group, and a group that had no idle job for one read is
-// forgotten.
+// forgotten. A schedd can also move a group's jobs to a new autocluster
+// id: a new id takes the memory of a group of the same schedd, shape and
+// pins that is gone in the same read.
 func remember(mem map[AutoclusterKey]remembered, groups []Group, elig map[AutoclusterKey][]scale.OfferKey) (map[AutoclusterKey][]scale.OfferKey, map[AutoclusterKey]remembered) {
 	out := make(map[AutoclusterKey][]scale.OfferKey, len(elig))
 	for k, v := range elig {
 		out[k] = v
 	}
 	next := map[AutoclusterKey]remembered{}
+	live := map[AutoclusterKey]bool{}
+	for _, g := range groups {
+		if g.Idle > 0 {
+			live[AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster}] = true
+		}
+	}
 	for _, g := range groups {
 		if g.Idle <= 0 {
 			continue
 		}
 		ak := AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster}
 		offers := slices.Clone(elig[ak])
-		if old, ok := mem[ak]; ok && old.need == g.Need() && old.pin == g.Pin {
+		for oak, old := range mem {
+			// Its own memory, or that of a group of the same schedd,
+			// shape and pins that is gone in this very read: the schedd
+			// moved its jobs to another autocluster id (seen in the chaos
+			// test: #6 became #1 while 2 of its jobs waited).
+			same := oak == ak || (oak.Schedd == ak.Schedd && !live[oak] && mem[ak].offers == nil)
+			if !same || old.need != g.Need() || old.pin != g.Pin {
+				continue
+			}
 			for _, k := range old.offers {
 				if !slices.Contains(offers, k) {
 					offers = append(offers, k)

@@ -155,3 +155,31 @@ func TestSeenRestores(t *testing.T) {
 		t.Errorf("bad text: %v", err)
 	}
 }
+
+// A schedd that moves a group's jobs to a new autocluster id: the new id
+// takes the memory of the group gone in the same read (same schedd, shape
+// and pins), not of one still there, nor of another schedd's.
+func TestAMovedGroupKeepsItsOffers(t *testing.T) {
+	r1, r2, r3 := offer("a", "r1", "m", 2, 4000, 2).OfferKey, offer("a", "r2", "m", 2, 4000, 2).OfferKey, offer("a", "r3", "m", 2, 4000, 2).OfferKey
+	group := func(addr string, id int) Group {
+		return Group{Schedd: "s", ScheddAddr: addr, Autocluster: id, Cpus: 2, MemoryMB: 1500, Idle: 2}
+	}
+	key := func(g Group) AutoclusterKey { return AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster} }
+	six, one, other := group("<127.0.0.1:1>", 6), group("<127.0.0.1:1>", 1), group("<127.0.0.1:2>", 1)
+	_, mem := remember(nil, []Group{six}, map[AutoclusterKey][]scale.OfferKey{key(six): {r1, r2, r3}})
+	for _, tc := range []struct {
+		name   string
+		groups []Group
+		want   int
+	}{
+		{"moved", []Group{one}, 3},
+		{"the old one still there", []Group{six, one}, 1},
+		{"another schedd's", []Group{other}, 1},
+	} {
+		elig := map[AutoclusterKey][]scale.OfferKey{key(one): {r2}, key(other): {r2}, key(six): {r1, r2, r3}}
+		got, _ := remember(mem, tc.groups, elig)
+		if g := tc.groups[len(tc.groups)-1]; len(got[key(g)]) != tc.want {
+			t.Errorf("%s: %v, want %d offers", tc.name, got[key(g)], tc.want)
+		}
+	}
+}
