@@ -164,7 +164,9 @@ func TestAMovedGroupKeepsItsOffers(t *testing.T) {
 	group := func(addr string, id int) Group {
 		return Group{Schedd: "s", ScheddAddr: addr, Autocluster: id, Cpus: 2, MemoryMB: 1500, Idle: 2}
 	}
-	key := func(g Group) AutoclusterKey { return AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster} }
+	key := func(g Group) AutoclusterKey {
+		return AutoclusterKey{Schedd: NormalizeAddress(g.ScheddAddr), ID: g.Autocluster}
+	}
 	six, one, other := group("<127.0.0.1:1>", 6), group("<127.0.0.1:1>", 1), group("<127.0.0.1:2>", 1)
 	_, mem := remember(nil, []Group{six}, map[AutoclusterKey][]scale.OfferKey{key(six): {r1, r2, r3}})
 	for _, tc := range []struct {
