@@ -411,13 +411,17 @@ queue 1
 
 // ProvisionerPID finds the running provisioner of this stack (by the
 // EHOS_CONFIG path in its environment), 0 when none runs.
-func (s *Stack) ProvisionerPID() int {
+func (s *Stack) ProvisionerPID() int { return provisionerPIDOf(s.Pool.ConfigFile) }
+
+// provisionerPIDOf is the pid of the ehos_provisioner whose CONDOR_CONFIG
+// (or another variable of its environment) is config, 0 when none runs.
+func provisionerPIDOf(config string) int {
 	out, _ := exec.Command("pgrep", "-f", "ehos_provisioner").Output()
 	for _, f := range strings.Fields(string(out)) {
 		var pid int
 		fmt.Sscan(f, &pid)
 		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err == nil && strings.Contains(string(env), s.Pool.ConfigFile) {
+		if err == nil && strings.Contains(string(env), "="+config+"\x00") {
 			return pid
 		}
 	}

@@ -18,6 +18,9 @@
 #   /etc/condor/config.d/50-ehos-central-manager.conf   shipped snippet (replaced on update)
 #   /etc/condor/config.d/40-ehos-central-manager-site.conf  site values (written once)
 #   /etc/condor/passwords.d/POOL              the pool signing key (created once)
+#   with --ha-peer also
+#   /etc/condor/config.d/51-ehos-ha.conf      shipped HAD snippet (replaced on update)
+#   /etc/condor/config.d/41-ehos-ha-site.conf the pair's addresses (written once)
 #
 # Options (or environment):
 #   --pool NAME             pool name (EHOS_POOL; default: the host name)
@@ -28,6 +31,10 @@
 #   --private-network NAME  this machine's network for HTCondor (PRIVATE_NETWORK_NAME; EHOS_PRIVNET;
 #                           default POOL-cm): workers whose clouds[].private_network is the same
 #                           are claimed directly, the others through the collector as broker
+#   --ha-peer ADDR          the other central manager of a pair (EHOS_HA_PEER; docs/ha.md): HTCondor's
+#                           HAD decides which of the two runs the provisioner. Run the script on both,
+#                           each naming the other, with the same --pool, and the first one's
+#                           /etc/condor/passwords.d/POOL copied to the second before its run
 #   --bin DIR               directory with ehos, ehos_provisioner, ehos_demand, ehos_startd_cron (default: ./bin)
 #   --htcondor-repo         install HTCondor from the HTCondor project's repository
 #                           (get.htcondor.org) instead of the distribution's package
@@ -41,6 +48,7 @@ POOL=${EHOS_POOL:-}
 CM=${EHOS_CM:-}
 PUBLIC=${EHOS_PUBLIC:-}
 PRIVNET=${EHOS_PRIVNET:-}
+PEER=${EHOS_HA_PEER:-}
 BIN=${EHOS_BIN:-$SRC/bin}
 REPO=0
 START=1
@@ -56,6 +64,7 @@ while [[ $# -gt 0 ]]; do
     --central-manager) CM=$2; shift 2 ;;
     --public-address) PUBLIC=$2; shift 2 ;;
     --private-network) PRIVNET=$2; shift 2 ;;
+    --ha-peer) PEER=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
     --htcondor-repo) REPO=1; shift ;;
     --no-start) START=0; shift ;;
@@ -82,6 +91,8 @@ fi
 [[ $POOL =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || die "--pool $POOL: use letters, digits, . _ -"
 [[ $CM =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--central-manager $CM: not a host name or address"
 [[ -z $PUBLIC || $PUBLIC =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--public-address $PUBLIC: not a host name or address"
+[[ -z $PEER || $PEER =~ ^[A-Za-z0-9.:_-]+$ ]] || die "--ha-peer $PEER: not a host name or address"
+[[ $PEER != "$CM" ]] || die "--ha-peer $PEER: that is this central manager (--central-manager); name the other one"
 PRIVNET=${PRIVNET:-$POOL-cm}
 [[ $PRIVNET =~ ^[A-Za-z0-9._-]+$ ]] || die "--private-network $PRIVNET: use letters, digits, . _ -"
 WORKERS_CM=${PUBLIC:-$CM}
@@ -122,6 +133,30 @@ for f in "$SRC"/cloudinit/*.yaml "$SRC"/condor-config/ehos_demand.submit; do
 done
 put 0644 "$SRC/condor-config/50-ehos-central-manager.conf" "$CONFIGD/50-ehos-central-manager.conf"
 install -d -m 0755 "$PREFIX/etc/ehos"
+if [[ -n $PEER ]]; then
+  put 0644 "$SRC/condor-config/51-ehos-ha.conf" "$CONFIGD/51-ehos-ha.conf"
+  ha=$CONFIGD/41-ehos-ha-site.conf
+  if [[ ! -e $ha ]]; then
+    # The same text on both central managers: the pair in one order.
+    pair=$(printf '%s\n' "$CM" "$PEER" | LC_ALL=C sort)
+    cm1=${pair%%$'\n'*} cm2=${pair#*$'\n'}
+    cat >"$ha" <<EOF
+# Written once by ehos scripts/install-master.sh --ha-peer; yours to edit.
+# The same on both central managers (docs/ha.md).
+EHOS_HA_CM1 = $cm1
+EHOS_HA_CM2 = $cm2
+# One pool: daemons and tools report to both collectors, and both central
+# managers are one domain, so each provisioner believes the other's ads
+# (its lease above all: EHOS_PROVISIONER_IDENTITY is condor@\$(UID_DOMAIN)).
+CONDOR_HOST = \$(EHOS_HA_CM1), \$(EHOS_HA_CM2)
+UID_DOMAIN = \$(EHOS_HA_CM1)
+TRUST_DOMAIN = \$(EHOS_HA_CM1)
+EOF
+    chmod 0644 "$ha"; log "wrote $ha"; changed=1
+  else
+    log "kept $ha"
+  fi
+fi
 
 site=$CONFIGD/40-ehos-central-manager-site.conf
 if [[ ! -e $site ]]; then

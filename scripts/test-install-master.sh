@@ -47,4 +47,15 @@ chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool fip --central-m
 [[ $(cv TCP_FORWARDING_HOST) == 192.0.2.7 ]] || fail "TCP_FORWARDING_HOST $(cv TCP_FORWARDING_HOST)"
 [[ $(cv PRIVATE_NETWORK_INTERFACE) == 10.0.0.5 ]] || fail "PRIVATE_NETWORK_INTERFACE $(cv PRIVATE_NETWORK_INTERFACE)"
 [[ $(cv EHOS_CENTRAL_MANAGER) == 192.0.2.7 ]] || fail "EHOS_CENTRAL_MANAGER $(cv EHOS_CENTRAL_MANAGER)"
+# A pair under HAD: both name the pair in one order, one domain, HAD controls the provisioner.
+fresh_root
+chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool pair --central-manager 10.0.0.6 --ha-peer 10.0.0.5 --no-start >/dev/null \
+  || fail "install-master.sh --ha-peer failed"
+[[ $(cv EHOS_HAD.HAD_LIST) == "10.0.0.5:51451, 10.0.0.6:51451" ]] || fail "EHOS_HAD.HAD_LIST $(cv EHOS_HAD.HAD_LIST)"
+[[ $(cv MASTER_EHOS_PROVISIONER_CONTROLLER) == EHOS_HAD ]] || fail "MASTER_EHOS_PROVISIONER_CONTROLLER"
+[[ $(cv DAEMON_LIST) == *EHOS_PROVISIONER*EHOS_HAD* ]] || fail "DAEMON_LIST $(cv DAEMON_LIST)"
+[[ $(cv UID_DOMAIN) == 10.0.0.5 && $(cv TRUST_DOMAIN) == 10.0.0.5 ]] || fail "UID_DOMAIN $(cv UID_DOMAIN) TRUST_DOMAIN $(cv TRUST_DOMAIN)"
+[[ $(cv COLLECTOR_HOST) == "10.0.0.5, 10.0.0.6" ]] || fail "COLLECTOR_HOST $(cv COLLECTOR_HOST)"
+chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool pair --central-manager 10.0.0.6 --ha-peer 10.0.0.6 --no-start 2>/dev/null \
+  && fail "--ha-peer naming itself accepted"
 echo "test-install-master: ok"

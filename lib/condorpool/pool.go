@@ -54,8 +54,9 @@ type Pool struct {
 	// ads are believed only from it. "" believes none.
 	DemandIdentity string
 
-	offered map[string]bool // names of the flavor ads last advertised
-	refused []provision.Refusal
+	offered  map[string]bool // names of the flavor ads last advertised
+	restored bool            // restoreSeen is done
+	refused  []provision.Refusal
 }
 
 var _ provision.Pool = (*Pool)(nil)
@@ -177,7 +178,39 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 }
 
 // Demand is the demand joined with the negotiator's verdict (lib/demand).
-func (p *Pool) Demand(ctx context.Context) ([]scale.Demand, error) { return p.Collector.Demand(ctx) }
+func (p *Pool) Demand(ctx context.Context) ([]scale.Demand, error) {
+	if !p.restored {
+		p.restoreSeen(ctx)
+	}
+	return p.Collector.Demand(ctx)
+}
+
+// restoreSeen gives the Collector what the pool's provisioner ads remember
+// of the negotiator's verdicts (demand.AttrEligibleSeen), once: a
+// restarted provisioner, or one that takes over, then counts the workers
+// of every offer a group was matched to, not only of those the latest
+// negotiation cycle named (docs/ha.md). Until the collector answers it is
+// tried again each cycle.
+func (p *Pool) restoreSeen(ctx context.Context) {
+	ads, err := p.ProvisionerAds(ctx)
+	if err != nil {
+		p.Log.Debug().Err(err).Msg("provisioner ads not read: the verdicts they remember are read next cycle")
+		return
+	}
+	p.restored = true
+	for _, ad := range ads {
+		text := ad.GetString(demand.AttrEligibleSeen)
+		if text == "" {
+			continue
+		}
+		n, err := p.Collector.Restore(text, time.Now())
+		if err != nil {
+			p.Log.Warn().Err(err).Str("ad", ad.GetString("Name")).Msg("verdicts remembered by a provisioner ad not read")
+		} else if n > 0 {
+			p.Log.Info().Int("groups", n).Str("ad", ad.GetString("Name")).Msg("verdicts remembered by a provisioner ad taken")
+		}
+	}
+}
 
 // Offer advertises the offline flavor ads (only when they change).
 func (p *Pool) Offer(ctx context.Context, offers []scale.Offer) error {
@@ -253,8 +286,10 @@ func (p *Pool) Reschedule(ctx context.Context, ds []scale.Demand) error {
 	return errors.Join(errs...)
 }
 
-// Publish advertises the provisioner's ad with a lifetime.
+// Publish advertises the provisioner's ad with a lifetime and what the
+// Collector remembers of the negotiator's verdicts.
 func (p *Pool) Publish(ctx context.Context, ad classad.Ad) error {
+	ad[demand.AttrEligibleSeen] = classad.String(p.Collector.Seen())
 	if p.AdLifetime > 0 {
 		ad["ClassAdLifetime"] = classad.Int(int64(p.AdLifetime.Seconds()))
 	}

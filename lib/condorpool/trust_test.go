@@ -105,6 +105,7 @@ func TestFlavorAdsOnlyFromTheProvisioner(t *testing.T) {
 	if ads, _ := p.ProvisionerAds(ctx); len(ads) != 0 {
 		t.Errorf("a worker's EHOSProvisioner ad was believed: %v", ads)
 	}
+	delete(ft.answers, `MyType == "EHOSProvisioner"`) // the first Demand reads them too
 	p.refused = nil
 	if err := p.Offer(ctx, []scale.Offer{offer}); err != nil {
 		t.Fatal(err)

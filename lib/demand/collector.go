@@ -46,6 +46,11 @@ type Collector struct {
 	lastSig  string
 	lastSent time.Time
 	seq      int64
+	resend   bool
+	// seen is every offer the negotiator matched each live group to
+	// (remember).
+	seen   map[AutoclusterKey]remembered
+	seenAt time.Time // the read seen is as of
 }
 
 func (c *Collector) now() time.Time {
@@ -56,9 +61,11 @@ func (c *Collector) now() time.Time {
 }
 
 // Demand reads the pool's EHOSDemand ads and offline flavor ads and joins
-// them. An error means the demand is unknown (a query failed), never "no
-// demand"; a single unreadable ad is skipped (its group or offer is left
-// out this cycle).
+// them. A group's eligible offers are all those the negotiator matched it
+// to while it lived, not only in its latest cycle (remember). An error
+// means the demand is unknown (a query failed), never "no demand"; a
+// single unreadable ad is skipped (its group or offer is left out this
+// cycle).
 func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
 	dads, err := c.Condor.Status(ctx, condor.StatusQuery{Kind: "-any", Constraint: DemandConstraint(c.Pool)})
 	if err != nil {
@@ -74,13 +81,20 @@ func (c *Collector) Demand(ctx context.Context) ([]scale.Demand, error) {
 	if c.Filter != nil {
 		fads = c.Filter(fads)
 	}
-	maxAge := c.MaxAge
-	if maxAge <= 0 {
-		maxAge = 150 * time.Second
-	}
 	// Skipped ads are not a failed read: return what could be read.
-	ds, _ := Demands(dads, fads, c.now(), maxAge)
-	return ds, nil
+	groups, _ := ParseDemandAds(dads)
+	now := c.now()
+	elig, _ := Eligibility(fads, now, c.maxAge())
+	elig, c.seen = remember(c.seen, groups, elig)
+	c.seenAt = now
+	return ToScale(groups, elig), nil
+}
+
+func (c *Collector) maxAge() time.Duration {
+	if c.MaxAge <= 0 {
+		return 150 * time.Second
+	}
+	return c.MaxAge
 }
 
 // Offer advertises one offline ad per offer when the offers changed since
@@ -93,7 +107,7 @@ func (c *Collector) Offer(ctx context.Context, offers []scale.Offer) error {
 		refresh = 15 * time.Minute
 	}
 	sig := offerSignature(offers)
-	if sig == c.lastSig && now.Sub(c.lastSent) < refresh && !now.Before(c.lastSent) {
+	if !c.resend && sig == c.lastSig && now.Sub(c.lastSent) < refresh && !now.Before(c.lastSent) {
 		return nil
 	}
 	// UpdateSequenceNumber must rise or the negotiator keeps its cached ad.
@@ -103,12 +117,18 @@ func (c *Collector) Offer(ctx context.Context, offers []scale.Offer) error {
 			return fmt.Errorf("advertise flavor ads: %w", err)
 		}
 	}
-	if sig != c.lastSig {
+	if sig != c.lastSig || c.resend {
+		if sig != c.lastSig && c.lastSig != "" {
+			// Other offers: what the negotiator said of the old ones no
+			// longer holds. (The first call keeps it: the ads it replaces
+			// are a previous run's, normally of the same offers.)
+			c.seen = nil
+		}
 		if err := c.Condor.Advertise(ctx, "INVALIDATE_STARTD_ADS", []classad.Ad{WithdrawFlavorAd(c.Pool, offers)}); err != nil {
 			return fmt.Errorf("withdraw flavor ads of offers gone: %w", err)
 		}
 	}
-	c.lastSig, c.lastSent = sig, now
+	c.lastSig, c.lastSent, c.resend = sig, now, false
 	return nil
 }
 
@@ -116,7 +136,7 @@ func (c *Collector) Offer(ctx context.Context, offers []scale.Offer) error {
 // others even when the offers did not change: for when the ads in the
 // collector are not what was advertised (overwritten or withdrawn by
 // someone else).
-func (c *Collector) Resend() { c.lastSig, c.lastSent = "\x00resend", time.Time{} }
+func (c *Collector) Resend() { c.resend = true }
 
 // WithdrawFlavorAd is the query ad of `condor_advertise INVALIDATE_STARTD_ADS`
 // that removes a pool's flavor ads except those of keep.

