@@ -88,11 +88,20 @@ func (p *Provisioner) publish(ctx context.Context, now, start time.Time, in scal
 	p.seq++
 	if p.opt.DryRun {
 		p.opt.Log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
-	} else if err := p.pool.Publish(ctx, p.ad(rep)); err != nil {
+	} else if err := p.publishAd(ctx, rep); err != nil {
 		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
 		p.opt.Log.Warn().Err(err).Msg("publish provisioner ad")
 	}
 	p.last = rep
+}
+
+// publishAd hands the provisioner's ad for rep to the pool, built only
+// when the pool uses it (LazyPublisher).
+func (p *Provisioner) publishAd(ctx context.Context, rep Report) error {
+	if lp, ok := p.pool.(LazyPublisher); ok {
+		return lp.PublishLazy(ctx, func() classad.Ad { return p.ad(rep) })
+	}
+	return p.pool.Publish(ctx, p.ad(rep))
 }
 
 // ad is the provisioner's ad for rep, with the unmatched marks.
