@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -40,11 +41,7 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 // nodes are the tracked VMs as the decision sees them, by name, with their
 // believed workers' figures.
 func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.Node {
-	names := make([]string, 0, len(p.tracks))
-	for n := range p.tracks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := p.trackNames()
 	out := make([]scale.Node, 0, len(names))
 	for _, n := range names {
 		t := p.tracks[n]
@@ -70,6 +67,21 @@ func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.
 	return out
 }
 
+// trackNames are the tracks' names, sorted. They are sorted again only when
+// the set of tracks changed: the names kept are still right when there are
+// as many tracks as names and each name is a track's.
+func (p *Provisioner) trackNames() []string {
+	if len(p.names) == len(p.tracks) && !slices.ContainsFunc(p.names, func(n string) bool { return p.tracks[n] == nil }) {
+		return p.names
+	}
+	p.names = p.names[:0]
+	for n := range p.tracks {
+		p.names = append(p.names, n)
+	}
+	slices.Sort(p.names)
+	return p.names
+}
+
 // reprepare is in with the regions' back-offs as they are now and the VMs
 // requested since counted as booting: the input of a decision taken again
 // within the cycle.
@@ -81,7 +93,7 @@ func (p *Provisioner) reprepare(in scale.Input, now time.Time) scale.Input {
 			in2.Regions[i].BackoffUntil, in2.Regions[i].BackoffReason = r.backoff.until, r.backoff.reason
 		}
 	}
-	have := map[string]bool{}
+	have := make(map[string]bool, len(in.Nodes))
 	for _, n := range in.Nodes {
 		have[n.Name] = true
 	}

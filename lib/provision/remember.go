@@ -90,7 +90,7 @@ func (p *Provisioner) eachOwned(f func(r *region, vm cloud.VM, name string)) {
 // identity vouches for. The instance id it publishes is its own claim, so
 // a worker naming another VM's id is refused, never taken for that VM.
 func (p *Provisioner) believe(workers []Worker) (map[string]*Worker, []Refusal) {
-	byName := map[string]*Worker{}
+	byName := make(map[string]*Worker, len(workers))
 	for i := range workers {
 		w := &workers[i]
 		if w.Name != "" {
@@ -126,7 +126,7 @@ func (p *Provisioner) warnRefused(refused []Refusal) {
 // rememberVMs brings the tracks up to date with the listed VMs and the
 // believed workers. It returns how many workers joined with room for a job.
 func (p *Provisioner) rememberVMs(now time.Time, snap snapshot, workers map[string]*Worker) (joined int) {
-	listed := map[string]bool{}
+	listed := make(map[string]bool, len(p.tracks))
 	p.eachOwned(func(r *region, vm cloud.VM, name string) {
 		listed[name] = true
 		t := p.tracks[name]

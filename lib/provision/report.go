@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -124,17 +123,20 @@ func (p *Provisioner) nodesNow(in scale.Input) []NodeReport {
 			Since: t.since, Created: t.created, Running: n.Running, IdleSince: n.IdleSince, Fault: t.fault,
 		})
 	}
-	// VMs created this cycle.
-	have := map[string]bool{}
-	for _, n := range out {
-		have[n.Name] = true
-	}
-	for _, t := range p.tracks {
-		if !have[t.name] {
-			out = append(out, NodeReport{Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state, Since: t.since, Created: t.created})
+	// VMs created this cycle: none when out has every track already (its
+	// names are distinct).
+	if len(out) < len(p.tracks) {
+		have := make(map[string]bool, len(out))
+		for _, n := range out {
+			have[n.Name] = true
+		}
+		for _, t := range p.tracks {
+			if !have[t.name] {
+				out = append(out, NodeReport{Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state, Since: t.since, Created: t.created})
+			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b NodeReport) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
