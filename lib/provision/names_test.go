@@ -6,9 +6,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// trackNames follows the tracks however they change, a swap of one VM for
-// another included (same count, other set).
-func TestTrackNames(t *testing.T) {
+// sortedTracks follows the tracks however they change: a swap of one VM
+// for another (same count, other set) and a name tracked anew included.
+func TestSortedTracks(t *testing.T) {
 	p := &Provisioner{}
 	p.tracks = map[string]*track{}
 	steps := []struct {
@@ -20,6 +20,7 @@ func TestTrackNames(t *testing.T) {
 		{add: []string{"0"}, del: []string{"b"}, want: []string{"0", "a", "c"}},
 		{del: []string{"a"}, want: []string{"0", "c"}},
 		{add: []string{"b", "d"}, want: []string{"0", "b", "c", "d"}},
+		{add: []string{"c"}, want: []string{"0", "b", "c", "d"}},
 	}
 	for i, s := range steps {
 		for _, n := range s.add {
@@ -28,7 +29,14 @@ func TestTrackNames(t *testing.T) {
 		for _, n := range s.del {
 			delete(p.tracks, n)
 		}
-		if diff := cmp.Diff(s.want, p.trackNames()); diff != "" {
+		var got []string
+		for _, tr := range p.sortedTracks() {
+			if p.tracks[tr.name] != tr {
+				t.Errorf("step %d: %s is not the track kept under its name", i, tr.name)
+			}
+			got = append(got, tr.name)
+		}
+		if diff := cmp.Diff(s.want, got); diff != "" {
 			t.Errorf("step %d (-want +got):\n%s", i, diff)
 		}
 	}

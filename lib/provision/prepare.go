@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -41,10 +42,10 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 // nodes are the tracked VMs as the decision sees them, by name, with their
 // believed workers' figures.
 func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.Node {
-	names := p.trackNames()
-	out := make([]scale.Node, 0, len(names))
-	for _, n := range names {
-		t := p.tracks[n]
+	tracks := p.sortedTracks()
+	out := make([]scale.Node, 0, len(tracks))
+	for _, t := range tracks {
+		n := t.name
 		node := scale.Node{
 			ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: t.since,
 			Created: t.created, Fault: t.fault, Attempts: t.deleteTries, TokenExpires: t.tokenExpires,
@@ -67,19 +68,19 @@ func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.
 	return out
 }
 
-// trackNames are the tracks' names, sorted. They are sorted again only when
-// the set of tracks changed: the names kept are still right when there are
-// as many tracks as names and each name is a track's.
-func (p *Provisioner) trackNames() []string {
-	if len(p.names) == len(p.tracks) && !slices.ContainsFunc(p.names, func(n string) bool { return p.tracks[n] == nil }) {
-		return p.names
+// sortedTracks are the tracks by name. They are sorted again only when the
+// set of tracks changed: the order kept is still right when there are as
+// many tracks as kept and each kept one is still its name's track.
+func (p *Provisioner) sortedTracks() []*track {
+	if len(p.order) == len(p.tracks) && !slices.ContainsFunc(p.order, func(t *track) bool { return p.tracks[t.name] != t }) {
+		return p.order
 	}
-	p.names = p.names[:0]
-	for n := range p.tracks {
-		p.names = append(p.names, n)
+	p.order = p.order[:0]
+	for _, t := range p.tracks {
+		p.order = append(p.order, t)
 	}
-	slices.Sort(p.names)
-	return p.names
+	slices.SortFunc(p.order, func(a, b *track) int { return strings.Compare(a.name, b.name) })
+	return p.order
 }
 
 // reprepare is in with the regions' back-offs as they are now and the VMs
