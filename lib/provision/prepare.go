@@ -193,6 +193,11 @@ func (r *region) limits(s regionSeen) *cloud.Limits {
 // planned past the quota and Nova buried the extra servers in ERROR
 // ("Quota exceeded for instances", seen against real Nova).
 func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (cloud.Flavor, bool)) {
+	type size struct {
+		key        string
+		cores, ram int
+	}
+	var sizes []size // each flavor looked up once, not once a server
 	var n, cores, ram int
 	for _, vm := range vms {
 		if vm.Status == cloud.StatusDeleted {
@@ -203,10 +208,16 @@ func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (c
 		if key == "" {
 			key = vm.FlavorID
 		}
-		if f, ok := flavor(key); ok {
-			cores += f.VCPUs
-			ram += f.RAMMB
+		i := slices.IndexFunc(sizes, func(s size) bool { return s.key == key })
+		if i < 0 {
+			s := size{key: key}
+			if f, ok := flavor(key); ok {
+				s.cores, s.ram = f.VCPUs, f.RAMMB
+			}
+			i, sizes = len(sizes), append(sizes, s)
 		}
+		cores += sizes[i].cores
+		ram += sizes[i].ram
 	}
 	l.UsedInstances = max(l.UsedInstances, n)
 	l.UsedCores = max(l.UsedCores, cores)
