@@ -66,7 +66,7 @@ func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
 func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string][]string{}
+	out := make(map[string][]string, len(p.byJoin))
 	for _, w := range p.byJoin {
 		if len(w.jobs) == 0 {
 			continue
