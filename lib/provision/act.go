@@ -97,7 +97,10 @@ func (p *Provisioner) deleteAll(ctx context.Context, now time.Time, deletes []sc
 // drainAll asks the workers of drains to finish their jobs and take no
 // more. It returns true when it drained an idle worker (see FollowUp).
 func (p *Provisioner) drainAll(ctx context.Context, now time.Time, drains []scale.Action, workers []Worker, rep *Report) (idle bool) {
-	byName := map[string]Worker{}
+	if len(drains) == 0 {
+		return false
+	}
+	byName := make(map[string]Worker, len(workers))
 	for _, w := range workers {
 		byName[w.Name] = w
 	}

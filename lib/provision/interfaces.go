@@ -58,6 +58,15 @@ type Pool interface {
 	Publish(ctx context.Context, ad classad.Ad) error
 }
 
+// LazyPublisher is an optional Pool ability: a pool that may not need the
+// provisioner's ad takes the function that builds it instead of the ad, so
+// the ad is built only if used. The simulator's pool keeps no ad, and
+// building it (the whole report as JSON) was most of a simulated cycle.
+// ad, if called, must be called before PublishLazy returns.
+type LazyPublisher interface {
+	PublishLazy(ctx context.Context, ad func() classad.Ad) error
+}
+
 // Refusal is an ad that claimed to speak for one of the pool's VMs or
 // offers and was not believed: it was not written by the identity that
 // alone may write it (a worker only for its own VM, the provisioner for the

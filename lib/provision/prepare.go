@@ -2,7 +2,9 @@ package provision
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ehos-project/ehos/lib/cloud"
@@ -43,14 +45,10 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 // nodes are the tracked VMs as the decision sees them, by name, with their
 // believed workers' figures.
 func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.Node {
-	names := make([]string, 0, len(p.tracks))
-	for n := range p.tracks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]scale.Node, 0, len(names))
-	for _, n := range names {
-		t := p.tracks[n]
+	tracks := p.sortedTracks()
+	out := make([]scale.Node, 0, len(tracks))
+	for _, t := range tracks {
+		n := t.name
 		node := scale.Node{
 			ID: t.id, Name: t.name, Offer: t.offer, State: t.state, StateSince: t.since,
 			Created: t.created, Fault: t.fault, Attempts: t.deleteTries, TokenExpires: t.tokenExpires,
@@ -73,6 +71,21 @@ func (p *Provisioner) nodes(workers map[string]*Worker, workersOK bool) []scale.
 	return out
 }
 
+// sortedTracks are the tracks by name. They are sorted again only when the
+// set of tracks changed: the order kept is still right when there are as
+// many tracks as kept and each kept one is still its name's track.
+func (p *Provisioner) sortedTracks() []*track {
+	if len(p.order) == len(p.tracks) && !slices.ContainsFunc(p.order, func(t *track) bool { return p.tracks[t.name] != t }) {
+		return p.order
+	}
+	p.order = p.order[:0]
+	for _, t := range p.tracks {
+		p.order = append(p.order, t)
+	}
+	slices.SortFunc(p.order, func(a, b *track) int { return strings.Compare(a.name, b.name) })
+	return p.order
+}
+
 // reprepare is in with the regions' back-offs as they are now and the VMs
 // requested since counted as booting: the input of a decision taken again
 // within the cycle.
@@ -84,7 +97,7 @@ func (p *Provisioner) reprepare(in scale.Input, now time.Time) scale.Input {
 			in2.Regions[i].BackoffUntil, in2.Regions[i].BackoffReason = r.backoff.until, r.backoff.reason
 		}
 	}
-	have := map[string]bool{}
+	have := make(map[string]bool, len(in.Nodes))
 	for _, n := range in.Nodes {
 		have[n.Name] = true
 	}
@@ -183,6 +196,11 @@ func (r *region) limits(s regionSeen) *cloud.Limits {
 // planned past the quota and Nova buried the extra servers in ERROR
 // ("Quota exceeded for instances", seen against real Nova).
 func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (cloud.Flavor, bool)) {
+	type size struct {
+		key        string
+		cores, ram int
+	}
+	var sizes []size // each flavor looked up once, not once a server
 	var n, cores, ram int
 	for _, vm := range vms {
 		if vm.Status == cloud.StatusDeleted {
@@ -193,10 +211,16 @@ func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (c
 		if key == "" {
 			key = vm.FlavorID
 		}
-		if f, ok := flavor(key); ok {
-			cores += f.VCPUs
-			ram += f.RAMMB
+		i := slices.IndexFunc(sizes, func(s size) bool { return s.key == key })
+		if i < 0 {
+			s := size{key: key}
+			if f, ok := flavor(key); ok {
+				s.cores, s.ram = f.VCPUs, f.RAMMB
+			}
+			i, sizes = len(sizes), append(sizes, s)
 		}
+		cores += sizes[i].cores
+		ram += sizes[i].ram
 	}
 	l.UsedInstances = max(l.UsedInstances, n)
 	l.UsedCores = max(l.UsedCores, cores)

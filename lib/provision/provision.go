@@ -78,6 +78,7 @@ type Provisioner struct {
 type memory struct {
 	regions []*region
 	tracks  map[string]*track // by VM name
+	order   []*track          // the tracks by name: sortedTracks' cache
 	seq     int64             // the ad's update sequence
 	refused map[Refusal]bool  // last cycle's refusals, to warn of each once
 	// lastStart is the last cycle in which a worker was seen to start a job.

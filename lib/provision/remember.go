@@ -26,10 +26,11 @@ type seen struct {
 func (p *Provisioner) remember(now time.Time, snap snapshot) seen {
 	p.rememberRegions(now, snap)
 	var s seen
-	s.workers, s.refused = p.believe(snap.workers)
+	owned := p.owned()
+	s.workers, s.refused = p.believe(snap.workers, owned)
 	s.refused = append(slices.Clip(snap.refused), s.refused...)
 	p.warnRefused(s.refused)
-	s.joined = p.rememberVMs(now, snap, s.workers)
+	s.joined = p.rememberVMs(now, snap, s.workers, owned)
 	p.rememberRecall(snap.recall)
 	if snap.demandErr == nil {
 		workersOK := snap.workersErr == nil
@@ -102,14 +103,28 @@ func (p *Provisioner) fail(r *region, now time.Time, err error) {
 		Time("backoff_until", r.backoff.until).Msg("cloud call failed: backing off")
 }
 
-// eachOwned calls f for every VM of a listed region that this provisioner
-// owns, with the VM's ehos name.
-func (p *Provisioner) eachOwned(f func(r *region, vm cloud.VM, name string)) {
+// ownedVM is a VM of a listed region that this provisioner owns, with its
+// ehos name.
+type ownedVM struct {
+	r    *region
+	vm   *cloud.VM
+	name string
+}
+
+// owned lists the VMs of the listed regions that this provisioner owns,
+// once for each pass of remember over them.
+func (p *Provisioner) owned() []ownedVM {
+	n := 0
+	for _, r := range p.regions {
+		n += len(r.vms)
+	}
+	out := make([]ownedVM, 0, n)
 	for _, r := range p.regions {
 		if !r.listed {
 			continue
 		}
-		for _, vm := range r.vms {
+		for i := range r.vms {
+			vm := &r.vms[i]
 			if vm.Metadata[cloud.MetaOwner] != p.opt.Owner {
 				continue // another provisioner's VM: never touched
 			}
@@ -117,16 +132,17 @@ func (p *Provisioner) eachOwned(f func(r *region, vm cloud.VM, name string)) {
 			if name == "" {
 				name = vm.Name
 			}
-			f(r, vm, name)
+			out = append(out, ownedVM{r, vm, name})
 		}
 	}
+	return out
 }
 
 // believe finds each worker's VM by its name alone: its name is what its
 // identity vouches for. The instance id it publishes is its own claim, so
 // a worker naming another VM's id is refused, never taken for that VM.
-func (p *Provisioner) believe(workers []Worker) (map[string]*Worker, []Refusal) {
-	byName := map[string]*Worker{}
+func (p *Provisioner) believe(workers []Worker, owned []ownedVM) (map[string]*Worker, []Refusal) {
+	byName := make(map[string]*Worker, len(workers))
 	for i := range workers {
 		w := &workers[i]
 		if w.Name != "" {
@@ -134,14 +150,14 @@ func (p *Provisioner) believe(workers []Worker) (map[string]*Worker, []Refusal) 
 		}
 	}
 	var refused []Refusal
-	p.eachOwned(func(_ *region, vm cloud.VM, name string) {
-		w := byName[name]
-		if w != nil && w.InstanceID != "" && w.InstanceID != vm.ID {
+	for _, o := range owned {
+		w := byName[o.name]
+		if w != nil && w.InstanceID != "" && w.InstanceID != o.vm.ID {
 			refused = append(refused, Refusal{Ad: w.Slot, Claimed: fmt.Sprintf("EHOSName=%q EHOSInstanceID=%q", w.Name, w.InstanceID),
-				Why: fmt.Sprintf("VM %s is server %s in the cloud: its slot ad is ignored", name, vm.ID)})
-			delete(byName, name)
+				Why: fmt.Sprintf("VM %s is server %s in the cloud: its slot ad is ignored", o.name, o.vm.ID)})
+			delete(byName, o.name)
 		}
-	})
+	}
 	return byName, refused
 }
 
@@ -161,9 +177,10 @@ func (p *Provisioner) warnRefused(refused []Refusal) {
 
 // rememberVMs brings the tracks up to date with the listed VMs and the
 // believed workers. It returns how many workers joined with room for a job.
-func (p *Provisioner) rememberVMs(now time.Time, snap snapshot, workers map[string]*Worker) (joined int) {
-	listed := map[string]bool{}
-	p.eachOwned(func(r *region, vm cloud.VM, name string) {
+func (p *Provisioner) rememberVMs(now time.Time, snap snapshot, workers map[string]*Worker, owned []ownedVM) (joined int) {
+	listed := make(map[string]bool, len(p.tracks))
+	for _, o := range owned {
+		r, vm, name := o.r, *o.vm, o.name
 		listed[name] = true
 		t := p.tracks[name]
 		if t == nil {
@@ -182,7 +199,7 @@ func (p *Provisioner) rememberVMs(now time.Time, snap snapshot, workers map[stri
 		if p.rememberVM(t, vm, workers[name], snap.workersErr == nil, now) {
 			joined++
 		}
-	})
+	}
 	// Tracks a successful list no longer shows are gone, except VMs we just
 	// asked for, which a list may not show yet.
 	for name, t := range p.tracks {

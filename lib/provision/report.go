@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -88,11 +87,20 @@ func (p *Provisioner) publish(ctx context.Context, now, start time.Time, in scal
 	p.seq++
 	if p.opt.DryRun {
 		p.opt.Log.Info().Msg("dry run: provisioner ad not published (ehos status shows the live provisioner's)")
-	} else if err := p.pool.Publish(ctx, p.ad(rep)); err != nil {
+	} else if err := p.publishAd(ctx, rep); err != nil {
 		rep.Errors = append(rep.Errors, "publish provisioner ad: "+err.Error())
 		p.opt.Log.Warn().Err(err).Msg("publish provisioner ad")
 	}
 	p.last = rep
+}
+
+// publishAd hands the provisioner's ad for rep to the pool, built only
+// when the pool uses it (LazyPublisher).
+func (p *Provisioner) publishAd(ctx context.Context, rep Report) error {
+	if lp, ok := p.pool.(LazyPublisher); ok {
+		return lp.PublishLazy(ctx, func() classad.Ad { return p.ad(rep) })
+	}
+	return p.pool.Publish(ctx, p.ad(rep))
 }
 
 // ad is the provisioner's ad for rep, with the unmatched marks.
@@ -115,17 +123,20 @@ func (p *Provisioner) nodesNow(in scale.Input) []NodeReport {
 			Since: t.since, Created: t.created, Running: n.Running, IdleSince: n.IdleSince, Fault: t.fault,
 		})
 	}
-	// VMs created this cycle.
-	have := map[string]bool{}
-	for _, n := range out {
-		have[n.Name] = true
-	}
-	for _, t := range p.tracks {
-		if !have[t.name] {
-			out = append(out, NodeReport{Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state, Since: t.since, Created: t.created})
+	// VMs created this cycle: none when out has every track already (its
+	// names are distinct).
+	if len(out) < len(p.tracks) {
+		have := make(map[string]bool, len(out))
+		for _, n := range out {
+			have[n.Name] = true
+		}
+		for _, t := range p.tracks {
+			if !have[t.name] {
+				out = append(out, NodeReport{Name: t.name, ID: t.id, Location: t.offer.Loc, Flavor: t.offer.Flavor, State: t.state, Since: t.since, Created: t.created})
+			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b NodeReport) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -65,7 +65,7 @@ func (p *Provisioner) updateMarks(now time.Time, demand []scale.Demand, nodes []
 // idleBeside says whether an idle, healthy worker of an offer has room
 // for a job's need.
 func idleBeside(nodes []scale.Node, workers []Worker) func(k scale.OfferKey, need scale.Resources) bool {
-	healthy := map[string]bool{}
+	healthy := make(map[string]bool, len(workers))
 	for _, w := range workers {
 		healthy[w.Name] = w.Healthy && !w.Draining && w.Claimed == 0
 	}

@@ -33,7 +33,7 @@ type group struct {
 // ones stay free to retire or to count as spare; booting ones last, since
 // joined ones run jobs sooner.
 func bins(nodes []Node, gone []bool, cat *catalog) []bin {
-	var bs []bin
+	bs := make([]bin, 0, len(nodes))
 	for i, n := range nodes {
 		if gone[i] {
 			continue

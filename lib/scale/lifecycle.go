@@ -30,7 +30,10 @@ type life struct {
 // lifetime or token; a node a schedd says runs a job is never deleted.
 func lifecycle(in Input, k Knobs) life {
 	l := life{nodes: slices.Clone(in.Nodes)}
-	slices.SortStableFunc(l.nodes, func(a, b Node) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
+	byName := func(a, b Node) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) }
+	if !slices.IsSortedFunc(l.nodes, byName) { // usually sorted already (provision lists them so)
+		slices.SortStableFunc(l.nodes, byName)
+	}
 	l.gone = make([]bool, len(l.nodes))
 	l.deleted = make([]bool, len(l.nodes))
 	for i, n := range l.nodes {

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"container/heap"
-	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ehos-project/ehos/lib/classad"
 	"github.com/ehos-project/ehos/lib/provision"
 	"github.com/ehos-project/ehos/lib/scale"
 )
@@ -110,7 +108,6 @@ type Pool struct {
 	finished  int
 	killed    int
 	calls     PoolCalls
-	lastAd    classad.Ad
 	ran       map[string]bool // workers that ran at least one job
 	// unmatched is the earliest submit since the last negotiation: the
 	// schedd asks the negotiator for a cycle when jobs are submitted
@@ -162,8 +159,9 @@ type PoolCalls struct {
 }
 
 var (
-	_ provision.Pool        = (*Pool)(nil)
-	_ provision.RunningJobs = (*Pool)(nil)
+	_ provision.Pool          = (*Pool)(nil)
+	_ provision.RunningJobs   = (*Pool)(nil)
+	_ provision.LazyPublisher = (*Pool)(nil)
 )
 
 // NewPool makes a pool that will see jobs submitted at epoch + Job.Submit.
@@ -383,286 +381,6 @@ func (p *Pool) VMGone(s *Server, at time.Time) {
 		p.run--
 		p.enqueue(j)
 	}
-}
-
-// Negotiate is one negotiation cycle at t: idle jobs, oldest first, go to
-// the worker with room that HTCondor's default NEGOTIATOR_PRE_JOB_RANK
-// prefers, the one with the fewest free cpus and then the least free memory
-// (best fit; ties: the one that joined first), or with FirstFit the first
-// worker with room in join order. Never to a draining one. A shape whose
-// oldest job fits nowhere is not tried again this cycle.
-func (p *Pool) Negotiate(t time.Time) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.unmatched, p.resched = time.Time{}, time.Time{}
-	if p.idle == 0 || len(p.workers) == 0 {
-		return 0
-	}
-	ws := p.sortedWorkers(true)
-	fit := &p.fit
-	if !p.FirstFit {
-		fit.fill(ws)
-	}
-	var h shapeHeap
-	for _, s := range p.shapeList {
-		if len(s.queue) > 0 {
-			h = append(h, s)
-		}
-	}
-	heap.Init(&h)
-	matched := 0
-	for len(h) > 0 {
-		s := h[0]
-		j := s.queue[0]
-		n := need(j)
-		var w *worker
-		if p.FirstFit {
-			for _, c := range ws {
-				if c.free.Holds(n) {
-					w = c
-					break
-				}
-			}
-		} else {
-			w = fit.find(n)
-		}
-		if w == nil {
-			heap.Pop(&h)
-			continue
-		}
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		if len(s.queue) == 0 {
-			heap.Pop(&h)
-		} else {
-			heap.Fix(&h, 0)
-		}
-		p.idle--
-		p.account(w, t)
-		if !p.FirstFit {
-			fit.remove(w)
-		}
-		w.free = sub(w.free, n)
-		if !p.FirstFit {
-			fit.insert(w)
-		}
-		p.start(j, w, t, n, t)
-		matched++
-	}
-	return matched
-}
-
-func add(a, b scale.Resources) scale.Resources {
-	return scale.Resources{Cpus: a.Cpus + b.Cpus, MemoryMB: a.MemoryMB + b.MemoryMB, DiskMB: a.DiskMB + b.DiskMB, GPUs: a.GPUs + b.GPUs}
-}
-
-func sub(a, b scale.Resources) scale.Resources {
-	return scale.Resources{Cpus: a.Cpus - b.Cpus, MemoryMB: a.MemoryMB - b.MemoryMB, DiskMB: a.DiskMB - b.DiskMB, GPUs: a.GPUs - b.GPUs}
-}
-
-// bestFit finds, among workers, the one HTCondor's default
-// NEGOTIATOR_PRE_JOB_RANK, -(100000 * Cpus) - Memory, prefers for a job:
-// the slot with the fewest cpus left that holds it, then the least memory
-// (best fit); ties go to the one that joined first. Workers are kept in
-// buckets by free cpus, each in join order, so a job looks only at workers
-// with enough cpus.
-type bestFit [][]*worker
-
-// fill empties b (keeping its buckets' room) and puts ws in.
-func (b *bestFit) fill(ws []*worker) {
-	for i := range *b {
-		(*b)[i] = (*b)[i][:0]
-	}
-	for _, w := range ws {
-		b.insert(w)
-	}
-}
-
-func (b *bestFit) insert(w *worker) {
-	c := w.free.Cpus
-	if c <= 0 {
-		return // holds no job (each asks at least one cpu)
-	}
-	for len(*b) <= c {
-		*b = append(*b, nil)
-	}
-	ws := (*b)[c]
-	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq > w.seq })
-	(*b)[c] = slices.Insert(ws, i, w)
-}
-
-func (b bestFit) remove(w *worker) {
-	c := w.free.Cpus
-	if c <= 0 {
-		return
-	}
-	ws := b[c]
-	i := sort.Search(len(ws), func(i int) bool { return ws[i].seq >= w.seq })
-	b[c] = slices.Delete(ws, i, i+1)
-}
-
-func (b bestFit) find(n scale.Resources) *worker {
-	for c := max(n.Cpus, 0); c < len(b); c++ {
-		var best *worker
-		for _, w := range b[c] {
-			if w.free.Holds(n) && (best == nil || w.free.MemoryMB < best.free.MemoryMB) {
-				best = w
-			}
-		}
-		if best != nil {
-			return best
-		}
-	}
-	return nil
-}
-
-// sortedWorkers lists the workers in join order; accepting leaves out the
-// draining ones, in a slice the next such call reuses.
-func (p *Pool) sortedWorkers(accepting bool) []*worker {
-	if !accepting {
-		return p.byJoin
-	}
-	p.accepting = p.accepting[:0]
-	for _, w := range p.byJoin {
-		if !w.draining {
-			p.accepting = append(p.accepting, w)
-		}
-	}
-	return p.accepting
-}
-
-// Demand returns the idle jobs grouped by shape, each with the offers
-// (from the last Offer call) whose worker size holds one job of it: what
-// HTCondor's negotiator would match against the offline flavor ads.
-func (p *Pool) Demand(context.Context) ([]scale.Demand, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Demand++
-	var out []scale.Demand
-	for _, s := range p.shapeList {
-		if len(s.queue) == 0 {
-			continue
-		}
-		if s.ver != p.offersVer {
-			s.elig = s.elig[:0]
-			n := scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem}
-			for _, o := range p.offers {
-				if o.Size.Holds(n) {
-					s.elig = append(s.elig, o.OfferKey)
-				}
-			}
-			s.ver = p.offersVer
-		}
-		out = append(out, scale.Demand{
-			Key:      s.name,
-			Need:     scale.Resources{Cpus: s.key.cpus, MemoryMB: s.key.mem},
-			Idle:     len(s.queue),
-			Oldest:   s.queue[0].submit,
-			Eligible: append([]scale.OfferKey(nil), s.elig...),
-		})
-	}
-	return out, nil
-}
-
-// Workers returns every startd, as the collector would: without IdleSince,
-// since a partitionable slot's ad does not say when it last fell idle (and
-// lib/condorpool leaves it zero), so lib/provision counts from the cycle it
-// first saw the worker idle, here as in a real pool.
-func (p *Pool) Workers(context.Context) ([]provision.Worker, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Workers++
-	out := make([]provision.Worker, 0, len(p.workers))
-	for _, w := range p.sortedWorkers(false) {
-		out = append(out, provision.Worker{
-			Name: w.name, InstanceID: w.id, Machine: w.name, Slot: w.slot,
-			Claimed: len(w.jobs), Free: w.free, Draining: w.draining, Healthy: true,
-		})
-	}
-	return out, nil
-}
-
-// RunningJobs is what the schedd says runs where: here every running job's
-// worker still has its startd, since a simulated startd only leaves once
-// its jobs are done.
-func (p *Pool) RunningJobs(context.Context) (map[string][]string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string][]string{}
-	for _, w := range p.byJoin {
-		if len(w.jobs) == 0 {
-			continue
-		}
-		labels := make([]string, 0, len(w.jobs))
-		for _, label := range w.jobs {
-			labels = append(labels, label)
-		}
-		out[w.name] = labels
-	}
-	return out, nil
-}
-
-// Offer records the flavor offers; Demand matches against them from now on.
-func (p *Pool) Offer(_ context.Context, offers []scale.Offer) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Offer++
-	if !sameOffers(p.offers, offers) {
-		p.offers = append([]scale.Offer(nil), offers...)
-		p.offersVer++
-		p.changes++
-	}
-	return nil
-}
-
-func sameOffers(a, b []scale.Offer) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].OfferKey != b[i].OfferKey || a[i].Size != b[i].Size {
-			return false
-		}
-	}
-	return true
-}
-
-// Drain stops a worker taking new jobs; it leaves once its jobs are done.
-func (p *Pool) Drain(_ context.Context, pw provision.Worker) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Drain++
-	w := p.workers[pw.Name]
-	if w == nil {
-		return fmt.Errorf("drain %s: no such startd", pw.Name)
-	}
-	w.draining = true
-	p.changes++
-	if len(w.jobs) == 0 {
-		p.leave(w, p.clock.Now())
-	}
-	return nil
-}
-
-// Reschedule is condor_reschedule: a negotiation follows as it does a
-// submit (see NextNegotiation).
-func (p *Pool) Reschedule(context.Context, []scale.Demand) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Reschedule++
-	if p.resched.IsZero() {
-		p.resched = p.clock.Now()
-	}
-	return nil
-}
-
-// Publish keeps the provisioner's ad.
-func (p *Pool) Publish(_ context.Context, ad classad.Ad) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls.Publish++
-	p.lastAd = ad
-	return nil
 }
 
 // Counts returns the idle, running and finished jobs and the jobs killed
