@@ -83,7 +83,7 @@ func New(tools *condor.Client, name string, negotiatorInterval time.Duration) *P
 var slotAttrs = []string{
 	"Name", "Machine", "EHOSName", "EHOSInstanceID", "EHOSPool", "State", "Activity",
 	"Cpus", "Memory", "Disk", "GPUs", "PartitionableSlot", "DynamicSlot",
-	"EnteredCurrentState", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity, "MyAddress",
+	"EnteredCurrentState", "EnteredCurrentActivity", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity, "MyAddress",
 }
 
 // Workers reads this pool's worker slots (not the offline flavor ads) and
@@ -156,6 +156,9 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 			}
 		case state == "Claimed":
 			w.Claimed++
+			if at := a.GetInt("EnteredCurrentActivity", 0); at > 0 && (activity == "Busy" || activity == "Idle") {
+				w.Started = append(w.Started, time.Unix(at, 0))
+			}
 		default:
 			if w.Slot == "" {
 				w.Slot = a.GetString("Name")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,7 +41,8 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 	}
 	want := []provision.Worker{{
 		Name: "worker1", Machine: "vm", Address: "<127.0.0.1:38359?addrs=127.0.0.1-38359&alias=vm>", Slot: "slot1@worker1@vm", Claimed: 1, Healthy: true,
-		Free: scale.Resources{Cpus: 1, MemoryMB: 1920, DiskMB: 80448752 / 1024},
+		Started: []time.Time{time.Unix(1795539708, 0)}, // the claimed slot's EnteredCurrentActivity, Busy
+		Free:    scale.Resources{Cpus: 1, MemoryMB: 1920, DiskMB: 80448752 / 1024},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
@@ -56,6 +58,23 @@ func TestWorkersDrainingAndUnhealthy(t *testing.T) {
 	}
 	got, _ := Workers(ads, testIdentity)
 	if len(got) != 1 || !got[0].Draining || got[0].Healthy || got[0].Reason != "scratch full" || got[0].Claimed != 0 {
+		t.Errorf("got %+v", got)
+	}
+}
+
+// Each claimed slot says when it took its job: Busy (running) and Idle
+// (the claim waits for its shadow; the queue already says running). A
+// retiring slot's time is when its drain began, not its job's start.
+func TestWorkersSayWhenTheirJobsStarted(t *testing.T) {
+	slot := func(name, state, activity string, entered int64) classad.Ad {
+		return classad.Ad{"Name": classad.String(name), "EHOSName": classad.String("w1"), "DynamicSlot": classad.Bool(true),
+			"State": classad.String(state), "Activity": classad.String(activity), "EnteredCurrentActivity": classad.Int(entered),
+			AttrIdentity: classad.String("w1@pool.test")}
+	}
+	ads := []classad.Ad{slot("slot1_1@w1", "Claimed", "Busy", 100), slot("slot1_2@w1", "Claimed", "Idle", 200),
+		slot("slot1_3@w1", "Claimed", "Retiring", 300), slot("slot1_4@w1", "Unclaimed", "Idle", 400)}
+	got, _ := Workers(ads, testIdentity)
+	if len(got) != 1 || got[0].Claimed != 3 || !cmp.Equal(got[0].Started, []time.Time{time.Unix(100, 0), time.Unix(200, 0)}) {
 		t.Errorf("got %+v", got)
 	}
 }

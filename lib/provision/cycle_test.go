@@ -45,7 +45,7 @@ func TestDemandCountedBeforeAJobStartIsHeld(t *testing.T) {
 	// The job starts; the reporter's last count (before the start) still
 	// says one idle job.
 	counted := r.now
-	r.pool.setClaimed(vm.Name, 1, time.Time{})
+	r.pool.startJob(vm.Name, counted.Add(5*time.Second))
 	r.pool.demand[0].Reported = counted
 	rep := r.cycle(10 * time.Second)
 	if n := r.a.callsLike("create"); n != 1 {
@@ -59,6 +59,42 @@ func TestDemandCountedBeforeAJobStartIsHeld(t *testing.T) {
 	r.cycle(10 * time.Second)
 	if n := r.a.callsLike("create"); n != 2 {
 		t.Errorf("fresh demand not served: %d creates", n)
+	}
+}
+
+// A count is reduced by the jobs started since, not thrown away: in a busy
+// pool some job starts in nearly every cycle, and holding every count
+// taken before any start would hold all demand.
+func TestStartsSinceACountAreTakenFromIt(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	r.cycle(10 * time.Second)
+	counted := r.now
+	r.pool.startJob(vm.Metadata[cloud.MetaName], counted.Add(3*time.Second))
+	r.pool.demand = smallDemand(4, offerKey("a", "r1", "small"))
+	r.pool.demand[0].Reported = counted
+	rep := r.cycle(10 * time.Second)
+	if n := r.a.callsLike("create"); n != 1+3 {
+		t.Fatalf("%d creates, want 1 then 3 for the 4 counted less the 1 started since; decision %+v", n, rep.Decision)
+	}
+	if !strings.Contains(fmt.Sprint(rep.Decision.Notes), "counted at 12:00:10; 1 jobs started since: 3 counted") {
+		t.Errorf("the discount not explained: %v", rep.Decision.Notes)
+	}
+}
+
+// A provisioner that has just started never saw the jobs start, but their
+// slots say when they did: a count from before is discounted all the same.
+func TestARestartedProvisionerKnowsWhenJobsStarted(t *testing.T) {
+	r := newRig(t, knobs())
+	vm := r.joinedWorker()
+	r.cycle(10 * time.Second)
+	counted := r.now
+	r.pool.startJob(vm.Metadata[cloud.MetaName], counted.Add(time.Second))
+	r.p = r.build(knobs()) // restarted: no memory of the worker's claims
+	r.pool.demand[0].Reported = counted
+	rep := r.cycle(10 * time.Second)
+	if n := r.a.callsLike("create"); n != 1 {
+		t.Fatalf("%d creates after the restart, want none for the job that started; decision %+v", n, rep.Decision)
 	}
 }
 

@@ -10,7 +10,11 @@
 //     waiting within scaling.headroom_window (lib/scale's Input.Widest).
 //   - prepare (prepare.go) turns snapshot and memory into lib/scale's
 //     input and changes nothing; the schedds are asked which jobs run
-//     where only when the prepared nodes need it.
+//     where only when the prepared nodes need it. A demand count loses
+//     the jobs that may have started since it was taken (discountStarted):
+//     every claimed slot whose EnteredCurrentActivity is after it, so no
+//     VM is booted for a job already on a worker, and a restarted
+//     provisioner knows the starts it did not see.
 //   - decide (decide.go) is lib/scale's pure decision with the cycle's
 //     guards (what was not read is never "none").
 //   - act (act.go) only carries the decision out: flavor ads, deletes,

@@ -303,6 +303,18 @@ func (p *fakePool) setClaimed(name string, claimed int, idleSince time.Time) {
 	p.workers[name].Free.Cpus = max(0, 1-claimed)
 }
 
+// startJob has the worker take a job at at, as its slot's
+// EnteredCurrentActivity says.
+func (p *fakePool) startJob(name string, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.workers[name]
+	w.Claimed++
+	w.IdleSince = time.Time{}
+	w.Free.Cpus = max(0, w.Free.Cpus-1)
+	w.Started = append(w.Started, at)
+}
+
 // fakeBoot makes user-data naming the VM; err fails it. Each VM's token
 // id is "jti-<name>", expiring a day after the test's start.
 type fakeBoot struct {

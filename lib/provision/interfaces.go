@@ -31,11 +31,17 @@ type Worker struct {
 	Address    string // MyAddress: its startd's address (with its broker's, when brokered)
 	Slot       string // name of a slot to pass to condor_drain
 	Claimed    int    // claimed slots (running jobs)
-	Free       scale.Resources
-	IdleSince  time.Time // when it last became idle; zero when claimed
-	Draining   bool      // a drain is in progress or done
-	Healthy    bool
-	Reason     string // EHOSHealthReason
+	// Started is when each claimed slot took its job (its
+	// EnteredCurrentActivity, Busy or Idle): the schedd marks a matched job
+	// running in the queue as soon as it holds the claim, before its
+	// shadow starts it (measured on 23.9, docs/ha.md), so a demand count
+	// taken after this time no longer counts that job idle.
+	Started   []time.Time
+	Free      scale.Resources
+	IdleSince time.Time // when it last became idle; zero when claimed
+	Draining  bool      // a drain is in progress or done
+	Healthy   bool
+	Reason    string // EHOSHealthReason
 }
 
 // Pool is what provision needs from HTCondor.

@@ -30,7 +30,7 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 	}
 	in.Nodes = p.nodes(workers, snap.workersErr == nil)
 	if snap.demandErr == nil {
-		in.Demand, held = holdStale(p.withMarks(snap.demand), p.lastStart)
+		in.Demand, held = discountStarted(p.withMarks(snap.demand), workers)
 	}
 	if len(p.widest) > 0 {
 		in.Widest = &p.withMarks([]scale.Demand{p.widest[0].d})[0]
@@ -227,18 +227,46 @@ func floorUsage(l *cloud.Limits, vms []cloud.VM, flavor func(nameOrID string) (c
 	l.UsedRAMMB = max(l.UsedRAMMB, ram)
 }
 
-// holdStale keeps out demand counted before the last job start the
-// provisioner saw: the reporter counted those jobs idle, and they may be
-// the very jobs that started since. The next report settles it; holding it
-// one report costs a few seconds, a VM for a job already running costs a
-// boot and a retire.
-func holdStale(ds []scale.Demand, lastStart time.Time) (keep []scale.Demand, notes []string) {
+// clockSlack is how far a worker's clock may be behind the reporter's: a
+// job whose slot says it started up to this long before a count is still
+// taken for one the count may have seen idle.
+const clockSlack = 2 * time.Second
+
+// discountStarted takes from each group's idle count the jobs that may
+// have started since the reporter counted it: every job a worker of the
+// pool took after the count (its slot's EnteredCurrentActivity, less
+// clockSlack). Which group a start belongs to is not known, so each group
+// loses them all: what is left is at most the jobs of the group still
+// waiting, never one already on a worker. A group left with none is held
+// until a count taken after the starts. The times are the startds' own, so
+// a provisioner that has just started knows them as well as one that saw
+// the jobs start.
+func discountStarted(ds []scale.Demand, workers map[string]*Worker) (keep []scale.Demand, notes []string) {
+	var starts []time.Time
+	for _, w := range workers {
+		starts = append(starts, w.Started...)
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	keep = make([]scale.Demand, 0, len(ds))
 	for _, d := range ds {
-		if !d.Reported.IsZero() && !lastStart.IsZero() && d.Reported.Before(lastStart) {
-			notes = append(notes, fmt.Sprintf("%d idle jobs of %s held: counted at %s, before jobs started at %s; waiting for a fresh count",
-				d.Idle, d.Key, d.Reported.UTC().Format(time.TimeOnly), lastStart.UTC().Format(time.TimeOnly)))
+		if d.Reported.IsZero() {
+			keep = append(keep, d)
 			continue
 		}
+		i, _ := slices.BinarySearchFunc(starts, d.Reported.Add(-clockSlack), time.Time.Compare)
+		n := len(starts) - i
+		if n == 0 {
+			keep = append(keep, d)
+			continue
+		}
+		counted := fmt.Sprintf("%d idle jobs of %s counted at %s; %d jobs started since",
+			d.Idle, d.Key, d.Reported.UTC().Format(time.TimeOnly), n)
+		if n >= d.Idle {
+			notes = append(notes, counted+": held, waiting for a fresh count")
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s: %d counted", counted, d.Idle-n))
+		d.Idle -= n
 		keep = append(keep, d)
 	}
 	return keep, notes
