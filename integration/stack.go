@@ -78,6 +78,9 @@ type StackOptions struct {
 	// CMConfig is appended to the central manager's HTCondor config, after
 	// the stack's own lines (so it overrides them).
 	CMConfig string
+	// Pool is appended to ehos.yaml's pool section (indented key lines,
+	// such as "  ha_peer: 127.0.0.1:9700\n").
+	Pool string
 }
 
 // ExternalCloud is a real OpenStack for StackOptions.External.
@@ -375,7 +378,7 @@ func (s *Stack) ehosYAML(cm string, port int, o StackOptions) string {
   collector_port: %d
   uid_domain: %s
   trust_domain: %[3]s
-scaling:
+%sscaling:
 %sclouds:
 %sworker:
   token_identity: "%s"
@@ -383,7 +386,7 @@ scaling:
 log:
   format: json
   level: debug
-`, cm, port, Domain, o.Scaling, o.Clouds, VMIdentity)
+`, cm, port, Domain, o.Pool, o.Scaling, o.Clouds, VMIdentity)
 }
 
 func (s *Stack) submitDemandJob(t testing.TB) {

@@ -170,6 +170,12 @@ TCP_FORWARDING_HOST = $PUBLIC
 PRIVATE_NETWORK_INTERFACE = $CM
 "
   fi
+  peerline=""
+  if [[ -n $PEER ]]; then
+    peerline="# Workers report to both central managers of the pair (pool.ha_peer; docs/ha.md).
+EHOS_HA_PEER = $PEER
+"
+  fi
   cat >"$site" <<EOF
 # Written once by ehos scripts/install-master.sh; yours to edit.
 CONDOR_HOST = $CM
@@ -179,7 +185,7 @@ UID_DOMAIN = $CM
 TRUST_DOMAIN = $CM
 EHOS_POOL_NAME = $POOL
 EHOS_CENTRAL_MANAGER = $WORKERS_CM
-# Workers on this network (clouds[].private_network: $PRIVNET in ehos.yaml)
+${peerline}# Workers on this network (clouds[].private_network: $PRIVNET in ehos.yaml)
 # are claimed directly; the others reach back through the collector (CCB).
 PRIVATE_NETWORK_NAME = $PRIVNET
 ${forwarding}# The pool signs IDTOKENs; local tools use FS.

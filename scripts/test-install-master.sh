@@ -53,6 +53,7 @@ chroot "$T/root" /bin/bash /src/scripts/install-master.sh --pool pair --central-
   || fail "install-master.sh --ha-peer failed"
 [[ $(cv EHOS_HAD.HAD_LIST) == "10.0.0.5:51451, 10.0.0.6:51451" ]] || fail "EHOS_HAD.HAD_LIST $(cv EHOS_HAD.HAD_LIST)"
 [[ $(cv MASTER_EHOS_PROVISIONER_CONTROLLER) == EHOS_HAD ]] || fail "MASTER_EHOS_PROVISIONER_CONTROLLER"
+[[ $(cv EHOS_HA_PEER) == 10.0.0.5 ]] || fail "EHOS_HA_PEER $(cv EHOS_HA_PEER): workers would not be told the other central manager"
 [[ $(cv DAEMON_LIST) == *EHOS_PROVISIONER*EHOS_HAD* ]] || fail "DAEMON_LIST $(cv DAEMON_LIST)"
 [[ $(cv UID_DOMAIN) == 10.0.0.5 && $(cv TRUST_DOMAIN) == 10.0.0.5 ]] || fail "UID_DOMAIN $(cv UID_DOMAIN) TRUST_DOMAIN $(cv TRUST_DOMAIN)"
 [[ $(cv COLLECTOR_HOST) == "10.0.0.5, 10.0.0.6" ]] || fail "COLLECTOR_HOST $(cv COLLECTOR_HOST)"

@@ -24,6 +24,10 @@ type Config struct {
 	// central manager at (a floating IP or DNS name from a remote cloud,
 	// the private address on its own network); default pool.central_manager.
 	CentralManager string `yaml:"central_manager,omitempty"`
+	// HAPeer is the address this cloud's workers reach the other central
+	// manager of an HA pair at; default pool.ha_peer. Required where
+	// CentralManager is set and the pool has an HA peer.
+	HAPeer string `yaml:"ha_peer,omitempty"`
 	// PrivateNetwork is HTCondor's PRIVATE_NETWORK_NAME of the cloud's
 	// workers: daemons with the same name connect directly, the others
 	// through the broker. Default <cloud>.<region>[.<network>]; set it to
@@ -46,6 +50,7 @@ type RegionConfig struct {
 	Network        string `yaml:"network,omitempty"`
 	KeyPair        string `yaml:"key_pair,omitempty"`
 	CentralManager string `yaml:"central_manager,omitempty"`
+	HAPeer         string `yaml:"ha_peer,omitempty"`
 	PrivateNetwork string `yaml:"private_network,omitempty"`
 }
 
@@ -57,10 +62,13 @@ func (c Config) IsEnabled() bool { return c.Enabled == nil || *c.Enabled }
 // overrides applied. CentralManager stays empty unless set (the pool's
 // applies); PrivateNetwork defaults to DefaultPrivateNetwork.
 func (c Config) InRegion(region string) RegionConfig {
-	v := RegionConfig{Image: c.Image, Network: c.Network, KeyPair: c.KeyPair, CentralManager: c.CentralManager, PrivateNetwork: c.PrivateNetwork}
+	v := RegionConfig{Image: c.Image, Network: c.Network, KeyPair: c.KeyPair, CentralManager: c.CentralManager, HAPeer: c.HAPeer, PrivateNetwork: c.PrivateNetwork}
 	if o, ok := c.RegionOverrides[region]; ok {
 		if o.CentralManager != "" {
 			v.CentralManager = o.CentralManager
+		}
+		if o.HAPeer != "" {
+			v.HAPeer = o.HAPeer
 		}
 		if o.PrivateNetwork != "" {
 			v.PrivateNetwork = o.PrivateNetwork

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +27,13 @@ type Pool struct {
 	Owner          string `yaml:"owner"`           // value of ehos_owner; default: the pool name, so every provisioner of the pool adopts its VMs (docs/ha.md)
 	CentralManager string `yaml:"central_manager"` // address workers use; tag <host_ip>
 	CollectorPort  int    `yaml:"collector_port"`  // tag <collector_port>; default 9618
-	UIDDomain      string `yaml:"uid_domain"`      // tag <uid_domain>
-	TrustDomain    string `yaml:"trust_domain"`    // tag <trust_domain>; default central_manager
+	// HAPeer is the other central manager of an HA pair (docs/ha.md),
+	// host or host:port (default port collector_port): workers report to
+	// both collectors and register with both brokers, so they stay in the
+	// pool whichever of the two leads. Tag <collector_host>.
+	HAPeer      string `yaml:"ha_peer,omitempty"`
+	UIDDomain   string `yaml:"uid_domain"`   // tag <uid_domain>
+	TrustDomain string `yaml:"trust_domain"` // tag <trust_domain>; default central_manager
 	// ProvisionerIdentity is the identity the collector stamps
 	// (AuthenticatedIdentity) on the provisioner's own ads: its
 	// EHOSProvisioner ad, its offline flavor ads and its retire requests.
@@ -156,4 +164,58 @@ func (c *Config) Site(cloudName, region string) cloud.RegionConfig {
 		}
 	}
 	return cloud.Config{Name: cloudName}.InRegion(region)
+}
+
+// SplitPeer reads pool.ha_peer (or a cloud's): a host name or address,
+// with an optional :port (an IPv6 address with a port in brackets). port
+// is 0 when none is given.
+func SplitPeer(s string) (host string, port int, err error) {
+	host = s
+	if strings.Contains(s, "/") {
+		return "", 0, fmt.Errorf("is not a host name or address, with an optional :port (no scheme)")
+	}
+	if h, p, e := net.SplitHostPort(s); e == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", 0, fmt.Errorf("port %q must be 1-65535", p)
+		}
+		host, port = h, n
+	}
+	if !hostRE.MatchString(host) {
+		return "", 0, fmt.Errorf("is not a host name or address, with an optional :port")
+	}
+	return host, port, nil
+}
+
+// CollectorHost is HTCondor's COLLECTOR_HOST for the workers of one cloud
+// region: the central manager they are told, and with an HA pair the
+// other one too, each with its port (tag <collector_host>).
+func (c *Config) CollectorHost(cloudName, region string) string {
+	site := c.Site(cloudName, region)
+	cm, peer := c.Pool.CentralManager, c.Pool.HAPeer
+	if site.CentralManager != "" {
+		cm = site.CentralManager
+	}
+	if site.HAPeer != "" {
+		peer = site.HAPeer
+	}
+	out := hostPort(cm, c.Pool.CollectorPort)
+	if peer != "" {
+		h, p, err := SplitPeer(peer)
+		if err != nil {
+			return out // Validate names it
+		}
+		if p == 0 {
+			p = c.Pool.CollectorPort
+		}
+		out += ", " + hostPort(h, p)
+	}
+	return out
+}
+
+func hostPort(host string, port int) string {
+	if port == 0 {
+		port = 9618
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

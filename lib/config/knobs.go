@@ -23,6 +23,7 @@ type Knob struct {
 var Knobs = []Knob{
 	{"EHOS_POOL_NAME", "pool.name", str(func(c *Config) *string { return &c.Pool.Name })},
 	{"EHOS_CENTRAL_MANAGER", "pool.central_manager", str(func(c *Config) *string { return &c.Pool.CentralManager })},
+	{"EHOS_HA_PEER", "pool.ha_peer", str(func(c *Config) *string { return &c.Pool.HAPeer })},
 	{ProvisionerIdentityKnob, "pool.provisioner_identity", str(func(c *Config) *string { return &c.Pool.ProvisionerIdentity })},
 	{"EHOS_DEMAND_IDENTITY", "pool.demand_identity", str(func(c *Config) *string { return &c.Pool.DemandIdentity })},
 	{"EHOS_MIN_NODES", "scaling.min", num(func(c *Config) *int { return &c.Scaling.Min })},

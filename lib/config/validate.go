@@ -34,6 +34,13 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(p.CentralManager, " \t\n\"'<>") {
 		bad("pool.central_manager", p.CentralManager, "is not a host name or address")
 	}
+	if p.HAPeer != "" {
+		if _, _, err := SplitPeer(p.HAPeer); err != nil {
+			bad("pool.ha_peer", p.HAPeer, "%v", err)
+		} else if h, port, _ := SplitPeer(p.HAPeer); h == p.CentralManager && (port == 0 || port == p.CollectorPort) {
+			bad("pool.ha_peer", p.HAPeer, "is pool.central_manager's collector: name the other central manager of the pair")
+		}
+	}
 	if p.CollectorPort < 1 || p.CollectorPort > 65535 {
 		bad("pool.collector_port", p.CollectorPort, "must be 1-65535")
 	}
@@ -130,7 +137,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		// The network as this cloud's workers see it (docs/network.md).
-		netKeys := map[string]cloud.RegionConfig{k: {CentralManager: cl.CentralManager, PrivateNetwork: cl.PrivateNetwork}}
+		netKeys := map[string]cloud.RegionConfig{k: {CentralManager: cl.CentralManager, HAPeer: cl.HAPeer, PrivateNetwork: cl.PrivateNetwork}}
 		for name, o := range cl.RegionOverrides {
 			netKeys[k+".region_overrides."+name] = o
 		}
@@ -138,8 +145,32 @@ func (c *Config) Validate() error {
 			if o.CentralManager != "" && !hostRE.MatchString(o.CentralManager) {
 				bad(key+".central_manager", o.CentralManager, "is not a host name or IPv4/IPv6 address (no port, no scheme: the port is pool.collector_port)")
 			}
+			if o.HAPeer != "" {
+				if _, _, err := SplitPeer(o.HAPeer); err != nil {
+					bad(key+".ha_peer", o.HAPeer, "%v", err)
+				} else if p.HAPeer == "" {
+					bad(key+".ha_peer", o.HAPeer, "is set but pool.ha_peer is not: a cloud's address of the other central manager only means something in a pool of two")
+				}
+			}
 			if o.PrivateNetwork != "" && !privNetRE.MatchString(o.PrivateNetwork) {
 				bad(key+".private_network", o.PrivateNetwork, "must be letters, digits, '.', '_' or '-' (HTCondor's PRIVATE_NETWORK_NAME)")
+			}
+		}
+		// Workers told another address of the central manager (a floating
+		// IP from a remote cloud) cannot be assumed to reach the peer at
+		// the pool's address for it either.
+		if p.HAPeer != "" {
+			for _, r := range append([]string{""}, cl.Regions...) {
+				site, key := cl.InRegion(r), k
+				if r != "" {
+					if _, ok := cl.RegionOverrides[r]; !ok {
+						continue
+					}
+					key = k + ".region_overrides." + r
+				}
+				if site.CentralManager != "" && site.HAPeer == "" {
+					bad(key+".ha_peer", "", "is required: its workers are told central_manager %s, so give the address they reach the other central manager at (pool.ha_peer %s is the pool's own)", site.CentralManager, p.HAPeer)
+				}
 			}
 		}
 		if cl.MaxVMs < 0 {

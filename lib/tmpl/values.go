@@ -18,6 +18,7 @@ var Builtin = map[string]string{
 	"host_ip":         "the central manager's address: pool.central_manager in ehos.yaml",
 	"private_network": "HTCondor's PRIVATE_NETWORK_NAME of the VM's network: clouds[].private_network in ehos.yaml (or per region), default CLOUD.REGION[.NETWORK]; for ehos render use --set cloud=NAME",
 	"collector_port":  "the collector's port: pool.collector_port in ehos.yaml, default 9618",
+	"collector_host":  "HTCondor's COLLECTOR_HOST for the VM: <host_ip>:<collector_port>, and with pool.ha_peer in ehos.yaml the other central manager too (per cloud or region: clouds[].ha_peer)",
 	"uid_domain":      "HTCondor's UID_DOMAIN: pool.uid_domain in ehos.yaml",
 	"trust_domain":    "HTCondor's TRUST_DOMAIN: pool.trust_domain in ehos.yaml, default the central manager",
 	"pool_name":       "the pool's name: pool.name in ehos.yaml",
@@ -106,6 +107,7 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 			set("private_network", site.PrivateNetwork)
 		}
 		set("host_ip", cm)
+		set("collector_host", cfg.CollectorHost(vm.Cloud, vm.Region))
 		set("uid_domain", cfg.Pool.UIDDomain)
 		td := cfg.Pool.TrustDomain
 		if td == "" {

@@ -20,7 +20,7 @@ func TestValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"host_ip": "10.1.2.3", "collector_port": "9618", "uid_domain": "example.org", "trust_domain": "10.1.2.3",
+		"host_ip": "10.1.2.3", "collector_port": "9618", "collector_host": "10.1.2.3:9618", "uid_domain": "example.org", "trust_domain": "10.1.2.3",
 		"pool_name": "p1", "provisioner_id": "condor@example.org", "instance_name": "ehos-p1-abc", "cloud": "uh", "region": "bgo", "flavor": "m1.small",
 		"worker_token": "eyJ.a-b_c.d", "token_file": DefaultTokenFile, "ehos_version": version.Version, "site": "bergen",
 		"worker_cpus": "2", "worker_memory": "3584", "private_network": "uh.bgo",
