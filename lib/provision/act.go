@@ -203,30 +203,42 @@ func (p *Provisioner) create(ctx context.Context, now time.Time, creates []scale
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, p.opt.CreateParallel)
 	)
+	run := func(us []unit) {
+		for _, u := range us {
+			mu.Lock()
+			stop := fatal
+			mu.Unlock()
+			if stop {
+				return
+			}
+			ok, bad := p.createOne(ctx, now, u, &mu, rep)
+			mu.Lock()
+			fatal = fatal || bad
+			if !ok && !bad {
+				failed[u.r.loc] = true
+			}
+			mu.Unlock()
+			if !ok {
+				return
+			}
+		}
+	}
+	// One at a time, the regions run in the decision's order: the
+	// simulator's VM names, and every tie they break, are then the same
+	// run after run.
+	if p.opt.CreateParallel == 1 {
+		for _, r := range order {
+			run(byRegion[r])
+		}
+		return failed
+	}
 	for _, r := range order {
 		wg.Add(1)
 		go func(us []unit) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			for _, u := range us {
-				mu.Lock()
-				stop := fatal
-				mu.Unlock()
-				if stop {
-					return
-				}
-				ok, bad := p.createOne(ctx, now, u, &mu, rep)
-				mu.Lock()
-				fatal = fatal || bad
-				if !ok && !bad {
-					failed[u.r.loc] = true
-				}
-				mu.Unlock()
-				if !ok {
-					return
-				}
-			}
+			run(us)
 		}(byRegion[r])
 	}
 	wg.Wait()

@@ -331,3 +331,32 @@ func TestCapsHoldWhileDeletesFail(t *testing.T) {
 		})
 	}
 }
+
+// With CreateParallel 1 (the simulator's), the regions create one after
+// another in the decision's order, so each region's VMs take consecutive
+// names: the same names, and every tie they break, run after run. With
+// regions creating at once, names interleave now and then (seen as a rare
+// difference between two simulator runs of one trace).
+func TestCreatesOneRegionAfterAnotherKeepNamesInOrder(t *testing.T) {
+	for round := range 200 {
+		r := newRig(t, knobs(), func(o *Options) { o.CreateParallel = 1 })
+		r.pool.demand = []scale.Demand{
+			{Key: "schedd#1", Need: scale.Resources{Cpus: 1, MemoryMB: 512, DiskMB: 100}, Idle: 3, Oldest: t0, Eligible: []scale.OfferKey{offerKey("a", "r1", "small")}},
+			{Key: "schedd#2", Need: scale.Resources{Cpus: 1, MemoryMB: 512, DiskMB: 100}, Idle: 3, Oldest: t0, Eligible: []scale.OfferKey{offerKey("b", "r2", "small")}},
+		}
+		r.cycle(0)
+		var names [2][]string
+		for i, c := range []*fakeCloud{r.a, r.b} {
+			for _, vm := range r.servers(c) {
+				names[i] = append(names[i], vm.Name)
+			}
+			slices.Sort(names[i])
+		}
+		if len(names[0]) != 3 || len(names[1]) != 3 {
+			t.Fatalf("created %v, want 3 in each region", names)
+		}
+		if names[0][2] > names[1][0] && names[1][2] > names[0][0] {
+			t.Fatalf("round %d: the regions' names interleave: %v", round, names)
+		}
+	}
+}

@@ -37,7 +37,7 @@ type Options struct {
 	BackoffInitial time.Duration
 	BackoffMax     time.Duration
 	FlavorRefresh  time.Duration // how often flavor lists are re-read; default 10m
-	CreateParallel int           // creates in flight at once; default 4
+	CreateParallel int           // regions creating at once; default 4; 1: one after another, in the decision's order
 	Clouds         []CloudSpec
 	Log            zerolog.Logger
 	// NewName makes a VM name; default "ehos-<pool>-<8 hex>".

@@ -264,6 +264,10 @@ func newProvisioner(w *World, cfg *config.Config, opt Options) (*Provisioner, er
 	// The simulated world is acted on even when ehos.yaml says dry run.
 	po.Owner, po.DryRun = owner, false
 	po.Clouds, po.Log, po.DrainRecheck, po.NoReschedule = w.Specs, log, opt.DrainRecheck, opt.NoReschedule
+	// The simulated cloud answers at once: creating in one region after
+	// another costs nothing, and keeps VM names (by a counter) and the
+	// ties they break the same in every run.
+	po.CreateParallel = 1
 	po.NewName = func() string {
 		pr.mu.Lock()
 		defer pr.mu.Unlock()
