@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -372,12 +374,59 @@ func writeOwned(t testing.TB, path string, data []byte, mode os.FileMode) {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.given == nil {
+		ports.given = map[int]bool{}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	// A port handed out stays ours for the test binary's life: the kernel
+	// may hand a port just closed to the next bind(0), and a daemon given
+	// it minutes later (a central manager of a pair starts after the
+	// other leads) then finds it taken by another test's daemon.
+	// Below the kernel's ephemeral range where it leaves room (Linux's
+	// default starts at 32768), so no daemon's or connection's own port
+	// can take it; on a machine whose range covers nearly every port, the
+	// kernel's choice.
+	low := ephemeralLow()
+	for range 100 {
+		want := 0
+		if low >= minPort+1000 {
+			want = minPort + mrand.IntN(low-minPort)
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", want))
+		if err != nil {
+			continue // taken
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !ports.given[port] {
+			ports.given[port] = true
+			return port
+		}
+	}
+	t.Fatal("no free port on 127.0.0.1 not already handed out")
+	return 0
+}
+
+// minPort is the lowest port freePort picks itself.
+const minPort = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (0 when
+// it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	var low int
+	fmt.Sscan(string(b), &low)
+	return low
+}
+
+// ports are the ports freePort has handed out.
+var ports struct {
+	sync.Mutex
+	given map[int]bool
 }
 
 func tail(path string, n int) string {
