@@ -168,6 +168,7 @@ func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, para
 		parallel = runtime.GOMAXPROCS(0)
 	}
 	errs := make([]error, len(grid))
+	bounds := make([]float64, len(grid)) // each run's; the same for all (the knobs do not move it)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(parallel, len(grid)) {
@@ -185,7 +186,7 @@ func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, para
 				p := &sw.Points[i]
 				p.Settled, p.Outcome, p.Cost, p.Ratio = res.Settled, res.Outcome, res.Cost, res.Ratio
 				p.MeanWait, p.P95Wait, p.Creates = res.MeanWait, res.P95Wait, res.Creates
-				sw.Bound = res.Bound.Cost
+				bounds[i] = res.Bound.Cost
 			}
 		}()
 	}
@@ -197,6 +198,7 @@ func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, para
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	sw.Bound = bounds[0]
 	sw.recommend()
 	return sw, nil
 }
