@@ -41,40 +41,49 @@ func (c *haCM) log() string {
 // gets a port of its own where two machines would share one).
 func startHACM(t *testing.T, s *Stack, name string, port int, list string) *haCM {
 	t.Helper()
-	inst := RequireCondor(t)
 	c := &haCM{name: name, dir: filepath.Join(s.Dir, name)}
-	for _, sub := range []string{"", "log", "spool", "execute", "lock", "run"} {
-		mkdirOwned(t, filepath.Join(c.dir, sub), 0o700)
-	}
 	c.config = filepath.Join(c.dir, "condor_config")
-	cfg := fmt.Sprintf(`include : %s
-LOCAL_DIR = %s
-MASTER_NAME = %s
-DAEMON_LIST = MASTER, EHOS_PROVISIONER
+	c.master = startSideMaster(t, s, name, `DAEMON_LIST = MASTER, EHOS_PROVISIONER
 SEC_USE_FAMILY_SESSION = False
-SEC_PASSWORD_DIRECTORY = %[5]s/passwords.d
-SEC_TOKEN_SYSTEM_DIRECTORY = %[5]s/tokens.d
-SEC_TOKEN_DIRECTORY = %[5]s/tokens.d
-EHOS_PROVISIONER_LOG = %[4]s
-`, s.Pool.ConfigFile, c.dir, name, filepath.Join(c.dir, "EHOSProvisionerLog"), s.Pool.Dir) +
-		string(repoFile(t, "condor-config/51-ehos-ha.conf")) +
-		fmt.Sprintf("EHOS_HAD_PORT = %d\nEHOS_HAD.HAD_LIST = %s\nEHOS_HAD.HAD_DEBUG = D_FULLDEBUG\n", port, list)
-	writeOwned(t, c.config, []byte(cfg), 0o644)
-	m, err := StartMaster(context.Background(), inst, c.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.master = m
+EHOS_PROVISIONER_LOG = `+filepath.Join(c.dir, "EHOSProvisionerLog")+"\n"+
+		string(repoFile(t, "condor-config/51-ehos-ha.conf"))+
+		fmt.Sprintf("EHOS_HAD_PORT = %d\nEHOS_HAD.HAD_LIST = %s\nEHOS_HAD.HAD_DEBUG = D_FULLDEBUG\n", port, list))
 	t.Cleanup(func() {
-		m.Stop(context.Background())
 		if t.Failed() {
-			t.Logf("%s: condor_master output:\n%s", name, tail(m.Output, 10))
+			t.Logf("%s: condor_master output:\n%s", name, tail(c.master.Output, 10))
 			t.Logf("%s: HAD log tail:\n%s", name, tail(filepath.Join(c.dir, "log", "EHOSHADLog"), 30))
 			t.Logf("%s: MasterLog tail:\n%s", name, tail(filepath.Join(c.dir, "log", "MasterLog"), 30))
 			t.Logf("%s: provisioner log tail:\n%s", name, tail(filepath.Join(c.dir, "EHOSProvisionerLog"), 20))
 		}
 	})
 	return c
+}
+
+// startSideMaster starts a condor_master beside the stack's pool, as
+// another central manager would run one: the pool's configuration and
+// signing key, a directory of its own (s.Dir/name, condor_config there),
+// then extra. It is stopped at the test's end.
+func startSideMaster(t *testing.T, s *Stack, name, extra string) *Process {
+	t.Helper()
+	inst := RequireCondor(t)
+	dir := filepath.Join(s.Dir, name)
+	for _, sub := range []string{"", "log", "spool", "execute", "lock", "run"} {
+		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
+	}
+	config := filepath.Join(dir, "condor_config")
+	writeOwned(t, config, []byte(fmt.Sprintf(`include : %s
+LOCAL_DIR = %s
+MASTER_NAME = %s
+SEC_PASSWORD_DIRECTORY = %[4]s/passwords.d
+SEC_TOKEN_SYSTEM_DIRECTORY = %[4]s/tokens.d
+SEC_TOKEN_DIRECTORY = %[4]s/tokens.d
+`, s.Pool.ConfigFile, dir, name, s.Pool.Dir)+extra), 0o644)
+	m, err := StartMaster(context.Background(), inst, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Stop(context.Background()) })
+	return m
 }
 
 // crash kills the central manager's whole pid namespace at once, as a

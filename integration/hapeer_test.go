@@ -60,35 +60,14 @@ func TestWorkerReportsToBothCentralManagersOfAPair(t *testing.T) {
 	s.WaitNoVMs(t, 2*time.Minute)
 }
 
-// startPeerCollector runs a second collector for the stack's pool, as the
-// other central manager of a pair would: the pool's configuration and
-// signing key, its own directory and port.
+// startPeerCollector runs a second collector for the stack's pool, as
+// the other central manager of a pair would, on a port of its own.
 func startPeerCollector(t *testing.T, s *Stack, port int) {
 	t.Helper()
-	inst := RequireCondor(t)
-	dir := filepath.Join(s.Dir, "peer")
-	for _, sub := range []string{"", "log", "spool", "execute", "lock", "run"} {
-		mkdirOwned(t, filepath.Join(dir, sub), 0o700)
-	}
-	config := filepath.Join(dir, "condor_config")
-	writeOwned(t, config, []byte(fmt.Sprintf(`include : %s
-LOCAL_DIR = %s
-MASTER_NAME = peer
-DAEMON_LIST = MASTER, COLLECTOR
-COLLECTOR_HOST = 127.0.0.1:%d
-COLLECTOR_NAME = ehos-test-peer
-SEC_PASSWORD_DIRECTORY = %[4]s/passwords.d
-SEC_TOKEN_SYSTEM_DIRECTORY = %[4]s/tokens.d
-SEC_TOKEN_DIRECTORY = %[4]s/tokens.d
-`, s.Pool.ConfigFile, dir, port, s.Pool.Dir)), 0o644)
-	m, err := StartMaster(context.Background(), inst, config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	startSideMaster(t, s, "peer", fmt.Sprintf("DAEMON_LIST = MASTER, COLLECTOR\nCOLLECTOR_HOST = 127.0.0.1:%d\nCOLLECTOR_NAME = ehos-test-peer\n", port))
 	t.Cleanup(func() {
-		m.Stop(context.Background())
 		if t.Failed() {
-			t.Logf("peer CollectorLog tail:\n%s", tail(filepath.Join(dir, "log", "CollectorLog"), 30))
+			t.Logf("peer CollectorLog tail:\n%s", tail(filepath.Join(s.Dir, "peer", "log", "CollectorLog"), 30))
 		}
 	})
 }

@@ -187,18 +187,27 @@ func SplitPeer(s string) (host string, port int, err error) {
 	return host, port, nil
 }
 
-// CollectorHost is HTCondor's COLLECTOR_HOST for the workers of one cloud
-// region: the central manager they are told, and with an HA pair the
-// other one too, each with its port (tag <collector_host>).
-func (c *Config) CollectorHost(cloudName, region string) string {
+// CentralManagers are the addresses one cloud region's workers are told
+// for the central manager (tag <host_ip>) and for the other one of an HA
+// pair (empty without one): the cloud's or region's where set, else the
+// pool's.
+func (c *Config) CentralManagers(cloudName, region string) (cm, peer string) {
 	site := c.Site(cloudName, region)
-	cm, peer := c.Pool.CentralManager, c.Pool.HAPeer
+	cm, peer = c.Pool.CentralManager, c.Pool.HAPeer
 	if site.CentralManager != "" {
 		cm = site.CentralManager
 	}
 	if site.HAPeer != "" {
 		peer = site.HAPeer
 	}
+	return cm, peer
+}
+
+// CollectorHost is HTCondor's COLLECTOR_HOST for the workers of one cloud
+// region: the central manager they are told, and with an HA pair the
+// other one too, each with its port (tag <collector_host>).
+func (c *Config) CollectorHost(cloudName, region string) string {
+	cm, peer := c.CentralManagers(cloudName, region)
 	out := hostPort(cm, c.Pool.CollectorPort)
 	if peer != "" {
 		h, p, err := SplitPeer(peer)

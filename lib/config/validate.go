@@ -35,9 +35,9 @@ func (c *Config) Validate() error {
 		bad("pool.central_manager", p.CentralManager, "is not a host name or address")
 	}
 	if p.HAPeer != "" {
-		if _, _, err := SplitPeer(p.HAPeer); err != nil {
+		if h, port, err := SplitPeer(p.HAPeer); err != nil {
 			bad("pool.ha_peer", p.HAPeer, "%v", err)
-		} else if h, port, _ := SplitPeer(p.HAPeer); h == p.CentralManager && (port == 0 || port == p.CollectorPort) {
+		} else if h == p.CentralManager && (port == 0 || port == p.CollectorPort) {
 			bad("pool.ha_peer", p.HAPeer, "is pool.central_manager's collector: name the other central manager of the pair")
 		}
 	}
@@ -160,14 +160,11 @@ func (c *Config) Validate() error {
 		// IP from a remote cloud) cannot be assumed to reach the peer at
 		// the pool's address for it either.
 		if p.HAPeer != "" {
-			for _, r := range append([]string{""}, cl.Regions...) {
-				site, key := cl.InRegion(r), k
-				if r != "" {
-					if _, ok := cl.RegionOverrides[r]; !ok {
-						continue
-					}
-					key = k + ".region_overrides." + r
-				}
+			sites := map[string]cloud.RegionConfig{k: cl.InRegion("")}
+			for name := range cl.RegionOverrides {
+				sites[k+".region_overrides."+name] = cl.InRegion(name)
+			}
+			for key, site := range sites {
 				if site.CentralManager != "" && site.HAPeer == "" {
 					bad(key+".ha_peer", "", "is required: its workers are told central_manager %s, so give the address they reach the other central manager at (pool.ha_peer %s is the pool's own)", site.CentralManager, p.HAPeer)
 				}

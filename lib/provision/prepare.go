@@ -242,6 +242,9 @@ const clockSlack = 2 * time.Second
 // a provisioner that has just started knows them as well as one that saw
 // the jobs start.
 func discountStarted(ds []scale.Demand, workers map[string]*Worker) (keep []scale.Demand, notes []string) {
+	if !slices.ContainsFunc(ds, func(d scale.Demand) bool { return !d.Reported.IsZero() }) {
+		return ds, nil // no count says when it was taken (the simulator's): nothing to discount
+	}
 	var starts []time.Time
 	for _, w := range workers {
 		starts = append(starts, w.Started...)

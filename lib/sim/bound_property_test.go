@@ -36,6 +36,15 @@ func newOracle(w *World, jobs []Job, offers []boundOffer, lead time.Duration) *o
 
 func (o *oracle) Name() string { return "oracle" }
 
+// withOracle has opt run the oracle instead of ehos, each VM created lead
+// before its job is submitted.
+func withOracle(opt *Options, jobs []Job, offers []boundOffer, lead time.Duration) {
+	opt.policy = func(w *World) (Policy, func() bool) {
+		or := newOracle(w, jobs, offers, lead)
+		return or, func() bool { return !or.acted }
+	}
+}
+
 func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 	o.acted = false
 	c := o.w.Clouds[0]
@@ -183,11 +192,7 @@ func TestBoundHoldsForEveryPolicy(t *testing.T) {
 			case "baseline":
 				o.Baseline = true
 			case "oracle":
-				lead := o.Cloud.BootMean + o.Cloud.BootJitter + o.JoinDelay + o.Config.Scaling.Cycle
-				o.policy = func(w *World) (Policy, func() bool) {
-					or := newOracle(w, tr.Jobs, offers, lead)
-					return or, func() bool { return !or.acted }
-				}
+				withOracle(&o, tr.Jobs, offers, o.Cloud.BootMean+o.Cloud.BootJitter+o.JoinDelay+o.Config.Scaling.Cycle)
 			}
 			res, err := Run(context.Background(), tr, o)
 			if err != nil {

@@ -43,11 +43,7 @@ func TestTheOracleOnTheShippedTraces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lead := o.Cloud.BootMean + o.Cloud.BootJitter + o.JoinDelay
-		o.policy = func(w *World) (Policy, func() bool) {
-			or := newOracle(w, tr.Jobs, offers, lead)
-			return or, func() bool { return !or.acted }
-		}
+		withOracle(&o, tr.Jobs, offers, o.Cloud.BootMean+o.Cloud.BootJitter+o.JoinDelay)
 		start := time.Now()
 		res, err := Run(context.Background(), tr, o)
 		if err != nil {

@@ -98,14 +98,10 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 	}
 	set("collector_port", strconv.Itoa(port))
 	if cfg != nil {
-		cm := cfg.Pool.CentralManager
 		if vm.Cloud != "" {
-			site := cfg.Site(vm.Cloud, vm.Region)
-			if site.CentralManager != "" {
-				cm = site.CentralManager
-			}
-			set("private_network", site.PrivateNetwork)
+			set("private_network", cfg.Site(vm.Cloud, vm.Region).PrivateNetwork)
 		}
+		cm, _ := cfg.CentralManagers(vm.Cloud, vm.Region)
 		set("host_ip", cm)
 		set("collector_host", cfg.CollectorHost(vm.Cloud, vm.Region))
 		set("uid_domain", cfg.Pool.UIDDomain)
