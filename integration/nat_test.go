@@ -191,10 +191,12 @@ func TestBurstBehindNATWithoutBrokerNeverStarts(t *testing.T) {
 	// and backs RegionOne off instead of booting more into the same
 	// failure: more jobs for RegionOne boot nothing while they stand.
 	var rep provision.Report
-	s.Pool.WaitFor(t, 4*time.Minute, "the provisioner to report the workers unreachable", func(ctx context.Context) (bool, error) {
+	// Each worker is marked at its own second failed probe: wait for the
+	// one the schedd failed to claim, not only the first marked.
+	s.Pool.WaitFor(t, 4*time.Minute, "the provisioner to report the worker at "+private+" unreachable", func(ctx context.Context) (bool, error) {
 		var err error
 		rep, err = s.Report(ctx)
-		return err == nil && len(rep.Unreachable) > 0, err
+		return err == nil && slices.ContainsFunc(rep.Unreachable, func(u provision.Unreachable) bool { return strings.HasPrefix(u.Address, "<"+private+":") }), err
 	})
 	for _, u := range rep.Unreachable {
 		t.Logf("reported: %s", u)
