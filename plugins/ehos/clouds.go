@@ -20,7 +20,7 @@ var masterNetworkFlag = &cli.StringFlag{Name: "master-network", Usage: "the cent
 // network is the pool's network for the checks, from ehos.yaml and the
 // flags.
 func network(c *cli.Context, cfg *config.Config) (admin.Net, error) {
-	n := admin.Net{CentralManager: cfg.Pool.CentralManager, CMNetwork: c.String("master-network"), MasterGroup: c.String("master-group")}
+	n := admin.Net{Pool: cfg.Pool, CMNetwork: c.String("master-network"), MasterGroup: c.String("master-group")}
 	if n.CMNetwork == "" {
 		n.CMNetwork = admin.DefaultCMNetwork(cfg.Pool.Name)
 	}
