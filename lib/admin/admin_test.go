@@ -55,7 +55,7 @@ func alpha() cloud.Config {
 
 // brokered is a pool whose central manager workers reach at a public
 // address, on a network of its own: every cloud's workers are brokered.
-var brokered = Net{CentralManager: "203.0.113.10", CMNetwork: "demo-cm"}
+var brokered = Net{Pool: config.Pool{CentralManager: "203.0.113.10"}, CMNetwork: "demo-cm"}
 
 // direct makes region of c share the central manager's network.
 func direct(c cloud.Config, region string) cloud.Config {
@@ -91,6 +91,37 @@ func TestCheckCloudsAllGood(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "peer") {
+		t.Errorf("a pool without an HA peer is told of one:\n%s", out)
+	}
+}
+
+// In a pool of two central managers each region's topology line names
+// the peer its workers are told, and a peer brokered workers cannot reach
+// is warned of where it is told, not elsewhere.
+func TestCheckCloudsNamesTheHAPeer(t *testing.T) {
+	e := start(t)
+	n := brokered
+	n.Pool.HAPeer = "10.0.0.11"
+	c := direct(alpha(), "RegionTwo")
+	o := c.RegionOverrides["RegionTwo"]
+	o.HAPeer = "10.0.0.12"
+	c.RegionOverrides["RegionTwo"] = o
+	fs := CheckClouds(ctx(t), []cloud.Config{c}, n, e.opts)
+	out := text(fs)
+	for _, want := range []string{
+		"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10 (and its HA peer 10.0.0.11) and are claimed through it (CCB)",
+		"WARN alpha/RegionOne: HA peer 10.0.0.11 is a private address and these workers on network alpha.RegionOne.private are not on the central manager's network demo-cm",
+		"fix: give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's floating IP or DNS name",
+		"OK   alpha/RegionTwo: topology direct: workers share the central manager's network demo-cm, join it at 10.0.0.10 (and its HA peer 10.0.0.12) and are claimed directly",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "WARN alpha/RegionTwo: HA peer") || fs.Failed() != 0 {
+		t.Errorf("the direct region's private peer is right there:\n%s", out)
 	}
 }
 

@@ -13,9 +13,9 @@ import (
 
 // Net is what the checks of the clouds need to know of the pool's network.
 type Net struct {
-	// CentralManager is pool.central_manager, the address workers are told
-	// where their cloud and region give none.
-	CentralManager string
+	// Pool holds pool.central_manager and pool.ha_peer, what workers are
+	// told where their cloud and region give none.
+	Pool config.Pool
 	// CMNetwork is the central manager's PRIVATE_NETWORK_NAME
 	// (install-master.sh --private-network; default <pool>-cm).
 	CMNetwork string
@@ -34,18 +34,19 @@ func DefaultCMNetwork(pool string) string { return pool + "-cm" }
 // each other, as ehos.yaml and ehos's worker config (the broker on) set it.
 type Topology struct {
 	CentralManager string // the address the workers are told
+	// Peer is the other central manager of an HA pair as the workers are
+	// told it, host[:port]; "" without one.
+	Peer           string
 	PrivateNetwork string // the workers' PRIVATE_NETWORK_NAME
 	CMNetwork      string // the central manager's
 }
 
-// TopologyOf is the topology of cloud c's workers in region.
+// TopologyOf is the topology of cloud c's workers in region, the central
+// managers resolved as the templates resolve them.
 func TopologyOf(n Net, c cloud.Config, region string) Topology {
 	rc := c.InRegion(region)
-	t := Topology{CentralManager: rc.CentralManager, PrivateNetwork: rc.PrivateNetwork, CMNetwork: n.CMNetwork}
-	if t.CentralManager == "" {
-		t.CentralManager = n.CentralManager
-	}
-	return t
+	cm, peer := n.Pool.CentralManagersAt(rc)
+	return Topology{CentralManager: cm, Peer: peer, PrivateNetwork: rc.PrivateNetwork, CMNetwork: n.CMNetwork}
 }
 
 // Direct says the schedd connects to these workers directly (they share
@@ -54,10 +55,14 @@ func TopologyOf(n Net, c cloud.Config, region string) Topology {
 func (t Topology) Direct() bool { return t.PrivateNetwork == t.CMNetwork }
 
 func (t Topology) String() string {
-	if t.Direct() {
-		return fmt.Sprintf("direct: workers share the central manager's network %s, join it at %s and are claimed directly (the central manager connects to their 9618/tcp)", t.CMNetwork, t.CentralManager)
+	at := t.CentralManager
+	if t.Peer != "" {
+		at += " (and its HA peer " + t.Peer + ")"
 	}
-	return fmt.Sprintf("brokered: workers on network %s join the collector at %s and are claimed through it (CCB): they need no inbound port", t.PrivateNetwork, t.CentralManager)
+	if t.Direct() {
+		return fmt.Sprintf("direct: workers share the central manager's network %s, join it at %s and are claimed directly (the central manager connects to their 9618/tcp)", t.CMNetwork, at)
+	}
+	return fmt.Sprintf("brokered: workers on network %s join the collector at %s and are claimed through it (CCB): they need no inbound port", t.PrivateNetwork, at)
 }
 
 // neededPorts is what the workers' security groups must let in.
@@ -89,6 +94,33 @@ func addressFindings(where string, t Topology) Findings {
 			"give clouds[].central_manager (region_overrides.REGION.central_manager) the central manager's private address")
 	default:
 		fs.ok(where, "topology %s", t)
+	}
+	return append(fs, peerAddressFindings(where, t)...)
+}
+
+// peerAddressFindings checks the HA peer's address as addressFindings
+// checks the central manager's: workers that cannot reach it report to
+// one collector of the pair only, and are lost when that one goes down.
+func peerAddressFindings(where string, t Topology) Findings {
+	var fs Findings
+	if t.Peer == "" {
+		return fs
+	}
+	host, _, err := config.SplitPeer(t.Peer)
+	if err != nil {
+		return fs // config validation names it
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+	case !t.Direct() && ip.IsPrivate():
+		fs.add(Warn, where, fmt.Sprintf("HA peer %s is a private address and these workers on network %s are not on the central manager's network %s: they reach it only where a route joins the two networks, else they report to one central manager of the pair and leave the pool when it goes down",
+			host, t.PrivateNetwork, t.CMNetwork),
+			fmt.Sprintf("give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's floating IP or DNS name, and install-master.sh --public-address that address on it; "+
+				"if these workers do share its network, set clouds[].private_network to %s", t.CMNetwork))
+	case t.Direct() && !ip.IsPrivate() && !ip.IsLoopback():
+		fs.add(Warn, where, fmt.Sprintf("HA peer %s is not a private address: workers on the central manager's own network %s reach its floating address only where the router sends it back (hairpin NAT)", host, t.CMNetwork),
+			"give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's private address")
 	}
 	return fs
 }
@@ -200,7 +232,7 @@ func cloudOf(where string) string {
 // network is the pool's network as doctor finds it: the central manager's
 // PRIVATE_NETWORK_NAME from its HTCondor configuration, else the default.
 func (d Doctor) network(ctx context.Context, cfg *config.Config) Net {
-	n := Net{CentralManager: cfg.Pool.CentralManager, CMNetwork: DefaultCMNetwork(cfg.Pool.Name)}
+	n := Net{Pool: cfg.Pool, CMNetwork: DefaultCMNetwork(cfg.Pool.Name)}
 	if vals, err := d.Condor.ConfigVal(ctx, "PRIVATE_NETWORK_NAME"); err == nil && vals["PRIVATE_NETWORK_NAME"] != "" {
 		n.CMNetwork = vals["PRIVATE_NETWORK_NAME"]
 	}

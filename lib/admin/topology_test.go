@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ehos-project/ehos/lib/cloud"
+	"github.com/ehos-project/ehos/lib/config"
 )
 
 func TestAddressFollowsTheTopology(t *testing.T) {
@@ -32,8 +33,8 @@ func TestAddressFollowsTheTopology(t *testing.T) {
 func TestTopologyOfTakesTheRegionsAddress(t *testing.T) {
 	c := cloud.Config{Name: "alpha", Network: "private", CentralManager: "203.0.113.10",
 		RegionOverrides: map[string]cloud.RegionConfig{"RegionTwo": {CentralManager: "10.0.0.10", PrivateNetwork: "demo-cm"}}}
-	n := Net{CentralManager: "cm.example.org", CMNetwork: "demo-cm"}
-	if got := TopologyOf(n, c, "RegionOne"); got.Direct() || got.CentralManager != "203.0.113.10" || got.PrivateNetwork != "alpha.RegionOne.private" {
+	n := Net{Pool: config.Pool{CentralManager: "cm.example.org"}, CMNetwork: "demo-cm"}
+	if got := TopologyOf(n, c, "RegionOne"); got.Direct() || got.CentralManager != "203.0.113.10" || got.PrivateNetwork != "alpha.RegionOne.private" || got.Peer != "" {
 		t.Errorf("RegionOne: %+v", got)
 	}
 	if got := TopologyOf(n, c, "RegionTwo"); !got.Direct() || got.CentralManager != "10.0.0.10" {
@@ -42,6 +43,97 @@ func TestTopologyOfTakesTheRegionsAddress(t *testing.T) {
 	c.CentralManager = ""
 	if got := TopologyOf(n, c, "RegionOne"); got.CentralManager != "cm.example.org" {
 		t.Errorf("without a cloud address: %+v, want pool.central_manager", got)
+	}
+}
+
+// The HA peer comes from the same place as the central manager: the
+// region's override, else the cloud's, else the pool's.
+func TestTopologyOfTakesThePeerOfTheRegion(t *testing.T) {
+	n := Net{Pool: config.Pool{CentralManager: "cm1.example.org", HAPeer: "cm2.example.org"}, CMNetwork: "demo-cm"}
+	c := cloud.Config{Name: "alpha", Network: "private", CentralManager: "203.0.113.10", HAPeer: "203.0.113.11",
+		RegionOverrides: map[string]cloud.RegionConfig{
+			"RegionTwo":   {CentralManager: "10.0.0.10", HAPeer: "10.0.0.11:9619", PrivateNetwork: "demo-cm"},
+			"RegionThree": {PrivateNetwork: "site3"},
+		}}
+	for _, tc := range []struct {
+		cloud        cloud.Config
+		region       string
+		cm, peer, at string // at: how the topology line names them
+	}{
+		{c, "RegionOne", "203.0.113.10", "203.0.113.11", "join the collector at 203.0.113.10 (and its HA peer 203.0.113.11) and are claimed through it"},
+		{c, "RegionTwo", "10.0.0.10", "10.0.0.11:9619", "join it at 10.0.0.10 (and its HA peer 10.0.0.11:9619) and are claimed directly"},
+		{c, "RegionThree", "203.0.113.10", "203.0.113.11", "join the collector at 203.0.113.10 (and its HA peer 203.0.113.11)"},
+		{alpha(), "RegionOne", "cm1.example.org", "cm2.example.org", "join the collector at cm1.example.org (and its HA peer cm2.example.org)"},
+	} {
+		got := TopologyOf(n, tc.cloud, tc.region)
+		if got.CentralManager != tc.cm || got.Peer != tc.peer || !strings.Contains(got.String(), tc.at) {
+			t.Errorf("%s/%s: %+v\n%s\nwant %s and %s, %q", tc.cloud.Name, tc.region, got, got, tc.cm, tc.peer, tc.at)
+		}
+		// The templates tell the workers the same pair.
+		cfg := config.Config{Pool: n.Pool, Clouds: []cloud.Config{tc.cloud}}
+		if cm, peer := cfg.CentralManagers(tc.cloud.Name, tc.region); cm != got.CentralManager || peer != got.Peer {
+			t.Errorf("%s/%s: the templates tell %s and %s, the topology %s and %s", tc.cloud.Name, tc.region, cm, peer, got.CentralManager, got.Peer)
+		}
+	}
+}
+
+// The peer's address is checked as the central manager's is; a pool
+// without a peer reads as it always did.
+func TestPeerAddressFollowsTheTopology(t *testing.T) {
+	const brok, dir = "alpha.RegionOne.private", "demo-cm"
+	top := func(cm, peer, private string) Topology {
+		return Topology{CentralManager: cm, Peer: peer, PrivateNetwork: private, CMNetwork: "demo-cm"}
+	}
+	for _, tc := range []struct {
+		name string
+		t    Topology
+		want []string // every finding, whole
+	}{
+		{"no peer, brokered at a private address", top("10.0.0.10", "", brok), []string{
+			"WARN alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 10.0.0.10 and are claimed through it (CCB): they need no inbound port; " +
+				"but 10.0.0.10 is a private address and these workers are not on the central manager's network demo-cm: they reach it only where a route joins the two networks — " +
+				"fix: give clouds[].central_manager (region_overrides.REGION.central_manager) the central manager's floating IP or DNS name, and install-master.sh --public-address that address; " +
+				"if these workers do share its network, set clouds[].private_network to demo-cm"}},
+		{"no peer, direct at a floating address", top("203.0.113.10", "", dir), []string{
+			"WARN alpha/RegionOne: topology direct: workers share the central manager's network demo-cm, join it at 203.0.113.10 and are claimed directly (the central manager connects to their 9618/tcp); " +
+				"but 203.0.113.10 is not a private address: workers on the central manager's own network reach its floating address only where the router sends it back (hairpin NAT) — " +
+				"fix: give clouds[].central_manager (region_overrides.REGION.central_manager) the central manager's private address"}},
+		{"no peer, brokered at a floating address", top("203.0.113.10", "", brok), []string{
+			"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10 and are claimed through it (CCB): they need no inbound port"}},
+		{"brokered, a private peer", top("203.0.113.10", "10.0.0.11", brok), []string{
+			"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10 (and its HA peer 10.0.0.11) and are claimed through it (CCB): they need no inbound port",
+			"WARN alpha/RegionOne: HA peer 10.0.0.11 is a private address and these workers on network alpha.RegionOne.private are not on the central manager's network demo-cm: " +
+				"they reach it only where a route joins the two networks, else they report to one central manager of the pair and leave the pool when it goes down — " +
+				"fix: give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's floating IP or DNS name, and install-master.sh --public-address that address on it; " +
+				"if these workers do share its network, set clouds[].private_network to demo-cm"}},
+		{"brokered, a private peer with a port", top("cm1.example.org", "10.0.0.11:9619", brok), []string{
+			"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at cm1.example.org (and its HA peer 10.0.0.11:9619)",
+			"WARN alpha/RegionOne: HA peer 10.0.0.11 is a private address"}},
+		{"brokered, a floating peer", top("203.0.113.10", "203.0.113.11:9618", brok), []string{
+			"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10 (and its HA peer 203.0.113.11:9618)"}},
+		{"brokered, a peer by name", top("203.0.113.10", "cm2.example.org", brok), []string{
+			"OK   alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 203.0.113.10 (and its HA peer cm2.example.org)"}},
+		{"direct, a private peer", top("10.0.0.10", "10.0.0.11", dir), []string{
+			"OK   alpha/RegionOne: topology direct: workers share the central manager's network demo-cm, join it at 10.0.0.10 (and its HA peer 10.0.0.11) and are claimed directly"}},
+		{"direct, a floating peer", top("10.0.0.10", "203.0.113.11", dir), []string{
+			"OK   alpha/RegionOne: topology direct: workers share the central manager's network demo-cm, join it at 10.0.0.10 (and its HA peer 203.0.113.11)",
+			"WARN alpha/RegionOne: HA peer 203.0.113.11 is not a private address: workers on the central manager's own network demo-cm reach its floating address only where the router sends it back (hairpin NAT) — " +
+				"fix: give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's private address"}},
+		{"both private, brokered: two warnings", top("10.0.0.10", "10.0.0.11", brok), []string{
+			"WARN alpha/RegionOne: topology brokered: workers on network alpha.RegionOne.private join the collector at 10.0.0.10 (and its HA peer 10.0.0.11) and are claimed through it (CCB): they need no inbound port; but 10.0.0.10 is a private address",
+			"WARN alpha/RegionOne: HA peer 10.0.0.11 is a private address"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := addressFindings("alpha/RegionOne", tc.t)
+			ok := len(fs) == len(tc.want)
+			for i := range fs {
+				// A want that ends in the fix is the whole line; else its start.
+				ok = ok && (fs[i].String() == tc.want[i] || !strings.Contains(tc.want[i], " — fix: ") && strings.HasPrefix(fs[i].String(), tc.want[i]))
+			}
+			if !ok {
+				t.Errorf("got\n%s\nwant\n%s", text(fs), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }
 

@@ -192,8 +192,14 @@ func SplitPeer(s string) (host string, port int, err error) {
 // pair (empty without one): the cloud's or region's where set, else the
 // pool's.
 func (c *Config) CentralManagers(cloudName, region string) (cm, peer string) {
-	site := c.Site(cloudName, region)
-	cm, peer = c.Pool.CentralManager, c.Pool.HAPeer
+	return c.Pool.CentralManagersAt(c.Site(cloudName, region))
+}
+
+// CentralManagersAt is CentralManagers for a site already resolved
+// (cloud.Config.InRegion): for callers that hold a cloud's entry rather
+// than the whole config (ehos clouds check, doctor).
+func (p Pool) CentralManagersAt(site cloud.RegionConfig) (cm, peer string) {
+	cm, peer = p.CentralManager, p.HAPeer
 	if site.CentralManager != "" {
 		cm = site.CentralManager
 	}

@@ -93,6 +93,11 @@ clouds:
 		{"ha_peer: 10.0.0.11\n", "ha_peer: 10.0.0.11:0\n", `pool.ha_peer: "10.0.0.11:0": port "0" must be 1-65535`},
 		{"ha_peer: 203.0.113.8:9700\n", "\n", `clouds[1].ha_peer: "": is required: its workers are told central_manager 203.0.113.7`},
 		{`ha_peer: "2001:db8::8"`, `ha_peer: "http://x:9618"`, `clouds[1].region_overrides.r2.ha_peer: "http://x:9618": is not a host name`},
+		// A cloud's or region's peer that is its own central manager's
+		// collector, as pool.ha_peer's.
+		{"ha_peer: 203.0.113.8:9700\n", "ha_peer: 203.0.113.7:9620\n", `clouds[1].ha_peer: "203.0.113.7:9620": is the collector its workers are told as central_manager (203.0.113.7)`},
+		{`ha_peer: "2001:db8::8"`, `ha_peer: "2001:db8::7"`, `clouds[1].region_overrides.r2.ha_peer: "2001:db8::7": is the collector its workers are told as central_manager (2001:db8::7)`},
+		{"    image: img\n    flavors: [m1.small]\n  - name: far", "    image: img\n    flavors: [m1.small]\n    ha_peer: 10.0.0.10\n  - name: far", `clouds[0].ha_peer: "10.0.0.10": is the collector its workers are told as central_manager (10.0.0.10)`},
 	} {
 		_, err := Parse("ehos.yaml", []byte(strings.Replace(good, c.from, c.to, 1)))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -35,9 +35,9 @@ func (c *Config) Validate() error {
 		bad("pool.central_manager", p.CentralManager, "is not a host name or address")
 	}
 	if p.HAPeer != "" {
-		if h, port, err := SplitPeer(p.HAPeer); err != nil {
+		if _, _, err := SplitPeer(p.HAPeer); err != nil {
 			bad("pool.ha_peer", p.HAPeer, "%v", err)
-		} else if h == p.CentralManager && (port == 0 || port == p.CollectorPort) {
+		} else if sameCollector(p.CentralManager, p.HAPeer, p.CollectorPort) {
 			bad("pool.ha_peer", p.HAPeer, "is pool.central_manager's collector: name the other central manager of the pair")
 		}
 	}
@@ -168,6 +168,11 @@ func (c *Config) Validate() error {
 				if site.CentralManager != "" && site.HAPeer == "" {
 					bad(key+".ha_peer", "", "is required: its workers are told central_manager %s, so give the address they reach the other central manager at (pool.ha_peer %s is the pool's own)", site.CentralManager, p.HAPeer)
 				}
+				if own := netKeys[key].HAPeer; own != "" {
+					if cm, peer := p.CentralManagersAt(site); sameCollector(cm, peer, p.CollectorPort) {
+						bad(key+".ha_peer", own, "is the collector its workers are told as central_manager (%s): name the other central manager of the pair", cm)
+					}
+				}
 			}
 		}
 		if cl.MaxVMs < 0 {
@@ -237,4 +242,11 @@ func fmtVal(v any) string {
 	default:
 		return fmt.Sprint(t)
 	}
+}
+
+// sameCollector says peer (host[:port]) names the collector at cm on the
+// pool's port: workers told both report to one central manager twice.
+func sameCollector(cm, peer string, port int) bool {
+	h, p, err := SplitPeer(peer)
+	return err == nil && h == cm && (p == 0 || p == port)
 }

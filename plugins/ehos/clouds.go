@@ -20,7 +20,7 @@ var masterNetworkFlag = &cli.StringFlag{Name: "master-network", Usage: "the cent
 // network is the pool's network for the checks, from ehos.yaml and the
 // flags.
 func network(c *cli.Context, cfg *config.Config) (admin.Net, error) {
-	n := admin.Net{CentralManager: cfg.Pool.CentralManager, CMNetwork: c.String("master-network"), MasterGroup: c.String("master-group")}
+	n := admin.Net{Pool: cfg.Pool, CMNetwork: c.String("master-network"), MasterGroup: c.String("master-group")}
 	if n.CMNetwork == "" {
 		n.CMNetwork = admin.DefaultCMNetwork(cfg.Pool.Name)
 	}
@@ -54,8 +54,10 @@ func cloudsCommand(log *zerolog.Logger, d *deps) *cli.Command {
 					"(CCB, ehos's default) need no inbound port, and a rule letting 9618 in is\n" +
 					"warned of; workers whose private_network is the central manager's\n" +
 					"(--master-network) are claimed directly and need 9618/tcp in. 22/tcp for\n" +
-					"admins is optional. With --master-group, the central manager's own group\n" +
-					"must let 9618/tcp in from wherever workers come from. Exits 1 on any failure.",
+					"admins is optional. With pool.ha_peer the line names the region's HA peer\n" +
+					"too, and its address is checked as the central manager's. With\n" +
+					"--master-group, the central manager's own group must let 9618/tcp in from\n" +
+					"wherever workers come from. Exits 1 on any failure.",
 				Flags: []cli.Flag{cloudFlag, outputFlag(), masterNetworkFlag,
 					&cli.StringFlag{Name: "master-group", Usage: "also check the central manager's security group `GROUP`"},
 					&cli.StringFlag{Name: "master-cloud", Usage: "where --master-group is: `CLOUD[/REGION]` of ehos.yaml"},
