@@ -112,13 +112,13 @@ func (p *Pool) fromIdentity(ads []classad.Ad, want, what string) []classad.Ad {
 var _ provision.Recaller = (*Pool)(nil)
 
 // ProvisionerAds returns this pool's EHOSProvisioner ads (their Name,
-// identity, unmatched marks and remembered verdicts) that the
+// identity, unmatched marks, idle times and remembered verdicts) that the
 // provisioner's own identity wrote.
 func (p *Pool) ProvisionerAds(ctx context.Context) ([]classad.Ad, error) {
 	ads, err := p.Tools.Status(ctx, condor.StatusQuery{
 		Kind:       "-any",
 		Constraint: "MyType == " + classad.Quote(provision.AdType) + " && EHOSPool == " + classad.Quote(p.Name),
-		Attrs:      []string{"Name", "MyType", AttrIdentity, provision.AttrUnmatched, demand.AttrEligibleSeen, "EHOSLastCycle", provision.AttrStandby},
+		Attrs:      []string{"Name", "MyType", AttrIdentity, provision.AttrUnmatched, provision.AttrIdleSince, demand.AttrEligibleSeen, "EHOSLastCycle", provision.AttrStandby},
 	})
 	return p.fromIdentity(ads, p.Self, "the provisioner's ad"), err
 }

@@ -360,3 +360,54 @@ func TestCreatesOneRegionAfterAnotherKeepNamesInOrder(t *testing.T) {
 		}
 	}
 }
+
+// A restarted provisioner counts an idle worker's idle time from when a
+// provisioner saw it idle, never from the VM's creation: a worker that
+// joined after a long boot was drained at once, before the jobs it was
+// made for were matched (docs/ha.md, chaos). With the previous run's ad
+// it keeps that run's idle times; without one it counts from its own
+// first cycle.
+func TestARestartedProvisionerDatesIdleWorkersFromWhenTheyWereSeenIdle(t *testing.T) {
+	joinedAfterLongBoot := func(t *testing.T) *rig {
+		r := newRig(t, knobs()) // idle_before_retire 5m
+		r.pool.demand = smallDemand(1, offerKey("a", "r1", "small"))
+		r.cycle(0)
+		vm := r.servers(r.a)[0]
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.now = r.now.Add(6 * time.Minute) // a boot longer than idle_before_retire
+		r.pool.join(vm, 0, time.Time{})    // the collector's ads do not say since when
+		// Jobs keep coming that it cannot run (only cloud b's flavors
+		// match them): nothing keeps it, and the pool is not quiet.
+		r.pool.demand = smallDemand(1, offerKey("b", "r2", "small"))
+		return r
+	}
+	drains := func(r *rig) int { return len(r.pool.drains) }
+
+	t.Run("without the previous ad", func(t *testing.T) {
+		r := joinedAfterLongBoot(t)
+		r.pool.forget = true
+		r.p = r.build(knobs())
+		r.cycle(10 * time.Second)
+		if n := drains(r); n != 0 {
+			t.Fatalf("a worker that has just joined was drained by the restarted provisioner (%d drains)", n)
+		}
+		r.cycle(4*time.Minute + 50*time.Second)
+		if n := drains(r); n != 0 {
+			t.Fatalf("drained %d after 4m50s idle, want none before idle_before_retire", n)
+		}
+		r.cycle(20 * time.Second)
+		if n := drains(r); n != 1 {
+			t.Fatalf("drained %d after 5m10s idle with nothing waiting, want 1", n)
+		}
+	})
+	t.Run("with the previous ad", func(t *testing.T) {
+		r := joinedAfterLongBoot(t)
+		r.cycle(0) // seen idle now
+		r.cycle(4 * time.Minute)
+		r.p = r.build(knobs())
+		r.cycle(70 * time.Second)
+		if n := drains(r); n != 1 {
+			t.Fatalf("drained %d after 5m10s idle (4m of it seen by the previous run), want 1", n)
+		}
+	})
+}

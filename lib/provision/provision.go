@@ -101,6 +101,9 @@ type memory struct {
 	revokeSynced bool
 	// recalled: the previous run's ad was looked for (Recaller).
 	recalled bool
+	// idleSince is the previous run's idle nodes and since when, until
+	// each is adopted (AttrIdleSince).
+	idleSince map[string]time.Time
 	// lease is the pool's lease this provisioner last held.
 	lease Lease
 	reach reachState // workers the central manager cannot connect to (reach.go)

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,8 +31,10 @@ func (p *Provisioner) remember(now time.Time, snap snapshot) seen {
 	s.workers, s.refused = p.believe(snap.workers, owned)
 	s.refused = append(slices.Clip(snap.refused), s.refused...)
 	p.warnRefused(s.refused)
-	s.joined = p.rememberVMs(now, snap, s.workers, owned)
+	// The previous run's ad first: the VMs adopted below take their idle
+	// times from it.
 	p.rememberRecall(snap.recall)
+	s.joined = p.rememberVMs(now, snap, s.workers, owned)
 	if snap.demandErr == nil {
 		workersOK := snap.workersErr == nil
 		p.updateMarks(now, snap.demand, p.nodes(s.workers, workersOK), snap.workers, workersOK)
@@ -237,6 +240,13 @@ func (p *Provisioner) rememberVM(t *track, vm cloud.VM, w *Worker, workersOK boo
 	if state != t.state {
 		p.opt.Log.Debug().Str("node", t.name).Str("from", string(t.state)).Str("to", string(state)).Msg("state")
 		switch {
+		case t.state == "" && state == scale.Idle:
+			// Adopted idle: idle since the previous run saw it idle, else
+			// from now. Its creation would count its boot as idle time,
+			// and a restarted provisioner drained workers that had just
+			// joined, before the jobs they were made for were matched
+			// (docs/ha.md, chaos).
+			t.since = p.adoptedIdleSince(t, now)
 		case (t.state == "" || state == scale.Booting) && !t.created.IsZero():
 			// Adopted, or requested → booting: the boot clock started
 			// when the VM was created.
@@ -299,10 +309,11 @@ func (p *Provisioner) regionOf(loc cloud.Location) *region {
 	return nil
 }
 
-// rememberRecall takes the unmatched marks from this provisioner's
-// previous ad, once: a restart then does not boot another round for demand
-// already found unmatched on real workers. Until the collector answers it
-// is read again each cycle.
+// rememberRecall takes the unmatched marks and the idle times of the nodes
+// from this provisioner's previous ad, once: a restart then does not boot
+// another round for demand already found unmatched on real workers, nor
+// drain a worker sooner than the previous run would have. Until the
+// collector answers it is read again each cycle.
 func (p *Provisioner) rememberRecall(rc *recall) {
 	if rc == nil {
 		return
@@ -324,14 +335,85 @@ func (p *Provisioner) rememberRecall(rc *recall) {
 	if last == nil {
 		return
 	}
-	n, err := p.restoreMarks(last)
-	if err != nil {
+	if n, err := p.restoreMarks(last); err != nil {
 		p.opt.Log.Warn().Err(err).Str("ad", last.GetString("Name")).Msg("unmatched marks of the previous run not read: starting afresh")
-		return
-	}
-	if n > 0 {
+	} else if n > 0 {
 		p.opt.Log.Info().Int("marks", n).Msg("unmatched marks taken from the previous run's provisioner ad")
 	}
+	if n, err := p.restoreIdleSince(last); err != nil {
+		p.opt.Log.Warn().Err(err).Str("ad", last.GetString("Name")).Msg("idle times of the previous run not read: idle nodes count as idle from now")
+	} else if n > 0 {
+		p.opt.Log.Info().Int("nodes", n).Msg("idle times taken from the previous run's provisioner ad")
+	}
+}
+
+// AttrIdleSince is the provisioner ad's attribute of its idle nodes and
+// since when each is idle: JSON, name to Unix seconds, at most
+// maxIdleSince of them, the longest idle first.
+const AttrIdleSince = "EHOSIdleSince"
+
+const maxIdleSince = 2000
+
+// idleSinceJSON is AttrIdleSince's value for the tracks now.
+func (p *Provisioner) idleSinceJSON() string {
+	var idle []*track
+	for _, t := range p.tracks {
+		if t.state == scale.Idle && !t.since.IsZero() {
+			idle = append(idle, t)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *track) int {
+		if c := a.since.Compare(b.since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	m := make(map[string]int64, min(len(idle), maxIdleSince))
+	for _, t := range idle[:min(len(idle), maxIdleSince)] {
+		m[t.name] = t.since.Unix()
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// restoreIdleSince reads AttrIdleSince from a previous run's ad into
+// p.idleSince, where adoptedIdleSince takes it.
+func (p *Provisioner) restoreIdleSince(ad classad.Ad) (int, error) {
+	v, ok := ad.Get(AttrIdleSince)
+	if !ok {
+		return 0, nil
+	}
+	s, ok := v.Str()
+	if !ok {
+		return 0, fmt.Errorf("%s is not a string", AttrIdleSince)
+	}
+	var m map[string]int64
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return 0, fmt.Errorf("%s: %w", AttrIdleSince, err)
+	}
+	p.idleSince = make(map[string]time.Time, len(m))
+	for name, secs := range m {
+		if secs > 0 {
+			p.idleSince[name] = time.Unix(secs, 0).UTC()
+		}
+	}
+	return len(p.idleSince), nil
+}
+
+// adoptedIdleSince is since when a node this run adopts idle has been
+// idle: the previous run's word when it had one in the node's life (not
+// before its creation, not in the future), else now, which retires it at
+// worst one idle_before_retire late, never early.
+func (p *Provisioner) adoptedIdleSince(t *track, now time.Time) time.Time {
+	s, ok := p.idleSince[t.name]
+	delete(p.idleSince, t.name)
+	if ok && !s.After(now) && !s.Before(t.created.Truncate(time.Second)) {
+		return s
+	}
+	return now
 }
 
 // setToken records a VM's token in its metadata, where tokenOf reads it.

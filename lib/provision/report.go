@@ -107,6 +107,7 @@ func (p *Provisioner) publishAd(ctx context.Context, rep Report) error {
 func (p *Provisioner) ad(rep Report) classad.Ad {
 	ad := rep.Ad(p.seq)
 	ad[AttrUnmatched] = classad.String(p.marksJSON())
+	ad[AttrIdleSince] = classad.String(p.idleSinceJSON())
 	p.reachAd(ad, rep)
 	return ad
 }
