@@ -411,3 +411,50 @@ func TestARestartedProvisionerDatesIdleWorkersFromWhenTheyWereSeenIdle(t *testin
 		}
 	})
 }
+
+// Demand not known is not demand gone: a count held because jobs started
+// after it keeps the idle workers its jobs fit, and a failed demand query
+// keeps every idle worker, until a count says what waits. Without it the
+// held count in the chaos test's round (docs/ha.md) let a worker that had
+// just joined be drained for want of jobs that were still waiting.
+func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
+	r := newRig(t, knobs()) // idle_before_retire 5m
+	small := offerKey("a", "r1", "small")
+	r.pool.demand = smallDemand(2, small)
+	r.cycle(0)
+	vms := r.servers(r.a)
+	for _, vm := range vms {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, time.Time{})
+	}
+	r.cycle(10 * time.Second) // both seen idle, 2 jobs wait
+	r.now = r.now.Add(6 * time.Minute)
+
+	// One job left, counted 10 s ago; since then a job started on the
+	// second worker: the count is held.
+	r.pool.startJob(vms[1].Metadata[cloud.MetaName], r.now.Add(-time.Second))
+	r.pool.demand = smallDemand(1, small)
+	r.pool.demand[0].Reported = r.now.Add(-10 * time.Second)
+	rep := r.cycle(0)
+	if n := len(r.pool.drains); n != 0 {
+		t.Fatalf("drained %v while the count of the jobs it fits was held; notes %v", r.pool.drains, rep.Decision.Notes)
+	}
+	if !strings.Contains(fmt.Sprint(rep.Decision.Notes), "kept, not drained") {
+		t.Errorf("the notes do not say why the idle worker stays: %v", rep.Decision.Notes)
+	}
+
+	// The demand query fails: nothing is known to wait, nothing retires.
+	r.pool.demandErr = errors.New("collector timed out")
+	rep = r.cycle(3 * time.Second)
+	if n := len(r.pool.drains); n != 0 {
+		t.Fatalf("drained %v with the demand unknown; notes %v", r.pool.drains, rep.Decision.Notes)
+	}
+
+	// A fresh count: that job was the one that started, nothing waits.
+	r.pool.demandErr = nil
+	r.pool.demand = nil
+	r.cycle(3 * time.Second)
+	if len(r.pool.drains) != 1 || r.pool.drains[0] != vms[0].Metadata[cloud.MetaName] {
+		t.Fatalf("drained %v once nothing waits, want the idle worker %s", r.pool.drains, vms[0].Metadata[cloud.MetaName])
+	}
+}

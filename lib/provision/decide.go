@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -13,17 +14,49 @@ import (
 // decide is lib/scale's decision with the cycle's own guards: what was not
 // read is never taken for "none". Without the collector's view of the
 // workers nothing may be drained or deleted, without demand nothing is
-// created for it, and nothing is done in a region whose list failed. It is
-// pure.
+// created for it and no idle worker is retired for want of it, and nothing
+// is done in a region whose list failed. It is pure.
 func (p *Provisioner) decide(in scale.Input, snap snapshot) scale.Decision {
 	dec := scale.Decide(in)
 	if snap.workersErr != nil {
 		dec = scale.Decision{Unmet: dec.Unmet, Notes: append(dec.Notes, scale.TextNote("collector unreachable: no action this cycle"))}
 	} else if snap.demandErr != nil {
 		dec.Creates = nil
-		dec.Notes = append(dec.Notes, scale.TextNote("demand unknown (collector query failed): no VM created this cycle"))
+		dec.Drains = slices.DeleteFunc(dec.Drains, func(a scale.Action) bool { return forWantOfDemand(a.Reason.Kind) })
+		dec.Notes = append(dec.Notes, scale.TextNote("demand unknown (collector query failed): no VM created and no idle one retired this cycle"))
 	}
 	return dropUnknownRegions(dec, in, snap)
+}
+
+// forWantOfDemand says a drain is of an idle node no waiting job wants.
+func forWantOfDemand(k scale.Kind) bool {
+	return k == scale.DrainIdle || k == scale.DrainNothingArriving
+}
+
+// keepForHeld takes back the drains of idle nodes that a held group
+// (discountStarted) could use: its count is stale, not zero, and the jobs
+// it may still have wait for just such a worker. A group is held until
+// the reporter's next count, a cycle or two.
+func keepForHeld(dec scale.Decision, nodes []scale.Node, held []scale.Demand) scale.Decision {
+	if len(held) == 0 || len(dec.Drains) == 0 {
+		return dec
+	}
+	drains := dec.Drains[:0:0]
+	for _, a := range dec.Drains {
+		i := slices.IndexFunc(nodes, func(n scale.Node) bool { return n.Name == a.Node })
+		if j := slices.IndexFunc(held, func(d scale.Demand) bool { return i >= 0 && wants(d, nodes[i]) }); forWantOfDemand(a.Reason.Kind) && j >= 0 {
+			dec.Notes = append(dec.Notes, scale.TextNote(fmt.Sprintf("%s: kept, not drained (%s): it fits a job of %s, whose count is held", a.Node, a.Reason, held[j].Key)))
+			continue
+		}
+		drains = append(drains, a)
+	}
+	dec.Drains = drains
+	return dec
+}
+
+// wants says a job of d fits n's free room on one of d's eligible offers.
+func wants(d scale.Demand, n scale.Node) bool {
+	return slices.Contains(d.Eligible, n.Offer) && n.Free.Holds(d.Need)
 }
 
 // dropUnknownRegions removes actions on nodes of regions whose list failed

@@ -179,6 +179,8 @@ type fakePool struct {
 	revokeErr error
 	// forget: ProvisionerAds finds no earlier ad.
 	forget bool
+	// demandErr fails the demand query alone.
+	demandErr error
 }
 
 func (p *fakePool) RevokeTokens(_ context.Context, _ time.Time, toks []RevokedToken) error {
@@ -228,6 +230,9 @@ func (p *fakePool) Demand(context.Context) ([]scale.Demand, error) {
 	defer p.mu.Unlock()
 	if p.fail != nil {
 		return nil, p.fail
+	}
+	if p.demandErr != nil {
+		return nil, p.demandErr
 	}
 	return append([]scale.Demand(nil), p.demand...), nil
 }

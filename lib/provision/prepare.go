@@ -11,10 +11,17 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
+// holds is the demand prepare held back (discountStarted): the groups,
+// and a note for each group it held or cut.
+type holds struct {
+	groups []scale.Demand
+	notes  []string
+}
+
 // prepare turns what the cycle observed and what the provisioner
-// remembers into the decision's input, and the notes of the demand it held
-// back. It changes nothing.
-func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*Worker) (in scale.Input, held []string) {
+// remembers into the decision's input, and the demand it held back. It
+// changes nothing.
+func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*Worker) (in scale.Input, held holds) {
 	in = scale.Input{Now: now, Knobs: p.opt.Knobs}
 	for _, cs := range p.opt.Clouds {
 		if cs.Config.IsEnabled() {
@@ -30,7 +37,7 @@ func (p *Provisioner) prepare(now time.Time, snap snapshot, workers map[string]*
 	}
 	in.Nodes = p.nodes(workers, snap.workersErr == nil)
 	if snap.demandErr == nil {
-		in.Demand, held = discountStarted(p.withMarks(snap.demand), workers)
+		in.Demand, held.groups, held.notes = discountStarted(p.withMarks(snap.demand), workers)
 	}
 	if len(p.widest) > 0 {
 		in.Widest = &p.withMarks([]scale.Demand{p.widest[0].d})[0]
@@ -241,9 +248,9 @@ const clockSlack = 2 * time.Second
 // until a count taken after the starts. The times are the startds' own, so
 // a provisioner that has just started knows them as well as one that saw
 // the jobs start.
-func discountStarted(ds []scale.Demand, workers map[string]*Worker) (keep []scale.Demand, notes []string) {
+func discountStarted(ds []scale.Demand, workers map[string]*Worker) (keep, held []scale.Demand, notes []string) {
 	if !slices.ContainsFunc(ds, func(d scale.Demand) bool { return !d.Reported.IsZero() }) {
-		return ds, nil // no count says when it was taken (the simulator's): nothing to discount
+		return ds, nil, nil // no count says when it was taken (the simulator's): nothing to discount
 	}
 	var starts []time.Time
 	for _, w := range workers {
@@ -266,13 +273,14 @@ func discountStarted(ds []scale.Demand, workers map[string]*Worker) (keep []scal
 			d.Idle, d.Key, d.Reported.UTC().Format(time.TimeOnly), n)
 		if n >= d.Idle {
 			notes = append(notes, counted+": held, waiting for a fresh count")
+			held = append(held, d)
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("%s: %d counted", counted, d.Idle-n))
 		d.Idle -= n
 		keep = append(keep, d)
 	}
-	return keep, notes
+	return keep, held, notes
 }
 
 // servable says d has idle jobs some configured flavor holds.

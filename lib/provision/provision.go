@@ -281,8 +281,8 @@ func (p *Provisioner) RunOnce(ctx context.Context, now time.Time) (Report, error
 	// standby does the same, but publishes its ad.
 	touch := !p.opt.DryRun && rep.Standby == ""
 
-	dec := p.decide(in, snap)
-	for _, h := range held {
+	dec := keepForHeld(p.decide(in, snap), in.Nodes, held.groups)
+	for _, h := range held.notes {
 		dec.Notes = append(dec.Notes, scale.TextNote(h))
 	}
 	if rep.Standby != "" {
