@@ -16,7 +16,8 @@ import (
 // creates per cycle, as in issue 27's incident) with the provisioner killed
 // -9 at random moments of each round's scale-up and scale-down: every job
 // starts once and every VM is gone before the next round; every round
-// should make exactly 4 VMs with 4 create calls. That last one still fails
+// should make exactly 4 VMs for the jobs with 4 create calls, and at most
+// one more as the headroom rule's spare. That last one still fails
 // now and then (docs/ha.md, chaos): it is an error with EHOS_CHAOS_STRICT=1
 // and a logged EXTRA VMS line otherwise, so the suite stays green while the
 // cause is open. The seed is logged; EHOS_CHAOS_SEED replays one.
@@ -55,6 +56,7 @@ func TestChaosKillsDuringScaleUpAndDown(t *testing.T) {
 	for round := 1; round <= rounds; round++ {
 		seenBefore, _, _ := w.snapshot()
 		createsBefore := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
+		sparesBefore := strings.Count(s.ProvisionerLog(), headroomCreate)
 		cluster, err := s.Pool.Client().Submit(ctx, fmt.Sprintf("executable = /bin/sleep\narguments = 20\nrequest_cpus = 2\nrequest_memory = 1500\nqueue %d\n", jobs))
 		if err != nil {
 			t.Fatal(err)
@@ -72,21 +74,30 @@ func TestChaosKillsDuringScaleUpAndDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("round %d: %d VMs, %d create calls, job starts %q", round, vms, created, strings.Fields(string(starts)))
-		if vms != jobs || created != jobs {
+		// The headroom rule (scaling.headroom_window) may add one VM of
+		// room while jobs wait and some worker runs jobs: a spare by
+		// design, which a restart's extra cycle can make, not a VM for
+		// jobs already served.
+		spares := strings.Count(s.ProvisionerLog(), headroomCreate) - sparesBefore
+		t.Logf("round %d: %d VMs, %d create calls (%d of them the headroom rule's spare), job starts %q", round, vms, created, spares, strings.Fields(string(starts)))
+		if vms != created || created-spares != jobs || spares > 1 {
 			// Jobs run 20 s: long enough that none waits for a VM another
 			// job of the round left: fewer VMs is a miscount too.
 			report := t.Logf
 			if os.Getenv("EHOS_CHAOS_STRICT") == "1" {
 				report = t.Errorf
 			}
-			report("round %d: EXTRA VMS: %d VMs and %d create calls for %d one-per-VM jobs; the provisioner's creates so far:\n%s", round, vms, created, jobs, createLines(s.ProvisionerLog()))
+			report("round %d: EXTRA VMS: %d VMs and %d create calls (%d the headroom rule's spare) for %d one-per-VM jobs; the provisioner's creates so far:\n%s", round, vms, created, spares, jobs, createLines(s.ProvisionerLog()))
 		}
 		if got := strings.Fields(string(starts)); strings.Join(got, "") != strings.Repeat("1", jobs) {
 			t.Errorf("round %d: NumJobStarts %q, want each job started once", round, got)
 		}
 	}
 }
+
+// headroomCreate begins the reason of a VM the headroom rule created, in
+// the provisioner log's "created" lines (lib/scale, CreateForHeadroom).
+const headroomCreate = `"reason":"jobs wait and no node has room for a job of`
 
 // createLines are the provisioner log's lines of creates and restarts.
 func createLines(log string) string {
