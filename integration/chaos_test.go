@@ -104,3 +104,96 @@ func createLines(log string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Rounds of three one-per-VM jobs on a pair of central managers under
+// HTCondor's HAD, the active one's whole machine (condor_master, its HAD
+// and its provisioner) killed -9 at a random moment of each round's
+// scale-up or scale-down, then booted again, as the standby: the other's
+// provisioner takes over every round, adopting the dead one's VMs. Every
+// job starts once, every VM is gone before the next round, and each round
+// makes one VM per job (at most one more as the headroom rule's spare),
+// one create call each (the reasons read from both provisioners' logs).
+func TestChaosKillsTheActiveCentralManager(t *testing.T) {
+	t.Parallel()
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("EHOS_CHAOS_SEED"); v != "" {
+		fmt.Sscan(v, &seed)
+	}
+	t.Logf("seed %d (EHOS_CHAOS_SEED=%d replays it)", seed, seed)
+	rnd := rand.New(rand.NewPCG(seed, 28))
+	// The pool's own central manager runs no provisioner: the pair does.
+	s := StartStack(t, StackOptions{BootDelay: 2 * time.Second, CMConfig: "DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD\n"})
+	w := watchServers(t, s)
+	pa, pb := freePort(t), freePort(t)
+	list := fmt.Sprintf("127.0.0.1:%d, 127.0.0.1:%d", pa, pb)
+	cms := []*haCM{startHACM(t, s, "cma", pa, list)}
+	s.Pool.WaitFor(t, 90*time.Second, "cma's HAD to start its provisioner", func(context.Context) (bool, error) {
+		return cms[0].provisionerPID() != 0, nil
+	})
+	cms = append(cms, startHACM(t, s, "cmb", pb, list))
+	s.Pool.WaitFor(t, time.Minute, "cmb's HAD to hear the leader", func(context.Context) (bool, error) {
+		return strings.Contains(cms[1].hadLog(), "received HAD_ALIVE_CMD"), nil
+	})
+	const acting = `"message":"holding the pool's lease: acting"`
+	logs := func() string { return cms[0].log() + cms[1].log() }
+	crash := func(round int, when string) {
+		t.Helper()
+		time.Sleep(time.Duration(rnd.Int64N(int64(6 * time.Second)))) // the random moment
+		var dead, other *haCM
+		s.Pool.WaitFor(t, time.Minute, "one central manager to run the provisioner", func(context.Context) (bool, error) {
+			for i, c := range cms {
+				if c.provisionerPID() != 0 {
+					dead, other = c, cms[1-i]
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		took := strings.Count(other.log(), acting)
+		dead.crash(t)
+		gone := time.Now()
+		t.Logf("round %d: crashed %s %s, %d VMs listed", round, dead.name, when, len(s.Servers()))
+		s.Pool.WaitFor(t, 3*time.Minute, other.name+"'s provisioner to take over", func(context.Context) (bool, error) {
+			return strings.Count(other.log(), acting) > took, nil
+		})
+		t.Logf("round %d: %s acted %v after the crash; %s boots again", round, other.name, time.Since(gone).Round(time.Second), dead.name)
+		dead.restart(t, s)
+	}
+	const rounds, jobs = 3, 3
+	for round := 1; round <= rounds; round++ {
+		seenBefore, _, _ := w.snapshot()
+		createsBefore := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
+		loggedBefore := strings.Count(logs(), `"message":"created"`)
+		sparesBefore := strings.Count(logs(), headroomCreate)
+		cluster, err := s.Pool.Client().Submit(context.Background(), fmt.Sprintf("executable = /bin/sleep\narguments = 20\nrequest_cpus = 1\nrequest_memory = 512\nqueue %d\n", jobs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scaleUp := rnd.IntN(2) == 0
+		if scaleUp {
+			crash(round, "during the scale-up")
+		}
+		s.WaitJobsDone(t, cluster, 4*time.Minute)
+		if !scaleUp {
+			crash(round, "during the scale-down")
+		}
+		s.WaitNoVMs(t, 3*time.Minute)
+
+		seen, _, _ := w.snapshot()
+		vms := len(seen) - len(seenBefore)
+		created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"] - createsBefore
+		logged := strings.Count(logs(), `"message":"created"`) - loggedBefore
+		spares := strings.Count(logs(), headroomCreate) - sparesBefore
+		starts, err := s.Pool.Client().Run(context.Background(), "condor_history", fmt.Sprint(cluster), "-af", "NumJobStarts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("round %d: %d VMs, %d create calls (%d logged, %d the headroom rule's spare), job starts %q", round, vms, created, logged, spares, strings.Fields(string(starts)))
+		if vms != created || created-spares != jobs || spares > 1 {
+			t.Errorf("round %d: %d VMs, %d create calls, %d logged by the provisioners (%d the headroom rule's spare) for %d one-per-VM jobs: a VM created twice or for jobs already served; their creates:\n%s", round, vms, created, logged, spares, jobs, createLines(logs()))
+		}
+		if got := strings.Fields(string(starts)); strings.Join(got, "") != strings.Repeat("1", jobs) {
+			t.Errorf("round %d: NumJobStarts %q, want each job started once", round, got)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 // runs ehos's HAD and, when that HAD leads, the provisioner.
 type haCM struct {
 	name, dir, config string
+	extra             string // its configuration beyond the pool's
 	master            *Process
 }
 
@@ -43,11 +44,12 @@ func startHACM(t *testing.T, s *Stack, name string, port int, list string) *haCM
 	t.Helper()
 	c := &haCM{name: name, dir: filepath.Join(s.Dir, name)}
 	c.config = filepath.Join(c.dir, "condor_config")
-	c.master = startSideMaster(t, s, name, `DAEMON_LIST = MASTER, EHOS_PROVISIONER
+	c.extra = `DAEMON_LIST = MASTER, EHOS_PROVISIONER
 SEC_USE_FAMILY_SESSION = False
-EHOS_PROVISIONER_LOG = `+filepath.Join(c.dir, "EHOSProvisionerLog")+"\n"+
-		string(repoFile(t, "condor-config/51-ehos-ha.conf"))+
-		fmt.Sprintf("EHOS_HAD_PORT = %d\nEHOS_HAD.HAD_LIST = %s\nEHOS_HAD.HAD_DEBUG = D_FULLDEBUG\n", port, list))
+EHOS_PROVISIONER_LOG = ` + filepath.Join(c.dir, "EHOSProvisionerLog") + "\n" +
+		string(repoFile(t, "condor-config/51-ehos-ha.conf")) +
+		fmt.Sprintf("EHOS_HAD_PORT = %d\nEHOS_HAD.HAD_LIST = %s\nEHOS_HAD.HAD_DEBUG = D_FULLDEBUG\n", port, list)
+	c.master = startSideMaster(t, s, name, c.extra)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s: condor_master output:\n%s", name, tail(c.master.Output, 10))
@@ -98,6 +100,13 @@ func (c *haCM) crash(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-c.master.done
+}
+
+// restart boots a crashed central manager again: its condor_master, then
+// its HAD, which finds the other leading and stays standby.
+func (c *haCM) restart(t *testing.T, s *Stack) {
+	t.Helper()
+	c.master = startSideMaster(t, s, c.name, c.extra)
 }
 
 // Two central managers, each with ehos's HAD (the shipped
