@@ -214,14 +214,14 @@ func (p Pool) CentralManagersAt(site cloud.RegionConfig) (cm, peer string) {
 // other one too, each with its port (tag <collector_host>).
 func (c *Config) CollectorHost(cloudName, region string) string {
 	cm, peer := c.CentralManagers(cloudName, region)
-	out := hostPort(cm, c.Pool.CollectorPort)
+	out := hostPort(cm, c.Pool.Port())
 	if peer != "" {
 		h, p, err := SplitPeer(peer)
 		if err != nil {
 			return out // Validate names it
 		}
 		if p == 0 {
-			p = c.Pool.CollectorPort
+			p = c.Pool.Port()
 		}
 		out += ", " + hostPort(h, p)
 	}
@@ -229,8 +229,18 @@ func (c *Config) CollectorHost(cloudName, region string) string {
 }
 
 func hostPort(host string, port int) string {
-	if port == 0 {
-		port = 9618
-	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// DefaultCollectorPort is HTCondor's collector port, pool.collector_port's
+// default.
+const DefaultCollectorPort = 9618
+
+// Port is the collector's port: pool.collector_port, else the default
+// (a Pool not filled by the defaults, such as a test's, has none).
+func (p Pool) Port() int {
+	if p.CollectorPort == 0 {
+		return DefaultCollectorPort
+	}
+	return p.CollectorPort
 }

@@ -16,7 +16,7 @@ const (
 // leaves out keeps its default. This is the one place defaults live.
 func Default() Config {
 	return Config{
-		Pool: Pool{CollectorPort: 9618},
+		Pool: Pool{CollectorPort: DefaultCollectorPort},
 		Scaling: Scaling{
 			Max:                10,
 			MaxBooting:         10,

@@ -92,9 +92,9 @@ func Values(cfg *config.Config, vm VMValues) (map[string]string, error) {
 		}
 		v[name] = val
 	}
-	port := 9618
-	if cfg != nil && cfg.Pool.CollectorPort != 0 {
-		port = cfg.Pool.CollectorPort
+	port := config.DefaultCollectorPort
+	if cfg != nil {
+		port = cfg.Pool.Port()
 	}
 	set("collector_port", strconv.Itoa(port))
 	if cfg != nil {
