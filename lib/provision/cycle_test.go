@@ -458,3 +458,26 @@ func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
 		t.Fatalf("drained %v once nothing waits, want the idle worker %s", r.pool.drains, vms[0].Metadata[cloud.MetaName])
 	}
 }
+
+// A held count keeps only the idle workers its jobs could use: one whose
+// flavor they were not matched to still retires.
+func TestAHeldCountKeepsOnlyTheWorkersItsJobsFit(t *testing.T) {
+	r := newRig(t, knobs())
+	small := offerKey("a", "r1", "small")
+	r.pool.demand = smallDemand(2, small)
+	r.cycle(0)
+	vms := r.servers(r.a)
+	for _, vm := range vms {
+		r.a.setStatus(vm.ID, cloud.StatusActive)
+		r.pool.join(vm, 0, time.Time{})
+	}
+	r.cycle(10 * time.Second)
+	r.now = r.now.Add(6 * time.Minute)
+	r.pool.startJob(vms[1].Metadata[cloud.MetaName], r.now.Add(-time.Second))
+	r.pool.demand = smallDemand(1, offerKey("b", "r2", "small")) // held, and matched to cloud b only
+	r.pool.demand[0].Reported = r.now.Add(-10 * time.Second)
+	rep := r.cycle(0)
+	if len(r.pool.drains) != 1 || r.pool.drains[0] != vms[0].Metadata[cloud.MetaName] {
+		t.Fatalf("drained %v, want the idle worker %s, which the held jobs cannot use; notes %v", r.pool.drains, vms[0].Metadata[cloud.MetaName], rep.Decision.Notes)
+	}
+}

@@ -43,9 +43,8 @@ func keepForHeld(dec scale.Decision, nodes []scale.Node, held []scale.Demand) sc
 	}
 	drains := dec.Drains[:0:0]
 	for _, a := range dec.Drains {
-		i := slices.IndexFunc(nodes, func(n scale.Node) bool { return n.Name == a.Node })
-		if j := slices.IndexFunc(held, func(d scale.Demand) bool { return i >= 0 && wants(d, nodes[i]) }); forWantOfDemand(a.Reason.Kind) && j >= 0 {
-			dec.Notes = append(dec.Notes, scale.TextNote(fmt.Sprintf("%s: kept, not drained (%s): it fits a job of %s, whose count is held", a.Node, a.Reason, held[j].Key)))
+		if g := heldFor(a, nodes, held); g != "" {
+			dec.Notes = append(dec.Notes, scale.TextNote(fmt.Sprintf("%s: kept, not drained (%s): it fits a job of %s, whose count is held", a.Node, a.Reason, g)))
 			continue
 		}
 		drains = append(drains, a)
@@ -54,9 +53,19 @@ func keepForHeld(dec scale.Decision, nodes []scale.Node, held []scale.Demand) sc
 	return dec
 }
 
-// wants says a job of d fits n's free room on one of d's eligible offers.
-func wants(d scale.Demand, n scale.Node) bool {
-	return slices.Contains(d.Eligible, n.Offer) && n.Free.Holds(d.Need)
+// heldFor is the key of a held group whose job fits the node that drain a
+// retires for want of demand, on an offer eligible for it; "" when none.
+func heldFor(a scale.Action, nodes []scale.Node, held []scale.Demand) string {
+	i := slices.IndexFunc(nodes, func(n scale.Node) bool { return n.Name == a.Node })
+	if i < 0 || !forWantOfDemand(a.Reason.Kind) {
+		return ""
+	}
+	for _, d := range held {
+		if slices.Contains(d.Eligible, nodes[i].Offer) && nodes[i].Free.Holds(d.Need) {
+			return d.Key
+		}
+	}
+	return ""
 }
 
 // dropUnknownRegions removes actions on nodes of regions whose list failed
