@@ -2,6 +2,7 @@ package condorpool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -84,6 +85,7 @@ var slotAttrs = []string{
 	"Name", "Machine", "EHOSName", "EHOSInstanceID", "EHOSPool", "State", "Activity",
 	"Cpus", "Memory", "Disk", "GPUs", "PartitionableSlot", "DynamicSlot",
 	"EnteredCurrentState", "EnteredCurrentActivity", "Draining", "EHOSHealthy", "EHOSHealthReason", "EHOSRetire", AttrIdentity, "MyAddress",
+	"ChildName", "ChildState", "ChildEnteredCurrentState",
 }
 
 // Workers reads this pool's worker slots (not the offline flavor ads) and
@@ -111,6 +113,8 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 	by := map[string]*provision.Worker{}
 	var order []string
 	var refused []provision.Refusal
+	kids := map[string][]child{} // per worker, its partitionable slot's children
+	dslots := map[string]bool{}   // the dynamic slots read, by name
 	for _, a := range ads {
 		name := a.GetString("EHOSName")
 		if name == "" {
@@ -145,8 +149,12 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 		if a.GetBool("Draining", false) || state == "Drained" || activity == "Retiring" || a.GetBool("EHOSRetire", false) {
 			w.Draining = true
 		}
+		if a.GetBool("DynamicSlot", false) {
+			dslots[a.GetString("Name")] = true
+		}
 		switch {
 		case a.GetBool("PartitionableSlot", false):
+			kids[name] = children(a)
 			w.Slot = a.GetString("Name")
 			w.Free = scale.Resources{
 				Cpus:     int(a.GetInt("Cpus", 0)),
@@ -172,12 +180,57 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 			}
 		}
 	}
+	// A claim the partitionable slot's own ad already shows (its rollup of
+	// children, ADVERTISE_PSLOT_ROLLUP_INFORMATION, on by default) before
+	// the collector has the dynamic slot's ad: the room it took is gone from
+	// the slot's Cpus, so it is a job that started, not an idle worker.
+	// Seen in TestChaosKillsTheActiveCentralManager: a worker taken for
+	// idle with no room, and a VM booted for the job it had just taken.
+	for name, cs := range kids {
+		for _, c := range cs {
+			if c.state == "Claimed" && !dslots[c.name] {
+				by[name].Claimed++
+				if c.since > 0 {
+					by[name].Started = append(by[name].Started, time.Unix(c.since, 0))
+				}
+			}
+		}
+	}
 	sort.Strings(order)
 	out := make([]provision.Worker, 0, len(order))
 	for _, n := range order {
 		out = append(out, *by[n])
 	}
 	return out, refused
+}
+
+// child is one dynamic slot as its partitionable slot's ad lists it.
+type child struct {
+	name, state string
+	since       int64 // ChildEnteredCurrentState
+}
+
+// children reads a partitionable slot's rollup of its dynamic slots
+// (ChildName, ChildState, ChildEnteredCurrentState: lists, which the JSON
+// ads keep as text); none when the lists are missing or do not agree.
+func children(a classad.Ad) []child {
+	var names, states []string
+	var since []int64
+	for attr, into := range map[string]any{"ChildName": &names, "ChildState": &states, "ChildEnteredCurrentState": &since} {
+		v, ok := a.Get(attr)
+		text, isList := v.ExprText()
+		if !ok || !isList || json.Unmarshal([]byte(text), into) != nil {
+			return nil
+		}
+	}
+	if len(states) != len(names) || len(since) != len(names) {
+		return nil
+	}
+	out := make([]child, len(names))
+	for i := range names {
+		out[i] = child{name: names[i], state: states[i], since: since[i]}
+	}
+	return out
 }
 
 // Demand is the demand joined with the negotiator's verdict (lib/demand).

@@ -49,6 +49,39 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 	}
 }
 
+// The collector may hold a partitionable slot's ad that already lists a
+// claimed child before it holds the child's own ad: the worker is busy,
+// its job started when the child was claimed, not an idle worker without
+// room (which booted a VM for that job). With the child's ad there it is
+// counted once.
+func TestAClaimOnlyThePartitionableSlotShowsIsAStart(t *testing.T) {
+	data, err := os.ReadFile("../condor/testdata/status-slots.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ads, err := classad.ParseJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pslot classad.Ad
+	for _, a := range ads {
+		a["EHOSName"] = classad.String("worker1")
+		a[AttrIdentity] = classad.String("worker1@pool.test")
+		if a.GetBool("PartitionableSlot", false) {
+			pslot = a
+		}
+	}
+	for _, c := range []struct {
+		name string
+		ads  []classad.Ad
+	}{{"with the dynamic slot's ad", ads}, {"before the dynamic slot's ad", []classad.Ad{pslot}}} {
+		got, _ := Workers(c.ads, testIdentity)
+		if len(got) != 1 || got[0].Claimed != 1 || !cmp.Equal(got[0].Started, []time.Time{time.Unix(1795539708, 0)}) {
+			t.Errorf("%s: %+v, want 1 claimed slot started at 1795539708", c.name, got)
+		}
+	}
+}
+
 func TestWorkersDrainingAndUnhealthy(t *testing.T) {
 	ads := []classad.Ad{
 		{"Name": classad.String("slot1@w2"), "EHOSName": classad.String("w2"), "PartitionableSlot": classad.Bool(true),
