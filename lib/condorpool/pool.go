@@ -114,7 +114,7 @@ func Workers(ads []classad.Ad, identityOf func(name string) string) ([]provision
 	var order []string
 	var refused []provision.Refusal
 	kids := map[string][]child{} // per worker, its partitionable slot's children
-	dslots := map[string]bool{}   // the dynamic slots read, by name
+	dslots := map[string]bool{}  // the dynamic slots read, by name
 	for _, a := range ads {
 		name := a.GetString("EHOSName")
 		if name == "" {
