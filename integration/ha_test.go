@@ -209,8 +209,9 @@ func TestSecondProvisionerStandsByThenTakesOver(t *testing.T) {
 	s.WaitNoVMs(t, 2*time.Minute)
 	seen, _, _ := w.snapshot()
 	created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
-	t.Logf("%d VMs in all, %d create calls", len(seen), created)
-	if created != len(seen) || len(seen) > 3 {
+	spares := headroomSpares(s.ProvisionerLog(), log())
+	t.Logf("%d VMs in all, %d create calls (%d the headroom rule's spare)", len(seen), created, spares)
+	if created != len(seen) || len(seen) > 3+spares || spares > 1 {
 		t.Errorf("%d create calls for %d VMs (3 one-cpu jobs): a VM created twice, or too many", created, len(seen))
 	}
 	if !strings.Contains(log(), `"message":"deleted"`) {

@@ -161,8 +161,9 @@ func TestHADRunsOneProvisionerAndFailsOver(t *testing.T) {
 	seen, _, _ := w.snapshot()
 	created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
 	byA, byB := strings.Count(a.log(), `"message":"created"`), strings.Count(b.log(), `"message":"created"`)
-	t.Logf("%d VMs in all, %d create calls: %d by cma, %d by cmb", len(seen), created, byA, byB)
-	if created != len(seen) || len(seen) > 3 || byA+byB != created {
+	spares := headroomSpares(a.log(), b.log())
+	t.Logf("%d VMs in all, %d create calls: %d by cma, %d by cmb (%d the headroom rule's spare)", len(seen), created, byA, byB, spares)
+	if created != len(seen) || len(seen) > 3+spares || spares > 1 || byA+byB != created {
 		t.Errorf("%d create calls (cma %d, cmb %d) for %d VMs (3 one-cpu jobs): a VM created twice, or too many", created, byA, byB, len(seen))
 	}
 	if !strings.Contains(b.log(), `"message":"deleted"`) {
@@ -209,8 +210,9 @@ func TestHADPartitionElectsTwoTheLeaseKeepsOneActing(t *testing.T) {
 	seen, _, _ := w.snapshot()
 	created := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
 	byA, byB := strings.Count(a.log(), `"message":"created"`), strings.Count(b.log(), `"message":"created"`)
-	t.Logf("%d VMs in all, %d create calls: %d by cma, %d by cmb", len(seen), created, byA, byB)
-	if created != len(seen) || len(seen) > 3 || byA+byB != created || byA*byB != 0 {
+	spares := headroomSpares(a.log(), b.log())
+	t.Logf("%d VMs in all, %d create calls: %d by cma, %d by cmb (%d the headroom rule's spare)", len(seen), created, byA, byB, spares)
+	if created != len(seen) || len(seen) > 3+spares || spares > 1 || byA+byB != created || byA*byB != 0 {
 		t.Errorf("%d create calls (cma %d, cmb %d) for %d VMs: both acted, or a VM was created twice", created, byA, byB, len(seen))
 	}
 }
