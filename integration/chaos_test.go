@@ -117,10 +117,11 @@ func createLines(log string) string {
 	return strings.Join(out, "\n")
 }
 
-// Rounds of three one-per-VM jobs on a pair of central managers under
+// Two rounds of three one-per-VM jobs on a pair of central managers under
 // HTCondor's HAD, the active one's whole machine (condor_master, its HAD
-// and its provisioner) killed -9 at a random moment of each round's
-// scale-up or scale-down, then booted again, as the standby: the other's
+// and its provisioner) killed -9 at a random moment of one round's
+// scale-up and the other's scale-down, then booted again, as the standby
+// (two rounds, not more: the suite's longest test, in CI's 20 minutes): the other's
 // provisioner takes over every round, adopting the dead one's VMs. Every
 // job starts once, every VM is gone before the next round, and each round
 // makes one VM per job (at most one more as the headroom rule's spare),
@@ -171,7 +172,8 @@ func TestChaosKillsTheActiveCentralManager(t *testing.T) {
 		t.Logf("round %d: %s acted %v after the crash; %s boots again", round, other.name, time.Since(gone).Round(time.Second), dead.name)
 		dead.restart(t, s)
 	}
-	const rounds, jobs = 3, 3
+	const rounds, jobs = 2, 3
+	upFirst := rnd.IntN(2)
 	for round := 1; round <= rounds; round++ {
 		seenBefore, _, _ := w.snapshot()
 		createsBefore := s.Cloud.RequestCounts()["POST /compute/{region}/v2.1/servers"]
@@ -181,7 +183,7 @@ func TestChaosKillsTheActiveCentralManager(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		scaleUp := rnd.IntN(2) == 0
+		scaleUp := (round+upFirst)%2 == 0 // one round each way, in a random order
 		if scaleUp {
 			crash(round, "during the scale-up")
 		}
