@@ -25,12 +25,7 @@ func TestChaosKillsDuringScaleUpAndDown(t *testing.T) {
 	// nothing it asserts depends on timing (the kill moments are random
 	// anyway).
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("EHOS_CHAOS_SEED"); v != "" {
-		fmt.Sscan(v, &seed)
-	}
-	t.Logf("seed %d (EHOS_CHAOS_SEED=%d replays it)", seed, seed)
-	rnd := rand.New(rand.NewPCG(seed, 27))
+	rnd := chaosRand(t, 27)
 	scaling := strings.NewReplacer("max_creates_per_cycle: 6", "max_creates_per_cycle: 2", "idle_before_retire: 15s", "idle_before_retire: 5s").Replace(defaultStackScaling)
 	// Back within 4 s of every kill: the test is about what a restart does,
 	// not about the back-off (TestProvisionerCrashLoopComesBackFast).
@@ -90,6 +85,18 @@ func TestChaosKillsDuringScaleUpAndDown(t *testing.T) {
 	}
 }
 
+// chaosRand is a test's source of kill moments: seeded from the clock, or
+// from EHOS_CHAOS_SEED to replay one (the seed is logged); stream keeps
+// two tests given one seed apart.
+func chaosRand(t *testing.T, stream uint64) *rand.Rand {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("EHOS_CHAOS_SEED"); v != "" {
+		fmt.Sscan(v, &seed)
+	}
+	t.Logf("seed %d (EHOS_CHAOS_SEED=%d replays it)", seed, seed)
+	return rand.New(rand.NewPCG(seed, stream))
+}
+
 // headroomCreate begins the reason of a VM the headroom rule created, in
 // the provisioner log's "created" lines (lib/scale, CreateForHeadroom).
 const headroomCreate = `"reason":"jobs wait and no node has room for a job of`
@@ -128,12 +135,7 @@ func createLines(log string) string {
 // one create call each (the reasons read from both provisioners' logs).
 func TestChaosKillsTheActiveCentralManager(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("EHOS_CHAOS_SEED"); v != "" {
-		fmt.Sscan(v, &seed)
-	}
-	t.Logf("seed %d (EHOS_CHAOS_SEED=%d replays it)", seed, seed)
-	rnd := rand.New(rand.NewPCG(seed, 28))
+	rnd := chaosRand(t, 28)
 	// The pool's own central manager runs no provisioner: the pair does.
 	s := StartStack(t, StackOptions{BootDelay: 2 * time.Second, CMConfig: "DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD\n"})
 	w := watchServers(t, s)

@@ -80,22 +80,36 @@ var sshPort = Port{"tcp", 22, false}
 // they sit.
 func addressFindings(where string, t Topology) Findings {
 	var fs Findings
-	ip := net.ParseIP(t.CentralManager)
-	switch {
-	case ip == nil:
-		fs.ok(where, "topology %s", t)
-	case !t.Direct() && ip.IsPrivate():
+	switch misplaced(t.CentralManager, t) {
+	case "private":
 		fs.add(Warn, where, fmt.Sprintf("topology %s; but %s is a private address and these workers are not on the central manager's network %s: they reach it only where a route joins the two networks",
 			t, t.CentralManager, t.CMNetwork),
 			fmt.Sprintf("give clouds[].central_manager (region_overrides.REGION.central_manager) the central manager's floating IP or DNS name, and install-master.sh --public-address that address; "+
 				"if these workers do share its network, set clouds[].private_network to %s", t.CMNetwork))
-	case t.Direct() && !ip.IsPrivate() && !ip.IsLoopback():
+	case "public":
 		fs.add(Warn, where, fmt.Sprintf("topology %s; but %s is not a private address: workers on the central manager's own network reach its floating address only where the router sends it back (hairpin NAT)", t, t.CentralManager),
 			"give clouds[].central_manager (region_overrides.REGION.central_manager) the central manager's private address")
 	default:
 		fs.ok(where, "topology %s", t)
 	}
 	return append(fs, peerAddressFindings(where, t)...)
+}
+
+// misplaced says how an address the workers are told (a host, no port)
+// does not suit topology t: "private" for brokered workers off the central
+// manager's network, "public" for direct ones on it; "" when it suits or
+// is a name.
+func misplaced(addr string, t Topology) string {
+	ip := net.ParseIP(addr)
+	switch {
+	case ip == nil:
+		return ""
+	case !t.Direct() && ip.IsPrivate():
+		return "private"
+	case t.Direct() && !ip.IsPrivate() && !ip.IsLoopback():
+		return "public"
+	}
+	return ""
 }
 
 // peerAddressFindings checks the HA peer's address as addressFindings
@@ -110,15 +124,13 @@ func peerAddressFindings(where string, t Topology) Findings {
 	if err != nil {
 		return fs // config validation names it
 	}
-	ip := net.ParseIP(host)
-	switch {
-	case ip == nil:
-	case !t.Direct() && ip.IsPrivate():
+	switch misplaced(host, t) {
+	case "private":
 		fs.add(Warn, where, fmt.Sprintf("HA peer %s is a private address and these workers on network %s are not on the central manager's network %s: they reach it only where a route joins the two networks, else they report to one central manager of the pair and leave the pool when it goes down",
 			host, t.PrivateNetwork, t.CMNetwork),
 			fmt.Sprintf("give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's floating IP or DNS name, and install-master.sh --public-address that address on it; "+
 				"if these workers do share its network, set clouds[].private_network to %s", t.CMNetwork))
-	case t.Direct() && !ip.IsPrivate() && !ip.IsLoopback():
+	case "public":
 		fs.add(Warn, where, fmt.Sprintf("HA peer %s is not a private address: workers on the central manager's own network %s reach its floating address only where the router sends it back (hairpin NAT)", host, t.CMNetwork),
 			"give clouds[].ha_peer (region_overrides.REGION.ha_peer) the other central manager's private address")
 	}

@@ -18,9 +18,11 @@ import (
 	"github.com/ehos-project/ehos/lib/scale"
 )
 
-// Captured from a real 23.9 worker with one partitionable slot and one
-// claimed dynamic slot; EHOSName added as the worker's config publishes it.
-func TestWorkersFromCapturedSlots(t *testing.T) {
+// capturedSlots are the slot ads captured from a real 23.9 worker with one
+// partitionable slot and one claimed dynamic slot, EHOSName and the
+// collector's identity added as the worker's config publishes them.
+func capturedSlots(t *testing.T) []classad.Ad {
+	t.Helper()
 	data, err := os.ReadFile("../condor/testdata/status-slots.json")
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +35,12 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 		a["EHOSName"] = classad.String("worker1")
 		a[AttrIdentity] = classad.String("worker1@pool.test")
 	}
+	return ads
+}
+
+// The captured slots fold into one worker.
+func TestWorkersFromCapturedSlots(t *testing.T) {
+	ads := capturedSlots(t)
 	// A slot without EHOSName is not ours and is left out.
 	ads = append(ads, classad.Ad{"Name": classad.String("slot1@other"), "State": classad.String("Claimed")})
 	got, refused := Workers(ads, testIdentity)
@@ -55,18 +63,9 @@ func TestWorkersFromCapturedSlots(t *testing.T) {
 // room (which booted a VM for that job). With the child's ad there it is
 // counted once.
 func TestAClaimOnlyThePartitionableSlotShowsIsAStart(t *testing.T) {
-	data, err := os.ReadFile("../condor/testdata/status-slots.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ads, err := classad.ParseJSON(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ads := capturedSlots(t)
 	var pslot classad.Ad
 	for _, a := range ads {
-		a["EHOSName"] = classad.String("worker1")
-		a[AttrIdentity] = classad.String("worker1@pool.test")
 		if a.GetBool("PartitionableSlot", false) {
 			pslot = a
 		}

@@ -412,15 +412,12 @@ func TestARestartedProvisionerDatesIdleWorkersFromWhenTheyWereSeenIdle(t *testin
 	})
 }
 
-// Demand not known is not demand gone: a count held because jobs started
-// after it keeps the idle workers its jobs fit, and a failed demand query
-// keeps every idle worker, until a count says what waits. Without it the
-// held count in the chaos test's round (docs/ha.md) let a worker that had
-// just joined be drained for want of jobs that were still waiting.
-func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
-	r := newRig(t, knobs()) // idle_before_retire 5m
-	small := offerKey("a", "r1", "small")
-	r.pool.demand = smallDemand(2, small)
+// twoWorkersIdleLong has two small VMs in cloud a join for two waiting
+// jobs, be seen idle, and then 6 minutes pass (idle_before_retire 5m).
+func twoWorkersIdleLong(t *testing.T) (*rig, []cloud.VM) {
+	t.Helper()
+	r := newRig(t, knobs())
+	r.pool.demand = smallDemand(2, offerKey("a", "r1", "small"))
 	r.cycle(0)
 	vms := r.servers(r.a)
 	for _, vm := range vms {
@@ -429,6 +426,17 @@ func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
 	}
 	r.cycle(10 * time.Second) // both seen idle, 2 jobs wait
 	r.now = r.now.Add(6 * time.Minute)
+	return r, vms
+}
+
+// Demand not known is not demand gone: a count held because jobs started
+// after it keeps the idle workers its jobs fit, and a failed demand query
+// keeps every idle worker, until a count says what waits. Without it the
+// held count in the chaos test's round (docs/ha.md) let a worker that had
+// just joined be drained for want of jobs that were still waiting.
+func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
+	r, vms := twoWorkersIdleLong(t)
+	small := offerKey("a", "r1", "small")
 
 	// One job left, counted 10 s ago; since then a job started on the
 	// second worker: the count is held.
@@ -462,17 +470,7 @@ func TestIdleWorkersStayWhileTheDemandIsNotKnown(t *testing.T) {
 // A held count keeps only the idle workers its jobs could use: one whose
 // flavor they were not matched to still retires.
 func TestAHeldCountKeepsOnlyTheWorkersItsJobsFit(t *testing.T) {
-	r := newRig(t, knobs())
-	small := offerKey("a", "r1", "small")
-	r.pool.demand = smallDemand(2, small)
-	r.cycle(0)
-	vms := r.servers(r.a)
-	for _, vm := range vms {
-		r.a.setStatus(vm.ID, cloud.StatusActive)
-		r.pool.join(vm, 0, time.Time{})
-	}
-	r.cycle(10 * time.Second)
-	r.now = r.now.Add(6 * time.Minute)
+	r, vms := twoWorkersIdleLong(t)
 	r.pool.startJob(vms[1].Metadata[cloud.MetaName], r.now.Add(-time.Second))
 	r.pool.demand = smallDemand(1, offerKey("b", "r2", "small")) // held, and matched to cloud b only
 	r.pool.demand[0].Reported = r.now.Add(-10 * time.Second)

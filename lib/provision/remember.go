@@ -382,17 +382,9 @@ func (p *Provisioner) idleSinceJSON() string {
 // restoreIdleSince reads AttrIdleSince from a previous run's ad into
 // p.idleSince, where adoptedIdleSince takes it.
 func (p *Provisioner) restoreIdleSince(ad classad.Ad) (int, error) {
-	v, ok := ad.Get(AttrIdleSince)
-	if !ok {
-		return 0, nil
-	}
-	s, ok := v.Str()
-	if !ok {
-		return 0, fmt.Errorf("%s is not a string", AttrIdleSince)
-	}
 	var m map[string]int64
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return 0, fmt.Errorf("%s: %w", AttrIdleSince, err)
+	if err := jsonAttr(ad, AttrIdleSince, &m); err != nil {
+		return 0, err
 	}
 	p.idleSince = make(map[string]time.Time, len(m))
 	for name, secs := range m {

@@ -175,20 +175,29 @@ func (p *Provisioner) marksJSON() string {
 	return string(b)
 }
 
-// restoreMarks reads the marks of an earlier run's provisioner ad. It
-// returns how many it took; an ad without them is no error (older ehos).
-func (p *Provisioner) restoreMarks(ad classad.Ad) (int, error) {
-	v, ok := ad.Get(AttrUnmatched)
+// jsonAttr reads ad's attribute attr, a string of JSON, into into; an ad
+// without it leaves into as it is (an older ehos wrote the ad).
+func jsonAttr(ad classad.Ad, attr string, into any) error {
+	v, ok := ad.Get(attr)
 	if !ok {
-		return 0, nil
+		return nil
 	}
 	s, ok := v.Str()
 	if !ok {
-		return 0, fmt.Errorf("%s is not a string", AttrUnmatched)
+		return fmt.Errorf("%s is not a string", attr)
 	}
+	if err := json.Unmarshal([]byte(s), into); err != nil {
+		return fmt.Errorf("%s: %w", attr, err)
+	}
+	return nil
+}
+
+// restoreMarks reads the marks of an earlier run's provisioner ad. It
+// returns how many it took; an ad without them is no error (older ehos).
+func (p *Provisioner) restoreMarks(ad classad.Ad) (int, error) {
 	var ms []mark
-	if err := json.Unmarshal([]byte(s), &ms); err != nil {
-		return 0, fmt.Errorf("%s: %w", AttrUnmatched, err)
+	if err := jsonAttr(ad, AttrUnmatched, &ms); err != nil {
+		return 0, err
 	}
 	n := 0
 	for _, m := range ms {
