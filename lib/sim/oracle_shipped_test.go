@@ -13,27 +13,10 @@ import (
 // holds for it there too, and what it costs is what knowing every job in
 // advance buys, with no job waiting for a boot: docs/simulate.md compares
 // ehos and the baselines with it. It boots one VM per job, so it does not
-// pack jobs that arrive together; it is a policy, not the optimum.
+// pack jobs that arrive together; it is a policy, not the optimum (the
+// reuse oracle, oracle_reuse_test.go, keeps VMs for later jobs).
 func TestTheOracleOnTheShippedTraces(t *testing.T) {
-	mixed, err := config.Load("testdata/mixed/ehos.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wide := DefaultFlavors()
-	for _, f := range []cloud.Flavor{{Name: "m1.2xlarge", VCPUs: 16, RAMMB: 32768}, {Name: "m1.4xlarge", VCPUs: 32, RAMMB: 65536}, {Name: "m1.8xlarge", VCPUs: 64, RAMMB: 131072}} {
-		wide[f.Name] = f
-	}
-	for _, c := range []struct {
-		trace   string
-		cfg     *config.Config
-		flavors map[string]cloud.Flavor
-	}{
-		{"testdata/bursty.csv", DemoConfig(), DefaultFlavors()},
-		{"testdata/steady.csv", DemoConfig(), DefaultFlavors()},
-		{"testdata/wave.swf", DemoConfig(), DefaultFlavors()},
-		{"testdata/mixed/mixed.csv", mixed, wide},
-		{"testdata/mixed/wide.csv", mixed, wide},
-	} {
+	for _, c := range shippedCases(t) {
 		tr, err := ReadTrace(c.trace)
 		if err != nil {
 			t.Fatal(err)
@@ -57,5 +40,33 @@ func TestTheOracleOnTheShippedTraces(t *testing.T) {
 			t.Errorf("%s: the oracle's cost %.1f is below the lower bound %.1f", c.trace, res.Cost, res.Bound.Cost)
 		}
 		t.Logf("%-26s oracle cost %9.1f bound %9.1f ratio %.3f, mean wait %3.0f s, p95 %3.0f s (%s)", c.trace, res.Cost, res.Bound.Cost, res.Cost/res.Bound.Cost, res.MeanWait, res.P95Wait, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// shippedCase is one shipped trace with the config and flavors the oracle
+// tests run it with: the demo config for bursty, steady and wave;
+// testdata/mixed/ehos.yaml with its three wide flavors for mixed and wide.
+type shippedCase struct {
+	trace   string
+	cfg     *config.Config
+	flavors map[string]cloud.Flavor
+}
+
+func shippedCases(t *testing.T) []shippedCase {
+	t.Helper()
+	mixed, err := config.Load("testdata/mixed/ehos.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := DefaultFlavors()
+	for _, f := range []cloud.Flavor{{Name: "m1.2xlarge", VCPUs: 16, RAMMB: 32768}, {Name: "m1.4xlarge", VCPUs: 32, RAMMB: 65536}, {Name: "m1.8xlarge", VCPUs: 64, RAMMB: 131072}} {
+		wide[f.Name] = f
+	}
+	return []shippedCase{
+		{"testdata/bursty.csv", DemoConfig(), DefaultFlavors()},
+		{"testdata/steady.csv", DemoConfig(), DefaultFlavors()},
+		{"testdata/wave.swf", DemoConfig(), DefaultFlavors()},
+		{"testdata/mixed/mixed.csv", mixed, wide},
+		{"testdata/mixed/wide.csv", mixed, wide},
 	}
 }
