@@ -93,17 +93,24 @@ func setKnob(cfg *config.Config, name, v string) error {
 
 // SweepPoint is one configuration of the grid and how it did.
 type SweepPoint struct {
-	Values      []string `json:"values"` // one per Sweep.Knobs, in order
-	Settled     bool     `json:"settled"`
-	Outcome     string   `json:"outcome"`
-	Cost        float64  `json:"cost_hours"`
-	Ratio       float64  `json:"ratio,omitempty"`
-	MeanWait    float64  `json:"mean_wait_s"`
-	P95Wait     float64  `json:"p95_wait_s"`
-	Creates     int      `json:"creates"`
-	Frontier    bool     `json:"frontier"`              // no other settled point is as cheap and waits as little, and better at one
-	Current     bool     `json:"current,omitempty"`     // the configuration's own values
-	Recommended bool     `json:"recommended,omitempty"` // see Sweep.Why
+	Values   []string `json:"values"` // one per Sweep.Knobs, in order
+	Settled  bool     `json:"settled"`
+	Outcome  string   `json:"outcome"`
+	Cost     float64  `json:"cost_hours"`
+	Ratio    float64  `json:"ratio,omitempty"`
+	MeanWait float64  `json:"mean_wait_s"`
+	P95Wait  float64  `json:"p95_wait_s"`
+	Creates  int      `json:"creates"` // with Seeds > 1, the mean rounded
+	// With Seeds > 1 the figures above are means over the seeds, and
+	// these their least and greatest, so a difference between two
+	// points can be told from the boot times' noise.
+	WaitMin     float64 `json:"mean_wait_min_s,omitempty"`
+	WaitMax     float64 `json:"mean_wait_max_s,omitempty"`
+	CostMin     float64 `json:"cost_hours_min,omitempty"`
+	CostMax     float64 `json:"cost_hours_max,omitempty"`
+	Frontier    bool    `json:"frontier"`              // no other settled point is as cheap and waits as little, and better at one
+	Current     bool    `json:"current,omitempty"`     // the configuration's own values
+	Recommended bool    `json:"recommended,omitempty"` // see Sweep.Why
 }
 
 // Sweep is the grid of a sweep, its frontier and the configuration it
@@ -114,6 +121,12 @@ type Sweep struct {
 	Knobs  []Knob       `json:"knobs"`
 	Points []SweepPoint `json:"points"`
 	Bound  float64      `json:"lower_bound_cost_hours"`
+	// Seeds is how many runs each point is the mean of, with the cloud
+	// model's seeds FirstSeed, FirstSeed+1, …: boot times differ from
+	// seed to seed, and one draw can rank two close configurations
+	// either way.
+	Seeds     int    `json:"seeds"`
+	FirstSeed uint64 `json:"first_seed"`
 	// Goal is the mean wait the recommendation aims at: boot, join and
 	// one negotiation interval, the least a policy that boots on demand
 	// can give.
@@ -121,12 +134,16 @@ type Sweep struct {
 	Why  string  `json:"why"`
 }
 
-// RunSweep replays trace once per point of the grid of knobs (every
-// combination of their values) over opt, at most parallel runs at a time
-// (0: GOMAXPROCS).
-func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, parallel int) (*Sweep, error) {
+// RunSweep replays trace seeds times per point of the grid of knobs (every
+// combination of their values) over opt, the cloud model's seed counting
+// up from opt's, at most parallel runs at a time (0: GOMAXPROCS); a point's
+// figures are the means of its runs.
+func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, seeds, parallel int) (*Sweep, error) {
 	if len(knobs) == 0 {
 		return nil, errors.New("sweep: no knob")
+	}
+	if seeds < 1 {
+		return nil, fmt.Errorf("sweep: %d seeds: want 1 or more", seeds)
 	}
 	seen := map[string]bool{}
 	for _, k := range knobs {
@@ -146,6 +163,7 @@ func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, para
 		grid = next
 	}
 	sw := &Sweep{Trace: trace.Name, Knobs: knobs, Points: make([]SweepPoint, len(grid)),
+		Seeds: seeds, FirstSeed: opt.Cloud.Seed,
 		Goal: (opt.Cloud.BootMean + opt.JoinDelay + negotiationInterval(opt)).Seconds()}
 	cfgs := make([]*config.Config, len(grid))
 	for i, vals := range grid {
@@ -167,40 +185,84 @@ func RunSweep(ctx context.Context, trace *Trace, opt Options, knobs []Knob, para
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
-	errs := make([]error, len(grid))
-	bounds := make([]float64, len(grid)) // each run's; the same for all (the knobs do not move it)
+	runs := len(grid) * seeds // run r is point r/seeds with seed FirstSeed + r%seeds
+	errs := make([]error, runs)
+	results := make([]*Result, runs)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(parallel, len(grid)) {
+	for range min(parallel, runs) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for r := range next {
+				i := r / seeds
 				o := opt
 				o.Config, o.Samples = cfgs[i], false
+				o.Cloud.Seed = opt.Cloud.Seed + uint64(r%seeds)
 				res, err := Run(ctx, trace, o)
 				if err != nil {
-					errs[i] = fmt.Errorf("sweep: %s: %w", strings.Join(grid[i], " "), err)
+					errs[r] = fmt.Errorf("sweep: %s (seed %d): %w", strings.Join(grid[i], " "), o.Cloud.Seed, err)
 					continue
 				}
-				p := &sw.Points[i]
-				p.Settled, p.Outcome, p.Cost, p.Ratio = res.Settled, res.Outcome, res.Cost, res.Ratio
-				p.MeanWait, p.P95Wait, p.Creates = res.MeanWait, res.P95Wait, res.Creates
-				bounds[i] = res.Bound.Cost
+				results[r] = res
 			}
 		}()
 	}
-	for i := range grid {
-		next <- i
+	for r := range runs {
+		next <- r
 	}
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	sw.Bound = bounds[0]
+	// The bound is each run's and the same for all: neither the knobs nor
+	// the seed move it.
+	sw.Bound = results[0].Bound.Cost
+	for i := range sw.Points {
+		sw.Points[i].average(results[i*seeds:(i+1)*seeds], opt.Cloud.Seed)
+	}
 	sw.recommend()
 	return sw, nil
+}
+
+// average sets p's figures from its runs, one per seed counting up from
+// first: the means, and with more than one run their least and greatest.
+// The point has settled when every run has.
+func (p *SweepPoint) average(runs []*Result, first uint64) {
+	p.Settled = true
+	var creates int
+	for k, res := range runs {
+		if !res.Settled && p.Settled {
+			p.Settled, p.Outcome = false, res.Outcome
+			if len(runs) > 1 {
+				p.Outcome = fmt.Sprintf("seed %d: %s", first+uint64(k), res.Outcome)
+			}
+		}
+		p.Cost += res.Cost
+		p.MeanWait += res.MeanWait
+		p.P95Wait += res.P95Wait
+		creates += res.Creates
+		if k == 0 || res.MeanWait < p.WaitMin {
+			p.WaitMin = res.MeanWait
+		}
+		if k == 0 || res.Cost < p.CostMin {
+			p.CostMin = res.Cost
+		}
+		p.WaitMax, p.CostMax = max(p.WaitMax, res.MeanWait), max(p.CostMax, res.Cost)
+	}
+	n := float64(len(runs))
+	p.Cost, p.MeanWait, p.P95Wait = p.Cost/n, p.MeanWait/n, p.P95Wait/n
+	p.Creates = int(math.Round(float64(creates) / n))
+	if p.Settled {
+		p.Outcome = runs[0].Outcome
+		if b := runs[0].Bound.Cost; b > 0 {
+			p.Ratio = p.Cost / b
+		}
+	}
+	if len(runs) == 1 {
+		p.WaitMin, p.WaitMax, p.CostMin, p.CostMax = 0, 0, 0, 0
+	}
 }
 
 func negotiationInterval(opt Options) time.Duration {
@@ -291,13 +353,24 @@ func (sw *Sweep) WriteText(w io.Writer) error {
 	if sw.Config != "" {
 		fmt.Fprintf(b, "config      %s\n", sw.Config)
 	}
+	if sw.Seeds > 1 {
+		fmt.Fprintf(b, "seeds       %d to %d: each figure is the mean of %d runs, the ranges their least and greatest\n", sw.FirstSeed, sw.FirstSeed+uint64(sw.Seeds)-1, sw.Seeds)
+	}
 	fmt.Fprintf(b, "lower bound %.1f flavor cost-hours\n\n", sw.Bound)
 	tw := newTable(b)
 	head := []string{" "}
 	for _, k := range sw.Knobs {
 		head = append(head, k.Name)
 	}
-	tw.row(append(head, "cost", "ratio", "mean wait", "p95 wait", "VMs created", "")...)
+	head = append(head, "cost")
+	if sw.Seeds > 1 {
+		head = append(head, "cost range")
+	}
+	head = append(head, "ratio", "mean wait")
+	if sw.Seeds > 1 {
+		head = append(head, "wait range")
+	}
+	tw.row(append(head, "p95 wait", "VMs created", "")...)
 	for _, p := range sw.Points {
 		mark := " "
 		if p.Recommended {
@@ -311,11 +384,23 @@ func (sw *Sweep) WriteText(w io.Writer) error {
 		if p.Current {
 			note = append(note, "current")
 		}
+		row = append(row, fmt.Sprintf("%.1f", p.Cost))
+		if sw.Seeds > 1 {
+			row = append(row, fmt.Sprintf("%.1f–%.1f", p.CostMin, p.CostMax))
+		}
 		if !p.Settled {
-			row = append(row, fmt.Sprintf("%.1f", p.Cost), "-", "-", "-", strconv.Itoa(p.Creates))
+			row = append(row, "-", "-")
+			if sw.Seeds > 1 {
+				row = append(row, "-")
+			}
+			row = append(row, "-", strconv.Itoa(p.Creates))
 			note = append(note, "NOT SETTLED")
 		} else {
-			row = append(row, fmt.Sprintf("%.1f", p.Cost), fmt.Sprintf("%.3f", p.Ratio), secsDur(p.MeanWait).String(), secsDur(p.P95Wait).String(), strconv.Itoa(p.Creates))
+			row = append(row, fmt.Sprintf("%.3f", p.Ratio), secsDur(p.MeanWait).String())
+			if sw.Seeds > 1 {
+				row = append(row, secsDur(p.WaitMin).String()+"–"+secsDur(p.WaitMax).String())
+			}
+			row = append(row, secsDur(p.P95Wait).String(), strconv.Itoa(p.Creates))
 		}
 		tw.row(append(row, strings.Join(note, ", "))...)
 	}

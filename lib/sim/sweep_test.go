@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestParseKnob(t *testing.T) {
@@ -98,11 +100,11 @@ func TestRunSweep(t *testing.T) {
 	tr.Jobs = tr.Jobs[:60]
 	opt := demoOptions()
 	knobs := []Knob{{Name: "spare", Values: []string{"0", "2"}}, {Name: "idle_before_retire", Values: []string{"2m", "10m"}}}
-	par, err := RunSweep(ctx, tr, opt, knobs, 4)
+	par, err := RunSweep(ctx, tr, opt, knobs, 1, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	one, err := RunSweep(ctx, tr, opt, knobs, 1)
+	one, err := RunSweep(ctx, tr, opt, knobs, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,67 @@ func TestRunSweep(t *testing.T) {
 		t.Errorf("SVG: %.300s", s)
 	}
 
-	if _, err := RunSweep(ctx, tr, opt, []Knob{{Name: "spare", Values: []string{"0"}}, {Name: "spare", Values: []string{"1"}}}, 0); err == nil {
+	if _, err := RunSweep(ctx, tr, opt, []Knob{{Name: "spare", Values: []string{"0"}}, {Name: "spare", Values: []string{"1"}}}, 1, 0); err == nil {
 		t.Error("a knob given twice was accepted")
+	}
+}
+
+// With seeds, a point's figures are the means of its runs with the seeds
+// counting up from the options' own, each run as Run gives it alone; the
+// ranges are the least and greatest of them.
+func TestRunSweepAveragesSeeds(t *testing.T) {
+	tr, err := ReadTrace("testdata/steady.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Jobs = tr.Jobs[:60]
+	opt := demoOptions()
+	opt.Cloud.Seed = 7
+	knobs := []Knob{{Name: "spare", Values: []string{"0", "1"}}}
+	sw, err := RunSweep(ctx, tr, opt, knobs, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Seeds != 3 || sw.FirstSeed != 7 {
+		t.Errorf("seeds %d from %d, want 3 from 7", sw.Seeds, sw.FirstSeed)
+	}
+	for i, spare := range []int{0, 1} {
+		var cost, wait []float64
+		for seed := uint64(7); seed < 10; seed++ {
+			o := opt
+			cfg := *opt.Config
+			cfg.Scaling.Spare = spare
+			o.Config, o.Cloud.Seed = &cfg, seed
+			res, err := Run(ctx, tr, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost, wait = append(cost, res.Cost), append(wait, res.MeanWait)
+		}
+		if cost[0] == cost[1] && cost[1] == cost[2] && wait[0] == wait[1] && wait[1] == wait[2] {
+			t.Fatalf("spare %d: seeds 7 to 9 gave the same run (%.3f, %.3f s): the test would not tell them apart", spare, cost[0], wait[0])
+		}
+		mean := func(v []float64) float64 { return (v[0] + v[1] + v[2]) / 3 }
+		p := sw.Points[i]
+		got := []float64{p.Cost, p.CostMin, p.CostMax, p.MeanWait, p.WaitMin, p.WaitMax}
+		want := []float64{mean(cost), min(cost[0], cost[1], cost[2]), max(cost[0], cost[1], cost[2]), mean(wait), min(wait[0], wait[1], wait[2]), max(wait[0], wait[1], wait[2])}
+		if d := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+			t.Errorf("spare %d: cost, its range, mean wait, its range (-want +got)\n%s", spare, d)
+		}
+		if !p.Settled || math.Abs(p.Ratio-p.Cost/sw.Bound) > 1e-12 {
+			t.Errorf("spare %d: settled %v, ratio %.4f for cost %.2f and bound %.2f", spare, p.Settled, p.Ratio, p.Cost, sw.Bound)
+		}
+	}
+	if _, err := RunSweep(ctx, tr, opt, knobs, 0, 0); err == nil {
+		t.Error("0 seeds accepted")
+	}
+}
+
+// A point settles only when every seed's run did, and says which did not.
+func TestSweepPointAverageUnsettled(t *testing.T) {
+	var p SweepPoint
+	p.average([]*Result{{Settled: true, Cost: 10, MeanWait: 4, Outcome: "settled"}, {Cost: 20, MeanWait: 8, Outcome: "NOT SETTLED: 3 jobs left"}}, 5)
+	if p.Settled || p.Outcome != "seed 6: NOT SETTLED: 3 jobs left" || p.Ratio != 0 || p.Cost != 15 || p.WaitMax != 8 {
+		t.Errorf("%+v", p)
 	}
 }

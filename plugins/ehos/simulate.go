@@ -69,6 +69,7 @@ func simulateFlags() []cli.Flag {
 		&cli.IntFlag{Name: "quota-cores", Value: sim.DefaultQuota.MaxCores, Usage: "cores quota per region (-1: unlimited)"},
 		&cli.IntFlag{Name: "quota-ram-mb", Value: sim.DefaultQuota.MaxRAMMB, Usage: "RAM quota per region in MB (-1: unlimited)"},
 		&cli.Uint64Flag{Name: "seed", Value: sim.DefaultModel.Seed, Usage: "random seed of boot times and failures"},
+		&cli.IntFlag{Name: "seeds", Value: 1, Usage: "with --sweep: replay each configuration `N` times, with seeds --seed, --seed+1, …, and compare their means (one draw of boot times can rank two close configurations either way)"},
 	}
 }
 
@@ -120,6 +121,9 @@ func simulate(c *cli.Context, log *zerolog.Logger, d *deps) error {
 	return runSimulation(c, tr, opt, name)
 }
 
+// maxSeeds bounds --seeds: a sweep's runs are its grid times its seeds.
+const maxSeeds = 100
+
 // sweepKnobs are the --sweep grid's knobs, each given once.
 func sweepKnobs(c *cli.Context, cfg *config.Config) ([]sim.Knob, error) {
 	var knobs []sim.Knob
@@ -135,6 +139,12 @@ func sweepKnobs(c *cli.Context, cfg *config.Config) ([]sim.Knob, error) {
 	}
 	if len(knobs) > 0 && c.Bool("baseline") {
 		return nil, cmdline.Usagef(c, "ehos simulate: --sweep varies ehos's knobs; run --baseline on its own")
+	}
+	if n := c.Int("seeds"); n < 1 || n > maxSeeds {
+		return nil, cmdline.Usagef(c, "ehos simulate: --seeds %d: want 1 to %d", n, maxSeeds)
+	}
+	if c.IsSet("seeds") && len(knobs) == 0 {
+		return nil, cmdline.Usagef(c, "ehos simulate: --seeds is for --sweep (a one-value --sweep KNOB=V replays one configuration)")
 	}
 	return knobs, nil
 }
@@ -255,7 +265,7 @@ func writeSimulation(w io.Writer, asJSON bool, res, base *sim.Result, baseErr er
 // sweep runs the grid of knobs and prints its table (or JSON) and, with
 // --svg, draws its frontier.
 func sweep(c *cli.Context, tr *sim.Trace, opt sim.Options, knobs []sim.Knob, name string) error {
-	sw, err := sim.RunSweep(c.Context, tr, opt, knobs, 0)
+	sw, err := sim.RunSweep(c.Context, tr, opt, knobs, c.Int("seeds"), 0)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,9 @@ func TestSimulateRefusals(t *testing.T) {
 		{[]string{"--trace", bursty, "--sweep", "spare=0,x"}, `spare "x": want a whole number`, true},
 		{[]string{"--trace", bursty, "--sweep", "spare=0,1", "--baseline"}, "--sweep varies ehos's knobs", true},
 		{[]string{"--trace", bursty, "--sweep", "spare=0", "--sweep", "spare=1"}, "--sweep spare given twice", true},
+		{[]string{"--trace", bursty, "--seeds", "3"}, "--seeds is for --sweep", true},
+		{[]string{"--trace", bursty, "--sweep", "spare=0,1", "--seeds", "0"}, "--seeds 0: want 1 to 100", true},
+		{[]string{"--trace", bursty, "--sweep", "spare=0,1", "--seeds", "101"}, "--seeds 101: want 1 to 100", true},
 	} {
 		out, err := runSimulate(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -290,6 +293,15 @@ func TestSimulateSweep(t *testing.T) {
 	b, err := os.ReadFile(svg)
 	if err != nil || !bytes.Contains(b, []byte("recommended: spare=")) || bytes.Count(b, []byte("<circle")) != 5 {
 		t.Errorf("SVG (%v): %.300s", err, b)
+	}
+	out, err = runSimulate(t, "--trace", "../../lib/sim/testdata/steady.csv", "--sweep", "spare=0,1", "--seeds", "3", "--seed", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"seeds       4 to 6: each figure is the mean of 3 runs", "cost range", "wait range"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--seeds 3: text lacks %q:\n%s", want, out)
+		}
 	}
 	out, err = runSimulate(t, "--trace", "../../lib/sim/testdata/steady.csv", "--sweep", "idle_before_retire=0s,5m", "--json")
 	if err != nil {
