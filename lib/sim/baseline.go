@@ -168,6 +168,15 @@ func (f *fleet) delete(ctx context.Context, v fleetVM) error {
 	return v.r.c.Delete(ctx, v.r.region, v.vm.ID)
 }
 
+// retire drains worker wk and deletes its VM v, as the rules retire an
+// idle worker: its startd first, so the negotiator gives it no job.
+func (f *fleet) retire(ctx context.Context, wk provision.Worker, v fleetVM) error {
+	if err := f.w.Pool.Drain(ctx, wk); err != nil {
+		return err
+	}
+	return f.delete(ctx, v)
+}
+
 // Baseline re-creates the scaling rule of the original Python EHOS daemon
 // (ehosd), as a yardstick. Each cycle it counts its VMs, the idle startds
 // (no claimed slot) and the idle jobs, and then does the first that applies:
@@ -241,10 +250,7 @@ func (b *Baseline) Cycle(ctx context.Context, _ time.Time) error {
 	case idleJobs == 0 && len(idleNodes) > k.Spare && total > k.Min:
 		n := min(len(idleNodes)-k.Spare, total-k.Min)
 		for _, wk := range idleNodes[:n] {
-			if err := b.w.Pool.Drain(ctx, wk); err != nil {
-				return err
-			}
-			if err := b.delete(ctx, byName[wk.Name]); err != nil {
+			if err := b.retire(ctx, wk, byName[wk.Name]); err != nil {
 				return err
 			}
 		}

@@ -116,10 +116,7 @@ func (cs *CloudScheduler) Cycle(ctx context.Context, now time.Time) error {
 				since = now
 			}
 			if now.Sub(since) > cs.KeepAlive {
-				if err := cs.w.Pool.Drain(ctx, wk); err != nil {
-					return err
-				}
-				if err := cs.delete(ctx, v); err != nil {
+				if err := cs.retire(ctx, wk, v); err != nil {
 					return err
 				}
 				delete(cs.idleSince, name)

@@ -18,20 +18,12 @@ import (
 // VMs seldom idle, so it comes near what the bound allows, while being an
 // ordinary policy the bound must hold for.
 type oracle struct {
-	w        *World
-	jobs     []Job
-	next     int
-	lead     time.Duration
-	offers   []boundOffer
-	region   string
-	made     map[string]time.Time // VM name → when the job it was made for is submitted
-	n        int
-	acted    bool
-	ownerTag string
-}
-
-func newOracle(w *World, jobs []Job, offers []boundOffer, lead time.Duration) *oracle {
-	return &oracle{w: w, jobs: jobs, lead: lead, offers: offers, region: w.Specs[0].Config.Regions[0], made: map[string]time.Time{}, ownerTag: "oracle"}
+	fleet
+	jobs   []Job
+	next   int
+	lead   time.Duration
+	offers []boundOffer
+	made   map[string]time.Time // VM name → when the job it was made for is submitted
 }
 
 func (o *oracle) Name() string { return "oracle" }
@@ -39,15 +31,25 @@ func (o *oracle) Name() string { return "oracle" }
 // withOracle has opt run the oracle instead of ehos, each VM created lead
 // before its job is submitted.
 func withOracle(opt *Options, jobs []Job, offers []boundOffer, lead time.Duration) {
+	cfg := opt.Config
 	opt.policy = func(w *World) (Policy, func() bool) {
-		or := newOracle(w, jobs, offers, lead)
-		return or, func() bool { return !or.acted }
+		or := &oracle{fleet: newFleet(w, cfg, "oracle"), jobs: jobs, lead: lead, offers: offers, made: map[string]time.Time{}}
+		return or, or.quiet
 	}
+}
+
+// createOrFail is fleet.create for the oracles, whose clouds have no
+// quota: a refusal is an error, not something to try again next cycle.
+func (f *fleet) createOrFail(ctx context.Context, flavor string) (string, error) {
+	name := f.create(ctx, flavor, nil)
+	if name == "" {
+		return "", fmt.Errorf("no region accepted a VM of %s", flavor)
+	}
+	return name, nil
 }
 
 func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 	o.acted = false
-	c := o.w.Clouds[0]
 	for ; o.next < len(o.jobs) && Epoch.Add(o.jobs[o.next].Submit).Before(now.Add(o.lead)); o.next++ {
 		j := o.jobs[o.next]
 		var best *boundOffer
@@ -59,14 +61,11 @@ func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 		if best == nil {
 			continue
 		}
-		o.n++
-		name := fmt.Sprintf("oracle-%06d", o.n)
-		if _, err := c.Create(ctx, o.region, cloud.CreateRequest{Name: name, Flavor: best.Name,
-			Metadata: map[string]string{cloud.MetaPool: "sim", cloud.MetaOwner: o.ownerTag, cloud.MetaName: name}}); err != nil {
+		name, err := o.createOrFail(ctx, best.Name)
+		if err != nil {
 			return err
 		}
 		o.made[name] = Epoch.Add(j.Submit)
-		o.acted = true
 	}
 	demand, err := o.w.Pool.Demand(ctx)
 	if err != nil {
@@ -77,13 +76,9 @@ func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 			return nil
 		}
 	}
-	vms, err := c.List(ctx, o.region, "sim", o.ownerTag)
+	byName, _, err := o.list(ctx)
 	if err != nil {
 		return err
-	}
-	ids := map[string]string{}
-	for _, vm := range vms {
-		ids[vm.Metadata[cloud.MetaName]] = vm.ID
 	}
 	workers, err := o.w.Pool.Workers(ctx)
 	if err != nil {
@@ -93,13 +88,9 @@ func (o *oracle) Cycle(ctx context.Context, now time.Time) error {
 		if wk.Claimed > 0 || wk.Draining || o.made[wk.Name].After(now) {
 			continue
 		}
-		if err := o.w.Pool.Drain(ctx, wk); err != nil {
+		if err := o.retire(ctx, wk, byName[wk.Name]); err != nil {
 			return err
 		}
-		if err := c.Delete(ctx, o.region, ids[wk.Name]); err != nil {
-			return err
-		}
-		o.acted = true
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -71,14 +70,12 @@ import (
 // shipped traces happen to allow (every run settles); then a divergence
 // shows as a longer wait instead of an extra VM.
 type reuseOracle struct {
-	w           *World
+	fleet
 	offers      []boundOffer
 	plan        reusePlan
 	jobs        []Job
 	next        int // the next planned VM to create, by create
-	region      string
 	lead        time.Duration
-	cycle       time.Duration
 	repairAfter time.Duration   // below zero: no repairs
 	byShape     map[Shape][]int // jobs of each shape, in submit order
 	seen        map[Shape]int   // how many of them have been submitted
@@ -87,9 +84,7 @@ type reuseOracle struct {
 	// the repair VMs.
 	flavorOf map[string]int
 	repair   map[string]bool
-	n        int
 	repaired int
-	acted    bool
 }
 
 // planVM is one VM of the plan: its flavor (an offer index), when it is
@@ -223,10 +218,11 @@ func cheapestOffer(offers []boundOffer, s Shape) int {
 func withReuseOracle(opt *Options, jobs []Job, offers []boundOffer, allowance, repairAfter time.Duration, got **reuseOracle) {
 	opt.NoSkip = true
 	lead := opt.Cloud.BootMean + opt.Cloud.BootJitter + opt.JoinDelay
-	cycle := opt.Config.Scaling.Cycle
+	cfg := opt.Config
+	cycle := cfg.Scaling.Cycle
 	opt.policy = func(w *World) (Policy, func() bool) {
-		or := &reuseOracle{w: w, offers: offers, plan: planReuse(jobs, offers, lead, cycle, allowance, 5*time.Second), jobs: jobs,
-			region: w.Specs[0].Config.Regions[0], lead: lead, cycle: cycle, repairAfter: repairAfter,
+		or := &reuseOracle{fleet: newFleet(w, cfg, "reuse"), offers: offers, plan: planReuse(jobs, offers, lead, cycle, allowance, 5*time.Second), jobs: jobs,
+			lead: lead, repairAfter: repairAfter,
 			byShape: map[Shape][]int{}, seen: map[Shape]int{}, flavorOf: map[string]int{}, repair: map[string]bool{}}
 		for i, j := range jobs {
 			or.byShape[jobShape(j)] = append(or.byShape[jobShape(j)], i)
@@ -242,21 +238,17 @@ func withReuseOracle(opt *Options, jobs []Job, offers []boundOffer, allowance, r
 func (o *reuseOracle) Name() string { return "reuse-oracle" }
 
 func (o *reuseOracle) create(ctx context.Context, f int, repair bool) error {
-	o.n++
-	name := fmt.Sprintf("reuse-%06d", o.n)
-	if _, err := o.w.Clouds[0].Create(ctx, o.region, cloud.CreateRequest{Name: name, Flavor: o.offers[f].Name,
-		Metadata: map[string]string{cloud.MetaPool: "sim", cloud.MetaOwner: "oracle", cloud.MetaName: name}}); err != nil {
+	name, err := o.createOrFail(ctx, o.offers[f].Name)
+	if err != nil {
 		return err
 	}
 	o.flavorOf[name] = f
 	o.repair[name] = repair
-	o.acted = true
 	return nil
 }
 
 func (o *reuseOracle) Cycle(ctx context.Context, now time.Time) error {
 	o.acted = false
-	c := o.w.Clouds[0]
 	t := now.Sub(Epoch)
 	// Creates, on the plan's schedule.
 	for ; o.next < len(o.plan.vms) && o.plan.vms[o.next].create <= t; o.next++ {
@@ -264,7 +256,7 @@ func (o *reuseOracle) Cycle(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	vms, err := c.List(ctx, o.region, "sim", "oracle")
+	byName, _, err := o.list(ctx)
 	if err != nil {
 		return err
 	}
@@ -276,16 +268,13 @@ func (o *reuseOracle) Cycle(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	ids := map[string]string{}
 	booting := make([]int, len(o.offers))       // created, no startd yet
 	repairBooting := make([]int, len(o.offers)) // of them, repairs
 	joined := map[string]bool{}
 	for _, wk := range workers {
 		joined[wk.Name] = true
 	}
-	for _, vm := range vms {
-		name := vm.Metadata[cloud.MetaName]
-		ids[name] = vm.ID
+	for name := range byName {
 		if !joined[name] {
 			booting[o.flavorOf[name]]++
 			if o.repair[name] {
@@ -369,13 +358,9 @@ func (o *reuseOracle) Cycle(ctx context.Context, now time.Time) error {
 			keep[f]--
 			continue
 		}
-		if err := o.w.Pool.Drain(ctx, wk); err != nil {
+		if err := o.retire(ctx, wk, byName[wk.Name]); err != nil {
 			return err
 		}
-		if err := c.Delete(ctx, o.region, ids[wk.Name]); err != nil {
-			return err
-		}
-		o.acted = true
 	}
 	return nil
 }
