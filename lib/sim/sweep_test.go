@@ -93,12 +93,7 @@ func TestRecommend(t *testing.T) {
 // A sweep runs every combination, the same in parallel as one at a time,
 // and marks the configuration's own values.
 func TestRunSweep(t *testing.T) {
-	tr, err := ReadTrace("testdata/steady.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Jobs = tr.Jobs[:60]
-	opt := demoOptions()
+	tr, opt := steadySample(t)
 	knobs := []Knob{{Name: "spare", Values: []string{"0", "2"}}, {Name: "idle_before_retire", Values: []string{"2m", "10m"}}}
 	par, err := RunSweep(ctx, tr, opt, knobs, 1, 4)
 	if err != nil {
@@ -152,12 +147,7 @@ func TestRunSweep(t *testing.T) {
 // counting up from the options' own, each run as Run gives it alone; the
 // ranges are the least and greatest of them.
 func TestRunSweepAveragesSeeds(t *testing.T) {
-	tr, err := ReadTrace("testdata/steady.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Jobs = tr.Jobs[:60]
-	opt := demoOptions()
+	tr, opt := steadySample(t)
 	opt.Cloud.Seed = 7
 	knobs := []Knob{{Name: "spare", Values: []string{"0", "1"}}}
 	sw, err := RunSweep(ctx, tr, opt, knobs, 3, 0)
@@ -206,4 +196,16 @@ func TestSweepPointAverageUnsettled(t *testing.T) {
 	if p.Settled || p.Outcome != "seed 6: NOT SETTLED: 3 jobs left" || p.Ratio != 0 || p.Cost != 15 || p.WaitMax != 8 {
 		t.Errorf("%+v", p)
 	}
+}
+
+// steadySample is steady.csv's first 60 jobs on the demo options: a sweep
+// of it runs in a fraction of a second.
+func steadySample(t *testing.T) (*Trace, Options) {
+	t.Helper()
+	tr, err := ReadTrace("testdata/steady.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Jobs = tr.Jobs[:60]
+	return tr, demoOptions()
 }
